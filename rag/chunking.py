@@ -1,0 +1,187 @@
+"""Structure-aware chunking of cleaned Chinese policy documents.
+
+Heading levels (the numbering styles of Chinese policy documents, in the order they nest):
+
+====== ==================================== =====================================
+level  pattern                              example
+====== ==================================== =====================================
+1      ``一、`` … ``十、``                   ``二、重点突破方向``
+2      ``（一）`` or ``(一)``                ``（一）壮大新兴产业``
+3      ``1.`` ``1．`` ``1、``                 ``2. 机器人``
+4      ``专栏 N``                           ``专栏 1 电子信息技术``
+====== ==================================== =====================================
+
+Markdown ``#`` marks in the source are not trusted for the level (the bundled 000 document puts
+``#`` and ``####`` on headings of the same level); the numbering decides. A heading often opens
+its paragraph (``1.人工智能。坚持…``): the label is the text before the first 。/./：.
+
+Chunks never cross a section boundary, break only between sentences (or table rows, which stay
+whole), and hold at most ``max_tokens`` cl100k tokens unless a single sentence or row is longer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from rag.text import count_tokens, split_sentences
+from rag.types import Chunk
+
+SECTION_SEP = " › "
+
+_LEVELS = [
+    (1, re.compile(r"^[一二三四五六七八九十]{1,3}、")),
+    (2, re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")),
+    (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
+    (4, re.compile(r"^专栏\s*\d{1,2}")),
+]
+_LABEL_END = re.compile(r"[。：:]|(?<=[\u4e00-\u9fff])\.(?!\d)")
+MAX_HEADING_CHARS = 40
+
+
+def heading_level(paragraph: str) -> int | None:
+    """The heading level (1–4) that ``paragraph`` opens, or None when it is body text."""
+    p = paragraph.strip()
+    for level, pattern in _LEVELS:
+        if pattern.match(p):
+            if level == 3 and len(p) > MAX_HEADING_CHARS and not _LABEL_END.search(p[:MAX_HEADING_CHARS]):
+                return None  # a long numbered sentence without a short label is a list item
+            return level
+    return None
+
+
+def heading_label(paragraph: str) -> str:
+    """The heading's label: the whole paragraph when short, else the text before the first 。/./：.
+
+    >>> heading_label("1.人工智能。坚持以数据高效汇聚为支撑")
+    '1.人工智能'
+    """
+    p = paragraph.strip()
+    m = _LABEL_END.search(p)
+    if m and m.start() <= MAX_HEADING_CHARS:
+        return p[: m.start()].strip()
+    if len(p) <= MAX_HEADING_CHARS:
+        return p.rstrip("。.")
+    return p[:MAX_HEADING_CHARS] + "…"
+
+
+def is_heading_only(paragraph: str) -> bool:
+    """True when the paragraph is nothing but a heading (no body text after its label)."""
+    p = paragraph.strip().rstrip("。.")
+    return heading_level(p) is not None and len(p) <= MAX_HEADING_CHARS and not _LABEL_END.search(p)
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    tokens: int
+    table: bool
+    para_end: bool  # the unit ends its paragraph
+
+
+def chunk_id(doc_id: str, text: str) -> str:
+    """Stable id: same document and text → same id (sha1, 16 hex digits)."""
+    return hashlib.sha1(f"{doc_id}\n{text}".encode("utf-8")).hexdigest()[:16]
+
+
+def _sections(text: str):
+    """Yield ``(path, [(start, end, is_table)])`` per section, in document order."""
+    stack: list[tuple[int, str]] = []
+    path = ""
+    paras: list[tuple[int, int, bool]] = []
+    pos = 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        if not line.strip():
+            continue
+        level = heading_level(line)
+        if level is not None:
+            if paras:
+                yield path, paras
+            paras = []
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading_label(line)))
+            path = SECTION_SEP.join(label for _, label in stack)
+            if is_heading_only(line):
+                continue
+        paras.append((start, end, line.count("\t") >= 2))
+    if paras:
+        yield path, paras
+
+
+def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
+    units: list[_Unit] = []
+    for start, end, table in paras:
+        tokens = count_tokens(text[start:end])
+        if table or tokens <= max_tokens:
+            units.append(_Unit(start, end, tokens, table, True))
+            continue
+        spans = split_sentences(text[start:end], offset=start)
+        for i, (s, e) in enumerate(spans):
+            for ps, pe in _split_long(text, s, e, max_tokens):
+                units.append(_Unit(ps, pe, count_tokens(text[ps:pe]), False, i == len(spans) - 1 and pe == e))
+    return units
+
+
+_SOFT_BREAK = re.compile(r"[，,、：:]|\s+")
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
+    """Split one over-long sentence (e.g. a flattened table) at commas or spaces into pieces of at
+    most ``max_tokens`` tokens; a sentence that fits is returned whole."""
+    if count_tokens(text[start:end]) <= max_tokens:
+        return [(start, end)]
+    pieces, piece_start, last_break = [], start, None
+    for m in _SOFT_BREAK.finditer(text, start, end):
+        if count_tokens(text[piece_start:m.end()]) > max_tokens and last_break and last_break > piece_start:
+            pieces.append((piece_start, last_break))
+            piece_start = last_break
+        last_break = m.end()
+    pieces.append((piece_start, end))
+    return [(s, e) for s, e in pieces if text[s:e].strip()]
+
+
+def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
+    """Split a cleaned document into section-bounded chunks.
+
+    Returns chunks in document order; ``chunk.text == text[chunk.start:chunk.end]``. Units (whole
+    paragraphs when they fit, else sentences; table rows always whole) are packed greedily up to
+    ``max_tokens``; a table's first row is kept as ``context`` for chunks that continue the table.
+    """
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for path, paras in _sections(text):
+        header = ""
+        if paras and paras[0][2]:
+            header = text[paras[0][0]:paras[0][1]]
+        group: list[_Unit] = []
+        total = 0
+
+        def flush():
+            nonlocal group, total
+            if not group:
+                return
+            s, e = group[0].start, group[-1].end
+            body = text[s:e]
+            cid = chunk_id(doc_id, path + "\n" + body)
+            if cid in seen:  # identical text twice in one section path: disambiguate stably
+                seen[cid] += 1
+                cid = chunk_id(doc_id, f"{path}\n{body}#{seen[cid]}")
+            else:
+                seen[cid] = 1
+            is_table = all(u.table for u in group)
+            context = header if is_table and header and not body.startswith(header) else ""
+            chunks.append(Chunk(cid, doc_id, path, body, s, e, total, "table" if is_table else "text", context))
+            group, total = [], 0
+
+        for unit in _units(text, paras, max_tokens):
+            if group and (total + unit.tokens > max_tokens or unit.table != group[-1].table):
+                flush()
+            group.append(unit)
+            total += unit.tokens
+        flush()
+    return chunks

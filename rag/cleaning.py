@@ -1,0 +1,193 @@
+"""Cleaning of PDF-extracted Chinese policy text.
+
+Handles every extraction artefact of the bundled corpus (see ``shared/seeds/README.md``):
+
+* page numbers — ``一2一``, ``- 2 -``, ``-10-``, ``——12—`` — on their own line or glued to the end
+  (or middle) of a sentence;
+* hard line wraps in the middle of sentences, with or without blank lines between the wrapped lines;
+* a table of contents with dot leaders or tab-separated page numbers;
+* markdown ``#`` headings and ``- `` list markers;
+* tables as tab-separated rows (kept, one row per line, never joined);
+* full-width digits and Latin letters (``２０２４`` → ``2024``, ``６G`` → ``6G``);
+* stray spaces between Chinese characters left by the wrapping (``牵头部门 负责`` → ``牵头部门负责``).
+
+It never rewrites Chinese characters or punctuation: every character of the output except the
+removed artefacts, joined line breaks and dropped spaces is the source's character, so quotes read
+exactly as the document. Mixed half-/full-width punctuation is left as written; the sentence
+splitter and heading detector accept both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Page-number artefacts. Dashes seen: ASCII '-', '－', '—', and the CJK numeral '一' used as a dash.
+_DASH = r"[-－—一–]"
+PAGE_LINE_RE = re.compile(rf"^\s*{_DASH}{{1,2}}\s*\d{{1,3}}\s*{_DASH}{{1,2}}\s*$")
+PAGE_TAIL_RE = re.compile(rf"(?:一\d{{1,3}}一|——?\d{{1,3}}—{{1,2}}|-\s?\d{{1,3}}\s?-)\s*$")
+# Mid-sentence page number between two Chinese characters: 技一2一术, 防-10-治.
+PAGE_MID_RE = re.compile(r"(?<=[\u4e00-\u9fff，。、；：,])(?:一\d{1,3}一|——?\d{1,3}—{1,2}|-\d{1,3}-)(?=[\u4e00-\u9fff])")
+TOC_TITLE_RE = re.compile(r"^\s*目\s*录\s*$")
+TOC_LINE_RE = re.compile(r"^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})?\s*\t\s*\d{1,3}\s*$|^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})\s*\d{1,3}\s*$")
+MD_HEADING_RE = re.compile(r"^\s*#{1,6}\s*")
+MD_LIST_RE = re.compile(r"^\s*[-*]\s+(?=\S)")
+
+# Heading starts of Chinese policy documents (used to stop line joining; chunking has the levels).
+HEADING_START_RE = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、](?!\d)|专栏\s*\d)"
+)
+TERMINAL_PUNCT = set("。！？!?；;")
+CJK_RE = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\u2018-\u201d《》]"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<={CJK_RE})[ \t\u3000]+(?={CJK_RE})")
+
+
+def fullwidth_alnum_to_ascii(text: str) -> str:
+    """Map full-width digits and Latin letters (U+FF10–FF19, FF21–FF3A, FF41–FF5A) to ASCII."""
+    return text.translate(_FW_TABLE)
+
+
+_FW_TABLE = {c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for c in range(r[0], r[1] + 1)}
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes on a page: 2 for wide/full-width characters, 1 otherwise."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_RESPONSIBILITY_TAIL = re.compile(r"[(（][^()（）]*(?:负责|牵头)[)）]\s*$")
+
+
+def ends_sentence(line: str) -> bool:
+    """True when ``line`` ends with sentence-final punctuation (also ``.`` after a Chinese character,
+    as documents like 成府发〔2024〕2号 use it), optionally followed by closing quotes/brackets."""
+    if line.rstrip().endswith(("]", "】")) or _RESPONSIBILITY_TAIL.search(line):
+        return True  # a closing [责任单位:…] / (…牵头负责) tag ends its paragraph
+    s = line.rstrip().rstrip("”’」』)）")
+    if not s:
+        return False
+    if s[-1] in TERMINAL_PUNCT:
+        return True
+    return s[-1] == "." and len(s) > 1 and "\u4e00" <= s[-2] <= "\u9fff"
+
+
+@dataclass
+class _Line:
+    text: str
+    page_break_after: bool = False
+    table: bool = False
+    heading: bool = False
+    md_heading: bool = False
+
+
+def _prepare_lines(raw: str) -> list[_Line]:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = fullwidth_alnum_to_ascii(text)
+    lines: list[_Line] = []
+    in_toc = False
+    for raw_line in text.split("\n"):
+        line = raw_line.rstrip()
+        if PAGE_LINE_RE.match(line):
+            if lines:
+                lines[-1].page_break_after = True
+            continue
+        if TOC_TITLE_RE.match(line):
+            in_toc = True
+            continue
+        if TOC_LINE_RE.match(line.strip()) and line.count("\t") <= 1:
+            in_toc = True
+            continue
+        if in_toc and line.strip():
+            in_toc = False  # first non-TOC line ends the table of contents
+        md_heading = bool(MD_HEADING_RE.match(line))
+        if md_heading:
+            line = MD_HEADING_RE.sub("", line)
+        line = MD_LIST_RE.sub("", line)
+        page_tail = bool(PAGE_TAIL_RE.search(line)) and len(line.strip()) > 4
+        if page_tail:
+            line = PAGE_TAIL_RE.sub("", line)
+        line = PAGE_MID_RE.sub("", line)
+        table = line.count("\t") >= 2
+        if not table:
+            line = _SPACE_BETWEEN_CJK.sub("", line.strip())
+        else:
+            line = line.strip()
+        lines.append(_Line(line, page_break_after=page_tail, table=table,
+                           heading=bool(HEADING_START_RE.match(line)), md_heading=md_heading))
+    return lines
+
+
+def _wrap_width(lines: list[_Line]) -> int:
+    """The page's wrap width in columns: the most common width (within 4 columns) of non-table lines
+    wider than 20 columns; 0 when no width holds ≥ 25 % of them (one paragraph per line)."""
+    from collections import Counter
+
+    widths = [display_width(l.text) for l in lines if l.text and not l.table]
+    counts = Counter(w for w in widths if w > 20)
+    if not counts:
+        return 0
+    best = max(counts, key=lambda w: (sum(counts[w - d] for d in range(0, 5)), w))
+    share = sum(counts[best - d] for d in range(0, 5)) / sum(counts.values())
+    return best if share >= 0.25 else 0  # no dominant width: one paragraph per line
+
+
+def clean_text(raw: str) -> str:
+    """Clean one extracted document; returns paragraphs separated by single ``\\n``.
+
+    Line joining: a line is joined to the next non-blank line when it does not end a sentence, neither
+    is a table row, the next line does not start a heading, and either a page break was removed after
+    it or it fills the page width (≥ 85 % of the document's 90th-percentile line width) or it ends
+    with a character that cannot end a paragraph (，、“ etc.).
+    """
+    lines = _prepare_lines(raw)
+    width = _wrap_width(lines)
+    paragraphs: list[str] = []
+    current: _Line | None = None
+    for line in lines:
+        if not line.text:
+            if current is not None and not _joins(current, None, width):
+                paragraphs.append(current.text)
+                current = None
+            continue
+        if current is None:
+            current = _Line(line.text, line.page_break_after, line.table, line.heading, line.md_heading)
+            continue
+        if _joins(current, line, width):
+            sep = " " if current.text[-1:].isascii() and current.text[-1:].isalnum() and line.text[:1].isascii() and line.text[:1].isalpha() else ""
+            current.text = current.text + sep + line.text
+            current.page_break_after = line.page_break_after
+            current.md_heading = current.md_heading and False
+        else:
+            paragraphs.append(current.text)
+            current = _Line(line.text, line.page_break_after, line.table, line.heading, line.md_heading)
+    if current is not None:
+        paragraphs.append(current.text)
+    return "\n".join(p for p in paragraphs if p)
+
+
+_NO_PARAGRAPH_END = set("，、,“‘（(《—-")
+
+
+def _fills_line(a: _Line, width: int) -> bool:
+    """Whether ``a`` reaches the wrap width (ideograph-final lines need only 70 % of it)."""
+    if width <= 0:
+        return False
+    w = display_width(a.text)
+    if w >= width - 6:
+        return True
+    last = a.text[-1]
+    return not (a.heading and len(a.text) < 40) and ("\u4e00" <= last <= "\u9fff" or last.isalnum()) and w >= 0.7 * width
+
+
+def _joins(a: _Line, b: _Line | None, width: int) -> bool:
+    """Whether paragraph-so-far ``a`` continues with line ``b`` (``None``: look-ahead over a blank)."""
+    if a.table or ends_sentence(a.text):
+        return False
+    continues = (a.page_break_after or _fills_line(a, width) or a.text[-1] in _NO_PARAGRAPH_END
+                 or (len(a.text) >= 30 and "\u4e00" <= a.text[-1] <= "\u9fff" and not (a.heading and len(a.text) < 40)))
+    if b is None:  # a blank line: keep ``a`` open only if it clearly continues
+        return continues
+    if b.table or b.md_heading or a.md_heading or (b.heading and a.text[-1] not in _NO_PARAGRAPH_END):
+        return False
+    return continues

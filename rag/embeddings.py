@@ -1,0 +1,106 @@
+"""Pluggable embeddings (LangChain ``Embeddings`` interface).
+
+* ``LSAEmbeddings`` — the offline default: TF-IDF over jieba words and Chinese character bigrams,
+  reduced by truncated SVD (latent semantic analysis, Deerwester et al. 1990) to ``dim`` dimensions,
+  L2-normalised so that the inner product is the cosine. Fitted on the corpus at ingest (scikit-learn),
+  persisted as one ``.npz`` beside the index, applied at query time with NumPy alone (no download,
+  no model weights, no scikit-learn import on the query path).
+* ``openai_embeddings`` — any OpenAI-compatible ``/embeddings`` endpoint (model and base URL from
+  ``Settings``), through ``langchain_openai.OpenAIEmbeddings``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.text import Tokenizer
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def lsa_features(text: str, tokenizer: Tokenizer) -> list[str]:
+    """Features of one text: jieba tokens plus character bigrams of each run of Chinese characters
+    (bigrams make paraphrases that share characters but not words meet, e.g. 钠电 / 钠离子电池)."""
+    feats = tokenizer.tokens(text)
+    for run in _CJK_RUN.findall(text):
+        feats.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
+    return feats
+
+
+class LSAEmbeddings(Embeddings):
+    """Offline dense embeddings: TF-IDF (sublinear tf, smooth idf) → truncated SVD → L2 norm.
+
+    ``vocab``: feature → column; ``idf``: float32, length V; ``components``: float32 (dim, V).
+    ``embed_query``/``embed_documents`` return lists of ``dim`` floats, unit length (zero vector for a
+    text with no known feature).
+    """
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray, components: np.ndarray, tokenizer: Tokenizer):
+        self.vocab = vocab
+        self.idf = idf.astype(np.float32)
+        self.components = components.astype(np.float32)
+        self.tokenizer = tokenizer
+
+    @property
+    def dim(self) -> int:
+        return int(self.components.shape[0])
+
+    @classmethod
+    def fit(cls, texts: list[str], tokenizer: Tokenizer, dim: int = 256) -> "LSAEmbeddings":
+        """Fit on the corpus texts with scikit-learn (imported here only). ``dim`` is capped at
+        ``len(texts) - 1``."""
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        features = [lsa_features(t, tokenizer) for t in texts]
+        vectorizer = TfidfVectorizer(analyzer=lambda feats: feats, sublinear_tf=True, min_df=1)
+        matrix = vectorizer.fit_transform(features)
+        n_components = max(1, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
+        svd = TruncatedSVD(n_components=n_components, random_state=0, algorithm="randomized", n_iter=7)
+        svd.fit(matrix)
+        vocab = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
+        return cls(vocab, vectorizer.idf_, svd.components_, tokenizer)
+
+    def _vector(self, text: str) -> np.ndarray:
+        counts = Counter(f for f in lsa_features(text, self.tokenizer) if f in self.vocab)
+        if not counts:
+            return np.zeros(self.dim, dtype=np.float32)
+        cols = np.fromiter((self.vocab[f] for f in counts), dtype=np.int64, count=len(counts))
+        tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+        weights = tf * self.idf[cols]
+        weights /= np.linalg.norm(weights) or 1.0
+        vec = self.components[:, cols] @ weights
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm > 0 else vec
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t).tolist() for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text).tolist()
+
+    def save(self, path: Path) -> None:
+        """Write one ``.npz`` (terms, idf, components)."""
+        terms = np.empty(len(self.vocab), dtype=object)
+        for term, i in self.vocab.items():
+            terms[i] = term
+        np.savez(path, terms=np.array(terms.tolist(), dtype=str), idf=self.idf, components=self.components)
+
+    @classmethod
+    def load(cls, path: Path, tokenizer: Tokenizer) -> "LSAEmbeddings":
+        with np.load(path, allow_pickle=False) as data:
+            vocab = {str(t): i for i, t in enumerate(data["terms"])}
+            return cls(vocab, data["idf"], data["components"], tokenizer)
+
+
+def openai_embeddings(model: str, base_url: str | None, api_key: str | None, timeout: float = 30.0) -> Embeddings:
+    """Embeddings from an OpenAI-compatible server (OpenAI, DeepSeek, Qwen, vLLM, Ollama …)."""
+    from langchain_openai import OpenAIEmbeddings
+
+    return OpenAIEmbeddings(model=model, base_url=base_url, api_key=api_key or "not-needed",
+                            check_embedding_ctx_length=False, timeout=timeout, max_retries=2)

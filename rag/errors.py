@@ -1,0 +1,51 @@
+"""Error hierarchy of the library.
+
+Every error the library raises on purpose derives from :class:`RagError`; its message is one line
+that says what to do. The CLI turns these into ``error: <message>`` and a non-zero exit code, the
+UI into a visible warning. The library itself never prints.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class of all deliberate errors; ``str(err)`` is a one-line, user-facing message."""
+
+    exit_code = 1
+
+
+class InvalidQuestionError(RagError, ValueError):
+    """The question is empty, blank, or longer than ``Settings.max_question_chars``."""
+
+    exit_code = 2
+
+
+class IndexNotBuiltError(RagError):
+    """No index exists in the data directory yet (run ``rag ingest``)."""
+
+
+class IngestError(RagError):
+    """Ingestion could not complete; the previous index (if any) is left untouched and usable."""
+
+
+class DocumentReadError(RagError):
+    """A source file could not be read as UTF-8 text (or parsed); carries the file path in the message."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ManifestError(RagError):
+    """The corpus manifest is missing, malformed, or names a file that does not exist."""
+
+
+class LLMUnavailableError(RagError):
+    """The configured OpenAI-compatible server could not be reached or kept failing after retries."""
+
+
+class ConfigError(RagError):
+    """A setting has an invalid value (e.g. an unknown embedding backend)."""
+
+    exit_code = 2

@@ -1,0 +1,283 @@
+"""Incremental, atomic ingestion: sources → cleaned documents → chunks → BM25 + Chroma index.
+
+``ingest`` syncs the index to exactly the given sources (default: the bundled corpus plus files
+uploaded into ``data_dir/uploads``): unchanged files (same sha256, same chunking settings) reuse their
+chunks, changed files are re-chunked, files no longer present lose their chunks. A file that cannot
+be read is reported and skipped; if an earlier version of it was indexed, that version is kept.
+Nothing changes when nothing changed. The new generation becomes live only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from rag.chunking import chunk_document
+from rag.corpus import Source, collect_sources, file_sha256, load_document
+from rag.errors import DocumentReadError, IngestError, RagError
+from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json, index_dir,
+                       indexed_text, make_embedder, meta_from_json, read_current, remove_stale, userdict_path,
+                       write_current)
+from rag.settings import Settings
+from rag.text import Tokenizer
+from rag.types import Chunk, DocumentMeta
+
+Progress = Callable[[Iterable, str, int], Iterable]
+CARD_SECTION = "文件信息"
+
+
+def _no_progress(items: Iterable, desc: str, total: int) -> Iterable:
+    return items
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. Lists hold document ids; ``failed`` holds ``(path, reason)``."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    n_documents: int = 0
+    n_chunks: int = 0
+    generation: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def default_sources(settings: Settings) -> list[Path]:
+    """The bundled corpus directory plus the uploads folder (when it holds files)."""
+    paths = [Path(settings.corpus_dir)]
+    uploads = Path(settings.data_dir) / "uploads"
+    if uploads.exists() and any(uploads.iterdir()):
+        paths.append(uploads)
+    return paths
+
+
+def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chunk:
+    """A synthetic passage describing the document from its manifest entry, so that questions about
+    the documents themselves (issuer, number, date, period, draft status) retrieve it. It quotes the
+    manifest's verbatim ``statements`` that occur in the cleaned text."""
+    unknown = "未注明"
+    period = meta.period_label() or unknown
+    if meta.outlook_year:
+        period += f"，远景展望至{meta.outlook_year}年"
+    lines = [
+        f"文件名称：{meta.title}",
+        f"发布单位：{meta.issuer or unknown}",
+        f"层级与适用地区：{meta.level or unknown}，{meta.region or unknown}",
+        f"文号：{meta.doc_number or unknown}",
+        f"成文日期：{meta.date or unknown}",
+        f"规划期（实施期）：{period}",
+        f"状态：{meta.status or unknown}",
+    ]
+    quoted = [s for s in statements if s and s in text]
+    if quoted:
+        lines.append("原文：" + " / ".join(quoted))
+    body = "\n".join(lines)
+    from rag.chunking import chunk_id
+    from rag.text import count_tokens
+
+    return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
+                 count_tokens(body), "card")
+
+
+def _previous(settings: Settings, pointer: dict | None) -> tuple[dict, dict, dict]:
+    """(doc entries, chunks by doc, cleaned texts by doc) of the live generation, or empty dicts."""
+    if not pointer:
+        return {}, {}, {}
+    gen_dir = index_dir(settings) / pointer["generation"]
+    try:
+        docs = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
+        chunks: dict[str, list[Chunk]] = {}
+        for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            c = chunk_from_json(json.loads(line))
+            chunks.setdefault(c.doc_id, []).append(c)
+    except (OSError, ValueError):
+        return {}, {}, {}  # a damaged live generation: rebuild everything
+    return {d["meta"]["doc_id"]: d for d in docs}, chunks, {d["meta"]["doc_id"]: d["text"] for d in docs}
+
+
+def _fingerprint(settings: Settings) -> dict:
+    return {"format": INDEX_FORMAT, "chunk_tokens": settings.chunk_tokens, "embeddings": settings.embeddings,
+            "embedding_model": settings.embedding_model if settings.embeddings == "openai" else "lsa"}
+
+
+def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress) -> IngestReport:
+    """Sync the index with ``paths`` (files or directories; default ``default_sources``).
+
+    Returns an IngestReport. Raises IngestError when no document could be indexed or the index could
+    not be written; the previous index stays live and usable in both cases.
+    """
+    started = time.perf_counter()
+    sources = collect_sources(paths or default_sources(settings))
+    pointer = read_current(settings)
+    fingerprint = _fingerprint(settings)
+    same_settings = bool(pointer) and pointer.get("fingerprint") == fingerprint
+    prev_docs, prev_chunks, prev_texts = _previous(settings, pointer)
+
+    report = IngestReport()
+    entries: dict[str, dict] = {}
+    chunks_by_doc: dict[str, list[Chunk]] = {}
+    seen_ids: set[str] = set()
+    for source in progress(sources, "读取与分块", len(sources)):
+        source = _unique(source, seen_ids)
+        doc_id = source.meta.doc_id
+        prev = prev_docs.get(doc_id)
+        try:
+            sha = file_sha256(source.path)
+        except OSError as exc:
+            report.failed.append((str(source.path), f"cannot be read ({exc.strerror or exc})"))
+            sha = None
+        meta_json = asdict(source.meta)
+        if sha and prev and same_settings and prev["sha256"] == sha and prev["meta"] == _jsonable(meta_json):
+            entries[doc_id] = prev
+            chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
+            report.unchanged.append(doc_id)
+            continue
+        if sha is None:
+            doc = None
+        else:
+            try:
+                doc = load_document(source, sha)
+            except DocumentReadError as exc:
+                report.failed.append((exc.path, exc.reason))
+                doc = None
+        if doc is None:
+            if prev:  # keep the last good version: nothing is lost
+                entries[doc_id] = prev
+                chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
+                report.unchanged.append(doc_id)
+            continue
+        chunks = chunk_document(doc_id, doc.text, settings.chunk_tokens)
+        chunks.append(build_card(source.meta, source.statements, doc.text))
+        entries[doc_id] = {"meta": _jsonable(meta_json), "sha256": sha, "source": str(source.path),
+                           "text": doc.text, "n_chunks": len(chunks)}
+        chunks_by_doc[doc_id] = chunks
+        (report.updated if prev else report.added).append(doc_id)
+    report.removed = [d for d in prev_docs if d not in entries]
+    report.n_documents = len(entries)
+    report.n_chunks = sum(len(v) for v in chunks_by_doc.values())
+    if not entries:
+        raise IngestError("no document could be indexed: " + "; ".join(f"{p}: {r}" for p, r in report.failed)
+                          if report.failed else "no .txt/.md/.pdf/.docx documents found to ingest")
+    if pointer and same_settings and not report.changed:
+        report.generation = pointer["generation"]
+        report.seconds = time.perf_counter() - started
+        return report
+    report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _jsonable(meta_json: dict) -> dict:
+    return json.loads(json.dumps(meta_json, ensure_ascii=False))
+
+
+def _unique(source: Source, seen: set[str]) -> Source:
+    doc_id, n = source.meta.doc_id, 2
+    while doc_id in seen:
+        doc_id, n = f"{source.meta.doc_id}-{n}", n + 1
+    seen.add(doc_id)
+    if doc_id == source.meta.doc_id:
+        return source
+    from dataclasses import replace
+
+    return replace(source, meta=replace(source.meta, doc_id=doc_id))
+
+
+def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress) -> str:
+    import bm25s
+
+    generation = f"g{time.time_ns():x}"
+    root = index_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp_dir = root / (generation + ".partial")
+    gen_dir = root / generation
+    client = None
+    collection_name = f"chunks_{generation}"
+    try:
+        tmp_dir.mkdir()
+        chunks = [c for doc_id in entries for c in chunks_by_doc[doc_id]]
+        metas = {d: meta_from_json(e["meta"]) for d, e in entries.items()}
+        texts = [indexed_text(c, metas[c.doc_id]) for c in chunks]
+        tokenizer = Tokenizer(userdict_path(settings))
+        corpus_tokens = [tokenizer.tokens(t) or [""] for t in progress(texts, "分词", len(texts))]
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        bm25.index(corpus_tokens, show_progress=False)
+        bm25.save(str(tmp_dir / "bm25"))
+        if settings.embeddings == "lsa":
+            from rag.embeddings import LSAEmbeddings
+
+            embedder = LSAEmbeddings.fit(texts, tokenizer)
+            embedder.save(tmp_dir / "lsa.npz")
+        else:
+            embedder = make_embedder(settings, tmp_dir, tokenizer)
+        vectors = _embed(embedder, chunks, texts, settings, pointer, progress)
+        with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n")
+        (tmp_dir / "documents.json").write_text(json.dumps(list(entries.values()), ensure_ascii=False),
+                                                encoding="utf-8")
+        client = chroma_client(settings)
+        collection = client.create_collection(collection_name, embedding_function=None,
+                                              metadata={"hnsw:space": "cosine"})
+        batch = 256
+        for i in progress(range(0, len(chunks), batch), "写入向量库", (len(chunks) + batch - 1) // batch):
+            part = chunks[i:i + batch]
+            collection.add(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + batch],
+                           documents=[c.text for c in part],
+                           metadatas=[chunk_metadata(c, metas[c.doc_id]) for c in part])
+        tmp_dir.rename(gen_dir)
+        write_current(settings, {"generation": generation, "collection": collection_name,
+                                 "embeddings": settings.embeddings, "fingerprint": fingerprint,
+                                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                 "documents": sorted(entries)})
+    except BaseException as exc:
+        import shutil
+
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        shutil.rmtree(gen_dir, ignore_errors=True)
+        if client is not None:
+            try:
+                client.delete_collection(collection_name)
+            except Exception:  # noqa: BLE001 - it may not exist yet
+                pass
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        if isinstance(exc, RagError):
+            raise
+        raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
+    remove_stale(settings, keep=generation, client=client)
+    return generation
+
+
+def _embed(embedder, chunks, texts, settings, pointer, progress) -> list[list[float]]:
+    """Vectors for all chunks; with a remote embedder, vectors of unchanged chunks are copied from the
+    live collection instead of being requested again."""
+    reuse: dict[str, list[float]] = {}
+    if settings.embeddings == "openai" and pointer and pointer.get("fingerprint", {}).get("embeddings") == "openai":
+        try:
+            old = chroma_client(settings).get_collection(pointer["collection"])
+            got = old.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
+            reuse = {i: list(v) for i, v in zip(got["ids"], got["embeddings"])}
+        except Exception:  # noqa: BLE001 - nothing to reuse
+            reuse = {}
+    todo = [i for i, c in enumerate(chunks) if c.chunk_id not in reuse]
+    vectors: dict[int, list[float]] = {}
+    batch = 64
+    for start in progress(range(0, len(todo), batch), "向量化", (len(todo) + batch - 1) // batch):
+        idx = todo[start:start + batch]
+        for i, vec in zip(idx, embedder.embed_documents([texts[i] for i in idx])):
+            vectors[i] = vec
+    return [vectors[i] if i in vectors else reuse[c.chunk_id] for i, c in enumerate(chunks)]

