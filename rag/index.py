@@ -108,9 +108,19 @@ class LoadedIndex:
     embedder: object
     vectorstore: object
     tokenizer: Tokenizer
+    df: dict  # token → chunk frequency; "__N__" → number of chunks
 
     def __post_init__(self):
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def idf(self, token: str) -> float:
+        """Robertson–Spärck Jones idf with +1 smoothing (as in Lucene BM25): ln(1 + (N − df + .5)/(df + .5)).
+        A token absent from the corpus gets the largest idf."""
+        import math
+
+        n = self.df.get("__N__", 1)
+        d = self.df.get(token, 0)
+        return math.log(1 + (n - d + 0.5) / (d + 0.5))
 
     @property
     def generation(self) -> str:
@@ -173,6 +183,7 @@ def load_index(settings: Settings) -> LoadedIndex:
                       for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
             docs_json = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
             bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
+            df = json.loads((gen_dir / "df.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as exc:
             raise RagError(f"index generation {pointer['generation']} is damaged ({exc}); run `rag ingest`") from None
         tokenizer = Tokenizer(userdict_path(settings))
@@ -184,7 +195,7 @@ def load_index(settings: Settings) -> LoadedIndex:
             pointer=pointer, chunks=chunks,
             docs={d["meta"]["doc_id"]: meta_from_json(d["meta"]) for d in docs_json},
             doc_texts={d["meta"]["doc_id"]: d["text"] for d in docs_json},
-            bm25=bm25, embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer,
+            bm25=bm25, embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df,
         )
         _CACHE.clear()  # keep only the newest generation in memory
         _CACHE[key] = loaded

@@ -109,7 +109,10 @@ def _previous(settings: Settings, pointer: dict | None) -> tuple[dict, dict, dic
 
 
 def _fingerprint(settings: Settings) -> dict:
+    """What the chunks and vectors depend on besides the files; a change re-indexes everything."""
+    userdict = userdict_path(settings)
     return {"format": INDEX_FORMAT, "chunk_tokens": settings.chunk_tokens, "embeddings": settings.embeddings,
+            "userdict": file_sha256(userdict)[:16] if userdict else None,
             "embedding_model": settings.embedding_model if settings.embeddings == "openai" else "lsa"}
 
 
@@ -216,6 +219,8 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         bm25.index(corpus_tokens, show_progress=False)
         bm25.save(str(tmp_dir / "bm25"))
+        (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies(corpus_tokens), ensure_ascii=False),
+                                         encoding="utf-8")
         if settings.embeddings == "lsa":
             from rag.embeddings import LSAEmbeddings
 
@@ -260,6 +265,14 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
     remove_stale(settings, keep=generation, client=client)
     return generation
+
+
+def _document_frequencies(corpus_tokens: list[list[str]]) -> dict:
+    """Token → number of chunks containing it, plus ``"__N__"``: the number of chunks."""
+    from collections import Counter
+
+    df = Counter(t for tokens in corpus_tokens for t in set(tokens) if t)
+    return {"__N__": len(corpus_tokens), **df}
 
 
 def _embed(embedder, chunks, texts, settings, pointer, progress) -> list[list[float]]:

@@ -80,6 +80,13 @@ class Settings:
     use_doc_routing: bool = True
     # Extractive answering: below this normalised evidence score the answer is a refusal.
     refusal_threshold: float = 0.35
+    today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
+
+    def today_date(self):
+        """``today`` as a ``datetime.date`` (the real date when unset)."""
+        from datetime import date
+
+        return date.fromisoformat(self.today) if self.today else date.today()
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -109,6 +116,7 @@ class Settings:
             chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
             top_k=_int(env, "RAG_TOP_K", 5),
             max_question_chars=_int(env, "RAG_MAX_QUESTION_CHARS", 500),
+            today=env.get("RAG_TODAY") or None,
         )
         if env.get("RAG_DATA_DIR"):
             kwargs["data_dir"] = Path(env["RAG_DATA_DIR"]).expanduser()

@@ -1,0 +1,276 @@
+"""The ``rag`` command line: ingest, retrieve, ask, info (and eval, ui, match when installed).
+
+Errors are printed as one line ``error: …`` on stderr with a non-zero exit code, never a traceback.
+JSON shapes (stable, relied on by scripts and evaluators):
+
+* HIT = {"rank", "score", "chunk_id", "doc_id", "title", "section", "text"}
+* CITATION = {"n", "chunk_id", "doc_id", "title", "section", "quote"}
+* ``rag retrieve --json`` → {"question", "hits": [HIT]}
+* ``rag ask --json`` → {"question", "answer", "mode", "refused", "citations": [CITATION], "hits": [HIT],
+  "notices": [str], "timings_ms": {"retrieve", "answer", "total"}}
+* ``--jsonl FILE|-``: one {"id", "question"} per line in; one result per line out with "id" added
+  (a bad line gives {"id", "error"} and the batch goes on; the exit code is 1 if any line failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+def _settings(args):
+    from rag.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings.from_env(**overrides)
+
+
+def _filters(args):
+    from rag.retrieval import Filters
+
+    in_force = None
+    if getattr(args, "in_force", None):
+        in_force = date.today() if args.in_force == "today" else date.fromisoformat(args.in_force)
+    doc_ids = tuple(args.doc) if getattr(args, "doc", None) else None
+    return Filters(doc_ids=doc_ids, region=getattr(args, "region", None), in_force_on=in_force)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _read_jsonl(path: str):
+    """Yield (line_no, id, question, error) from a JSONL file or stdin ("-")."""
+    fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    try:
+        for no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                yield no, obj.get("id", no), obj.get("question", ""), None
+            except (json.JSONDecodeError, AttributeError):
+                yield no, no, None, f"line {no} is not a JSON object"
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
+
+
+def _progress(items, desc, total):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="项", file=sys.stderr, leave=False,
+                disable=not sys.stderr.isatty() and os.environ.get("RAG_PROGRESS") != "1")
+
+
+# --- commands ------------------------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from rag.ingest import ingest
+
+    settings = _settings(args)
+    report = ingest(settings, [Path(p) for p in args.paths] or None, progress=_progress)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        state = "索引已更新" if report.changed else "索引无变化"
+        print(f"{state}：{report.n_documents} 篇文件，{report.n_chunks} 个段落，用时 {report.seconds:.1f} 秒"
+              f"（新增 {len(report.added)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}，"
+              f"删除 {len(report.removed)}，失败 {len(report.failed)}）")
+    for path, reason in report.failed:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _run_questions(args, handle) -> int:
+    """Run ``handle(question) -> dict`` on one question or a JSONL batch."""
+    if args.jsonl:
+        failed = 0
+        for _no, qid, question, error in _read_jsonl(args.jsonl):
+            if error is None:
+                try:
+                    _print_json({"id": qid, **handle(question)})
+                    continue
+                except RagError as exc:
+                    error = str(exc)
+            failed += 1
+            _print_json({"id": qid, "error": error})
+        return 1 if failed else 0
+    if args.question is None:
+        raise RagError_missing()
+    result = handle(args.question)
+    if args.json:
+        _print_json(result)
+    return 0
+
+
+def RagError_missing():
+    from rag.errors import InvalidQuestionError
+
+    return InvalidQuestionError("问题为空：请给出问题，或用 --jsonl FILE 批量提问 (no question given)")
+
+
+def cmd_retrieve(args) -> int:
+    from rag.pipeline import PolicyQA
+
+    qa = PolicyQA(_settings(args), auto_ingest=True)
+    filters = _filters(args)
+
+    def handle(question):
+        hits = qa.retrieve(question, args.k, filters)
+        if not args.json and not args.jsonl:
+            for h in hits:
+                print(f"[{h.rank}] {h.score:.4f} 《{h.title}》 {h.chunk.section}\n    {h.chunk.text[:160]}")
+        return {"question": question.strip(), "hits": [h.to_json() for h in hits]}
+
+    return _run_questions(args, handle)
+
+
+def cmd_ask(args) -> int:
+    from rag.pipeline import PolicyQA
+
+    qa = PolicyQA(_settings(args), auto_ingest=True)
+    filters = _filters(args)
+    if args.json or args.jsonl:
+        return _run_questions(args, lambda q: qa.ask(q, args.k, filters).to_json())
+    if args.question is None:
+        raise RagError_missing()
+    answer = None
+    streamed = False
+    for event in qa.ask_stream(args.question, args.k, filters):
+        if event["type"] == "delta" and qa.llm_enabled:
+            sys.stdout.write(event["text"])
+            sys.stdout.flush()
+            streamed = True
+        elif event["type"] == "reset":
+            streamed = False
+            sys.stdout.write("\n")
+        elif event["type"] == "final":
+            answer = event["answer"]
+    print(format_answer(answer, skip_text=streamed))
+    return 0
+
+
+def format_answer(answer, skip_text: bool = False) -> str:
+    """Readable answer: text, notices, then numbered sources with verbatim quotes."""
+    lines = [] if skip_text else [answer.text]
+    lines.append("")
+    for notice in answer.notices:
+        lines.append(f"注意：{notice}")
+    mode = "大模型生成" if answer.mode == "llm" else "原文摘录（未配置大模型）"
+    lines.append(f"[{mode}，检索 {answer.timings_ms.get('retrieve', 0):.0f} ms，共 {answer.timings_ms.get('total', 0):.0f} ms]")
+    if answer.citations:
+        lines.append("来源：")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] 《{c.title}》 {c.section}\n    “{c.quote}”")
+    elif answer.hits:
+        lines.append("最接近的段落：")
+        for h in answer.hits[:3]:
+            lines.append(f"- 《{h.title}》 {h.chunk.section}\n    {h.chunk.text[:120]}…")
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> int:
+    from rag.index import load_index, read_current
+
+    settings = _settings(args)
+    pointer = read_current(settings)
+    info = {
+        "data_dir": str(settings.data_dir),
+        "corpus_dir": str(settings.corpus_dir),
+        "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host
+        else f"chroma embedded ({Path(settings.data_dir) / 'chroma'})",
+        "embeddings": settings.embeddings if settings.embeddings == "lsa" else f"openai:{settings.embedding_model}",
+        "llm": (f"{settings.llm_model} @ {settings.llm_base_url or 'api.openai.com'}" if settings.llm_enabled
+                else "none (extractive answers)"),
+        "index": None,
+        "documents": [],
+    }
+    if pointer:
+        index = load_index(settings)
+        counts: dict[str, int] = {}
+        for c in index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        info["index"] = {"generation": pointer["generation"], "created": pointer.get("created"),
+                         "chunks": len(index.chunks)}
+        for doc_id, meta in index.docs.items():
+            info["documents"].append({"doc_id": doc_id, "title": meta.title, "region": meta.region,
+                                      "period": meta.period_label(), "status": meta.status,
+                                      "chunks": counts.get(doc_id, 0)})
+    if args.json:
+        _print_json(info)
+        return 0
+    for key in ("data_dir", "corpus_dir", "vector_store", "embeddings", "llm"):
+        print(f"{key:12} {info[key]}")
+    if not pointer:
+        print("index        not built (run `rag ingest`)")
+        return 0
+    print(f"index        {info['index']['generation']}, {info['index']['chunks']} chunks, built {info['index']['created']}")
+    for d in info["documents"]:
+        print(f"  {d['doc_id']:28} {d['chunks']:4} chunks  {d['region'] or '?'}  {d['period'] or '?'}"
+              f"{'  ' + d['status'] if d['status'] else ''}  {d['title']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="四川省/成都市产业政策文件问答（离线可用）")
+    parser.add_argument("--data-dir", help="index directory (default: $RAG_DATA_DIR or ~/.local/share/policy-rag)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index documents (default: the bundled corpus)")
+    p.add_argument("paths", nargs="*", help="files or directories (.txt .md .pdf .docx)")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    for name, func, help_ in (("retrieve", cmd_retrieve, "ranked passages for a question"),
+                              ("ask", cmd_ask, "a cited answer to a question")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("question", nargs="?", help="the question, in Chinese")
+        p.add_argument("--k", type=int, default=5, help="number of passages (default 5)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--jsonl", metavar="FILE", help='batch: lines of {"id","question"}; "-" for stdin')
+        p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+        p.add_argument("--region", choices=["四川省", "成都市"], help="only documents of this region")
+        p.add_argument("--in-force", metavar="DATE", help='only documents in force on DATE (YYYY-MM-DD or "today")')
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("info", help="documents, chunk counts, data directory and model settings")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    for extra in ("rag.eval.cli", "rag.matching.cli", "ui.cli"):
+        try:
+            module = __import__(extra, fromlist=["register"])
+        except ImportError:
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
+        parser.error("--k must be at least 1")
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", 1)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

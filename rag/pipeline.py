@@ -1,0 +1,171 @@
+"""The retrieve-then-answer pipeline used by the CLI, the UI and the evaluation harness.
+
+    qa = PolicyQA(Settings.from_env())
+    hits = qa.retrieve("到2027年四川要打造几个千亿级产业集群？", k=5)      # retrieval only
+    answer = qa.ask("到2027年四川要打造几个千亿级产业集群？")              # Answer (extractive or LLM)
+    for event in qa.ask_stream(question): ...                            # {"type": "delta"|"final", …}
+
+Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``
+(any LangChain chat model) is given. A failing LLM falls back to the extractive answer with a notice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+from rag.errors import IndexNotBuiltError, InvalidQuestionError
+from rag.extractive import compose, question_terms, score_sentences
+from rag.index import LoadedIndex, load_index
+from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
+from rag.settings import Settings
+from rag.types import Answer, Citation, Hit
+
+REFUSAL_TEXT = "文件中未找到与该问题直接相关的内容。以下列出最接近的段落，仅供参考。"
+LLM_UNAVAILABLE = "大模型服务暂不可用（{reason}），以下为抽取式答案。"
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The stripped question. Raises InvalidQuestionError when blank or longer than ``max_chars``."""
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidQuestionError("问题为空：请输入要查询的问题 (empty question)")
+    q = question.strip()
+    if len(q) > max_chars:
+        raise InvalidQuestionError(
+            f"问题过长：{len(q)} 字，上限 {max_chars} 字，请精简后再问 (question longer than {max_chars} characters)")
+    return q
+
+
+def document_notices(citations: list[Citation], index: LoadedIndex, settings: Settings) -> list[str]:
+    """Plain-language remarks on the cited documents: ended plans and drafts."""
+    today = settings.today_date()
+    notices, seen = [], set()
+    for c in citations:
+        if c.doc_id in seen:
+            continue
+        seen.add(c.doc_id)
+        meta = index.docs.get(c.doc_id)
+        if meta is None:
+            continue
+        if meta.is_draft:
+            notices.append(f"《{meta.title}》为{meta.status}，不是正式发布的文本。")
+        if meta.expired_on(today):
+            notices.append(f"《{meta.title}》规划期为{meta.period_label()}，已于{meta.period_end}年底到期，"
+                           f"所引内容反映当时的部署。")
+    return notices
+
+
+class PolicyQA:
+    """Question answering over the index in ``settings.data_dir``.
+
+    ``llm``: optional LangChain chat model (tests pass fakes); by default one is built from settings
+    when ``settings.llm_enabled``. The index is loaded lazily; when ``auto_ingest`` is true and no index
+    exists, the bundled corpus is ingested first.
+    """
+
+    def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False):
+        self.settings = settings
+        self._llm = llm
+        self.auto_ingest = auto_ingest
+        self._retriever: HybridRetriever | None = None
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.retriever.index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        try:
+            index = load_index(self.settings)
+        except IndexNotBuiltError:
+            if not self.auto_ingest:
+                raise
+            from rag.ingest import ingest
+
+            ingest(self.settings)
+            index = load_index(self.settings)
+        if self._retriever is None or self._retriever.index is not index:
+            self._retriever = HybridRetriever(index, self.settings)
+        return self._retriever
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self._llm is not None or self.settings.llm_enabled
+
+    def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
+        """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError."""
+        q = validate_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, k or self.settings.top_k, filters)
+
+    def ask(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Answer:
+        """Answer with citations (see ``ask_stream``); returns the final Answer."""
+        final = None
+        for event in self.ask_stream(question, k, filters):
+            if event["type"] == "final":
+                final = event["answer"]
+        return final
+
+    def ask_stream(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[dict]:
+        """Yield events: ``{"type": "hits", "hits"}``, then ``{"type": "delta", "text"}`` pieces of the
+        answer (LLM mode streams tokens), then ``{"type": "final", "answer": Answer}``.
+
+        Raises InvalidQuestionError for a blank or over-long question, IndexNotBuiltError without index.
+        """
+        t0 = time.perf_counter()
+        q = validate_question(question, self.settings.max_question_chars)
+        retriever = self.retriever
+        from rag.query import plan_query
+
+        plan = plan_query(q, retriever.index, self.settings)
+        hits = retriever.retrieve(q, k or self.settings.top_k, filters, plan=plan)
+        t1 = time.perf_counter()
+        yield {"type": "hits", "hits": hits}
+        extractive = self._extractive(q, hits, plan)
+        if self.llm_enabled and not extractive.refused:
+            answer = yield from self._llm_answer(q, hits, extractive)
+        else:
+            answer = extractive
+            yield {"type": "delta", "text": answer.text}
+        t2 = time.perf_counter()
+        answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
+        yield {"type": "final", "answer": answer}
+
+    # --- modes -----------------------------------------------------------------------------
+    def _extractive(self, question: str, hits: list[Hit], plan) -> Answer:
+        index = self.retriever.index
+        terms = question_terms(question, index.tokenizer, index.idf)
+        alternatives: dict[str, tuple[str, ...]] = {}
+        for m in plan.concepts:  # a concept's policy term counts for the company's word
+            for t in list(terms):
+                if t in m.matched.lower() or m.matched.lower() in t:
+                    alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
+        scored = score_sentences(question, hits, terms, alternatives)
+        best_coverage = max((s.coverage for s in scored[:5]), default=0.0)
+        if not scored or best_coverage < self.settings.refusal_threshold:
+            return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits)
+        text, citations = compose(scored)
+        return Answer(question, text, "extractive", False, citations, hits,
+                      document_notices(citations, index, self.settings))
+
+    def _llm_answer(self, question: str, hits: list[Hit], extractive: Answer):
+        from rag.llm import REFUSAL_PREFIX, build_chain, chat_model, citations_for, clean_markers, format_context
+
+        index = self.retriever.index
+        llm = self._llm or chat_model(self.settings)
+        chain = build_chain(llm)
+        pieces: list[str] = []
+        try:
+            for piece in chain.stream({"question": question, "context": format_context(hits, index.docs)}):
+                pieces.append(piece)
+                yield {"type": "delta", "text": piece}
+        except Exception as exc:  # noqa: BLE001 - any server/network failure → extractive fallback
+            reason = type(exc).__name__
+            notice = LLM_UNAVAILABLE.format(reason=reason)
+            yield {"type": "reset", "text": extractive.text}
+            return Answer(question, extractive.text, "extractive", extractive.refused, extractive.citations,
+                          hits, [notice, *extractive.notices])
+        text, cited = clean_markers("".join(pieces).strip(), len(hits))
+        refused = text.startswith(REFUSAL_PREFIX) or not text
+        citations = citations_for(text, cited, hits)
+        return Answer(question, text or REFUSAL_TEXT, "llm", refused, citations, hits,
+                      document_notices(citations, index, self.settings))

@@ -1,0 +1,115 @@
+"""Query planning: from a question to what the retrievers search for.
+
+* **document references** — titles, short names and document numbers from the manifest that the
+  question names (normalised as in ``rag.text.normalize``); the retriever then also searches inside
+  each named document, so that a question naming two documents gets passages from both;
+* **concept expansion** — the curated policy-concept list ``corpus/concepts.json`` maps the words a
+  company uses (钠离子电池, 火锅底料, 减速器) to the documents' vocabulary (新型储能, 绿色食品,
+  机器人); matched concept terms are added to the lexical query and the dense query text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from rag.text import normalize
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One entry of concepts.json: ``term`` as the documents write it, and the words that lead to it."""
+
+    concept_id: str
+    term: str
+    aliases: tuple[str, ...] = ()
+    company_words: tuple[str, ...] = ()
+    broader: tuple[str, ...] = ()
+
+    def triggers(self) -> tuple[str, ...]:
+        return (self.term, *self.aliases, *self.company_words)
+
+
+@dataclass(frozen=True)
+class ConceptMatch:
+    """A concept the question triggered: ``matched`` is the question's word, ``term`` the policy term."""
+
+    concept_id: str
+    matched: str
+    term: str
+    expansions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """``tokens``: lexical query (jieba tokens + expansions); ``dense_text``: text to embed;
+    ``doc_ids``: documents the question names; ``concepts``: expansions that were applied."""
+
+    question: str
+    tokens: list[str]
+    dense_text: str
+    doc_ids: tuple[str, ...] = ()
+    concepts: tuple[ConceptMatch, ...] = field(default_factory=tuple)
+
+
+@lru_cache(maxsize=8)
+def load_concepts(path: str) -> tuple[Concept, ...]:
+    """Concepts from a concepts.json file (empty when the file does not exist)."""
+    p = Path(path)
+    if not p.exists():
+        return ()
+    data = json.loads(p.read_text(encoding="utf-8"))
+    return tuple(
+        Concept(c.get("id") or c["term"], c["term"], tuple(c.get("aliases") or ()),
+                tuple(c.get("company_words") or ()), tuple(c.get("broader") or ()))
+        for c in data.get("concepts", [])
+    )
+
+
+def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatch]:
+    """Concepts whose term, alias or company word occurs in ``text`` (normalised). A company word
+    that only occurs inside a longer matched word is not counted twice; the policy term and its
+    aliases are the expansions, ``broader`` terms are not (they would drift the query)."""
+    norm = normalize(text).lower()
+    out: list[ConceptMatch] = []
+    for concept in concepts:
+        best = None
+        for word in concept.triggers():
+            w = normalize(word).lower()
+            if len(w) >= 2 and w in norm and (best is None or len(w) > len(best)):
+                best = word
+        if best is not None:
+            out.append(ConceptMatch(concept.concept_id, best, concept.term, (concept.term, *concept.aliases)))
+    return out
+
+
+def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
+    """Ids of documents whose title, short name or document number occurs in the question."""
+    norm = normalize(question)
+    found = []
+    for doc_id, meta in docs.items():
+        names = [meta.title, *meta.short_names, meta.doc_number or ""]
+        if any(len(normalize(n)) >= 4 and normalize(n) in norm for n in names if n):
+            found.append(doc_id)
+    return tuple(found)
+
+
+def plan_query(question: str, index, settings) -> QueryPlan:
+    """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
+    tokens = index.tokenizer.tokens(question)
+    dense_text = question
+    matches: list[ConceptMatch] = []
+    if settings.use_concepts:
+        matches = match_concepts(question, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
+        extra = []
+        for m in matches:
+            if normalize(m.term) not in normalize(question):
+                extra.extend(m.expansions[:3])
+        for word in extra:
+            tokens.extend(index.tokenizer.tokens(word))
+        if extra:
+            dense_text = question + " " + " ".join(extra)
+    doc_ids = referenced_documents(question, index.docs) if settings.use_doc_routing else ()
+    return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches))
