@@ -2,9 +2,9 @@
 
 * ``LSAEmbeddings`` — the offline default: TF-IDF over jieba words and Chinese character bigrams,
   reduced by truncated SVD (latent semantic analysis, Deerwester et al. 1990) to ``dim`` dimensions,
-  L2-normalised so that the inner product is the cosine. Fitted on the corpus at ingest (scikit-learn),
-  persisted as one ``.npz`` beside the index, applied at query time with NumPy alone (no download,
-  no model weights, no scikit-learn import on the query path).
+  L2-normalised so that the inner product is the cosine. Fitted on the corpus at ingest (NumPy and
+  SciPy), persisted as one ``.npz`` beside the index, applied at query time with NumPy alone (no
+  download, no model weights).
 * ``openai_embeddings`` — any OpenAI-compatible ``/embeddings`` endpoint (model and base URL from
   ``Settings``), through ``langchain_openai.OpenAIEmbeddings``.
 """
@@ -23,13 +23,14 @@ from rag.text import Tokenizer
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
+def _bigrams(text: str) -> list[str]:
+    return ["#" + run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+
+
 def lsa_features(text: str, tokenizer: Tokenizer) -> list[str]:
     """Features of one text: jieba tokens plus character bigrams of each run of Chinese characters
     (bigrams make paraphrases that share characters but not words meet, e.g. 钠电 / 钠离子电池)."""
-    feats = tokenizer.tokens(text)
-    for run in _CJK_RUN.findall(text):
-        feats.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
-    return feats
+    return tokenizer.tokens(text) + _bigrams(text)
 
 
 class LSAEmbeddings(Embeddings):
@@ -51,20 +52,42 @@ class LSAEmbeddings(Embeddings):
         return int(self.components.shape[0])
 
     @classmethod
-    def fit(cls, texts: list[str], tokenizer: Tokenizer, dim: int = 256) -> "LSAEmbeddings":
-        """Fit on the corpus texts with scikit-learn (imported here only). ``dim`` is capped at
-        ``len(texts) - 1``."""
-        from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def fit(cls, texts: list[str], tokenizer: Tokenizer, dim: int = 256,
+            tokens: list[list[str]] | None = None) -> "LSAEmbeddings":
+        """Fit on the corpus texts; ``tokens`` (the jieba tokens of each text) may be passed to avoid
+        tokenising twice. ``dim`` is capped at ``len(texts) - 1``.
 
-        features = [lsa_features(t, tokenizer) for t in texts]
-        vectorizer = TfidfVectorizer(analyzer=lambda feats: feats, sublinear_tf=True, min_df=1)
-        matrix = vectorizer.fit_transform(features)
-        n_components = max(1, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
-        svd = TruncatedSVD(n_components=n_components, random_state=0, algorithm="randomized", n_iter=7)
-        svd.fit(matrix)
-        vocab = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
-        return cls(vocab, vectorizer.idf_, svd.components_, tokenizer)
+        TF-IDF as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``: tf = 1 + ln(count),
+        idf = ln((1 + n) / (1 + df)) + 1, rows L2-normalised. The truncated SVD is computed exactly
+        through the eigendecomposition of the n×n Gram matrix X·Xᵀ = U Σ² Uᵀ, so Vᵀ = Σ⁻¹ Uᵀ X
+        (cheap because n, the number of chunks, is small).
+        """
+        from scipy import sparse
+
+        features = [(tokens[i] if tokens is not None else tokenizer.tokens(t)) + _bigrams(t)
+                    for i, t in enumerate(texts)]
+        vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        for r, feats in enumerate(features):
+            for f, c in Counter(feats).items():
+                if not f:
+                    continue
+                rows.append(r)
+                cols.append(vocab.setdefault(f, len(vocab)))
+                vals.append(1.0 + np.log(c))
+        n = len(texts)
+        matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float64)
+        df = np.bincount(matrix.indices, minlength=len(vocab))
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        matrix = matrix @ sparse.diags(idf)
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        matrix = sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix
+        gram = (matrix @ matrix.T).toarray()
+        eigvals, eigvecs = np.linalg.eigh(gram)
+        order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
+        sigma = np.sqrt(np.clip(eigvals[order], 1e-12, None))
+        components = (sparse.csr_matrix(eigvecs[:, order].T / sigma[:, None]) @ matrix).toarray()
+        return cls(vocab, idf, components, tokenizer)
 
     def _vector(self, text: str) -> np.ndarray:
         counts = Counter(f for f in lsa_features(text, self.tokenizer) if f in self.vocab)

@@ -224,7 +224,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         if settings.embeddings == "lsa":
             from rag.embeddings import LSAEmbeddings
 
-            embedder = LSAEmbeddings.fit(texts, tokenizer)
+            embedder = LSAEmbeddings.fit(texts, tokenizer, tokens=corpus_tokens)
             embedder.save(tmp_dir / "lsa.npz")
         else:
             embedder = make_embedder(settings, tmp_dir, tokenizer)
