@@ -131,6 +131,12 @@ class PolicyQA:
         yield {"type": "final", "answer": answer}
 
     # --- modes -----------------------------------------------------------------------------
+    def extractive_answer(self, question: str, hits: list[Hit]) -> Answer:
+        """The extractive answer composed from given hits (used by baselines in the evaluation)."""
+        from rag.query import plan_query
+
+        return self._extractive(question, hits, plan_query(question, self.retriever.index, self.settings))
+
     def _extractive(self, question: str, hits: list[Hit], plan) -> Answer:
         index = self.retriever.index
         terms = question_terms(question, index.tokenizer, index.idf)

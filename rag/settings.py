@@ -79,7 +79,7 @@ class Settings:
     use_concepts: bool = True
     use_doc_routing: bool = True
     # Extractive answering: below this normalised evidence score the answer is a refusal.
-    refusal_threshold: float = 0.35
+    refusal_threshold: float = 0.27
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):

@@ -1,0 +1,68 @@
+"""``rag eval``: run a benchmark dataset (or several configurations side by side) and write reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from rag.settings import PROJECT_ROOT
+
+DEFAULT_DATASET = PROJECT_ROOT / "eval" / "datasets" / "policy_qa.jsonl"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="run the QA benchmark and write records, summary, report and plots")
+    p.add_argument("--dataset", default=str(DEFAULT_DATASET), help="JSONL in the BENCHMARK.md format, or a profiles file")
+    p.add_argument("--k", type=int, default=10, help="retrieval depth for recall/MRR/nDCG (default 10)")
+    p.add_argument("--config", default="hybrid", help="named configuration (hybrid, bm25-only, dense-only, naive-langchain, …)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting (repeatable)")
+    p.add_argument("--compare", metavar="A,B,...", help="run several configurations and print one table")
+    p.add_argument("--out", help="output directory (default eval/runs/<timestamp>)")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from rag.cli import _progress, _settings
+    from rag.eval.configs import parse_set
+    from rag.eval.report import compare_table, write_run
+    from rag.eval.runner import run_config
+    from rag.errors import ConfigError
+
+    settings = _settings(args)
+    dataset = Path(args.dataset)
+    if not dataset.exists():
+        raise ConfigError(f"dataset {dataset} not found; give --dataset PATH")
+    out = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "runs" / time.strftime("%Y%m%d-%H%M%S")
+    overrides = parse_set(args.set)
+    if _is_profiles(dataset):
+        from rag.matching.bench import evaluate_matching  # noqa: PLC0415 - optional feature
+
+        result = evaluate_matching(settings.with_(**overrides), dataset, k=args.k)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return 0
+    configs = [c.strip() for c in args.compare.split(",")] if args.compare else [args.config]
+    summaries = []
+    for name in configs:
+        records, summary = run_config(settings, dataset, args.k, name, overrides, progress=_progress)
+        write_run(out / name if len(configs) > 1 else out, records, summary)
+        summaries.append(summary)
+    table = compare_table(summaries)
+    if len(configs) > 1:
+        (out / "compare.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(f"\nreports written to {out}", file=sys.stderr)
+    return 0
+
+
+def _is_profiles(path: Path) -> bool:
+    with open(path, encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        row = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return "expected" in row and "question" not in row

@@ -1,0 +1,35 @@
+"""The naive LangChain baseline: character splitting of the raw text + BM25Retriever over jieba words."""
+
+from __future__ import annotations
+
+from rag.chunking import chunk_id
+from rag.corpus import collect_sources, read_text
+from rag.ingest import default_sources
+from rag.types import Chunk, Hit
+
+
+class NaiveRetriever:
+    """``RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)`` over the raw (uncleaned)
+    source texts and ``langchain_community`` ``BM25Retriever`` with jieba as ``preprocess_func``."""
+
+    def __init__(self, settings, tokenizer):
+        from langchain_community.retrievers import BM25Retriever
+        from langchain_core.documents import Document
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
+        docs, self.titles = [], {}
+        for source in collect_sources(default_sources(settings)):
+            self.titles[source.meta.doc_id] = source.meta.title
+            for piece in splitter.split_text(read_text(source.path)):
+                docs.append(Document(page_content=piece, metadata={"doc_id": source.meta.doc_id}))
+        self.retriever = BM25Retriever.from_documents(docs, preprocess_func=tokenizer.tokens)
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        self.retriever.k = k
+        hits = []
+        for rank, doc in enumerate(self.retriever.invoke(question), start=1):
+            doc_id = doc.metadata["doc_id"]
+            chunk = Chunk(chunk_id(doc_id, doc.page_content), doc_id, "", doc.page_content, -1, -1, 0)
+            hits.append(Hit(rank, 1.0 / rank, chunk, self.titles[doc_id], {}))
+        return hits

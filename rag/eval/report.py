@@ -1,0 +1,109 @@
+"""Writing evaluation results: records.jsonl, summary.json, report.md and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag.eval.runner import KS, TYPES
+
+COMPARE_COLUMNS = [("R@1", "overall", "recall@1"), ("R@3", "overall", "recall@3"), ("R@5", "overall", "recall@5"),
+                   ("R@10", "overall", "recall@10"), ("MRR@10", "overall", "mrr@10"), ("nDCG@10", "overall", "ndcg@10"),
+                   ("key facts", "answers", "key_fact_recall"), ("truthful.", "answers", "truthfulness"),
+                   ("refusal P", "answers", "refusal_precision"), ("refusal R", "answers", "refusal_recall"),
+                   ("answerable refused", "answers", "answerable_refused_rate"),
+                   ("cite P", "answers", "citation_precision")]
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def write_run(out_dir: Path, records: list[dict], summary: dict) -> None:
+    """records.jsonl, summary.json, report.md and plots (recall_by_type.png, latency.png) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "records.jsonl", "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    plots = write_plots(out_dir, records, summary)
+    (out_dir / "report.md").write_text(report_markdown(summary, plots), encoding="utf-8")
+
+
+def report_markdown(summary: dict, plots: list[str]) -> str:
+    s = summary
+    lines = [f"# Evaluation: `{s['config']}` on `{Path(s['dataset']).name}`", "",
+             f"{s['n_questions']} questions, k = {s['k']}; settings: `{json.dumps(s['settings'], ensure_ascii=False)}`.", "",
+             "## Retrieval (anchor matching as in BENCHMARK.md)", "",
+             "| type | n | " + " | ".join(f"R@{n}" for n in KS) + " | MRR@10 | nDCG@10 | key facts | truthfulness |",
+             "|---|---|" + "---|" * (len(KS) + 4)]
+    rows = [("overall", {**s["overall"], "key_fact_recall": s["answers"]["key_fact_recall"],
+                         "truthfulness": s["answers"]["truthfulness"]})]
+    rows += [(t, s["by_type"][t]) for t in TYPES]
+    if s.get("table_questions"):
+        rows.append(("table (tag)", s["table_questions"]))
+    for name, block in rows:
+        lines.append(f"| {name} | {block.get('n_questions', block.get('n'))} | "
+                     + " | ".join(_fmt(block.get(f"recall@{n}")) for n in KS)
+                     + f" | {_fmt(block.get('mrr@10'))} | {_fmt(block.get('ndcg@10'))} | "
+                       f"{_fmt(block.get('key_fact_recall'))} | {_fmt(block.get('truthfulness'))} |")
+    a = s["answers"]
+    lines += ["", "## Answers", "",
+              f"- key-fact recall (answerable): {_fmt(a['key_fact_recall'])}",
+              f"- CRAG truthfulness (1 / 0.5 / 0 / −1): {_fmt(a['truthfulness'])}",
+              f"- refusal precision / recall (unanswerable): {_fmt(a['refusal_precision'])} / {_fmt(a['refusal_recall'])}",
+              f"- answerable questions refused: {_fmt(a['answerable_refused_rate'])}",
+              f"- citation precision: {_fmt(a['citation_precision'])}", "",
+              "## Latency (ms)", "", "| stage | p50 | p95 |", "|---|---|---|"]
+    for stage, v in s["latency_ms"].items():
+        lines.append(f"| {stage} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |")
+    lines += ["", "Metrics that needed an LLM: " + (", ".join(s["needs_llm"]) or "none (all metrics are computed offline)."), ""]
+    lines += [f"![{p}]({p})" for p in plots]
+    return "\n".join(lines) + "\n"
+
+
+def write_plots(out_dir: Path, records: list[dict], summary: dict) -> list[str]:
+    """recall@k by question type (grouped bars) and the latency distribution (histogram)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    types = [t for t in TYPES if summary["by_type"][t]["n"]]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(KS)
+    for i, n in enumerate(KS):
+        ax.bar([x + i * width for x in range(len(types))],
+               [summary["by_type"][t][f"recall@{n}"] or 0 for t in types], width, label=f"recall@{n}")
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(types))], types)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("anchor recall")
+    ax.set_title(f"Anchor recall@k by question type ({summary['config']})")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "recall_by_type.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for stage in ("retrieve", "answer", "total"):
+        ax.hist([r["timings_ms"].get(stage, 0) for r in records], bins=30, alpha=0.6, label=stage)
+    ax.set_xlabel("ms")
+    ax.set_ylabel("questions")
+    ax.set_title("Latency per stage")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "latency.png", dpi=110)
+    plt.close(fig)
+    return ["recall_by_type.png", "latency.png"]
+
+
+def compare_table(summaries: list[dict]) -> str:
+    """One Markdown table, a row per configuration."""
+    header = "| config | " + " | ".join(c[0] for c in COMPARE_COLUMNS) + " | ask p50 ms |"
+    lines = [header, "|---|" + "---|" * (len(COMPARE_COLUMNS) + 1)]
+    for s in summaries:
+        cells = [_fmt(s[section][key]) for _, section, key in COMPARE_COLUMNS]
+        lines.append(f"| {s['config']} | " + " | ".join(cells) + f" | {_fmt(s['latency_ms']['total']['p50'])} |")
+    return "\n".join(lines)

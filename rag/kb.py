@@ -1,0 +1,351 @@
+"""Knowledge-base management: list, add, delete and re-index the documents behind the index.
+
+    docs = list_documents(settings)                       # [KbDocument] of the live index
+    add_upload(settings, "/tmp/gradio/x/通知.docx")        # check → copy to data_dir/uploads → ingest
+    delete_document(settings, "cd-manufacturing-14th")    # uploads are removed, bundled ones hidden
+    reindex(settings)                                      # ingest the current source list
+
+Layout under ``Settings.data_dir``::
+
+    uploads/            uploaded files (ingested with metadata derived from the file name)
+    kb.json             {"excluded": [doc_id, …]}: bundled documents hidden from the index
+    kb/corpus/          a filtered copy of the bundled corpus, written only while some bundled
+                        document is hidden (same manifest entries, same relative file paths, so the
+                        metadata and sha256 of the kept documents are unchanged and they are not
+                        re-chunked)
+
+Every change goes through ``rag.ingest.ingest`` with the explicit source list of ``sources``; when
+an ingest fails, the change is rolled back (the file is removed again, the exclusion undone) and the
+previous index stays live. An upload is validated — type, size, parsed with ``rag.corpus.read_text``
+— before anything is copied into ``uploads/``, so a bad file changes nothing.
+
+Changes are serialised by a process-wide lock; two processes changing one data directory at the same
+time are not supported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_text
+from rag.errors import DocumentReadError, RagError
+from rag.index import index_dir, meta_from_json, read_current
+from rag.settings import Settings
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+"""Largest accepted upload: 10 MiB (a policy document as text or PDF is far below that)."""
+
+UPLOADS_DIR = "uploads"
+KB_FILE = "kb.json"
+FILTERED_CORPUS = Path("kb") / "corpus"
+_LOCK = threading.Lock()
+
+
+class KnowledgeBaseError(RagError):
+    """A knowledge-base change was refused or failed; nothing was changed. The message says why."""
+
+
+@dataclass(frozen=True)
+class KbDocument:
+    """One document of the live index. ``origin`` is "bundled" (corpus manifest) or "upload";
+    ``n_chunks`` counts its passages including the synthetic document card; ``period`` is e.g.
+    "2021—2025年" ("" when unknown); ``file`` is the source file name."""
+
+    doc_id: str
+    title: str
+    level: str | None
+    region: str | None
+    period: str
+    status: str | None
+    expired: bool
+    draft: bool
+    n_chunks: int
+    origin: str
+    file: str
+
+
+# --- paths and the exclusion list ------------------------------------------------------------
+def uploads_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir) / UPLOADS_DIR
+
+
+def kb_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / KB_FILE
+
+
+def excluded(settings: Settings) -> list[str]:
+    """Ids of bundled documents hidden from the index (``data_dir/kb.json``; [] when absent).
+
+    Raises KnowledgeBaseError when kb.json is not valid JSON."""
+    try:
+        data = json.loads(kb_path(settings).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{kb_path(settings)} is unreadable ({exc}); fix or delete it") from None
+    return [str(d) for d in data.get("excluded", [])]
+
+
+def _write_excluded(settings: Settings, ids: list[str]) -> None:
+    path = kb_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"excluded": sorted(set(ids))}, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _manifest(settings: Settings) -> dict:
+    path = Path(settings.corpus_dir) / MANIFEST_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{path} is unreadable ({exc}); the bundled corpus is damaged") from None
+
+
+def bundled_ids(settings: Settings) -> list[str]:
+    """Ids of the documents of the bundled corpus manifest, in manifest order."""
+    return [e["id"] for e in _manifest(settings).get("documents", []) if e.get("id")]
+
+
+def sources(settings: Settings) -> list[Path]:
+    """The paths to ingest: the bundled corpus without hidden documents, plus ``uploads/``.
+
+    Without hidden documents this is ``rag.ingest.default_sources``. Otherwise a filtered copy of the
+    corpus (manifest minus hidden entries, kept files copied under the same relative paths) is
+    written to ``data_dir/kb/corpus`` and used instead, so the kept documents keep their metadata."""
+    hidden = set(excluded(settings))
+    corpus = Path(settings.corpus_dir)
+    paths: list[Path] = []
+    if not hidden:
+        paths.append(corpus)
+    else:
+        manifest = _manifest(settings)
+        kept = [e for e in manifest.get("documents", []) if e.get("id") not in hidden]
+        target = Path(settings.data_dir) / FILTERED_CORPUS
+        shutil.rmtree(target, ignore_errors=True)
+        if kept:
+            target.mkdir(parents=True)
+            for entry in kept:
+                dest = target / entry["file"]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(corpus / entry["file"], dest)
+            (target / MANIFEST_NAME).write_text(json.dumps({**manifest, "documents": kept}, ensure_ascii=False),
+                                                encoding="utf-8")
+            paths.append(target)
+    uploads = uploads_dir(settings)
+    if uploads.exists() and any(f.is_file() for f in uploads.iterdir()):
+        paths.append(uploads)
+    return paths
+
+
+# --- listing ---------------------------------------------------------------------------------
+def _live_entries(settings: Settings) -> list[dict]:
+    """Entries of documents.json of the live generation ([] when no index exists)."""
+    pointer = read_current(settings)
+    if not pointer:
+        return []
+    path = index_dir(settings) / pointer["generation"] / "documents.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{path} is unreadable ({exc}); run `rag ingest` to rebuild") from None
+
+
+def _is_upload(settings: Settings, source: str) -> bool:
+    try:
+        Path(source).resolve().relative_to(uploads_dir(settings).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def list_documents(settings: Settings) -> list[KbDocument]:
+    """The documents of the live index with their manifest metadata and chunk counts, in index
+    order ([] when no index was built yet). Raises KnowledgeBaseError on damaged index files."""
+    today = settings.today_date()
+    out = []
+    for entry in _live_entries(settings):
+        meta = meta_from_json(entry["meta"])
+        source = entry.get("source", "")
+        out.append(KbDocument(
+            doc_id=meta.doc_id, title=meta.title, level=meta.level, region=meta.region,
+            period=meta.period_label(), status=meta.status, expired=meta.expired_on(today), draft=meta.is_draft,
+            n_chunks=int(entry.get("n_chunks", 0)), origin="upload" if _is_upload(settings, source) else "bundled",
+            file=Path(source).name or meta.original_file))
+    return out
+
+
+def hidden_documents(settings: Settings) -> list[tuple[str, str]]:
+    """``(doc_id, title)`` of the hidden bundled documents (they can be restored)."""
+    titles = {e["id"]: e.get("title", e["id"]) for e in _manifest(settings).get("documents", []) if e.get("id")}
+    return [(d, titles.get(d, d)) for d in excluded(settings) if d in titles]
+
+
+# --- changes ---------------------------------------------------------------------------------
+_UNSAFE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff\u3400-\u4dbf._()（）\-—]+")
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe file name for ``uploads/``: the base name only (no directories), NFC-normalised, runs of
+    characters other than letters, digits, CJK, ``._-()`` replaced by "_", no leading dots, at most
+    80 characters of stem, lower-case suffix.
+
+    Raises KnowledgeBaseError when nothing usable remains."""
+    base = unicodedata.normalize("NFC", str(name)).replace("\\", "/").split("/")[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._ ")[:80].strip("._ ")
+    suffix = _UNSAFE.sub("", suffix).lower()
+    if not stem:
+        raise KnowledgeBaseError(f"文件名无效：{name!r}，请改用由文字或数字组成的文件名 (invalid file name)")
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def check_upload(path: str | Path, name: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+    """Validate an uploaded file without changing anything; returns the sanitised file name.
+
+    ``path``: where the upload is now (e.g. Gradio's temp file); ``name``: its original name (default
+    the name of ``path``). Checks: suffix in .txt .md .pdf .docx, 0 < size ≤ ``max_bytes``, and the
+    content parses with ``rag.corpus.read_text`` (UTF-8 text, a readable PDF/DOCX, not empty).
+
+    Raises KnowledgeBaseError saying which check failed and what to do."""
+    path = Path(path)
+    safe = sanitize_filename(name or path.name)
+    suffix = Path(safe).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise KnowledgeBaseError(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 .txt、.md、.pdf 或 .docx 文件 "
+                                 f"(unsupported file type)")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise KnowledgeBaseError(f"无法读取上传的文件（{exc.strerror or exc}），请重新上传 (cannot read upload)") from None
+    if size > max_bytes:
+        raise KnowledgeBaseError(f"文件过大：{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB，"
+                                 f"请拆分或压缩后再上传 (file too large)")
+    if size == 0:
+        raise KnowledgeBaseError("文件为空：没有可以索引的内容 (empty file)")
+    with tempfile.TemporaryDirectory(prefix="rag-upload-") as tmp:
+        staged = Path(tmp) / safe  # read_text picks the parser by suffix: give it the real one
+        shutil.copyfile(path, staged)
+        try:
+            read_text(staged)
+        except DocumentReadError as exc:
+            raise KnowledgeBaseError(f"文件内容无法读取：{_reason_zh(exc.reason)}（{safe}: {exc.reason}）") from None
+    return safe
+
+
+def _reason_zh(reason: str) -> str:
+    if "UTF-8" in reason:
+        return "不是 UTF-8 编码的文本，请另存为 UTF-8 后再上传"
+    if "binary" in reason:
+        return "看起来是二进制文件而不是文本"
+    if "empty" in reason:
+        return "没有文字内容"
+    if "parsed" in reason:
+        return "文件已损坏或格式与扩展名不符"
+    return "读取失败"
+
+
+def reindex(settings: Settings, progress=None):
+    """Ingest the current source list (see ``sources``); returns the ``IngestReport``.
+
+    Raises IngestError when nothing could be indexed or the index could not be written (the previous
+    index stays live)."""
+    from rag.ingest import ingest
+
+    kwargs = {"progress": progress} if progress else {}
+    return ingest(settings, sources(settings), **kwargs)
+
+
+def add_upload(settings: Settings, path: str | Path, name: str | None = None, progress=None,
+               max_bytes: int = MAX_UPLOAD_BYTES):
+    """Check an uploaded file (``check_upload``), copy it into ``uploads/`` and re-index.
+
+    Returns ``(doc_id, IngestReport)``. Raises KnowledgeBaseError for a bad file, a name that is
+    already taken, or a failed ingest; in every error case the uploads folder and the index are
+    left as they were."""
+    safe = check_upload(path, name, max_bytes)
+    with _LOCK:
+        folder = uploads_dir(settings)
+        dest = folder / safe
+        if dest.exists():
+            raise KnowledgeBaseError(f"已存在同名文件“{safe}”：如需替换，请先删除旧文件 (file exists)")
+        doc_id = doc_id_for_file(dest)
+        taken = {d.doc_id: d for d in list_documents(settings)}
+        if doc_id in taken or doc_id in bundled_ids(settings):
+            title = taken[doc_id].title if doc_id in taken else doc_id
+            raise KnowledgeBaseError(f"文件名“{safe}”与已有文件《{title}》的编号重复，请改名后再上传 (id taken)")
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{safe}.partial"
+        shutil.copyfile(path, partial)
+        os.replace(partial, dest)
+        try:
+            report = reindex(settings, progress)
+        except BaseException as exc:
+            dest.unlink(missing_ok=True)
+            if isinstance(exc, RagError):
+                raise KnowledgeBaseError(f"索引失败，已撤销上传：{exc}") from None
+            raise
+        failed = [reason for p, reason in report.failed if Path(p).name == safe]
+        if failed:  # cannot happen after check_upload, but never keep a file the index lacks
+            dest.unlink(missing_ok=True)
+            reindex(settings, progress)
+            raise KnowledgeBaseError(f"文件无法索引，已撤销上传：{failed[0]}")
+        return doc_id, report
+
+
+def delete_document(settings: Settings, doc_id: str, progress=None):
+    """Remove a document from the index and re-index: an uploaded file is deleted from ``uploads/``,
+    a bundled document is added to the exclusion list in ``kb.json`` (``restore_document`` undoes it).
+
+    Returns the IngestReport. Raises KnowledgeBaseError for an unknown id, for the last remaining
+    document, or when the ingest fails (then the file / exclusion list is restored)."""
+    with _LOCK:
+        docs = {d.doc_id: d for d in list_documents(settings)}
+        entries = {e["meta"]["doc_id"]: e for e in _live_entries(settings)}
+        if doc_id not in docs:
+            raise KnowledgeBaseError(f"找不到文件“{doc_id}”：请刷新文件列表 (unknown document)")
+        if len(docs) == 1:
+            raise KnowledgeBaseError("这是知识库中的最后一份文件，不能删除 (last document)")
+        if docs[doc_id].origin == "upload":
+            src = Path(entries[doc_id]["source"])
+            with tempfile.TemporaryDirectory(prefix="rag-delete-") as tmp:
+                kept = Path(tmp) / src.name
+                shutil.move(str(src), kept)
+                try:
+                    return reindex(settings, progress)
+                except BaseException:
+                    shutil.move(str(kept), src)
+                    raise
+        before = excluded(settings)
+        _write_excluded(settings, [*before, doc_id])
+        try:
+            return reindex(settings, progress)
+        except BaseException:
+            _write_excluded(settings, before)
+            raise
+
+
+def restore_document(settings: Settings, doc_id: str, progress=None):
+    """Un-hide a bundled document and re-index; returns the IngestReport.
+
+    Raises KnowledgeBaseError when ``doc_id`` is not hidden."""
+    with _LOCK:
+        before = excluded(settings)
+        if doc_id not in before:
+            raise KnowledgeBaseError(f"“{doc_id}”不是被隐藏的内置文件 (not hidden)")
+        _write_excluded(settings, [d for d in before if d != doc_id])
+        try:
+            return reindex(settings, progress)
+        except BaseException:
+            _write_excluded(settings, before)
+            raise

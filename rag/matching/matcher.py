@@ -1,0 +1,453 @@
+"""Profile → applicable provisions: company words → policy terms → retrieval → ranked, flagged provisions.
+
+1. **Facets.** Each profile fact becomes a facet with *links* to the documents' vocabulary: a product
+   links to itself, to the terms/aliases of the concepts it triggers in ``corpus/concepts.json``
+   (钠离子电池 → 新型储能) and, weaker, to their ``broader`` terms; a need links to its policy words
+   (用地/空间 → 工业用地, 标准厂房 …); a qualification to its concept; the location to its place names.
+2. **Evidence per passage.** For every passage (chunk) and facet:
+   ``e_f`` = max over links found in the passage of link weight × specificity(term), with
+   specificity(t) = ln((N+1)/(df(t)+1)) / ln(N+1) over the N passages (an idf in [0, 1]); a term
+   found only in the section path counts 0.6. ``r_f`` = 1 / (1 + (rank − 1)/5) for the passage's rank
+   in ``HybridRetriever.retrieve`` (BM25 + dense, RRF) on the facet's query, 0 outside the top 40.
+   ``s_f = 0.65·e_f + 0.35·r_f``.
+3. **Score.** ``industry(c) = Σ_product-facets w·s_f`` (w: product 1.0, industry 0.6);
+   ``docrel(d)`` = best industry score in document d / best overall; needs (w 0.5) and qualifications
+   (w 0.25) count ``w·s_f·docrel`` — a land provision matters in a document that covers the industry;
+   the location (w 0.5) counts ``w·e_f·(0.3 + 0.7·industry/best)``. Documents of another jurisdiction
+   (a 成都市 document for a company elsewhere) count ×0.6 unless the passage names the company's place.
+4. **Selection.** Greedy top-k: a passage's need/qualification/location contribution counts ×0.3 once
+   an already chosen passage covers that facet, and each earlier pick from the same document multiplies
+   the score by 0.85 (documents and facts both get covered). Weights were tuned on p-001…p-023 only.
+
+Nothing is filtered out for being expired or a draft: such provisions are flagged in plain words
+(``Flag``) wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rag.index import LoadedIndex
+from rag.matching.profile import Profile, concept_matches
+from rag.query import QueryPlan, load_concepts
+from rag.settings import Settings
+from rag.text import STOPWORDS, normalize, split_sentences
+from rag.types import Chunk, DocumentMeta
+
+NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words, most specific first
+    "研发": ("研发", "技术攻关", "关键核心技术", "攻关", "创新平台", "研发投入", "成果转化", "产学研"),
+    "融资": ("融资", "天使母基金", "引导基金", "产业基金", "基金", "投资", "金融", "贷款", "资本市场"),
+    "人才": ("人才", "引进", "创新团队", "技能", "工程师", "培训"),
+    "应用场景": ("应用场景", "场景", "示范应用", "应用示范", "示范", "试点", "城市机会清单"),
+    "用地/空间": ("工业用地", "用地", "土地", "标准厂房", "厂房", "产业园区", "载体", "空间"),
+    "市场": ("推广应用", "首台套", "首台(套)", "首批次", "政府采购", "开拓", "市场", "品牌"),
+    "数字化转型": ("智能化改造", "数字化转型", "智能化", "数字化", "智能工厂", "数字化车间", "工业互联网", "技术改造"),
+    "绿色低碳": ("绿色低碳", "节能", "降碳", "碳达峰", "清洁生产", "绿色制造", "循环利用", "低碳"),
+}
+NEED_CONCEPTS: dict[str, tuple[str, ...]] = {
+    "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"),
+    "人才": ("n-talent", "n-skilled"), "应用场景": ("n-scenario",), "用地/空间": ("n-land", "n-plant", "n-park"),
+    "市场": ("n-market", "n-first-set"), "数字化转型": ("digital-transformation",), "绿色低碳": ("green-low-carbon",),
+}
+QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业": "q-tech-sme", "专精特新": "q-zjtx",
+                          "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
+                          "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
+                          "规上企业": "q-above-scale"}
+FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.5, "qualification": 0.25, "location": 0.5}
+KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "qualification": "资质", "location": "所在地"}
+SECTION_ONLY = 0.6  # a term found only in the section path
+EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
+RETRIEVAL_DEPTH = 40
+FOREIGN_DOC = 0.6  # another jurisdiction's document, passage does not name the company's place
+COVERED = 0.3  # a need/qualification/location facet already covered by a chosen passage
+SAME_DOC = 0.85  # per earlier pick from the same document
+QUOTE_MAX_CHARS = 220
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_sichuan" |
+    "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g. "仅适用于成都市"."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TermLink:
+    """One way a profile fact reaches the documents' vocabulary.
+
+    ``via``: "literal" (the word itself), "concept" (term/alias of a concept it triggers), "broader"
+    (a concept's broader term), "part" (a word inside it), "need", "qualification", "place";
+    ``weight`` in (0, 1].
+    """
+
+    kind: str
+    word: str
+    term: str
+    via: str
+    weight: float
+    concept_id: str | None = None
+
+    def reason(self) -> str:
+        label = KIND_LABELS.get(self.kind, self.kind)
+        if self.via == "literal":
+            return f"{label}“{self.word}”在条文中直接出现"
+        if self.via == "concept":
+            return f"{label}“{self.word}”→政策术语“{self.term}”"
+        if self.via == "broader":
+            return f"{label}“{self.word}”→上位术语“{self.term}”"
+        if self.via == "part":
+            return f"{label}“{self.word}”→条文词语“{self.term}”"
+        if self.via == "place":
+            return f"{label}“{self.word}”→条文提及“{self.term}”"
+        return f"{label}“{self.word}”→“{self.term}”"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "word": self.word, "term": self.term, "via": self.via,
+                "concept_id": self.concept_id}
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A profile fact to match: ``links`` to look for, ``query`` for the retriever, facet ``weight``."""
+
+    kind: str
+    label: str
+    links: tuple[TermLink, ...]
+    query: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Provision:
+    """One matched provision: ``quote`` is verbatim ``chunk.text`` (a span of whole sentences)."""
+
+    rank: int
+    chunk: Chunk
+    meta: DocumentMeta
+    quote: str
+    reasons: tuple[str, ...]
+    flags: tuple[Flag, ...]
+    status: str
+    score: float
+
+    @property
+    def jurisdiction(self) -> str:
+        if self.meta.region and self.meta.level:
+            return f"{self.meta.region}（{self.meta.level}）"
+        return self.meta.region or self.meta.level or "未注明"
+
+    def to_json(self) -> dict:
+        """{"rank", "doc_id", "title", "section", "quote", "reasons", "jurisdiction", "period", "status", "flags"}."""
+        return {"rank": self.rank, "doc_id": self.meta.doc_id, "title": self.meta.title,
+                "section": self.chunk.section, "quote": self.quote, "reasons": list(self.reasons),
+                "jurisdiction": self.jurisdiction, "period": self.meta.period_label() or "未注明",
+                "status": self.status, "flags": [f.text for f in self.flags]}
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Provisions ranked best first (``rank`` 1…k); ``mapping``: the links of the profile that were used
+    (found in at least one chosen provision); ``summary_mode``: "llm" or "template"."""
+
+    profile: Profile
+    provisions: tuple[Provision, ...]
+    summary: str
+    mapping: tuple[TermLink, ...] = ()
+    summary_mode: str = "template"
+    today: date | None = None
+
+    def by_document(self) -> list[tuple[DocumentMeta, list[Provision]]]:
+        """Provisions grouped by document; documents ordered by their best provision."""
+        groups: dict[str, tuple[DocumentMeta, list[Provision]]] = {}
+        for p in self.provisions:
+            groups.setdefault(p.meta.doc_id, (p.meta, []))[1].append(p)
+        return list(groups.values())
+
+    def to_json(self) -> dict:
+        """{"profile", "summary", "provisions": [PROVISION], "mapping": [{"kind","word","term","via","concept_id"}]}."""
+        return {"profile": self.profile.to_json(), "summary": self.summary,
+                "provisions": [p.to_json() for p in self.provisions],
+                "mapping": [m.to_json() for m in self.mapping]}
+
+
+# --- flags -------------------------------------------------------------------------------------------
+def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[Flag, ...]:
+    """Caveats of a document for this company on ``today``: jurisdiction, ended plan, draft.
+
+    A 成都市 document is flagged "仅适用于成都市" unless the company is known to be in 成都市."""
+    flags = []
+    if meta.region == "成都市" and profile.in_chengdu is not True:
+        flags.append(Flag("only_chengdu", "仅适用于成都市"))
+    elif meta.region == "四川省" and profile.in_sichuan is False:
+        flags.append(Flag("only_sichuan", "仅适用于四川省"))
+    if meta.expired_on(today):
+        label = meta.period_label() if meta.period_start else f"{meta.period_end}年止"
+        flags.append(Flag("expired", f"规划期已结束（{label}）"))
+    elif meta.period_start is not None and today.year < meta.period_start:
+        flags.append(Flag("not_started", f"规划期尚未开始（{meta.period_label()}）"))
+    if meta.is_draft:
+        flags.append(Flag("draft", meta.status or "征求意见稿"))
+    return tuple(flags)
+
+
+def document_status(meta: DocumentMeta, today: date) -> str:
+    """"征求意见稿" | "已到期" | "尚未开始" | "现行"."""
+    if meta.is_draft:
+        return meta.status or "征求意见稿"
+    if meta.expired_on(today):
+        return "已到期"
+    if meta.period_start is not None and today.year < meta.period_start:
+        return "尚未开始"
+    return "现行"
+
+
+# --- facets ------------------------------------------------------------------------------------------
+def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
+    links = [TermLink(kind, word, normalize(word), "literal", 1.0)]
+    for m in concept_matches(word, concepts):
+        concept = next(c for c in concepts if c.concept_id == m.concept_id)
+        links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id))
+        links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id) for a in concept.aliases]
+        links += [TermLink(kind, word, b, "broader", 0.4, m.concept_id) for b in concept.broader]
+    if tokenizer is not None:
+        links += [TermLink(kind, word, t, "part", 0.5) for t in tokenizer.tokens(word)
+                  if len(t) >= 2 and t != normalize(word).lower() and t not in STOPWORDS]
+    return links
+
+
+def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
+    """The facets of a profile (see the module docstring), products first."""
+    by_id = {c.concept_id: c for c in concepts}
+    facets: list[Facet] = []
+    words = [("product", p) for p in profile.products]
+    if profile.industry and profile.industry not in profile.products:
+        words += [("industry", w) for w in profile.industry.replace("／", "/").split("/") if w.strip()]
+    for kind, word in words:
+        links = _word_links(kind, word, concepts, tokenizer)
+        terms = [word] + [link.term for link in links if link.via == "concept"][:4]
+        facets.append(Facet(kind, word, tuple(links), " ".join(dict.fromkeys(terms)), FACET_WEIGHTS[kind]))
+    for need in profile.needs:
+        terms = list(NEED_TERMS.get(need, (need,)))
+        for cid in NEED_CONCEPTS.get(need, ()):
+            if cid in by_id:
+                terms += [by_id[cid].term, *by_id[cid].aliases]
+        terms = list(dict.fromkeys(terms))
+        links = tuple(TermLink("need", need, t, "need", 1.0 if i < 2 else 0.8) for i, t in enumerate(terms))
+        facets.append(Facet("need", need, links, " ".join(terms[:8]), FACET_WEIGHTS["need"]))
+    for q in profile.qualifications:
+        c = by_id.get(QUALIFICATION_CONCEPTS.get(q, ""))
+        terms = list(dict.fromkeys([q, *((c.term, *c.aliases) if c else ())]))
+        links = tuple(TermLink("qualification", q, t, "qualification", 1.0) for t in terms)
+        facets.append(Facet("qualification", q, links, " ".join(terms), FACET_WEIGHTS["qualification"]))
+    places = profile.place_words()
+    if places:
+        label = profile.district or profile.city
+        links = tuple(TermLink("location", label, p, "place", 1.0) for p in places)
+        facets.append(Facet("location", label, links, " ".join(places), FACET_WEIGHTS["location"]))
+    return facets
+
+
+# --- the matcher -------------------------------------------------------------------------------------
+@dataclass
+class _Candidate:
+    row: int
+    evidence: dict[int, tuple[float, TermLink | None]] = field(default_factory=dict)  # facet → (e_f, best link)
+    retrieval: dict[int, float] = field(default_factory=dict)  # facet → r_f
+
+
+class ProfileMatcher:
+    """Matches profiles against the index in ``settings.data_dir``.
+
+    ``llm``: optional LangChain chat model for the summary (default: built from settings when
+    ``settings.llm_enabled``); ``auto_ingest``: ingest the bundled corpus when no index exists.
+    Raises IndexNotBuiltError (no index and not ``auto_ingest``).
+    """
+
+    def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False):
+        from rag.pipeline import PolicyQA
+
+        self.settings = settings
+        self._llm = llm
+        self._qa = PolicyQA(settings, auto_ingest=auto_ingest)
+        self._texts: tuple[str, list[str], list[str]] | None = None
+        self._df: dict[str, int] = {}
+
+    @property
+    def retriever(self):
+        return self._qa.retriever
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.retriever.index
+
+    @property
+    def concepts(self):
+        return load_concepts(str(Path(self.settings.corpus_dir) / "concepts.json"))
+
+    def _normalized(self) -> tuple[list[str], list[str]]:
+        index = self.index
+        if self._texts is None or self._texts[0] != index.generation:
+            texts = [normalize(c.text).lower() for c in index.chunks]
+            sections = [normalize(c.section).lower() for c in index.chunks]
+            self._texts, self._df = (index.generation, texts, sections), {}
+        return self._texts[1], self._texts[2]
+
+    def specificity(self, term: str) -> float:
+        """ln((N+1)/(df+1)) / ln(N+1): 1 for a term in no passage, → 0 for a term in every passage."""
+        texts, _ = self._normalized()
+        t = normalize(term).lower()
+        if t not in self._df:
+            self._df[t] = sum(1 for x in texts if t in x)
+        n = len(texts)
+        return math.log((n + 1) / (self._df[t] + 1)) / math.log(n + 1)
+
+    def _retrieve(self, facet: Facet) -> dict[int, float]:
+        tokens = self.index.tokenizer.tokens(facet.query)
+        plan = QueryPlan(facet.query, tokens, facet.query)
+        hits = self.retriever.retrieve(facet.query, RETRIEVAL_DEPTH, plan=plan)
+        return {self.index.by_id[h.chunk.chunk_id]: 1.0 / (1.0 + (h.rank - 1) / 5.0) for h in hits}
+
+    def _evidence(self, facets: list[Facet]) -> dict[int, _Candidate]:
+        texts, sections = self._normalized()
+        cands: dict[int, _Candidate] = {}
+        for fi, facet in enumerate(facets):
+            for link in facet.links:
+                term = normalize(link.term).lower()
+                if len(term) < 2:
+                    continue
+                spec = self.specificity(term)
+                for row, (text, section) in enumerate(zip(texts, sections)):
+                    where = 1.0 if term in text else SECTION_ONLY if term in section else 0.0
+                    if not where:
+                        continue
+                    value = link.weight * spec * where
+                    cand = cands.setdefault(row, _Candidate(row))
+                    if value > cand.evidence.get(fi, (0.0, None))[0]:
+                        cand.evidence[fi] = (value, link)
+            for row, r in self._retrieve(facet).items():
+                cands.setdefault(row, _Candidate(row)).retrieval[fi] = r
+        return cands
+
+    def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
+        """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
+        today = self.settings.today_date()
+        index = self.index
+        facets = build_facets(profile, self.concepts, index.tokenizer)
+        if not facets:
+            return MatchResult(profile, (), "企业画像中没有可用于匹配的产品、行业、资质或需求。", today=today)
+        cands = {r: c for r, c in self._evidence(facets).items() if index.chunks[r].kind != "card"}
+
+        def s(c: _Candidate, fi: int) -> float:
+            return EVIDENCE_SHARE * c.evidence.get(fi, (0.0, None))[0] + (1 - EVIDENCE_SHARE) * c.retrieval.get(fi, 0.0)
+
+        industry_idx = [i for i, f in enumerate(facets) if f.kind in ("product", "industry")]
+        industry = {r: sum(facets[i].weight * s(c, i) for i in industry_idx) for r, c in cands.items()}
+        best = max(industry.values(), default=0.0) or 1.0
+        docrel: dict[str, float] = {}
+        for r, v in industry.items():
+            d = index.chunks[r].doc_id
+            docrel[d] = max(docrel.get(d, 0.0), v / best)
+        if not industry_idx:
+            docrel = {d: 1.0 for d in index.docs}
+        places = [normalize(p).lower() for p in profile.place_words()]
+        texts, _ = self._normalized()
+
+        def parts(r: int, c: _Candidate) -> tuple[float, dict[int, float]]:
+            chunk = index.chunks[r]
+            extra: dict[int, float] = {}
+            for i, f in enumerate(facets):
+                if f.kind in ("need", "qualification"):
+                    extra[i] = f.weight * s(c, i) * docrel.get(chunk.doc_id, 0.0)
+                elif f.kind == "location":
+                    extra[i] = f.weight * c.evidence.get(i, (0.0, None))[0] * (0.3 + 0.7 * industry[r] / best)
+            return industry[r], extra
+
+        def applicable(r: int) -> float:
+            meta = index.docs[index.chunks[r].doc_id]
+            foreign = (meta.region == "成都市" and profile.in_chengdu is False) or \
+                      (meta.region == "四川省" and profile.in_sichuan is False)
+            if foreign and not any(p in texts[r] for p in places):
+                return FOREIGN_DOC
+            return 1.0
+
+        scored = {r: (parts(r, c), applicable(r)) for r, c in cands.items()}
+        chosen: list[tuple[int, float]] = []
+        covered: set[int] = set()
+        per_doc: dict[str, int] = {}
+        while len(chosen) < k:
+            best_row, best_gain = None, 0.0
+            for r, ((base, extra), factor) in scored.items():
+                if any(r == x for x, _ in chosen):
+                    continue
+                gain = base + sum(v * (COVERED if i in covered else 1.0) for i, v in extra.items())
+                gain *= factor * SAME_DOC ** per_doc.get(index.chunks[r].doc_id, 0)
+                if gain > best_gain:
+                    best_row, best_gain = r, gain
+            if best_row is None or best_gain < 0.02:
+                break
+            chosen.append((best_row, best_gain))
+            per_doc[index.chunks[best_row].doc_id] = per_doc.get(index.chunks[best_row].doc_id, 0) + 1
+            covered |= {i for i, (e, _l) in cands[best_row].evidence.items() if e > 0.05
+                        and facets[i].kind in ("need", "qualification", "location")}
+
+        provisions, used = [], []
+        for rank, (r, gain) in enumerate(chosen, start=1):
+            chunk = index.chunks[r]
+            meta = index.docs[chunk.doc_id]
+            links = [(e, link) for fi, (e, link) in cands[r].evidence.items() if link is not None and e > 0]
+            reasons = _reasons(links, cands[r], facets)
+            used += [link for _e, link in links]
+            provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, [l.term for _e, l in links]),
+                                        tuple(reasons), document_flags(meta, profile, today),
+                                        document_status(meta, today), round(gain, 6)))
+        mapping = tuple(dict.fromkeys(l for l in used if l.via in ("concept", "broader", "part")))
+        result = MatchResult(profile, tuple(provisions), "", mapping, "template", today)
+        if not summarize:
+            return result
+        from rag.matching.report import summarize as make_summary
+
+        text, mode = make_summary(result, self.settings, self._llm)
+        return MatchResult(profile, tuple(provisions), text, mapping, mode, today)
+
+
+def _reasons(links: list[tuple[float, TermLink]], cand: _Candidate, facets: list[Facet]) -> list[str]:
+    """One reason per matched facet (strongest link first); retrieval-only matches say so."""
+    reasons = [link.reason() for _e, link in sorted(links, key=lambda x: -x[0])]
+    if not reasons:
+        best = max(cand.retrieval.items(), key=lambda kv: kv[1], default=None)
+        if best is not None:
+            f = facets[best[0]]
+            reasons.append(f"检索相关：与{KIND_LABELS[f.kind]}“{f.label}”语义相近（未直接出现相关词语）")
+    return list(dict.fromkeys(reasons))
+
+
+def best_quote(text: str, terms: list[str], max_chars: int = QUOTE_MAX_CHARS) -> str:
+    """The verbatim span of whole sentences of ``text`` that covers the sentences naming ``terms``;
+    when longer than ``max_chars``, the window of consecutive sentences (≤ max_chars, at least one
+    sentence) naming the most distinct terms. Without any term: the leading sentences."""
+    spans = split_sentences(text)
+    if not spans:
+        return text
+    if len(text) <= max_chars:
+        return text
+    norm_terms = [normalize(t).lower() for t in terms if len(normalize(t)) >= 2]
+    hits = [{t for t in norm_terms if t in normalize(text[s:e]).lower()} for s, e in spans]
+    marked = [i for i, h in enumerate(hits) if h]
+    if marked and spans[marked[-1]][1] - spans[marked[0]][0] <= max_chars:
+        return text[spans[marked[0]][0]:spans[marked[-1]][1]]
+    best, best_key = (0, 0), (-1, 0)
+    for i in range(len(spans)):
+        got: set[str] = set()
+        for j in range(i, len(spans)):
+            if j > i and spans[j][1] - spans[i][0] > max_chars:
+                break
+            got |= hits[j]
+            key = (len(got), -(j - i))
+            if key > best_key:
+                best, best_key = (i, j), key
+    return text[spans[best[0]][0]:spans[best[1]][1]]
