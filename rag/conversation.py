@@ -8,6 +8,7 @@ Rules, tried in order (``previous`` is the previous turn's *rewritten* question,
 * ``region``  — an elliptical follow-up (那…呢？ / …呢？ / 那么… / 还有…) whose core is a region
   (四川、四川省、成都、成都市 …): the previous question with its region swapped (四川省→成都市,
   四川→成都, 全省→全市, 省级→市级 and back); without a region in it, the region is put in front.
+  ``Rewrite.region`` names the region asked about.
 * ``year``    — the core is a year ("2030年", "到2030年呢？"): the year of the previous question replaced.
 * ``phrase``  — the core ends like a phrase of the previous question (…产业, …集群, …企业 …): that
   phrase replaced ("那生物医药产业呢？" after "四川的人工智能产业有什么目标？").
@@ -46,10 +47,13 @@ _QUESTION_WORDS = re.compile(r"哪|什么|多少|几|是否|怎么|怎样|如何
 
 @dataclass(frozen=True)
 class Rewrite:
-    """The self-contained question and the rule that produced it ("" = unchanged)."""
+    """The self-contained question and the rule that produced it ("" = unchanged). ``region``: for the
+    ``region`` rule, the region the follow-up asks about ("四川省" or "成都市"), which a caller may use
+    as a retrieval filter (the documents of the other region answer the previous question)."""
 
     question: str
     rule: str = ""
+    region: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -115,10 +119,9 @@ def rewrite_followup(question: str, previous: str | None = None, previous_title:
     core = _elliptical_core(q)
     if core is not None:
         if core in _REGION_WORDS:
+            region = "四川省" if _REGION_WORDS[core] in _PROVINCE_SIDE else "成都市"
             swapped, changed = swap_region(prev, core)
-            if changed:
-                return Rewrite(swapped, "region")
-            return Rewrite(core + prev, "region")
+            return Rewrite(swapped if changed else core + prev, "region", region)
         year = _YEAR.fullmatch(core)
         if year and _YEAR.search(prev):
             return Rewrite(_YEAR.sub(lambda m: m.group(0).replace(m.group(1), year.group(1)), prev, count=1), "year")

@@ -123,14 +123,14 @@ def sources(settings: Settings) -> list[Path]:
     written to ``data_dir/kb/corpus`` and used instead, so the kept documents keep their metadata."""
     hidden = set(excluded(settings))
     corpus = Path(settings.corpus_dir)
+    target = Path(settings.data_dir) / FILTERED_CORPUS
+    shutil.rmtree(target, ignore_errors=True)
     paths: list[Path] = []
     if not hidden:
         paths.append(corpus)
     else:
         manifest = _manifest(settings)
         kept = [e for e in manifest.get("documents", []) if e.get("id") not in hidden]
-        target = Path(settings.data_dir) / FILTERED_CORPUS
-        shutil.rmtree(target, ignore_errors=True)
         if kept:
             target.mkdir(parents=True)
             for entry in kept:
@@ -262,8 +262,11 @@ def reindex(settings: Settings, progress=None):
     index stays live)."""
     from rag.ingest import ingest
 
+    paths = sources(settings)
+    if not paths:  # ingest([]) would mean "the default sources": never un-hide documents by accident
+        raise KnowledgeBaseError("知识库中没有文件：请上传文件或恢复内置文件 (no documents)")
     kwargs = {"progress": progress} if progress else {}
-    return ingest(settings, sources(settings), **kwargs)
+    return ingest(settings, paths, **kwargs)
 
 
 def add_upload(settings: Settings, path: str | Path, name: str | None = None, progress=None,

@@ -52,6 +52,7 @@ class QueryPlan:
     dense_text: str
     doc_ids: tuple[str, ...] = ()
     concepts: tuple[ConceptMatch, ...] = field(default_factory=tuple)
+    regions: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=8)
@@ -96,6 +97,32 @@ def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
+_CORPUS_TEXT: dict[int, str] = {}
+
+
+def corpus_text(index) -> str:
+    """All cleaned document texts of the index, normalised and lower-cased (cached per index)."""
+    key = id(index)
+    if key not in _CORPUS_TEXT:
+        _CORPUS_TEXT.clear()
+        _CORPUS_TEXT[key] = normalize("\n".join(index.doc_texts.values())).lower()
+    return _CORPUS_TEXT[key]
+
+
+_REGION_WORDS = {"成都市": ("成都", "蓉"), "四川省": ("四川", "省里", "全省", "我省", "省级", "省方案", "省政府", "川")}
+
+
+def referenced_regions(question: str) -> tuple[str, ...]:
+    """Regions the question names ("四川省", "成都市"); "成都" alone does not imply 四川省."""
+    q = question.replace("成都", "")  # 成都 contains no province word, but 四川 checks must not see it
+    found = []
+    if any(w in question for w in _REGION_WORDS["成都市"][:1]):
+        found.append("成都市")
+    if any(w in q for w in _REGION_WORDS["四川省"][:-1]):
+        found.append("四川省")
+    return tuple(found)
+
+
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
     tokens = index.tokenizer.tokens(question)
@@ -103,13 +130,16 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     matches: list[ConceptMatch] = []
     if settings.use_concepts:
         matches = match_concepts(question, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
+        corpus = corpus_text(index)
         extra = []
         for m in matches:
-            if normalize(m.term) not in normalize(question):
+            # expand only the company's words that the documents do not use themselves
+            if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(question):
                 extra.extend(m.expansions[:3])
         for word in extra:
             tokens.extend(index.tokenizer.tokens(word))
         if extra:
             dense_text = question + " " + " ".join(extra)
     doc_ids = referenced_documents(question, index.docs) if settings.use_doc_routing else ()
-    return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches))
+    regions = referenced_regions(question) if settings.use_doc_routing else ()
+    return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions)

@@ -126,16 +126,22 @@ class HybridRetriever:
         if plan.doc_ids and self.settings.use_doc_routing:
             scopes += [Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on)
                        for d in plan.doc_ids if filters.doc_ids is None or d in filters.doc_ids]
-        for scope in scopes:
+        if len(plan.regions) > 1 and self.settings.use_doc_routing and not filters.region:
+            # a comparison across levels (省 vs 成都): make sure each region is represented
+            scopes += [Filters(doc_ids=filters.doc_ids, region=r, in_force_on=filters.in_force_on)
+                       for r in plan.regions]
+        for i, scope in enumerate(scopes):
+            weight = 1.0 if i == 0 else self.settings.routing_weight
             if self.settings.retrieval_mode in ("hybrid", "bm25"):
-                ranking, bm25_all = self.bm25_ranking(plan.tokens, n, scope)
+                ranking, scores = self.bm25_ranking(plan.tokens, n, scope)
+                bm25_all = scores if bm25_all is None else bm25_all
                 rankings.append(ranking)
-                weights.append(1.0)
+                weights.append(weight)
             if self.settings.retrieval_mode in ("hybrid", "dense"):
                 ranking, sims = self.dense_ranking(plan.dense_text, n, scope)
                 dense_sims.update(sims)
                 rankings.append(ranking)
-                weights.append(1.0)
+                weights.append(weight)
         fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
         hits = []
         for rank, (row, score) in enumerate(fused[:k], start=1):

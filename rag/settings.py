@@ -78,6 +78,7 @@ class Settings:
     candidate_k: int = 30
     use_concepts: bool = True
     use_doc_routing: bool = True
+    routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
     # Extractive answering: below this normalised evidence score the answer is a refusal.
     refusal_threshold: float = 0.27
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date

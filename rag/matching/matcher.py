@@ -56,7 +56,14 @@ QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业
                           "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
                           "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
                           "规上企业": "q-above-scale"}
-FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.5, "qualification": 0.25, "location": 0.5}
+FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "qualification": 0.25, "location": 0.5}
+MAX_SHARE = 0.6  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
+COVER_EVIDENCE = 0.4  # a chosen passage covers a need/qualification/location facet from this e_f on
+MIN_GAIN = 0.02
+EVIDENCE_TERMS = 3  # e_f = noisy-or of the strongest distinct terms found
+SPEC_FLOOR = 0.5  # link value = weight × (floor + (1 − floor)·specificity) × where
+SECTION_BONUS = 1.25  # the term is also in the section path (the passage is about it)
+LOCATION_FLOOR = 0.3
 KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "qualification": "资质", "location": "所在地"}
 SECTION_ONLY = 0.6  # a term found only in the section path
 EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
@@ -255,9 +262,29 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
 # --- the matcher -------------------------------------------------------------------------------------
 @dataclass
 class _Candidate:
+    """Evidence of one passage: per facet index, the link values found and the retrieval score."""
+
     row: int
-    evidence: dict[int, tuple[float, TermLink | None]] = field(default_factory=dict)  # facet → (e_f, best link)
+    found: dict[int, dict[str, tuple[float, TermLink]]] = field(default_factory=dict)  # facet → term → (v, link)
     retrieval: dict[int, float] = field(default_factory=dict)  # facet → r_f
+
+    def evidence(self, fi: int) -> float:
+        """Noisy-or of the facet's strongest ``EVIDENCE_TERMS`` link values (distinct terms), in [0, 1]."""
+        values = sorted((v for v, _l in self.found.get(fi, {}).values()), reverse=True)[:EVIDENCE_TERMS]
+        return 1.0 - math.prod(1.0 - v for v in values)
+
+    def reason_link(self, fi: int) -> TermLink | None:
+        """The most direct link found (literal > concept term > alias > broader), text before section."""
+        links = self.found.get(fi, {})
+        return max(links.values(), key=lambda vl: (vl[1].weight, vl[0]))[1] if links else None
+
+
+@dataclass(frozen=True)
+class _Scored:
+    row: int
+    relevance: float  # product/industry relevance in [0, 1]
+    extra: dict  # facet index → need/qualification/location contribution
+    factor: float  # jurisdiction factor
 
 
 class ProfileMatcher:
@@ -320,18 +347,85 @@ class ProfileMatcher:
                 term = normalize(link.term).lower()
                 if len(term) < 2:
                     continue
-                spec = self.specificity(term)
+                spec = SPEC_FLOOR + (1 - SPEC_FLOOR) * self.specificity(term)
                 for row, (text, section) in enumerate(zip(texts, sections)):
-                    where = 1.0 if term in text else SECTION_ONLY if term in section else 0.0
-                    if not where:
+                    in_text, in_section = term in text, term in section
+                    if not (in_text or in_section):
                         continue
-                    value = link.weight * spec * where
-                    cand = cands.setdefault(row, _Candidate(row))
-                    if value > cand.evidence.get(fi, (0.0, None))[0]:
-                        cand.evidence[fi] = (value, link)
+                    where = (1.0 if in_text else SECTION_ONLY) * (SECTION_BONUS if in_section else 1.0)
+                    value = min(1.0, link.weight * spec * where)
+                    found = cands.setdefault(row, _Candidate(row)).found.setdefault(fi, {})
+                    if value > found.get(term, (0.0, None))[0]:
+                        found[term] = (value, link)
             for row, r in self._retrieve(facet).items():
                 cands.setdefault(row, _Candidate(row)).retrieval[fi] = r
         return cands
+
+    def score(self, profile: Profile, facets: list[Facet]) -> tuple[dict[int, _Candidate], list[_Scored]]:
+        """Evidence and scores of every candidate passage (see the module docstring)."""
+        index = self.index
+        cands = {r: c for r, c in self._evidence(facets).items() if index.chunks[r].kind != "card"}
+
+        def s(c: _Candidate, fi: int) -> float:
+            return EVIDENCE_SHARE * c.evidence(fi) + (1 - EVIDENCE_SHARE) * c.retrieval.get(fi, 0.0)
+
+        industry_idx = [i for i, f in enumerate(facets) if f.kind in ("product", "industry")]
+        total_w = sum(facets[i].weight for i in industry_idx) or 1.0
+
+        def relevance(c: _Candidate) -> float:
+            vals = [facets[i].weight * s(c, i) for i in industry_idx]
+            return MAX_SHARE * max(vals, default=0.0) + (1 - MAX_SHARE) * sum(vals) / total_w
+
+        rel = {r: relevance(c) for r, c in cands.items()}
+        best = max(rel.values(), default=0.0) or 1.0
+        docrel: dict[str, float] = {d: 0.0 if industry_idx else 1.0 for d in index.docs}
+        for r, v in rel.items():
+            d = index.chunks[r].doc_id
+            docrel[d] = max(docrel[d], v / best)
+        places = [normalize(p).lower() for p in profile.place_words()]
+        texts, _ = self._normalized()
+        scored = []
+        for r, c in cands.items():
+            chunk = index.chunks[r]
+            extra: dict[int, float] = {}
+            for i, f in enumerate(facets):
+                if f.kind in ("need", "qualification"):
+                    extra[i] = f.weight * s(c, i) * docrel[chunk.doc_id]
+                elif f.kind == "location":
+                    extra[i] = f.weight * c.evidence(i) * (LOCATION_FLOOR + (1 - LOCATION_FLOOR) * rel[r] / best)
+            meta = index.docs[chunk.doc_id]
+            foreign = (meta.region == "成都市" and profile.in_chengdu is False) or \
+                      (meta.region == "四川省" and profile.in_sichuan is False)
+            factor = FOREIGN_DOC if foreign and not any(p in texts[r] for p in places) else 1.0
+            scored.append(_Scored(r, rel[r], extra, factor))
+        return cands, scored
+
+    def select(self, cands: dict[int, _Candidate], scored: list[_Scored], facets: list[Facet],
+               k: int) -> list[tuple[int, float]]:
+        """Greedy top-k ``[(row, gain)]`` with facet coverage and per-document decay."""
+        index = self.index
+        chosen: list[tuple[int, float]] = []
+        taken: set[int] = set()
+        covered: set[int] = set()
+        per_doc: dict[str, int] = {}
+        while len(chosen) < k:
+            best_row, best_gain = None, 0.0
+            for sc in scored:
+                if sc.row in taken:
+                    continue
+                gain = sc.relevance + sum(v * (COVERED if i in covered else 1.0) for i, v in sc.extra.items())
+                gain *= sc.factor * SAME_DOC ** per_doc.get(index.chunks[sc.row].doc_id, 0)
+                if gain > best_gain:
+                    best_row, best_gain = sc.row, gain
+            if best_row is None or best_gain < MIN_GAIN:
+                break
+            chosen.append((best_row, best_gain))
+            taken.add(best_row)
+            doc = index.chunks[best_row].doc_id
+            per_doc[doc] = per_doc.get(doc, 0) + 1
+            covered |= {i for i, f in enumerate(facets) if f.kind in ("need", "qualification", "location")
+                        and cands[best_row].evidence(i) >= COVER_EVIDENCE}
+        return chosen
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
         """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
@@ -340,70 +434,16 @@ class ProfileMatcher:
         facets = build_facets(profile, self.concepts, index.tokenizer)
         if not facets:
             return MatchResult(profile, (), "企业画像中没有可用于匹配的产品、行业、资质或需求。", today=today)
-        cands = {r: c for r, c in self._evidence(facets).items() if index.chunks[r].kind != "card"}
-
-        def s(c: _Candidate, fi: int) -> float:
-            return EVIDENCE_SHARE * c.evidence.get(fi, (0.0, None))[0] + (1 - EVIDENCE_SHARE) * c.retrieval.get(fi, 0.0)
-
-        industry_idx = [i for i, f in enumerate(facets) if f.kind in ("product", "industry")]
-        industry = {r: sum(facets[i].weight * s(c, i) for i in industry_idx) for r, c in cands.items()}
-        best = max(industry.values(), default=0.0) or 1.0
-        docrel: dict[str, float] = {}
-        for r, v in industry.items():
-            d = index.chunks[r].doc_id
-            docrel[d] = max(docrel.get(d, 0.0), v / best)
-        if not industry_idx:
-            docrel = {d: 1.0 for d in index.docs}
-        places = [normalize(p).lower() for p in profile.place_words()]
-        texts, _ = self._normalized()
-
-        def parts(r: int, c: _Candidate) -> tuple[float, dict[int, float]]:
-            chunk = index.chunks[r]
-            extra: dict[int, float] = {}
-            for i, f in enumerate(facets):
-                if f.kind in ("need", "qualification"):
-                    extra[i] = f.weight * s(c, i) * docrel.get(chunk.doc_id, 0.0)
-                elif f.kind == "location":
-                    extra[i] = f.weight * c.evidence.get(i, (0.0, None))[0] * (0.3 + 0.7 * industry[r] / best)
-            return industry[r], extra
-
-        def applicable(r: int) -> float:
-            meta = index.docs[index.chunks[r].doc_id]
-            foreign = (meta.region == "成都市" and profile.in_chengdu is False) or \
-                      (meta.region == "四川省" and profile.in_sichuan is False)
-            if foreign and not any(p in texts[r] for p in places):
-                return FOREIGN_DOC
-            return 1.0
-
-        scored = {r: (parts(r, c), applicable(r)) for r, c in cands.items()}
-        chosen: list[tuple[int, float]] = []
-        covered: set[int] = set()
-        per_doc: dict[str, int] = {}
-        while len(chosen) < k:
-            best_row, best_gain = None, 0.0
-            for r, ((base, extra), factor) in scored.items():
-                if any(r == x for x, _ in chosen):
-                    continue
-                gain = base + sum(v * (COVERED if i in covered else 1.0) for i, v in extra.items())
-                gain *= factor * SAME_DOC ** per_doc.get(index.chunks[r].doc_id, 0)
-                if gain > best_gain:
-                    best_row, best_gain = r, gain
-            if best_row is None or best_gain < 0.02:
-                break
-            chosen.append((best_row, best_gain))
-            per_doc[index.chunks[best_row].doc_id] = per_doc.get(index.chunks[best_row].doc_id, 0) + 1
-            covered |= {i for i, (e, _l) in cands[best_row].evidence.items() if e > 0.05
-                        and facets[i].kind in ("need", "qualification", "location")}
-
+        cands, scored = self.score(profile, facets)
         provisions, used = [], []
-        for rank, (r, gain) in enumerate(chosen, start=1):
+        for rank, (r, gain) in enumerate(self.select(cands, scored, facets, k), start=1):
             chunk = index.chunks[r]
             meta = index.docs[chunk.doc_id]
-            links = [(e, link) for fi, (e, link) in cands[r].evidence.items() if link is not None and e > 0]
-            reasons = _reasons(links, cands[r], facets)
+            links = [(cands[r].evidence(fi), cands[r].reason_link(fi)) for fi in cands[r].found]
+            terms = [t for fi in cands[r].found for t in cands[r].found[fi]]
             used += [link for _e, link in links]
-            provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, [l.term for _e, l in links]),
-                                        tuple(reasons), document_flags(meta, profile, today),
+            provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, terms),
+                                        tuple(_reasons(links, cands[r], facets)), document_flags(meta, profile, today),
                                         document_status(meta, today), round(gain, 6)))
         mapping = tuple(dict.fromkeys(l for l in used if l.via in ("concept", "broader", "part")))
         result = MatchResult(profile, tuple(provisions), "", mapping, "template", today)
