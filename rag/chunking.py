@@ -179,9 +179,10 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             group, total = [], 0
 
         for unit in _units(text, paras, max_tokens):
-            if group and (total + unit.tokens > max_tokens or unit.table != group[-1].table):
+            if group and (unit.table != group[-1].table
+                          or count_tokens(text[group[0].start:unit.end]) > max_tokens):
                 flush()
             group.append(unit)
-            total += unit.tokens
+            total = count_tokens(text[group[0].start:unit.end])
         flush()
     return chunks

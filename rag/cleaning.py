@@ -31,6 +31,7 @@ PAGE_TAIL_RE = re.compile(rf"(?:一\d{{1,3}}一|——?\d{{1,3}}—{{1,2}}|-\s?\
 PAGE_MID_RE = re.compile(r"(?<=[\u4e00-\u9fff，。、；：,])(?:一\d{1,3}一|——?\d{1,3}—{1,2}|-\d{1,3}-)(?=[\u4e00-\u9fff])")
 TOC_TITLE_RE = re.compile(r"^\s*目\s*录\s*$")
 TOC_LINE_RE = re.compile(r"^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})?\s*\t\s*\d{1,3}\s*$|^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})\s*\d{1,3}\s*$")
+_DOT_LEADER = re.compile(r"\.{3,}|…{2,}|·{3,}")
 MD_HEADING_RE = re.compile(r"^\s*#{1,6}\s*")
 MD_LIST_RE = re.compile(r"^\s*[-*]\s+(?=\S)")
 
@@ -95,7 +96,7 @@ def _prepare_lines(raw: str) -> list[_Line]:
         if TOC_TITLE_RE.match(line):
             in_toc = True
             continue
-        if TOC_LINE_RE.match(line.strip()) and line.count("\t") <= 1:
+        if TOC_LINE_RE.match(line.strip()) and line.count("\t") <= 1 and (in_toc or _DOT_LEADER.search(line)):
             in_toc = True
             continue
         if in_toc and line.strip():
@@ -184,8 +185,9 @@ def _joins(a: _Line, b: _Line | None, width: int) -> bool:
     """Whether paragraph-so-far ``a`` continues with line ``b`` (``None``: look-ahead over a blank)."""
     if a.table or ends_sentence(a.text):
         return False
+    core = a.text.rstrip("”’」』)）") or a.text  # look past closing quotes/brackets
     continues = (a.page_break_after or _fills_line(a, width) or a.text[-1] in _NO_PARAGRAPH_END
-                 or (len(a.text) >= 30 and "\u4e00" <= a.text[-1] <= "\u9fff" and not (a.heading and len(a.text) < 40)))
+                 or (len(a.text) >= 30 and "\u4e00" <= core[-1] <= "\u9fff" and not (a.heading and len(a.text) < 40)))
     if b is None:  # a blank line: keep ``a`` open only if it clearly continues
         return continues
     if b.table or b.md_heading or a.md_heading or (b.heading and a.text[-1] not in _NO_PARAGRAPH_END):

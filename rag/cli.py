@@ -38,7 +38,12 @@ def _filters(args):
 
     in_force = None
     if getattr(args, "in_force", None):
-        in_force = date.today() if args.in_force == "today" else date.fromisoformat(args.in_force)
+        try:
+            in_force = date.today() if args.in_force == "today" else date.fromisoformat(args.in_force)
+        except ValueError:
+            from rag.errors import ConfigError
+
+            raise ConfigError(f"--in-force {args.in_force!r}: use a date like 2026-11-20 or 'today'") from None
     doc_ids = tuple(args.doc) if getattr(args, "doc", None) else None
     return Filters(doc_ids=doc_ids, region=getattr(args, "region", None), in_force_on=in_force)
 
@@ -50,9 +55,14 @@ def _print_json(obj) -> None:
 
 def _read_jsonl(path: str):
     """Yield (line_no, id, question, error) from a JSONL file or stdin ("-")."""
-    fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    from rag.errors import DocumentReadError
+
     try:
-        for no, line in enumerate(fh, start=1):
+        fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    except OSError as exc:
+        raise DocumentReadError(path, f"cannot be read ({exc.strerror or exc}); give an existing JSONL file") from None
+    try:
+        for no, line in _lines(fh, path):
             if not line.strip():
                 continue
             try:
@@ -63,6 +73,21 @@ def _read_jsonl(path: str):
     finally:
         if fh is not sys.stdin:
             fh.close()
+
+
+def _lines(fh, path):
+    from rag.errors import DocumentReadError
+
+    no = 0
+    while True:
+        try:
+            line = fh.readline()
+        except UnicodeDecodeError:
+            raise DocumentReadError(path, f"line {no + 1} is not UTF-8 text; convert the file to UTF-8") from None
+        if not line:
+            return
+        no += 1
+        yield no, line
 
 
 def _progress(items, desc, total):
@@ -259,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
-        parser.error("--k must be at least 1")
+        print("error: --k must be at least 1", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except RagError as exc:

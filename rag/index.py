@@ -26,7 +26,7 @@ from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
 
-INDEX_FORMAT = 3  # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
+INDEX_FORMAT = 4  # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
 
 
 def index_dir(settings: Settings) -> Path:
@@ -202,16 +202,16 @@ def load_index(settings: Settings) -> LoadedIndex:
         return loaded
 
 
-def remove_stale(settings: Settings, keep: str, client=None) -> None:
-    """Delete generation folders and Chroma collections other than ``keep`` (best effort)."""
+def remove_stale(settings: Settings, keep: set[str], client=None) -> None:
+    """Delete generation folders and Chroma collections whose generation is not in ``keep`` (best effort)."""
     root = index_dir(settings)
     for child in root.iterdir() if root.exists() else []:
-        if child.is_dir() and child.name != keep:
+        if child.is_dir() and child.name not in keep:
             shutil.rmtree(child, ignore_errors=True)
     if client is not None:
         for col in client.list_collections():
             name = getattr(col, "name", col)
-            if name.startswith("chunks_") and name != f"chunks_{keep}":
+            if name.startswith("chunks_") and name.removeprefix("chunks_") not in keep:
                 try:
                     client.delete_collection(name)
                 except Exception:  # noqa: BLE001 - a stale collection that is already gone is fine

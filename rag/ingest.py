@@ -56,7 +56,12 @@ class IngestReport:
 
 
 def default_sources(settings: Settings) -> list[Path]:
-    """The bundled corpus directory plus the uploads folder (when it holds files)."""
+    """The bundled corpus directory plus the uploads folder (when it holds files); documents hidden
+    in the knowledge-base tab (``data_dir/kb.json``) are left out (see ``rag.kb.sources``)."""
+    from rag import kb
+
+    if kb.excluded(settings):
+        return kb.sources(settings)
     paths = [Path(settings.corpus_dir)]
     uploads = Path(settings.data_dir) / "uploads"
     if uploads.exists() and any(uploads.iterdir()):
@@ -263,7 +268,8 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         if isinstance(exc, RagError):
             raise
         raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
-    remove_stale(settings, keep=generation, client=client)
+    # keep the previous generation one ingest longer: answers in flight may still be reading it
+    remove_stale(settings, keep={generation, pointer["generation"]} if pointer else {generation}, client=client)
     return generation
 
 

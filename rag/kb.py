@@ -321,6 +321,8 @@ def delete_document(settings: Settings, doc_id: str, progress=None):
             raise KnowledgeBaseError("这是知识库中的最后一份文件，不能删除 (last document)")
         if docs[doc_id].origin == "upload":
             src = Path(entries[doc_id]["source"])
+            if not src.exists():  # already gone from uploads/: only the index still has it
+                return reindex(settings, progress)
             with tempfile.TemporaryDirectory(prefix="rag-delete-") as tmp:
                 kept = Path(tmp) / src.name
                 shutil.move(str(src), kept)

@@ -36,6 +36,16 @@ def validate_question(question: str, max_chars: int) -> str:
     return q
 
 
+def _check_k(k: int | None, settings: Settings) -> int:
+    if k is None:
+        return settings.top_k
+    if k < 1:
+        from rag.errors import ConfigError
+
+        raise ConfigError(f"k={k}: the number of passages must be at least 1")
+    return k
+
+
 def document_notices(citations: list[Citation], index: LoadedIndex, settings: Settings) -> list[str]:
     """Plain-language remarks on the cited documents: ended plans and drafts."""
     today = settings.today_date()
@@ -93,9 +103,9 @@ class PolicyQA:
         return self._llm is not None or self.settings.llm_enabled
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
-        """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError."""
+        """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
         q = validate_question(question, self.settings.max_question_chars)
-        return self.retriever.retrieve(q, k or self.settings.top_k, filters)
+        return self.retriever.retrieve(q, _check_k(k, self.settings), filters)
 
     def ask(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Answer:
         """Answer with citations (see ``ask_stream``); returns the final Answer."""
@@ -117,7 +127,7 @@ class PolicyQA:
         from rag.query import plan_query
 
         plan = plan_query(q, retriever.index, self.settings)
-        hits = retriever.retrieve(q, k or self.settings.top_k, filters, plan=plan)
+        hits = retriever.retrieve(q, _check_k(k, self.settings), filters, plan=plan)
         t1 = time.perf_counter()
         yield {"type": "hits", "hits": hits}
         extractive = self._extractive(q, hits, plan)

@@ -118,7 +118,10 @@ class HybridRetriever:
     # --- hybrid ------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
                  plan: QueryPlan | None = None) -> list[Hit]:
-        """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches."""
+        """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
+        Raises ValueError when ``k`` < 1."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
         plan = plan or plan_query(question, self.index, self.settings)
         rankings, weights, bm25_all, dense_sims = [], [], None, {}
         n = max(self.settings.candidate_k, k)

@@ -52,6 +52,16 @@ def _int(env: dict, name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer; set it to a whole number") from None
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to seconds, e.g. 30") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """All tunable values of the library, with their defaults (see the module docstring)."""
@@ -112,7 +122,7 @@ class Settings:
             llm_model=env.get("RAG_LLM_MODEL", "gpt-4o-mini"),
             llm_base_url=base_url,
             llm_api_key=api_key,
-            llm_timeout_s=float(env.get("RAG_LLM_TIMEOUT", "30")),
+            llm_timeout_s=_float(env, "RAG_LLM_TIMEOUT", 30.0),
             llm_max_retries=_int(env, "RAG_LLM_MAX_RETRIES", 2),
             chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
             top_k=_int(env, "RAG_TOP_K", 5),

@@ -37,16 +37,21 @@ from rag.settings import Settings
 from rag.text import STOPWORDS, normalize, split_sentences
 from rag.types import Chunk, DocumentMeta
 
-NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words, most specific first
+NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first NEED_CORE[need] are its core words
     "研发": ("研发", "技术攻关", "关键核心技术", "攻关", "创新平台", "研发投入", "成果转化", "产学研"),
-    "融资": ("融资", "天使母基金", "引导基金", "产业基金", "基金", "投资", "金融", "贷款", "资本市场"),
-    "人才": ("人才", "引进", "创新团队", "技能", "工程师", "培训"),
+    "融资": ("融资", "基金", "金融", "贷款", "投资", "资本市场", "上市"),
+    "人才": ("人才", "创新团队", "引进", "技能", "工程师", "培训"),
     "应用场景": ("应用场景", "场景", "示范应用", "应用示范", "示范", "试点", "城市机会清单"),
     "用地/空间": ("工业用地", "用地", "土地", "标准厂房", "厂房", "产业园区", "载体", "空间"),
     "市场": ("推广应用", "首台套", "首台(套)", "首批次", "政府采购", "开拓", "市场", "品牌"),
     "数字化转型": ("智能化改造", "数字化转型", "智能化", "数字化", "智能工厂", "数字化车间", "工业互联网", "技术改造"),
     "绿色低碳": ("绿色低碳", "节能", "降碳", "碳达峰", "清洁生产", "绿色制造", "循环利用", "低碳"),
 }
+NEED_CORE = {"研发": 3, "融资": 3, "人才": 2, "应用场景": 2, "用地/空间": 3, "市场": 5, "数字化转型": 4, "绿色低碳": 4}
+# Factor needs (要素保障) are served by provisions of their own — industry provisions rarely speak of land or
+# funds — so each gets its best provision when no other pick covers it. Direction needs (研发, 市场, 数字化,
+# 绿色低碳 and needs in the company's own words) are what industry provisions are about; they add a bonus.
+FACTOR_NEEDS = frozenset({"融资", "人才", "应用场景", "用地/空间"})
 NEED_CONCEPTS: dict[str, tuple[str, ...]] = {
     "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"),
     "人才": ("n-talent", "n-skilled"), "应用场景": ("n-scenario",), "用地/空间": ("n-land", "n-plant", "n-park"),
@@ -56,21 +61,26 @@ QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业
                           "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
                           "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
                           "规上企业": "q-above-scale"}
-FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "qualification": 0.25, "location": 0.5}
+FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
+                 "location": 0.6}
 MAX_SHARE = 0.6  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
-COVER_EVIDENCE = 0.4  # a chosen passage covers a need/qualification/location facet from this e_f on
-MIN_GAIN = 0.02
-EVIDENCE_TERMS = 3  # e_f = noisy-or of the strongest distinct terms found
-SPEC_FLOOR = 0.5  # link value = weight × (floor + (1 − floor)·specificity) × where
+COVER_EVIDENCE = 0.45  # a chosen passage covers a need/qualification/location facet from this e_f on
+MIN_GAIN = 0.1
+SHARPEN = 2.0  # relevance = (raw / best raw) ** SHARPEN
+DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
+NEED_MIN = 0.2  # a need's own provision needs at least this score
+EVIDENCE_TERMS = 2  # e_f = noisy-or of the strongest distinct terms found
+SPEC_FLOOR = 0.3  # link value = weight × (floor + (1 − floor)·specificity) × where
 SECTION_BONUS = 1.25  # the term is also in the section path (the passage is about it)
-LOCATION_FLOOR = 0.3
-KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "qualification": "资质", "location": "所在地"}
+LOCATION_FLOOR = 0.2
+KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "direction": "需求", "qualification": "资质", "location": "所在地"}
 SECTION_ONLY = 0.6  # a term found only in the section path
 EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
 RETRIEVAL_DEPTH = 40
 FOREIGN_DOC = 0.6  # another jurisdiction's document, passage does not name the company's place
 COVERED = 0.3  # a need/qualification/location facet already covered by a chosen passage
-SAME_DOC = 0.85  # per earlier pick from the same document
+SAME_DOC = 0.7
+NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force  # per earlier pick from the same document
 QUOTE_MAX_CHARS = 220
 
 
@@ -216,12 +226,13 @@ def document_status(meta: DocumentMeta, today: date) -> str:
 # --- facets ------------------------------------------------------------------------------------------
 def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
     links = [TermLink(kind, word, normalize(word), "literal", 1.0)]
-    for m in concept_matches(word, concepts):
+    matches = concept_matches(word, concepts)
+    for m in matches:
         concept = next(c for c in concepts if c.concept_id == m.concept_id)
         links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id))
         links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id) for a in concept.aliases]
         links += [TermLink(kind, word, b, "broader", 0.4, m.concept_id) for b in concept.broader]
-    if tokenizer is not None:
+    if tokenizer is not None and not matches:  # a word no concept knows: its own sub-words
         links += [TermLink(kind, word, t, "part", 0.5) for t in tokenizer.tokens(word)
                   if len(t) >= 2 and t != normalize(word).lower() and t not in STOPWORDS]
     return links
@@ -244,8 +255,10 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
             if cid in by_id:
                 terms += [by_id[cid].term, *by_id[cid].aliases]
         terms = list(dict.fromkeys(terms))
-        links = tuple(TermLink("need", need, t, "need", 1.0 if i < 2 else 0.8) for i, t in enumerate(terms))
-        facets.append(Facet("need", need, links, " ".join(terms[:8]), FACET_WEIGHTS["need"]))
+        core = NEED_CORE.get(need, 1)
+        links = tuple(TermLink("need", need, t, "need", 1.0 if i < core else 0.5) for i, t in enumerate(terms))
+        kind = "need" if need in FACTOR_NEEDS else "direction"
+        facets.append(Facet(kind, need, links, " ".join(terms[:8]), FACET_WEIGHTS[kind]))
     for q in profile.qualifications:
         c = by_id.get(QUALIFICATION_CONCEPTS.get(q, ""))
         terms = list(dict.fromkeys([q, *((c.term, *c.aliases) if c else ())]))
@@ -272,6 +285,10 @@ class _Candidate:
         """Noisy-or of the facet's strongest ``EVIDENCE_TERMS`` link values (distinct terms), in [0, 1]."""
         values = sorted((v for v, _l in self.found.get(fi, {}).values()), reverse=True)[:EVIDENCE_TERMS]
         return 1.0 - math.prod(1.0 - v for v in values)
+
+    def core(self, fi: int) -> float:
+        """The strongest value of a core link (weight 1) of the facet."""
+        return max((v for v, l in self.found.get(fi, {}).values() if l.weight >= 1.0), default=0.0)
 
     def reason_link(self, fi: int) -> TermLink | None:
         """The most direct link found (literal > concept term > alias > broader), text before section."""
@@ -361,9 +378,10 @@ class ProfileMatcher:
                 cands.setdefault(row, _Candidate(row)).retrieval[fi] = r
         return cands
 
-    def score(self, profile: Profile, facets: list[Facet]) -> tuple[dict[int, _Candidate], list[_Scored]]:
-        """Evidence and scores of every candidate passage (see the module docstring)."""
+    def score(self, profile: Profile, facets: list[Facet]) -> tuple[dict[int, _Candidate], dict[int, _Scored], dict]:
+        """Evidence and scores of every candidate passage, and docrel (see the module docstring)."""
         index = self.index
+        today = self.settings.today_date()
         cands = {r: c for r, c in self._evidence(facets).items() if index.chunks[r].kind != "card"}
 
         def s(c: _Candidate, fi: int) -> float:
@@ -376,56 +394,83 @@ class ProfileMatcher:
             vals = [facets[i].weight * s(c, i) for i in industry_idx]
             return MAX_SHARE * max(vals, default=0.0) + (1 - MAX_SHARE) * sum(vals) / total_w
 
-        rel = {r: relevance(c) for r, c in cands.items()}
-        best = max(rel.values(), default=0.0) or 1.0
+        raw = {r: relevance(c) for r, c in cands.items()}
+        best = max(raw.values(), default=0.0) or 1.0
+        rel = {r: (v / best) ** SHARPEN for r, v in raw.items()}
         docrel: dict[str, float] = {d: 0.0 if industry_idx else 1.0 for d in index.docs}
         for r, v in rel.items():
             d = index.chunks[r].doc_id
-            docrel[d] = max(docrel[d], v / best)
+            docrel[d] = max(docrel[d], v)
         places = [normalize(p).lower() for p in profile.place_words()]
         texts, _ = self._normalized()
-        scored = []
+        scored = {}
         for r, c in cands.items():
             chunk = index.chunks[r]
             extra: dict[int, float] = {}
             for i, f in enumerate(facets):
-                if f.kind in ("need", "qualification"):
-                    extra[i] = f.weight * s(c, i) * docrel[chunk.doc_id]
+                if f.kind in ("need", "qualification", "direction"):
+                    extra[i] = s(c, i) * docrel[chunk.doc_id] ** DOCREL_POWER
                 elif f.kind == "location":
-                    extra[i] = f.weight * c.evidence(i) * (LOCATION_FLOOR + (1 - LOCATION_FLOOR) * rel[r] / best)
+                    extra[i] = f.weight * c.evidence(i) * (LOCATION_FLOOR + (1 - LOCATION_FLOOR) * raw[r] / best)
             meta = index.docs[chunk.doc_id]
             foreign = (meta.region == "成都市" and profile.in_chengdu is False) or \
                       (meta.region == "四川省" and profile.in_sichuan is False)
             factor = FOREIGN_DOC if foreign and not any(p in texts[r] for p in places) else 1.0
-            scored.append(_Scored(r, rel[r], extra, factor))
-        return cands, scored
+            if meta.is_draft or meta.expired_on(today):
+                factor *= NOT_IN_FORCE
+            scored[r] = _Scored(r, rel[r] if industry_idx else 0.0, extra, factor)
+        return cands, scored, docrel
 
-    def select(self, cands: dict[int, _Candidate], scored: list[_Scored], facets: list[Facet],
+    def select(self, cands: dict[int, _Candidate], scored: dict[int, _Scored], facets: list[Facet],
                k: int) -> list[tuple[int, float]]:
-        """Greedy top-k ``[(row, gain)]`` with facet coverage and per-document decay."""
+        """Top-k ``[(row, gain)]`` best first: greedy picks by relevance (+ location and qualification
+        bonus, per-document decay); each need that no pick covers gets its best provision."""
         index = self.index
-        chosen: list[tuple[int, float]] = []
-        taken: set[int] = set()
-        covered: set[int] = set()
+        chosen: dict[int, float] = {}
         per_doc: dict[str, int] = {}
-        while len(chosen) < k:
-            best_row, best_gain = None, 0.0
-            for sc in scored:
-                if sc.row in taken:
-                    continue
-                gain = sc.relevance + sum(v * (COVERED if i in covered else 1.0) for i, v in sc.extra.items())
-                gain *= sc.factor * SAME_DOC ** per_doc.get(index.chunks[sc.row].doc_id, 0)
-                if gain > best_gain:
-                    best_row, best_gain = sc.row, gain
-            if best_row is None or best_gain < MIN_GAIN:
-                break
-            chosen.append((best_row, best_gain))
-            taken.add(best_row)
-            doc = index.chunks[best_row].doc_id
+        need_idx = [i for i, f in enumerate(facets) if f.kind == "need"]
+        bonus_idx = [i for i, f in enumerate(facets) if f.kind in ("location", "qualification", "direction")]
+
+        def covered(i: int) -> bool:
+            return any(cands[r].evidence(i) >= COVER_EVIDENCE for r in chosen)
+
+        def pick(row: int, gain: float) -> None:
+            chosen[row] = gain
+            doc = index.chunks[row].doc_id
             per_doc[doc] = per_doc.get(doc, 0) + 1
-            covered |= {i for i, f in enumerate(facets) if f.kind in ("need", "qualification", "location")
-                        and cands[best_row].evidence(i) >= COVER_EVIDENCE}
-        return chosen
+
+        def greedy(limit: int) -> None:
+            while len(chosen) < limit:
+                best_row, best_gain = None, MIN_GAIN
+                done = {i for i in bonus_idx if facets[i].kind != "location" and covered(i)}
+                for sc in scored.values():
+                    if sc.row in chosen:
+                        continue
+                    gain = sc.relevance + sum(
+                        (1.0 if facets[i].kind == "location" else FACET_WEIGHTS[facets[i].kind] * sc.relevance)
+                        * sc.extra.get(i, 0.0) * (COVERED if i in done else 1.0) for i in bonus_idx)
+                    gain *= sc.factor * SAME_DOC ** per_doc.get(index.chunks[sc.row].doc_id, 0)
+                    if gain > best_gain:
+                        best_row, best_gain = sc.row, gain
+                if best_row is None:
+                    return
+                pick(best_row, best_gain)
+
+        local_idx = [i for i, f in enumerate(facets) if f.kind == "location"]
+        greedy(max(k - len(need_idx) - len(local_idx), (k + 1) // 2))
+        for i in need_idx + local_idx:  # each factor need and the location: its best own provision
+            if facets[i].kind == "location":
+                options = [(sc.extra.get(i, 0.0) * sc.factor, sc.row) for sc in scored.values()]
+            else:
+                options = [(sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance), sc.row)
+                           for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE]
+            if not options or len(chosen) >= k or max(options)[1] in chosen:
+                continue
+            gain, row = max(options)
+            if gain >= NEED_MIN * FACET_WEIGHTS[facets[i].kind]:
+                pick(row, gain * FACET_WEIGHTS[facets[i].kind])
+        greedy(k)
+        return sorted(chosen.items(), key=lambda kv: -kv[1])
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
         """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
@@ -434,7 +479,7 @@ class ProfileMatcher:
         facets = build_facets(profile, self.concepts, index.tokenizer)
         if not facets:
             return MatchResult(profile, (), "企业画像中没有可用于匹配的产品、行业、资质或需求。", today=today)
-        cands, scored = self.score(profile, facets)
+        cands, scored, _docrel = self.score(profile, facets)
         provisions, used = [], []
         for rank, (r, gain) in enumerate(self.select(cands, scored, facets, k), start=1):
             chunk = index.chunks[r]

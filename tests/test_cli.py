@@ -1,0 +1,282 @@
+"""The ``rag`` command line, run in-process through ``rag.cli.main`` (plus one real subprocess)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rag.cli import main
+from rag.index import read_current
+
+from core_support import MINI_DOC_IDS, Q_LEADERS
+
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "text"}
+CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "quote"}
+ASK_KEYS = {"question", "answer", "mode", "refused", "citations", "hits", "timings_ms"}
+
+
+def run(argv, capsys):
+    """(exit code, stdout, stderr) of ``rag <argv>`` run in-process (argparse exits become codes)."""
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err):
+    assert code not in (0, None)
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+
+
+@pytest.fixture
+def on_built(built_index, monkeypatch):
+    """Point the CLI (via RAG_DATA_DIR) at the shared index."""
+    monkeypatch.setenv("RAG_DATA_DIR", str(built_index.data_dir))
+    return built_index
+
+
+# --- JSON shapes -------------------------------------------------------------------------------
+def test_retrieve_json_shape(on_built, capsys):
+    code, out, err = run(["retrieve", "--json", "--k", "4", Q_LEADERS], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"question", "hits"} and data["question"] == Q_LEADERS
+    assert [h["rank"] for h in data["hits"]] == [1, 2, 3, 4]
+    for hit in data["hits"]:
+        assert set(hit) == HIT_KEYS
+        assert isinstance(hit["score"], float) and hit["text"] and hit["title"]
+    assert any("30家以上" in h["text"] for h in data["hits"])
+
+
+def test_retrieve_plain_text(on_built, capsys):
+    code, out, _ = run(["retrieve", "--k", "2", Q_LEADERS], capsys)
+    assert code == 0 and out.startswith("[1] ") and "\n[2] " in out
+
+
+def test_ask_json_shape(on_built, capsys):
+    code, out, err = run(["ask", "--json", Q_LEADERS], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert ASK_KEYS <= set(data)
+    assert data["mode"] == "extractive" and data["refused"] is False and "30家以上" in data["answer"]
+    assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert data["citations"] and all(set(c) == CITATION_KEYS for c in data["citations"])
+    assert any("30家以上" in c["quote"] for c in data["citations"])
+    assert [h["rank"] for h in data["hits"]] == list(range(1, 6))
+    assert all(set(h) == HIT_KEYS for h in data["hits"])
+
+
+def test_ask_plain_text(on_built, capsys):
+    code, out, _ = run(["ask", Q_LEADERS], capsys)
+    assert code == 0
+    assert "30家以上" in out and "来源：" in out and "原文摘录" in out
+
+
+def test_ask_filters_via_cli(on_built, capsys):
+    code, out, _ = run(["retrieve", "--json", "--k", "8", "--region", "成都市", "人工智能"], capsys)
+    assert code == 0 and {h["doc_id"] for h in json.loads(out)["hits"]} <= {"cd-future-industries-2024",
+                                                                            "cd-manufacturing-14th"}
+    code, out, _ = run(["retrieve", "--json", "--in-force", "2026-11-20", "--k", "8", "高新技术产业"], capsys)
+    assert code == 0 and {h["doc_id"] for h in json.loads(out)["hits"]} <= {"sc-emerging-future-2025",
+                                                                            "cd-future-industries-2024"}
+    code, out, _ = run(["retrieve", "--json", "--doc", "sc-sei-13th", "--k", "3", "新材料"], capsys)
+    assert code == 0 and {h["doc_id"] for h in json.loads(out)["hits"]} == {"sc-sei-13th"}
+
+
+# --- JSONL batches -----------------------------------------------------------------------------
+BATCH = [{"id": "q1", "question": Q_LEADERS}, {"id": "q2", "question": "成都市未来产业有哪些？"}]
+
+
+@pytest.mark.parametrize("command", ["retrieve", "ask"])
+def test_jsonl_file(on_built, capsys, tmp_path, command):
+    path = tmp_path / "batch.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in BATCH) + "\n\n", encoding="utf-8")
+    code, out, err = run([command, "--jsonl", str(path), "--k", "3"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2"]
+    for row in rows:
+        assert len(row["hits"]) == 3
+        if command == "ask":
+            assert ASK_KEYS | {"id"} <= set(row)
+        else:
+            assert set(row) == {"id", "question", "hits"}
+
+
+def test_jsonl_stdin(on_built, capsys, monkeypatch):
+    lines = [json.dumps(r, ensure_ascii=False) for r in BATCH]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, err = run(["ask", "--jsonl", "-"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2"] and "30家以上" in rows[0]["answer"]
+
+
+def test_jsonl_bad_lines_reported_and_batch_continues(on_built, capsys, monkeypatch):
+    data = "\n".join([json.dumps({"id": "ok", "question": Q_LEADERS}, ensure_ascii=False),
+                      json.dumps({"id": "empty", "question": "  "}), "not json", "[1, 2]",
+                      json.dumps({"id": "nonstr", "question": 42})]) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(data))
+    code, out, err = run(["retrieve", "--jsonl", "-"], capsys)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["ok", "empty", 3, 4, "nonstr"]
+    assert "hits" in rows[0] and all(set(r) == {"id", "error"} for r in rows[1:])
+    assert code == 1 and "Traceback" not in err
+
+
+# --- info / ingest -----------------------------------------------------------------------------
+def test_info_json_and_text(on_built, capsys):
+    code, out, _ = run(["info", "--json"], capsys)
+    assert code == 0
+    info = json.loads(out)
+    assert info["index"]["generation"] == read_current(on_built)["generation"]
+    assert len(info["documents"]) == 5
+    assert sum(d["chunks"] for d in info["documents"]) == info["index"]["chunks"]
+    assert info["llm"] == "none (extractive answers)" and info["embeddings"] == "lsa"
+    code, out, _ = run(["info"], capsys)
+    assert code == 0 and "sc-hitech-14th-draft" in out and "征求意见稿" in out and "chunks" in out
+
+
+def test_info_without_index(capsys):
+    code, out, _ = run(["info"], capsys)
+    assert code == 0 and "not built" in out
+
+
+def test_ingest_summary_then_unchanged(mini_corpus, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
+    code, out, err = run(["ingest"], capsys)
+    assert code == 0, err
+    assert out.startswith("索引已更新：2 篇文件") and "新增 2" in out and "失败 0" in out
+    code, out, _ = run(["ingest", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["added"] == [] and sorted(report["unchanged"]) == sorted(MINI_DOC_IDS)
+    code, out, _ = run(["ingest"], capsys)
+    assert code == 0 and out.startswith("索引无变化")
+
+
+def test_ingest_non_utf8_file_named_on_stderr(tmp_path, capsys):
+    good = tmp_path / "good.txt"
+    good.write_text("一、支持措施\n对新认定的专精特新企业给予一次性奖励。\n", encoding="utf-8")
+    bad = tmp_path / "bad-gbk.txt"
+    bad.write_bytes("对新认定的企业给予奖励。".encode("gbk"))
+    code, out, err = run(["ingest", str(good), str(bad)], capsys)
+    assert code != 0 and "Traceback" not in err
+    err_lines = err.strip().splitlines()
+    assert len(err_lines) == 1 and err_lines[0].startswith("error: ") and str(bad) in err_lines[0]
+    assert "新增 1" in out and "失败 1" in out
+    code, out, _ = run(["retrieve", "--json", "专精特新企业奖励"], capsys)
+    assert code == 0 and json.loads(out)["hits"][0]["doc_id"] == "good"
+
+
+def test_ask_on_missing_index_builds_it_first(mini_corpus, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
+    assert read_current_env() is None
+    code, out, err = run(["ask", "--json", Q_LEADERS], capsys)
+    assert code == 0, err
+    assert "30家以上" in json.loads(out)["answer"]
+    assert read_current_env() is not None
+
+
+def read_current_env():
+    from rag.settings import Settings
+
+    return read_current(Settings.from_env())
+
+
+# --- bad input ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [
+    ["ask", ""], ["ask", "   "], ["ask", "--json", ""], ["retrieve", "\t"], ["ask"], ["retrieve", "--json"],
+])
+def test_empty_or_blank_question(on_built, capsys, argv):
+    code, out, err = run(argv, capsys)
+    assert_one_line_error(code, err)
+    assert "问题为空" in err and out == ""
+
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_question_over_the_limit(on_built, capsys, monkeypatch, command):
+    monkeypatch.setenv("RAG_MAX_QUESTION_CHARS", "20")
+    code, _, err = run([command, "--json", "问" * 21], capsys)
+    assert_one_line_error(code, err)
+    assert "问题过长" in err and "20" in err
+    code, out, _ = run([command, "--json", "问" * 20], capsys)  # exactly at the limit is accepted
+    assert code == 0 and json.loads(out)
+
+
+def test_malformed_setting_is_an_error_line(capsys, monkeypatch):
+    monkeypatch.setenv("RAG_TOP_K", "five")
+    code, _, err = run(["info"], capsys)
+    assert_one_line_error(code, err)
+    assert "RAG_TOP_K" in err
+
+
+def test_missing_ingest_path(capsys, tmp_path):
+    code, _, err = run(["ingest", str(tmp_path / "nope.txt")], capsys)
+    assert_one_line_error(code, err)
+    assert "nope.txt" in err
+
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_k_zero(on_built, capsys, command):
+    code, _, err = run([command, "--k", "0", Q_LEADERS], capsys)
+    assert_one_line_error(code, err)
+
+
+def test_k_zero_is_rejected_without_traceback(on_built, capsys):
+    code, out, err = run(["retrieve", "--k", "0", Q_LEADERS], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err and "--k must be at least 1" in err
+
+
+def test_jsonl_missing_file(on_built, capsys, tmp_path):
+    code, _, err = run(["ask", "--jsonl", str(tmp_path / "missing.jsonl")], capsys)
+    assert_one_line_error(code, err)
+
+
+def test_jsonl_non_utf8_file(on_built, capsys, tmp_path):
+    path = tmp_path / "gbk.jsonl"
+    path.write_bytes(json.dumps({"id": "a", "question": "成都未来产业"}, ensure_ascii=False).encode("gbk"))
+    code, _, err = run(["ask", "--jsonl", str(path)], capsys)
+    assert code != 0 and "Traceback" not in err and "error" in err
+
+
+def test_invalid_in_force_date(on_built, capsys):
+    code, _, err = run(["retrieve", "--in-force", "2026-13-45", Q_LEADERS], capsys)
+    assert_one_line_error(code, err)
+
+
+def test_malformed_llm_timeout_is_an_error_line(capsys, monkeypatch):
+    monkeypatch.setenv("RAG_LLM_TIMEOUT", "soon")
+    code, _, err = run(["info"], capsys)
+    assert_one_line_error(code, err)
+
+
+# --- a real subprocess ---------------------------------------------------------------------------
+def test_subprocess_ask_json_smoke(on_built):
+    exe = shutil.which("rag")
+    argv = [exe] if exe else [sys.executable, "-m", "rag.cli"]
+    proc = subprocess.run([*argv, "ask", "--json", Q_LEADERS], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ), encoding="utf-8")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    assert ASK_KEYS <= set(data) and data["mode"] == "extractive" and "30家以上" in data["answer"]
+
+
+def test_subprocess_error_exit_code(on_built):
+    exe = shutil.which("rag")
+    argv = [exe] if exe else [sys.executable, "-m", "rag.cli"]
+    proc = subprocess.run([*argv, "ask", "   "], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ), encoding="utf-8")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1

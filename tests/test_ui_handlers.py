@@ -1,0 +1,403 @@
+"""UI handlers without a browser: chat rendering, follow-up rewriting, feedback, export, knowledge base.
+
+Fast tests use a deterministic fake ``PolicyQA``; the knowledge-base and end-to-end chat tests ingest
+a tiny two-document corpus written to ``tmp_path`` (offline LSA embeddings, a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag import kb
+from rag.conversation import rewrite_followup
+from rag.settings import PROJECT_ROOT, Settings
+from rag.types import Answer, Chunk, Citation, DocumentMeta, Hit
+from ui import handlers as h
+
+TODAY = "2026-06-01"
+
+
+# --- a deterministic fake of PolicyQA -----------------------------------------------------------
+DRAFT = DocumentMeta("draft-doc", "d.txt", "d.txt", "试点<script>alert(1)</script>规划(征求意见稿)", level="省级",
+                     region="四川省", period_start=2021, period_end=2030, status="征求意见稿")
+EXPIRED = DocumentMeta("old-doc", "o.txt", "o.txt", "成都市“十三五”规划", level="市级", region="成都市",
+                       period_start=2016, period_end=2020)
+CURRENT = DocumentMeta("new-doc", "n.txt", "n.txt", "现行方案", level="省级", region="四川省",
+                       period_start=2025, period_end=2027)
+PASSAGE = "前文。到2027年打造5个<b>千亿级</b>产业集群&更多。后文。"
+QUOTE = "到2027年打造5个<b>千亿级</b>产业集群&更多。"
+
+
+def _hit(rank, doc, text, chunk_id):
+    return Hit(rank, 1.0 / rank, Chunk(chunk_id, doc.doc_id, "一、目标 › <i>章节</i>", text, 0, len(text), 10),
+               doc.title, {"bm25": 3.2, "dense": 0.41, "rrf": 0.032})
+
+
+class FakeIndex:
+    docs = {d.doc_id: d for d in (DRAFT, EXPIRED, CURRENT)}
+
+
+class FakeQA:
+    """Streams a canned answer citing the draft and the expired document; records its calls."""
+
+    def __init__(self, settings, llm_fails=False):
+        self.settings = settings
+        self.index = FakeIndex()
+        self.calls = []
+        self.llm_fails = llm_fails
+
+    def ask_stream(self, question, k=None, filters=None):
+        self.calls.append((question, filters))
+        hits = [_hit(1, DRAFT, PASSAGE, "c1"), _hit(2, EXPIRED, "成都<旧>目标。", "c2")]
+        yield {"type": "hits", "hits": hits}
+        text = f"{QUOTE}[1]\n成都<旧>目标。[2]"
+        if self.llm_fails:
+            yield {"type": "delta", "text": "部分生成"}
+            yield {"type": "reset", "text": text}
+        else:
+            yield {"type": "delta", "text": text}
+        answer = Answer(question, text, "extractive", False,
+                        [Citation(1, "c1", DRAFT.doc_id, DRAFT.title, hits[0].chunk.section, QUOTE),
+                         Citation(2, "c2", EXPIRED.doc_id, EXPIRED.title, hits[1].chunk.section, "成都<旧>目标。")],
+                        hits, ["大模型服务暂不可用（ConnectError），以下为抽取式答案。"] if self.llm_fails else [],
+                        {"retrieve": 3.0, "answer": 1.0, "total": 4.0})
+        yield {"type": "final", "answer": answer}
+
+    def retrieve(self, question, k=None, filters=None):
+        return [_hit(1, CURRENT, "段落<一>", "c3")]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(data_dir=tmp_path / "data", today=TODAY)
+
+
+def ask(question, session, settings, qa=None, **options):
+    qa = qa or FakeQA(settings)
+    views = list(h.chat_stream(question, session, h.ChatOptions(**options), settings, qa=qa))
+    return views, qa
+
+
+# --- chat rendering ------------------------------------------------------------------------------
+def test_answer_and_sources_are_escaped_and_linked(settings):
+    views, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
+    last = views[-1]
+    assert not last.error and len(views) >= 3  # pending, delta, final
+    answer = last.messages[-1]["content"]
+    assert "&lt;b&gt;千亿级&lt;/b&gt;" in answer and "<b>" not in answer
+    assert '<a class="rag-cite" href="#src-1-1">[1]</a>' in answer and 'href="#src-1-2"' in answer
+    assert "原文摘录" in answer and "\n\n" not in answer
+    src = last.sources
+    assert "<script>" not in src and "&lt;script&gt;alert(1)&lt;/script&gt;" in src
+    assert 'id="src-1-1"' in src and "&lt;i&gt;章节&lt;/i&gt;" in src
+    assert f"<mark>{h.esc(QUOTE)}</mark>" in src  # the cited sentence, highlighted in the passage
+    assert "前文。" in src and "后文。" in src
+    assert "省级" in src and "四川省" in src and "规划期 2021—2030年" in src
+
+
+def test_badges_for_draft_and_expired(settings):
+    views, _ = ask("问题", h.new_session(), settings)
+    cards = views[-1].sources.split('<div class="rag-src"')[1:]
+    assert "征求意见稿" in cards[0] and "已到期" not in cards[0]  # draft, period ends 2030
+    assert "已到期" in cards[1] and "征求意见稿" not in cards[1]  # 2016—2020, today 2026
+    src = h.SourceView(**views[-1].session["turns"][0]["sources"][0])
+    assert h.badges_html(h.SourceView(**{**src.__dict__, "draft": False, "expired": False})) == ""
+
+
+def test_llm_failure_resets_text_and_shows_notice(settings):
+    qa = FakeQA(settings, llm_fails=True)
+    views, _ = ask("问题", h.new_session(), settings, qa=qa)
+    assert any("部分生成" in v.messages[-1]["content"] for v in views)
+    final = views[-1].messages[-1]["content"]
+    assert "部分生成" not in final and "大模型服务暂不可用" in final
+
+
+def test_session_is_not_mutated_and_turns_accumulate(settings):
+    session = h.new_session()
+    views, _ = ask("第一个问题是什么？", session, settings)
+    assert session == {"turns": []}
+    s1 = views[-1].session
+    views, _ = ask("第二个问题是什么？", s1, settings)
+    assert len(s1["turns"]) == 1 and len(views[-1].session["turns"]) == 2
+    assert 'href="#src-2-1"' in views[-1].messages[-1]["content"]
+
+
+def test_invalid_question_gives_error_and_keeps_session(settings):
+    session = h.new_session()
+    views, qa = ask("   ", session, settings)
+    assert len(views) == 1 and "问题为空" in views[0].error and views[0].session is session and not qa.calls
+
+
+def test_filters_from_options(settings):
+    _, qa = ask("问题", h.new_session(), settings, doc_ids=("old-doc",), region="成都市", in_force=True)
+    f = qa.calls[0][1]
+    assert f.doc_ids == ("old-doc",) and f.region == "成都市" and f.in_force_on == date(2026, 6, 1)
+    _, qa = ask("问题", h.new_session(), settings)
+    f = qa.calls[0][1]
+    assert f.doc_ids is None and f.region is None and f.in_force_on is None
+
+
+# --- follow-up questions -------------------------------------------------------------------------
+@pytest.mark.parametrize("question, previous, expected", [
+    ("那成都呢？", "到2027年四川要打造几个千亿级产业集群？", "到2027年成都要打造几个千亿级产业集群？"),
+    ("那成都市呢？", "四川省人工智能产业有什么支持政策？", "成都市人工智能产业有什么支持政策？"),
+    ("那四川呢？", "到2025年成都市制造业规模目标是多少？", "到2025年四川省制造业规模目标是多少？"),
+    ("那2030年呢？", "到2025年成都市制造业规模目标是多少？", "到2030年成都市制造业规模目标是多少？"),
+    ("那生物医药产业呢？", "四川的人工智能产业有什么目标？", "四川的生物医药产业有什么目标？"),
+    ("那人才呢？", "四川支持哪些未来产业？", "人才：四川支持哪些未来产业？"),
+    ("成都有哪些未来产业呢？", "四川支持哪些未来产业？", "成都有哪些未来产业呢？"),  # a full question
+    ("成都有哪些未来产业？", None, "成都有哪些未来产业？"),
+])
+def test_rewrite_followup(question, previous, expected):
+    assert rewrite_followup(question, previous).question == expected
+
+
+def test_followup_in_chat_is_rewritten_shown_and_scoped(settings):
+    views, _ = ask("到2027年四川要打造几个千亿级产业集群？", h.new_session(), settings)
+    views, qa = ask("那成都呢？", views[-1].session, settings)
+    asked, filters = qa.calls[0]
+    assert asked == "到2027年成都要打造几个千亿级产业集群？"
+    assert filters.region == "成都市"  # the follow-up asks about Chengdu's documents
+    shown = views[-1].messages[-1]["content"]
+    assert "按上下文理解为：到2027年成都要打造几个千亿级产业集群？" in shown
+    assert views[-1].messages[-2]["content"] == '<div class="rag-q">那成都呢？</div>'
+    # a region chosen by the user wins over the follow-up's region
+    _, qa = ask("那成都呢？", views[-1].session, settings, region="四川省")
+    assert qa.calls[0][1].region == "四川省"
+
+
+# --- export and feedback -------------------------------------------------------------------------
+def test_markdown_export(settings, tmp_path):
+    views, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
+    path = h.write_export(views[-1].session, tmp_path / "out")
+    md = path.read_text(encoding="utf-8")
+    assert path.suffix == ".md"
+    assert md.startswith("# 问：千亿级产业集群有几个？")
+    assert "[1]" in md and "## 来源" in md and f"> {QUOTE}" in md
+    assert "征求意见稿" in md and "已到期" in md and "章节：一、目标 › <i>章节</i>" in md
+    with pytest.raises(h.RagError):
+        h.write_export(h.new_session(), tmp_path)
+
+
+def test_feedback_appended_as_jsonl(settings):
+    views, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
+    session = views[-1].session
+    assert h.record_feedback(session, "up", settings)
+    h.record_feedback(session, "down", settings)
+    rows = [json.loads(line) for line in (settings.data_dir / "feedback.jsonl").read_text("utf-8").splitlines()]
+    assert [r["rating"] for r in rows] == ["up", "down"]
+    row = rows[0]
+    assert row["question"] == "千亿级产业集群有几个？" and QUOTE in row["answer"]
+    assert [c["n"] for c in row["citations"]] == [1, 2] and row["citations"][0]["quote"] == QUOTE
+    assert row["timestamp"][:4].isdigit() and "T" in row["timestamp"]
+    with pytest.raises(h.RagError):
+        h.record_feedback(h.new_session(), "up", settings)
+
+
+def test_retrieval_table_shows_three_scores(settings):
+    out = h.retrieval_html("段落", h.ChatOptions(), settings, qa=FakeQA(settings))
+    assert "3.200" in out and "0.410" in out and "0.0320" in out and "段落&lt;一&gt;" in out
+
+
+# --- a tiny real corpus ----------------------------------------------------------------------------
+SC_TEXT = ("四川省数字经济促进方案(征求意见稿)\n\n一、总体目标\n\n到2027年，四川省数字经济核心产业增加值达到8000亿元，"
+           "培育10个数字产业集群。\n\n二、重点任务\n\n（一）发展人工智能\n\n支持人工智能企业建设算力中心，"
+           "对新建智算中心给予补贴。\n\n（二）发展集成电路\n\n推动集成电路设计、制造、封测协同发展。\n")
+CD_TEXT = ("成都市“十三五”工业发展规划\n\n一、发展目标\n\n到2020年，成都市工业增加值突破5000亿元，"
+           "电子信息产业规模达到万亿级。\n\n二、重点产业\n\n（一）电子信息\n\n建设全球重要的电子信息产业基地。\n")
+
+
+@pytest.fixture(scope="module")
+def tiny_template(tmp_path_factory):
+    """A two-document corpus ingested once; tests copy it so that none sees another's changes."""
+    root = tmp_path_factory.mktemp("tiny")
+    corpus = root / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    (corpus / "docs" / "sc.txt").write_text(SC_TEXT, encoding="utf-8")
+    (corpus / "docs" / "cd.txt").write_text(CD_TEXT, encoding="utf-8")
+    manifest = {"version": 1, "documents": [
+        {"id": "sc-digital", "file": "docs/sc.txt", "title": "四川省数字经济促进方案(征求意见稿)", "level": "省级",
+         "region": "四川省", "period_start": 2025, "period_end": 2027, "status": "征求意见稿"},
+        {"id": "cd-industry-13th", "file": "docs/cd.txt", "title": "成都市“十三五”工业发展规划", "level": "市级",
+         "region": "成都市", "period_start": 2016, "period_end": 2020}]}
+    (corpus / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    from rag.ingest import ingest
+
+    settings = Settings(data_dir=root / "data", corpus_dir=corpus, today=TODAY)
+    ingest(settings)
+    return settings
+
+
+@pytest.fixture
+def tiny(tiny_template, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny_template.data_dir, tmp_path / "data")
+    return tiny_template.with_(data_dir=tmp_path / "data")
+
+
+def _state(settings) -> dict:
+    """Everything a knowledge-base change could touch."""
+    uploads = kb.uploads_dir(settings)
+    return {"uploads": sorted(p.name for p in uploads.iterdir()) if uploads.exists() else [],
+            "current": (settings.data_dir / "index" / "CURRENT.json").read_text("utf-8"),
+            "kb": kb.excluded(settings)}
+
+
+def test_kb_lists_documents_with_metadata_and_chunk_counts(tiny):
+    docs = {d.doc_id: d for d in kb.list_documents(tiny)}
+    assert set(docs) == {"sc-digital", "cd-industry-13th"}
+    assert docs["sc-digital"].draft and not docs["sc-digital"].expired and docs["sc-digital"].region == "四川省"
+    assert docs["cd-industry-13th"].expired and docs["cd-industry-13th"].period == "2016—2020年"
+    assert all(d.n_chunks >= 2 and d.origin == "bundled" for d in docs.values())
+    rows = h.kb_rows(tiny)
+    assert rows[0][5] == "征求意见稿" and rows[1][5] == "已到期" and rows[0][7] == "内置"
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("病毒.exe", b"MZ\x90\x00", "不支持的文件类型"),
+    ("notes.csv", "a,b\n".encode(), "不支持的文件类型"),
+    ("gbk.txt", "四川省产业政策".encode("gbk"), "UTF-8"),
+    ("empty.txt", b"", "文件为空"),
+    ("blank.md", b"   \n\n", "没有文字内容"),
+    ("broken.pdf", b"%PDF-1.4 not really a pdf", "已损坏"),
+    ("broken.docx", b"PK\x03\x04 nonsense", "已损坏"),
+])
+def test_kb_add_rejects_bad_files_and_changes_nothing(tiny, tmp_path, name, content, message):
+    before = _state(tiny)
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(kb.KnowledgeBaseError, match=message):
+        h.kb_upload(str(path), tiny)
+    assert _state(tiny) == before
+
+
+def test_kb_add_rejects_too_big_file(tiny, tmp_path):
+    before = _state(tiny)
+    path = tmp_path / "big.txt"
+    path.write_bytes("政策".encode() * 100)
+    with pytest.raises(kb.KnowledgeBaseError, match="文件过大"):
+        kb.add_upload(tiny, path, max_bytes=500)
+    big = tmp_path / "huge.txt"
+    with open(big, "wb") as fh:
+        fh.truncate(kb.MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(kb.KnowledgeBaseError, match="文件过大"):
+        kb.add_upload(tiny, big)
+    assert _state(tiny) == before
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd.txt", "passwd.txt"), ("C:\\Users\\x\\政策 文件 (1).TXT", "政策_文件_(1).txt"),
+    ("a<b>c.md", "a_b_c.md"), (".hidden.txt", "hidden.txt"),
+])
+def test_sanitize_filename(name, expected):
+    assert kb.sanitize_filename(name) == expected
+
+
+def test_kb_add_ask_and_delete_upload(tiny, tmp_path):
+    upload = tmp_path / "测试政策.txt"
+    upload.write_text("测试政策\n\n一、支持措施\n\n对星河量子织布企业给予每家最高500万元的一次性奖励。\n", encoding="utf-8")
+    message = h.kb_upload(str(upload), tiny)
+    assert "已添加" in message and (kb.uploads_dir(tiny) / "测试政策.txt").exists()
+    docs = {d.doc_id: d for d in kb.list_documents(tiny)}
+    assert docs["测试政策"].origin == "upload" and docs["测试政策"].n_chunks >= 1
+    with pytest.raises(kb.KnowledgeBaseError, match="同名"):
+        h.kb_upload(str(upload), tiny)
+
+    views = list(h.chat_stream("星河量子织布企业能获得多少奖励？", h.new_session(), h.ChatOptions(), tiny))
+    turn = views[-1].session["turns"][-1]
+    assert turn["citations"] and turn["citations"][0]["doc_id"] == "测试政策"
+    assert "<mark>" in views[-1].sources and "500万元" in views[-1].sources
+
+    assert "已删除" in h.kb_delete("测试政策", tiny)
+    assert not (kb.uploads_dir(tiny) / "测试政策.txt").exists()
+    assert "测试政策" not in {d.doc_id for d in kb.list_documents(tiny)}
+
+
+def test_kb_delete_hides_bundled_document_and_restore(tiny):
+    h.kb_delete("cd-industry-13th", tiny)
+    assert kb.excluded(tiny) == ["cd-industry-13th"]
+    assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
+    assert kb.hidden_documents(tiny) == [("cd-industry-13th", "成都市“十三五”工业发展规划")]
+    with pytest.raises(kb.KnowledgeBaseError, match="最后一份"):
+        h.kb_delete("sc-digital", tiny)
+    with pytest.raises(kb.KnowledgeBaseError, match="找不到"):
+        h.kb_delete("no-such-doc", tiny)
+    assert "重建完成" in h.kb_reindex(tiny)  # a re-index keeps the document hidden
+    assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
+    h.kb_restore("cd-industry-13th", tiny)
+    assert {d.doc_id for d in kb.list_documents(tiny)} == {"sc-digital", "cd-industry-13th"}
+    assert not (tiny.data_dir / "kb" / "corpus").exists()
+
+
+def test_real_chat_with_region_filter(tiny):
+    views = list(h.chat_stream("到2027年数字经济核心产业增加值达到多少？", h.new_session(), h.ChatOptions(), tiny))
+    turn = views[-1].session["turns"][-1]
+    assert "8000亿元" in turn["text"] and "[1]" in turn["text"] and turn["mode"] == "extractive"
+    assert "征求意见稿" in views[-1].sources
+    views = list(h.chat_stream("发展目标是什么？", h.new_session(), h.ChatOptions(region="成都市"), tiny))
+    assert {s["region"] for s in views[-1].session["turns"][-1]["sources"]} == {"成都市"}
+
+
+# --- import hygiene ------------------------------------------------------------------------------
+def test_import_rag_does_not_import_gradio():
+    code = "import rag, rag.pipeline, rag.kb, rag.conversation, rag.cli, sys; assert 'gradio' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=120)
+
+
+def test_cli_registers_ui_and_refuses_remote_without_flag(capsys):
+    from rag.cli import main
+
+    assert main(["ui", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+    assert main(["ui", "--auth", "nopassword"]) == 2
+    from ui.cli import is_loopback, parse_auth
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert parse_auth("admin:s:e:cret") == ("admin", "s:e:cret")
+
+
+def test_handlers_module_is_gradio_free():
+    code = "import ui.handlers, sys; assert 'gradio' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=120)
+    assert Path(h.__file__).parent.name == "ui"
+
+
+# --- layout ----------------------------------------------------------------------------------------
+def _components(demo) -> list[dict]:
+    return [{"type": c["type"], **c.get("props", {})} for c in demo.config["components"]]
+
+
+def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
+    import types
+
+    from ui.app import build_app
+
+    comps = _components(build_app(settings))
+    tabs = [c.get("label") for c in comps if c["type"] == "tabitem"]
+    assert tabs == ["问答", "检索测试", "知识库"]  # no ui/match_tab.py → no 政策匹配 tab, no error
+    model = next(c for c in comps if c.get("elem_id") == "filter-model")
+    assert model["visible"] is False  # no LLM configured
+
+    built = []
+    fake = types.ModuleType("ui.match_tab")
+
+    def build_match_tab(s):
+        import gradio as gr
+
+        built.append(s)
+        gr.Markdown("匹配")
+
+    fake.build_match_tab = build_match_tab
+    monkeypatch.setitem(sys.modules, "ui.match_tab", fake)
+    comps = _components(build_app(settings.with_(llm_enabled=True)))
+    assert [c.get("label") for c in comps if c["type"] == "tabitem"][-1] == "政策匹配"
+    assert built and built[0].llm_enabled
+    assert next(c for c in comps if c.get("elem_id") == "filter-model")["visible"] is True

@@ -1,0 +1,274 @@
+"""Layout of the Gradio app: tabs 问答 / 检索测试 / 知识库 / 政策匹配, wired to ``ui.handlers``.
+
+    demo = build_app(Settings.from_env())
+    demo.launch(**launch_options())          # theme, css and the citation-link script
+
+Each browser session keeps its conversation in a ``gr.State``; nothing conversational is stored at
+module level. Errors of the library (``RagError``) become ``gr.Warning`` (chat) or ``gr.Error``
+(knowledge-base changes: nothing was changed).
+"""
+
+from __future__ import annotations
+
+import ui  # noqa: F401  - sets GRADIO_ANALYTICS_ENABLED=False before gradio is imported
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.settings import Settings
+from ui import handlers as h
+
+CHAT_CONCURRENCY = 8
+"""Questions answered at the same time (retrieval is thread-safe; an LLM call mostly waits)."""
+
+CSS = """
+.rag-answer .rag-text { line-height: 1.7; }
+.rag-rewrite { color: #6b7280; font-size: .9em; margin-bottom: .3em; }
+.rag-cite { color: #2563eb; text-decoration: none; font-weight: 600; cursor: pointer; }
+.rag-badge { display: inline-block; border-radius: 4px; padding: 0 .45em; margin-left: .4em; font-size: .8em;
+             line-height: 1.6; border: 1px solid transparent; }
+.rag-badge-expired { background: #fef3c7; color: #92400e; border-color: #fcd34d; }
+.rag-badge-draft { background: #ede9fe; color: #5b21b6; border-color: #c4b5fd; }
+.rag-mode-extractive { background: #e0f2fe; color: #075985; margin-left: 0; }
+.rag-mode-llm { background: #dcfce7; color: #166534; margin-left: 0; }
+.rag-mode { margin-top: .4em; }
+.rag-notice { color: #b45309; font-size: .9em; margin-top: .3em; }
+.rag-sources-head { font-weight: 600; margin-bottom: .4em; }
+.rag-src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em;
+           margin-bottom: .6em; transition: box-shadow .3s; }
+.rag-src.rag-flash { box-shadow: 0 0 0 3px #93c5fd; }
+.rag-src-head { font-weight: 600; }
+.rag-n { color: #2563eb; }
+.rag-src-meta, .rag-section { color: #6b7280; font-size: .85em; margin-top: .2em; }
+.rag-quote { margin: .4em 0; padding-left: .6em; border-left: 3px solid #fcd34d; }
+.rag-src mark { background: #fef08a; color: inherit; }
+.rag-passage summary { cursor: pointer; color: #2563eb; font-size: .85em; }
+.rag-passage-text { white-space: pre-wrap; font-size: .9em; margin-top: .3em; }
+.rag-empty, .rag-status { color: #6b7280; font-size: .9em; }
+.rag-hits { width: 100%; border-collapse: collapse; font-size: .9em; }
+.rag-hits th, .rag-hits td { border-bottom: 1px solid var(--border-color-primary); padding: .3em .4em;
+                             vertical-align: top; text-align: left; }
+.rag-hit-text { white-space: pre-wrap; max-width: 40em; }
+"""
+
+# Clicking a citation marker [n] opens and highlights source card n of that answer.
+HEAD = """
+<script>
+document.addEventListener('click', function (e) {
+  var a = e.target && e.target.closest ? e.target.closest('a.rag-cite') : null;
+  if (!a) return;
+  e.preventDefault(); e.stopPropagation();
+  var card = document.getElementById((a.getAttribute('href') || '').slice(1));
+  if (!card) return;
+  card.querySelectorAll('details').forEach(function (d) { d.open = true; });
+  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  card.classList.add('rag-flash');
+  setTimeout(function () { card.classList.remove('rag-flash'); }, 1600);
+}, true);
+</script>
+"""
+
+
+def launch_options() -> dict:
+    """Keyword arguments of ``demo.launch`` that belong to the look (Gradio 6 takes them there):
+    a theme with system fonts only (no web fonts are fetched), the CSS and the citation script."""
+    font = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
+    theme = gr.themes.Soft(font=font, font_mono=["ui-monospace", "monospace"])
+    return {"theme": theme, "css": CSS, "head": HEAD, "ssr_mode": False}
+
+
+def _options(docs, region, in_force, top_k, model) -> h.ChatOptions:
+    return h.ChatOptions(doc_ids=tuple(docs or ()), region=region or "全部", in_force=bool(in_force),
+                         top_k=int(top_k), llm_model=model or "")
+
+
+def _ingest_progress(progress: gr.Progress):
+    """Adapt gr.Progress to rag.ingest's ``progress(items, desc, total)``."""
+    return lambda items, desc, total: progress.tqdm(items, desc=desc, total=total)
+
+
+def build_app(settings: Settings, llm=None) -> gr.Blocks:
+    """The Blocks app over ``settings.data_dir``; ``llm`` (a LangChain chat model) is for tests."""
+    try:
+        choices = h.doc_choices(settings)
+    except RagError:
+        choices = []
+
+    with gr.Blocks(title="四川省/成都市产业政策问答", analytics_enabled=False,
+                   delete_cache=(3600, 86400)) as demo:  # exported files live in Gradio's cache for a day
+        session = gr.State(h.new_session())
+        gr.Markdown("## 四川省 / 成都市产业政策问答\n答案只摘自政策原文，每句都标注出处；点击 [n] 查看原文。")
+
+        with gr.Sidebar(label="筛选与设置", open=True):
+            docs = gr.Dropdown(choices=choices, value=[], multiselect=True, label="限定文件",
+                               info="不选 = 全部文件", elem_id="filter-docs")
+            region = gr.Radio(list(h.REGIONS), value="全部", label="地区", elem_id="filter-region")
+            in_force = gr.Checkbox(False, label="只看现行文件", info="今天在规划期内、且不是征求意见稿",
+                                   elem_id="filter-in-force")
+            top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="检索段落数 top-k", elem_id="filter-k")
+            model = gr.Textbox(settings.llm_model, label="大模型", visible=settings.llm_enabled,
+                               info="OpenAI 兼容接口的模型名", elem_id="filter-model")
+        option_inputs = [docs, region, in_force, top_k, model]
+
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat", feedback_options=None,
+                                             buttons=["copy", "copy_all"],
+                                             placeholder="请输入关于四川省、成都市产业政策的问题")
+                        with gr.Row():
+                            question = gr.Textbox(placeholder="例如：到2027年四川要打造几个千亿级产业集群？",
+                                                  show_label=False, scale=5, elem_id="question", max_lines=4)
+                            ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
+                        status = gr.HTML("", elem_id="status")
+                        with gr.Row():
+                            up = gr.Button("👍 有帮助", size="sm", min_width=80, elem_id="feedback-up")
+                            down = gr.Button("👎 没帮助", size="sm", min_width=80, elem_id="feedback-down")
+                            export = gr.Button("导出 Markdown", size="sm", min_width=80, elem_id="export")
+                            clear = gr.Button("新对话", size="sm", min_width=80, elem_id="clear")
+                        export_file = gr.File(label="导出文件", visible=False, elem_id="export-file")
+                        with gr.Row():
+                            gr.Examples(list(h.EXAMPLES_OFFICIALS), inputs=[question], label="示例：政府部门")
+                            gr.Examples(list(h.EXAMPLES_ENTERPRISES), inputs=[question], label="示例：企业")
+                    with gr.Column(scale=2):
+                        sources = gr.HTML(h.sources_html(None), elem_id="sources")
+
+            with gr.Tab("检索测试", id="retrieval"):
+                gr.Markdown("查看检索排序：每个段落的 BM25（词法）、向量（余弦相似度）与 RRF 融合分数；"
+                            "使用左侧的筛选条件。")
+                with gr.Row():
+                    rquery = gr.Textbox(show_label=False, placeholder="输入检索语句", scale=5, elem_id="rquery")
+                    rbutton = gr.Button("检索", variant="primary", scale=1, elem_id="rbutton")
+                rresult = gr.HTML("", elem_id="rresult")
+
+            with gr.Tab("知识库", id="kb"):
+                table = gr.Dataframe(_rows(settings), headers=h.KB_HEADERS, interactive=False, wrap=True,
+                                     elem_id="kb-table", label="已索引的文件",
+                                     column_widths=["17%", "37%", "6%", "8%", "10%", "10%", "6%", "6%"])
+                with gr.Row():
+                    with gr.Column():
+                        upload = gr.File(label="上传文件（.txt .md .pdf .docx，≤ 10 MB）", file_count="single",
+                                         file_types=[".txt", ".md", ".pdf", ".docx"], type="filepath",
+                                         elem_id="kb-upload")
+                        add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
+                    with gr.Column():
+                        to_delete = gr.Dropdown(choices=choices, label="选择文件", elem_id="kb-doc")
+                        delete = gr.Button("删除所选文件", variant="stop", elem_id="kb-delete")
+                        hidden = gr.Dropdown(choices=_hidden(settings), label="已隐藏的内置文件",
+                                             elem_id="kb-hidden")
+                        restore = gr.Button("恢复所选内置文件", elem_id="kb-restore")
+                        reindex = gr.Button("重建索引", elem_id="kb-reindex")
+                kb_message = gr.Markdown("", elem_id="kb-message")
+
+            try:
+                from ui.match_tab import build_match_tab
+            except ImportError:
+                build_match_tab = None
+            if build_match_tab is not None:
+                with gr.Tab("政策匹配", id="match"):
+                    build_match_tab(settings)
+
+        # --- chat ---------------------------------------------------------------------------
+        def on_ask(q, state, *opts):
+            for view in h.chat_stream(q, state, _options(*opts), settings, llm=llm):
+                if view.error:
+                    gr.Warning(view.error)
+                yield view.messages, view.sources, view.status, view.session, ("" if not view.error else q)
+
+        chat_outputs = [chatbot, sources, status, session, question]
+        for trigger in (ask.click, question.submit):
+            trigger(on_ask, [question, session, *option_inputs], chat_outputs,
+                    concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
+
+        def on_feedback(rating):
+            def handler(state):
+                try:
+                    gr.Info(h.record_feedback(state, rating, settings))
+                except RagError as exc:
+                    gr.Warning(str(exc))
+            return handler
+
+        up.click(on_feedback("up"), [session], None)
+        down.click(on_feedback("down"), [session], None)
+
+        def on_export(state):
+            try:
+                return gr.File(value=str(h.write_export(state)), visible=True)
+            except RagError as exc:
+                gr.Warning(str(exc))
+                return gr.File(visible=False)
+
+        export.click(on_export, [session], [export_file])
+
+        def on_clear():
+            fresh = h.new_session()
+            return [], h.sources_html(None), "", fresh, gr.File(visible=False)
+
+        clear.click(on_clear, None, [chatbot, sources, status, session, export_file])
+        chatbot.clear(on_clear, None, [chatbot, sources, status, session, export_file])
+
+        # --- retrieval test ------------------------------------------------------------------
+        def on_retrieve(q, *opts):
+            try:
+                return h.retrieval_html(q, _options(*opts), settings)
+            except RagError as exc:
+                gr.Warning(str(exc))
+                return ""
+
+        for trigger in (rbutton.click, rquery.submit):
+            trigger(on_retrieve, [rquery, *option_inputs], [rresult], concurrency_limit=CHAT_CONCURRENCY,
+                    concurrency_id="chat")
+
+        # --- knowledge base (one change at a time) -------------------------------------------
+        def refreshed(message: str):
+            new_choices = h.doc_choices(settings)
+            return (message, _rows(settings), gr.Dropdown(choices=new_choices, value=[]),
+                    gr.Dropdown(choices=new_choices, value=None), gr.Dropdown(choices=_hidden(settings), value=None),
+                    None)
+
+        kb_outputs = [kb_message, table, docs, to_delete, hidden, upload]
+
+        def kb_action(action):
+            def handler(value=None, progress=gr.Progress()):
+                try:
+                    message = action(value, settings, _ingest_progress(progress))
+                except RagError as exc:
+                    raise gr.Error(str(exc), title="未做任何更改") from None
+                gr.Info(message)
+                return refreshed(message)
+            return handler
+
+        kb_kwargs = dict(concurrency_limit=1, concurrency_id="kb")
+        add.click(kb_action(h.kb_upload), [upload], kb_outputs, **kb_kwargs)
+        delete.click(kb_action(h.kb_delete), [to_delete], kb_outputs,
+                     js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)
+        restore.click(kb_action(h.kb_restore), [hidden], kb_outputs, **kb_kwargs)
+        reindex.click(kb_action(lambda _v, s, p: h.kb_reindex(s, p)), None, kb_outputs, **kb_kwargs)
+        demo.load(lambda: refreshed("")[1:5], None, [table, docs, to_delete, hidden])
+    return demo
+
+
+def _rows(settings: Settings) -> list[list]:
+    try:
+        return h.kb_rows(settings)
+    except RagError:
+        return []
+
+
+def _hidden(settings: Settings) -> list[tuple[str, str]]:
+    try:
+        return [(title, doc_id) for doc_id, title in h.kb.hidden_documents(settings)]
+    except RagError:
+        return []
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+          block: bool = True, llm=None) -> gr.Blocks:
+    """Build and launch the app (``block=False`` returns at once, for tests); returns the Blocks."""
+    demo = build_app(settings, llm=llm)
+    demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
+    demo.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
+                prevent_thread_lock=not block, max_file_size=h.kb.MAX_UPLOAD_BYTES, show_error=True,
+                footer_links=[], quiet=True, **launch_options())
+    return demo
