@@ -157,7 +157,12 @@ class PolicyQA:
                     alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
         scored = score_sentences(question, hits, terms, alternatives)
         best_coverage = max((s.coverage for s in scored[:5]), default=0.0)
-        if not scored or best_coverage < self.settings.refusal_threshold:
+        from rag.query import corpus_text, missing_terms
+
+        covered = {t for t in terms if t in alternatives}
+        absent = missing_terms(terms, corpus_text(index), covered)
+        weak = best_coverage < self.settings.refusal_threshold
+        if not scored or weak or (absent and best_coverage < self.settings.missing_term_coverage):
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits)
         text, citations = compose(scored)
         return Answer(question, text, "extractive", False, citations, hits,

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -97,16 +98,43 @@ def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
-_CORPUS_TEXT: dict[int, str] = {}
-
-
 def corpus_text(index) -> str:
-    """All cleaned document texts of the index, normalised and lower-cased (cached per index)."""
-    key = id(index)
-    if key not in _CORPUS_TEXT:
-        _CORPUS_TEXT.clear()
-        _CORPUS_TEXT[key] = normalize("\n".join(index.doc_texts.values())).lower()
-    return _CORPUS_TEXT[key]
+    """All cleaned document texts and cards of the index, normalised and lower-cased (computed once
+    per loaded index and kept on it)."""
+    cached = getattr(index, "_corpus_text", None)
+    if cached is None:
+        cards = "\n".join(c.text for c in index.chunks if c.kind == "card")
+        cached = normalize("\n".join([*index.doc_texts.values(), cards])).lower()
+        index._corpus_text = cached
+    return cached
+
+
+_QUESTION_WORD = re.compile(r"[几哪啥]|多少|什么|一年|^\d+$|^[a-z0-9]+$|^[一二三四五六七八九十两]+[条个项大类家种点年]")
+
+
+COMMON_WORD_FREQ = 5000  # jieba dictionary frequency from which a word counts as everyday language
+
+
+def missing_terms(terms, corpus: str, covered: set[str] = frozenset()) -> list[str]:
+    """Question terms the corpus cannot answer for: no two-character window of the term occurs in
+    any document, it is a dictionary word (segmentation artefacts such as 谷叫 do not count), it is not
+    a question word or a bare number/Latin word, and no concept expansion covers it. A question about 免租 or 咨询电话
+    asks for something the documents do not contain."""
+    import jieba
+
+    out = []
+    for term in terms:
+        t = normalize(term).lower()
+        if len(t) < 2 or term in covered or _QUESTION_WORD.search(t):
+            continue
+        freq = jieba.dt.FREQ.get(term, 0)
+        # out-of-vocabulary pieces cut out by jieba's HMM (收要, 谷叫) and everyday words (获得, 得到)
+        # say nothing about what the question needs; specific words (免租, 税率, 咨询电话) do
+        if not 0 < freq < COMMON_WORD_FREQ:
+            continue
+        if not any(t[i:i + 2] in corpus for i in range(len(t) - 1)):
+            out.append(term)
+    return out
 
 
 _REGION_WORDS = {"成都市": ("成都", "蓉"), "四川省": ("四川", "省里", "全省", "我省", "省级", "省方案", "省政府", "川")}

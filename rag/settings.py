@@ -90,7 +90,10 @@ class Settings:
     use_doc_routing: bool = True
     routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
     # Extractive answering: below this normalised evidence score the answer is a refusal.
-    refusal_threshold: float = 0.27
+    refusal_threshold: float = 0.2
+    # …and when the question asks for something no document mentions (see rag.query.missing_terms),
+    # below this coverage
+    missing_term_coverage: float = 0.75
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):

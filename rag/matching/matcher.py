@@ -65,23 +65,32 @@ FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3,
                  "location": 0.6}
 MAX_SHARE = 0.6  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
 COVER_EVIDENCE = 0.45  # a chosen passage covers a need/qualification/location facet from this e_f on
-MIN_GAIN = 0.1
+MIN_GAIN = 0.05
 SHARPEN = 2.0  # relevance = (raw / best raw) ** SHARPEN
 DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
 NEED_MIN = 0.2  # a need's own provision needs at least this score
+LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
+LOCAL_MIN_RELEVANCE = 0.01  # … and that relate to its industry at least this much (relevance after SHARPEN)
+NOT_ABOUT = 0.6
+NEED_BUDGET = 2  # own provisions for the factor needs together (at least one per need)
+NEED_SECOND = 0.6  # a need's second provision needs this share of its first one's score
+STALE_PER_YEAR = 0.05  # factor-need provisions: recency discount per year since the plan ended  # a need provision whose section path does not name the need
 EVIDENCE_TERMS = 2  # e_f = noisy-or of the strongest distinct terms found
 SPEC_FLOOR = 0.3  # link value = weight × (floor + (1 − floor)·specificity) × where
 SECTION_BONUS = 1.25  # the term is also in the section path (the passage is about it)
-LOCATION_FLOOR = 0.2
+LOCATION_FLOOR = 0.4
 KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "direction": "需求", "qualification": "资质", "location": "所在地"}
 SECTION_ONLY = 0.6  # a term found only in the section path
 EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
 RETRIEVAL_DEPTH = 40
 FOREIGN_DOC = 0.6  # another jurisdiction's document, passage does not name the company's place
 COVERED = 0.3  # a need/qualification/location facet already covered by a chosen passage
-SAME_DOC = 0.7
-NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force  # per earlier pick from the same document
+SAME_DOC = 0.8  # per earlier pick from the same document
+NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force
 QUOTE_MAX_CHARS = 220
+REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
+BROADER = 0.4  # link weight of a concept's broader term
+BROADER_ALIAS = 0.3  # … and of the aliases of the broader concept
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,12 @@ def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
         concept = next(c for c in concepts if c.concept_id == m.concept_id)
         links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id))
         links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id) for a in concept.aliases]
-        links += [TermLink(kind, word, b, "broader", 0.4, m.concept_id) for b in concept.broader]
+        for b in concept.broader:  # the broader term, and (weaker) how its own concept is also written
+            links.append(TermLink(kind, word, b, "broader", BROADER, m.concept_id))
+            for upper in concepts:
+                if upper.term == b:
+                    links += [TermLink(kind, word, a, "broader", BROADER_ALIAS, upper.concept_id)
+                              for a in upper.aliases]
     if tokenizer is not None and not matches:  # a word no concept knows: its own sub-words
         links += [TermLink(kind, word, t, "part", 0.5) for t in tokenizer.tokens(word)
                   if len(t) >= 2 and t != normalize(word).lower() and t not in STOPWORDS]
@@ -267,7 +281,8 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
     places = profile.place_words()
     if places:
         label = profile.district or profile.city
-        links = tuple(TermLink("location", label, p, "place", 1.0) for p in places)
+        links = tuple(TermLink("location", label, p, "place", 1.0) for p in places) + \
+            tuple(TermLink("location", label, p, "place", REGION_WEIGHT) for p in profile.region_words())
         facets.append(Facet("location", label, links, " ".join(places), FACET_WEIGHTS["location"]))
     return facets
 
@@ -371,6 +386,8 @@ class ProfileMatcher:
                         continue
                     where = (1.0 if in_text else SECTION_ONLY) * (SECTION_BONUS if in_section else 1.0)
                     value = min(1.0, link.weight * spec * where)
+                    if value <= 0.0:
+                        continue
                     found = cands.setdefault(row, _Candidate(row)).found.setdefault(fi, {})
                     if value > found.get(term, (0.0, None))[0]:
                         found[term] = (value, link)
@@ -457,20 +474,42 @@ class ProfileMatcher:
                 pick(best_row, best_gain)
 
         local_idx = [i for i, f in enumerate(facets) if f.kind == "location"]
-        greedy(max(k - len(need_idx) - len(local_idx), (k + 1) // 2))
-        for i in need_idx + local_idx:  # each factor need and the location: its best own provision
-            if facets[i].kind == "location":
-                options = [(sc.extra.get(i, 0.0) * sc.factor, sc.row) for sc in scored.values()]
-            else:
-                options = [(sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance), sc.row)
-                           for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE]
-            if not options or len(chosen) >= k or max(options)[1] in chosen:
-                continue
-            gain, row = max(options)
-            if gain >= NEED_MIN * FACET_WEIGHTS[facets[i].kind]:
-                pick(row, gain * FACET_WEIGHTS[facets[i].kind])
+        greedy(max(k - len(need_idx) - LOCAL_SLOTS * len(local_idx), (k + 1) // 2))
+        slots = max(1, NEED_BUDGET // len(need_idx)) if need_idx else 0
+        for i in need_idx:  # each factor need: its best own provision(s)
+            options = {sc.row: sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self._about(sc.row, facets[i])
+                       * self._recency(sc.row) for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE}
+            first = max(options.values(), default=0.0)
+            for _ in range(slots):
+                row = max(options, key=lambda r: options[r] * SAME_DOC ** per_doc.get(index.chunks[r].doc_id, 0),
+                          default=None)
+                if row is None or row in chosen or len(chosen) >= k or options[row] < max(NEED_MIN, NEED_SECOND * first):
+                    break
+                pick(row, options.pop(row) * FACET_WEIGHTS["need"])
+        for i in local_idx:  # at least LOCAL_SLOTS provisions that name the company's place
+            options = sorted(((sc.extra.get(i, 0.0) * sc.factor, sc.row) for sc in scored.values()
+                              if sc.row not in chosen and cands[sc.row].evidence(i) >= COVER_EVIDENCE
+                              and sc.relevance >= LOCAL_MIN_RELEVANCE), reverse=True)
+            have = sum(1 for r in chosen if cands[r].evidence(i) >= COVER_EVIDENCE)
+            for gain, row in options[:max(0, LOCAL_SLOTS - have)]:
+                if len(chosen) < k and gain >= NEED_MIN * FACET_WEIGHTS["location"]:
+                    pick(row, gain)
         greedy(k)
         return sorted(chosen.items(), key=lambda kv: -kv[1])
+
+    def _recency(self, row: int) -> float:
+        """1 − STALE_PER_YEAR × years since the document's period ended (floor 0.5): funds, land quotas
+        and scenario programmes of a plan that ended long ago are least likely to still be offered."""
+        meta = self.index.docs[self.index.chunks[row].doc_id]
+        years = self.settings.today_date().year - meta.period_end if meta.period_end else 0
+        return max(0.5, 1.0 - STALE_PER_YEAR * max(0, years))
+
+    def _about(self, row: int, facet: Facet) -> float:
+        """1 when the passage's section path names one of the facet's words (the passage is about
+        it, e.g. "（八）创造应用场景牵引的示范迭代机会"), else NOT_ABOUT."""
+        _texts, sections = self._normalized()
+        return 1.0 if any(normalize(l.term).lower() in sections[row] for l in facet.links if l.weight >= 1.0) \
+            else NOT_ABOUT
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
         """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""

@@ -56,6 +56,13 @@ OTHER_DISTRICTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "仁寿县": ("眉山市", ("仁寿",)), "射洪市": ("遂宁市", ("射洪",)), "隆昌市": ("内江市", ("隆昌",)),
     "米易县": ("攀枝花市", ("米易",)), "盐边县": ("攀枝花市", ("盐边",)), "阆中市": ("南充市", ("阆中",)),
 }
+# Regions that documents name instead of a city (四川五大经济区 and the Chengdu metropolitan belts).
+REGIONS: dict[str, tuple[str, ...]] = {
+    "攀西": ("攀枝花市", "凉山彝族自治州"), "川南": ("自贡市", "泸州市", "内江市", "宜宾市"),
+    "川东北": ("南充市", "广安市", "达州市", "巴中市", "广元市"), "川西北": ("阿坝藏族羌族自治州", "甘孜藏族自治州"),
+    "成德临港": ("德阳市",), "成德绵": ("德阳市", "绵阳市"), "成德眉资": ("德阳市", "眉山市", "资阳市"),
+    "成眉高新": ("眉山市",), "成资临空": ("资阳市",),
+}
 OTHER_PROVINCE_CITIES = ("重庆", "北京", "上海", "天津", "广州", "深圳", "杭州", "苏州", "南京", "武汉", "西安",
                          "长沙", "合肥", "昆明", "贵阳")
 
@@ -202,6 +209,10 @@ class Profile:
         if self.city and self.city != "成都市":
             words += [self.city, *SICHUAN_CITIES.get(self.city, ())]
         return _unique(w for w in words if len(w) >= 2)
+
+    def region_words(self) -> tuple[str, ...]:
+        """Regions the documents may name for the company's city (攀西 for 攀枝花市, 川南 for 宜宾市 …)."""
+        return tuple(r for r, cities in REGIONS.items() if self.city in cities)
 
     def location_label(self) -> str:
         return "".join(p for p in (self.city, f"（{self.district}）" if self.district else "") if p) or "未注明"
