@@ -26,7 +26,7 @@ from dataclasses import dataclass
 # Page-number artefacts. Dashes seen: ASCII '-', '－', '—', and the CJK numeral '一' used as a dash.
 _DASH = r"[-－—一–]"
 PAGE_LINE_RE = re.compile(rf"^\s*{_DASH}{{1,2}}\s*\d{{1,3}}\s*{_DASH}{{1,2}}\s*$")
-PAGE_TAIL_RE = re.compile(rf"(?:一\d{{1,3}}一|——?\d{{1,3}}—{{1,2}}|-\s?\d{{1,3}}\s?-)\s*$")
+PAGE_TAIL_RE = re.compile(r"(?:一\d{1,3}一|——?\d{1,3}—{1,2}|-\s?\d{1,3}\s?-)\s*$")
 # Mid-sentence page number between two Chinese characters: 技一2一术, 防-10-治.
 PAGE_MID_RE = re.compile(r"(?<=[\u4e00-\u9fff，。、；：,])(?:一\d{1,3}一|——?\d{1,3}—{1,2}|-\d{1,3}-)(?=[\u4e00-\u9fff])")
 TOC_TITLE_RE = re.compile(r"^\s*目\s*录\s*$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+import datetime as _dt
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,11 @@ class DocumentMeta:
             return f"{self.period_start}年起"
         return ""
 
-    def expired_on(self, day: date) -> bool:
+    def expired_on(self, day: _dt.date) -> bool:
         """True when the stated period ended before ``day`` (a plan without an end year never expires)."""
         return self.period_end is not None and day.year > self.period_end
 
-    def in_force_on(self, day: date) -> bool:
+    def in_force_on(self, day: _dt.date) -> bool:
         """True when ``day`` is inside the stated period (unknown bounds are open) and it is not a draft."""
         if self.is_draft:
             return False
