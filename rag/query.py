@@ -70,6 +70,14 @@ def load_concepts(path: str) -> tuple[Concept, ...]:
     )
 
 
+def _contains_word(text: str, word: str) -> bool:
+    """``word`` occurs in ``text``; a Latin/digit word must not be part of a longer Latin word
+    (so "mr" does not match inside "mrna")."""
+    if not word.isascii():
+        return word in text
+    return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+
+
 def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatch]:
     """Concepts whose term, alias or company word occurs in ``text`` (normalised). A company word
     that only occurs inside a longer matched word is not counted twice; the policy term and its
@@ -80,7 +88,7 @@ def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatc
         best = None
         for word in concept.triggers():
             w = normalize(word).lower()
-            if len(w) >= 2 and w in norm and (best is None or len(w) > len(best)):
+            if len(w) >= 2 and _contains_word(norm, w) and (best is None or len(w) > len(best)):
                 best = word
         if best is not None:
             out.append(ConceptMatch(concept.concept_id, best, concept.term, (concept.term, *concept.aliases)))

@@ -1,26 +1,31 @@
 """Profile → applicable provisions: company words → policy terms → retrieval → ranked, flagged provisions.
 
-1. **Facets.** Each profile fact becomes a facet with *links* to the documents' vocabulary: a product
-   links to itself, to the terms/aliases of the concepts it triggers in ``corpus/concepts.json``
-   (钠离子电池 → 新型储能) and, weaker, to their ``broader`` terms; a need links to its policy words
-   (用地/空间 → 工业用地, 标准厂房 …); a qualification to its concept; the location to its place names.
-2. **Evidence per passage.** For every passage (chunk) and facet:
-   ``e_f`` = max over links found in the passage of link weight × specificity(term), with
-   specificity(t) = ln((N+1)/(df(t)+1)) / ln(N+1) over the N passages (an idf in [0, 1]); a term
-   found only in the section path counts 0.6. ``r_f`` = 1 / (1 + (rank − 1)/5) for the passage's rank
-   in ``HybridRetriever.retrieve`` (BM25 + dense, RRF) on the facet's query, 0 outside the top 40.
-   ``s_f = 0.65·e_f + 0.35·r_f``.
-3. **Score.** ``industry(c) = Σ_product-facets w·s_f`` (w: product 1.0, industry 0.6);
-   ``docrel(d)`` = best industry score in document d / best overall; needs (w 0.5) and qualifications
-   (w 0.25) count ``w·s_f·docrel`` — a land provision matters in a document that covers the industry;
-   the location (w 0.5) counts ``w·e_f·(0.3 + 0.7·industry/best)``. Documents of another jurisdiction
-   (a 成都市 document for a company elsewhere) count ×0.6 unless the passage names the company's place.
-4. **Selection.** Greedy top-k: a passage's need/qualification/location contribution counts ×0.3 once
-   an already chosen passage covers that facet, and each earlier pick from the same document multiplies
-   the score by 0.85 (documents and facts both get covered). Weights were tuned on p-001…p-023 only.
+1. **Facets** (``build_facets``). Each profile fact becomes a facet with *links* to the documents'
+   vocabulary: a product links to itself (weight 1), to the term (0.85) and aliases (0.75) of the
+   concepts of ``corpus/concepts.json`` it triggers (钠离子电池 → 新型储能), to their broader terms
+   (0.4) and the aliases of those (0.3); a word no concept knows links to its own jieba sub-words (0.5).
+   A need links to its policy words (用地/空间 → 工业用地 …), a qualification to its concept, the
+   location to the names documents use for it (district, city, 攀西/川南 … at 0.6).
+2. **Evidence** per passage (chunk) and facet f. A link found in the passage is worth
+   ``weight × (0.3 + 0.7·spec(term)) × where`` with spec(t) = ln((N+1)/(df(t)+1)) / ln(N+1) over the N
+   passages (an idf in [0, 1]) and where = 1 in the text, 0.6 in the section path only, ×1.25 when
+   also in the section path; ``e_f`` = noisy-or of the two strongest distinct terms. ``r_f`` =
+   1/(1 + (rank−1)/5) for the passage's rank in ``HybridRetriever.retrieve`` (BM25 + dense, RRF) on
+   the facet's query (top 40), or 0.8 × that within its own document; ``s_f = 0.65·e_f + 0.35·r_f``.
+3. **Scores.** relevance = 0.4·max + 0.6·weighted mean of ``w·s_f`` over product (w 1) and industry
+   (w 0.6) facets, divided by the best passage's and squared; docrel(d) = best relevance in document d.
+   Needs and qualifications score ``s_f·√docrel`` — a land provision counts in a document that covers
+   the industry; the location ``0.6·e_f·(0.4 + 0.6·raw/best)``. A passage of another jurisdiction's
+   document that does not name the company's place counts ×0.6; an ended plan or a draft ×0.85.
+4. **Selection** (``ProfileMatcher.select``). Greedy picks by relevance plus bonuses for the location,
+   qualifications and direction needs (研发, 市场, 数字化转型 …; a bonus counts ×0.3 once a pick
+   covers it), each earlier pick from the same document ×0.8; then each *factor* need (用地/空间, 融资,
+   人才, 应用场景) gets its best own provision (preferring sections about it, recent plans and passages
+   that also name the industry), the location up to two provisions naming the place; greedy again.
 
-Nothing is filtered out for being expired or a draft: such provisions are flagged in plain words
-(``Flag``) wherever they are shown.
+Nothing is dropped for being expired, a draft or of another jurisdiction: such provisions carry a
+``Flag`` in plain words wherever they are shown. The constants below were tuned on the first half of
+``eval/datasets/profiles.jsonl`` (p-001…p-023) only; see ``rag.matching.bench``.
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from pathlib import Path
 from rag.index import LoadedIndex
 from rag.matching.profile import Profile, concept_matches
 from rag.query import QueryPlan, load_concepts
+from rag.retrieval import NO_FILTERS, Filters
 from rag.settings import Settings
 from rag.text import STOPWORDS, normalize, split_sentences
 from rag.types import Chunk, DocumentMeta
 
+# --- vocabulary of needs and qualifications -----------------------------------------------------------
 NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first NEED_CORE[need] are its core words
     "研发": ("研发", "技术攻关", "关键核心技术", "攻关", "创新平台", "研发投入", "成果转化", "产学研"),
     "融资": ("融资", "基金", "金融", "贷款", "投资", "资本市场", "上市"),
@@ -48,55 +55,61 @@ NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first N
     "绿色低碳": ("绿色低碳", "节能", "降碳", "碳达峰", "清洁生产", "绿色制造", "循环利用", "低碳"),
 }
 NEED_CORE = {"研发": 3, "融资": 3, "人才": 2, "应用场景": 2, "用地/空间": 3, "市场": 5, "数字化转型": 4, "绿色低碳": 4}
-# Factor needs (要素保障) are served by provisions of their own — industry provisions rarely speak of land or
-# funds — so each gets its best provision when no other pick covers it. Direction needs (研发, 市场, 数字化,
-# 绿色低碳 and needs in the company's own words) are what industry provisions are about; they add a bonus.
-FACTOR_NEEDS = frozenset({"融资", "人才", "应用场景", "用地/空间"})
-NEED_CONCEPTS: dict[str, tuple[str, ...]] = {
+NEED_CONCEPTS: dict[str, tuple[str, ...]] = {  # concepts whose term and aliases extend a need's words
     "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"),
     "人才": ("n-talent", "n-skilled"), "应用场景": ("n-scenario",), "用地/空间": ("n-land", "n-plant", "n-park"),
     "市场": ("n-market", "n-first-set"), "数字化转型": ("digital-transformation",), "绿色低碳": ("green-low-carbon",),
 }
+# Factor needs (要素保障) are served by provisions of their own — industry provisions rarely speak of land
+# or funds — so each gets its best own provision. Direction needs (研发, 市场, 数字化转型, 绿色低碳 and needs
+# in the company's own words) are what industry provisions are about; they add a bonus to them.
+FACTOR_NEEDS = frozenset({"融资", "人才", "应用场景", "用地/空间"})
 QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业": "q-tech-sme", "专精特新": "q-zjtx",
                           "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
                           "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
                           "规上企业": "q-above-scale"}
-FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
-                 "location": 0.6}
-MAX_SHARE = 0.6  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
-COVER_EVIDENCE = 0.45  # a chosen passage covers a need/qualification/location facet from this e_f on
-MIN_GAIN = 0.05
-SHARPEN = 2.0  # relevance = (raw / best raw) ** SHARPEN
-DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
-NEED_MIN = 0.2  # a need's own provision needs at least this score
-LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
-LOCAL_MIN_RELEVANCE = 0.01  # … and that relate to its industry at least this much (relevance after SHARPEN)
-NOT_ABOUT = 0.6
-NEED_BUDGET = 2  # own provisions for the factor needs together (at least one per need)
-NEED_SECOND = 0.6  # a need's second provision needs this share of its first one's score
-STALE_PER_YEAR = 0.05  # factor-need provisions: recency discount per year since the plan ended  # a need provision whose section path does not name the need
-EVIDENCE_TERMS = 2  # e_f = noisy-or of the strongest distinct terms found
-SPEC_FLOOR = 0.3  # link value = weight × (floor + (1 − floor)·specificity) × where
-SECTION_BONUS = 1.25  # the term is also in the section path (the passage is about it)
-LOCATION_FLOOR = 0.4
-KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "direction": "需求", "qualification": "资质", "location": "所在地"}
-SECTION_ONLY = 0.6  # a term found only in the section path
-EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
-RETRIEVAL_DEPTH = 40
-FOREIGN_DOC = 0.6  # another jurisdiction's document, passage does not name the company's place
-COVERED = 0.3  # a need/qualification/location facet already covered by a chosen passage
-SAME_DOC = 0.8  # per earlier pick from the same document
-NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force
-QUOTE_MAX_CHARS = 220
-REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
+KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "direction": "需求", "qualification": "资质",
+               "location": "所在地"}
+
+# --- links and evidence ---------------------------------------------------------------------------------
 BROADER = 0.4  # link weight of a concept's broader term
 BROADER_ALIAS = 0.3  # … and of the aliases of the broader concept
+REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
+SPEC_FLOOR = 0.3  # link value = weight × (floor + (1 − floor)·specificity) × where
+SECTION_ONLY = 0.6  # where: a term found only in the section path
+SECTION_BONUS = 1.25  # where: the term is also in the section path (the passage is about it)
+EVIDENCE_TERMS = 2  # e_f = noisy-or of the strongest distinct terms found
+RETRIEVAL_DEPTH = 40  # passages per corpus-wide retrieval
+PER_DOC_SHARE = 0.8  # r_f from the ranking within the passage's own document counts this much
+EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
+
+# --- scores -------------------------------------------------------------------------------------------
+FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
+                 "location": 0.6}
+MAX_SHARE = 0.4  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
+SHARPEN = 2.0  # relevance = (raw / best raw) ** SHARPEN
+DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
+LOCATION_FLOOR = 0.4  # location score = w · e_f · (floor + (1 − floor)·raw/best)
+FOREIGN_DOC = 0.6  # another jurisdiction's document, and the passage does not name the company's place
+NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force
+
+# --- selection ----------------------------------------------------------------------------------------
+SAME_DOC = 0.8  # per earlier pick from the same document
+COVER_EVIDENCE = 0.45  # a pick covers a facet from this e_f on
+COVERED = 0.3  # a bonus facet already covered by a pick counts this much
+MIN_GAIN = 0.05  # passages scoring less are not listed (the list may be shorter than k)
+NEED_MIN = 0.2  # a factor need's own provision needs at least this score
+NOT_ABOUT = 0.6  # … ×this when its section path does not name one of the need's core words
+STALE_PER_YEAR = 0.05  # … ×(1 − this × years since the plan ended), at least 0.5
+LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
+LOCAL_MIN_RELEVANCE = 0.01  # … that relate to its industry at least this much (relevance after SHARPEN)
+QUOTE_MAX_CHARS = 260  # longer passages are quoted by their best sentences
 
 
 @dataclass(frozen=True)
 class Flag:
-    """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_sichuan" |
-    "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g. "仅适用于成都市"."""
+    """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_city" |
+    "only_sichuan" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g. "仅适用于成都市"."""
 
     code: str
     text: str
@@ -117,23 +130,38 @@ class TermLink:
     via: str
     weight: float
     concept_id: str | None = None
+    concept_term: str | None = None  # the concept's own term when ``term`` is one of its aliases
 
-    def reason(self) -> str:
+    def mapping(self) -> str:
+        """The word → vocabulary step itself: 产品“钠离子电池”→政策术语“新型储能”."""
         label = KIND_LABELS.get(self.kind, self.kind)
-        if self.via == "literal":
-            return f"{label}“{self.word}”在条文中直接出现"
+        target = self.concept_term or self.term
         if self.via == "concept":
-            return f"{label}“{self.word}”→政策术语“{self.term}”"
+            return f"{label}“{self.word}”→政策术语“{target}”"
         if self.via == "broader":
-            return f"{label}“{self.word}”→上位术语“{self.term}”"
+            return f"{label}“{self.word}”→上位术语“{target}”"
         if self.via == "part":
             return f"{label}“{self.word}”→条文词语“{self.term}”"
         if self.via == "place":
             return f"{label}“{self.word}”→条文提及“{self.term}”"
+        if self.via == "literal":
+            return f"{label}“{self.word}”"
         return f"{label}“{self.word}”→“{self.term}”"
 
+    def reason(self) -> str:
+        """Why a passage matches through this link, naming the word the passage uses."""
+        label = KIND_LABELS.get(self.kind, self.kind)
+        if self.via == "literal" or normalize(self.term) == normalize(self.word):
+            return f"{label}“{self.word}”在条文中直接出现"
+        if self.via in ("concept", "broader") and normalize(self.word) == normalize(self.concept_term or ""):
+            return f"{label}“{self.word}”（条文用语“{self.term}”）"
+        if self.via in ("concept", "broader") and self.concept_term and self.concept_term != self.term:
+            return f"{self.mapping()}（条文用语“{self.term}”）"
+        return self.mapping()
+
     def to_json(self) -> dict:
-        return {"kind": self.kind, "word": self.word, "term": self.term, "via": self.via,
+        """{"kind", "word", "term", "via", "concept_id"}; ``term`` is the concept's term for concept links."""
+        return {"kind": self.kind, "word": self.word, "term": self.concept_term or self.term, "via": self.via,
                 "concept_id": self.concept_id}
 
 
@@ -202,13 +230,28 @@ class MatchResult:
 
 
 # --- flags -------------------------------------------------------------------------------------------
+def is_city_region(region: str | None) -> bool:
+    """True for a city/prefecture jurisdiction ("成都市", "凉山彝族自治州"), False for 四川省 or unknown."""
+    return bool(region) and region != "四川省" and region.endswith(("市", "州"))
+
+
+def applies_elsewhere(meta: DocumentMeta, profile: Profile) -> bool:
+    """True when the document's jurisdiction is known not to include the company (a 成都市 document for
+    a company in 绵阳市; a 四川省 document for a company in 重庆市). Unknown locations count as inside."""
+    if is_city_region(meta.region):
+        return profile.city is not None and profile.city != meta.region
+    return meta.region == "四川省" and profile.in_sichuan is False
+
+
 def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[Flag, ...]:
     """Caveats of a document for this company on ``today``: jurisdiction, ended plan, draft.
 
-    A 成都市 document is flagged "仅适用于成都市" unless the company is known to be in 成都市."""
+    A city document (成都市) is flagged "仅适用于成都市" unless the company is known to be in that city
+    — also when its location is unknown; a 四川省 document only for a company known to be elsewhere.
+    ``code``: only_chengdu | only_city | only_sichuan | expired | not_started | draft."""
     flags = []
-    if meta.region == "成都市" and profile.in_chengdu is not True:
-        flags.append(Flag("only_chengdu", "仅适用于成都市"))
+    if is_city_region(meta.region) and profile.city != meta.region:
+        flags.append(Flag("only_chengdu" if meta.region == "成都市" else "only_city", f"仅适用于{meta.region}"))
     elif meta.region == "四川省" and profile.in_sichuan is False:
         flags.append(Flag("only_sichuan", "仅适用于四川省"))
     if meta.expired_on(today):
@@ -238,13 +281,13 @@ def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
     matches = concept_matches(word, concepts)
     for m in matches:
         concept = next(c for c in concepts if c.concept_id == m.concept_id)
-        links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id))
-        links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id) for a in concept.aliases]
+        links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id, m.term))
+        links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id, m.term) for a in concept.aliases]
         for b in concept.broader:  # the broader term, and (weaker) how its own concept is also written
-            links.append(TermLink(kind, word, b, "broader", BROADER, m.concept_id))
+            links.append(TermLink(kind, word, b, "broader", BROADER, m.concept_id, b))
             for upper in concepts:
                 if upper.term == b:
-                    links += [TermLink(kind, word, a, "broader", BROADER_ALIAS, upper.concept_id)
+                    links += [TermLink(kind, word, a, "broader", BROADER_ALIAS, upper.concept_id, b)
                               for a in upper.aliases]
     if tokenizer is not None and not matches:  # a word no concept knows: its own sub-words
         links += [TermLink(kind, word, t, "part", 0.5) for t in tokenizer.tokens(word)
@@ -308,7 +351,12 @@ class _Candidate:
     def reason_link(self, fi: int) -> TermLink | None:
         """The most direct link found (literal > concept term > alias > broader), text before section."""
         links = self.found.get(fi, {})
-        return max(links.values(), key=lambda vl: (vl[1].weight, vl[0]))[1] if links else None
+
+        def key(vl):
+            value, link = vl
+            return link.weight, normalize(link.term) in (normalize(link.word), normalize(link.concept_term or "")), value
+
+        return max(links.values(), key=key)[1] if links else None
 
 
 @dataclass(frozen=True)
@@ -366,10 +414,17 @@ class ProfileMatcher:
         return math.log((n + 1) / (self._df[t] + 1)) / math.log(n + 1)
 
     def _retrieve(self, facet: Facet) -> dict[int, float]:
+        """r_f per passage: 1 / (1 + (rank − 1)/5) in the corpus-wide ranking, or PER_DOC_SHARE × that
+        in the ranking within the passage's own document when higher (every document gets its best)."""
         tokens = self.index.tokenizer.tokens(facet.query)
         plan = QueryPlan(facet.query, tokens, facet.query)
-        hits = self.retriever.retrieve(facet.query, RETRIEVAL_DEPTH, plan=plan)
-        return {self.index.by_id[h.chunk.chunk_id]: 1.0 / (1.0 + (h.rank - 1) / 5.0) for h in hits}
+        out: dict[int, float] = {}
+        scopes = [(NO_FILTERS, 1.0)] + [(Filters(doc_ids=(d,)), PER_DOC_SHARE) for d in self.index.docs]
+        for scope, share in scopes if PER_DOC_SHARE > 0 else scopes[:1]:
+            for h in self.retriever.retrieve(facet.query, RETRIEVAL_DEPTH if share == 1.0 else 10, scope, plan=plan):
+                row = self.index.by_id[h.chunk.chunk_id]
+                out[row] = max(out.get(row, 0.0), share / (1.0 + (h.rank - 1) / 5.0))
+        return out
 
     def _evidence(self, facets: list[Facet]) -> dict[int, _Candidate]:
         texts, sections = self._normalized()
@@ -430,8 +485,7 @@ class ProfileMatcher:
                 elif f.kind == "location":
                     extra[i] = f.weight * c.evidence(i) * (LOCATION_FLOOR + (1 - LOCATION_FLOOR) * raw[r] / best)
             meta = index.docs[chunk.doc_id]
-            foreign = (meta.region == "成都市" and profile.in_chengdu is False) or \
-                      (meta.region == "四川省" and profile.in_sichuan is False)
+            foreign = applies_elsewhere(meta, profile)
             factor = FOREIGN_DOC if foreign and not any(p in texts[r] for p in places) else 1.0
             if meta.is_draft or meta.expired_on(today):
                 factor *= NOT_IN_FORCE
@@ -440,13 +494,17 @@ class ProfileMatcher:
 
     def select(self, cands: dict[int, _Candidate], scored: dict[int, _Scored], facets: list[Facet],
                k: int) -> list[tuple[int, float]]:
-        """Top-k ``[(row, gain)]`` best first: greedy picks by relevance (+ location and qualification
-        bonus, per-document decay); each need that no pick covers gets its best provision."""
+        """Top-k ``[(row, gain)]`` best first (see the module docstring, step 4)."""
         index = self.index
         chosen: dict[int, float] = {}
         per_doc: dict[str, int] = {}
         need_idx = [i for i, f in enumerate(facets) if f.kind == "need"]
-        bonus_idx = [i for i, f in enumerate(facets) if f.kind in ("location", "qualification", "direction")]
+        has_industry = any(f.kind in ("product", "industry") for f in facets)
+        bonus_kinds = ("location", "qualification", "direction") + (() if has_industry else ("need",))
+        bonus_idx = [i for i, f in enumerate(facets) if f.kind in bonus_kinds]
+
+        def base(sc: _Scored) -> float:  # bonuses scale with relevance; without products they stand alone
+            return sc.relevance if has_industry else 1.0
 
         def covered(i: int) -> bool:
             return any(cands[r].evidence(i) >= COVER_EVIDENCE for r in chosen)
@@ -464,7 +522,7 @@ class ProfileMatcher:
                     if sc.row in chosen:
                         continue
                     gain = sc.relevance + sum(
-                        (1.0 if facets[i].kind == "location" else FACET_WEIGHTS[facets[i].kind] * sc.relevance)
+                        (1.0 if facets[i].kind == "location" else FACET_WEIGHTS[facets[i].kind] * base(sc))
                         * sc.extra.get(i, 0.0) * (COVERED if i in done else 1.0) for i in bonus_idx)
                     gain *= sc.factor * SAME_DOC ** per_doc.get(index.chunks[sc.row].doc_id, 0)
                     if gain > best_gain:
@@ -475,17 +533,13 @@ class ProfileMatcher:
 
         local_idx = [i for i, f in enumerate(facets) if f.kind == "location"]
         greedy(max(k - len(need_idx) - LOCAL_SLOTS * len(local_idx), (k + 1) // 2))
-        slots = max(1, NEED_BUDGET // len(need_idx)) if need_idx else 0
-        for i in need_idx:  # each factor need: its best own provision(s)
-            options = {sc.row: sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self._about(sc.row, facets[i])
-                       * self._recency(sc.row) for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE}
-            first = max(options.values(), default=0.0)
-            for _ in range(slots):
-                row = max(options, key=lambda r: options[r] * SAME_DOC ** per_doc.get(index.chunks[r].doc_id, 0),
-                          default=None)
-                if row is None or row in chosen or len(chosen) >= k or options[row] < max(NEED_MIN, NEED_SECOND * first):
-                    break
-                pick(row, options.pop(row) * FACET_WEIGHTS["need"])
+        for i in need_idx:  # each factor need: its best own provision, unless it is already listed
+            options = [(sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self._about(sc.row, facets[i])
+                        * self._recency(sc.row), sc.row)
+                       for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE]
+            gain, row = max(options, default=(0.0, None))
+            if row is not None and row not in chosen and len(chosen) < k and gain >= NEED_MIN:
+                pick(row, gain * FACET_WEIGHTS["need"])
         for i in local_idx:  # at least LOCAL_SLOTS provisions that name the company's place
             options = sorted(((sc.extra.get(i, 0.0) * sc.factor, sc.row) for sc in scored.values()
                               if sc.row not in chosen and cands[sc.row].evidence(i) >= COVER_EVIDENCE
@@ -524,12 +578,17 @@ class ProfileMatcher:
             chunk = index.chunks[r]
             meta = index.docs[chunk.doc_id]
             links = [(cands[r].evidence(fi), cands[r].reason_link(fi)) for fi in cands[r].found]
-            terms = [t for fi in cands[r].found for t in cands[r].found[fi]]
+            terms: dict[str, float] = {}
+            for fi, found in cands[r].found.items():
+                for t, (v, _l) in found.items():
+                    terms[t] = max(terms.get(t, 0.0), v * facets[fi].weight)
             used += [link for _e, link in links]
             provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, terms),
                                         tuple(_reasons(links, cands[r], facets)), document_flags(meta, profile, today),
                                         document_status(meta, today), round(gain, 6)))
-        mapping = tuple(dict.fromkeys(l for l in used if l.via in ("concept", "broader", "part")))
+        mapping = tuple({(l.kind, l.word, l.concept_term or l.term, l.via): l for l in used
+                         if l.via in ("concept", "broader", "part")
+                         and normalize(l.word) != normalize(l.concept_term or l.term)}.values())
         result = MatchResult(profile, tuple(provisions), "", mapping, "template", today)
         if not summarize:
             return result
@@ -540,8 +599,12 @@ class ProfileMatcher:
 
 
 def _reasons(links: list[tuple[float, TermLink]], cand: _Candidate, facets: list[Facet]) -> list[str]:
-    """One reason per matched facet (strongest link first); retrieval-only matches say so."""
-    reasons = [link.reason() for _e, link in sorted(links, key=lambda x: -x[0])]
+    """One reason per matched facet, strongest first; an industry link that only repeats a product's
+    policy term is left out; retrieval-only matches say so."""
+    ordered = [link for _e, link in sorted(links, key=lambda x: -x[0])]
+    product_terms = {normalize(l.concept_term or l.term) for l in ordered if l.kind == "product"}
+    reasons = [l.reason() for l in ordered
+               if not (l.kind == "industry" and normalize(l.concept_term or l.term) in product_terms)]
     if not reasons:
         best = max(cand.retrieval.items(), key=lambda kv: kv[1], default=None)
         if best is not None:
@@ -550,28 +613,28 @@ def _reasons(links: list[tuple[float, TermLink]], cand: _Candidate, facets: list
     return list(dict.fromkeys(reasons))
 
 
-def best_quote(text: str, terms: list[str], max_chars: int = QUOTE_MAX_CHARS) -> str:
-    """The verbatim span of whole sentences of ``text`` that covers the sentences naming ``terms``;
-    when longer than ``max_chars``, the window of consecutive sentences (≤ max_chars, at least one
-    sentence) naming the most distinct terms. Without any term: the leading sentences."""
+def best_quote(text: str, terms: dict[str, float], max_chars: int | None = None) -> str:
+    """A verbatim span of whole sentences of ``text``: the whole passage when it has at most
+    ``max_chars`` characters (default QUOTE_MAX_CHARS), else the window of consecutive sentences
+    (≤ max_chars, at least one sentence) whose distinct ``terms`` weigh most (term → weight), earlier
+    and shorter windows first on ties."""
+    max_chars = max_chars or QUOTE_MAX_CHARS
     spans = split_sentences(text)
-    if not spans:
+    if not spans or len(text) <= max_chars:
         return text
-    if len(text) <= max_chars:
-        return text
-    norm_terms = [normalize(t).lower() for t in terms if len(normalize(t)) >= 2]
+    norm_terms = {normalize(t).lower(): w for t, w in terms.items() if len(normalize(t)) >= 2}
     hits = [{t for t in norm_terms if t in normalize(text[s:e]).lower()} for s, e in spans]
-    marked = [i for i, h in enumerate(hits) if h]
-    if marked and spans[marked[-1]][1] - spans[marked[0]][0] <= max_chars:
-        return text[spans[marked[0]][0]:spans[marked[-1]][1]]
-    best, best_key = (0, 0), (-1, 0)
+    best, best_key = (0, 0), (-1.0, 0)
     for i in range(len(spans)):
         got: set[str] = set()
         for j in range(i, len(spans)):
             if j > i and spans[j][1] - spans[i][0] > max_chars:
                 break
             got |= hits[j]
-            key = (len(got), -(j - i))
+            key = (round(sum(norm_terms[t] for t in got), 6), -(j - i))
             if key > best_key:
                 best, best_key = (i, j), key
-    return text[spans[best[0]][0]:spans[best[1]][1]]
+    i, j = best
+    while j + 1 < len(spans) and spans[j + 1][1] - spans[i][0] <= max_chars:  # use the room left
+        j += 1
+    return text[spans[i][0]:spans[j][1]]

@@ -153,6 +153,15 @@ def canonical_need(value: str) -> str:
     return v if v in NEEDS else NEED_SYNONYMS.get(v, v)
 
 
+def canonical_stage(value: str | None) -> str | None:
+    """"成长期"/"成长阶段" → "成长", "龙头企业" → "龙头"; other words are kept."""
+    if not value or not value.strip():
+        return None
+    raw = value.strip()
+    v = re.sub(r"(期|阶段|企业)$", "", raw) or raw
+    return next((s for s in STAGES if v == s or raw in STAGES[s] or v in STAGES[s]), v)
+
+
 def canonical_qualification(value: str) -> str:
     v = value.strip()
     for canon, patterns in QUALIFICATIONS.items():
@@ -259,7 +268,8 @@ class Profile:
         profile = cls(city=city, district=district, industry=text_field("industry"),
                       products=_unique(list_field("products")),
                       qualifications=_unique(canonical_qualification(q) for q in list_field("qualifications")),
-                      stage=text_field("stage"), needs=_unique(canonical_need(n) for n in list_field("needs")),
+                      stage=canonical_stage(text_field("stage")),
+                      needs=_unique(canonical_need(n) for n in list_field("needs")),
                       text=text_field("text"))
         if profile.is_empty():
             if profile.text:
@@ -421,7 +431,8 @@ def parse_profile_text(text: str, concepts: tuple | None = None) -> Profile:
         if not any(p <= s < p + len(ph) for s, _e, _w in kept):
             products.append((p, ph))
     products.sort()
-    product_names = _unique(ph for _, ph in products)
+    names = _unique(ph for _, ph in products)  # a word inside another product (储能 in 储能电池) adds nothing
+    product_names = tuple(n for n in names if not any(n != o and n in o for o in names))
     industry = None
     if kept:
         first = concept_matches(kept[0][2], concepts)

@@ -51,7 +51,8 @@ def template_summary(result) -> str:
              f"来自 {len(groups)} 份文件：{docs}。"]
     caveats = []
     for code, label in (("expired", "出自规划期已结束的文件，反映当时的部署"), ("draft", "出自征求意见稿，不是正式发布的文本"),
-                        ("only_chengdu", "出自仅适用于成都市的文件"), ("only_sichuan", "出自仅适用于四川省的文件"),
+                        ("only_chengdu", "出自仅适用于成都市的文件"), ("only_city", "出自仅适用于其他市（州）的文件"),
+                        ("only_sichuan", "出自仅适用于四川省的文件"),
                         ("not_started", "出自规划期尚未开始的文件")):
         n = sum(1 for p in provs if any(f.code == code for f in p.flags))
         if n:
@@ -62,9 +63,10 @@ def template_summary(result) -> str:
     if current:
         lines.append(f"无上述限制的条款 {len(current)} 条，最相关的是第 {current[0].rank} 条"
                      f"（《{current[0].meta.title}》{current[0].chunk.section.split(' › ')[-1]}）。")
-    maps = [m for m in result.mapping if m.via == "concept"]
+    maps = [m for m in result.mapping if m.via == "concept" and m.kind == "product"] or \
+        [m for m in result.mapping if m.via == "concept"]
     if maps:
-        pairs = list(dict.fromkeys(f"“{m.word}”→“{m.term}”" for m in maps))[:4]
+        pairs = list(dict.fromkeys(f"“{m.word}”→“{m.concept_term or m.term}”" for m in maps))[:4]
         lines.append("企业用语与政策术语的对应：" + "，".join(pairs) + "。")
     return "\n".join(lines)
 
@@ -116,7 +118,7 @@ def to_markdown(result) -> str:
     out += ["", "## 摘要", "", result.summary or template_summary(result), ""]
     if result.mapping:
         out += ["## 用语对应", ""]
-        out += [f"- {m.reason()}" for m in dict.fromkeys(result.mapping)]
+        out += [f"- {line}" for line in dict.fromkeys(m.mapping() for m in result.mapping)]
         out.append("")
     out += ["## 匹配条款（按文件分组）", ""]
     if not result.provisions:

@@ -1,0 +1,336 @@
+"""Enterprise policy matching: free-text parser, flags, JSON shape, CLI, export, summary, UI handlers.
+
+Parser and flag-rule tests are offline unit tests; the rest run on an index of the bundled corpus
+built once per session in a temporary folder (``RAG_DATA_DIR`` points there for CLI tests).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from rag.matching.matcher import ProfileMatcher, document_flags
+from rag.matching.profile import Profile, ProfileError, load_profile_file, parse_profile_text
+from rag.settings import PROJECT_ROOT, Settings
+from rag.types import DocumentMeta
+
+REFERENCE_DAY = "2026-11-20"
+PROVISION_KEYS = {"rank", "doc_id", "title", "section", "quote", "reasons", "jurisdiction", "period", "status", "flags"}
+CHENGDU_DOCS = {"cd-future-industries-2024", "cd-manufacturing-14th"}
+EXAMPLE = "我们是成都一家做钠离子电池的专精特新企业，想扩产"
+
+
+# --- fixtures ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    """Settings over a fresh index of the bundled corpus (ingested once), no LLM, today 2026-11-20."""
+    from rag.ingest import ingest
+
+    data_dir = tmp_path_factory.mktemp("rag-data")
+    s = Settings.from_env(env={}, data_dir=data_dir, corpus_dir=PROJECT_ROOT / "corpus", today=REFERENCE_DAY)
+    report = ingest(s)
+    assert not report.failed
+    return s
+
+
+@pytest.fixture(scope="session")
+def matcher(settings) -> ProfileMatcher:
+    return ProfileMatcher(settings)
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    """Environment for in-process ``rag`` CLI calls: the session index, no LLM, today 2026-11-20."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("RAG_LLM", "off")
+    monkeypatch.setenv("RAG_TODAY", REFERENCE_DAY)
+
+
+def run_cli(argv, capsys) -> tuple[int, str, str]:
+    from rag.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def flags_by_doc(result) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in result.provisions:
+        out.setdefault(p.meta.doc_id, set()).update(f.text for f in p.flags)
+    return out
+
+
+# --- free-text parser (offline) ----------------------------------------------------------------------
+def test_parser_example_sentence():
+    p = parse_profile_text(EXAMPLE)
+    assert p.city == "成都市"
+    assert list(p.products) == ["钠离子电池"]
+    assert list(p.qualifications) == ["专精特新"]
+    assert "用地/空间" in p.needs and "融资" in p.needs  # 扩产 → land/space and financing
+    assert p.stage == "成长"
+    assert p.text == EXAMPLE
+
+
+def test_parser_chengdu_district_implies_city_and_other_cities():
+    p = parse_profile_text("龙泉这边做电驱总成和电机控制器，给几家主机厂配套，想招人")
+    assert (p.city, p.district) == ("成都市", "龙泉驿区")
+    assert "电机控制器" in p.products and "人才" in p.needs and "市场" in p.needs
+    q = parse_profile_text("绵阳高新区一家做工业级无人机的公司，想找银行贷款和示范场景")
+    assert q.city == "绵阳市" and q.district == "高新区"
+    assert "工业级无人机" in q.products
+    assert {"融资", "应用场景"} <= set(q.needs)
+    assert parse_profile_text("凉山一家企业，做研发攻关").city == "凉山彝族自治州"
+
+
+def test_parser_qualifications_and_latin_words():
+    p = parse_profile_text("新都一家国家级专精特新“小巨人”企业，做谐波减速器，刚拿到高新证书")
+    assert list(p.qualifications) == ["小巨人", "高新技术企业"]
+    assert list(p.products) == ["谐波减速器"]
+    q = parse_profile_text("天府国际生物城的mRNA平台公司，做呼吸道疫苗")
+    assert q.district == "双流区" and q.industry == "新型疫苗"  # "MR" (元宇宙) is not inside "mRNA"
+    assert parse_profile_text("我们想提高企业效率，做工业软件").qualifications == ()  # "提高企业" is not 高企
+
+
+def test_parser_blank_text_is_an_error():
+    with pytest.raises(ProfileError):
+        parse_profile_text("   ")
+
+
+def test_profile_from_dict_canonicalises_and_validates():
+    p = Profile.from_dict({"city": "绵阳", "products": "工业级无人机、物流无人机", "qualifications": ["国家级小巨人"],
+                           "needs": ["市场/首台套", "扩产"]})
+    assert p.city == "绵阳市" and p.products == ("工业级无人机", "物流无人机")
+    assert p.qualifications == ("小巨人",) and p.needs == ("市场", "用地/空间")
+    assert Profile.from_dict({"district": "郫都区", "products": ["火锅底料"]}).city == "成都市"
+    assert Profile.from_dict({"products": ["芯片"], "stage": "成长期"}).stage == "成长"
+    with pytest.raises(ProfileError, match="prodcuts"):
+        Profile.from_dict({"prodcuts": ["芯片"]})
+    with pytest.raises(ProfileError, match="list of strings"):
+        Profile.from_dict({"products": [1, 2]})
+    with pytest.raises(ProfileError):
+        Profile.from_dict({"city": "成都"})  # nothing to match on
+
+
+def test_load_profile_file_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ProfileError, match="not valid JSON"):
+        load_profile_file(bad)
+    with pytest.raises(ProfileError, match="not found"):
+        load_profile_file(tmp_path / "missing.json")
+    text_only = tmp_path / "text.json"
+    text_only.write_text(json.dumps({"text": EXAMPLE}, ensure_ascii=False), encoding="utf-8")
+    assert load_profile_file(text_only).products == ("钠离子电池",)
+
+
+# --- flag rules (offline) ----------------------------------------------------------------------------
+def _meta(**kw) -> DocumentMeta:
+    base = dict(doc_id="d", file="f", original_file="o", title="t")
+    return DocumentMeta(**{**base, **kw})
+
+
+def test_document_flags_rules():
+    chengdu_plan = _meta(region="成都市", level="市级", period_start=2021, period_end=2025)
+    mianyang = Profile(city="绵阳市", products=("无人机",))
+    chengdu = Profile(city="成都市", products=("无人机",))
+    codes = lambda m, p, d: [f.code for f in document_flags(m, p, date.fromisoformat(d))]  # noqa: E731
+    assert codes(chengdu_plan, mianyang, "2024-06-01") == ["only_chengdu"]
+    assert codes(chengdu_plan, chengdu, "2024-06-01") == []
+    flags = document_flags(chengdu_plan, chengdu, date(2026, 11, 20))
+    assert [f.text for f in flags] == ["规划期已结束（2021—2025年）"]
+    draft = _meta(region="四川省", status="征求意见稿", period_start=2021, period_end=2025)
+    assert [f.text for f in document_flags(draft, chengdu, date(2024, 1, 1))] == ["征求意见稿"]
+    assert codes(_meta(region="四川省"), Profile(city="重庆市", products=("x",)), "2024-01-01") == ["only_sichuan"]
+
+
+# --- matching on the real corpus ---------------------------------------------------------------------
+def test_example_matches_storage_provisions_with_mapping(matcher):
+    result = matcher.match(parse_profile_text(EXAMPLE, matcher.concepts), k=10)
+    assert 1 <= len(result.provisions) <= 10
+    assert [p.rank for p in result.provisions] == list(range(1, len(result.provisions) + 1))
+    quotes = " ".join(p.quote for p in result.provisions)
+    assert "钠电研发" in quotes or "钠离子电池" in quotes
+    assert any("产品“钠离子电池”→政策术语“新型储能”" in r for p in result.provisions for r in p.reasons)
+    assert any(m.word == "钠离子电池" and (m.concept_term or m.term) == "新型储能" for m in result.mapping)
+    assert any("工业用地" in p.quote for p in result.provisions)  # 扩产 → land provision
+    for p in result.provisions:  # quotes read exactly as the document
+        assert p.quote and p.quote in p.chunk.text
+        assert p.quote in matcher.index.doc_texts[p.meta.doc_id]
+        assert p.chunk.kind != "card"
+
+
+def test_jurisdiction_flag_mianyang_vs_chengdu(matcher):
+    mianyang = matcher.match(Profile(city="绵阳市", products=("火锅底料", "钠离子电池")), k=10)
+    chengdu_provisions = [p for p in mianyang.provisions if p.meta.doc_id in CHENGDU_DOCS]
+    assert chengdu_provisions, "a 成都市 document should still be listed (flagged, not hidden)"
+    assert all("仅适用于成都市" in [f.text for f in p.flags] for p in chengdu_provisions)
+    assert not any("仅适用于成都市" in [f.text for f in p.flags] for p in mianyang.provisions
+                   if p.meta.doc_id not in CHENGDU_DOCS)
+    chengdu = matcher.match(Profile(city="成都市", products=("火锅底料", "钠离子电池")), k=10)
+    assert any(p.meta.doc_id in CHENGDU_DOCS for p in chengdu.provisions)
+    assert not any("仅适用于成都市" in [f.text for f in p.flags] for p in chengdu.provisions)
+
+
+def test_expiry_flags_depend_on_today(matcher, settings):
+    profile = Profile(city="成都市", products=("钠离子电池", "火锅底料", "无人机"))
+    flags = flags_by_doc(matcher.match(profile, k=20))
+    assert "规划期已结束（2016—2020年）" in flags["sc-sei-13th"]
+    assert "规划期已结束（2021—2025年）" in flags["cd-manufacturing-14th"]
+    assert not any(f.startswith("规划期已结束") for f in flags.get("sc-emerging-future-2025", set()))
+    earlier = ProfileMatcher(settings.with_(today="2024-06-01"))
+    flags = flags_by_doc(earlier.match(profile, k=20))
+    assert "规划期已结束（2016—2020年）" in flags["sc-sei-13th"]
+    assert not any(f.startswith("规划期已结束") for f in flags["cd-manufacturing-14th"])
+
+
+def test_draft_flag_on_hitech_draft(matcher):
+    result = matcher.match(Profile(city="成都市", products=("工业级无人机",)), k=10)
+    drafts = [p for p in result.provisions if p.meta.doc_id == "sc-hitech-14th-draft"]
+    assert drafts
+    for p in drafts:
+        assert "征求意见稿" in [f.text for f in p.flags] and p.status == "征求意见稿"
+
+
+def test_json_shape_is_exact(matcher):
+    data = json.loads(json.dumps(matcher.match(parse_profile_text(EXAMPLE), k=5).to_json(), ensure_ascii=False))
+    assert {"profile", "summary", "provisions"} <= set(data) <= {"profile", "summary", "provisions", "mapping"}
+    assert data["profile"]["city"] == "成都市" and data["summary"]
+    assert data["provisions"]
+    for p in data["provisions"]:
+        assert set(p) == PROVISION_KEYS
+        assert isinstance(p["reasons"], list) and p["reasons"] and isinstance(p["flags"], list)
+        assert p["jurisdiction"] in ("四川省（省级）", "成都市（市级）")
+
+
+def test_markdown_export_shows_every_flag(matcher, tmp_path):
+    from rag.errors import RagError
+    from rag.matching.report import to_markdown, write_export
+
+    result = matcher.match(Profile(city="绵阳市", products=("火锅底料", "钠离子电池")), k=10)
+    md = to_markdown(result)
+    for p in result.provisions:
+        for f in p.flags:
+            assert f"#### {p.rank}. " in md and f.text in md
+    assert "仅适用于成都市" in result.summary or "仅适用于成都市" in md
+    assert json.loads(write_export(result, tmp_path / "r.json").read_text(encoding="utf-8"))["provisions"]
+    assert write_export(result, tmp_path / "r.md").read_text(encoding="utf-8") == md
+    with pytest.raises(RagError):
+        write_export(result, tmp_path / "r.txt")
+
+
+def test_llm_summary_and_fallback(settings):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    profile = parse_profile_text(EXAMPLE)
+    llm = ProfileMatcher(settings, llm=FakeListChatModel(responses=["建议优先关注[1]。"])).match(profile, k=3)
+    assert llm.summary_mode == "llm" and llm.summary == "建议优先关注[1]。"
+
+    class Broken(FakeListChatModel):
+        def _call(self, *args, **kwargs):
+            raise ConnectionError("down")
+
+    fallback = ProfileMatcher(settings, llm=Broken(responses=["x"])).match(profile, k=3)
+    assert fallback.summary_mode == "template"
+    assert "模板生成" in fallback.summary and "共匹配 3 条" in fallback.summary
+
+
+# --- CLI ---------------------------------------------------------------------------------------------
+def test_cli_text_json(cli_env, capsys):
+    code, out, err = run_cli(["match", "--text", EXAMPLE, "--json", "--k", "5"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["profile"]["products"] == ["钠离子电池"]
+    assert len(data["provisions"]) <= 5 and all(set(p) == PROVISION_KEYS for p in data["provisions"])
+
+
+def test_cli_text_markdown_and_output(cli_env, capsys, tmp_path):
+    out_file = tmp_path / "checklist.md"
+    code, out, err = run_cli(["match", "--text", EXAMPLE, "--output", str(out_file)], capsys)
+    assert code == 0, err
+    assert out.startswith("# 企业政策匹配清单") and "## 匹配条款（按文件分组）" in out
+    assert out_file.read_text(encoding="utf-8") == out
+
+
+def test_cli_profile_file(cli_env, capsys, tmp_path):
+    f = tmp_path / "company.json"
+    f.write_text(json.dumps({"city": "绵阳市", "products": ["火锅底料"], "needs": ["融资"]}, ensure_ascii=False),
+                 encoding="utf-8")
+    code, out, err = run_cli(["match", "--profile", str(f), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["profile"]["city"] == "绵阳市"
+    for p in data["provisions"]:
+        assert ("仅适用于成都市" in p["flags"]) == (p["doc_id"] in CHENGDU_DOCS)
+
+
+def test_cli_bad_profile_file(cli_env, capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"city": "成都", "prodcuts": ["芯片"]}', encoding="utf-8")
+    code, out, err = run_cli(["match", "--profile", str(bad)], capsys)
+    assert code != 0 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "prodcuts" in err
+    code, _out, err = run_cli(["match", "--profile", str(tmp_path / "nope.json")], capsys)
+    assert code != 0 and err.startswith("error: ") and "not found" in err
+
+
+def test_cli_jsonl_batch(cli_env, capsys, tmp_path):
+    batch = tmp_path / "batch.jsonl"
+    lines = [{"id": "a", "text": EXAMPLE}, {"id": "b", "profile": {"city": "德阳市", "products": ["激光切割机"]}},
+             {"id": "c", "profile": {"prodcuts": []}}]
+    batch.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n\nnot json\n", encoding="utf-8")
+    code, out, _err = run_cli(["match", "--jsonl", str(batch), "--k", "3"], capsys)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c", 5]
+    assert {"profile", "summary", "provisions"} <= set(rows[0]) and rows[1]["profile"]["city"] == "德阳市"
+    assert "error" in rows[2] and "error" in rows[3]
+    assert code == 1  # some lines failed
+    code, _out, err = run_cli(["match", "--jsonl", str(batch), "--output", str(tmp_path / "x.md")], capsys)
+    assert code != 0 and err.startswith("error: ")
+
+
+def test_cli_expiry_follows_rag_today(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("RAG_TODAY", "2024-06-01")
+    code, out, err = run_cli(["match", "--text", "成都一家做火锅底料的企业", "--json"], capsys)
+    assert code == 0, err
+    docs = {p["doc_id"]: p for p in json.loads(out)["provisions"]}
+    assert "cd-manufacturing-14th" in docs
+    assert not any(f.startswith("规划期已结束") for f in docs["cd-manufacturing-14th"]["flags"])
+
+
+# --- benchmark and UI handlers -----------------------------------------------------------------------
+def test_evaluate_matching_smoke(settings, matcher, tmp_path):
+    from rag.matching.bench import evaluate_matching
+
+    rows = [json.loads(line) for line in (PROJECT_ROOT / "eval/datasets/profiles.jsonl").read_text(
+        encoding="utf-8").splitlines()[:2]]
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    res = evaluate_matching(settings, path, k=10, matcher=matcher)
+    for part in ("tune", "holdout", "all"):
+        assert 0.0 <= res[part]["recall@10"] <= 1.0 and 0.0 <= res[part]["precision@10"] <= 1.0
+    assert res["tune"]["n_profiles"] == 1 and res["holdout"]["n_profiles"] == 1
+    assert res["all"]["flag_accuracy"] is not None
+
+
+def test_ui_handlers_without_gradio(settings, tmp_path):
+    from ui.match_tab import parse_to_form, run_match
+
+    form = parse_to_form(EXAMPLE)
+    assert form[0] == "成都市" and form[3] == "钠离子电池"
+    out = run_match(settings, "绵阳", "", "", "火锅底料", [], None, ["融资"], "", 5, export_dir=str(tmp_path))
+    assert "绵阳市" in out["profile_md"] and out["json"]["provisions"]
+    assert json.loads((tmp_path / "policy-match.json").read_text(encoding="utf-8"))["profile"]["city"] == "绵阳市"
+    assert (tmp_path / "policy-match.md").exists()
+
+
+def test_importing_matching_does_not_import_gradio():
+    code = ("import sys, rag.matching, rag.matching.matcher, rag.matching.cli, ui.match_tab; "
+            "assert 'gradio' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
