@@ -53,8 +53,10 @@ def _print_json(obj) -> None:
     sys.stdout.flush()
 
 
-def _read_jsonl(path: str):
-    """Yield (line_no, id, question, error) from a JSONL file or stdin ("-")."""
+def iter_jsonl(path: str):
+    """Yield ``(line_no, obj, error)`` per non-blank line of a JSONL file or stdin ("-"): ``obj`` is the
+    parsed JSON object, or None with a one-line ``error``. Raises DocumentReadError when the file
+    cannot be opened or is not UTF-8."""
     from rag.errors import DocumentReadError
 
     try:
@@ -67,12 +69,24 @@ def _read_jsonl(path: str):
                 continue
             try:
                 obj = json.loads(line)
-                yield no, obj.get("id", no), obj.get("question", ""), None
-            except (json.JSONDecodeError, AttributeError):
-                yield no, no, None, f"line {no} is not a JSON object"
+            except json.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict):
+                yield no, obj, None
+            else:
+                yield no, None, f"line {no} is not a JSON object"
     finally:
         if fh is not sys.stdin:
             fh.close()
+
+
+def _read_jsonl(path: str):
+    """Yield (line_no, id, question, error) from a JSONL file or stdin ("-")."""
+    for no, obj, error in iter_jsonl(path):
+        if obj is None:
+            yield no, no, None, error
+        else:
+            yield no, obj.get("id", no), obj.get("question", ""), None
 
 
 def _lines(fh, path):

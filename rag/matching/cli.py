@@ -13,10 +13,10 @@ and the exit code is 1. Errors are RagError subclasses; ``rag.cli.main`` prints 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from rag.cli import _print_json
 from rag.errors import RagError
 
 
@@ -42,39 +42,20 @@ def _settings(args):
     return Settings.from_env(**overrides)
 
 
-def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
 def _batch_lines(path: str):
     """Yield ``(id, profile_or_None, error_or_None)`` per non-blank line of a JSONL file or stdin."""
+    from rag.cli import iter_jsonl
     from rag.matching.profile import ProfileError, profile_from_json
 
-    try:
-        fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    except OSError as exc:
-        raise RagError(f"cannot read {path} ({exc.strerror or exc}); give a JSONL file of profiles") from None
-    try:
-        for no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                yield no, None, f"line {no} is not valid JSON"
-                continue
-            if not isinstance(obj, dict):
-                yield no, None, f"line {no} is not a JSON object"
-                continue
-            pid = obj.get("id", no)
-            try:
-                yield pid, profile_from_json({k: v for k, v in obj.items() if k != "id"}, where=f"line {no}"), None
-            except ProfileError as exc:
-                yield pid, None, str(exc)
-    finally:
-        if fh is not sys.stdin:
-            fh.close()
+    for no, obj, error in iter_jsonl(path):
+        if obj is None:
+            yield no, None, error
+            continue
+        pid = obj.get("id", no)
+        try:
+            yield pid, profile_from_json({k: v for k, v in obj.items() if k != "id"}, where=f"line {no}"), None
+        except ProfileError as exc:
+            yield pid, None, str(exc)
 
 
 def cmd_match(args) -> int:
