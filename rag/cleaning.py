@@ -158,7 +158,7 @@ def clean_text(raw: str) -> str:
             sep = " " if current.text[-1:].isascii() and current.text[-1:].isalnum() and line.text[:1].isascii() and line.text[:1].isalpha() else ""
             current.text = current.text + sep + line.text
             current.page_break_after = line.page_break_after
-            current.md_heading = current.md_heading and False
+            current.md_heading = False
         else:
             paragraphs.append(current.text)
             current = _Line(line.text, line.page_break_after, line.table, line.heading, line.md_heading)

@@ -144,14 +144,14 @@ def _run_questions(args, handle) -> int:
             _print_json({"id": qid, "error": error})
         return 1 if failed else 0
     if args.question is None:
-        raise RagError_missing()
+        raise _missing_question()
     result = handle(args.question)
     if args.json:
         _print_json(result)
     return 0
 
 
-def RagError_missing():
+def _missing_question():
     from rag.errors import InvalidQuestionError
 
     return InvalidQuestionError("问题为空：请给出问题，或用 --jsonl FILE 批量提问 (no question given)")
@@ -181,7 +181,7 @@ def cmd_ask(args) -> int:
     if args.json or args.jsonl:
         return _run_questions(args, lambda q: qa.ask(q, args.k, filters).to_json())
     if args.question is None:
-        raise RagError_missing()
+        raise _missing_question()
     answer = None
     streamed = False
     for event in qa.ask_stream(args.question, args.k, filters):

@@ -42,9 +42,10 @@ class ScoredSentence:
         return self.hit.chunk.text[self.start:self.end]
 
 
-def question_terms(question: str, tokenizer, idf, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """Question terms (jieba tokens, longest-first deduplicated) with idf weights; ``extra`` terms
-    (concept expansions) count as alternatives of the words they expand, not as new requirements."""
+def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
+    """Question terms (jieba tokens of ≥ 2 characters or numbers, sub-words of longer terms dropped)
+    with their idf weights. Concept expansions are not terms: they are passed to ``score_sentences``
+    as alternatives of the words they expand."""
     terms: dict[str, float] = {}
     for t in tokenizer.tokens(question):
         if len(t) >= 2 or t.isdigit():

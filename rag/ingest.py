@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -199,8 +199,6 @@ def _unique(source: Source, seen: set[str]) -> Source:
     seen.add(doc_id)
     if doc_id == source.meta.doc_id:
         return source
-    from dataclasses import replace
-
     return replace(source, meta=replace(source.meta, doc_id=doc_id))
 
 

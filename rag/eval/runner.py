@@ -39,11 +39,9 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
         from rag.eval.naive import NaiveRetriever
 
         naive_retriever = NaiveRetriever(settings, index.tokenizer)
-        all_passages = [(d.metadata["doc_id"], d.page_content) for d in naive_retriever.retriever.docs]
-        pool = {f"n{i}": text for i, (_, text) in enumerate(all_passages)}
         from rag.chunking import chunk_id
 
-        pool = {chunk_id(doc_id, text): text for doc_id, text in all_passages}
+        pool = {chunk_id(d.metadata["doc_id"], d.page_content): d.page_content for d in naive_retriever.retriever.docs}
     else:
         pool = {c.chunk_id: c.text for c in index.chunks}
     norm_pool = {cid: normalize(t) for cid, t in pool.items()}

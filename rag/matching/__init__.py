@@ -6,7 +6,8 @@
     result.to_json()                                          # {"profile", "summary", "provisions", "mapping"}
 
 Stages, one module each: ``profile`` (profile record, free-text parser, dictionaries) → ``matcher``
-(company words → policy terms → retrieval → ranked, flagged provisions; summary) → ``report``
+(company words → policy terms → retrieval → ranked provisions; summary), with its records and the
+document flags in ``provisions`` → ``report``
 (Markdown / JSON export) → ``cli`` (``rag match``); ``bench`` measures recall@k / precision@k on
 ``eval/datasets/profiles.jsonl``. Importing this package imports nothing heavy.
 """
@@ -20,10 +21,14 @@ __all__ = ["Profile", "ProfileError", "load_profile_file", "parse_profile_text",
 
 
 def __getattr__(name: str):  # lazy: the matcher pulls in the index / retrieval modules
-    if name in {"ProfileMatcher", "MatchResult", "Provision"}:
-        from rag.matching import matcher
+    if name == "ProfileMatcher":
+        from rag.matching.matcher import ProfileMatcher
 
-        return getattr(matcher, name)
+        return ProfileMatcher
+    if name in {"MatchResult", "Provision"}:
+        from rag.matching import provisions
+
+        return getattr(provisions, name)
     if name == "evaluate_matching":
         from rag.matching.bench import evaluate_matching
 

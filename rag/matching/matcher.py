@@ -32,16 +32,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from rag.index import LoadedIndex
 from rag.matching.profile import Profile, concept_matches
+from rag.matching.provisions import (KIND_LABELS, Facet, MatchResult, Provision, TermLink, applies_elsewhere,
+                                     document_flags, document_status)
 from rag.query import QueryPlan, load_concepts
 from rag.retrieval import NO_FILTERS, Filters
 from rag.settings import Settings
 from rag.text import STOPWORDS, normalize, split_sentences
-from rag.types import Chunk, DocumentMeta
 
 # --- vocabulary of needs and qualifications -----------------------------------------------------------
 NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first NEED_CORE[need] are its core words
@@ -68,8 +68,6 @@ QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业
                           "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
                           "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
                           "规上企业": "q-above-scale"}
-KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "direction": "需求", "qualification": "资质",
-               "location": "所在地"}
 
 # --- links and evidence ---------------------------------------------------------------------------------
 BROADER = 0.4  # link weight of a concept's broader term
@@ -104,175 +102,6 @@ STALE_PER_YEAR = 0.05  # … ×(1 − this × years since the plan ended), at le
 LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
 LOCAL_MIN_RELEVANCE = 0.01  # … that relate to its industry at least this much (relevance after SHARPEN)
 QUOTE_MAX_CHARS = 260  # longer passages are quoted by their best sentences
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_city" |
-    "only_sichuan" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g. "仅适用于成都市"."""
-
-    code: str
-    text: str
-
-
-@dataclass(frozen=True)
-class TermLink:
-    """One way a profile fact reaches the documents' vocabulary.
-
-    ``via``: "literal" (the word itself), "concept" (term/alias of a concept it triggers), "broader"
-    (a concept's broader term), "part" (a word inside it), "need", "qualification", "place";
-    ``weight`` in (0, 1].
-    """
-
-    kind: str
-    word: str
-    term: str
-    via: str
-    weight: float
-    concept_id: str | None = None
-    concept_term: str | None = None  # the concept's own term when ``term`` is one of its aliases
-
-    def mapping(self) -> str:
-        """The word → vocabulary step itself: 产品“钠离子电池”→政策术语“新型储能”."""
-        label = KIND_LABELS.get(self.kind, self.kind)
-        target = self.concept_term or self.term
-        if self.via == "concept":
-            return f"{label}“{self.word}”→政策术语“{target}”"
-        if self.via == "broader":
-            return f"{label}“{self.word}”→上位术语“{target}”"
-        if self.via == "part":
-            return f"{label}“{self.word}”→条文词语“{self.term}”"
-        if self.via == "place":
-            return f"{label}“{self.word}”→条文提及“{self.term}”"
-        if self.via == "literal":
-            return f"{label}“{self.word}”"
-        return f"{label}“{self.word}”→“{self.term}”"
-
-    def reason(self) -> str:
-        """Why a passage matches through this link, naming the word the passage uses."""
-        label = KIND_LABELS.get(self.kind, self.kind)
-        if self.via == "literal" or normalize(self.term) == normalize(self.word):
-            return f"{label}“{self.word}”在条文中直接出现"
-        if self.via in ("concept", "broader") and normalize(self.word) == normalize(self.concept_term or ""):
-            return f"{label}“{self.word}”（条文用语“{self.term}”）"
-        if self.via in ("concept", "broader") and self.concept_term and self.concept_term != self.term:
-            return f"{self.mapping()}（条文用语“{self.term}”）"
-        return self.mapping()
-
-    def to_json(self) -> dict:
-        """{"kind", "word", "term", "via", "concept_id"}; ``term`` is the concept's term for concept links."""
-        return {"kind": self.kind, "word": self.word, "term": self.concept_term or self.term, "via": self.via,
-                "concept_id": self.concept_id}
-
-
-@dataclass(frozen=True)
-class Facet:
-    """A profile fact to match: ``links`` to look for, ``query`` for the retriever, facet ``weight``."""
-
-    kind: str
-    label: str
-    links: tuple[TermLink, ...]
-    query: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class Provision:
-    """One matched provision: ``quote`` is verbatim ``chunk.text`` (a span of whole sentences)."""
-
-    rank: int
-    chunk: Chunk
-    meta: DocumentMeta
-    quote: str
-    reasons: tuple[str, ...]
-    flags: tuple[Flag, ...]
-    status: str
-    score: float
-
-    @property
-    def jurisdiction(self) -> str:
-        if self.meta.region and self.meta.level:
-            return f"{self.meta.region}（{self.meta.level}）"
-        return self.meta.region or self.meta.level or "未注明"
-
-    def to_json(self) -> dict:
-        """{"rank", "doc_id", "title", "section", "quote", "reasons", "jurisdiction", "period", "status", "flags"}."""
-        return {"rank": self.rank, "doc_id": self.meta.doc_id, "title": self.meta.title,
-                "section": self.chunk.section, "quote": self.quote, "reasons": list(self.reasons),
-                "jurisdiction": self.jurisdiction, "period": self.meta.period_label() or "未注明",
-                "status": self.status, "flags": [f.text for f in self.flags]}
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """Provisions ranked best first (``rank`` 1…k); ``mapping``: the links of the profile that were used
-    (found in at least one chosen provision); ``summary_mode``: "llm" or "template"."""
-
-    profile: Profile
-    provisions: tuple[Provision, ...]
-    summary: str
-    mapping: tuple[TermLink, ...] = ()
-    summary_mode: str = "template"
-    today: date | None = None
-
-    def by_document(self) -> list[tuple[DocumentMeta, list[Provision]]]:
-        """Provisions grouped by document; documents ordered by their best provision."""
-        groups: dict[str, tuple[DocumentMeta, list[Provision]]] = {}
-        for p in self.provisions:
-            groups.setdefault(p.meta.doc_id, (p.meta, []))[1].append(p)
-        return list(groups.values())
-
-    def to_json(self) -> dict:
-        """{"profile", "summary", "provisions": [PROVISION], "mapping": [{"kind","word","term","via","concept_id"}]}."""
-        return {"profile": self.profile.to_json(), "summary": self.summary,
-                "provisions": [p.to_json() for p in self.provisions],
-                "mapping": [m.to_json() for m in self.mapping]}
-
-
-# --- flags -------------------------------------------------------------------------------------------
-def is_city_region(region: str | None) -> bool:
-    """True for a city/prefecture jurisdiction ("成都市", "凉山彝族自治州"), False for 四川省 or unknown."""
-    return bool(region) and region != "四川省" and region.endswith(("市", "州"))
-
-
-def applies_elsewhere(meta: DocumentMeta, profile: Profile) -> bool:
-    """True when the document's jurisdiction is known not to include the company (a 成都市 document for
-    a company in 绵阳市; a 四川省 document for a company in 重庆市). Unknown locations count as inside."""
-    if is_city_region(meta.region):
-        return profile.city is not None and profile.city != meta.region
-    return meta.region == "四川省" and profile.in_sichuan is False
-
-
-def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[Flag, ...]:
-    """Caveats of a document for this company on ``today``: jurisdiction, ended plan, draft.
-
-    A city document (成都市) is flagged "仅适用于成都市" unless the company is known to be in that city
-    — also when its location is unknown; a 四川省 document only for a company known to be elsewhere.
-    ``code``: only_chengdu | only_city | only_sichuan | expired | not_started | draft."""
-    flags = []
-    if is_city_region(meta.region) and profile.city != meta.region:
-        flags.append(Flag("only_chengdu" if meta.region == "成都市" else "only_city", f"仅适用于{meta.region}"))
-    elif meta.region == "四川省" and profile.in_sichuan is False:
-        flags.append(Flag("only_sichuan", "仅适用于四川省"))
-    if meta.expired_on(today):
-        label = meta.period_label() if meta.period_start else f"{meta.period_end}年止"
-        flags.append(Flag("expired", f"规划期已结束（{label}）"))
-    elif meta.period_start is not None and today.year < meta.period_start:
-        flags.append(Flag("not_started", f"规划期尚未开始（{meta.period_label()}）"))
-    if meta.is_draft:
-        flags.append(Flag("draft", meta.status or "征求意见稿"))
-    return tuple(flags)
-
-
-def document_status(meta: DocumentMeta, today: date) -> str:
-    """"征求意见稿" | "已到期" | "尚未开始" | "现行"."""
-    if meta.is_draft:
-        return meta.status or "征求意见稿"
-    if meta.expired_on(today):
-        return "已到期"
-    if meta.period_start is not None and today.year < meta.period_start:
-        return "尚未开始"
-    return "现行"
 
 
 # --- facets ------------------------------------------------------------------------------------------
