@@ -1,4 +1,5 @@
-"""Layout of the Gradio app: tabs 问答 / 检索测试 / 知识库 / 政策匹配, wired to ``ui.handlers``.
+"""Layout of the Gradio app: tabs 问答 / 检索测试 / 知识库 / 政策匹配, wired to the plain handlers of
+``ui.handlers`` (chat), ``ui.retrieval_tab``, ``ui.kb_tab`` and ``ui.match_tab``.
 
     demo = build_app(Settings.from_env())
     demo.launch(**launch_options())          # theme, css and the citation-link script
@@ -17,6 +18,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.settings import Settings
 from ui import handlers as h
+from ui import kb_tab, retrieval_tab
 
 CHAT_CONCURRENCY = 8
 """Questions answered at the same time (retrieval is thread-safe; an LLM call mostly waits)."""
@@ -90,7 +92,7 @@ def _ingest_progress(progress: gr.Progress):
 def build_app(settings: Settings, llm=None) -> gr.Blocks:
     """The Blocks app over ``settings.data_dir``; ``llm`` (a LangChain chat model) is for tests."""
     try:
-        choices = h.doc_choices(settings)
+        choices = kb_tab.doc_choices(settings)
     except RagError:
         choices = []
 
@@ -143,7 +145,7 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                 rresult = gr.HTML("", elem_id="rresult")
 
             with gr.Tab("知识库", id="kb"):
-                table = gr.Dataframe(_rows(settings), headers=h.KB_HEADERS, interactive=False, wrap=True,
+                table = gr.Dataframe(_rows(settings), headers=kb_tab.KB_HEADERS, interactive=False, wrap=True,
                                      elem_id="kb-table", label="已索引的文件",
                                      column_widths=["17%", "37%", "6%", "8%", "10%", "10%", "6%", "6%"])
                 with gr.Row():
@@ -211,7 +213,7 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
         # --- retrieval test ------------------------------------------------------------------
         def on_retrieve(q, *opts):
             try:
-                return h.retrieval_html(q, _options(*opts), settings)
+                return retrieval_tab.retrieval_html(q, _options(*opts), settings)
             except RagError as exc:
                 gr.Warning(str(exc))
                 return ""
@@ -222,7 +224,7 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
 
         # --- knowledge base (one change at a time) -------------------------------------------
         def refreshed(message: str):
-            new_choices = h.doc_choices(settings)
+            new_choices = kb_tab.doc_choices(settings)
             return (message, _rows(settings), gr.Dropdown(choices=new_choices, value=[]),
                     gr.Dropdown(choices=new_choices, value=None), gr.Dropdown(choices=_hidden(settings), value=None),
                     None)
@@ -240,25 +242,25 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
             return handler
 
         kb_kwargs = dict(concurrency_limit=1, concurrency_id="kb")
-        add.click(kb_action(h.kb_upload), [upload], kb_outputs, **kb_kwargs)
-        delete.click(kb_action(h.kb_delete), [to_delete], kb_outputs,
+        add.click(kb_action(kb_tab.kb_upload), [upload], kb_outputs, **kb_kwargs)
+        delete.click(kb_action(kb_tab.kb_delete), [to_delete], kb_outputs,
                      js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)
-        restore.click(kb_action(h.kb_restore), [hidden], kb_outputs, **kb_kwargs)
-        reindex.click(kb_action(lambda _v, s, p: h.kb_reindex(s, p)), None, kb_outputs, **kb_kwargs)
+        restore.click(kb_action(kb_tab.kb_restore), [hidden], kb_outputs, **kb_kwargs)
+        reindex.click(kb_action(lambda _v, s, p: kb_tab.kb_reindex(s, p)), None, kb_outputs, **kb_kwargs)
         demo.load(lambda: refreshed("")[1:5], None, [table, docs, to_delete, hidden])
     return demo
 
 
 def _rows(settings: Settings) -> list[list]:
     try:
-        return h.kb_rows(settings)
+        return kb_tab.kb_rows(settings)
     except RagError:
         return []
 
 
 def _hidden(settings: Settings) -> list[tuple[str, str]]:
     try:
-        return [(title, doc_id) for doc_id, title in h.kb.hidden_documents(settings)]
+        return [(title, doc_id) for doc_id, title in kb_tab.kb.hidden_documents(settings)]
     except RagError:
         return []
 
@@ -269,6 +271,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: t
     demo = build_app(settings, llm=llm)
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
     demo.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
-                prevent_thread_lock=not block, max_file_size=h.kb.MAX_UPLOAD_BYTES, show_error=True,
+                prevent_thread_lock=not block, max_file_size=kb_tab.kb.MAX_UPLOAD_BYTES, show_error=True,
                 footer_links=[], quiet=True, **launch_options())
     return demo

@@ -1,4 +1,4 @@
-"""The UI's handlers: plain functions of (inputs, session state, settings) → outputs; no gradio here.
+"""The chat tab's handlers: plain functions of (inputs, session state, settings) → outputs; no gradio here.
 
 ``ui.app`` wires them to components and turns ``RagError``s into ``gr.Warning``/``gr.Error``. All
 document text is HTML-escaped before it is put into markup. A session is a plain JSON-able dict
@@ -6,16 +6,19 @@ document text is HTML-escaped before it is put into markup. A session is a plain
 
 A turn of a session: ``{"question", "rewritten", "rule", "auto_region", "text", "mode", "refused", "notices",
 "citations": [CITATION], "sources": [SourceView as dict], "timings_ms", "pending"}``.
+
+The other parts of the UI live in their own modules and are re-exported here: the filter panel
+(``ui.options``), the sources panel (``ui.sources``), the retrieval-test tab (``ui.retrieval_tab``) and
+the knowledge-base tab (``ui.kb_tab``).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -23,11 +26,21 @@ from typing import Iterator, NamedTuple
 from rag import kb
 from rag.conversation import rewrite_followup
 from rag.errors import RagError
-from rag.retrieval import Filters
 from rag.settings import Settings
-from rag.types import Answer, DocumentMeta
+from rag.types import Answer
+from ui.kb_tab import KB_HEADERS, doc_choices, kb_delete, kb_reindex, kb_restore, kb_rows, kb_upload
+from ui.options import REGIONS, ChatOptions, make_qa
+from ui.retrieval_tab import retrieval_html
+from ui.sources import SourceView, badges_html, esc, marked_passage, source_card_html, source_views, sources_html
 
-REGIONS = ("全部", "四川省", "成都市")
+__all__ = [  # the chat tab's own names, then the re-exported ones of the other UI modules
+    "MODE_LABELS", "EXAMPLES_OFFICIALS", "EXAMPLES_ENTERPRISES", "FEEDBACK_FILE", "new_session", "answer_text_html",
+    "turn_html", "chat_messages", "status_html", "ChatView", "chat_stream", "last_turn", "answer_markdown",
+    "write_export", "record_feedback", "RagError", "kb",
+    "REGIONS", "ChatOptions", "make_qa", "SourceView", "badges_html", "esc", "marked_passage", "source_card_html",
+    "source_views", "sources_html", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete", "kb_reindex",
+    "kb_restore", "kb_rows", "kb_upload"]
+
 MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录"}
 EXAMPLES_OFFICIALS = (
     "到2027年四川要打造几个千亿级产业集群？",
@@ -42,134 +55,6 @@ EXAMPLES_ENTERPRISES = (
 FEEDBACK_FILE = "feedback.jsonl"
 _FEEDBACK_LOCK = threading.Lock()  # serialises appends to feedback.jsonl; holds no session data
 _CITE = re.compile(r"\[(\d{1,2})\]")
-
-
-def esc(text) -> str:
-    """HTML-escape any text (quotes included); None → ""."""
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-# --- options ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ChatOptions:
-    """The filter/settings panel. ``doc_ids``: () = all documents; ``region``: "全部", "四川省" or
-    "成都市"; ``in_force``: only documents in force today; ``llm_model``: "" = the configured one."""
-
-    doc_ids: tuple[str, ...] = ()
-    region: str = "全部"
-    in_force: bool = False
-    top_k: int = 5
-    llm_model: str = ""
-
-    def filters(self, settings: Settings) -> Filters:
-        return Filters(doc_ids=tuple(self.doc_ids) or None,
-                       region=self.region if self.region in ("四川省", "成都市") else None,
-                       in_force_on=settings.today_date() if self.in_force else None)
-
-    def settings_for(self, settings: Settings) -> Settings:
-        changes = {"top_k": max(1, min(int(self.top_k or settings.top_k), 20))}
-        model = (self.llm_model or "").strip()
-        if model and settings.llm_enabled:
-            changes["llm_model"] = model[:100]
-        return settings.with_(**changes)
-
-
-def make_qa(settings: Settings, options: ChatOptions, llm=None):
-    from rag.pipeline import PolicyQA
-
-    return PolicyQA(options.settings_for(settings), llm=llm, auto_ingest=True)
-
-
-# --- sources ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceView:
-    """What the sources panel shows for one citation (or, for a refusal, one nearest passage)."""
-
-    n: int
-    doc_id: str
-    title: str
-    level: str | None
-    region: str | None
-    period: str
-    status: str | None
-    expired: bool
-    draft: bool
-    section: str
-    passage: str  # the hit's chunk text
-    quote: str  # the cited sentence ("" for a nearest passage)
-    chunk_id: str = ""
-
-
-def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[SourceView]:
-    """One view per citation; for an answer without citations, the top three hits (quote "")."""
-    hits = {h.chunk.chunk_id: h for h in answer.hits}
-
-    def view(n, doc_id, title, section, passage, quote, chunk_id):
-        meta = docs.get(doc_id)
-        return SourceView(n=n, doc_id=doc_id, title=meta.title if meta else title,
-                          level=meta.level if meta else None, region=meta.region if meta else None,
-                          period=meta.period_label() if meta else "", status=meta.status if meta else None,
-                          expired=bool(meta and meta.expired_on(today)), draft=bool(meta and meta.is_draft),
-                          section=section, passage=passage, quote=quote, chunk_id=chunk_id)
-
-    if answer.citations:
-        out = []
-        for c in answer.citations:
-            hit = hits.get(c.chunk_id)
-            out.append(view(c.n, c.doc_id, c.title, c.section, hit.chunk.text if hit else c.quote, c.quote,
-                            c.chunk_id))
-        return out
-    return [view(h.rank, h.chunk.doc_id, h.title, h.chunk.section, h.chunk.text, "", h.chunk.chunk_id)
-            for h in answer.hits[:3]]
-
-
-def badges_html(src: SourceView) -> str:
-    """Status badges: 已到期 (the stated period ended before today), 征求意见稿 (a draft), else 现行/—."""
-    out = []
-    if src.draft:
-        out.append('<span class="rag-badge rag-badge-draft">征求意见稿</span>')
-    if src.expired:
-        out.append('<span class="rag-badge rag-badge-expired">已到期</span>')
-    return "".join(out)
-
-
-def marked_passage(passage: str, quote: str) -> str:
-    """The escaped passage with the first occurrence of ``quote`` wrapped in <mark>."""
-    pos = passage.find(quote) if quote else -1
-    if pos < 0:
-        return esc(passage)
-    return f"{esc(passage[:pos])}<mark>{esc(quote)}</mark>{esc(passage[pos + len(quote):])}"
-
-
-def source_card_html(src: SourceView, turn: int) -> str:
-    facts = " · ".join(esc(x) for x in (src.level, src.region) if x)
-    period = f'<span class="rag-period">规划期 {esc(src.period)}</span>' if src.period else ""
-    quote = (f'<blockquote class="rag-quote"><mark>{esc(src.quote)}</mark></blockquote>' if src.quote
-             else f'<blockquote class="rag-quote">{esc(src.passage[:160])}{"…" if len(src.passage) > 160 else ""}'
-                  f'</blockquote>')
-    return (f'<div class="rag-src" id="src-{turn}-{src.n}" data-doc="{esc(src.doc_id)}">'
-            f'<div class="rag-src-head"><span class="rag-n">[{src.n}]</span> '
-            f'<span class="rag-title">《{esc(src.title)}》</span>{badges_html(src)}</div>'
-            f'<div class="rag-src-meta">{facts}{" · " if facts and period else ""}{period}</div>'
-            f'<div class="rag-section">章节：{esc(src.section) or "—"}</div>'
-            f'{quote}'
-            f'<details class="rag-passage"><summary>查看原文段落</summary>'
-            f'<div class="rag-passage-text">{marked_passage(src.passage, src.quote)}</div></details>'
-            f'</div>')
-
-
-def sources_html(turn: dict | None, turn_no: int = 0) -> str:
-    """The sources panel for a turn (its citations, or the nearest passages of a refusal)."""
-    if not turn:
-        return '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
-    if turn.get("pending"):
-        return '<div class="rag-sources rag-empty">正在检索与作答…</div>'
-    srcs = [SourceView(**s) for s in turn.get("sources", [])]
-    if not srcs:
-        return '<div class="rag-sources rag-empty">没有检索到相关段落。</div>'
-    head = "来源" if turn.get("citations") else "最接近的段落（未直接回答）"
-    cards = "".join(source_card_html(s, turn_no) for s in srcs)
-    return f'<div class="rag-sources"><div class="rag-sources-head">{head}</div>{cards}</div>'
 
 
 # --- the conversation ------------------------------------------------------------------------
@@ -359,78 +244,3 @@ def record_feedback(session: dict, rating: str, settings: Settings) -> str:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return "感谢反馈！" if rating == "up" else "已记录，我们会改进。"
-
-
-# --- retrieval test --------------------------------------------------------------------------
-def _score(value, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def retrieval_html(query: str, options: ChatOptions, settings: Settings, qa=None) -> str:
-    """Ranked passages for ``query`` with their BM25 (lexical), dense (cosine) and fused RRF scores,
-    as an HTML table. Raises RagError for an invalid question or a missing index."""
-    qa = qa or make_qa(settings, options)
-    hits = qa.retrieve(query, options.top_k, options.filters(settings))
-    if not hits:
-        return '<div class="rag-empty">没有检索到段落（检查筛选条件）。</div>'
-    rows = []
-    for h in hits:
-        s = h.scores
-        rows.append(f'<tr class="rag-hit"><td>{h.rank}</td><td>《{esc(h.title)}》<br><small>{esc(h.chunk.section)}'
-                    f'</small></td><td>{_score(s.get("bm25"), 3)}</td><td>{_score(s.get("dense"), 3)}</td>'
-                    f'<td>{_score(s.get("rrf"), 4)}</td><td class="rag-hit-text">{esc(h.chunk.text)}</td></tr>')
-    return ('<table class="rag-hits"><thead><tr><th>#</th><th>文件 / 章节</th><th>BM25（词法）</th>'
-            '<th>向量（余弦）</th><th>RRF（融合）</th><th>段落</th></tr></thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
-
-
-# --- knowledge base --------------------------------------------------------------------------
-KB_HEADERS = ["编号", "文件标题", "层级", "地区", "规划期", "状态", "段落数", "来源"]
-
-
-def kb_rows(settings: Settings) -> list[list]:
-    """Rows of the knowledge-base table (see KB_HEADERS)."""
-    rows = []
-    for d in kb.list_documents(settings):
-        status = "、".join(x for x in ("征求意见稿" if d.draft else "", "已到期" if d.expired else "") if x)
-        rows.append([d.doc_id, d.title, d.level or "—", d.region or "—", d.period or "—", status or "—",
-                     d.n_chunks, "上传" if d.origin == "upload" else "内置"])
-    return rows
-
-
-def doc_choices(settings: Settings) -> list[tuple[str, str]]:
-    """``(label, doc_id)`` choices of the document selectors."""
-    return [(d.title, d.doc_id) for d in kb.list_documents(settings)]
-
-
-def _summary(report) -> str:
-    return (f"索引共 {report.n_documents} 篇文件、{report.n_chunks} 个段落（新增 {len(report.added)}，"
-            f"更新 {len(report.updated)}，删除 {len(report.removed)}），用时 {report.seconds:.1f} 秒。")
-
-
-def kb_upload(path: str | Path | None, settings: Settings, progress=None) -> str:
-    """Add an uploaded file (checked first; see ``rag.kb.add_upload``) and re-index; returns a
-    message. Raises KnowledgeBaseError for a bad file (nothing is changed)."""
-    if not path:
-        raise kb.KnowledgeBaseError("请先选择要上传的文件 (no file)")
-    doc_id, report = kb.add_upload(settings, path, Path(path).name, progress=progress)
-    return f"已添加“{doc_id}”。" + _summary(report)
-
-
-def kb_delete(doc_id: str | None, settings: Settings, progress=None) -> str:
-    """Delete (uploads) or hide (bundled) a document and re-index; returns a message."""
-    if not doc_id:
-        raise kb.KnowledgeBaseError("未选择文件，或已取消删除 (no document selected)")
-    report = kb.delete_document(settings, doc_id, progress=progress)
-    return f"已删除“{doc_id}”。" + _summary(report)
-
-
-def kb_restore(doc_id: str | None, settings: Settings, progress=None) -> str:
-    if not doc_id:
-        raise kb.KnowledgeBaseError("请先选择要恢复的内置文件 (no document selected)")
-    report = kb.restore_document(settings, doc_id, progress=progress)
-    return f"已恢复“{doc_id}”。" + _summary(report)
-
-
-def kb_reindex(settings: Settings, progress=None) -> str:
-    return "重建完成：" + _summary(kb.reindex(settings, progress))

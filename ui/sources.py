@@ -1,0 +1,107 @@
+"""The sources panel: one card per citation of an answer (or per nearest passage of a refusal); no gradio.
+
+All document text is HTML-escaped (``esc``) before it is put into markup.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from rag.types import Answer, DocumentMeta
+
+
+def esc(text) -> str:
+    """HTML-escape any text (quotes included); None → ""."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+@dataclass(frozen=True)
+class SourceView:
+    """What the sources panel shows for one citation (or, for a refusal, one nearest passage)."""
+
+    n: int
+    doc_id: str
+    title: str
+    level: str | None
+    region: str | None
+    period: str
+    status: str | None
+    expired: bool
+    draft: bool
+    section: str
+    passage: str  # the hit's chunk text
+    quote: str  # the cited sentence ("" for a nearest passage)
+    chunk_id: str = ""
+
+
+def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[SourceView]:
+    """One view per citation; for an answer without citations, the top three hits (quote "")."""
+    hits = {h.chunk.chunk_id: h for h in answer.hits}
+
+    def view(n, doc_id, title, section, passage, quote, chunk_id):
+        meta = docs.get(doc_id)
+        return SourceView(n=n, doc_id=doc_id, title=meta.title if meta else title,
+                          level=meta.level if meta else None, region=meta.region if meta else None,
+                          period=meta.period_label() if meta else "", status=meta.status if meta else None,
+                          expired=bool(meta and meta.expired_on(today)), draft=bool(meta and meta.is_draft),
+                          section=section, passage=passage, quote=quote, chunk_id=chunk_id)
+
+    if answer.citations:
+        out = []
+        for c in answer.citations:
+            hit = hits.get(c.chunk_id)
+            out.append(view(c.n, c.doc_id, c.title, c.section, hit.chunk.text if hit else c.quote, c.quote,
+                            c.chunk_id))
+        return out
+    return [view(h.rank, h.chunk.doc_id, h.title, h.chunk.section, h.chunk.text, "", h.chunk.chunk_id)
+            for h in answer.hits[:3]]
+
+
+def badges_html(src: SourceView) -> str:
+    """Status badges: 已到期 (the stated period ended before today), 征求意见稿 (a draft), else 现行/—."""
+    out = []
+    if src.draft:
+        out.append('<span class="rag-badge rag-badge-draft">征求意见稿</span>')
+    if src.expired:
+        out.append('<span class="rag-badge rag-badge-expired">已到期</span>')
+    return "".join(out)
+
+
+def marked_passage(passage: str, quote: str) -> str:
+    """The escaped passage with the first occurrence of ``quote`` wrapped in <mark>."""
+    pos = passage.find(quote) if quote else -1
+    if pos < 0:
+        return esc(passage)
+    return f"{esc(passage[:pos])}<mark>{esc(quote)}</mark>{esc(passage[pos + len(quote):])}"
+
+
+def source_card_html(src: SourceView, turn: int) -> str:
+    facts = " · ".join(esc(x) for x in (src.level, src.region) if x)
+    period = f'<span class="rag-period">规划期 {esc(src.period)}</span>' if src.period else ""
+    quote = (f'<blockquote class="rag-quote"><mark>{esc(src.quote)}</mark></blockquote>' if src.quote
+             else f'<blockquote class="rag-quote">{esc(src.passage[:160])}{"…" if len(src.passage) > 160 else ""}'
+                  f'</blockquote>')
+    return (f'<div class="rag-src" id="src-{turn}-{src.n}" data-doc="{esc(src.doc_id)}">'
+            f'<div class="rag-src-head"><span class="rag-n">[{src.n}]</span> '
+            f'<span class="rag-title">《{esc(src.title)}》</span>{badges_html(src)}</div>'
+            f'<div class="rag-src-meta">{facts}{" · " if facts and period else ""}{period}</div>'
+            f'<div class="rag-section">章节：{esc(src.section) or "—"}</div>'
+            f'{quote}'
+            f'<details class="rag-passage"><summary>查看原文段落</summary>'
+            f'<div class="rag-passage-text">{marked_passage(src.passage, src.quote)}</div></details>'
+            f'</div>')
+
+
+def sources_html(turn: dict | None, turn_no: int = 0) -> str:
+    """The sources panel for a turn (its citations, or the nearest passages of a refusal)."""
+    if not turn:
+        return '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
+    if turn.get("pending"):
+        return '<div class="rag-sources rag-empty">正在检索与作答…</div>'
+    srcs = [SourceView(**s) for s in turn.get("sources", [])]
+    if not srcs:
+        return '<div class="rag-sources rag-empty">没有检索到相关段落。</div>'
+    head = "来源" if turn.get("citations") else "最接近的段落（未直接回答）"
+    cards = "".join(source_card_html(s, turn_no) for s in srcs)
+    return f'<div class="rag-sources"><div class="rag-sources-head">{head}</div>{cards}</div>'
