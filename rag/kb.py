@@ -39,6 +39,7 @@ from rag.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_
 from rag.errors import DocumentReadError, RagError
 from rag.index import index_dir, meta_from_json, read_current
 from rag.settings import Settings
+from rag.types import DocumentBadges
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 """Largest accepted upload: 10 MiB (a policy document as text or PDF is far below that)."""
@@ -56,17 +57,13 @@ class KnowledgeBaseError(RagError):
 @dataclass(frozen=True)
 class KbDocument:
     """One document of the live index. ``origin`` is "bundled" (corpus manifest) or "upload";
-    ``n_chunks`` counts its passages including the synthetic document card; ``period`` is e.g.
-    "2021—2025年" ("" when unknown); ``file`` is the source file name."""
+    ``badges``: level, region, period (e.g. "2021—2025年"), status, expired/draft on ``Settings.today``;
+    ``n_chunks`` counts its passages including the synthetic document card; ``file`` is the source
+    file name."""
 
     doc_id: str
     title: str
-    level: str | None
-    region: str | None
-    period: str
-    status: str | None
-    expired: bool
-    draft: bool
+    badges: DocumentBadges
     n_chunks: int
     origin: str
     file: str
@@ -176,8 +173,7 @@ def list_documents(settings: Settings) -> list[KbDocument]:
         meta = meta_from_json(entry["meta"])
         source = entry.get("source", "")
         out.append(KbDocument(
-            doc_id=meta.doc_id, title=meta.title, level=meta.level, region=meta.region,
-            period=meta.period_label(), status=meta.status, expired=meta.expired_on(today), draft=meta.is_draft,
+            doc_id=meta.doc_id, title=meta.title, badges=DocumentBadges.of(meta, today),
             n_chunks=int(entry.get("n_chunks", 0)), origin="upload" if _is_upload(settings, source) else "bundled",
             file=Path(source).name or meta.original_file))
     return out

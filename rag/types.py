@@ -149,3 +149,32 @@ class Answer:
             "notices": list(self.notices),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+
+
+@dataclass(frozen=True)
+class DocumentBadges:
+    """What is shown next to a document's title wherever it is listed (knowledge-base table, source
+    cards, Markdown export): ``level`` ("省级" | "市级"), ``region`` ("四川省" | "成都市"), ``period``
+    (``DocumentMeta.period_label()``, "" when unknown), ``status`` (e.g. "征求意见稿"), ``expired`` (the
+    stated period ended before the given day) and ``draft`` (a 征求意见稿). Unknown = None / "" / False."""
+
+    level: str | None = None
+    region: str | None = None
+    period: str = ""
+    status: str | None = None
+    expired: bool = False
+    draft: bool = False
+
+    @classmethod
+    def of(cls, meta: DocumentMeta | None, today: _dt.date) -> "DocumentBadges":
+        """The badges of ``meta`` on ``today``; all unknown when ``meta`` is None (a document the
+        index no longer lists)."""
+        if meta is None:
+            return cls()
+        return cls(level=meta.level, region=meta.region, period=meta.period_label(), status=meta.status,
+                   expired=meta.expired_on(today), draft=meta.is_draft)
+
+    @property
+    def status_labels(self) -> tuple[str, ...]:
+        """The warning labels, in display order: "征求意见稿" for a draft, "已到期" for an ended period."""
+        return tuple(label for label, on in (("征求意见稿", self.draft), ("已到期", self.expired)) if on)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from rag import kb
 from rag.conversation import rewrite_followup
 from rag.settings import PROJECT_ROOT, Settings
-from rag.types import Answer, Chunk, Citation, DocumentMeta, Hit
+from rag.types import Answer, Chunk, Citation, DocumentBadges, DocumentMeta, Hit
 from ui import handlers as h
 
 TODAY = "2026-06-01"
@@ -106,8 +107,23 @@ def test_badges_for_draft_and_expired(settings):
     cards = views[-1].sources.split('<div class="rag-src"')[1:]
     assert "征求意见稿" in cards[0] and "已到期" not in cards[0]  # draft, period ends 2030
     assert "已到期" in cards[1] and "征求意见稿" not in cards[1]  # 2016—2020, today 2026
-    src = h.SourceView(**views[-1].session["turns"][0]["sources"][0])
-    assert h.badges_html(h.SourceView(**{**src.__dict__, "draft": False, "expired": False})) == ""
+    src = h.SourceView.from_json(views[-1].session["turns"][0]["sources"][0])
+    assert src.badges == DocumentBadges("省级", "四川省", "2021—2030年", "征求意见稿", expired=False, draft=True)
+    assert h.badges_html(DocumentBadges(level="省级", period="2025—2027年")) == ""
+
+
+def test_document_badges_shared_by_sources_and_knowledge_base(settings):
+    day = date(2026, 6, 1)
+    assert DocumentBadges.of(EXPIRED, day) == DocumentBadges("市级", "成都市", "2016—2020年", None, True, False)
+    assert DocumentBadges.of(DRAFT, day).status_labels == ("征求意见稿",)
+    assert DocumentBadges.of(replace(DRAFT, period_end=2020), day).status_labels == ("征求意见稿", "已到期")
+    assert DocumentBadges.of(None, day) == DocumentBadges() and DocumentBadges().status_labels == ()
+    views, _ = ask("问题", h.new_session(), settings)
+    stored = views[-1].session["turns"][0]["sources"][1]
+    assert stored["badges"] == {"level": "市级", "region": "成都市", "period": "2016—2020年", "status": None,
+                                "expired": True, "draft": False}
+    assert h.SourceView.from_json(stored).to_json() == stored  # the session keeps plain JSON
+    json.dumps(views[-1].session, ensure_ascii=False)
 
 
 def test_llm_failure_resets_text_and_shows_notice(settings):
@@ -253,8 +269,8 @@ def _state(settings) -> dict:
 def test_kb_lists_documents_with_metadata_and_chunk_counts(tiny):
     docs = {d.doc_id: d for d in kb.list_documents(tiny)}
     assert set(docs) == {"sc-digital", "cd-industry-13th"}
-    assert docs["sc-digital"].draft and not docs["sc-digital"].expired and docs["sc-digital"].region == "四川省"
-    assert docs["cd-industry-13th"].expired and docs["cd-industry-13th"].period == "2016—2020年"
+    assert docs["sc-digital"].badges == DocumentBadges("省级", "四川省", "2025—2027年", "征求意见稿", False, True)
+    assert docs["cd-industry-13th"].badges == DocumentBadges("市级", "成都市", "2016—2020年", None, True, False)
     assert all(d.n_chunks >= 2 and d.origin == "bundled" for d in docs.values())
     rows = h.kb_rows(tiny)
     assert rows[0][5] == "征求意见稿" and rows[1][5] == "已到期" and rows[0][7] == "内置"
@@ -342,7 +358,7 @@ def test_real_chat_with_region_filter(tiny):
     assert "8000亿元" in turn["text"] and "[1]" in turn["text"] and turn["mode"] == "extractive"
     assert "征求意见稿" in views[-1].sources
     views = list(h.chat_stream("发展目标是什么？", h.new_session(), h.ChatOptions(region="成都市"), tiny))
-    assert {s["region"] for s in views[-1].session["turns"][-1]["sources"]} == {"成都市"}
+    assert {s["badges"]["region"] for s in views[-1].session["turns"][-1]["sources"]} == {"成都市"}
 
 
 # --- import hygiene ------------------------------------------------------------------------------

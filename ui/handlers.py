@@ -5,7 +5,7 @@ document text is HTML-escaped before it is put into markup. A session is a plain
 (``new_session()``) kept in a ``gr.State``, so every browser session has its own conversation.
 
 A turn of a session: ``{"question", "rewritten", "rule", "auto_region", "text", "mode", "refused", "notices",
-"citations": [CITATION], "sources": [SourceView as dict], "timings_ms", "pending"}``.
+"citations": [CITATION], "sources": [SourceView.to_json()], "timings_ms", "pending"}``.
 
 The other parts of the UI live in their own modules and are re-exported here: the filter panel
 (``ui.options``), the sources panel (``ui.sources``), the retrieval-test tab (``ui.retrieval_tab``) and
@@ -18,7 +18,7 @@ import json
 import re
 import tempfile
 import threading
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -175,7 +175,7 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
                 views = source_views(answer, qa.index.docs, settings.today_date())
                 turn.update(text=answer.text, mode=answer.mode, refused=answer.refused,
                             notices=list(answer.notices), citations=[c.to_json() for c in answer.citations],
-                            sources=[asdict(v) for v in views], timings_ms=dict(answer.timings_ms), pending=False)
+                            sources=[v.to_json() for v in views], timings_ms=dict(answer.timings_ms), pending=False)
                 yield view()
     except RagError as exc:
         yield ChatView(chat_messages(session), sources_html(prev, len(turns) - 1), status_html(prev), session,
@@ -199,12 +199,13 @@ def answer_markdown(turn: dict) -> str:
         lines.append(f"> 注意：{notice}")
     if turn.get("notices"):
         lines.append("")
-    sources = [SourceView(**s) for s in turn.get("sources", [])]
+    sources = [SourceView.from_json(s) for s in turn.get("sources", [])]
     if sources:
         lines += ["## 来源" if turn.get("citations") else "## 最接近的段落", ""]
     for s in sources:
-        facts = "，".join(x for x in (s.level, s.region, f"规划期 {s.period}" if s.period else "",
-                                      "征求意见稿" if s.draft else "", "已到期" if s.expired else "") if x)
+        b = s.badges
+        facts = "，".join(x for x in (b.level, b.region, f"规划期 {b.period}" if b.period else "", *b.status_labels)
+                         if x)
         lines.append(f"[{s.n}] 《{s.title}》" + (f"（{facts}）" if facts else ""))
         lines.append(f"章节：{s.section or '—'}")
         lines.append("")

@@ -17,9 +17,9 @@ def kb_rows(settings: Settings) -> list[list]:
     """Rows of the knowledge-base table (see KB_HEADERS)."""
     rows = []
     for d in kb.list_documents(settings):
-        status = "、".join(x for x in ("征求意见稿" if d.draft else "", "已到期" if d.expired else "") if x)
-        rows.append([d.doc_id, d.title, d.level or "—", d.region or "—", d.period or "—", status or "—",
-                     d.n_chunks, "上传" if d.origin == "upload" else "内置"])
+        b = d.badges
+        rows.append([d.doc_id, d.title, b.level or "—", b.region or "—", b.period or "—",
+                     "、".join(b.status_labels) or "—", d.n_chunks, "上传" if d.origin == "upload" else "内置"])
     return rows
 
 

@@ -6,9 +6,9 @@ All document text is HTML-escaped (``esc``) before it is put into markup.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from rag.types import Answer, DocumentMeta
+from rag.types import Answer, DocumentBadges, DocumentMeta
 
 
 def esc(text) -> str:
@@ -18,21 +18,28 @@ def esc(text) -> str:
 
 @dataclass(frozen=True)
 class SourceView:
-    """What the sources panel shows for one citation (or, for a refusal, one nearest passage)."""
+    """What the sources panel shows for one citation (or, for a refusal, one nearest passage).
+
+    Kept in the session as ``to_json()`` (a plain dict, ``badges`` nested); ``from_json`` reads it back."""
 
     n: int
     doc_id: str
     title: str
-    level: str | None
-    region: str | None
-    period: str
-    status: str | None
-    expired: bool
-    draft: bool
+    badges: DocumentBadges
     section: str
     passage: str  # the hit's chunk text
     quote: str  # the cited sentence ("" for a nearest passage)
     chunk_id: str = ""
+
+    def to_json(self) -> dict:
+        """``{"n", "doc_id", "title", "badges": {"level", "region", "period", "status", "expired", "draft"},
+        "section", "passage", "quote", "chunk_id"}``."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SourceView":
+        """The inverse of ``to_json``."""
+        return cls(**{**data, "badges": DocumentBadges(**data.get("badges", {}))})
 
 
 def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[SourceView]:
@@ -42,10 +49,8 @@ def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[S
     def view(n, doc_id, title, section, passage, quote, chunk_id):
         meta = docs.get(doc_id)
         return SourceView(n=n, doc_id=doc_id, title=meta.title if meta else title,
-                          level=meta.level if meta else None, region=meta.region if meta else None,
-                          period=meta.period_label() if meta else "", status=meta.status if meta else None,
-                          expired=bool(meta and meta.expired_on(today)), draft=bool(meta and meta.is_draft),
-                          section=section, passage=passage, quote=quote, chunk_id=chunk_id)
+                          badges=DocumentBadges.of(meta, today), section=section, passage=passage, quote=quote,
+                          chunk_id=chunk_id)
 
     if answer.citations:
         out = []
@@ -58,14 +63,12 @@ def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[S
             for h in answer.hits[:3]]
 
 
-def badges_html(src: SourceView) -> str:
-    """Status badges: 已到期 (the stated period ended before today), 征求意见稿 (a draft), else 现行/—."""
-    out = []
-    if src.draft:
-        out.append('<span class="rag-badge rag-badge-draft">征求意见稿</span>')
-    if src.expired:
-        out.append('<span class="rag-badge rag-badge-expired">已到期</span>')
-    return "".join(out)
+_BADGE_CLASS = {"征求意见稿": "rag-badge-draft", "已到期": "rag-badge-expired"}
+
+
+def badges_html(badges: DocumentBadges) -> str:
+    """Status badges: 征求意见稿 (a draft), 已到期 (the stated period ended before today); "" for neither."""
+    return "".join(f'<span class="rag-badge {_BADGE_CLASS[label]}">{label}</span>' for label in badges.status_labels)
 
 
 def marked_passage(passage: str, quote: str) -> str:
@@ -77,14 +80,16 @@ def marked_passage(passage: str, quote: str) -> str:
 
 
 def source_card_html(src: SourceView, turn: int) -> str:
-    facts = " · ".join(esc(x) for x in (src.level, src.region) if x)
-    period = f'<span class="rag-period">规划期 {esc(src.period)}</span>' if src.period else ""
+    """One source card; its element id ``src-<turn>-<n>`` is the target of the answer's marker [n]."""
+    b = src.badges
+    facts = " · ".join(esc(x) for x in (b.level, b.region) if x)
+    period = f'<span class="rag-period">规划期 {esc(b.period)}</span>' if b.period else ""
     quote = (f'<blockquote class="rag-quote"><mark>{esc(src.quote)}</mark></blockquote>' if src.quote
              else f'<blockquote class="rag-quote">{esc(src.passage[:160])}{"…" if len(src.passage) > 160 else ""}'
                   f'</blockquote>')
     return (f'<div class="rag-src" id="src-{turn}-{src.n}" data-doc="{esc(src.doc_id)}">'
             f'<div class="rag-src-head"><span class="rag-n">[{src.n}]</span> '
-            f'<span class="rag-title">《{esc(src.title)}》</span>{badges_html(src)}</div>'
+            f'<span class="rag-title">《{esc(src.title)}》</span>{badges_html(b)}</div>'
             f'<div class="rag-src-meta">{facts}{" · " if facts and period else ""}{period}</div>'
             f'<div class="rag-section">章节：{esc(src.section) or "—"}</div>'
             f'{quote}'
@@ -99,7 +104,7 @@ def sources_html(turn: dict | None, turn_no: int = 0) -> str:
         return '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
     if turn.get("pending"):
         return '<div class="rag-sources rag-empty">正在检索与作答…</div>'
-    srcs = [SourceView(**s) for s in turn.get("sources", [])]
+    srcs = [SourceView.from_json(s) for s in turn.get("sources", [])]
     if not srcs:
         return '<div class="rag-sources rag-empty">没有检索到相关段落。</div>'
     head = "来源" if turn.get("citations") else "最接近的段落（未直接回答）"
