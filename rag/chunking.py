@@ -79,6 +79,7 @@ class _Unit:
     tokens: int
     table: bool
     para_end: bool  # the unit ends its paragraph
+    header: str = ""  # for a table row: the first row of its table (run of consecutive rows)
 
 
 def chunk_id(doc_id: str, text: str) -> str:
@@ -115,10 +116,16 @@ def _sections(text: str):
 
 def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
     units: list[_Unit] = []
+    header = ""
     for start, end, table in paras:
         tokens = count_tokens(text[start:end])
-        if table or tokens <= max_tokens:
-            units.append(_Unit(start, end, tokens, table, True))
+        if table:
+            if not (units and units[-1].table):  # a table opens here: its first row is the header
+                header = text[start:end]
+            units.append(_Unit(start, end, tokens, True, True, header))
+            continue
+        if tokens <= max_tokens:
+            units.append(_Unit(start, end, tokens, False, True))
             continue
         spans = split_sentences(text[start:end], offset=start)
         for i, (s, e) in enumerate(spans):
@@ -150,14 +157,12 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
 
     Returns chunks in document order; ``chunk.text == text[chunk.start:chunk.end]``. Units (whole
     paragraphs when they fit, else sentences; table rows always whole) are packed greedily up to
-    ``max_tokens``; a table's first row is kept as ``context`` for chunks that continue the table.
+    ``max_tokens``; a table's first row (the first of a run of consecutive rows, wherever the table
+    sits in its section) is kept as ``context`` for chunks that continue the table.
     """
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for path, paras in _sections(text):
-        header = ""
-        if paras and paras[0][2]:
-            header = text[paras[0][0]:paras[0][1]]
         group: list[_Unit] = []
         total = 0
 
@@ -174,6 +179,7 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             else:
                 seen[cid] = 1
             is_table = all(u.table for u in group)
+            header = group[0].header
             context = header if is_table and header and not body.startswith(header) else ""
             chunks.append(Chunk(cid, doc_id, path, body, s, e, total, "table" if is_table else "text", context))
             group, total = [], 0

@@ -239,9 +239,6 @@ def test_table_after_intro_text_rows_whole():
     _check_table(chunk_document("doc", text, 64))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rag/chunking.py:159 keeps a table's header row as context only when "
-                   "the table is the first paragraph of its section; a table after an intro line (the 001 "
-                   "indicator table) gets continuation chunks without the header")
 def test_table_after_intro_text_continuations_carry_the_header():
     text = "\n".join(["三、发展目标", "到2025年实现下列目标。", TABLE_HEADER, *TABLE_ROWS, "以上指标为预期性指标。"])
     table_chunks = _check_table(chunk_document("doc", text, 64))
