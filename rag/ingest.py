@@ -1,10 +1,12 @@
 """Incremental, atomic ingestion: sources → cleaned documents → chunks → BM25 + Chroma index.
 
 ``ingest`` syncs the index to exactly the given sources (default: the bundled corpus plus files
-uploaded into ``data_dir/uploads``): unchanged files (same sha256, same chunking settings) reuse their
-chunks, changed files are re-chunked, files no longer present lose their chunks. A file that cannot
-be read is reported and skipped; if an earlier version of it was indexed, that version is kept.
-Nothing changes when nothing changed. The new generation becomes live only when complete.
+uploaded into ``data_dir/uploads``) minus the documents it is told to ``exclude`` (default: the
+bundled documents hidden in the knowledge base, ``data_dir/kb.json``): unchanged files (same sha256,
+same chunking settings) reuse their chunks, changed files are re-chunked, files no longer present or
+excluded lose their chunks. A file that cannot be read is reported and skipped; if an earlier version
+of it was indexed, that version is kept. Nothing changes when nothing changed. The new generation
+becomes live only when complete.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def _no_progress(items: Iterable, desc: str, total: int) -> Iterable:
 
 @dataclass
 class IngestReport:
-    """What an ingest did. Lists hold document ids; ``failed`` holds ``(path, reason)``."""
+    """What an ingest did. Lists hold document ids; ``failed`` holds ``(path, reason)``; ``excluded``
+    holds the ids of the given sources that were left out (``exclude``), in source order."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
@@ -46,6 +49,7 @@ class IngestReport:
     n_chunks: int = 0
     generation: str | None = None
     seconds: float = 0.0
+    excluded: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -56,17 +60,21 @@ class IngestReport:
 
 
 def default_sources(settings: Settings) -> list[Path]:
-    """The bundled corpus directory plus the uploads folder (when it holds files); documents hidden
-    in the knowledge-base tab (``data_dir/kb.json``) are left out (see ``rag.kb.sources``)."""
-    from rag import kb
-
-    if kb.excluded(settings):
-        return kb.sources(settings)
+    """The bundled corpus directory plus the uploads folder (when it holds files). Documents hidden in
+    the knowledge-base tab are not left out here but by ``ingest``'s ``exclude`` (``default_exclude``)."""
     paths = [Path(settings.corpus_dir)]
     uploads = Path(settings.data_dir) / "uploads"
     if uploads.exists() and any(uploads.iterdir()):
         paths.append(uploads)
     return paths
+
+
+def default_exclude(settings: Settings) -> list[str]:
+    """Ids of the bundled documents hidden in the knowledge-base tab (``rag.kb.excluded``: the list in
+    ``data_dir/kb.json``; [] when absent). Raises KnowledgeBaseError when kb.json is damaged."""
+    from rag import kb
+
+    return kb.excluded(settings)
 
 
 def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chunk:
@@ -121,20 +129,35 @@ def _fingerprint(settings: Settings) -> dict:
             "embedding_model": settings.embedding_model if settings.embeddings == "openai" else "lsa"}
 
 
-def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress) -> IngestReport:
-    """Sync the index with ``paths`` (files or directories; default ``default_sources``).
+def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress,
+           exclude: Iterable[str] | None = None) -> IngestReport:
+    """Sync the index with ``paths`` (files or directories; default ``default_sources``) without the
+    documents whose ids are in ``exclude``.
 
-    Returns an IngestReport. Raises IngestError when no document could be indexed or the index could
-    not be written; the previous index stays live and usable in both cases.
+    ``exclude``: document ids (manifest ids, or file-name ids of loose files) to leave out of the index;
+    when indexed before, their chunks are removed (``IngestReport.removed``), the files are not touched.
+    Ids that match no source are ignored. ``None`` means ``default_exclude`` (the documents hidden in
+    the knowledge base) when ``paths`` is not given, and nothing when it is.
+
+    Returns an IngestReport. Raises IngestError when no document could be indexed (also when all were
+    excluded) or the index could not be written; the previous index stays live and usable in every case.
     """
     started = time.perf_counter()
-    sources = collect_sources(paths or default_sources(settings))
+    if exclude is None:
+        exclude = () if paths else default_exclude(settings)
+    leave_out = set(exclude)
+    sources = []
+    report = IngestReport()
+    for source in collect_sources(paths or default_sources(settings)):
+        if source.meta.doc_id in leave_out:
+            report.excluded.append(source.meta.doc_id)
+        else:
+            sources.append(source)
     pointer = read_current(settings)
     fingerprint = _fingerprint(settings)
     same_settings = bool(pointer) and pointer.get("fingerprint") == fingerprint
     prev_docs, prev_chunks, prev_texts = _previous(settings, pointer)
 
-    report = IngestReport()
     entries: dict[str, dict] = {}
     chunks_by_doc: dict[str, list[Chunk]] = {}
     seen_ids: set[str] = set()
@@ -149,7 +172,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
             sha = None
         meta_json = asdict(source.meta)
         if sha and prev and same_settings and prev["sha256"] == sha and prev["meta"] == _jsonable(meta_json):
-            entries[doc_id] = prev
+            entries[doc_id] = {**prev, "source": str(source.path)}  # the same bytes may have moved
             chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
             report.unchanged.append(doc_id)
             continue
@@ -177,8 +200,14 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     report.n_documents = len(entries)
     report.n_chunks = sum(len(v) for v in chunks_by_doc.values())
     if not entries:
-        raise IngestError("no document could be indexed: " + "; ".join(f"{p}: {r}" for p, r in report.failed)
-                          if report.failed else "no .txt/.md/.pdf/.docx documents found to ingest")
+        if report.failed:
+            reason = "no document could be indexed: " + "; ".join(f"{p}: {r}" for p, r in report.failed)
+        elif report.excluded:
+            reason = (f"every document was excluded ({', '.join(report.excluded)}); leave at least one in the "
+                      f"index; the previous index is unchanged")
+        else:
+            reason = "no .txt/.md/.pdf/.docx documents found to ingest"
+        raise IngestError(reason)
     if pointer and same_settings and not report.changed:
         report.generation = pointer["generation"]
         report.seconds = time.perf_counter() - started

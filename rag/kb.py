@@ -9,14 +9,11 @@ Layout under ``Settings.data_dir``::
 
     uploads/            uploaded files (ingested with metadata derived from the file name)
     kb.json             {"excluded": [doc_id, …]}: bundled documents hidden from the index
-    kb/corpus/          a filtered copy of the bundled corpus, written only while some bundled
-                        document is hidden (same manifest entries, same relative file paths, so the
-                        metadata and sha256 of the kept documents are unchanged and they are not
-                        re-chunked)
 
-Every change goes through ``rag.ingest.ingest`` with the explicit source list of ``sources``; when
-an ingest fails, the change is rolled back (the file is removed again, the exclusion undone) and the
-previous index stays live. An upload is validated — type, size, parsed with ``rag.corpus.read_text``
+Every change goes through ``rag.ingest.ingest`` with the explicit source list of ``sources`` and the
+hidden documents as its ``exclude`` (the bundled corpus itself is never copied or changed, so the kept
+documents are not re-chunked); when an ingest fails, the change is rolled back (the file is removed
+again, the exclusion undone) and the previous index stays live. An upload is validated — type, size, parsed with ``rag.corpus.read_text``
 — before anything is copied into ``uploads/``, so a bad file changes nothing.
 
 Changes are serialised by a process-wide lock; two processes changing one data directory at the same
@@ -46,7 +43,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 UPLOADS_DIR = "uploads"
 KB_FILE = "kb.json"
-FILTERED_CORPUS = Path("kb") / "corpus"
+LEGACY_FILTERED_CORPUS = Path("kb") / "corpus"
+"""Where earlier versions kept a filtered copy of the corpus while documents were hidden; removed on re-index."""
 _LOCK = threading.Lock()
 
 
@@ -113,34 +111,12 @@ def bundled_ids(settings: Settings) -> list[str]:
 
 
 def sources(settings: Settings) -> list[Path]:
-    """The paths to ingest: the bundled corpus without hidden documents, plus ``uploads/``.
+    """The paths to ingest: the bundled corpus directory, plus ``uploads/`` when it holds files (the
+    same as ``rag.ingest.default_sources``). Hidden documents are left out by ``reindex`` through
+    ``ingest(..., exclude=excluded(settings))``, not by the path list."""
+    from rag.ingest import default_sources
 
-    Without hidden documents this is ``rag.ingest.default_sources``. Otherwise a filtered copy of the
-    corpus (manifest minus hidden entries, kept files copied under the same relative paths) is
-    written to ``data_dir/kb/corpus`` and used instead, so the kept documents keep their metadata."""
-    hidden = set(excluded(settings))
-    corpus = Path(settings.corpus_dir)
-    target = Path(settings.data_dir) / FILTERED_CORPUS
-    shutil.rmtree(target, ignore_errors=True)
-    paths: list[Path] = []
-    if not hidden:
-        paths.append(corpus)
-    else:
-        manifest = _manifest(settings)
-        kept = [e for e in manifest.get("documents", []) if e.get("id") not in hidden]
-        if kept:
-            target.mkdir(parents=True)
-            for entry in kept:
-                dest = target / entry["file"]
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(corpus / entry["file"], dest)
-            (target / MANIFEST_NAME).write_text(json.dumps({**manifest, "documents": kept}, ensure_ascii=False),
-                                                encoding="utf-8")
-            paths.append(target)
-    uploads = uploads_dir(settings)
-    if uploads.exists() and any(f.is_file() for f in uploads.iterdir()):
-        paths.append(uploads)
-    return paths
+    return default_sources(settings)
 
 
 # --- listing ---------------------------------------------------------------------------------
@@ -252,17 +228,22 @@ def _reason_zh(reason: str) -> str:
 
 
 def reindex(settings: Settings, progress=None):
-    """Ingest the current source list (see ``sources``); returns the ``IngestReport``.
+    """Ingest the current source list (``sources``) without the hidden documents (``excluded``);
+    returns the ``IngestReport``.
 
-    Raises IngestError when nothing could be indexed or the index could not be written (the previous
-    index stays live)."""
+    Raises KnowledgeBaseError when every bundled document is hidden and nothing was uploaded, and
+    IngestError when nothing could be indexed or the index could not be written (in both cases the
+    previous index stays live)."""
     from rag.ingest import ingest
 
-    paths = sources(settings)
-    if not paths:  # ingest([]) would mean "the default sources": never un-hide documents by accident
+    hidden = excluded(settings)
+    uploads = uploads_dir(settings)
+    if set(bundled_ids(settings)) <= set(hidden) and not (uploads.exists() and any(uploads.iterdir())):
         raise KnowledgeBaseError("知识库中没有文件：请上传文件或恢复内置文件 (no documents)")
     kwargs = {"progress": progress} if progress else {}
-    return ingest(settings, paths, **kwargs)
+    report = ingest(settings, sources(settings), exclude=hidden, **kwargs)
+    shutil.rmtree(Path(settings.data_dir) / LEGACY_FILTERED_CORPUS, ignore_errors=True)
+    return report
 
 
 def add_upload(settings: Settings, path: str | Path, name: str | None = None, progress=None,

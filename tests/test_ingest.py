@@ -146,6 +146,60 @@ def test_nothing_readable_raises_and_keeps_previous(built, mini_corpus, tmp_path
     assert read_current(settings)["generation"] == first.generation
 
 
+# --- exclude -------------------------------------------------------------------------------------
+OTHER = "cd-future-industries-2024"
+
+
+def test_exclude_leaves_a_document_out_and_keeps_the_others(built, mini_corpus):
+    settings, first = built
+    other_ids = _chunk_ids(settings, OTHER)
+    corpus_before = sorted((p.name, p.stat().st_mtime_ns) for p in mini_corpus.rglob("*"))
+    report = ingest(settings, exclude=[DOC, "no-such-document"])
+    assert report.excluded == [DOC] and report.removed == [DOC] and report.unchanged == [OTHER]
+    assert report.n_documents == 1 and report.generation != first.generation
+    index = load_index(settings)
+    assert DOC not in index.docs and {c.doc_id for c in index.chunks} == {OTHER}
+    assert _chunk_ids(settings, OTHER) == other_ids  # the kept document is not re-chunked
+    assert not _answers_leaders(settings)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in mini_corpus.rglob("*")) == corpus_before
+    assert not list(settings.data_dir.glob("kb*"))  # no copy of the corpus anywhere
+    # the same exclusion again is a no-op; without it the document comes back
+    assert ingest(settings, exclude=[DOC]).changed is False
+    back = ingest(settings, exclude=[])
+    assert back.added == [DOC] and not back.excluded and _answers_leaders(settings)
+
+
+def test_default_exclude_is_the_knowledge_base_hidden_list(built, mini_corpus):
+    settings, _ = built
+    (settings.data_dir / "kb.json").write_text(json.dumps({"excluded": [DOC]}), encoding="utf-8")
+    report = ingest(settings)  # what `rag ingest` and the automatic first ingest do
+    assert report.excluded == [DOC] and DOC not in load_index(settings).docs
+    # explicit paths mean exactly those files: nothing is excluded unless asked
+    report = ingest(settings, [mini_corpus])
+    assert report.added == [DOC] and not report.excluded
+
+
+def test_excluding_everything_raises_and_keeps_previous(built):
+    settings, first = built
+    with pytest.raises(IngestError, match="every document was excluded"):
+        ingest(settings, exclude=MINI_DOC_IDS)
+    assert read_current(settings)["generation"] == first.generation and _answers_leaders(settings)
+
+
+def test_failed_ingest_with_exclude_leaves_previous_generation(built, monkeypatch):
+    settings, first = built
+
+    def boom(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rag_ingest, "write_current", boom)
+    with pytest.raises(IngestError, match="previous index is unchanged"):
+        ingest(settings, exclude=[DOC])
+    monkeypatch.undo()
+    _assert_previous_live(settings, first.generation)
+    assert DOC in load_index(settings).docs
+
+
 # --- atomicity ---------------------------------------------------------------------------------
 def _touch_doc(corpus):
     path = _doc_path(corpus)

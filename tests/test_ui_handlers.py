@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rag import kb
+from rag.index import load_index
 from rag.conversation import rewrite_followup
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Chunk, Citation, DocumentBadges, DocumentMeta, Hit
@@ -337,7 +338,11 @@ def test_kb_add_ask_and_delete_upload(tiny, tmp_path):
 
 
 def test_kb_delete_hides_bundled_document_and_restore(tiny):
-    h.kb_delete("cd-industry-13th", tiny)
+    kept = {c.chunk_id for c in load_index(tiny).chunks if c.doc_id == "sc-digital"}
+    report = kb.delete_document(tiny, "cd-industry-13th")
+    assert report.excluded == ["cd-industry-13th"] and report.unchanged == ["sc-digital"]
+    assert {c.chunk_id for c in load_index(tiny).chunks} == kept  # the kept document is not re-chunked
+    assert not (tiny.data_dir / "kb").exists()  # hidden by ingest's exclude=, no copy of the corpus
     assert kb.excluded(tiny) == ["cd-industry-13th"]
     assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
     assert kb.hidden_documents(tiny) == [("cd-industry-13th", "成都市“十三五”工业发展规划")]
@@ -347,9 +352,33 @@ def test_kb_delete_hides_bundled_document_and_restore(tiny):
         h.kb_delete("no-such-doc", tiny)
     assert "重建完成" in h.kb_reindex(tiny)  # a re-index keeps the document hidden
     assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
+    from rag.ingest import ingest
+
+    assert ingest(tiny.with_()).excluded == ["cd-industry-13th"]  # so does a default ingest after a restart
+    assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
     h.kb_restore("cd-industry-13th", tiny)
     assert {d.doc_id for d in kb.list_documents(tiny)} == {"sc-digital", "cd-industry-13th"}
-    assert not (tiny.data_dir / "kb" / "corpus").exists()
+    assert not (tiny.data_dir / "kb").exists()
+
+
+def test_kb_hide_rolled_back_when_ingest_fails(tiny, monkeypatch):
+    from rag import ingest as rag_ingest
+    from rag.errors import IngestError
+
+    before = _state(tiny)
+    monkeypatch.setattr(rag_ingest, "write_current", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(IngestError, match="previous index is unchanged"):
+        h.kb_delete("cd-industry-13th", tiny)
+    assert _state(tiny) == before and kb.excluded(tiny) == []
+    assert {d.doc_id for d in kb.list_documents(tiny)} == {"sc-digital", "cd-industry-13th"}
+
+
+def test_kb_reindex_removes_filtered_copy_of_earlier_versions(tiny):
+    legacy = tiny.data_dir / "kb" / "corpus"
+    legacy.mkdir(parents=True)
+    (legacy / "manifest.json").write_text("{}", encoding="utf-8")
+    h.kb_reindex(tiny)
+    assert not legacy.exists()
 
 
 def test_real_chat_with_region_filter(tiny):
