@@ -15,7 +15,8 @@ import time
 from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import compose, question_terms, score_sentences
+from rag.extractive import compose, metadata_answer, question_terms, score_sentences
+from rag.refusal import check_refusal
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
@@ -149,6 +150,14 @@ class PolicyQA:
 
     def _extractive(self, question: str, hits: list[Hit], plan) -> Answer:
         index = self.retriever.index
+        meta = metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
+        if meta is not None:
+            text, citations, known = meta
+            if not known:
+                return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits,
+                              [f"未作答的原因：{text.replace('[1]', '')}"])
+            return Answer(question, text, "extractive", False, citations, hits,
+                          document_notices(citations, index, self.settings))
         terms = question_terms(question, index.tokenizer, index.idf)
         alternatives: dict[str, tuple[str, ...]] = {}
         for m in plan.concepts:  # a concept's policy term counts for the company's word
@@ -156,14 +165,9 @@ class PolicyQA:
                 if t in m.matched.lower() or m.matched.lower() in t:
                     alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
         scored = score_sentences(question, hits, terms, alternatives)
-        best_coverage = max((s.coverage for s in scored[:5]), default=0.0)
-        from rag.query import corpus_text, missing_terms
-
-        covered = {t for t in terms if t in alternatives}
-        absent = missing_terms(terms, corpus_text(index), covered)
-        weak = best_coverage < self.settings.refusal_threshold
-        if not scored or weak or (absent and best_coverage < self.settings.missing_term_coverage):
-            return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits)
+        decision = check_refusal(question, scored, index, self.settings, plan)
+        if decision.refused:
+            return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
         text, citations = compose(scored)
         return Answer(question, text, "extractive", False, citations, hits,
                       document_notices(citations, index, self.settings))

@@ -94,6 +94,12 @@ class Settings:
     # …and when the question asks for something no document mentions (see rag.query.missing_terms),
     # below this coverage
     missing_term_coverage: float = 0.75
+    # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
+    # question's idf weight (chosen on dev.jsonl) …
+    min_evidence_coverage: float = 0.1
+    # …and when a word of the question's information need occurs in no document, below this coverage
+    # (0 disables that rule: answer-type checks cover the dev set's unanswerable questions without it)
+    need_missing_term_coverage: float = 0.0
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):
