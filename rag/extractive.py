@@ -91,24 +91,56 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     return out
 
 
-def compose(sentences: list[ScoredSentence], max_sentences: int = 3) -> tuple[str, list[Citation]]:
+def section_label(hit: Hit) -> str:
+    """The innermost heading of the hit's section path ("14. 生物农业"), "" for none."""
+    return hit.chunk.section.split(" › ")[-1].strip() if hit.chunk.section else ""
+
+
+def doc_label(doc_id: str, docs: dict) -> str:
+    """"四川省《short name》" for a document id (its first short name, else its title)."""
+    meta = docs.get(doc_id)
+    if meta is None:
+        return doc_id
+    name = meta.short_names[0] if meta.short_names else meta.title
+    return f"{meta.region or ''}《{name}》"
+
+
+def _pick(sentences: list[ScoredSentence], max_sentences: int, chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """Up to ``max_sentences`` of ``sentences`` (best first) scoring ≥ 85 % of the best, skipping sentences
+    already chosen or contained in a chosen one."""
+    out: list[ScoredSentence] = []
+    best = sentences[0].score if sentences else 0.0
+    for s in sentences:
+        if len(out) >= max_sentences or s.score < 0.85 * best:
+            break
+        if any(s.hit.chunk.chunk_id == c.hit.chunk.chunk_id and (c.start <= s.start < c.end) for c in chosen + out):
+            continue
+        if any(normalize(s.text) in normalize(c.text) for c in chosen + out):
+            continue
+        out.append(s)
+    return out
+
+
+def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dict[str, set[str]] | None = None,
+            docs: dict | None = None, label_sections: bool = False) -> tuple[str, list[Citation]]:
     """Answer text of verbatim sentences with ``[n]`` markers, and the numbered citations.
 
     Picks the best sentence and up to ``max_sentences - 1`` more scoring ≥ 85 % of it, skipping
     sentences already contained in a chosen one; citation numbers follow first use.
+    ``groups`` (cross-document questions: group name → document ids, e.g. one group per named
+    document or region): up to two sentences per group, each labelled by its document
+    (``doc_label``; ``docs`` = index.docs). ``label_sections``: prefix each sentence with the innermost
+    heading of its section in 【】 (the field a company's activity falls under). Labels are ours; the
+    sentences and quotes are verbatim.
     """
     if not sentences:
         return "", []
-    best = sentences[0].score
     chosen: list[ScoredSentence] = []
-    for s in sentences:
-        if len(chosen) >= max_sentences or s.score < 0.85 * best:
-            break
-        if any(s.hit.chunk.chunk_id == c.hit.chunk.chunk_id and (c.start <= s.start < c.end) for c in chosen):
-            continue
-        if any(normalize(s.text) in normalize(c.text) for c in chosen):
-            continue
-        chosen.append(s)
+    if groups:
+        for doc_ids in groups.values():
+            chosen += _pick([s for s in sentences if s.hit.chunk.doc_id in doc_ids], 2, chosen)
+    if not chosen:
+        chosen = _pick(sentences, max_sentences, [])
     numbers: dict[str, int] = {}
     spans: dict[str, list[int]] = {}
     parts = []
@@ -119,7 +151,10 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3) -> tuple[st
             spans[cid] = [s.start, s.end]
         else:  # a second sentence of the same passage: the quote becomes the verbatim span covering both
             spans[cid] = [min(spans[cid][0], s.start), max(spans[cid][1], s.end)]
-        parts.append(f"{s.text}[{numbers[cid]}]")
+        label = f"{doc_label(s.hit.chunk.doc_id, docs or {})}：" if groups else ""
+        heading = section_label(s.hit) if label_sections else ""
+        label += f"【{heading}】" if heading else ""
+        parts.append(f"{label}{s.text}[{numbers[cid]}]")
     citations = []
     for s in chosen:
         cid = s.hit.chunk.chunk_id

@@ -12,11 +12,12 @@ Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
 from rag.extractive import compose, metadata_answer, question_terms, score_sentences
-from rag.refusal import check_refusal
+from rag.refusal import asks_field, check_refusal, comparison_groups
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
@@ -131,7 +132,7 @@ class PolicyQA:
         hits = retriever.retrieve(q, _check_k(k, self.settings), filters, plan=plan)
         t1 = time.perf_counter()
         yield {"type": "hits", "hits": hits}
-        extractive = self._extractive(q, hits, plan)
+        extractive = self._extractive(q, hits, plan, filters)
         if self.llm_enabled and not extractive.refused:
             answer = yield from self._llm_answer(q, hits, extractive)
         else:
@@ -148,7 +149,7 @@ class PolicyQA:
 
         return self._extractive(question, hits, plan_query(question, self.retriever.index, self.settings))
 
-    def _extractive(self, question: str, hits: list[Hit], plan) -> Answer:
+    def _extractive(self, question: str, hits: list[Hit], plan, filters: Filters = NO_FILTERS) -> Answer:
         index = self.retriever.index
         meta = metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
         if meta is not None:
@@ -164,11 +165,18 @@ class PolicyQA:
             for t in list(terms):
                 if t in m.matched.lower() or m.matched.lower() in t:
                     alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
-        scored = score_sentences(question, hits, terms, alternatives)
+        groups = comparison_groups(plan, index.docs)
+        candidates = list(hits)
+        for doc_ids in (groups or {}).values():  # a compared document without a retrieved passage
+            if filters == NO_FILTERS and not any(h.chunk.doc_id in doc_ids for h in candidates):
+                extra = self.retriever.retrieve(question, 2, Filters(doc_ids=tuple(sorted(doc_ids))), plan=plan)
+                candidates += [replace(h, rank=len(candidates) + 1 + i) for i, h in enumerate(extra)]
+        scored = score_sentences(question, candidates, terms, alternatives)
         decision = check_refusal(question, scored, index, self.settings, plan)
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
-        text, citations = compose(scored)
+        text, citations = compose(scored, groups=groups, docs=index.docs,
+                                  label_sections=asks_field(question))
         return Answer(question, text, "extractive", False, citations, hits,
                       document_notices(citations, index, self.settings))
 

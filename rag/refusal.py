@@ -10,7 +10,8 @@ rule          refuse when …
 no_evidence   no question term occurs in any retrieved sentence (best coverage < ``min_evidence_coverage``)
 region        the question names a province or city outside the corpus regions (manifest ``region``
               values and their cities) and no retrieved sentence mentions it
-year          the need names a year (2030年) that no retrieved top sentence, its chunk or section states
+year          the need names a year outside every document's stated period (2030年) that no retrieved top
+              sentence, its chunk or section states (a range such as 2025—2027年 names a plan: not checked)
 answer_type   the need asks for a type of information — an amount of money, a calendar deadline, a phone
               number, an address, a website, a contact person, a tax/interest rate, rent exemption — and
               no top sentence contains that type (e.g. a number followed by 元/万元 for an amount)
@@ -92,6 +93,7 @@ OTHER_REGIONS = (
     "哈尔滨", "长春", "福州", "南昌", "南宁", "太原", "石家庄", "乌鲁木齐", "拉萨", "呼和浩特", "银川", "西宁",
 )
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
@@ -148,7 +150,11 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             return RefusalDecision(True, "region", f"文件只涉及{'、'.join(sorted(corpus_regions))}，"
                                                    f"检索到的段落没有关于“{region}”的内容。")
 
-    need_years = set(_YEAR.findall(_strip_names(need, index.docs)))
+    # years of the need that no document's stated period covers (a period range "2025—2027年" names a plan)
+    covered = {y for m in index.docs.values() if m.period_start and m.period_end
+               for y in range(m.period_start, m.period_end + 1)}
+    need_text = _RANGE.sub("", _strip_names(need, index.docs))
+    need_years = {y for y in _YEAR.findall(need_text) if int(y) not in covered}
     if need_years:
         context = normalize("".join(s.hit.chunk.text + s.hit.chunk.section for s in top[:3]))
         absent = sorted(y for y in need_years if y not in context)
@@ -171,3 +177,24 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
     if absent_terms and best_coverage < settings.need_missing_term_coverage:
         return RefusalDecision(True, "missing_term", f"文件中没有出现“{'、'.join(absent_terms)}”。")
     return ANSWER
+
+
+_FIELD = re.compile(r"哪个(领域|方向|专项|板块|产业|工程|行业)|哪块|哪一块|哪类|属于|沾边|对应的?(培育)?方向|相关的?(方向|工程|专项)")
+
+
+def asks_field(question: str) -> bool:
+    """True when the question asks which field/direction of a plan something falls under (an applicability
+    question: a company describing itself, or "属于规划里的哪个领域"); answers then name the section."""
+    return bool(_FIELD.search(question)) or need_clause(question) != question
+
+
+def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:
+    """Groups of documents a cross-document question compares: one per named document
+    (``plan.doc_ids``) when it names two or more, else one per named region (``plan.regions``, documents
+    by ``DocumentMeta.region``) when it names two or more; None otherwise."""
+    if len(plan.doc_ids) >= 2:
+        return {d: {d} for d in plan.doc_ids}
+    if len(plan.regions) >= 2:
+        groups = {r: {d for d, m in docs.items() if m.region == r} for r in plan.regions}
+        return {r: ids for r, ids in groups.items() if ids} or None
+    return None
