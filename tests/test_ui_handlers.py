@@ -48,15 +48,16 @@ class FakeIndex:
 class FakeQA:
     """Streams a canned answer citing the draft and the expired document; records its calls."""
 
-    def __init__(self, settings, llm_fails=False):
+    def __init__(self, settings, llm_fails=False, first=DRAFT):
         self.settings = settings
         self.index = FakeIndex()
         self.calls = []
         self.llm_fails = llm_fails
+        self.first = first  # the document of citation [1]
 
     def ask_stream(self, question, k=None, filters=None):
         self.calls.append((question, filters))
-        hits = [_hit(1, DRAFT, PASSAGE, "c1"), _hit(2, EXPIRED, "成都<旧>目标。", "c2")]
+        hits = [_hit(1, self.first, PASSAGE, "c1"), _hit(2, EXPIRED, "成都<旧>目标。", "c2")]
         yield {"type": "hits", "hits": hits}
         text = f"{QUOTE}[1]\n成都<旧>目标。[2]"
         if self.llm_fails:
@@ -65,7 +66,7 @@ class FakeQA:
         else:
             yield {"type": "delta", "text": text}
         answer = Answer(question, text, "extractive", False,
-                        [Citation(1, "c1", DRAFT.doc_id, DRAFT.title, hits[0].chunk.section, QUOTE),
+                        [Citation(1, "c1", self.first.doc_id, self.first.title, hits[0].chunk.section, QUOTE),
                          Citation(2, "c2", EXPIRED.doc_id, EXPIRED.title, hits[1].chunk.section, "成都<旧>目标。")],
                         hits, ["大模型服务暂不可用（ConnectError），以下为抽取式答案。"] if self.llm_fails else [],
                         {"retrieve": 3.0, "answer": 1.0, "total": 4.0})
@@ -145,6 +146,34 @@ def test_session_is_not_mutated_and_turns_accumulate(settings):
     assert 'href="#src-2-1"' in views[-1].messages[-1]["content"]
 
 
+def _groups(panel: str) -> dict[int, str]:
+    """Turn number → the HTML of that answer's group in the sources panel."""
+    parts = panel.split('<div class="rag-turn-sources" id="srcs-')[1:]
+    return {int(p.split('"', 1)[0]): p for p in parts}
+
+
+def test_each_answer_keeps_and_links_its_own_sources(settings):
+    views, _ = ask("第一个问题是什么？", h.new_session(), settings)
+    assert list(_groups(views[-1].sources)) == [1] and " hidden" not in views[-1].sources
+    views, _ = ask("第二个问题是什么？", views[-1].session, settings, qa=FakeQA(settings, first=CURRENT))
+    last = views[-1]
+    turns = last.session["turns"]
+    assert [t["sources"][0]["doc_id"] for t in turns] == ["draft-doc", "new-doc"]  # kept per answer
+    groups = _groups(last.sources)
+    assert list(groups) == [1, 2]
+    assert groups[1].startswith('1" data-turn="1" hidden>') and groups[2].startswith('2" data-turn="2">')
+    # the markers of answer 1 open answer 1's cards, those of answer 2 answer 2's
+    first_answer, second_answer = last.messages[1]["content"], last.messages[3]["content"]
+    assert 'href="#src-1-1"' in first_answer and 'href="#src-2-1"' in second_answer
+    assert 'id="src-1-1"' in groups[1] and "试点" in groups[1].split('id="src-1-2"')[0]
+    assert 'id="src-2-1"' in groups[2] and "现行方案" in groups[2].split('id="src-2-2"')[0]
+    assert "第 1 问：第一个问题是什么？" in groups[1] and "第 2 问：第二个问题是什么？" in groups[2]
+    # while the next answer is pending, the earlier ones stay in the panel
+    pending = list(h.chat_stream("第三个问题是什么？", last.session, h.ChatOptions(), settings, qa=FakeQA(settings)))[0]
+    assert list(_groups(pending.sources)) == [1, 2, 3] and "正在检索与作答" in _groups(pending.sources)[3]
+    assert h.sources_html([]) == h.sources_html(None) and "提问后" in h.sources_html(None)
+
+
 def test_invalid_question_gives_error_and_keeps_session(settings):
     session = h.new_session()
     views, qa = ask("   ", session, settings)
@@ -170,9 +199,39 @@ def test_filters_from_options(settings):
     ("那人才呢？", "四川支持哪些未来产业？", "人才：四川支持哪些未来产业？"),
     ("成都有哪些未来产业呢？", "四川支持哪些未来产业？", "成都有哪些未来产业呢？"),  # a full question
     ("成都有哪些未来产业？", None, "成都有哪些未来产业？"),
+    # text inside 《》 is a document's name: region and year swaps leave it as written
+    ("那成都呢？", "《四川省“十四五”高新技术产业发展规划》提出四川要培育多少家企业？",
+     "《四川省“十四五”高新技术产业发展规划》提出成都要培育多少家企业？"),
+    ("那成都市呢？", "《四川省数字经济方案》里全省的目标是什么？", "《四川省数字经济方案》里全市的目标是什么？"),
+    ("那成都呢？", "《四川省“十四五”高新技术产业发展规划》的主要目标是什么？",
+     "成都：《四川省“十四五”高新技术产业发展规划》的主要目标是什么？"),
+    ("那2030年呢？", "《实施方案(2025—2027年)》提出到2027年的目标是多少？", "《实施方案(2025—2027年)》提出到2030年的目标是多少？"),
 ])
 def test_rewrite_followup(question, previous, expected):
     assert rewrite_followup(question, previous).question == expected
+
+
+TITLES = ["四川省“十四五”高新技术产业发展规划(2021-2025年)(征求意见稿)", "成都制造业规划"]
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    # a known title (also without its parenthesised tail) is left as written, the rest is swapped
+    ("那成都呢？", "四川省“十四五”高新技术产业发展规划对四川的要求是什么？",
+     "四川省“十四五”高新技术产业发展规划对成都的要求是什么？"),
+    ("那四川呢？", "成都制造业规划中成都的目标是什么？", "成都制造业规划中四川的目标是什么？"),
+    ("那成都呢？", "四川省“十四五”高新技术产业发展规划的主要目标是什么？",
+     "成都：四川省“十四五”高新技术产业发展规划的主要目标是什么？"),
+])
+def test_rewrite_followup_leaves_document_titles(question, previous, expected):
+    assert rewrite_followup(question, previous, titles=TITLES).question == expected
+    assert rewrite_followup(question, previous, previous_title=TITLES[0], titles=TITLES[1:]).question == expected
+
+
+def test_followup_in_chat_leaves_titles_of_indexed_documents(settings):
+    views, _ = ask("成都市“十三五”规划中成都的目标是什么？", h.new_session(), settings)
+    views, qa = ask("那四川呢？", views[-1].session, settings)
+    assert qa.calls[0][0] == "成都市“十三五”规划中四川的目标是什么？"  # EXPIRED's title kept
+    assert qa.calls[0][1].region == "四川省"
 
 
 def test_followup_in_chat_is_rewritten_shown_and_scoped(settings):

@@ -36,6 +36,7 @@ CSS = """
 .rag-mode { margin-top: .4em; }
 .rag-notice { color: #b45309; font-size: .9em; margin-top: .3em; }
 .rag-sources-head { font-weight: 600; margin-bottom: .4em; }
+.rag-turn-sources[hidden] { display: none !important; }
 .rag-src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em;
            margin-bottom: .6em; transition: box-shadow .3s; }
 .rag-src.rag-flash { box-shadow: 0 0 0 3px #93c5fd; }
@@ -53,7 +54,8 @@ CSS = """
 .rag-hit-text { white-space: pre-wrap; max-width: 40em; }
 """
 
-# Clicking a citation marker [n] opens and highlights source card n of that answer.
+# Clicking a citation marker [n] of answer t shows the sources of answer t (the group ``srcs-<t>`` of the
+# panel, see ui.sources.sources_html), then opens and highlights its card n.
 HEAD = """
 <script>
 document.addEventListener('click', function (e) {
@@ -62,6 +64,10 @@ document.addEventListener('click', function (e) {
   e.preventDefault(); e.stopPropagation();
   var card = document.getElementById((a.getAttribute('href') || '').slice(1));
   if (!card) return;
+  var group = card.closest('.rag-turn-sources');
+  if (group && group.hidden) {
+    group.parentNode.querySelectorAll('.rag-turn-sources').forEach(function (g) { g.hidden = g !== group; });
+  }
   card.querySelectorAll('details').forEach(function (d) { d.open = true; });
   card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
   card.classList.add('rag-flash');

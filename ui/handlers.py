@@ -124,18 +124,30 @@ class ChatView(NamedTuple):
     error: str = ""
 
 
+def _document_names(qa) -> list[str]:
+    """Titles and short names of the indexed documents (the follow-up rewriter leaves them as they are);
+    [] when the index cannot be loaded (the error shows when the question is answered)."""
+    try:
+        docs = qa.index.docs
+    except RagError:
+        return []
+    return [name for meta in docs.values() for name in (meta.title, *meta.short_names)]
+
+
 def chat_stream(question: str, session: dict, options: ChatOptions, settings: Settings, llm=None,
                 qa=None) -> Iterator[ChatView]:
     """Answer ``question`` in the context of ``session`` (streamed); yields ChatViews.
 
-    The question is rewritten against the previous turn (``rag.conversation``); the input session is
-    not mutated. A RagError (empty/over-long question, no index) yields one view with ``error`` set
-    and the session unchanged."""
+    The question is rewritten against the previous turn (``rag.conversation``; document titles are
+    never rewritten); the input session is not mutated. A RagError (empty/over-long question, no
+    index) yields one view with ``error`` set and the session unchanged. ``ChatView.sources`` holds
+    the sources of every answer of the session (``sources_html``), the latest one shown."""
     turns = [dict(t) for t in session.get("turns", [])]
     prev = turns[-1] if turns else None
     prev_title = prev["sources"][0]["title"] if prev and prev.get("citations") and prev.get("sources") else None
     q = (question or "").strip()
-    rw = rewrite_followup(q, prev["rewritten"] if prev else None, prev_title)
+    qa = qa or make_qa(settings, options, llm)  # the panel's region is not part of the QA's settings
+    rw = rewrite_followup(q, prev["rewritten"] if prev else None, prev_title, _document_names(qa) if prev else ())
     # "那成都呢？" asks about the other region's documents: filter to them unless the user chose a region;
     # further elliptical follow-ups keep that region
     auto_region = rw.region if rw.rule == "region" else (prev or {}).get("auto_region") if rw.rule else None
@@ -143,23 +155,21 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
         options = replace(options, region=auto_region)
     else:
         auto_region = None
-    qa = qa or make_qa(settings, options, llm)
     try:
         from rag.pipeline import validate_question
 
         validate_question(rw.question, qa.settings.max_question_chars)
     except RagError as exc:
-        yield ChatView(chat_messages(session), sources_html(prev, len(turns)), status_html(prev), session, str(exc))
+        yield ChatView(chat_messages(session), sources_html(turns), status_html(prev), session, str(exc))
         return
     turn = {"question": q, "rewritten": rw.question, "rule": rw.rule, "auto_region": auto_region, "text": "",
             "mode": "", "refused": False, "notices": [], "citations": [], "sources": [], "timings_ms": {},
             "pending": True}
     turns.append(turn)
-    n = len(turns)
 
     def view(error: str = "") -> ChatView:
         new = {**session, "turns": [*turns[:-1], dict(turn)]}
-        return ChatView(chat_messages(new), sources_html(turn, n), status_html(turn), new, error)
+        return ChatView(chat_messages(new), sources_html(new["turns"]), status_html(turn), new, error)
 
     yield view()
     try:
@@ -178,7 +188,7 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
                             sources=[v.to_json() for v in views], timings_ms=dict(answer.timings_ms), pending=False)
                 yield view()
     except RagError as exc:
-        yield ChatView(chat_messages(session), sources_html(prev, len(turns) - 1), status_html(prev), session,
+        yield ChatView(chat_messages(session), sources_html(session.get("turns", [])), status_html(prev), session,
                        str(exc))
 
 

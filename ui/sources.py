@@ -98,15 +98,30 @@ def source_card_html(src: SourceView, turn: int) -> str:
             f'</div>')
 
 
-def sources_html(turn: dict | None, turn_no: int = 0) -> str:
-    """The sources panel for a turn (its citations, or the nearest passages of a refusal)."""
-    if not turn:
+def sources_html(turns: list[dict] | None = None) -> str:
+    """The sources panel of a conversation: one group per answer (``<div class="rag-turn-sources"
+    id="srcs-<t>">``, t = 1, 2, … the turn number) holding that answer's cards (ids ``src-<t>-<n>``,
+    the targets of its markers [n]); only the latest group is visible, the others carry ``hidden``
+    until a marker of their answer is clicked (the citation script of ``ui.app`` shows its group).
+    With more than one answer, each group's heading names its question."""
+    if not turns:
         return '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
+    groups = []
+    for t, turn in enumerate(turns, start=1):
+        hidden = "" if t == len(turns) else " hidden"
+        label = f"（第 {t} 问：{esc(turn.get('question', ''))}）" if len(turns) > 1 else ""
+        groups.append(f'<div class="rag-turn-sources" id="srcs-{t}" data-turn="{t}"{hidden}>'
+                      f'{_turn_sources_html(turn, t, label)}</div>')
+    return f'<div class="rag-sources">{"".join(groups)}</div>'
+
+
+def _turn_sources_html(turn: dict, turn_no: int, label: str) -> str:
+    """The cards of one answer (its citations, or the nearest passages of a refusal)."""
     if turn.get("pending"):
-        return '<div class="rag-sources rag-empty">正在检索与作答…</div>'
+        return f'<div class="rag-empty">正在检索与作答…{label}</div>'
     srcs = [SourceView.from_json(s) for s in turn.get("sources", [])]
     if not srcs:
-        return '<div class="rag-sources rag-empty">没有检索到相关段落。</div>'
+        return f'<div class="rag-empty">没有检索到相关段落。{label}</div>'
     head = "来源" if turn.get("citations") else "最接近的段落（未直接回答）"
     cards = "".join(source_card_html(s, turn_no) for s in srcs)
-    return f'<div class="rag-sources"><div class="rag-sources-head">{head}</div>{cards}</div>'
+    return f'<div class="rag-sources-head">{head}{label}</div>{cards}'

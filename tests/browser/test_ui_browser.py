@@ -1,5 +1,6 @@
-"""The web UI in real headless Chromium: ask with citations, open a source, upload/ask/delete a document,
-region filter, and eight simultaneous sessions that must not see each other's answers.
+"""The web UI in real headless Chromium: ask with citations, open a source (also an earlier answer's),
+upload/ask/delete a document, region filter, and eight simultaneous sessions that must not see each
+other's answers.
 
 Every page's requests are checked to stay on 127.0.0.1 (fixture ``new_page``).
 """
@@ -74,7 +75,19 @@ def test_answer_with_citation_and_source(new_page, artifacts_dir, app_settings):
 
     ask(page, "那成都呢？", turn=2)  # a follow-up: rewritten against the first question
     expect(page.locator("#chat .rag-rewrite").last).to_contain_text("到2027年成都要打造几个千亿级产业集群")
-    expect(page.locator("#sources .rag-src-meta").first).to_contain_text("成都市")
+    expect(page.locator("#sources #srcs-2 .rag-src-meta").first).to_contain_text("成都市")
+    expect(page.locator("#sources #srcs-1")).to_be_hidden()
+
+    # each answer's markers open that answer's own sources
+    page.locator("#chat .rag-answer").first.locator("a.rag-cite", has_text="[1]").click()
+    expect(page.locator("#sources #srcs-1")).to_be_visible()
+    expect(page.locator("#sources #srcs-2")).to_be_hidden()
+    expect(card.locator(".rag-title")).to_contain_text("关于发展壮大新兴产业加快培育未来产业的实施方案")
+    expect(card.locator(".rag-passage-text mark")).to_be_visible()
+    page.locator("#chat .rag-answer").last.locator("a.rag-cite").first.click()
+    expect(page.locator("#sources #srcs-2")).to_be_visible()
+    expect(page.locator("#sources #srcs-1")).to_be_hidden()
+    expect(page.locator("#sources #src-2-1 .rag-src-meta")).to_contain_text("成都市")
 
 
 def test_upload_ask_and_delete(new_page, tmp_path):
@@ -105,7 +118,8 @@ def test_upload_ask_and_delete(new_page, tmp_path):
 
     page.get_by_role("tab", name="问答").click()
     ask(page, f"{term}企业能获得多少奖励？", turn=2)
-    expect(page.locator("#sources")).not_to_contain_text("测试政策")
+    expect(page.locator("#sources #srcs-2")).to_be_visible()
+    expect(page.locator("#sources #srcs-2")).not_to_contain_text("测试政策")
 
 
 def test_region_filter(new_page):
