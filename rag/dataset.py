@@ -5,9 +5,12 @@ fields ``id``, ``question``, ``answer``, ``key_facts``, ``evidence`` (a list of
 ``{"doc", "anchor"}``), ``type`` and ``persona``; an optional ``tags`` list of
 strings (e.g. ``["table"]``) is allowed.
 
-Pure standard library.  Command line::
+Anchors and key facts are checked against the source texts: by default the repository's
+``corpus/`` (``manifest.json`` maps each document's ``original_file`` — the name a benchmark's
+``doc`` field uses — to its file under ``corpus/docs/``), or a directory of files named as in ``doc``
+(``--seeds DIR``). Pure standard library.  Command line::
 
-    python -m rag.dataset eval/datasets/dev.jsonl eval/datasets/policy_qa.jsonl --seeds /work/shared/seeds
+    python -m rag.dataset eval/datasets/dev.jsonl eval/datasets/policy_qa.jsonl [--corpus DIR | --seeds DIR]
 
 prints every problem found and exits with status 1 if there is any.
 """
@@ -20,6 +23,9 @@ import os
 import re
 import sys
 import unicodedata
+
+DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "corpus")
+"""The repository's bundled corpus (``manifest.json`` + ``docs/``)."""
 
 QUESTION_TYPES = frozenset(
     {"numeric", "factual", "list", "applicability", "cross_doc", "temporal", "unanswerable"}
@@ -128,16 +134,50 @@ def load_questions(path: str) -> list[dict]:
 
 
 class _Seeds:
-    """Lazy cache of source documents: raw lines and normalised full text."""
+    """Lazy cache of source documents (raw lines and normalised full text) by ``doc`` name.
 
-    def __init__(self, seeds_dir: str):
-        self.dir = seeds_dir
+    ``seeds_dir`` given: ``doc`` is a file name in that directory. Otherwise ``corpus_dir``'s
+    ``manifest.json`` maps ``original_file`` (and, for convenience, the document ``id`` and the
+    corpus file name) to the file; ``self.error`` is set when the manifest cannot be read.
+    """
+
+    def __init__(self, seeds_dir: str | None = None, corpus_dir: str | None = None):
+        self.error: str | None = None
+        self._paths: dict[str, str] | None = None
+        if seeds_dir:
+            self.dir = seeds_dir
+        else:
+            self.dir = corpus_dir or DEFAULT_CORPUS
+            self._paths = self._manifest_paths(self.dir)
         self._cache: dict[str, tuple[list[str], str] | None] = {}
+
+    def _manifest_paths(self, corpus_dir: str) -> dict[str, str]:
+        manifest = os.path.join(corpus_dir, "manifest.json")
+        try:
+            with open(manifest, encoding="utf-8") as fh:
+                docs = json.load(fh)["documents"]
+            paths = {}
+            for d in docs:
+                path = os.path.join(corpus_dir, d["file"])
+                for name in (d.get("original_file"), d.get("id"), os.path.basename(d["file"])):
+                    if isinstance(name, str) and name:
+                        paths.setdefault(name, path)
+            return paths
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.error = f"{manifest}: cannot read the corpus manifest ({exc.__class__.__name__}: {exc})"
+            return {}
+
+    def _path(self, doc: str) -> str | None:
+        if self._paths is not None:
+            return self._paths.get(doc)
+        if os.path.basename(doc) != doc:
+            return None
+        return os.path.join(self.dir, doc)
 
     def get(self, doc: str):
         if doc not in self._cache:
-            path = os.path.join(self.dir, doc)
-            if os.path.basename(doc) != doc or not os.path.isfile(path):
+            path = self._path(doc)
+            if path is None or not os.path.isfile(path):
                 self._cache[doc] = None
             else:
                 with open(path, encoding="utf-8") as fh:
@@ -209,7 +249,7 @@ def _content_problems(rec: dict, seeds: _Seeds) -> list[str]:
     return problems
 
 
-def validate_dataset(path: str, seeds_dir: str) -> list[str]:
+def validate_dataset(path: str, seeds_dir: str | None = None, corpus_dir: str | None = None) -> list[str]:
     """Check a benchmark JSONL file and return a list of human-readable problems.
 
     Each problem is prefixed with ``file:line:`` (and the record id when known).
@@ -217,14 +257,18 @@ def validate_dataset(path: str, seeds_dir: str) -> list[str]:
     and their types; unique ids; ``type``/``persona`` in the allowed sets; 1-3
     key facts of 2-15 chars each (none, and no evidence, for ``unanswerable`` and
     only for it); every anchor 6-30 chars, free of page-number artefacts and
-    found verbatim within a single line of its ``doc`` in ``seeds_dir``; every key
-    fact contained in the normalised answer and in the normalised full text of at
-    least one of the question's evidence documents; ``cross_doc`` questions cite
-    at least two documents.  Never raises for bad content; an unreadable
-    ``path`` is reported as a problem.
+    found verbatim within a single line of its ``doc`` — a file of ``seeds_dir`` when
+    given, else the document whose ``original_file`` is ``doc`` in ``corpus_dir``'s
+    manifest (default: the repository's ``corpus/``, so no seeds directory is needed);
+    every key fact contained in the normalised answer and in the normalised full text
+    of at least one of the question's evidence documents; ``cross_doc`` questions
+    cite at least two documents.  Never raises for bad content; an unreadable
+    ``path`` or corpus manifest is reported as a problem.
     """
     problems: list[str] = []
-    seeds = _Seeds(seeds_dir)
+    seeds = _Seeds(seeds_dir, corpus_dir)
+    if seeds.error:
+        return [seeds.error]
     seen_ids: dict[str, int] = {}
     try:
         rows = list(_read_records(path))
@@ -288,12 +332,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m rag.dataset", description="Validate policy-QA benchmark JSONL files."
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL file(s) to check")
-    parser.add_argument("--seeds", required=True, metavar="DIR", help="directory of source documents")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--corpus", metavar="DIR", default=None,
+                       help=f"corpus directory with manifest.json (default {DEFAULT_CORPUS})")
+    group.add_argument("--seeds", metavar="DIR", help="directory of source documents named as in 'doc'")
     args = parser.parse_args(argv)
 
     problems: list[str] = []
     for path in args.paths:
-        problems.extend(validate_dataset(path, args.seeds))
+        problems.extend(validate_dataset(path, args.seeds, args.corpus))
     if len(args.paths) > 1:
         problems.extend(cross_file_problems(args.paths))
     for p in problems:

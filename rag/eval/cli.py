@@ -20,23 +20,38 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting (repeatable)")
     p.add_argument("--compare", metavar="A,B,...", help="run several configurations and print one table")
     p.add_argument("--out", help="output directory (default eval/runs/<timestamp>)")
+    p.add_argument("--judge", action="store_true",
+                   help="add LLM-judged faithfulness and answer relevancy (RAGAS); needs an LLM (OPENAI_BASE_URL/OPENAI_API_KEY)")
+    p.add_argument("--judge-model", metavar="NAME", help="judge with this model instead of RAG_LLM_MODEL")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args) -> int:
+    """Run ``rag eval``. Bad input (missing or malformed dataset, unknown configuration or setting,
+    ``--judge`` without an LLM) raises ConfigError before anything runs: one line, exit code 2."""
     from rag.cli import _progress, _settings
-    from rag.eval.configs import parse_set
+    from rag.dataset import load_questions
+    from rag.eval.configs import parse_set, resolve
     from rag.eval.report import compare_table, write_run
     from rag.eval.runner import run_config
     from rag.errors import ConfigError
 
     settings = _settings(args)
     dataset = Path(args.dataset)
-    if not dataset.exists():
+    if not dataset.is_file():
         raise ConfigError(f"dataset {dataset} not found; give --dataset PATH")
     out = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "runs" / time.strftime("%Y%m%d-%H%M%S")
     overrides = parse_set(args.set)
-    if _is_profiles(dataset):
+    judge = getattr(args, "judge", False)
+    try:
+        profiles = _is_profiles(dataset)
+        if not profiles and not load_questions(str(dataset)):
+            raise ValueError("the dataset contains no questions")
+    except (ValueError, OSError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ConfigError(f"{dataset}: {_one_line(exc)}" if str(dataset) not in str(exc) else _one_line(exc)) from None
+    if profiles:
+        if judge:
+            raise ConfigError("--judge applies to question datasets, not to a profiles file")
         from rag.matching.bench import evaluate_matching  # noqa: PLC0415 - optional feature
 
         result = evaluate_matching(settings.with_(**overrides), dataset, k=args.k)
@@ -45,9 +60,17 @@ def cmd_eval(args) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=1))
         return 0
     configs = [c.strip() for c in args.compare.split(",")] if args.compare else [args.config]
+    for name in configs:
+        resolve(name)  # an unknown name fails before any configuration runs
+    judge_llm = None
+    if judge:
+        from rag.eval.judge import judge_model
+
+        judge_llm = judge_model(settings, getattr(args, "judge_model", None))
     summaries = []
     for name in configs:
-        records, summary = run_config(settings, dataset, args.k, name, overrides, progress=_progress)
+        records, summary = run_config(settings, dataset, args.k, name, overrides, progress=_progress,
+                                      judge_llm=judge_llm)
         write_run(out / name if len(configs) > 1 else out, records, summary)
         summaries.append(summary)
     table = compare_table(summaries)
@@ -56,6 +79,10 @@ def cmd_eval(args) -> int:
     print(table)
     print(f"\nreports written to {out}", file=sys.stderr)
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 def _is_profiles(path: Path) -> bool:

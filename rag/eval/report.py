@@ -13,6 +13,7 @@ COMPARE_COLUMNS = [("R@1", "overall", "recall@1"), ("R@3", "overall", "recall@3"
                    ("refusal P", "answers", "refusal_precision"), ("refusal R", "answers", "refusal_recall"),
                    ("answerable refused", "answers", "answerable_refused_rate"),
                    ("cite P", "answers", "citation_precision")]
+JUDGE_COLUMNS = [("faithful.", "judge", "faithfulness"), ("ans. relevancy", "judge", "answer_relevancy")]
 
 
 def _fmt(value) -> str:
@@ -33,6 +34,7 @@ def write_run(out_dir: Path, records: list[dict], summary: dict) -> None:
 
 
 def report_markdown(summary: dict, plots: list[str]) -> str:
+    """The Markdown report of one run (``summary`` as from ``runner.summarize``; ``plots``: file names)."""
     s = summary
     lines = [f"# Evaluation: `{s['config']}` on `{Path(s['dataset']).name}`", "",
              f"{s['n_questions']} questions, k = {s['k']}; settings: `{json.dumps(s['settings'], ensure_ascii=False)}`.", "",
@@ -59,9 +61,28 @@ def report_markdown(summary: dict, plots: list[str]) -> str:
               "## Latency (ms)", "", "| stage | p50 | p95 |", "|---|---|---|"]
     for stage, v in s["latency_ms"].items():
         lines.append(f"| {stage} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |")
-    lines += ["", "Metrics that needed an LLM: " + (", ".join(s["needs_llm"]) or "none (all metrics are computed offline)."), ""]
+    if s.get("judge"):
+        lines += _judge_lines(s["judge"])
+    needs = ", ".join(m.replace("_", " ") for m in s["needs_llm"])
+    if s.get("judge"):
+        needs += f" (judge: `{s['judge']['model']}`; every other metric is computed offline)"
+    lines += ["", "Metrics that needed an LLM: " + (needs or "none (all metrics are computed offline)."), ""]
     lines += [f"![{p}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def _judge_lines(j: dict) -> list[str]:
+    lines = ["", "## LLM-judged (RAGAS, Es et al. 2023)", "",
+             f"- faithfulness (share of the answer's claims supported by its passages): {_fmt(j['faithfulness'])}"
+             f" over {j['n_judged']['faithfulness']} answers",
+             f"- answer relevancy (mean cosine of generated questions to the question, 0 if noncommittal): "
+             f"{_fmt(j['answer_relevancy'])} over {j['n_judged']['answer_relevancy']} answers",
+             f"- refusals not judged: {j['skipped_refused']}"]
+    for metric, rows in j["unjudged"].items():
+        if rows:
+            lines.append(f"- unjudged for {metric.replace('_', ' ')} ({len(rows)}): "
+                         + "; ".join(f"{r['id']} ({r['error']})" for r in rows))
+    return lines
 
 
 def write_plots(out_dir: Path, records: list[dict], summary: dict) -> list[str]:
@@ -100,10 +121,12 @@ def write_plots(out_dir: Path, records: list[dict], summary: dict) -> list[str]:
 
 
 def compare_table(summaries: list[dict]) -> str:
-    """One Markdown table, a row per configuration."""
-    header = "| config | " + " | ".join(c[0] for c in COMPARE_COLUMNS) + " | ask p50 ms |"
-    lines = [header, "|---|" + "---|" * (len(COMPARE_COLUMNS) + 1)]
+    """One Markdown table, a row per configuration (with faithfulness and answer relevancy columns
+    when any configuration was judged by an LLM)."""
+    columns = COMPARE_COLUMNS + (JUDGE_COLUMNS if any(s.get("judge") for s in summaries) else [])
+    header = "| config | " + " | ".join(c[0] for c in columns) + " | ask p50 ms |"
+    lines = [header, "|---|" + "---|" * (len(columns) + 1)]
     for s in summaries:
-        cells = [_fmt(s[section][key]) for _, section, key in COMPARE_COLUMNS]
+        cells = [_fmt((s.get(section) or {}).get(key)) for _, section, key in columns]
         lines.append(f"| {s['config']} | " + " | ".join(cells) + f" | {_fmt(s['latency_ms']['total']['p50'])} |")
     return "\n".join(lines)

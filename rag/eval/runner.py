@@ -22,11 +22,15 @@ def _anchors(q: dict) -> list[str]:
 
 
 def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hybrid", overrides: dict | None = None,
-               progress: Callable[[Iterable, str, int], Iterable] = lambda it, d, t: it) -> tuple[list[dict], dict]:
+               progress: Callable[[Iterable, str, int], Iterable] = lambda it, d, t: it,
+               judge_llm=None) -> tuple[list[dict], dict]:
     """Evaluate one configuration. Returns (records, summary) — see ``summarize`` for the summary keys.
 
     Retrieval metrics use ``qa.retrieve(question, k)``; answers use ``qa.ask(question)`` with the
-    configuration's default top-k, the same code path as ``rag ask``.
+    configuration's default top-k, the same code path as ``rag ask``. With ``judge_llm`` (a LangChain
+    chat model, see ``rag.eval.judge``) each record also gets ``faithfulness``, ``answer_relevancy``
+    and the judge's details under ``judge``. Raises ValueError for a malformed dataset line and
+    ConfigError for an unknown configuration.
     """
     questions = load_questions(dataset)
     cfg = resolve(config)
@@ -45,6 +49,11 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
     else:
         pool = {c.chunk_id: c.text for c in index.chunks}
     norm_pool = {cid: normalize(t) for cid, t in pool.items()}
+    judge = None
+    if judge_llm is not None:
+        from rag.eval.judge import Judge
+
+        judge = Judge(judge_llm, index.embedder)
 
     records = []
     for q in progress(questions, f"eval {config}", len(questions)):
@@ -80,11 +89,22 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
             "citation_precision": M.citation_precision(cited_texts, anchors),
             "timings_ms": answer.timings_ms,
         })
+        if judge is not None:
+            verdict = judge.judge_answer(q["question"], answer.text, [h.chunk.text for h in answer.hits],
+                                         answer.refused)
+            records[-1].update({m: verdict[m]["score"] if m in verdict else None
+                                for m in ("faithfulness", "answer_relevancy")}, judge=verdict)
     ndcg = M.ndcg_at_10({r["id"]: [h["chunk_id"] for h in r["hits"]] for r in records if r["anchors"]},
                         {r["id"]: set(r["relevant_chunks"]) for r in records if r["anchors"]})
     for r in records:
         r["ndcg@10"] = ndcg.get(r["id"]) if r["anchors"] else None
-    return records, summarize(records, config, dataset, k, settings)
+    summary = summarize(records, config, dataset, k, settings)
+    if judge is not None:
+        from rag.eval.judge import METRICS, summarize_judge
+
+        summary["judge"] = summarize_judge(records, judge.label)
+        summary["needs_llm"] = list(METRICS)
+    return records, summary
 
 
 def _retrieval_block(rows: list[dict]) -> dict:
@@ -100,7 +120,13 @@ def _retrieval_block(rows: list[dict]) -> dict:
 def summarize(records: list[dict], config: str, dataset: Path, k: int, settings: Settings) -> dict:
     """Summary: ``overall`` and ``by_type`` retrieval metrics; ``answers`` (key-fact recall,
     truthfulness, refusal precision/recall, answerable refusal rate, citation precision);
-    ``latency_ms`` p50/p95 per stage; ``needs_llm`` lists metrics that required an LLM (none offline)."""
+    ``latency_ms`` p50/p95 per stage; ``needs_llm`` lists metrics that required an LLM (none offline;
+    ``run_config`` adds ``faithfulness`` and ``answer_relevancy`` and a ``judge`` block when judged).
+
+    ``records``: dicts with at least ``id``, ``type``, ``anchors``, ``recall@{1,3,5,10}``, ``rr``,
+    ``ndcg@10``, ``refused``, ``key_fact_recall``, ``truthfulness``, ``citation_precision``,
+    ``timings_ms``; optional ``tags``. Means skip None values; ``by_type`` covers every type in TYPES
+    (``n`` = questions with anchors, ``n_questions`` = all)."""
     answerable = [r for r in records if r["type"] != "unanswerable"]
     unanswerable = [r for r in records if r["type"] == "unanswerable"]
     refused = [r for r in records if r["refused"]]
