@@ -5,7 +5,8 @@ Sentence score (all parts in [0, 1]):
     coverage(s)  = Σ idf(t) over question terms t found in the sentence (or its section path, at
                    half weight) / Σ idf(t) over all question terms          (BM25 idf, see LoadedIndex.idf)
     score(s)     = coverage(s) + 0.15·[question asks a number/date and s states one]
-                                + 0.10·[question asks for a list and s enumerates with 、]
+                                + 0.04·min(items, 8)·[question asks for a list and s enumerates
+                                                      ≥ 3 items with 、]
                                 + 0.05 / rank(hit)
 
 The answer is refused ("文件中未找到…") when the best coverage is below ``refusal_threshold``.
@@ -21,7 +22,7 @@ from rag.types import Citation, Hit
 
 ASKS_NUMBER = re.compile(r"多少|几[个家项大类条]?|比例|比重|目标|规模|增速|增长|达到|亿元|万元|占比|数量|多大|多高|百分")
 ASKS_DATE = re.compile(r"何时|哪年|哪一年|什么时候|时间|期限|日期|年份|起止|规划期|多久|截至|到期|发布")
-ASKS_LIST = re.compile(r"哪些|哪几|包括|有什么|列举|分别|几大|主要方向|重点")
+ASKS_LIST = re.compile(r"哪些|哪[几两二三四五六七八九十]|包括|有什么|列举|分别|几大|主要方向|重点")
 HAS_NUMBER = re.compile(r"\d")
 HAS_DATE = re.compile(r"\d{4}\s*年|\d{1,2}月")
 MAX_SENTENCE_CHARS = 220
@@ -84,8 +85,8 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                 bonus += 0.15
             if wants_date and HAS_DATE.search(sent):
                 bonus += 0.15
-            if wants_list and sent.count("、") >= 2:
-                bonus += 0.10
+            if wants_list and sent.count("、") >= 2:  # an enumeration: the more items, the likelier the list
+                bonus += 0.04 * min(sent.count("、") + 1, 8)
             out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus))
     out.sort(key=lambda s: -s.score)
     return out
@@ -247,8 +248,9 @@ def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], in
     ``doc_ids``: documents the question names (QueryPlan.doc_ids); without them the top hit's document
     is used when the question refers to a document (规划/方案/意见…), and all documents for "newest".
     Each document gets one templated sentence of verbatim metadata values with a citation of its card
-    chunk (the quote is the verbatim card text). Returns (text, citations, known): ``known`` is False
-    when none of the asked fields is stated by any document (the pipeline then refuses).
+    chunk (the quote is the verbatim card text); when none of the asked fields is stated, the sentence
+    says so ("文件未注明发布单位") and adds the stated period. Returns (text, citations, known):
+    ``known`` is False when no document states any asked field.
     """
     fields = asked_metadata(question)
     if not fields:
@@ -269,6 +271,8 @@ def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], in
         if meta is None or card is None:
             continue
         sentence, known = _doc_sentence(meta, fields, _statements(card), today)
+        if not known and "period" not in fields:  # nothing asked is stated: say so, with what is stated
+            sentence, _ = _doc_sentence(meta, [*fields, "period"], _statements(card), today)
         any_known |= known
         n = len(citations) + 1
         lines.append(f"{sentence}[{n}]")

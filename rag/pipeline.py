@@ -153,10 +153,7 @@ class PolicyQA:
         index = self.retriever.index
         meta = metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
         if meta is not None:
-            text, citations, known = meta
-            if not known:
-                return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits,
-                              [f"未作答的原因：{text.replace('[1]', '')}"])
+            text, citations, _known = meta  # unknown fields are answered as "文件未注明…" with the card
             return Answer(question, text, "extractive", False, citations, hits,
                           document_notices(citations, index, self.settings))
         terms = question_terms(question, index.tokenizer, index.idf)

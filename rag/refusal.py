@@ -64,13 +64,15 @@ class NeedType:
 
 NEED_TYPES: tuple[NeedType, ...] = (
     NeedType("amount", "具体金额", re.compile(
-        r"(多少|几)[十百千万亿]*元|金额|额度|(补贴|奖励|资助|补助|奖补|贴息|扶持资金|奖金)(多少|几|标准)"
+        r"(多少|几)[十百千万亿]*元|(多少|几)[千万亿]+(?=元|[？?]|$)|金额|额度|(补贴|奖励|资助|补助|奖补|贴息|扶持资金|奖金)有?(多少|几|标准)"
+        r"|(多少|几)(奖金|补贴|奖励|资助|钱)"
         r"|(一次性|最高)(奖励|补贴|补助|资助)"),
         re.compile(r"\d[\d.,]*\s*[十百千万亿]*元")),
     NeedType("deadline", "具体日期或截止时间", re.compile(
         r"截止|哪一?天|几月几[日号]|几号|(申报|申请|受理|报名)(时间|日期|期限)"),
-        re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")),
-    NeedType("phone", "联系电话或联系方式", re.compile(r"电话|热线|联系方式|手机号|传真|邮箱"),
+        re.compile(r"(截止|截至|之前|申报|受理).{0,20}(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
+                   r"|(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}).{0,6}(截止|前)")),
+    NeedType("phone", "联系电话或联系方式", re.compile(r"电话|热线|联系方式|手机号|传真|邮箱|怎么联系|如何联系"),
              re.compile(r"\d{3,4}-\d{7,8}|1\d{10}|\d{8}|@")),
     NeedType("address", "地址", re.compile(r"地址|办公地点|在哪里?办|去哪里?办|哪里申请|窗口"),
              re.compile(r"[路街巷]\d+号|\d+号楼")),
@@ -78,8 +80,8 @@ NEED_TYPES: tuple[NeedType, ...] = (
              re.compile(r"https?://|www\.|\.gov\.cn|\.com")),
     NeedType("person", "联系人或负责人姓名", re.compile(r"联系人|负责人是谁|负责人叫|姓名|叫什么名字"),
              re.compile(r"联系人|同志|先生|女士")),
-    NeedType("rate", "税率或利率", re.compile(r"税率|利率|费率|优惠幅度"),
-             re.compile(r"税率|利率|费率")),
+    NeedType("rate", "税率或利率", re.compile(r"税率|利率|费率|税负|即征即退|退税|优惠幅度"),
+             re.compile(r"税率|利率|费率|税负|即征即退|退税")),
     NeedType("rent", "租金减免", re.compile(r"免租|租金|房租|减租"), re.compile(r"免租|租金|房租|减租")),
 )
 
@@ -94,6 +96,8 @@ OTHER_REGIONS = (
 )
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
+_RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
+_FIVE_YEAR_PLAN = re.compile(r"十[一二三四五六七八九]?五")
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
@@ -127,6 +131,15 @@ def _strip_names(question: str, docs: dict) -> str:
     return q
 
 
+def corpus_text_of(index) -> str:
+    """The normalised corpus text (``rag.query.corpus_text``; "" for an index without documents)."""
+    if not hasattr(index, "doc_texts") and not hasattr(index, "_corpus_text"):
+        return ""
+    from rag.query import corpus_text
+
+    return corpus_text(index)
+
+
 def check_refusal(question: str, scored: list, index, settings, plan=None) -> RefusalDecision:
     """Decide whether to refuse (rules in the module docstring).
 
@@ -145,8 +158,11 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
     need = need_clause(question)
 
     corpus_regions = {m.region for m in index.docs.values() if m.region}
+    names_corpus_region = any(r[:2] in question for r in corpus_regions)
     for region in OTHER_REGIONS:
-        if region in question and not any(region in r for r in corpus_regions) and region not in top_text:
+        # another jurisdiction is the subject (no corpus region named), or the evidence never mentions it
+        if region in question and not any(region in r for r in corpus_regions) and (
+                not names_corpus_region or region not in top_text):
             return RefusalDecision(True, "region", f"文件只涉及{'、'.join(sorted(corpus_regions))}，"
                                                    f"检索到的段落没有关于“{region}”的内容。")
 
@@ -155,6 +171,11 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
                for y in range(m.period_start, m.period_end + 1)}
     need_text = _RANGE.sub("", _strip_names(need, index.docs))
     need_years = {y for y in _YEAR.findall(need_text) if int(y) not in covered}
+    this_year = settings.today_date().year  # 今年/明年/去年 are years too (relative to settings.today)
+    need_years |= {str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text}
+    for label in _FIVE_YEAR_PLAN.findall(need_text):  # a five-year plan (十五五) no document belongs to
+        if label not in corpus_text_of(index):
+            return RefusalDecision(True, "year", f"文件中没有“{label}”时期的规划。")
     if need_years:
         context = normalize("".join(s.hit.chunk.text + s.hit.chunk.section for s in top[:3]))
         absent = sorted(y for y in need_years if y not in context)
@@ -166,6 +187,8 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             return RefusalDecision(True, "answer_type",
                                    f"问题询问的是{need_type.label}，检索到的段落中没有这类信息。")
 
+    if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
+        return ANSWER
     from rag.query import corpus_text, missing_terms
 
     from rag.extractive import question_terms
@@ -174,7 +197,7 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
     covered = {m.matched for m in (plan.concepts if plan else ())}
     absent_terms = missing_terms([t for t in terms if not any(t in c or c in t for c in covered)],
                                  corpus_text(index))
-    if absent_terms and best_coverage < settings.need_missing_term_coverage:
+    if absent_terms:
         return RefusalDecision(True, "missing_term", f"文件中没有出现“{'、'.join(absent_terms)}”。")
     return ANSWER
 

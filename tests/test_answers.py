@@ -1,0 +1,133 @@
+"""Extractive answers and refusals on small hand-made hits (rag.extractive, rag.refusal) and through the
+pipeline on the bundled corpus."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+from rag.extractive import compose, metadata_answer, score_sentences
+from rag.refusal import check_refusal, comparison_groups, need_clause
+from rag.settings import Settings
+from rag.types import Chunk, DocumentMeta, Hit
+
+SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0)
+PROVINCE = DocumentMeta("sc-plan", "docs/a.txt", "a.txt", "四川省测试规划(2021-2025年)(征求意见稿)", ("测试规划",),
+                        issuer="四川省科学技术厅", level="省级", region="四川省", date="2022-04",
+                        period_start=2021, period_end=2025, status="征求意见稿")
+CITY = DocumentMeta("cd-plan", "docs/b.txt", "b.txt", "成都市测试意见", ("测试意见",), region="成都市", level="市级",
+                    period_start=2024)
+CARD_TEXT = ("文件名称：四川省测试规划(2021-2025年)(征求意见稿)\n发布单位：四川省科学技术厅\n成文日期：2022-04\n"
+             "原文：四川省测试规划 (2021-2025年) / (征求意见稿) / 四川省科学技术厅 / 2022年4月")
+
+
+def _hit(text: str, doc_id: str = "sc-plan", rank: int = 1, section: str = "一、总体要求", kind: str = "text") -> Hit:
+    chunk = Chunk(f"{doc_id}-{rank}-{kind}", doc_id, section, text, 0, len(text), len(text), kind)
+    return Hit(rank, 1.0 / rank, chunk, {"sc-plan": PROVINCE.title, "cd-plan": CITY.title}[doc_id])
+
+
+def _index(*chunks: Chunk):
+    return SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks))
+
+
+def _scored(question: str, hits: list[Hit], terms: dict[str, float]):
+    return score_sentences(question, hits, terms)
+
+
+def test_need_clause_drops_the_company_self_description():
+    q = "我们是一家做火锅底料的企业，主要卖给餐馆，能享受哪些支持？"
+    assert need_clause(q) == "能享受哪些支持？"
+    assert need_clause("到2027年四川要培育多少家领军企业？") == "到2027年四川要培育多少家领军企业？"
+
+
+def test_amount_question_without_an_amount_in_the_evidence_is_refused_with_its_reason():
+    hits = [_hit("支持专精特新企业做大做强，给予奖励。")]
+    q = "四川对新认定的专精特新企业一次性奖励多少万元？"
+    decision = check_refusal(q, _scored(q, hits, {"专精特新": 5.0, "奖励": 2.0, "企业": 1.0}), _index(), SETTINGS)
+    assert decision.refused and decision.rule == "answer_type" and "金额" in decision.reason
+
+
+def test_amount_question_with_an_amount_in_the_evidence_is_answered():
+    hits = [_hit("对新认定的专精特新企业一次性奖励50万元。")]
+    q = "四川对新认定的专精特新企业一次性奖励多少万元？"
+    decision = check_refusal(q, _scored(q, hits, {"专精特新": 5.0, "奖励": 2.0, "企业": 1.0}), _index(), SETTINGS)
+    assert not decision.refused and decision.reason is None
+
+
+def test_other_province_and_uncovered_year_are_refused():
+    hits = [_hit("到2025年，战略性新兴产业增加值占地区生产总值比重达到15%。")]
+    q = "云南省到2025年战略性新兴产业增加值占比目标是多少？"
+    d = check_refusal(q, _scored(q, hits, {"战略性新兴产业": 5.0, "增加值": 2.0}), _index(), SETTINGS)
+    assert d.refused and d.rule == "region" and "云南" in d.reason
+    q2 = "到2030年四川战略性新兴产业增加值占比目标是多少？"
+    d2 = check_refusal(q2, _scored(q2, hits, {"战略性新兴产业": 5.0, "增加值": 2.0}), _index(), SETTINGS)
+    assert d2.refused and d2.rule == "year" and "2030" in d2.reason
+
+
+def test_company_words_do_not_refuse_an_applicability_question():
+    hits = [_hit("大力发展川菜及调味品、火锅底料等绿色食品。")]
+    q = "我们是一家做牛油锅底的小作坊，主要卖给餐馆，有哪些支持方向？"
+    from rag.text import Tokenizer
+
+    index = _index()
+    index.tokenizer, index.idf = Tokenizer(), (lambda t: 1.0)
+    index._corpus_text = hits[0].chunk.text  # rag.query.corpus_text's cache: words like 作坊/餐馆 are absent
+    d = check_refusal(q, _scored(q, hits, {"锅底": 3.0, "支持": 1.0, "方向": 1.0, "餐馆": 1.0}), index,
+                      Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.75))
+    assert not d.refused
+
+
+def test_no_evidence_is_refused():
+    hits = [_hit("加快建设现代化产业体系。")]
+    d = check_refusal("钠电池有什么支持？", _scored("钠电池有什么支持？", hits, {"钠电池": 5.0}), _index(), SETTINGS)
+    assert d.refused and d.rule == "no_evidence"
+
+
+def test_metadata_answer_quotes_the_card_verbatim():
+    card = Chunk("card-1", "sc-plan", "文件信息", CARD_TEXT, -1, -1, 50, "card")
+    index = _index(card)
+    text, citations, known = metadata_answer("测试规划是哪个部门、什么时候出的？", ("sc-plan",), [], index,
+                                             dt.date(2026, 11, 20))
+    assert known and "四川省科学技术厅" in text and "2022年4月" in text and text.endswith("[1]")
+    assert citations[0].chunk_id == "card-1" and citations[0].quote in card.text
+    text2, _, _ = metadata_answer("测试规划现在还有效吗？", ("sc-plan",), [], index, dt.date(2026, 11, 20))
+    assert "已到期" in text2 and "征求意见稿" in text2
+    assert metadata_answer("测试规划里新能源汽车的目标是多少？", ("sc-plan",), [], index, dt.date(2026, 1, 1)) is None
+
+
+def test_list_question_prefers_the_whole_enumeration():
+    text = "推进成都都市圈产业协作。加快成德临港经济、成眉高新技术、成资临空经济产业协作带融合发展。"
+    hits = [_hit(text, "cd-plan"), _hit("推动产业协作带融合发展，不断做强主干功能。", "cd-plan", rank=2)]
+    q = "成都都市圈的三条产业协作带是哪三条？"
+    scored = _scored(q, hits, {"都市圈": 3.0, "产业": 1.0, "协作带": 3.0})
+    answer, citations = compose(scored)
+    first = answer.split("\n")[0]
+    assert "成德临港经济" in first and "成资临空经济" in first
+    assert all(c.quote in h.chunk.text for c in citations for h in hits if h.chunk.chunk_id == c.chunk_id)
+
+
+def test_cross_document_answer_has_a_labelled_sentence_per_region():
+    hits = [_hit("加大天府峨眉计划对新兴产业人才支持力度。", "sc-plan"),
+            _hit("实施天府峨眉计划，引进人才团队。", "sc-plan", rank=2),
+            _hit("深入实施蓉漂计划，引育未来产业人才。", "cd-plan", rank=3)]
+    plan = SimpleNamespace(doc_ids=(), regions=("四川省", "成都市"))
+    groups = comparison_groups(plan, _index().docs)
+    scored = _scored("省里和成都分别用哪些人才计划？", hits, {"人才": 2.0, "计划": 1.0})
+    answer, citations = compose(scored, groups=groups, docs=_index().docs)
+    assert "四川省《测试规划》：" in answer and "成都市《测试意见》：" in answer and "蓉漂计划" in answer
+    assert {c.doc_id for c in citations} == {"sc-plan", "cd-plan"}
+
+
+def test_pipeline_refusal_carries_its_reason(shared_qa):
+    from rag.pipeline import REFUSAL_TEXT
+
+    answer = shared_qa.ask("成都市发改委负责未来产业的处室咨询电话是多少？")
+    assert answer.refused and answer.text == REFUSAL_TEXT
+    assert any(n.startswith("未作答的原因") and "电话" in n for n in answer.notices)
+
+
+def test_pipeline_metadata_answer(shared_qa):
+    answer = shared_qa.ask("成都前瞻培育未来产业的实施意见文号是多少？")
+    assert not answer.refused and "成府发〔2024〕2号" in answer.text
+    card = next(c for c in shared_qa.index.chunks if c.chunk_id == answer.citations[0].chunk_id)
+    assert card.kind == "card" and answer.citations[0].quote in card.text
