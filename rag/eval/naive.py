@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.chunking import chunk_id
 from rag.corpus import collect_sources, read_text
-from rag.ingest import default_sources
+from rag.ingest import default_exclude, default_sources
 from rag.types import Chunk, Hit
 
 
@@ -19,7 +19,10 @@ class NaiveRetriever:
 
         splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
         docs, self.titles = [], {}
+        hidden = set(default_exclude(settings))  # documents hidden in the knowledge base stay out, as in ingest
         for source in collect_sources(default_sources(settings)):
+            if source.meta.doc_id in hidden:
+                continue
             self.titles[source.meta.doc_id] = source.meta.title
             for piece in splitter.split_text(read_text(source.path)):
                 docs.append(Document(page_content=piece, metadata={"doc_id": source.meta.doc_id}))
