@@ -9,7 +9,8 @@ Sentence score (all parts in [0, 1]):
                                                       ≥ 3 items with 、]
                                 + 0.05 / rank(hit)
 
-The answer is refused ("文件中未找到…") when the best coverage is below ``refusal_threshold``.
+Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
+question's information need).
 """
 
 from __future__ import annotations

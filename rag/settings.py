@@ -89,11 +89,6 @@ class Settings:
     use_concepts: bool = True
     use_doc_routing: bool = True
     routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
-    # Extractive answering: below this normalised evidence score the answer is a refusal.
-    refusal_threshold: float = 0.2
-    # …and when the question asks for something no document mentions (see rag.query.missing_terms),
-    # below this coverage
-    missing_term_coverage: float = 0.75
     # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
     # question's idf weight (chosen on dev.jsonl) …
     min_evidence_coverage: float = 0.1
