@@ -129,22 +129,27 @@ def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
             continue
         spans = split_sentences(text[start:end], offset=start)
         for i, (s, e) in enumerate(spans):
-            for ps, pe in _split_long(text, s, e, max_tokens):
+            for ps, pe in _split_long(text, s, e, max_tokens, max(max_tokens // OVERLAP_DIVISOR, 1)):
                 units.append(_Unit(ps, pe, count_tokens(text[ps:pe]), False, i == len(spans) - 1 and pe == e))
     return units
 
 
+OVERLAP_DIVISOR = 4  # a unit repeated at the start of the next chunk has ≤ max_tokens // 4 tokens;
+# over-long sentences are cut into pieces of that size so that they can be repeated too
 _SOFT_BREAK = re.compile(r"[，,、：:]|\s+")
 
 
-def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:
-    """Split one over-long sentence (e.g. a flattened table) at commas or spaces into pieces of at
-    most ``max_tokens`` tokens; a sentence that fits is returned whole."""
+def _split_long(text: str, start: int, end: int, max_tokens: int,
+                piece_tokens: int | None = None) -> list[tuple[int, int]]:
+    """Split one sentence of more than ``max_tokens`` tokens (e.g. a flattened table or a long
+    enumeration) at commas or spaces into pieces of at most ``piece_tokens`` (default
+    ``max_tokens``) tokens where the breaks allow; a sentence that fits is returned whole."""
     if count_tokens(text[start:end]) <= max_tokens:
         return [(start, end)]
+    piece_tokens = piece_tokens or max_tokens
     pieces, piece_start, last_break = [], start, None
     for m in _SOFT_BREAK.finditer(text, start, end):
-        if count_tokens(text[piece_start:m.end()]) > max_tokens and last_break and last_break > piece_start:
+        if count_tokens(text[piece_start:m.end()]) > piece_tokens and last_break and last_break > piece_start:
             pieces.append((piece_start, last_break))
             piece_start = last_break
         last_break = m.end()
@@ -187,7 +192,15 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
         for unit in _units(text, paras, max_tokens):
             if group and (unit.table != group[-1].table
                           or count_tokens(text[group[0].start:unit.end]) > max_tokens):
+                last = group[-1]
+                # sentence-level overlap: a chunk that continues a paragraph repeats the previous
+                # chunk's last (short) unit, so that a span across the boundary is in one chunk
+                carry = (len(group) > 1 and not unit.table and not last.table and not last.para_end
+                         and last.tokens <= max_tokens // OVERLAP_DIVISOR
+                         and count_tokens(text[last.start:unit.end]) <= max_tokens)
                 flush()
+                if carry:
+                    group = [last]
             group.append(unit)
             total = count_tokens(text[group[0].start:unit.end])
         flush()

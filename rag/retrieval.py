@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 
 from rag.index import LoadedIndex
-from rag.query import QueryPlan, plan_query
+from rag.query import QueryPlan, plan_query, section_labels
 from rag.settings import Settings
 from rag.types import Hit
 
@@ -116,43 +116,131 @@ class HybridRetriever:
         return ranking, sims
 
     # --- hybrid ------------------------------------------------------------------------------
+    def _lists(self, tokens, text: str, n: int, scope: Filters, bm25_all, dense_sims: dict):
+        """The BM25 and/or dense rankings (per ``retrieval_mode``) of one query within ``scope``;
+        returns ``(rankings, bm25_all)`` and records cosine similarities in ``dense_sims``."""
+        rankings = []
+        if self.settings.retrieval_mode in ("hybrid", "bm25"):
+            ranking, scores = self.bm25_ranking(list(tokens), n, scope)
+            bm25_all = scores if bm25_all is None else bm25_all
+            rankings.append(ranking)
+        if self.settings.retrieval_mode in ("hybrid", "dense"):
+            ranking, sims = self.dense_ranking(text, n, scope)
+            for row, sim in sims.items():
+                dense_sims.setdefault(row, sim)
+            rankings.append(ranking)
+        return rankings, bm25_all
+
+    def _card_rows(self, doc_ids, filters: Filters) -> list[int]:
+        """Rows of the document cards of ``doc_ids`` (in that order) that ``filters`` allows."""
+        if not hasattr(self, "_cards"):
+            self._cards = {c.doc_id: row for row, c in enumerate(self.index.chunks) if c.kind == "card"}
+        mask = self._mask(filters)
+        return [self._cards[d] for d in doc_ids if d in self._cards and mask[self._cards[d]]]
+
+    def _section_rows(self, labels, doc_ids, filters: Filters) -> list[int]:
+        """Rows of chunks under a heading in ``labels`` (of ``doc_ids`` when given) that ``filters``
+        allows."""
+        mask = self._mask(filters)
+        wanted = set(labels)
+        return [row for row, c in enumerate(self.index.chunks)
+                if mask[row] and (not doc_ids or c.doc_id in doc_ids) and wanted & set(section_labels(c.section))]
+
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
-        Raises ValueError when ``k`` < 1."""
+
+        With ``use_doc_routing``: a question about two or more documents/regions (``plan.scopes``)
+        gets, after the best global hit, ``slots_per_scope`` passages of each scope from that scope's
+        sub-query (round-robin); a question about a document itself (``plan.about_document``) gets
+        the cards of the documents it names first. ``Hit.score`` is then 1/(k_rrf + final rank) and
+        ``scores["rrf"]`` keeps the global fused score. Raises ValueError when ``k`` < 1."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         plan = plan or plan_query(question, self.index, self.settings)
+        routing = self.settings.use_doc_routing
+        multi = routing and len(plan.scopes) >= 2
         rankings, weights, bm25_all, dense_sims = [], [], None, {}
         n = max(self.settings.candidate_k, k)
-        scopes = [filters]
-        if plan.doc_ids and self.settings.use_doc_routing:
-            scopes += [Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on)
+        scopes = [(filters, plan.tokens, plan.dense_text)]
+        if plan.doc_ids and routing and not multi:
+            # one named document (or one era's documents): also search inside each with the sub-query
+            sub = plan.scopes[0] if plan.scopes else None
+            tokens = sub.tokens if sub and sub.tokens else plan.tokens
+            text = sub.dense_text if sub and sub.tokens else plan.dense_text
+            scopes += [(Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on), tokens, text)
                        for d in plan.doc_ids if filters.doc_ids is None or d in filters.doc_ids]
-        if len(plan.regions) > 1 and self.settings.use_doc_routing and not filters.region:
-            # a comparison across levels (省 vs 成都): make sure each region is represented
-            scopes += [Filters(doc_ids=filters.doc_ids, region=r, in_force_on=filters.in_force_on)
-                       for r in plan.regions]
-        for i, scope in enumerate(scopes):
-            weight = 1.0 if i == 0 else self.settings.routing_weight
-            if self.settings.retrieval_mode in ("hybrid", "bm25"):
-                ranking, scores = self.bm25_ranking(plan.tokens, n, scope)
-                bm25_all = scores if bm25_all is None else bm25_all
-                rankings.append(ranking)
-                weights.append(weight)
-            if self.settings.retrieval_mode in ("hybrid", "dense"):
-                ranking, sims = self.dense_ranking(plan.dense_text, n, scope)
-                dense_sims.update(sims)
-                rankings.append(ranking)
-                weights.append(weight)
+        for i, (scope, tokens, text) in enumerate(scopes):
+            lists, bm25_all = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
+            rankings += lists
+            weights += [1.0 if i == 0 else self.settings.routing_weight] * len(lists)
+        if routing and plan.sections and bm25_all is not None:
+            # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
+            rows = self._section_rows(plan.sections, plan.doc_ids, filters)
+            rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
+            weights.append(self.settings.routing_weight)
         fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
+        rrf = dict(fused)
+        order = [row for row, _ in fused]
+        reordered = False
+        if multi:
+            per_scope = []
+            for s in plan.scopes:
+                ids = tuple(d for d in s.doc_ids if filters.doc_ids is None or d in filters.doc_ids)
+                scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
+                lists, bm25_all = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
+                                              n, scope, bm25_all, dense_sims)
+                per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)])
+            slots = max(1, (self.settings.top_k - 1) // len(per_scope))
+            order = guarantee_scope_slots(order, per_scope, slots)
+            reordered = True
+        if routing and plan.about_document:
+            position = {row: i for i, row in enumerate(order)}
+            cards = sorted(self._card_rows(plan.card_doc_ids, filters), key=lambda r: position.get(r, len(order)))
+            order = cards + [row for row in order if row not in cards]
+            reordered = reordered or bool(cards)
         hits = []
-        for rank, (row, score) in enumerate(fused[:k], start=1):
+        for rank, row in enumerate(order[:k], start=1):
             chunk = self.index.chunks[row]
-            scores = {"rrf": score}
+            scores = {"rrf": rrf.get(row, 0.0)}
             if bm25_all is not None:
                 scores["bm25"] = float(bm25_all[row])
             if row in dense_sims:
                 scores["dense"] = dense_sims[row]
+            score = 1.0 / (self.settings.rrf_k + rank) if reordered else scores["rrf"]
             hits.append(Hit(rank, score, chunk, self.index.docs[chunk.doc_id].title, scores))
         return hits
+
+
+def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]], slots: int) -> list[int]:
+    """Merge a global ranking with per-scope rankings so that every scope is represented early.
+
+    The result starts with the global best row, then takes rows round-robin from the scopes'
+    rankings (skipping rows already taken) until each scope has ``slots`` of its rows in the list
+    (a row counts for every scope whose ranking holds it), then continues with the global ranking and
+    finally with the scopes' remaining rows. Row ids, best first, without duplicates.
+    """
+    out = list(global_order[:1])
+    members = [set(o) for o in scope_orders]
+    pointers = [0] * len(scope_orders)
+
+    def have(i):
+        return sum(1 for row in out if row in members[i])
+
+    progress = True
+    while progress:
+        progress = False
+        for i, ranking in enumerate(scope_orders):
+            if have(i) >= slots:
+                continue
+            while pointers[i] < len(ranking) and ranking[pointers[i]] in out:
+                pointers[i] += 1
+            if pointers[i] < len(ranking):
+                out.append(ranking[pointers[i]])
+                progress = True
+    taken = set(out)
+    for row in [*global_order, *(r for o in scope_orders for r in o)]:
+        if row not in taken:
+            out.append(row)
+            taken.add(row)
+    return out

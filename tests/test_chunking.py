@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rag.chunking import SECTION_SEP, chunk_document, chunk_id, heading_label, heading_level, is_heading_only
+from rag.chunking import OVERLAP_DIVISOR, SECTION_SEP, chunk_document, chunk_id, heading_label, heading_level, is_heading_only
 from rag.cleaning import clean_text
 from rag.text import count_tokens, split_sentences
 
@@ -152,7 +152,11 @@ def test_chunk_text_is_slice_of_document(cleaned_docs, chunked, mx, doc_id):
         assert c.doc_id == doc_id and c.text.strip()
     starts = [c.start for c in chunks]
     assert starts == sorted(starts)
-    assert all(a.end <= b.start for a, b in zip(chunks, chunks[1:]))  # no overlap
+    for a, b in zip(chunks, chunks[1:]):
+        if b.start < a.end:  # sentence-level overlap: b repeats a short tail of a, inside one paragraph
+            shared = text[b.start:a.end]
+            assert a.start < b.start and "\n" not in shared and b.end > a.end
+            assert count_tokens(shared) <= mx // OVERLAP_DIVISOR
 
 
 @pytest.mark.parametrize("mx, doc_id", _cases())
@@ -208,6 +212,30 @@ def test_over_long_single_sentence_is_split_at_commas():
     assert "".join(c.text for c in chunks) == sentence
     for c in chunks[:-1]:
         assert c.text.endswith("，") and count_tokens(c.text) <= 64
+
+
+def test_chunk_continuing_a_paragraph_repeats_the_previous_short_sentence():
+    """A span across a chunk boundary inside a paragraph (a short label sentence and the sentence
+    it introduces) is whole in the next chunk; a new paragraph starts without overlap."""
+    long_sentence = "以芳纶纤维、碳纤维、玄武岩纤维为重点，加快提升高强度、高模量复合材料产业化水平。"
+    para = "".join([long_sentence * 2, "高性能纤维及复合材料。", long_sentence * 2])
+    text = "\n".join(["一、发展重点", para, "生物医用材料产业加快发展。"])
+    chunks = chunk_document("doc", text, 2 * count_tokens(long_sentence) + count_tokens("高性能纤维及复合材料。"))
+    assert len(chunks) >= 2
+    assert any("高性能纤维及复合材料。以芳纶纤维" in c.text for c in chunks)
+    assert sum("高性能纤维及复合材料。" in c.text for c in chunks) == 2
+    assert sum("生物医用材料" in c.text for c in chunks) == 1
+
+
+def test_over_long_flattened_table_spans_are_whole_in_some_chunk():
+    """A flattened table (one over-long line of cells) is cut into small pieces and consecutive
+    chunks share a piece, so every short span of the line (a row label with its values, 12
+    characters) is whole in some chunk."""
+    line = " ".join(f"{i} 第{i}项指标（户） {i * 3} {i * 5}" for i in range(1, 60))
+    chunks = chunk_document("doc", "\n".join(["二、发展目标", line]), 64)
+    assert len(chunks) > 2
+    for i in range(len(line) - 12):
+        assert any(line[i:i + 12] in c.text for c in chunks), line[i:i + 12]
 
 
 TABLE_HEADER = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"

@@ -1,0 +1,163 @@
+"""Query planning for cross-document, temporal and section questions (rag.query) and how the
+retriever uses the plan (rag.retrieval): document references, sub-queries per scope, guaranteed
+slots per scope, document cards first for questions about a document itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.corpus import load_manifest
+from rag.pipeline import PolicyQA
+from rag.query import (asks_about_document, document_cues, is_comparison, plan_era, plan_query,
+                       reference_mentions, resolve_reference, _topic_words)
+from rag.retrieval import Filters, guarantee_scope_slots
+from rag.text import Tokenizer
+
+from core_support import CORPUS_DIR
+
+SC_NEW, SC_HITECH, SC_13TH = "sc-emerging-future-2025", "sc-hitech-14th-draft", "sc-sei-13th"
+CD_FUTURE, CD_MANU = "cd-future-industries-2024", "cd-manufacturing-14th"
+
+
+@pytest.fixture(scope="module")
+def metas():
+    return {s.meta.doc_id: s.meta for s in load_manifest(CORPUS_DIR)}
+
+
+@pytest.fixture(scope="module")
+def cues_topics(metas):
+    cues = document_cues(metas)
+    return cues, _topic_words(cues, Tokenizer(CORPUS_DIR / "userdict.txt"))
+
+
+# --- references from manifest fields ------------------------------------------------------------
+def test_plan_era_from_title_or_period(metas):
+    assert plan_era(metas[SC_13TH]) == "十三五"  # in the title, and 2016—2020
+    assert plan_era(metas[CD_MANU]) == "十四五"
+    assert plan_era(metas[SC_NEW]) is None  # 2025—2027 is not a five-year-plan period
+    assert plan_era(metas[CD_FUTURE]) is None  # no end year
+
+
+@pytest.mark.parametrize("mention, expected", [
+    ("成都的未来产业意见", (CD_FUTURE,)),
+    ("省方案", (SC_NEW,)),
+    ("省里的方案", (SC_NEW,)),
+    ("十三五规划", (SC_13TH,)),
+    ("十三五那份战略性新兴产业规划", (SC_13TH,)),
+    ("制造业十四五规划", (CD_MANU,)),
+    ("省科技厅的十四五高新规划", (SC_HITECH,)),
+    ("2025—2027年", (SC_NEW,)),
+    ("2016-2020年的规划", (SC_13TH,)),
+    ("成都十四五", (CD_MANU,)),
+])
+def test_reference_resolves_to_documents(cues_topics, mention, expected):
+    assert resolve_reference(mention, *cues_topics) == expected
+
+
+def test_ambiguous_reference_keeps_every_candidate_and_bare_kind_word_none(cues_topics):
+    assert set(resolve_reference("十四五规划", *cues_topics)) == {SC_HITECH, CD_MANU}
+    assert set(resolve_reference("成都的文件", *cues_topics)) == {CD_FUTURE, CD_MANU}
+    assert resolve_reference("属于规划", *cues_topics) == ()  # no cue says which plan
+
+
+def test_reference_mentions_stop_at_separators_and_skip_non_references():
+    q = "氢能在省里的方案和成都未来产业意见里分别怎么写？"
+    assert [q[a:b] for a, b in reference_mentions(q)] == ["省里的方案", "成都未来产业意见"]
+    q = "高新技术规划的规划期是哪几年？是不是征求意见稿？"
+    assert [q[a:b] for a, b in reference_mentions(q)] == ["高新技术规划"]
+
+
+def test_comparison_and_about_document_words():
+    assert is_comparison("省里和成都各自怎么定位？") and is_comparison("两份文件有什么不同？")
+    assert not is_comparison("成都都市圈的协作带是哪三条？")  # 成都/都市 are not 都
+    assert asks_about_document("这份规划是哪个部门、什么时候出的？")
+    assert asks_about_document("十三五规划现在还有效吗？") and asks_about_document("文号是多少？")
+    assert not asks_about_document("日常工作统筹由哪个部门承担？")  # a task, not the issuer
+
+
+# --- the plan ------------------------------------------------------------------------------------
+def test_two_named_documents_give_two_scopes_with_sub_queries(shared_qa):
+    plan = plan_query("新型显示在省里的方案和成都制造业规划里分别怎么部署？", shared_qa.index, shared_qa.settings)
+    assert sorted(s.doc_ids for s in plan.scopes) == [(CD_MANU,), (SC_NEW,)]
+    for s in plan.scopes:  # the sub-query keeps the topic, not the other document's words
+        assert "新型显示" in s.dense_text and "制造业" not in s.dense_text and "方案" not in s.dense_text
+    assert set(plan.doc_ids) == {SC_NEW, CD_MANU} and not plan.about_document
+
+
+def test_regions_compared_give_region_scopes(shared_qa):
+    plan = plan_query("人工智能方面，省里和成都各自怎么安排？", shared_qa.index, shared_qa.settings)
+    assert {s.region for s in plan.scopes} == {"四川省", "成都市"}
+
+
+def test_routing_off_gives_a_plain_plan(built_index):
+    qa = PolicyQA(built_index.with_(use_doc_routing=False))
+    plan = plan_query("新型显示在省里的方案和成都制造业规划里分别怎么部署？", qa.index, qa.settings)
+    assert plan.scopes == () and plan.doc_ids == () and not plan.about_document and plan.sections == ()
+
+
+# --- guaranteed slots ------------------------------------------------------------------------------
+def test_guarantee_scope_slots_round_robin_after_global_best():
+    order = guarantee_scope_slots([1, 2, 3, 4, 5, 6], [[2, 7, 8], [9, 10, 3]], slots=2)
+    assert order[:5] == [1, 2, 9, 7, 10]  # global best, then A, B, A, B
+    assert order[5:] == [3, 4, 5, 6, 8]
+    assert len(order) == len(set(order))
+
+
+def test_guarantee_scope_slots_counts_rows_already_taken():
+    # the global best already belongs to scope A: A needs one more, B two
+    assert guarantee_scope_slots([7, 1], [[7, 8], [9, 10]], slots=2)[:4] == [7, 8, 9, 10]
+
+
+# --- retrieval behaviour on the bundled corpus -----------------------------------------------------
+@pytest.mark.parametrize("question, docs", [
+    ("新型显示在省里的方案和成都制造业规划里分别怎么部署？", {SC_NEW, CD_MANU}),
+    ("人工智能方面，十三五规划和成都未来产业意见各有什么提法？", {SC_13TH, CD_FUTURE}),
+    ("生物医药在2025—2027年的方案和十四五高新技术规划里分别是什么定位？", {SC_NEW, SC_HITECH}),
+])
+def test_question_naming_two_documents_gets_both_in_top_5(shared_qa, question, docs):
+    hits = shared_qa.retrieve(question, k=5)
+    assert docs <= {h.chunk.doc_id for h in hits}
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True) and [h.rank for h in hits] == [1, 2, 3, 4, 5]
+
+
+def test_regions_compared_get_both_regions_in_top_5(shared_qa):
+    hits = shared_qa.retrieve("人工智能方面，省里和成都各自怎么安排？", k=5)
+    assert {shared_qa.index.docs[h.chunk.doc_id].region for h in hits} == {"四川省", "成都市"}
+
+
+def test_evolution_question_covers_every_document_of_the_region(shared_qa):
+    hits = shared_qa.retrieve("人工智能这个方向，四川从十三五到现在的文件里是怎么一路延续的？", k=5)
+    assert {SC_NEW, SC_HITECH, SC_13TH} <= {h.chunk.doc_id for h in hits}
+
+
+@pytest.mark.parametrize("question, doc_id", [
+    ("成都制造业规划的规划期是哪几年？", CD_MANU),
+    ("十四五高新技术规划是哪个部门发布的？", SC_HITECH),
+    ("省里2025—2027年的方案现在还有效吗？", SC_NEW),
+    ("成都前瞻培育未来产业的意见文号是什么？", CD_FUTURE),
+])
+def test_question_about_a_named_document_gets_its_card_in_top_3(shared_qa, question, doc_id):
+    top = shared_qa.retrieve(question, k=3)
+    assert any(h.chunk.kind == "card" and h.chunk.doc_id == doc_id for h in top)
+
+
+def test_question_about_documents_in_general_gets_cards(shared_qa):
+    hits = shared_qa.retrieve("哪份文件还是征求意见稿？", k=5)
+    assert sum(h.chunk.kind == "card" for h in hits) >= 3
+
+
+def test_cards_respect_filters(shared_qa):
+    hits = shared_qa.retrieve("成都制造业规划的规划期是哪几年？", k=5, filters=Filters(region="四川省"))
+    assert hits and all(shared_qa.index.docs[h.chunk.doc_id].region == "四川省" for h in hits)
+
+
+def test_named_section_ranks_high(shared_qa):
+    hits = shared_qa.retrieve("成都未来产业意见的发展愿景里有哪些阶段目标？", k=3)
+    assert any("发展愿景" in h.chunk.section for h in hits)
+
+
+def test_cross_document_plan_respects_a_document_filter(shared_qa):
+    hits = shared_qa.retrieve("新型显示在省里的方案和成都制造业规划里分别怎么部署？", k=8,
+                              filters=Filters(doc_ids=(CD_MANU,)))
+    assert hits and {h.chunk.doc_id for h in hits} == {CD_MANU}
