@@ -3,6 +3,13 @@
 * **document references** — titles, short names and document numbers from the manifest that the
   question names (normalised as in ``rag.text.normalize``); the retriever then also searches inside
   each named document, so that a question naming two documents gets passages from both;
+* **scopes and sub-queries** — references the manifest does not spell out are resolved from its
+  fields (``resolve_reference``): the kind word (规划/方案/意见), the five-year-plan era (十三五 from a
+  2016–2020 period), the region (成都/省里), a period (2025—2027) and distinctive title words; a
+  question naming two or more documents or regions gets one sub-query per scope (the question
+  without the reference words), and the retriever gives each scope slots in the top k;
+* **questions about a document** (issuer, number, date, period, validity, draft) are marked so that
+  the document cards rank first; section headings named in the question (发展愿景) add a ranking;
 * **concept expansion** — the curated policy-concept list ``corpus/concepts.json`` maps the words a
   company uses (钠离子电池, 火锅底料, 减速器) to the documents' vocabulary (新型储能, 绿色食品,
   机器人); matched concept terms are added to the lexical query and the dense query text.
