@@ -334,3 +334,52 @@ def test_importing_matching_does_not_import_gradio():
     code = ("import sys, rag.matching, rag.matching.matcher, rag.matching.cli, ui.match_tab; "
             "assert 'gradio' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
+
+
+# --- company words → concepts (offline) ---------------------------------------------------------------
+def _concepts():
+    from rag.query import load_concepts
+
+    return load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
+
+
+def test_abbreviation_rule():
+    from rag.matching.concepts import is_abbreviation
+
+    assert is_abbreviation("航发", "航空发动机")
+    assert is_abbreviation("钒电解液", "钒电池电解液")
+    assert is_abbreviation("新能车", "新能源汽车")
+    assert not is_abbreviation("储能", "储能电池")  # a plain substring is not a short form
+    assert not is_abbreviation("发动", "航空发动机")  # must start with the full term's first character
+    assert not is_abbreviation("航机", "航空发动机与燃气轮机")  # two characters cannot stand for a long term
+    assert not is_abbreviation("ab", "abc")  # Chinese only
+
+
+def test_concept_matches_short_forms_only_on_request():
+    from rag.matching.concepts import concept_matches
+
+    concepts = _concepts()
+    ids = {m.concept_id for m in concept_matches("航发零部件", concepts, abbreviations=True)}
+    assert "new-aviation" in ids  # 航发 = 航空发动机
+    assert not concept_matches("航发零部件", concepts)  # exact triggers only by default
+    # a short form must start the word or follow an exact match: 氢能装备 is not 能源环保装备
+    assert {m.concept_id for m in concept_matches("氢能装备", concepts, abbreviations=True)} == {"hydrogen"}
+
+
+def test_concept_matches_shadowing():
+    from rag.matching.concepts import concept_matches
+
+    concepts = _concepts()
+    ids = {m.concept_id for m in concept_matches("电机控制器", concepts)}
+    assert "nev" in ids and "servo" not in ids  # 控制器 only inside the longer 电机控制器
+    ids = {m.concept_id for m in concept_matches("钠离子电池", concepts)}
+    assert {"new-energy-storage", "power-battery"} <= ids  # equal spans are all kept
+
+
+def test_facets_link_short_forms_and_unknown_words(matcher):
+    from rag.matching.facets import build_facets
+
+    profile = Profile(products=("航发零部件", "某某新奇物件"))
+    facets = build_facets(profile, matcher.concepts, matcher.index.tokenizer)
+    assert any(l.via == "concept" and l.concept_id == "new-aviation" for l in facets[0].links)  # 航发
+    assert any(l.via == "part" for l in facets[1].links)  # a word no concept knows: its sub-words

@@ -5,9 +5,10 @@
     result = ProfileMatcher(settings).match(profile, k=10)   # MatchResult (ranked provisions + flags)
     result.to_json()                                          # {"profile", "summary", "provisions", "mapping"}
 
-Stages, one module each: ``profile`` (profile record, free-text parser, dictionaries) → ``matcher``
-(company words → policy terms → retrieval → ranked provisions; summary), with its records and the
-document flags in ``provisions`` → ``report``
+Stages, one module each: ``profile`` (profile record; dictionaries in ``lexicon``, free-text parser in
+``parser``) → ``concepts`` (company words → policy concepts, incl. short forms) → ``facets`` (profile
+facts with links to the documents' vocabulary) → ``matcher`` (evidence, retrieval, ranking, selection;
+reasons and quotes in ``explain``), with its records and the document flags in ``provisions`` → ``report``
 (Markdown / JSON export) → ``cli`` (``rag match``); ``bench`` measures recall@k / precision@k on
 ``eval/datasets/profiles.jsonl``. Importing this package imports nothing heavy.
 """

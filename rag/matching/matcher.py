@@ -1,11 +1,7 @@
 """Profile → applicable provisions: company words → policy terms → retrieval → ranked, flagged provisions.
 
-1. **Facets** (``build_facets``). Each profile fact becomes a facet with *links* to the documents'
-   vocabulary: a product links to itself (weight 1), to the term (0.85) and aliases (0.75) of the
-   concepts of ``corpus/concepts.json`` it triggers (钠离子电池 → 新型储能), to their broader terms
-   (0.4) and the aliases of those (0.3); a word no concept knows links to its own jieba sub-words (0.5).
-   A need links to its policy words (用地/空间 → 工业用地 …), a qualification to its concept, the
-   location to the names documents use for it (district, city, 攀西/川南 … at 0.6).
+1. **Facets** (``rag.matching.facets.build_facets``). Each profile fact becomes a facet with *links* to
+   the documents' vocabulary (钠离子电池 → 新型储能, 航发 → 航空发动机, 用地/空间 → 工业用地 …).
 2. **Evidence** per passage (chunk) and facet f. A link found in the passage is worth
    ``weight × (0.3 + 0.7·spec(term)) × where`` with spec(t) = ln((N+1)/(df(t)+1)) / ln(N+1) over the N
    passages (an idf in [0, 1]) and where = 1 in the text, 0.6 in the section path only, ×1.25 when
@@ -23,8 +19,9 @@
    人才, 应用场景) gets its best own provision (preferring sections about it, recent plans and passages
    that also name the industry), the location up to two provisions naming the place; greedy again.
 
-Nothing is dropped for being expired, a draft or of another jurisdiction: such provisions carry a
-``Flag`` in plain words wherever they are shown. The constants below were tuned on the first half of
+Reasons and quotes of the chosen provisions come from ``rag.matching.explain``. Nothing is dropped for
+being expired, a draft or of another jurisdiction: such provisions carry a ``Flag`` in plain words
+wherever they are shown. The constants below were tuned on the first half of
 ``eval/datasets/profiles.jsonl`` (p-001…p-023) only; see ``rag.matching.bench``.
 """
 
@@ -35,44 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.index import LoadedIndex
-from rag.matching.profile import Profile, concept_matches
-from rag.matching.provisions import (KIND_LABELS, Facet, MatchResult, Provision, TermLink, applies_elsewhere,
+from rag.matching.explain import best_quote, reasons
+from rag.matching.facets import FACET_WEIGHTS, build_facets
+from rag.matching.profile import Profile
+from rag.matching.provisions import (Facet, MatchResult, Provision, TermLink, applies_elsewhere,  # noqa: F401
                                      document_flags, document_status)
 from rag.query import QueryPlan, load_concepts
 from rag.retrieval import NO_FILTERS, Filters
 from rag.settings import Settings
-from rag.text import STOPWORDS, normalize, split_sentences
+from rag.text import normalize
 
-# --- vocabulary of needs and qualifications -----------------------------------------------------------
-NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first NEED_CORE[need] are its core words
-    "研发": ("研发", "技术攻关", "关键核心技术", "攻关", "创新平台", "研发投入", "成果转化", "产学研"),
-    "融资": ("融资", "基金", "金融", "贷款", "投资", "资本市场", "上市"),
-    "人才": ("人才", "创新团队", "引进", "技能", "工程师", "培训"),
-    "应用场景": ("应用场景", "场景", "示范应用", "应用示范", "示范", "试点", "城市机会清单"),
-    "用地/空间": ("工业用地", "用地", "土地", "标准厂房", "厂房", "产业园区", "载体", "空间"),
-    "市场": ("推广应用", "首台套", "首台(套)", "首批次", "政府采购", "开拓", "市场", "品牌"),
-    "数字化转型": ("智能化改造", "数字化转型", "智能化", "数字化", "智能工厂", "数字化车间", "工业互联网", "技术改造"),
-    "绿色低碳": ("绿色低碳", "节能", "降碳", "碳达峰", "清洁生产", "绿色制造", "循环利用", "低碳"),
-}
-NEED_CORE = {"研发": 3, "融资": 3, "人才": 2, "应用场景": 2, "用地/空间": 3, "市场": 5, "数字化转型": 4, "绿色低碳": 4}
-NEED_CONCEPTS: dict[str, tuple[str, ...]] = {  # concepts whose term and aliases extend a need's words
-    "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"),
-    "人才": ("n-talent", "n-skilled"), "应用场景": ("n-scenario",), "用地/空间": ("n-land", "n-plant", "n-park"),
-    "市场": ("n-market", "n-first-set"), "数字化转型": ("digital-transformation",), "绿色低碳": ("green-low-carbon",),
-}
-# Factor needs (要素保障) are served by provisions of their own — industry provisions rarely speak of land
-# or funds — so each gets its best own provision. Direction needs (研发, 市场, 数字化转型, 绿色低碳 and needs
-# in the company's own words) are what industry provisions are about; they add a bonus to them.
-FACTOR_NEEDS = frozenset({"融资", "人才", "应用场景", "用地/空间"})
-QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业": "q-tech-sme", "专精特新": "q-zjtx",
-                          "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
-                          "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
-                          "规上企业": "q-above-scale"}
-
-# --- links and evidence ---------------------------------------------------------------------------------
-BROADER = 0.4  # link weight of a concept's broader term
-BROADER_ALIAS = 0.3  # … and of the aliases of the broader concept
-REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
+# --- evidence -----------------------------------------------------------------------------------------
 SPEC_FLOOR = 0.3  # link value = weight × (floor + (1 − floor)·specificity) × where
 SECTION_ONLY = 0.6  # where: a term found only in the section path
 SECTION_BONUS = 1.25  # where: the term is also in the section path (the passage is about it)
@@ -81,15 +51,15 @@ RETRIEVAL_DEPTH = 40  # passages per corpus-wide retrieval
 PER_DOC_SHARE = 0.8  # r_f from the ranking within the passage's own document counts this much
 EVIDENCE_SHARE = 0.65  # s_f = share·e_f + (1 − share)·r_f
 
+
 # --- scores -------------------------------------------------------------------------------------------
-FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
-                 "location": 0.6}
 MAX_SHARE = 0.4  # relevance = share·max + (1 − share)·weighted mean over product/industry facets
 SHARPEN = 2.0  # relevance = (raw / best raw) ** SHARPEN
 DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
 LOCATION_FLOOR = 0.4  # location score = w · e_f · (floor + (1 − floor)·raw/best)
 FOREIGN_DOC = 0.6  # another jurisdiction's document, and the passage does not name the company's place
 NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force
+
 
 # --- selection ----------------------------------------------------------------------------------------
 SAME_DOC = 0.8  # per earlier pick from the same document
@@ -101,62 +71,6 @@ NOT_ABOUT = 0.6  # … ×this when its section path does not name one of the nee
 STALE_PER_YEAR = 0.05  # … ×(1 − this × years since the plan ended), at least 0.5
 LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
 LOCAL_MIN_RELEVANCE = 0.01  # … that relate to its industry at least this much (relevance after SHARPEN)
-QUOTE_MAX_CHARS = 260  # longer passages are quoted by their best sentences
-
-
-# --- facets ------------------------------------------------------------------------------------------
-def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
-    links = [TermLink(kind, word, normalize(word), "literal", 1.0)]
-    matches = concept_matches(word, concepts)
-    for m in matches:
-        concept = next(c for c in concepts if c.concept_id == m.concept_id)
-        links.append(TermLink(kind, word, m.term, "concept", 0.85, m.concept_id, m.term))
-        links += [TermLink(kind, word, a, "concept", 0.75, m.concept_id, m.term) for a in concept.aliases]
-        for b in concept.broader:  # the broader term, and (weaker) how its own concept is also written
-            links.append(TermLink(kind, word, b, "broader", BROADER, m.concept_id, b))
-            for upper in concepts:
-                if upper.term == b:
-                    links += [TermLink(kind, word, a, "broader", BROADER_ALIAS, upper.concept_id, b)
-                              for a in upper.aliases]
-    if tokenizer is not None and not matches:  # a word no concept knows: its own sub-words
-        links += [TermLink(kind, word, t, "part", 0.5) for t in tokenizer.tokens(word)
-                  if len(t) >= 2 and t != normalize(word).lower() and t not in STOPWORDS]
-    return links
-
-
-def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
-    """The facets of a profile (see the module docstring), products first."""
-    by_id = {c.concept_id: c for c in concepts}
-    facets: list[Facet] = []
-    words = [("product", p) for p in profile.products]
-    if profile.industry and profile.industry not in profile.products:
-        words += [("industry", w) for w in profile.industry.replace("／", "/").split("/") if w.strip()]
-    for kind, word in words:
-        links = _word_links(kind, word, concepts, tokenizer)
-        terms = [word] + [link.term for link in links if link.via == "concept"][:4]
-        facets.append(Facet(kind, word, tuple(links), " ".join(dict.fromkeys(terms)), FACET_WEIGHTS[kind]))
-    for need in profile.needs:
-        terms = list(NEED_TERMS.get(need, (need,)))
-        for cid in NEED_CONCEPTS.get(need, ()):
-            if cid in by_id:
-                terms += [by_id[cid].term, *by_id[cid].aliases]
-        terms = list(dict.fromkeys(terms))
-        core = NEED_CORE.get(need, 1)
-        links = tuple(TermLink("need", need, t, "need", 1.0 if i < core else 0.5) for i, t in enumerate(terms))
-        kind = "need" if need in FACTOR_NEEDS else "direction"
-        facets.append(Facet(kind, need, links, " ".join(terms[:8]), FACET_WEIGHTS[kind]))
-    for q in profile.qualifications:
-        c = by_id.get(QUALIFICATION_CONCEPTS.get(q, ""))
-        terms = list(dict.fromkeys([q, *((c.term, *c.aliases) if c else ())]))
-        links = tuple(TermLink("qualification", q, t, "qualification", 1.0) for t in terms)
-        facets.append(Facet("qualification", q, links, " ".join(terms), FACET_WEIGHTS["qualification"]))
-    places = profile.place_words()
-    if places:
-        label = profile.district or profile.city
-        links = tuple(TermLink("location", label, p, "place", 1.0) for p in places) + \
-            tuple(TermLink("location", label, p, "place", REGION_WEIGHT) for p in profile.region_words())
-        facets.append(Facet("location", label, links, " ".join(places), FACET_WEIGHTS["location"]))
-    return facets
 
 
 # --- the matcher -------------------------------------------------------------------------------------
@@ -413,7 +327,7 @@ class ProfileMatcher:
                     terms[t] = max(terms.get(t, 0.0), v * facets[fi].weight)
             used += [link for _e, link in links]
             provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, terms),
-                                        tuple(_reasons(links, cands[r], facets)), document_flags(meta, profile, today),
+                                        tuple(reasons(links, cands[r].retrieval, facets)), document_flags(meta, profile, today),
                                         document_status(meta, today), round(gain, 6)))
         mapping = tuple({(l.kind, l.word, l.concept_term or l.term, l.via): l for l in used
                          if l.via in ("concept", "broader", "part")
@@ -425,45 +339,3 @@ class ProfileMatcher:
 
         text, mode = make_summary(result, self.settings, self._llm)
         return MatchResult(profile, tuple(provisions), text, mapping, mode, today)
-
-
-def _reasons(links: list[tuple[float, TermLink]], cand: _Candidate, facets: list[Facet]) -> list[str]:
-    """One reason per matched facet, strongest first; an industry link that only repeats a product's
-    policy term is left out; retrieval-only matches say so."""
-    ordered = [link for _e, link in sorted(links, key=lambda x: -x[0])]
-    product_terms = {normalize(l.concept_term or l.term) for l in ordered if l.kind == "product"}
-    reasons = [l.reason() for l in ordered
-               if not (l.kind == "industry" and normalize(l.concept_term or l.term) in product_terms)]
-    if not reasons:
-        best = max(cand.retrieval.items(), key=lambda kv: kv[1], default=None)
-        if best is not None:
-            f = facets[best[0]]
-            reasons.append(f"检索相关：与{KIND_LABELS[f.kind]}“{f.label}”语义相近（未直接出现相关词语）")
-    return list(dict.fromkeys(reasons))
-
-
-def best_quote(text: str, terms: dict[str, float], max_chars: int | None = None) -> str:
-    """A verbatim span of whole sentences of ``text``: the whole passage when it has at most
-    ``max_chars`` characters (default QUOTE_MAX_CHARS), else the window of consecutive sentences
-    (≤ max_chars, at least one sentence) whose distinct ``terms`` weigh most (term → weight), earlier
-    and shorter windows first on ties."""
-    max_chars = max_chars or QUOTE_MAX_CHARS
-    spans = split_sentences(text)
-    if not spans or len(text) <= max_chars:
-        return text
-    norm_terms = {normalize(t).lower(): w for t, w in terms.items() if len(normalize(t)) >= 2}
-    hits = [{t for t in norm_terms if t in normalize(text[s:e]).lower()} for s, e in spans]
-    best, best_key = (0, 0), (-1.0, 0)
-    for i in range(len(spans)):
-        got: set[str] = set()
-        for j in range(i, len(spans)):
-            if j > i and spans[j][1] - spans[i][0] > max_chars:
-                break
-            got |= hits[j]
-            key = (round(sum(norm_terms[t] for t in got), 6), -(j - i))
-            if key > best_key:
-                best, best_key = (i, j), key
-    i, j = best
-    while j + 1 < len(spans) and spans[j + 1][1] - spans[i][0] <= max_chars:  # use the room left
-        j += 1
-    return text[spans[i][0]:spans[j][1]]

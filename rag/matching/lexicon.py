@@ -1,0 +1,160 @@
+"""The dictionaries of company profiles and their canonical forms.
+
+Sichuan's 21 cities/prefectures and Chengdu's districts, counties and functional areas (as texts write
+them), a few districts of other cities, the regions documents name instead of a city (攀西, 川南 …);
+qualification patterns (高新技术企业, 专精特新, 小巨人 …), stages (初创/成长/成熟/龙头) and needs (研发, 融资,
+人才, 应用场景, 用地/空间, 市场, 数字化转型, 绿色低碳) with the keywords that imply them; and the
+``canonical_*`` functions that map a written form to its canonical label. No imports beyond ``re``.
+"""
+
+from __future__ import annotations
+
+import re
+
+SICHUAN_CITIES: dict[str, tuple[str, ...]] = {  # canonical name → how texts write it (longest first)
+    "成都市": ("成都",), "自贡市": ("自贡",), "攀枝花市": ("攀枝花",), "泸州市": ("泸州",), "德阳市": ("德阳",),
+    "绵阳市": ("绵阳",), "广元市": ("广元",), "遂宁市": ("遂宁",), "内江市": ("内江",), "乐山市": ("乐山",),
+    "南充市": ("南充",), "眉山市": ("眉山",), "宜宾市": ("宜宾",), "广安市": ("广安",), "达州市": ("达州",),
+    "雅安市": ("雅安",), "巴中市": ("巴中",), "资阳市": ("资阳",), "阿坝藏族羌族自治州": ("阿坝州", "阿坝"),
+    "甘孜藏族自治州": ("甘孜州", "甘孜"), "凉山彝族自治州": ("凉山州", "凉山"),
+}
+# Chengdu's 12 districts, 3 counties, 5 county-level cities and 3 functional areas → written forms.
+CHENGDU_DISTRICTS: dict[str, tuple[str, ...]] = {
+    "锦江区": ("锦江",), "青羊区": ("青羊",), "金牛区": ("金牛",), "武侯区": ("武侯",), "成华区": ("成华",),
+    "龙泉驿区": ("龙泉驿", "龙泉", "成都经开区"), "青白江区": ("青白江",), "新都区": ("新都",),
+    "温江区": ("温江", "成都医学城"), "双流区": ("双流", "天府国际生物城"), "郫都区": ("郫都", "郫县"),
+    "新津区": ("新津",), "简阳市": ("简阳",), "都江堰市": ("都江堰",), "彭州市": ("彭州",), "邛崃市": ("邛崃",),
+    "崇州市": ("崇州",), "金堂县": ("金堂",), "大邑县": ("大邑",), "蒲江县": ("蒲江",),
+    "高新区": ("成都高新区", "高新区"), "天府新区": ("天府新区",), "东部新区": ("东部新区",),
+}
+# A few well-known districts/counties of other cities (a district names its city).
+OTHER_DISTRICTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "涪城区": ("绵阳市", ("涪城",)), "游仙区": ("绵阳市", ("游仙",)), "江油市": ("绵阳市", ("江油",)),
+    "旌阳区": ("德阳市", ("旌阳",)), "广汉市": ("德阳市", ("广汉",)), "什邡市": ("德阳市", ("什邡",)),
+    "绵竹市": ("德阳市", ("绵竹",)), "翠屏区": ("宜宾市", ("翠屏",)), "叙州区": ("宜宾市", ("叙州",)),
+    "江阳区": ("泸州市", ("江阳",)), "龙马潭区": ("泸州市", ("龙马潭",)), "五通桥区": ("乐山市", ("五通桥",)),
+    "夹江县": ("乐山市", ("夹江",)), "峨眉山市": ("乐山市", ("峨眉山",)), "自流井区": ("自贡市", ("自流井",)),
+    "富顺县": ("自贡市", ("富顺",)), "西昌市": ("凉山彝族自治州", ("西昌",)), "彭山区": ("眉山市", ("彭山",)),
+    "仁寿县": ("眉山市", ("仁寿",)), "射洪市": ("遂宁市", ("射洪",)), "隆昌市": ("内江市", ("隆昌",)),
+    "米易县": ("攀枝花市", ("米易",)), "盐边县": ("攀枝花市", ("盐边",)), "阆中市": ("南充市", ("阆中",)),
+}
+# Regions that documents name instead of a city (四川五大经济区 and the Chengdu metropolitan belts).
+REGIONS: dict[str, tuple[str, ...]] = {
+    "攀西": ("攀枝花市", "凉山彝族自治州"), "川南": ("自贡市", "泸州市", "内江市", "宜宾市"),
+    "川东北": ("南充市", "广安市", "达州市", "巴中市", "广元市"), "川西北": ("阿坝藏族羌族自治州", "甘孜藏族自治州"),
+    "成德临港": ("德阳市",), "成德绵": ("德阳市", "绵阳市"), "成德眉资": ("德阳市", "眉山市", "资阳市"),
+    "成眉高新": ("眉山市",), "成资临空": ("资阳市",),
+}
+OTHER_PROVINCE_CITIES = ("重庆", "北京", "上海", "天津", "广州", "深圳", "杭州", "苏州", "南京", "武汉", "西安",
+                         "长沙", "合肥", "昆明", "贵阳")
+
+QUALIFICATIONS: dict[str, tuple[str, ...]] = {  # canonical → regular expressions (order: specific first)
+    "小巨人": (r"小巨人",),
+    "专精特新": (r"专精特新(?!\s*[“\"']?\s*小巨人)", r"创新型中小企业"),
+    "高新技术企业": (r"高新技术企业", r"国高新", r"高新企业", r"高新证书", r"高新认定", r"(?<!提)高企"),
+    "科技型中小企业": (r"科技型中小企业", r"科技型企业", r"科小"),
+    "瞪羚企业": (r"瞪羚",),
+    "链主企业": (r"链主",),
+    "独角兽企业": (r"独角兽",),
+    "单项冠军": (r"单项冠军", r"隐形冠军"),
+    "规上企业": (r"规上", r"规模以上"),
+    "雏鹰企业": (r"雏鹰",),
+}
+STAGES: dict[str, tuple[str, ...]] = {  # first stage whose keyword occurs wins (order matters)
+    "龙头": ("龙头", "链主", "头部企业", "领军企业", "行业第一"),
+    "初创": ("初创", "刚成立", "创业", "天使轮", "种子轮", "孵化"),
+    "成熟": ("老牌", "多年", "成熟", "上市公司", "规上", "规模以上"),
+    "成长": ("成长", "A轮", "B轮", "C轮", "扩产", "扩大产能", "量产", "上量", "快速发展"),
+}
+NEEDS = ("研发", "融资", "人才", "应用场景", "用地/空间", "市场", "数字化转型", "绿色低碳")
+NEED_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (  # keyword → needs it implies
+    ("扩产", ("用地/空间", "融资")), ("扩大产能", ("用地/空间", "融资")), ("扩能", ("用地/空间", "融资")),
+    ("量产线", ("用地/空间",)), ("生产线", ("用地/空间",)), ("建一条线", ("用地/空间",)), ("新产线", ("用地/空间",)),
+    ("用地", ("用地/空间",)), ("拿地", ("用地/空间",)), ("土地", ("用地/空间",)), ("厂房", ("用地/空间",)),
+    ("建厂", ("用地/空间",)), ("新厂", ("用地/空间",)), ("场地", ("用地/空间",)), ("园区", ("用地/空间",)),
+    ("招人", ("人才",)), ("招聘", ("人才",)), ("人才", ("人才",)), ("引才", ("人才",)), ("招工", ("人才",)),
+    ("缺人", ("人才",)), ("用工", ("人才",)),
+    ("研发", ("研发",)), ("攻关", ("研发",)), ("新品", ("研发",)), ("新一代", ("研发",)), ("开发新", ("研发",)),
+    ("高校合作", ("研发",)), ("和高校", ("研发",)), ("产学研", ("研发",)), ("样机", ("研发",)), ("中试", ("研发",)),
+    ("贷款", ("融资",)), ("资金", ("融资",)), ("投资", ("融资",)), ("融资", ("融资",)), ("在融", ("融资",)),
+    ("基金", ("融资",)), ("天使轮", ("融资",)), ("下一轮", ("融资",)), ("上市", ("融资",)), ("IPO", ("融资",)),
+    ("订单", ("市场",)), ("销路", ("市场",)), ("推广", ("市场",)), ("市场", ("市场",)), ("客户", ("市场",)),
+    ("首台套", ("市场",)), ("供货", ("市场",)), ("配套", ("市场",)), ("出口", ("市场",)),
+    ("场景", ("应用场景",)), ("示范", ("应用场景",)), ("试点", ("应用场景",)), ("落地", ("应用场景",)),
+    ("智能化改造", ("数字化转型",)), ("数字化", ("数字化转型",)), ("智能化", ("数字化转型",)),
+    ("自动化", ("数字化转型",)), ("全自动", ("数字化转型",)), ("技改", ("数字化转型",)),
+    ("节能", ("绿色低碳",)), ("降碳", ("绿色低碳",)), ("低碳", ("绿色低碳",)), ("减排", ("绿色低碳",)),
+    ("双碳", ("绿色低碳",)), ("能耗", ("绿色低碳",)),
+)
+NEED_SYNONYMS = {"用地": "用地/空间", "空间": "用地/空间", "厂房": "用地/空间", "场地": "用地/空间",
+                 "市场/首台套": "市场", "首台套": "市场", "销路": "市场", "场景": "应用场景", "示范": "应用场景",
+                 "资金": "融资", "贷款": "融资", "投资": "融资", "招人": "人才", "技术": "研发", "攻关": "研发",
+                 "扩产": "用地/空间", "数字化": "数字化转型", "智能化改造": "数字化转型", "低碳": "绿色低碳"}
+PROFILE_KEYS = ("city", "district", "industry", "products", "qualifications", "stage", "needs")
+
+
+def _one_of(table: dict[str, tuple[str, ...]], value: str) -> str | None:
+    """The canonical key whose written forms (or itself) equal or start ``value``."""
+    v = value.strip()
+    for canon, forms in table.items():
+        if v == canon or v in forms or any(v.startswith(f) for f in forms if len(f) >= 2):
+            return canon
+    return None
+
+
+def canonical_city(value: str | None) -> str | None:
+    """"成都" → "成都市", "凉山" → "凉山彝族自治州"; other names are kept as given ("重庆" → "重庆市")."""
+    if not value or not value.strip():
+        return None
+    v = value.strip()
+    found = _one_of(SICHUAN_CITIES, v)
+    if found:
+        return found
+    return v if v.endswith(("市", "州", "区", "县")) else v + "市"
+
+
+def canonical_district(value: str | None) -> tuple[str | None, str | None]:
+    """``(district, city it implies)``: "双流" → ("双流区", "成都市"); unknown names are kept, city None."""
+    if not value or not value.strip():
+        return None, None
+    v = value.strip()
+    found = _one_of(CHENGDU_DISTRICTS, v)
+    if found:
+        return found, "成都市"
+    for canon, (city, forms) in OTHER_DISTRICTS.items():
+        if v == canon or v in forms:
+            return canon, city
+    return v, None
+
+
+def canonical_need(value: str) -> str:
+    """"用地" → "用地/空间", "资金" → "融资"; a need outside NEEDS/NEED_SYNONYMS is kept as written."""
+    v = value.strip()
+    return v if v in NEEDS else NEED_SYNONYMS.get(v, v)
+
+
+def canonical_stage(value: str | None) -> str | None:
+    """"成长期"/"成长阶段" → "成长", "龙头企业" → "龙头"; other words are kept."""
+    if not value or not value.strip():
+        return None
+    raw = value.strip()
+    v = re.sub(r"(期|阶段|企业)$", "", raw) or raw
+    return next((s for s in STAGES if v == s or raw in STAGES[s] or v in STAGES[s]), v)
+
+
+def canonical_qualification(value: str) -> str:
+    """"国高新" → "高新技术企业", "隐形冠军" → "单项冠军"; unknown qualifications are kept as written."""
+    v = value.strip()
+    for canon, patterns in QUALIFICATIONS.items():
+        if v == canon or any(re.search(p, v) for p in patterns):
+            return canon
+    return v
+
+
+def unique(items) -> tuple[str, ...]:
+    """The non-empty items in first-seen order, without repeats."""
+    out: list[str] = []
+    for x in items:
+        if x and x not in out:
+            out.append(x)
+    return tuple(out)

@@ -1,0 +1,153 @@
+"""Free-text parser: one sentence about a company → a ``Profile``, by deterministic rules (no model).
+
+"我们是成都一家做钠离子电池的专精特新企业，想扩产" → city 成都市, products 钠离子电池, qualifications 专精特新,
+stage 成长, needs 用地/空间 + 融资. Location, qualifications, stage and needs come from the dictionaries of
+``rag.matching.lexicon``; products are the company words/aliases/terms of ``corpus/concepts.json`` found
+in the text (not inside a place, need or qualification word), widened to the noun phrase after
+做/生产/研发/从事 … that contains them, else that noun phrase itself; the industry is the policy term of
+the first product's concept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.matching.concepts import concept_matches, word_pattern
+from rag.matching.lexicon import (CHENGDU_DISTRICTS, NEED_KEYWORDS, OTHER_DISTRICTS, OTHER_PROVINCE_CITIES,
+                                  QUALIFICATIONS, SICHUAN_CITIES, STAGES, unique)
+from rag.matching.profile import Profile, ProfileError
+from rag.text import normalize
+
+PRODUCT_VERBS = re.compile(r"(?<![想要备算望搞])(?:做(?![完了过好])|生产|研发(?![中团投费力])|从事|制造|主营|主打|专注于?|专做)")
+PRODUCT_STOP = re.compile(r"的|，|。|,|；|;|！|？|\s|给|为|供|卖|想|需要|客户|公司|企业|团队|厂(?![商])|主要|也在")
+LIST_SPLIT = re.compile(r"和|及|与|、|跟|/|以及")
+
+
+def _find_location(text: str) -> tuple[str | None, str | None]:
+    hits: list[tuple[int, str, str]] = []  # (position, kind, canonical)
+    for canon, forms in SICHUAN_CITIES.items():
+        for f in forms:
+            i = text.find(f)
+            if i >= 0:
+                hits.append((i, "city", canon))
+    for canon, forms in CHENGDU_DISTRICTS.items():
+        for f in forms:
+            i = text.find(f)
+            if i >= 0:
+                hits.append((i, "district", canon))
+    for canon, (_city, forms) in OTHER_DISTRICTS.items():
+        for f in forms:
+            i = text.find(f)
+            if i >= 0:
+                hits.append((i, "other_district", canon))
+    for name in OTHER_PROVINCE_CITIES:
+        i = text.find(name)
+        if i >= 0:
+            hits.append((i, "city", name + "市"))
+    hits.sort()
+    city = next((c for _, k, c in hits if k == "city"), None)
+    district = None
+    for _, kind, canon in hits:
+        if kind == "other_district" and city in (None, OTHER_DISTRICTS[canon][0]):
+            district, city = canon, OTHER_DISTRICTS[canon][0]
+            break
+        if kind == "district":
+            if canon == "高新区" and city not in (None, "成都市"):
+                district = "高新区"  # 高新区 of the named city
+                break
+            if city in (None, "成都市"):
+                district, city = canon, "成都市"
+                break
+    return city, district
+
+
+def _spans(text: str, patterns) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for p in patterns for m in re.finditer(p, text)]
+
+
+def _product_phrases(text: str) -> list[tuple[int, str]]:
+    """Noun phrases after 做/生产/研发/从事 …, split at 和/及/、: ``[(position, phrase)]``."""
+    out = []
+    for m in PRODUCT_VERBS.finditer(text):
+        rest = text[m.end():]
+        stop = PRODUCT_STOP.search(rest)
+        phrase = rest[:stop.start()] if stop else rest
+        pos = m.end()
+        for part in LIST_SPLIT.split(phrase):
+            part_pos = text.find(part, pos)
+            part = part.strip()
+            if 2 <= len(part) <= 12 and part not in {"产品", "业务", "项目", "东西", "生意"}:
+                out.append((part_pos, part))
+            pos = max(pos, part_pos + len(part))
+    return out
+
+
+def parse_profile_text(text: str, concepts: tuple | None = None) -> Profile:
+    """A profile from one free-text sentence (see the module docstring for the rules).
+
+    ``concepts``: ``rag.query.Concept`` records (default: the bundled ``corpus/concepts.json``).
+    Raises ProfileError when the text is blank.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ProfileError("企业描述为空：请用一句话描述企业所在地、产品和需求 (empty profile text)")
+    raw = text.strip()
+    t = normalize(raw)
+    if concepts is None:
+        from rag.query import load_concepts
+        from rag.settings import PROJECT_ROOT
+
+        concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
+    city, district = _find_location(t)
+
+    quals, taken = [], []
+    for canon, patterns in QUALIFICATIONS.items():
+        spans = _spans(t, patterns)
+        if spans:
+            quals.append((min(s for s, _ in spans), canon))
+            taken += spans
+    stage = next((s for s, words in STAGES.items() if any(w in t for w in words)), None)
+    needs_found: list[tuple[int, str]] = []
+    for word, implied in NEED_KEYWORDS:
+        for s, e in _spans(t, [re.escape(word)]):
+            taken.append((s, e))
+            needs_found += [(s, n) for n in implied]
+    place_spans = _spans(t, [re.escape(f) for forms in (*SICHUAN_CITIES.values(), *CHENGDU_DISTRICTS.values())
+                             for f in forms])
+
+    # products: concept triggers (not qualifications/needs, not inside a need/qualification/place word)
+    phrases = _product_phrases(t)
+    triggers: list[tuple[int, int, str]] = []
+    for c in concepts:
+        if c.concept_id.startswith(("q-", "n-")):
+            continue
+        for w in c.triggers():
+            nw = normalize(w)
+            if len(nw) < 2:
+                continue
+            for m in re.finditer(word_pattern(nw), t, flags=re.I):
+                s, e = m.span()
+                if any(s < te and ts < e for ts, te in taken + place_spans):
+                    continue
+                triggers.append((s, e, t[s:e]))
+    triggers.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+    kept: list[tuple[int, int, str]] = []
+    for s, e, w in triggers:  # longest non-overlapping
+        if not any(s < ke and ks < e for ks, ke, _ in kept):
+            kept.append((s, e, w))
+    products: list[tuple[int, str]] = []
+    for s, e, w in kept:
+        phrase = next(((p, ph) for p, ph in phrases if p <= s and e <= p + len(ph)), None)
+        products.append(phrase if phrase else (s, w))
+    for p, ph in phrases:
+        if not any(p <= s < p + len(ph) for s, _e, _w in kept):
+            products.append((p, ph))
+    products.sort()
+    names = unique(ph for _, ph in products)  # a word inside another product (储能 in 储能电池) adds nothing
+    product_names = tuple(n for n in names if not any(n != o and n in o for o in names))
+    industry = None
+    if kept:
+        first = concept_matches(kept[0][2], concepts)
+        industry = first[0].term if first else None
+    return Profile(city=city, district=district, industry=industry, products=product_names,
+                   qualifications=unique(q for _, q in sorted(quals)), stage=stage,
+                   needs=unique(n for _, n in sorted(needs_found)), text=raw)
