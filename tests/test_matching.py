@@ -359,9 +359,9 @@ def test_concept_matches_short_forms_only_on_request():
     from rag.matching.concepts import concept_matches
 
     concepts = _concepts()
-    ids = {m.concept_id for m in concept_matches("航发零部件", concepts, abbreviations=True)}
-    assert "new-aviation" in ids  # 航发 = 航空发动机
-    assert not concept_matches("航发零部件", concepts)  # exact triggers only by default
+    ids = {m.concept_id for m in concept_matches("钒电解液", concepts, abbreviations=True)}
+    assert "vanadium-titanium-re" in ids  # 钒电解液 = 钒电池电解液
+    assert "vanadium-titanium-re" not in {m.concept_id for m in concept_matches("钒电解液", concepts)}
     # a short form must start the word or follow an exact match: 氢能装备 is not 能源环保装备
     assert {m.concept_id for m in concept_matches("氢能装备", concepts, abbreviations=True)} == {"hydrogen"}
 
