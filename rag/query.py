@@ -1,15 +1,17 @@
 """Query planning: from a question to what the retrievers search for.
 
-* **document references** — titles, short names and document numbers from the manifest that the
-  question names (normalised as in ``rag.text.normalize``); the retriever then also searches inside
-  each named document, so that a question naming two documents gets passages from both;
-* **scopes and sub-queries** — references the manifest does not spell out are resolved from its
-  fields (``resolve_reference``): the kind word (规划/方案/意见), the five-year-plan era (十三五 from a
-  2016–2020 period), the region (成都/省里), a period (2025—2027) and distinctive title words; a
-  question naming two or more documents or regions gets one sub-query per scope (the question
-  without the reference words), and the retriever gives each scope slots in the top k;
+* **document references** — titles, short names, document numbers and references resolved from
+  manifest fields (kind word, era, region, period, title words) live in ``rag.references`` (its
+  names are re-exported here); each reference becomes a ``Scope``;
+* **compared scopes** — a question that compares (分别, 各自, 有什么不同, an evolution) or names two
+  or more distinct documents gets one sub-query per scope (the question without the reference words)
+  and the retriever gives each scope slots in the top k (``QueryPlan.compare``); any other question's
+  references only add weighted in-document rankings (``scope_weights``): an ambiguous reference
+  (十四五规划: two plans) splits the weight, an era or period alone (十三五期间) adds none, and
+  regions (成都, 省里) become scopes only in comparisons;
 * **questions about a document** (issuer, number, date, period, validity, draft) are marked so that
-  the document cards rank first; section headings named in the question (发展愿景) add a ranking;
+  the document cards rank first; section headings named in the question (发展愿景, not topic words
+  such as 清洁能源 that the documents also use outside that section) add a ranking;
 * **concept expansion** — the curated policy-concept list ``corpus/concepts.json`` maps the words a
   company uses (钠离子电池, 火锅底料, 减速器) to the documents' vocabulary (新型储能, 绿色食品,
   机器人); matched concept terms are added to the lexical query and the dense query text.
@@ -23,6 +25,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
+    _EVOLUTION, _KIND_WORD, _REGION_WORDS, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
+    document_cues, document_scopes, is_comparison, plan_era, reference_mentions, referenced_documents,
+    referenced_regions, resolve_reference)
 from rag.text import normalize
 
 
@@ -75,7 +81,10 @@ class QueryPlan:
     question compares (≥ 2 scopes → one sub-query per scope, each given slots in the top k);
     ``about_document``: the question asks about a document itself (issuer, date, number, period,
     draft, validity) — its card ranks first; ``card_doc_ids``: the documents whose cards answer it;
-    ``sections``: section headings the question names (发展愿景, 保障措施), see ``named_sections``."""
+    ``sections``: section headings the question names (发展愿景, 保障措施), see ``named_sections``;
+    ``compare``: the scopes are compared (a comparison word, an evolution question, or two or more
+    distinct documents each named unambiguously) — only then does each scope get slots in the top k;
+    otherwise the scopes' documents only add weighted in-document rankings (``scope_weights``)."""
 
     question: str
     tokens: list[str]
@@ -87,6 +96,7 @@ class QueryPlan:
     about_document: bool = False
     card_doc_ids: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    compare: bool = False
 
 
 @lru_cache(maxsize=8)
@@ -128,17 +138,6 @@ def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatc
     return out
 
 
-def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
-    """Ids of documents whose title, short name or document number occurs in the question."""
-    norm = normalize(question)
-    found = []
-    for doc_id, meta in docs.items():
-        names = [meta.title, *meta.short_names, meta.doc_number or ""]
-        if any(len(normalize(n)) >= 4 and normalize(n) in norm for n in names if n):
-            found.append(doc_id)
-    return tuple(found)
-
-
 def corpus_text(index) -> str:
     """All cleaned document texts and cards of the index, normalised and lower-cased (computed once
     per loaded index and kept on it)."""
@@ -178,198 +177,10 @@ def missing_terms(terms, corpus: str, covered: set[str] = frozenset()) -> list[s
     return out
 
 
-_REGION_WORDS = {"成都市": ("成都", "蓉"), "四川省": ("四川", "省里", "全省", "我省", "省级", "省方案", "省政府", "川")}
-
-
-def referenced_regions(question: str) -> tuple[str, ...]:
-    """Regions the question names ("四川省", "成都市"); "成都" alone does not imply 四川省."""
-    q = question.replace("成都", "")  # 成都 contains no province word, but 四川 checks must not see it
-    found = []
-    if any(w in question for w in _REGION_WORDS["成都市"][:1]):
-        found.append("成都市")
-    if any(w in q for w in _REGION_WORDS["四川省"][:-1]):
-        found.append("四川省")
-    return tuple(found)
-
-
-# --- document references and sub-queries ---------------------------------------------------
-_ERA_NUMERALS = {12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五"}
-_DOC_KINDS = ("规划", "方案", "意见", "办法", "通知")  # what a policy title ends with
-_GENERIC_KINDS = ("文件", "政策")  # refer to a document without saying which kind
-_KIND_WORD = re.compile("|".join((*_DOC_KINDS, *_GENERIC_KINDS)))
-_NOT_A_KIND = re.compile(r"规划期|征求意见|意见稿")  # 规划期 is a period, 征求意见稿 a status
-_REF_BREAK = re.compile(r"[，,。？?！!；;：:、\s]|以及|还是|和|与|及|跟|同|在|对|从|或|比")
-_YEAR_RANGE = re.compile(r"(20\d{2})\s*年?\s*[—–\-~～至到]+\s*(20\d{2})")
-_QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
-MAX_REFERENCE_CHARS = 16  # a document reference ("十三五那份战略性新兴产业规划") is at most this long
-_COMPARISON = re.compile(r"分别|各自|各有|不同|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都")
-_EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次|历年|变迁|从.{0,12}到(?:现在|目前|如今|最新|今天)")
-_ABOUT_DOCUMENT = re.compile(
-    r"(?:哪个|哪家|什么)(?:部门|单位|机关)[、，,]?[^，。？?]{0,6}(?:发布|印发|出台|制定|编制|出的|发的)|"
-    r"谁(?:发布|印发|出台|制定|编制|发的|出的)|"
-    r"(?:发布|印发|发文|制定|编制)(?:单位|机关|部门)|发文字号|文号|"
-    r"(?:成文|印发|发布|出台)(?:日期|时间)|什么时候(?:出|发|印|公布|制定|编制)|哪一?年(?:出|发|印|公布)|"
-    r"规划期|实施期|有效期|期限|执行期|起止|哪几年|还有效|是否有效|有效吗|仍然有效|过期|到期|失效|"
-    r"征求意见稿|草案|草稿|正式(?:文件|发布|印发|稿|版)|最新|最早|先后|远景")
-
-
-def plan_era(meta) -> str | None:
-    """The five-year-plan era of a document ("十四五"): named in its title, or derived from a stated
-    period that is exactly one five-year-plan period (2016–2020 the 13th, 2021–2025 the 14th)."""
-    for era in _ERA_NUMERALS.values():
-        if era in meta.title:
-            return era
-    ps, pe = meta.period_start, meta.period_end
-    if ps and pe and pe - ps == 4 and (ps - 2016) % 5 == 0:
-        return _ERA_NUMERALS.get(13 + (ps - 2016) // 5)
-    return None
-
-
-@dataclass(frozen=True)
-class DocumentCues:
-    """What a question may call a document by, all from its manifest entry: ``names`` (title and
-    short names, normalised, quotes removed), ``kinds`` (规划/方案/意见… its title uses), ``era``
-    (十三五/十四五), ``region`` and its bare name (四川, 成都), ``level_char`` (省/市), ``period``."""
-
-    doc_id: str
-    names: str
-    kinds: tuple[str, ...]
-    era: str | None
-    region: str | None
-    region_name: str | None
-    level_char: str | None
-    period: tuple[int | None, int | None]
-
-
-def document_cues(docs: dict) -> tuple[DocumentCues, ...]:
-    """``DocumentCues`` of every document of ``docs`` (doc_id → DocumentMeta)."""
-    out = []
-    for doc_id, m in docs.items():
-        names = "|".join(_QUOTES.sub("", normalize(n)) for n in (m.title, *m.short_names) if n)
-        title = re.sub(r"[(（][^)）]*[)）]", "", _QUOTES.sub("", normalize(m.title)))
-        region_name = m.region[:-1] if m.region and m.region[-1] in "省市" else m.region
-        out.append(DocumentCues(doc_id, names, tuple(k for k in _DOC_KINDS if k in title), plan_era(m),
-                                m.region, region_name, (m.level or "")[:1] or None,
-                                (m.period_start, m.period_end)))
-    return tuple(out)
-
-
-def _topic_words(cues: tuple[DocumentCues, ...], tokenizer) -> tuple[str, ...]:
-    """Words of the documents' names that tell documents apart (高新技术, 制造业, 未来产业): in the
-    names of at most half of the documents, and no region, era or kind word."""
-    vocab = {w for c in cues for w in tokenizer.tokens(c.names.replace("|", " "))}
-    fixed = {*_ERA_NUMERALS.values(), *_DOC_KINDS}
-    for c in cues:
-        fixed.update(x for x in (c.region, c.region_name) if x)
-    return tuple(sorted(w for w in vocab if len(w) >= 2 and not w.isdigit()
-                        and not any(f in w or w in f for f in fixed)
-                        and 2 * sum(w in c.names for c in cues) <= len(cues)))
-
-
-def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:
-    """The region a reference names: its bare name or alias (成都, 蓉, 四川), else 省/市."""
-    found = {r for r, words in _REGION_WORDS.items() for w in words[:-1] if w in mention}
-    found |= {c.region for c in cues if c.region_name and c.region_name in mention}
-    if not found:
-        found = {c.region for c in cues if c.level_char and c.level_char in mention.replace("成都市", "")}
-    return found.pop() if len(found) == 1 else None
-
-
-def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
-    """Documents a reference such as "成都的未来产业意见", "十三五那份规划", "省方案" or "2025—2027年"
-    denotes: those consistent with its kind, era, region and years, and among them those whose
-    names share most of its topic words. () when the reference has none of these cues."""
-    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
-    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
-    years = _YEAR_RANGE.search(mention)
-    period = (int(years.group(1)), int(years.group(2))) if years else None
-    region = _mention_region(mention, cues)
-    words = [w for w in topics if w in mention]
-    if not (era or period or region or words):
-        return ()
-    found = [c for c in cues if (kind is None or kind in c.kinds) and (era is None or c.era == era)
-             and (region is None or c.region == region) and (period is None or c.period == period)]
-    if words:
-        score = {c.doc_id: sum(w in c.names for w in words) for c in found}
-        best = max(score.values(), default=0)
-        if best:
-            found = [c for c in found if score[c.doc_id] == best]
-        elif not (era or period or region):
-            return ()
-    return tuple(c.doc_id for c in found)
-
-
-def reference_mentions(question: str) -> list[tuple[int, int]]:
-    """Spans of ``question`` that refer to a document: the words before a kind word (规划, 方案,
-    意见, 文件…) back to the previous separator (，和 与 在…), at most ``MAX_REFERENCE_CHARS``; a
-    five-year-plan era (十三五) or a year range (2025—2027) elsewhere is a reference of its own."""
-    spans: list[tuple[int, int]] = []
-    floor = 0
-    for m in _KIND_WORD.finditer(question):
-        if any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question)):
-            continue
-        lo = max(floor, m.start() - MAX_REFERENCE_CHARS)
-        start = lo
-        for b in _REF_BREAK.finditer(question, lo, m.start()):
-            start = b.end()
-        if start < m.start() or m.group() in _GENERIC_KINDS:
-            spans.append((start, m.end()))
-            floor = m.end()
-    extra = [(m.start(), m.end()) for era in _ERA_NUMERALS.values() for m in re.finditer(era, question)]
-    extra += [(m.start(), m.end()) for m in _YEAR_RANGE.finditer(question)]
-    extra = [(_region_before(question, a), b) for a, b in extra]  # "成都十四五" names the region too
-    spans += [(a, b) for a, b in extra if not any(s <= a and b <= e for s, e in spans)]
-    return sorted(spans)
-
-
-_REGION_PREFIX = re.compile(r"(?:" + "|".join(sorted({w for ws in _REGION_WORDS.values() for w in ws[:-1]}, key=len,
-                                                       reverse=True)) + r"|省|市)的?$")
-
-
-def _region_before(question: str, start: int) -> int:
-    """``start`` moved back over a region word right before it (成都十四五 → 成都)."""
-    m = _REGION_PREFIX.search(question[:start])
-    return m.start() if m else start
-
-
-def _name_in(question: str, meta) -> str:
-    """The longest title, short name or document number of ``meta`` written as such in ``question``."""
-    names = [n for n in (meta.title, *meta.short_names, meta.doc_number or "") if n and n in question]
-    return max(names, key=len, default="")
-
-
-def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``(reference words, doc_ids)`` of each document reference of ``question`` (see
-    ``reference_mentions`` / ``resolve_reference``), plus exact titles, short names and document
-    numbers; equal sets are merged, and a set that contains a narrower one is dropped."""
-    cached = getattr(index, "_document_cues", None)
-    if cached is None:
-        cues = document_cues(index.docs)
-        cached = index._document_cues = (cues, _topic_words(cues, index.tokenizer))
-    cues, topics = cached
-    found: dict[tuple[str, ...], str] = {}
-    for a, b in reference_mentions(question):
-        ids = resolve_reference(question[a:b], cues, topics)
-        if ids:
-            found.setdefault(ids, question[a:b])
-    for doc_id in referenced_documents(question, index.docs):
-        found.setdefault((doc_id,), _name_in(question, index.docs[doc_id]))
-    return tuple((label, ids) for ids, label in found.items()
-                 if not any(set(o) < set(ids) for o in found))
-
-
-def is_comparison(question: str) -> bool:
-    """The question compares (分别, 各自, 有什么不同, 相比, 对比, 都…); 成都/都市 are not 都."""
-    return _COMPARISON.search(question.replace("成都", "").replace("都市", "")) is not None
-
-
-def asks_about_document(question: str) -> bool:
-    """The question asks about a document itself: issuer, number, date, period, validity, draft."""
-    return _ABOUT_DOCUMENT.search(question) is not None
-
-
-def _scopes(question: str, index, regions: tuple[str, ...]) -> list[Scope]:
-    """The scopes a question refers to (documents first, then whole regions) — see QueryPlan."""
+def _scopes(question: str, index, regions: tuple[str, ...]) -> tuple[list[Scope], bool]:
+    """The scopes a question refers to (documents first, then whole regions) and whether they are
+    compared — see QueryPlan. Region scopes exist only in comparisons: a question that mentions 成都
+    and 四川 without comparing them ("四川支持成都建设…") is about one passage, not two regions."""
     refs = document_scopes(question, index)
     region_docs = {r: tuple(d for d, m in index.docs.items() if m.region == r) for r in regions}
     if len(regions) == 1:  # "四川…十四五规划": the era's documents of the named region only
@@ -378,12 +189,40 @@ def _scopes(question: str, index, regions: tuple[str, ...]) -> list[Scope]:
     scopes = [Scope(label, ids) for ids, label in {ids: label for label, ids in reversed(refs)}.items()]
     if len(scopes) < 2 and _EVOLUTION.search(question):  # "从十三五到现在一路延续": every document
         docs = [d for d, m in index.docs.items() if not regions or m.region in regions]
-        return [Scope(index.docs[d].title, (d,)) for d in docs]
-    if len(regions) > 1 or is_comparison(question):
+        return [Scope(index.docs[d].title, (d,)) for d in docs], len(docs) >= 2
+    comparison = is_comparison(question)
+    if comparison:
         for r in regions:
             if region_docs[r] and not any(set(s.doc_ids) <= set(region_docs[r]) for s in scopes):
                 scopes.append(Scope(r, region_docs[r], r))
-    return scopes
+    if len(scopes) < 2:
+        return scopes, False
+    docs = [set(s.doc_ids) for s in scopes if s.region is None]
+    disjoint = len(docs) >= 2 and all(a.isdisjoint(b) for i, a in enumerate(docs) for b in docs[i + 1:])
+    return scopes, comparison or (disjoint and any(len(d) == 1 for d in docs))
+
+
+WEAK_SHARE = 0.0  # share of the routing weight for a reference that is only an era or a period
+
+
+def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
+    """RRF weight of the in-document ranking of each document a non-compared plan names: ``weight``
+    for a document named unambiguously, ``weight / n`` for each of the n documents an ambiguous
+    reference ("十四五规划": two plans) may denote, so that an ambiguous reference only nudges the
+    ranking; the largest share when a document is named twice. {} for a compared plan."""
+    if plan.compare:
+        return {}
+    out: dict[str, float] = {}
+    for s in plan.scopes:
+        if s.region is None and s.doc_ids:
+            # an era or a period alone ("十三五期间", "成都十四五") may name a time, not a document
+            w = weight if _KIND_WORD.search(s.label) or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
+            for d in s.doc_ids:
+                out[d] = max(out.get(d, 0.0), w / len(s.doc_ids))
+    return out
+
+
+MIN_SUB_QUERY_TOKENS = 2  # a sub-query with fewer words left ("…里有哪些？") says too little to search with
 
 
 def _sub_query(question: str, scopes: list[Scope]) -> str:
@@ -410,15 +249,39 @@ def section_labels(section: str) -> list[str]:
     return [normalize(_NUMBERING.sub("", part)) for part in section.split(" › ") if part]
 
 
-def named_sections(question: str, index) -> tuple[str, ...]:
-    """Section headings (≥ MIN_SECTION_CHARS characters, numbering removed) that occur verbatim in
-    the question — "发展愿景分了哪两个时间段" names the section 发展愿景."""
+MAX_TOPIC_SHARE = 0.25  # a heading mentioned outside its section in more chunks than this share of
+# the chunks under it is a topic word (科技服务业, 清洁能源), not the name of a section (发展愿景)
+
+
+def section_headings(index) -> tuple[str, ...]:
+    """Headings of the index that name a section rather than a topic, longest first (cached on the
+    index): ≥ MIN_SECTION_CHARS characters without numbering, and the chunks outside the section
+    that mention the heading number at most ``MAX_TOPIC_SHARE`` × the chunks under it."""
     labels = getattr(index, "_section_labels", None)
     if labels is None:
-        labels = {lab for c in index.chunks for lab in section_labels(c.section) if len(lab) >= MIN_SECTION_CHARS}
-        index._section_labels = labels = tuple(sorted(labels, key=len, reverse=True))
+        under: dict[str, int] = {}
+        per_chunk = [set(section_labels(c.section)) for c in index.chunks]
+        for labs in per_chunk:
+            for lab in labs:
+                if len(lab) >= MIN_SECTION_CHARS:
+                    under[lab] = under.get(lab, 0) + 1
+        texts = [normalize(c.text) for c in index.chunks]
+        outside = {lab: sum(1 for t, labs in zip(texts, per_chunk) if lab in t and lab not in labs) for lab in under}
+        labels = tuple(sorted((lab for lab, n in under.items() if outside[lab] <= MAX_TOPIC_SHARE * n),
+                              key=len, reverse=True))
+        index._section_labels = labels
+    return labels
+
+
+def named_sections(question: str, index, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Section headings (see ``section_headings``) that occur verbatim in the question outside the
+    words of ``exclude`` (its document references: 壮大新兴产业 inside a title is no section) —
+    "发展愿景分了哪两个时间段" names the section 发展愿景."""
     norm = normalize(question)
-    return tuple(lab for lab in labels if lab in norm)
+    for words in sorted(exclude, key=len, reverse=True):
+        if words:
+            norm = norm.replace(normalize(words), " ")
+    return tuple(lab for lab in section_headings(index) if lab in norm)
 
 
 def plan_query(question: str, index, settings) -> QueryPlan:
@@ -441,12 +304,12 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     if not settings.use_doc_routing:
         return QueryPlan(question, tokens, dense_text, (), tuple(matches), ())
     regions = referenced_regions(question)
-    scopes = _scopes(question, index, regions)
+    scopes, compare = _scopes(question, index, regions)
     doc_ids = tuple(dict.fromkeys(d for s in scopes if s.region is None for d in s.doc_ids))
     if scopes:
         sub = _sub_query(question, scopes)
         sub_tokens = index.tokenizer.tokens(sub) + [t for w in extra for t in index.tokenizer.tokens(w)]
-        if sub_tokens:
+        if len(sub_tokens) >= MIN_SUB_QUERY_TOKENS:  # else each scope searches with the whole question
             scopes = [Scope(s.label, s.doc_ids, s.region, tuple(sub_tokens), " ".join([sub, *extra]))
                       for s in scopes]
     about = asks_about_document(question)
@@ -456,4 +319,4 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
-                     named_sections(question, index))
+                     named_sections(question, index, tuple(s.label for s in scopes)), compare)

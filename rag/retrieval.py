@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 
 from rag.index import LoadedIndex
-from rag.query import QueryPlan, plan_query, section_labels
+from rag.query import QueryPlan, is_comparison, plan_query, scope_weights, section_labels
 from rag.settings import Settings
 from rag.types import Hit
 
@@ -150,30 +150,41 @@ class HybridRetriever:
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
 
-        With ``use_doc_routing``: a question about two or more documents/regions (``plan.scopes``)
-        gets, after the best global hit, ``slots_per_scope`` passages of each scope from that scope's
-        sub-query (round-robin); a question about a document itself (``plan.about_document``) gets
-        the cards of the documents it names first. ``Hit.score`` is then 1/(k_rrf + final rank) and
-        ``scores["rrf"]`` keeps the global fused score. Raises ValueError when ``k`` < 1."""
+        The global ranking fuses BM25 and dense rankings of the whole question. With
+        ``use_doc_routing`` (routing is additive — it never evicts the global ranking's best rows):
+
+        * a compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
+          top ``PROTECTED_ROWS`` first and then gets ``slots_per_scope`` passages of each scope from
+          that scope's sub-query (round-robin, ``guarantee_scope_slots``);
+        * any other plan naming documents adds one in-document ranking per document, weighted by
+          ``scope_weights`` (an ambiguous reference only nudges); named sections add a ranking; a
+          question about a document itself (``plan.about_document``) gets the cards of its documents
+          first; then the global top ``PROTECTED_ROWS`` are put back into the first
+          ``min(k, top_k)`` places if routing pushed them out (``protect_rows``).
+
+        ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
+        ``scores["rrf"]`` keeps the fused score. Raises ValueError when ``k`` < 1."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         plan = plan or plan_query(question, self.index, self.settings)
         routing = self.settings.use_doc_routing
-        multi = routing and len(plan.scopes) >= 2
+        multi = routing and plan.compare and len(plan.scopes) >= 2
         rankings, weights, bm25_all, dense_sims = [], [], None, {}
         n = max(self.settings.candidate_k, k)
-        scopes = [(filters, plan.tokens, plan.dense_text)]
-        if plan.doc_ids and routing and not multi:
-            # one named document (or one era's documents): also search inside each with the sub-query
-            sub = plan.scopes[0] if plan.scopes else None
-            tokens = sub.tokens if sub and sub.tokens else plan.tokens
-            text = sub.dense_text if sub and sub.tokens else plan.dense_text
-            scopes += [(Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on), tokens, text)
-                       for d in plan.doc_ids if filters.doc_ids is None or d in filters.doc_ids]
-        for i, (scope, tokens, text) in enumerate(scopes):
+        scopes = [(filters, plan.tokens, plan.dense_text, 1.0)]
+        if routing and not multi:
+            # named documents (one, or the candidates of an ambiguous reference): their in-document
+            # rankings of the whole question (no other scope's words to keep out), weighted
+            for d, w in scope_weights(plan, self.settings.routing_weight).items():
+                if filters.doc_ids is None or d in filters.doc_ids:
+                    scope = Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on)
+                    scopes.append((scope, plan.tokens, plan.dense_text, w))
+        for scope, tokens, text, w in scopes:
             lists, bm25_all = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
             rankings += lists
-            weights += [1.0 if i == 0 else self.settings.routing_weight] * len(lists)
+            weights += [w] * len(lists)
+            if len(rankings) == len(lists):  # the global ranking, before any routing
+                plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)]
         if routing and plan.sections and bm25_all is not None:
             # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
             rows = self._section_rows(plan.sections, plan.doc_ids, filters)
@@ -191,14 +202,22 @@ class HybridRetriever:
                 lists, bm25_all = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
                                               n, scope, bm25_all, dense_sims)
                 per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)])
+            # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
+            # without comparison words may still ask about one passage, so the global top 2 stay first
+            head = plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
+            order = head + [row for row in order if row not in head]
             slots = max(1, (self.settings.top_k - 1) // len(per_scope))
-            order = guarantee_scope_slots(order, per_scope, slots)
+            order = guarantee_scope_slots(order, per_scope, slots, head=len(head))
             reordered = True
         if routing and plan.about_document:
             position = {row: i for i, row in enumerate(order)}
             cards = sorted(self._card_rows(plan.card_doc_ids, filters), key=lambda r: position.get(r, len(order)))
             order = cards + [row for row in order if row not in cards]
             reordered = reordered or bool(cards)
+        if routing and not multi:
+            protected = protect_rows(order, plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
+            reordered = reordered or protected != order
+            order = protected
         hits = []
         for rank, row in enumerate(order[:k], start=1):
             chunk = self.index.chunks[row]
@@ -212,15 +231,36 @@ class HybridRetriever:
         return hits
 
 
-def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]], slots: int) -> list[int]:
+PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
+
+
+def protect_rows(order: list[int], protected: list[int], window: int) -> list[int]:
+    """``order`` with every row of ``protected`` inside its first ``window`` places.
+
+    Nothing changes when they already are; otherwise the window keeps its protected rows and the
+    best ``window - len(protected)`` other rows, in their order in ``order`` (a protected row ranked
+    lower thus moves up to just inside the window; one missing from ``order`` goes last in it), and
+    the other rows follow. Row ids, best first, without duplicates."""
+    protected = list(dict.fromkeys(protected))[:max(window, 0)]
+    if window < 1 or all(row in order[:window] for row in protected):
+        return list(order)
+    keep = set(protected)
+    others = [row for row in order if row not in keep]
+    keep.update(others[:window - len(protected)])
+    head = [row for row in order if row in keep]
+    return head + [row for row in protected if row not in head] + others[window - len(protected):]
+
+
+def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]], slots: int,
+                          head: int = 1) -> list[int]:
     """Merge a global ranking with per-scope rankings so that every scope is represented early.
 
-    The result starts with the global best row, then takes rows round-robin from the scopes'
+    The result starts with the global ranking's first ``head`` rows, then takes rows round-robin from the scopes'
     rankings (skipping rows already taken) until each scope has ``slots`` of its rows in the list
     (a row counts for every scope whose ranking holds it), then continues with the global ranking and
     finally with the scopes' remaining rows. Row ids, best first, without duplicates.
     """
-    out = list(global_order[:1])
+    out = list(global_order[:head])
     members = [set(o) for o in scope_orders]
     pointers = [0] * len(scope_orders)
 

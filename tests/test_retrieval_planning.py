@@ -9,8 +9,8 @@ import pytest
 from rag.corpus import load_manifest
 from rag.pipeline import PolicyQA
 from rag.query import (asks_about_document, document_cues, is_comparison, plan_era, plan_query,
-                       reference_mentions, resolve_reference, _topic_words)
-from rag.retrieval import Filters, guarantee_scope_slots
+                       reference_mentions, referenced_regions, resolve_reference, scope_weights, _topic_words)
+from rag.retrieval import Filters, guarantee_scope_slots, protect_rows
 from rag.text import Tokenizer
 
 from core_support import CORPUS_DIR
@@ -86,7 +86,43 @@ def test_two_named_documents_give_two_scopes_with_sub_queries(shared_qa):
 
 def test_regions_compared_give_region_scopes(shared_qa):
     plan = plan_query("人工智能方面，省里和成都各自怎么安排？", shared_qa.index, shared_qa.settings)
-    assert {s.region for s in plan.scopes} == {"四川省", "成都市"}
+    assert {s.region for s in plan.scopes} == {"四川省", "成都市"} and plan.compare
+
+
+def test_level_and_extent_words_do_not_name_the_province():
+    assert referenced_regions("成都十四五期间要创建多少家省级及以上绿色工厂？") == ("成都市",)
+    assert referenced_regions("全省高新技术产业营业收入是多少？") == ()
+    assert referenced_regions("省级方案和成都未来产业意见分别怎么布局？") == ("成都市", "四川省")
+
+
+def test_two_regions_without_comparison_are_not_scopes(shared_qa):
+    plan = plan_query("四川支持成都建设的国家级技术创新中心叫什么？", shared_qa.index, shared_qa.settings)
+    assert set(plan.regions) == {"四川省", "成都市"}
+    assert not plan.compare and all(s.region is None for s in plan.scopes)
+
+
+def test_compare_needs_a_comparison_or_two_distinct_documents(shared_qa):
+    idx, st = shared_qa.index, shared_qa.settings
+    assert plan_query("研发投入方面，十三五规划和十四五高新技术规划各设了什么指标？", idx, st).compare
+    one = plan_query("十四五高新技术规划的技术合同成交额目标是多少？", idx, st)
+    assert not one.compare and scope_weights(one, 0.5) == {SC_HITECH: 0.5}
+
+
+def test_ambiguous_reference_splits_the_weight_and_an_era_alone_adds_none(shared_qa):
+    idx, st = shared_qa.index, shared_qa.settings
+    plan = plan_query("十四五规划里2025年的研发投入目标是多少？", idx, st)
+    assert scope_weights(plan, 0.5) == {SC_HITECH: 0.25, CD_MANU: 0.25}
+    plan = plan_query("十三五期间四川科技服务业实施了哪四大工程？", idx, st)
+    assert plan.doc_ids == (SC_13TH,) and scope_weights(plan, 0.5) == {SC_13TH: 0.0}
+
+
+def test_topic_words_in_headings_are_no_named_sections(shared_qa):
+    idx, st = shared_qa.index, shared_qa.settings
+    assert plan_query("成都未来产业意见的发展愿景分了哪两个时间段？", idx, st).sections == ("发展愿景",)
+    assert plan_query("鼓励有条件的企业发展哪些清洁能源的载货汽车和客车？", idx, st).sections == ()
+    # a heading inside a document's title is part of the reference, not a section
+    q = "《关于发展壮大新兴产业加快培育未来产业的实施方案(2025—2027年)》里暗物质研究依托哪个实验室？"
+    assert "壮大新兴产业" not in plan_query(q, idx, st).sections
 
 
 def test_routing_off_gives_a_plain_plan(built_index):
@@ -96,11 +132,22 @@ def test_routing_off_gives_a_plain_plan(built_index):
 
 
 # --- guaranteed slots ------------------------------------------------------------------------------
-def test_guarantee_scope_slots_round_robin_after_global_best():
+def test_guarantee_scope_slots_round_robin_after_global_best():  # head=1: an explicit comparison
     order = guarantee_scope_slots([1, 2, 3, 4, 5, 6], [[2, 7, 8], [9, 10, 3]], slots=2)
     assert order[:5] == [1, 2, 9, 7, 10]  # global best, then A, B, A, B
     assert order[5:] == [3, 4, 5, 6, 8]
     assert len(order) == len(set(order))
+
+
+def test_guarantee_scope_slots_keeps_a_longer_head():
+    order = guarantee_scope_slots([1, 2, 3, 4], [[7, 8], [9, 10]], slots=1, head=2)
+    assert order[:4] == [1, 2, 7, 9] and order[4:] == [3, 4, 8, 10]
+
+
+def test_protect_rows_moves_missing_rows_into_the_window_only():
+    assert protect_rows([9, 20, 19, 16, 29, 18, 0], [0, 29], 5) == [9, 20, 19, 29, 0, 16, 18]
+    assert protect_rows([1, 2, 3], [2, 1], 2) == [1, 2, 3]  # already inside: unchanged
+    assert protect_rows([5, 6, 7], [8], 2) == [5, 8, 6, 7]  # missing from the ranking: last in the window
 
 
 def test_guarantee_scope_slots_counts_rows_already_taken():
@@ -161,3 +208,32 @@ def test_cross_document_plan_respects_a_document_filter(shared_qa):
     hits = shared_qa.retrieve("新型显示在省里的方案和成都制造业规划里分别怎么部署？", k=8,
                               filters=Filters(doc_ids=(CD_MANU,)))
     assert hits and {h.chunk.doc_id for h in hits} == {CD_MANU}
+
+
+# --- routing is additive: the global ranking's best rows stay in the top k ----------------------
+def _plain_top(built_index, question, n=2):
+    qa = PolicyQA(built_index.with_(use_doc_routing=False))
+    return [h.chunk.chunk_id for h in qa.retrieve(question, k=n)]
+
+
+@pytest.mark.parametrize("question", [
+    "四川支持成都建设的国家级技术创新中心叫什么？",  # 四川 and 成都, no comparison
+    "成都十四五期间要创建多少家省级及以上绿色工厂？",  # 省级 is a level, 十四五 an era
+    "十四五规划里2025年的研发投入目标是多少？",  # ambiguous: two 十四五 plans
+    "十三五期间四川科技服务业实施了哪四大工程？",  # an era alone is a time
+    "成都制造业规划里，到2025年全市制造业产品出口要达到多少？",  # one named document
+    "这份规划的远景目标是什么？",  # about-document words in a content question
+])
+def test_routing_keeps_the_global_top_hits(shared_qa, built_index, question):
+    top = {h.chunk.chunk_id for h in shared_qa.retrieve(question, k=5)}
+    assert set(_plain_top(built_index, question)) <= top
+
+
+def test_ambiguous_reference_does_not_restrict_the_ranking(shared_qa, built_index):
+    question = "十四五规划里2025年的研发投入目标是多少？"  # 十四五规划: the province's or 成都's plan
+    plan = plan_query(question, shared_qa.index, shared_qa.settings)
+    assert not plan.compare and set(plan.doc_ids) == {SC_HITECH, CD_MANU}
+    top = [h.chunk.chunk_id for h in shared_qa.retrieve(question, k=5)]
+    # the nudge only reorders the global candidates: no slots filled from inside the two plans
+    assert set(top) <= set(_plain_top(built_index, question, n=10))
+    assert _plain_top(built_index, question) == top[:2]

@@ -1,0 +1,229 @@
+"""Document references: which documents and regions a question refers to, from manifest fields.
+
+* ``referenced_documents`` — exact titles, short names and document numbers in the question;
+* ``referenced_regions`` — regions the question names as such (成都, 省里, 四川); "省级" and "全省"
+  describe a level or an extent (省级绿色工厂, 全省营收) and do not name the province;
+* ``reference_mentions`` / ``resolve_reference`` — references the manifest does not spell out
+  ("成都的未来产业意见", "十三五那份规划", "省方案", "2025—2027年"), resolved from each document's
+  ``DocumentCues`` (kind word, five-year-plan era, region, period, distinctive title words);
+* ``document_scopes`` — ``(reference words, doc_ids)`` of every reference of a question;
+* ``is_comparison`` / ``asks_about_document`` — what kind of question it is.
+
+All functions are pure (the index is only read; ``document_scopes`` caches the cues on it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import normalize
+
+
+def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
+    """Ids of documents whose title, short name or document number occurs in the question."""
+    norm = normalize(question)
+    found = []
+    for doc_id, meta in docs.items():
+        names = [meta.title, *meta.short_names, meta.doc_number or ""]
+        if any(len(normalize(n)) >= 4 and normalize(n) in norm for n in names if n):
+            found.append(doc_id)
+    return tuple(found)
+
+
+_REGION_WORDS = {"成都市": ("成都", "蓉"), "四川省": ("四川", "省里", "全省", "我省", "省级", "省方案", "省政府", "川")}
+
+
+_ATTRIBUTE_WORDS = ("省级", "全省")  # a level or an extent (省级绿色工厂, 全省营收), not a reference to the province
+_KIND_AFTER = re.compile(r"的?(?:规划|方案|意见|办法|通知|文件|政策)")
+
+
+def referenced_regions(question: str) -> tuple[str, ...]:
+    """Regions the question names ("四川省", "成都市"), in that order of checking; "成都" alone does
+    not imply 四川省, and "省级"/"全省" count only right before a document word (省级方案, 全省的政策):
+    "成都要创建多少家省级绿色工厂" names 成都 only."""
+    q = question.replace("成都", "")  # 成都 contains no province word, but 四川 checks must not see it
+    found = []
+    if any(w in question for w in _REGION_WORDS["成都市"][:1]):
+        found.append("成都市")
+    words = [w for w in _REGION_WORDS["四川省"][:-1] if w not in _ATTRIBUTE_WORDS]
+    if any(w in q for w in words) or any(_KIND_AFTER.match(q, m.end()) for w in _ATTRIBUTE_WORDS
+                                         for m in re.finditer(w, q)):
+        found.append("四川省")
+    return tuple(found)
+
+
+# --- document references and sub-queries ---------------------------------------------------
+_ERA_NUMERALS = {12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五"}
+_DOC_KINDS = ("规划", "方案", "意见", "办法", "通知")  # what a policy title ends with
+_GENERIC_KINDS = ("文件", "政策")  # refer to a document without saying which kind
+_KIND_WORD = re.compile("|".join((*_DOC_KINDS, *_GENERIC_KINDS)))
+_NOT_A_KIND = re.compile(r"规划期|征求意见|意见稿")  # 规划期 is a period, 征求意见稿 a status
+_REF_BREAK = re.compile(r"[，,。？?！!；;：:、\s]|以及|还是|和|与|及|跟|同|在|对|从|或|比")
+_YEAR_RANGE = re.compile(r"(20\d{2})\s*年?\s*[—–\-~～至到]+\s*(20\d{2})")
+_QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
+MAX_REFERENCE_CHARS = 16  # a document reference ("十三五那份战略性新兴产业规划") is at most this long
+_COMPARISON = re.compile(r"分别|各自|各有|不同|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都")
+_EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次|历年|变迁|从.{0,12}到(?:现在|目前|如今|最新|今天)")
+_ABOUT_DOCUMENT = re.compile(
+    r"(?:哪个|哪家|什么)(?:部门|单位|机关)[、，,]?[^，。？?]{0,6}(?:发布|印发|出台|制定|编制|出的|发的)|"
+    r"谁(?:发布|印发|出台|制定|编制|发的|出的)|"
+    r"(?:发布|印发|发文|制定|编制)(?:单位|机关|部门)|发文字号|文号|"
+    r"(?:成文|印发|发布|出台)(?:日期|时间)|什么时候(?:出|发|印|公布|制定|编制)|哪一?年(?:出|发|印|公布)|"
+    r"规划期|实施期|有效期|期限|执行期|起止|哪几年|还有效|是否有效|有效吗|仍然有效|过期|到期|失效|"
+    r"征求意见稿|草案|草稿|正式(?:文件|发布|印发|稿|版)|最新|最早|先后|远景")
+
+
+def plan_era(meta) -> str | None:
+    """The five-year-plan era of a document ("十四五"): named in its title, or derived from a stated
+    period that is exactly one five-year-plan period (2016–2020 the 13th, 2021–2025 the 14th)."""
+    for era in _ERA_NUMERALS.values():
+        if era in meta.title:
+            return era
+    ps, pe = meta.period_start, meta.period_end
+    if ps and pe and pe - ps == 4 and (ps - 2016) % 5 == 0:
+        return _ERA_NUMERALS.get(13 + (ps - 2016) // 5)
+    return None
+
+
+@dataclass(frozen=True)
+class DocumentCues:
+    """What a question may call a document by, all from its manifest entry: ``names`` (title and
+    short names, normalised, quotes removed), ``kinds`` (规划/方案/意见… its title uses), ``era``
+    (十三五/十四五), ``region`` and its bare name (四川, 成都), ``level_char`` (省/市), ``period``."""
+
+    doc_id: str
+    names: str
+    kinds: tuple[str, ...]
+    era: str | None
+    region: str | None
+    region_name: str | None
+    level_char: str | None
+    period: tuple[int | None, int | None]
+
+
+def document_cues(docs: dict) -> tuple[DocumentCues, ...]:
+    """``DocumentCues`` of every document of ``docs`` (doc_id → DocumentMeta)."""
+    out = []
+    for doc_id, m in docs.items():
+        names = "|".join(_QUOTES.sub("", normalize(n)) for n in (m.title, *m.short_names) if n)
+        title = re.sub(r"[(（][^)）]*[)）]", "", _QUOTES.sub("", normalize(m.title)))
+        region_name = m.region[:-1] if m.region and m.region[-1] in "省市" else m.region
+        out.append(DocumentCues(doc_id, names, tuple(k for k in _DOC_KINDS if k in title), plan_era(m),
+                                m.region, region_name, (m.level or "")[:1] or None,
+                                (m.period_start, m.period_end)))
+    return tuple(out)
+
+
+def _topic_words(cues: tuple[DocumentCues, ...], tokenizer) -> tuple[str, ...]:
+    """Words of the documents' names that tell documents apart (高新技术, 制造业, 未来产业): in the
+    names of at most half of the documents, and no region, era or kind word."""
+    vocab = {w for c in cues for w in tokenizer.tokens(c.names.replace("|", " "))}
+    fixed = {*_ERA_NUMERALS.values(), *_DOC_KINDS}
+    for c in cues:
+        fixed.update(x for x in (c.region, c.region_name) if x)
+    return tuple(sorted(w for w in vocab if len(w) >= 2 and not w.isdigit()
+                        and not any(f in w or w in f for f in fixed)
+                        and 2 * sum(w in c.names for c in cues) <= len(cues)))
+
+
+def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:
+    """The region a reference names: its bare name or alias (成都, 蓉, 四川), else 省/市."""
+    found = {r for r, words in _REGION_WORDS.items() for w in words[:-1] if w in mention}
+    found |= {c.region for c in cues if c.region_name and c.region_name in mention}
+    if not found:
+        found = {c.region for c in cues if c.level_char and c.level_char in mention.replace("成都市", "")}
+    return found.pop() if len(found) == 1 else None
+
+
+def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
+    """Documents a reference such as "成都的未来产业意见", "十三五那份规划", "省方案" or "2025—2027年"
+    denotes: those consistent with its kind, era, region and years, and among them those whose
+    names share most of its topic words. () when the reference has none of these cues."""
+    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
+    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
+    years = _YEAR_RANGE.search(mention)
+    period = (int(years.group(1)), int(years.group(2))) if years else None
+    region = _mention_region(mention, cues)
+    words = [w for w in topics if w in mention]
+    if not (era or period or region or words):
+        return ()
+    found = [c for c in cues if (kind is None or kind in c.kinds) and (era is None or c.era == era)
+             and (region is None or c.region == region) and (period is None or c.period == period)]
+    if words:
+        score = {c.doc_id: sum(w in c.names for w in words) for c in found}
+        best = max(score.values(), default=0)
+        if best:
+            found = [c for c in found if score[c.doc_id] == best]
+        elif not (era or period or region):
+            return ()
+    return tuple(c.doc_id for c in found)
+
+
+def reference_mentions(question: str) -> list[tuple[int, int]]:
+    """Spans of ``question`` that refer to a document: the words before a kind word (规划, 方案,
+    意见, 文件…) back to the previous separator (，和 与 在…), at most ``MAX_REFERENCE_CHARS``; a
+    five-year-plan era (十三五) or a year range (2025—2027) elsewhere is a reference of its own."""
+    spans: list[tuple[int, int]] = []
+    floor = 0
+    for m in _KIND_WORD.finditer(question):
+        if any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question)):
+            continue
+        lo = max(floor, m.start() - MAX_REFERENCE_CHARS)
+        start = lo
+        for b in _REF_BREAK.finditer(question, lo, m.start()):
+            start = b.end()
+        if start < m.start() or m.group() in _GENERIC_KINDS:
+            spans.append((start, m.end()))
+            floor = m.end()
+    extra = [(m.start(), m.end()) for era in _ERA_NUMERALS.values() for m in re.finditer(era, question)]
+    extra += [(m.start(), m.end()) for m in _YEAR_RANGE.finditer(question)]
+    extra = [(_region_before(question, a), b) for a, b in extra]  # "成都十四五" names the region too
+    spans += [(a, b) for a, b in extra if not any(s <= a and b <= e for s, e in spans)]
+    return sorted(spans)
+
+
+_REGION_PREFIX = re.compile(r"(?:" + "|".join(sorted({w for ws in _REGION_WORDS.values() for w in ws[:-1]}, key=len,
+                                                       reverse=True)) + r"|省|市)的?$")
+
+
+def _region_before(question: str, start: int) -> int:
+    """``start`` moved back over a region word right before it (成都十四五 → 成都)."""
+    m = _REGION_PREFIX.search(question[:start])
+    return m.start() if m else start
+
+
+def _name_in(question: str, meta) -> str:
+    """The longest title, short name or document number of ``meta`` written as such in ``question``."""
+    names = [n for n in (meta.title, *meta.short_names, meta.doc_number or "") if n and n in question]
+    return max(names, key=len, default="")
+
+
+def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``(reference words, doc_ids)`` of each document reference of ``question`` (see
+    ``reference_mentions`` / ``resolve_reference``), plus exact titles, short names and document
+    numbers; equal sets are merged, and a set that contains a narrower one is dropped."""
+    cached = getattr(index, "_document_cues", None)
+    if cached is None:
+        cues = document_cues(index.docs)
+        cached = index._document_cues = (cues, _topic_words(cues, index.tokenizer))
+    cues, topics = cached
+    found: dict[tuple[str, ...], str] = {}
+    for a, b in reference_mentions(question):
+        ids = resolve_reference(question[a:b], cues, topics)
+        if ids:
+            found.setdefault(ids, question[a:b])
+    for doc_id in referenced_documents(question, index.docs):
+        found.setdefault((doc_id,), _name_in(question, index.docs[doc_id]))
+    return tuple((label, ids) for ids, label in found.items()
+                 if not any(set(o) < set(ids) for o in found))
+
+
+def is_comparison(question: str) -> bool:
+    """The question compares (分别, 各自, 有什么不同, 相比, 对比, 都…); 成都/都市 are not 都."""
+    return _COMPARISON.search(question.replace("成都", "").replace("都市", "")) is not None
+
+
+def asks_about_document(question: str) -> bool:
+    """The question asks about a document itself: issuer, number, date, period, validity, draft."""
+    return _ABOUT_DOCUMENT.search(question) is not None
