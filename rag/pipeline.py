@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import compose, metadata_answer, question_terms, score_sentences
+from rag.extractive import ASKS_LIST, compose, metadata_answer, question_terms, score_sentences
 from rag.refusal import asks_field, check_refusal, comparison_groups
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
@@ -172,8 +172,8 @@ class PolicyQA:
         decision = check_refusal(question, scored, index, self.settings, plan)
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
-        text, citations = compose(scored, groups=groups, docs=index.docs,
-                                  label_sections=asks_field(question))
+        text, citations = compose(scored, groups=groups, docs=index.docs, label_sections=asks_field(question),
+                                  wants_list=bool(ASKS_LIST.search(question)))
         return Answer(question, text, "extractive", False, citations, hits,
                       document_notices(citations, index, self.settings))
 

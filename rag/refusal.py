@@ -15,6 +15,12 @@ year          the need names a year outside every document's stated period (2030
 answer_type   the need asks for a type of information — an amount of money, a calendar deadline, a phone
               number, an address, a website, a contact person, a tax/interest rate, rent exemption — and
               no top sentence contains that type (e.g. a number followed by 元/万元 for an amount)
+value         the need asks for one value — a number (多少/几个), a year or date (哪年/何时), a place (哪个县),
+              an organisation (哪家企业/由谁), a person (叫什么名字) — and no top-8 sentence states a value of
+              that kind while covering ≥ ``min_value_support`` (idf share) of the question's *focus*
+              (``focus_terms``: content words of the need without question, region, document and generic
+              words; concept expansions count for the company's words). Skipped when the focus weighs
+              < ``min_value_focus_idf``. Calibrated on dev.jsonl by a grid over both settings.
 missing_term  a word of the need occurs nowhere in the corpus (``rag.query.missing_terms``) and the best
               coverage is below
               ``need_missing_term_coverage`` (settings; 0 disables the rule)
@@ -99,6 +105,124 @@ _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
 _FIVE_YEAR_PLAN = re.compile(r"十[一二三四五六七八九]?五")
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
+
+
+# --- the question's focus and the kind of value it asks for (rules "value" and "entity") -----------
+_QUESTION_TOKEN = re.compile(r"[几哪啥谁]|多少|什么|怎么|怎样|如何|是否|能否|具体|分别|请问|有没有|^\d+$"
+                             r"|^[一二三四五六七八九十两]+[条个项大类家种点年份]?$")
+_SCOPE_TOKEN = re.compile(r"^(四川|成都|省里|市里|全省|我省|全市|省级|市级|四川省|成都市|规划|方案|意见|文件|实施方案"
+                          r"|实施意见|十三五|十四五|政策|提到|提出|要求|目标|计划|今年|明年|去年)$")
+GENERIC_DF_SHARE = 0.15  # a word in ≥ 15 % of the passages (产业, 发展, 支持) is not a focus word
+
+
+@dataclass(frozen=True)
+class ValueKind:
+    """A kind of value a question asks for: ``trigger`` on the need clause; ``evidence`` a sentence
+    must match to state one (a number, a year or date, a named place or organisation)."""
+
+    name: str
+    label: str
+    trigger: re.Pattern
+    evidence: re.Pattern
+
+
+VALUE_KINDS: tuple[ValueKind, ...] = (
+    ValueKind("time", "年份或日期", re.compile(r"哪一?年|哪天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
+              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年")),
+    ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
+              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]")),
+    ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
+              re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
+    ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
+              re.compile(r"公司|集团|股份|[委厅局办]|部门|政府|大学|学院|研究院|研究所|中心|医院|银行|基金|[“《][^”》]{2,12}[”》]"
+                         r"|等(龙头|骨干|领军|重点)?企业|为(龙头|支撑|引领|代表)")),
+    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
+)
+
+
+_PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡)")
+
+
+def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
+    """The sentence states a value ``evidence`` matches that the question does not already contain."""
+    return any(m.group(0) not in question for m in evidence.finditer(sentence))
+
+
+def asked_kinds(need: str) -> list[ValueKind]:
+    """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几) asks
+    for items, not one value, and gets none."""
+    return [k for k in VALUE_KINDS if k.trigger.search(need)]
+
+
+def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+    """The focus of the question: the content words of its information need with their idf, and the
+    concept expansions that count for them.
+
+    The need clause (``need_clause``) without document names, tokenised as in
+    ``rag.extractive.question_terms``; dropped: question words (多少/哪个/具体), region and document
+    words (四川/省里/规划/十四五), words in ≥ ``GENERIC_DF_SHARE`` of the passages, and jieba pieces
+    that are no dictionary word and no corpus word (收要, 谷叫). Returns (term → idf, term →
+    alternative spellings from ``plan.concepts``).
+    """
+    import jieba
+
+    from rag.extractive import question_terms
+
+    need = _strip_names(need_clause(question), index.docs)
+    n = max(index.df.get("__N__", 1), 1) if hasattr(index, "df") else 1
+    out: dict[str, float] = {}
+    for t, w in question_terms(need, index.tokenizer, index.idf).items():
+        if _QUESTION_TOKEN.search(t) or _SCOPE_TOKEN.match(t):
+            continue
+        df = index.df.get(t, 0) if hasattr(index, "df") else 0
+        if df / n >= GENERIC_DF_SHARE:
+            continue
+        if df == 0 and not 0 < jieba.dt.FREQ.get(t, 0):
+            continue
+        out[t] = w
+    alternatives: dict[str, tuple[str, ...]] = {}
+    for m in (plan.concepts if plan else ()):
+        for t in out:
+            if t in m.matched.lower() or m.matched.lower() in t:
+                alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
+    return out, alternatives
+
+
+def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tuple[str, ...]]) -> float:
+    """Share (idf-weighted, in [0, 1]) of the focus words that occur in the sentence or in its
+    document title / section path; 1.0 for an empty focus."""
+    total = sum(focus.values())
+    if not total:
+        return 1.0
+    sent = normalize(sentence.text).lower()
+    ctx = normalize(sentence.hit.title + sentence.hit.chunk.section).lower()
+    got = sum(w for t, w in focus.items() if any(o in sent or o in ctx for o in (t, *alternatives.get(t, ()))))
+    return got / total
+
+
+def value_support(question: str, scored: list, index, plan=None, top: int = 8,
+                  min_focus_idf: float = 0.0) -> tuple[ValueKind, float] | None:
+    """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
+    lowest, and that support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top``
+    sentence that states a value of that kind. None when the question asks for no value kind or its
+    focus words weigh less than ``min_focus_idf`` (sum of idf)."""
+    kinds = asked_kinds(need_clause(question))
+    if not kinds:
+        return None
+    focus, alternatives = focus_terms(question, index, plan)
+    if sum(focus.values()) < min_focus_idf:
+        return None
+    worst = None
+    for kind in kinds:
+        evidence = kind.evidence
+        unit = _PLACE_UNIT.search(need_clause(question)) if kind.name == "place" else None
+        if unit:  # 哪个县: a county named in the sentence, not one the question already names
+            evidence = re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
+        support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
+                       if _states(evidence, normalize(s.text), question)), default=0.0)
+        if worst is None or support < worst[1]:
+            worst = (kind, support)
+    return worst
 
 
 @dataclass(frozen=True)
@@ -186,6 +310,15 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
         if not any(need_type.evidence.search(normalize(s.text)) for s in top):
             return RefusalDecision(True, "answer_type",
                                    f"问题询问的是{need_type.label}，检索到的段落中没有这类信息。")
+
+    threshold = getattr(settings, "min_value_support", 0.0)
+    if threshold > 0 and hasattr(index, "df"):
+        support = value_support(question, scored, index, plan,
+                                min_focus_idf=getattr(settings, "min_value_focus_idf", 0.0))
+        if support is not None and support[1] < threshold:
+            kind, share = support
+            return RefusalDecision(True, "value", f"问题询问的是{kind.label}，检索到的段落中没有同时提到问题要点"
+                                                  f"和这类信息的句子（要点覆盖 {share:.2f}）。")
 
     if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
         return ANSWER

@@ -95,6 +95,13 @@ class Settings:
     # …and when a word of the question's information need occurs in no document, below this coverage
     # (0 disables that rule: answer-type checks cover the dev set's unanswerable questions without it)
     need_missing_term_coverage: float = 0.0
+    # …and when a question asking for one value (a number, a year, a place, an organisation) has no top
+    # sentence that states such a value and covers at least this idf share of its focus words
+    # (rag.refusal.value_support; grid on dev.jsonl; 0 disables the rule)
+    min_value_support: float = 0.4
+    # …only when the focus words weigh at least this much idf (about two specific words): a question
+    # whose only focus is a generic word (数据, 执行) says too little to check
+    min_value_focus_idf: float = 8.0
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):

@@ -131,3 +131,85 @@ def test_pipeline_metadata_answer(shared_qa):
     assert not answer.refused and "成府发〔2024〕2号" in answer.text
     card = next(c for c in shared_qa.index.chunks if c.chunk_id == answer.citations[0].chunk_id)
     assert card.kind == "card" and answer.citations[0].quote in card.text
+
+
+# --- focus and value kind (rule "value"), list continuation, overlap repeats --------------------------
+def _value_index(texts: list[str]):
+    """A hand-made index: jieba tokenizer, document frequencies over ``texts`` (one passage each)."""
+    import math
+
+    from rag.text import Tokenizer
+
+    tok = Tokenizer()
+    df: dict = {"__N__": len(texts)}
+    for t in texts:
+        for w in set(tok.tokens(t)):
+            df[w] = df.get(w, 0) + 1
+    index = _index()
+    index.tokenizer, index.df = tok, df
+    index.idf = lambda w: math.log(1 + (df["__N__"] - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))
+    return index
+
+
+VALUE_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, min_value_support=0.4,
+                          min_value_focus_idf=8.0)
+FILLER = ["推动产业集群发展。", "加强人才队伍建设。", "优化营商环境。", "完善政策体系。", "强化要素保障。",
+          "推进开放合作。", "加快数字化转型。", "提升创新能力。"]
+
+
+def test_specific_value_question_whose_focus_word_is_absent_is_refused():
+    # the evidence names the place, but no sentence states a year together with 二期工程/建成
+    text = "以德阳国际铁路物流港为重点，共建国际铁路门户枢纽。"
+    index = _value_index([text, *FILLER])
+    q = "德阳国际铁路物流港二期工程计划哪年建成？"
+    from rag.extractive import question_terms
+
+    scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
+    d = check_refusal(q, scored, index, VALUE_SETTINGS)
+    assert d.refused and d.rule == "value" and "年份" in d.reason
+    # the same question is answered when a sentence states the year together with the focus
+    text2 = "德阳国际铁路物流港二期工程计划于2026年建成。"
+    index2 = _value_index([text2, *FILLER])
+    scored2 = score_sentences(q, [_hit(text2)], question_terms(q, index2.tokenizer, index2.idf))
+    assert not check_refusal(q, scored2, index2, VALUE_SETTINGS).refused
+
+
+def test_company_words_mapped_by_a_concept_are_not_a_missing_focus():
+    from rag.extractive import question_terms
+    from rag.query import ConceptMatch
+
+    text = "到2027年，新型储能装机规模达到500万千瓦。"
+    index = _value_index([text, *FILLER])
+    q = "钠离子电池储能柜到2027年装机要达到多少？"
+    plan = SimpleNamespace(concepts=(ConceptMatch("storage", "钠离子电池", "新型储能", ("新型储能",)),))
+    terms = question_terms(q, index.tokenizer, index.idf)
+    alternatives = {t: ("新型储能",) for t in terms if "钠离子电池" in t or t in "钠离子电池"}
+    scored = score_sentences(q, [_hit(text)], terms, alternatives)
+    assert not check_refusal(q, scored, index, VALUE_SETTINGS, plan).refused
+    # without the concept the company's word is an uncovered focus word and the question is refused
+    assert check_refusal(q, score_sentences(q, [_hit(text)], terms), index, VALUE_SETTINGS).refused
+
+
+def test_list_answer_continues_the_enumeration_across_sentences_and_into_the_next_chunk():
+    first = "——四大优势材料产业。新型能源材料。以锂离子电池等为重点。先进高分子材料。以有机氟硅材料等为重点。"
+    second = "以有机氟硅材料等为重点。新型绿色建材。以节能玻璃等为重点。电子信息材料。以掩膜版等为重点。——四大特色材料产业。钒钛材料。"
+    section = "4.新型材料 › 专栏 5"
+    h1 = Hit(1, 1.0, Chunk("c1", "cd-plan", section, first, 100, 100 + len(first), 40), CITY.title)
+    h2 = Hit(2, 0.5, Chunk("c2", "cd-plan", section, second, 100 + len(first) - 12, 200, 40), CITY.title)
+    q = "成都新型材料产业的四大优势材料是哪四类？"
+    scored = _scored(q, [h1, h2], {"四大": 4.0, "优势": 1.5, "材料": 1.0})
+    answer, citations = compose(scored, wants_list=True)
+    for item in ("新型能源材料", "先进高分子材料", "新型绿色建材", "电子信息材料"):
+        assert item in answer
+    assert "钒钛材料" not in answer  # the next group ("——四大特色材料产业") is not part of the list
+    assert {c.chunk_id for c in citations} == {"c1", "c2"}
+    assert all(c.quote in {"c1": first, "c2": second}[c.chunk_id] for c in citations)
+
+
+def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once():
+    shared = "到2025年，累计建成充（换）电站3000座、充电桩16万个。"
+    h1 = _hit("加快充电基础设施建设。" + shared, "cd-plan", rank=1)
+    h2 = _hit(shared + "推进加氢站布局。", "cd-plan", rank=2)
+    q = "成都到2025年要建成多少充换电站和充电桩？"
+    answer, _ = compose(_scored(q, [h1, h2], {"充电桩": 4.0, "电站": 3.0, "建成": 1.0}), max_sentences=4)
+    assert answer.count("充电桩16万个") == 1
