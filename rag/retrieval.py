@@ -8,6 +8,7 @@ Büttcher, SIGIR 2009).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -159,7 +160,8 @@ class HybridRetriever:
         * any other plan naming documents adds one in-document ranking per document, weighted by
           ``scope_weights`` (an ambiguous reference only nudges); named sections add a ranking; a
           question about a document itself (``plan.about_document``) gets the cards of its documents
-          first; then the global top ``PROTECTED_ROWS`` are put back into the first
+          first; then (unless the question asks about the documents in general, which the cards
+          answer) the global top ``PROTECTED_ROWS`` are put back into the first
           ``min(k, top_k)`` places if routing pushed them out (``protect_rows``).
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
@@ -214,7 +216,9 @@ class HybridRetriever:
             cards = sorted(self._card_rows(plan.card_doc_ids, filters), key=lambda r: position.get(r, len(order)))
             order = cards + [row for row in order if row not in cards]
             reordered = reordered or bool(cards)
-        if routing and not multi:
+        if routing and not multi and not (plan.about_document and not plan.scopes
+                                          and WHICH_DOCUMENT.search(plan.question)):
+            # (a question about the documents in general — 哪份文件最新 — is answered by the cards)
             protected = protect_rows(order, plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
             reordered = reordered or protected != order
             order = protected
@@ -231,6 +235,7 @@ class HybridRetriever:
         return hits
 
 
+WHICH_DOCUMENT = re.compile(r"哪(?:一|几)?[份个些部](?:文件|规划|方案|意见|政策)?|几份")  # asks which document
 PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
 
 
