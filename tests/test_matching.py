@@ -383,3 +383,84 @@ def test_facets_link_short_forms_and_unknown_words(matcher):
     facets = build_facets(profile, matcher.concepts, matcher.index.tokenizer)
     assert any(l.via == "concept" and l.concept_id == "new-aviation" for l in facets[0].links)  # 航发
     assert any(l.via == "part" for l in facets[1].links)  # a word no concept knows: its sub-words
+
+
+# --- selection (rag.matching.select) -----------------------------------------------------------------
+def _fake_selection(rows, facets):
+    """A Selection over hand-made candidates: ``rows`` = [(doc, section, text, relevance, {facet: evidence})]."""
+    from types import SimpleNamespace
+
+    from rag.matching.matcher import _Candidate, _Scored
+    from rag.matching.provisions import TermLink
+    from rag.matching.select import Selection
+
+    chunks = [SimpleNamespace(doc_id=d, section=s, text=t) for d, s, t, _r, _e in rows]
+    index = SimpleNamespace(chunks=chunks, docs={d: SimpleNamespace(period_end=None) for d, *_ in rows})
+    fake = SimpleNamespace(index=index, settings=SimpleNamespace(today_date=lambda: date(2026, 11, 20)),
+                           _normalized=lambda: ([t for *_x, t, _r, _e in rows], [s for _d, s, *_x in rows]))
+    cands, scored = {}, {}
+    for row, (_d, _s, _t, rel, ev) in enumerate(rows):
+        found = {fi: {f"t{fi}": (v, TermLink(facets[fi].kind, "w", f"t{fi}", "literal", 1.0))} for fi, v in ev.items()}
+        cands[row] = _Candidate(row, found)
+        extra = {fi: v for fi, v in ev.items() if facets[fi].kind == "need"}
+        scored[row] = _Scored(row, rel, extra, 1.0)
+    return Selection(fake, cands, scored, facets)
+
+
+def _facet(kind, label="x", terms=("x",)):
+    from rag.matching.provisions import Facet, TermLink
+
+    return Facet(kind, label, tuple(TermLink(kind, label, t, "need", 1.0) for t in terms), label, 1.0)
+
+
+def test_need_quota_adapts_to_how_many_strong_provisions_a_need_has():
+    facets = [_facet("product"), _facet("need", "融资", ("基金",))]
+    two_strong = _fake_selection([("a", "基金", "", 0.0, {1: 0.9}), ("b", "基金", "", 0.0, {1: 0.8}),
+                                  ("c", "基金", "", 0.0, {1: 0.5})], facets)
+    assert [r for _g, r in two_strong.need_plan(1)] == [0, 1]  # second strong → listed; never more than NEED_MAX
+    one_clear = _fake_selection([("a", "基金", "", 0.0, {1: 0.95}), ("b", "基金", "", 0.0, {1: 0.46})], facets)
+    assert [r for _g, r in one_clear.need_plan(1)] == [0]  # second far weaker → one provision
+    same_section = _fake_selection([("a", "基金", "", 0.0, {1: 0.9}), ("a", "基金", "", 0.0, {1: 0.85})], facets)
+    assert [r for _g, r in same_section.need_plan(1)] == [0]  # one section serves a need once
+
+
+def test_need_lead_sentence_counts_half_way_as_about():
+    from rag.matching.select import LEAD_ABOUT, NOT_ABOUT, lead_sentence
+
+    assert lead_sentence("强化资金要素保障。强化基金撬动，发挥好天使基金的作用。") == "强化资金要素保障。"
+    need = _facet("need", "融资", ("资金",))
+    sel = _fake_selection([("a", "十一、创新关键要素供给", "强化资金要素保障。强化基金撬动。", 0.0, {0: 0.9}),
+                           ("a", "资金保障", "其他。", 0.0, {0: 0.9}), ("a", "保障措施", "其他。强化资金。", 0.0, {0: 0.9})],
+                          [need])
+    assert (sel.about(0, need), sel.about(1, need), sel.about(2, need)) == (LEAD_ABOUT, 1.0, NOT_ABOUT)
+
+
+def test_greedy_near_tie_goes_to_direct_evidence_and_same_document_is_discounted():
+    facets = [_facet("product")]
+    sel = _fake_selection([("a", "s1", "", 1.0, {0: 0.9}), ("a", "s2", "", 0.81, {0: 0.9}),
+                           ("b", "s3", "", 0.80, {}), ("c", "s4", "", 0.79, {0: 0.9})], facets)
+    picks = [r for r, _g in sel.run(3)]
+    assert picks[0] == 0
+    assert 1 not in picks  # 0.81 × SAME_DOC (doc a already listed) falls below the others
+    assert set(picks[1:]) == {2, 3}
+    tie = _fake_selection([("a", "s1", "", 0.80, {}), ("b", "s2", "", 0.79, {0: 0.9})], facets)
+    assert [r for r, _g in tie.run(1)] == [1]  # within TIE of the best: direct evidence wins
+
+
+def test_match_lists_at_most_need_max_provisions_of_a_factor_need(matcher):
+    from rag.matching.facets import build_facets
+    from rag.matching.select import NEED_MAX, NEED_NEXT, Selection
+
+    profile = Profile.from_dict({"city": "成都市", "products": ["人形机器人"], "needs": ["融资", "应用场景"]})
+    facets = build_facets(profile, matcher.concepts, matcher.index.tokenizer)
+    cands, scored, _docrel = matcher.score(profile, facets)
+    sel = Selection(matcher, cands, scored, facets)
+    for i, f in enumerate(facets):
+        if f.kind == "need":
+            plan = sel.need_plan(i)
+            assert 1 <= len(plan) <= NEED_MAX
+            assert all(g >= NEED_NEXT * plan[0][0] for g, _r in plan)
+            assert len({sel._key(r) for _g, r in plan}) == len(plan)
+    result = matcher.match(profile, k=10, summarize=False)
+    assert len(result.provisions) == 10
+    assert all(p.reasons for p in result.provisions)

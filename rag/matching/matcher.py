@@ -13,11 +13,11 @@
    Needs and qualifications score ``s_f·√docrel`` — a land provision counts in a document that covers
    the industry; the location ``0.6·e_f·(0.4 + 0.6·raw/best)``. A passage of another jurisdiction's
    document that does not name the company's place counts ×0.6; an ended plan or a draft ×0.85.
-4. **Selection** (``ProfileMatcher.select``). Greedy picks by relevance plus bonuses for the location,
+4. **Selection** (``rag.matching.select``). Greedy picks by relevance plus bonuses for the location,
    qualifications and direction needs (研发, 市场, 数字化转型 …; a bonus counts ×0.3 once a pick
-   covers it), each earlier pick from the same document ×0.8; then each *factor* need (用地/空间, 融资,
-   人才, 应用场景) gets its best own provision (preferring sections about it, recent plans and passages
-   that also name the industry), the location up to two provisions naming the place; greedy again.
+   covers it), each earlier pick from the same document ×0.8, near-ties broken by direct evidence;
+   each *factor* need (用地/空间, 融资, 人才, 应用场景) gets its best own provision and a second one when
+   that is strong relative to the first; the location up to two provisions naming the place.
 
 Reasons and quotes of the chosen provisions come from ``rag.matching.explain``. Nothing is dropped for
 being expired, a draft or of another jurisdiction: such provisions carry a ``Flag`` in plain words
@@ -33,8 +33,9 @@ from pathlib import Path
 
 from rag.index import LoadedIndex
 from rag.matching.explain import best_quote, reasons
-from rag.matching.facets import FACET_WEIGHTS, build_facets
+from rag.matching.facets import build_facets
 from rag.matching.profile import Profile
+from rag.matching.select import Selection
 from rag.matching.provisions import (Facet, MatchResult, Provision, TermLink, applies_elsewhere,  # noqa: F401
                                      document_flags, document_status)
 from rag.query import QueryPlan, load_concepts
@@ -59,18 +60,6 @@ DOCREL_POWER = 0.5  # need/qualification score = s_f · docrel ** power
 LOCATION_FLOOR = 0.4  # location score = w · e_f · (floor + (1 − floor)·raw/best)
 FOREIGN_DOC = 0.6  # another jurisdiction's document, and the passage does not name the company's place
 NOT_IN_FORCE = 0.85  # an ended plan or a draft ranks a little below a provision in force
-
-
-# --- selection ----------------------------------------------------------------------------------------
-SAME_DOC = 0.8  # per earlier pick from the same document
-COVER_EVIDENCE = 0.45  # a pick covers a facet from this e_f on
-COVERED = 0.3  # a bonus facet already covered by a pick counts this much
-MIN_GAIN = 0.05  # passages scoring less are not listed (the list may be shorter than k)
-NEED_MIN = 0.2  # a factor need's own provision needs at least this score
-NOT_ABOUT = 0.6  # … ×this when its section path does not name one of the need's core words
-STALE_PER_YEAR = 0.05  # … ×(1 − this × years since the plan ended), at least 0.5
-LOCAL_SLOTS = 2  # provisions naming the company's place that the list should hold (when there are any)
-LOCAL_MIN_RELEVANCE = 0.01  # … that relate to its industry at least this much (relevance after SHARPEN)
 
 
 # --- the matcher -------------------------------------------------------------------------------------
@@ -237,76 +226,8 @@ class ProfileMatcher:
 
     def select(self, cands: dict[int, _Candidate], scored: dict[int, _Scored], facets: list[Facet],
                k: int) -> list[tuple[int, float]]:
-        """Top-k ``[(row, gain)]`` best first (see the module docstring, step 4)."""
-        index = self.index
-        chosen: dict[int, float] = {}
-        per_doc: dict[str, int] = {}
-        need_idx = [i for i, f in enumerate(facets) if f.kind == "need"]
-        has_industry = any(f.kind in ("product", "industry") for f in facets)
-        bonus_kinds = ("location", "qualification", "direction") + (() if has_industry else ("need",))
-        bonus_idx = [i for i, f in enumerate(facets) if f.kind in bonus_kinds]
-
-        def base(sc: _Scored) -> float:  # bonuses scale with relevance; without products they stand alone
-            return sc.relevance if has_industry else 1.0
-
-        def covered(i: int) -> bool:
-            return any(cands[r].evidence(i) >= COVER_EVIDENCE for r in chosen)
-
-        def pick(row: int, gain: float) -> None:
-            chosen[row] = gain
-            doc = index.chunks[row].doc_id
-            per_doc[doc] = per_doc.get(doc, 0) + 1
-
-        def greedy(limit: int) -> None:
-            while len(chosen) < limit:
-                best_row, best_gain = None, MIN_GAIN
-                done = {i for i in bonus_idx if facets[i].kind != "location" and covered(i)}
-                for sc in scored.values():
-                    if sc.row in chosen:
-                        continue
-                    gain = sc.relevance + sum(
-                        (1.0 if facets[i].kind == "location" else FACET_WEIGHTS[facets[i].kind] * base(sc))
-                        * sc.extra.get(i, 0.0) * (COVERED if i in done else 1.0) for i in bonus_idx)
-                    gain *= sc.factor * SAME_DOC ** per_doc.get(index.chunks[sc.row].doc_id, 0)
-                    if gain > best_gain:
-                        best_row, best_gain = sc.row, gain
-                if best_row is None:
-                    return
-                pick(best_row, best_gain)
-
-        local_idx = [i for i, f in enumerate(facets) if f.kind == "location"]
-        greedy(max(k - len(need_idx) - LOCAL_SLOTS * len(local_idx), (k + 1) // 2))
-        for i in need_idx:  # each factor need: its best own provision, unless it is already listed
-            options = [(sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self._about(sc.row, facets[i])
-                        * self._recency(sc.row), sc.row)
-                       for sc in scored.values() if cands[sc.row].core(i) >= COVER_EVIDENCE]
-            gain, row = max(options, default=(0.0, None))
-            if row is not None and row not in chosen and len(chosen) < k and gain >= NEED_MIN:
-                pick(row, gain * FACET_WEIGHTS["need"])
-        for i in local_idx:  # at least LOCAL_SLOTS provisions that name the company's place
-            options = sorted(((sc.extra.get(i, 0.0) * sc.factor, sc.row) for sc in scored.values()
-                              if sc.row not in chosen and cands[sc.row].evidence(i) >= COVER_EVIDENCE
-                              and sc.relevance >= LOCAL_MIN_RELEVANCE), reverse=True)
-            have = sum(1 for r in chosen if cands[r].evidence(i) >= COVER_EVIDENCE)
-            for gain, row in options[:max(0, LOCAL_SLOTS - have)]:
-                if len(chosen) < k and gain >= NEED_MIN * FACET_WEIGHTS["location"]:
-                    pick(row, gain)
-        greedy(k)
-        return sorted(chosen.items(), key=lambda kv: -kv[1])
-
-    def _recency(self, row: int) -> float:
-        """1 − STALE_PER_YEAR × years since the document's period ended (floor 0.5): funds, land quotas
-        and scenario programmes of a plan that ended long ago are least likely to still be offered."""
-        meta = self.index.docs[self.index.chunks[row].doc_id]
-        years = self.settings.today_date().year - meta.period_end if meta.period_end else 0
-        return max(0.5, 1.0 - STALE_PER_YEAR * max(0, years))
-
-    def _about(self, row: int, facet: Facet) -> float:
-        """1 when the passage's section path names one of the facet's words (the passage is about
-        it, e.g. "（八）创造应用场景牵引的示范迭代机会"), else NOT_ABOUT."""
-        _texts, sections = self._normalized()
-        return 1.0 if any(normalize(l.term).lower() in sections[row] for l in facet.links if l.weight >= 1.0) \
-            else NOT_ABOUT
+        """Top-k ``[(row, gain)]`` best first (see the module docstring, step 4, and ``rag.matching.select``)."""
+        return Selection(self, cands, scored, facets).run(k)
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
         """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
