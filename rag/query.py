@@ -84,7 +84,9 @@ class QueryPlan:
     ``sections``: section headings the question names (发展愿景, 保障措施), see ``named_sections``;
     ``compare``: the scopes are compared (a comparison word, an evolution question, or two or more
     distinct documents each named unambiguously) — only then does each scope get slots in the top k;
-    otherwise the scopes' documents only add weighted in-document rankings (``scope_weights``)."""
+    otherwise the scopes' documents only add weighted in-document rankings (``scope_weights``);
+    ``wants_list``: the question asks for several items (``asks_list``) — the retriever then adds
+    the next chunk of a section whose enumeration a top hit leaves unfinished."""
 
     question: str
     tokens: list[str]
@@ -97,6 +99,21 @@ class QueryPlan:
     card_doc_ids: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     compare: bool = False
+    wants_list: bool = False
+
+
+# The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
+# 几大, 列举, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
+# bare 分别 (分别怎么部署, a comparison) also open questions that want one passage, which an added
+# continuation would push down.
+LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包括|几大|列举|分别(?:[是有指为叫](?!怎|如何|多少|哪一|何时)|啥)")
+
+
+def asks_list(question: str) -> bool:
+    """True when ``question`` asks for a list of items (``LIST_QUESTION``; a subset of
+    ``rag.extractive.ASKS_LIST``): "成都未来产业的六大重点培育领域是哪些？" → True,
+    "到2027年要培育多少家领军企业？" → False."""
+    return LIST_QUESTION.search(question) is not None
 
 
 @lru_cache(maxsize=8)
@@ -319,4 +336,4 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
-                     named_sections(question, index, tuple(s.label for s in scopes)), compare)
+                     named_sections(question, index, tuple(s.label for s in scopes)), compare, asks_list(question))

@@ -14,10 +14,12 @@ from datetime import date
 
 import numpy as np
 
+from rag.extractive import is_label
 from rag.index import LoadedIndex
 from rag.query import QueryPlan, is_comparison, plan_query, scope_weights, section_labels
 from rag.settings import Settings
-from rag.types import Hit
+from rag.text import split_sentences
+from rag.types import Chunk, Hit
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,13 @@ class HybridRetriever:
         return [row for row, c in enumerate(self.index.chunks)
                 if mask[row] and (not doc_ids or c.doc_id in doc_ids) and wanted & set(section_labels(c.section))]
 
+    def _next_rows(self) -> dict[int, int]:
+        """Row → row of the next chunk of the same document section and kind (by start offset), for
+        the text chunks whose enumeration continues there (``continues_enumeration``); computed once."""
+        if not hasattr(self, "_continuations"):
+            self._continuations = continuation_rows(self.index.chunks)
+        return self._continuations
+
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
@@ -162,7 +171,10 @@ class HybridRetriever:
           question about a document itself (``plan.about_document``) gets the cards of its documents
           first; then (unless the question asks about the documents in general, which the cards
           answer) the global top ``PROTECTED_ROWS`` are put back into the first
-          ``min(k, top_k)`` places if routing pushed them out (``protect_rows``).
+          ``min(k, top_k)`` places if routing pushed them out (``protect_rows``);
+        * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
+          chunk of the section of a top hit whose enumeration is unfinished right after that hit
+          (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window).
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
         ``scores["rrf"]`` keeps the fused score. Raises ValueError when ``k`` < 1."""
@@ -222,6 +234,12 @@ class HybridRetriever:
             protected = protect_rows(order, plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
             reordered = reordered or protected != order
             order = protected
+        if routing and self.settings.use_list_continuation and plan.wants_list and not multi:
+            # a list question: an enumeration a top hit leaves unfinished continues in the next chunk
+            extended = add_continuations(order, self._next_rows(), min(k, self.settings.top_k),
+                                         plain[:PROTECTED_ROWS])
+            reordered = reordered or extended != order
+            order = extended
         hits = []
         for rank, row in enumerate(order[:k], start=1):
             chunk = self.index.chunks[row]
@@ -289,3 +307,76 @@ def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]]
             out.append(row)
             taken.add(row)
     return out
+
+
+# --- list questions: the continuation of an enumeration ------------------------------------------
+MAX_CONTINUATIONS = 2  # next chunks added for one list question
+CONTINUATION_RANKS = 3  # only hits among the first this many places have their enumeration continued
+_UNFINISHED_END = ("、", "，", ",", "：", ":", "；", ";", "以下")
+_NUMBERED_ITEM = re.compile(r"^(?:[（(]\d{1,2}[）)]|\d{1,2}[)）]|[①-⑳]|[一二三四五六七八九十]是|第[一二三四五六七八九十]+[，,、])")
+_COLON_LABEL = re.compile(r"^[^，,、：:；;。（(]{2,16}[：:]")
+
+
+def item_start(line: str) -> bool:
+    """True when ``line`` opens an enumeration item: "——智能终端。…", "（1）…", "一是…", a label
+    sentence followed by its text ("整车。着力扩大规模…", see ``rag.extractive.is_label``) or a short
+    label with a colon ("大数据发展工程：…")."""
+    line = line.strip()
+    if not line:
+        return False
+    if line.startswith(("—", "--", "－")) or _NUMBERED_ITEM.match(line) or _COLON_LABEL.match(line):
+        return True
+    spans = split_sentences(line)
+    return bool(spans) and is_label(line[spans[0][0]:spans[0][1]])
+
+
+def continues_enumeration(chunk: Chunk, following: Chunk) -> bool:
+    """True when ``following`` (the next chunk of ``chunk``'s section) carries on an enumeration that
+    ``chunk`` leaves unfinished: ``chunk`` ends inside a sentence or on a list head (、，：；, 以下 —
+    an enumeration cut by the size limit, "重点发展以下方向："), or ``following`` opens with an item
+    (``item_start``: the section is a run of items, "——新型显示。…", "整车。…", whether ``chunk``
+    holds earlier items or is the head of the run)."""
+    if chunk.text.rstrip().endswith(_UNFINISHED_END):
+        return True
+    return item_start(following.text.split("\n", 1)[0])
+
+
+def continuation_rows(chunks: list[Chunk]) -> dict[int, int]:
+    """Row → row of the next chunk of the same document, section and kind (by start offset) when
+    ``continues_enumeration`` holds for them; text chunks only (cards and tables have no items).
+    ``chunks``: the index's chunks, row i = chunks[i]."""
+    order = sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].section, chunks[r].kind,
+                                                      chunks[r].start))
+    out: dict[int, int] = {}
+    for a, b in zip(order, order[1:]):
+        ca, cb = chunks[a], chunks[b]
+        if (ca.kind == "text" and (ca.doc_id, ca.section, ca.kind) == (cb.doc_id, cb.section, cb.kind)
+                and continues_enumeration(ca, cb)):
+            out[a] = b
+    return out
+
+
+def add_continuations(order: list[int], next_rows: dict[int, int], window: int, protected: list[int],
+                      limit: int = MAX_CONTINUATIONS, ranks: int = CONTINUATION_RANKS) -> list[int]:
+    """``order`` with the continuation ``next_rows[row]`` of each of its first ``min(ranks, window)``
+    rows (best first; at most ``limit`` added, none of an added row) placed directly after that row —
+    but behind the rows of ``protected`` (the global top 2) and continuations of better rows that
+    directly follow it, so that those keep their places — unless the continuation is already in the first ``window`` places or would land outside
+    them. Each addition pushes the window's lowest-ranked row out of it; a row of ``protected`` stays
+    inside (``protect_rows``). Row ids, best first, without duplicates."""
+    out = list(order)
+    added: list[int] = []
+    for row in order[:min(ranks, window)]:
+        nxt = next_rows.get(row)
+        if len(added) >= limit or nxt is None or nxt in out[:window]:
+            continue
+        # behind the protected rows (and continuations of better rows) that directly follow the row
+        at = out.index(row) + 1
+        while at < len(out) and (out[at] in protected or out[at] in added):
+            at += 1
+        if at < window:
+            if nxt in out:
+                out.remove(nxt)  # ranked below the window: removing it shifts no place before ``at``
+            out.insert(at, nxt)
+            added.append(nxt)
+    return protect_rows(out, protected, window) if added else out

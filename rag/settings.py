@@ -89,6 +89,9 @@ class Settings:
     use_concepts: bool = True
     use_doc_routing: bool = True
     routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
+    # with use_doc_routing, a list question gets the next chunk of a section whose enumeration a top hit
+    # leaves unfinished (rag.retrieval.add_continuations); off for the comparison table
+    use_list_continuation: bool = True
     # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
     # question's idf weight (chosen on dev.jsonl) …
     min_evidence_coverage: float = 0.1

@@ -237,3 +237,69 @@ def test_ambiguous_reference_does_not_restrict_the_ranking(shared_qa, built_inde
     # the nudge only reorders the global candidates: no slots filled from inside the two plans
     assert set(top) <= set(_plain_top(built_index, question, n=10))
     assert _plain_top(built_index, question) == top[:2]
+
+
+# --- list questions: the continuation of an enumeration in the next chunk of its section ----------
+from rag.query import asks_list, section_labels  # noqa: E402
+from rag.retrieval import add_continuations, continuation_rows  # noqa: E402
+
+
+def test_asks_list_words():
+    assert asks_list("成都未来产业的六大重点培育领域是哪些？") and asks_list("要为龙头企业梳理哪5张需求清单？")
+    assert asks_list("“一核四区”的四个区分别是啥？")
+    assert not asks_list("到2027年要培育多少家领军企业？")
+    assert not asks_list("石墨烯在两份文件里分别是怎么布局的？")  # a comparison, not a list
+    assert not asks_list("基期和目标年分别是哪一年？")
+
+
+def test_add_continuations_after_the_row_behind_protected_rows():
+    nxt = {1: 9, 3: 8, 4: 7}
+    # rank 1 continues (9); the global #2 (row 2) keeps its place, so 9 comes after it
+    assert add_continuations([1, 2, 3, 4, 5, 6], nxt, 5, [1, 2], limit=1) == [1, 2, 9, 3, 4, 5, 6]
+    # two continuations at most, only of the first ``ranks`` rows; the protected rows stay in the window
+    assert add_continuations([3, 1, 2, 4, 5], nxt, 5, [1, 2]) == [3, 1, 2, 8, 9, 4, 5]
+    assert add_continuations([5, 6, 4], nxt, 5, [5, 6], ranks=2) == [5, 6, 4]  # 4 is not a top row
+    assert add_continuations([1, 9, 2], nxt, 5, [1, 2]) == [1, 9, 2]  # already in the window
+
+
+def _section_question(chunk) -> str:
+    labels = section_labels(chunk.section)  # "一、发展基础和形势 › (一) 发展基础" → […, "发展基础"]
+    return labels[-1] if labels else ""
+
+
+@pytest.fixture(scope="module")
+def enumeration_case(shared_qa, built_index):
+    """The first pair of chunks (in index order) whose enumeration continues into the next chunk of
+    the section, found by a script over the index: a list question made of the section's heading
+    ranks the head chunk in the top 3 but not its continuation in the top 5 without the feature."""
+    plain = PolicyQA(built_index.with_(use_list_continuation=False))
+    chunks = shared_qa.index.chunks
+    for head, nxt in sorted(continuation_rows(chunks).items()):
+        label = _section_question(chunks[head])
+        if not label:
+            continue
+        question = f"{label}包括哪些方面？"
+        top = [h.chunk.chunk_id for h in plain.retrieve(question, k=5)]
+        if chunks[head].chunk_id in top[:3] and chunks[nxt].chunk_id not in top:
+            return question, chunks[head], chunks[nxt], top, plain
+    pytest.fail("no section of the bundled corpus has an enumeration over two chunks")
+
+
+def test_list_question_gets_the_continuation_chunk_in_top_5(shared_qa, enumeration_case):
+    question, head, nxt, plain_top, _ = enumeration_case
+    assert head.section == nxt.section and head.start < nxt.start
+    hits = shared_qa.retrieve(question, k=5)
+    ids = [h.chunk.chunk_id for h in hits]
+    assert head.chunk_id in ids and nxt.chunk_id in ids
+    assert ids.index(nxt.chunk_id) > ids.index(head.chunk_id)  # after its head
+    assert ids[:2] == plain_top[:2] or set(plain_top[:2]) <= set(ids[:3])  # the global top 2 keep their places
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_non_list_question_gets_no_continuation(shared_qa, enumeration_case):
+    question, head, nxt, _, plain = enumeration_case
+    question = question.replace("包括哪些方面？", "的总体要求是什么？")
+    assert not asks_list(question)
+    assert [h.chunk.chunk_id for h in shared_qa.retrieve(question, k=5)] == \
+        [h.chunk.chunk_id for h in plain.retrieve(question, k=5)]
