@@ -17,6 +17,7 @@ CONFIGS: dict[str, dict] = {
     "hybrid-plain": {"use_concepts": False, "use_doc_routing": False},
     "no-concepts": {"use_concepts": False},
     "no-routing": {"use_doc_routing": False},
+    "no-list-continuation": {"use_list_continuation": False},
     "naive-langchain": {"naive": True},
 }
 
