@@ -113,10 +113,28 @@ def _progress(items, desc, total):
 
 # --- commands ------------------------------------------------------------------------------------
 def cmd_ingest(args) -> int:
+    """Index PATHs (default: the bundled corpus and uploads). Documents hidden in the knowledge base
+    (kb.json) stay out — also with explicit paths — with a one-line notice on stderr naming them;
+    ``--include-hidden`` indexes them and removes them from the hidden list, so kb.json and the index
+    agree either way."""
+    from rag import kb
     from rag.ingest import ingest
 
     settings = _settings(args)
-    report = ingest(settings, [Path(p) for p in args.paths] or None, progress=_progress)
+    paths = [Path(p) for p in args.paths] or None
+    if args.include_hidden:
+        hidden = kb.excluded(settings)  # a damaged kb.json is reported before the index is touched
+        report = ingest(settings, paths, progress=_progress, exclude=[])
+        indexed = {*report.added, *report.updated, *report.unchanged}
+        restored = kb.unhide(settings, [d for d in hidden if d in indexed])
+        if restored:
+            print(f"注意：已索引并恢复 {len(restored)} 篇此前在知识库中隐藏的文件：{', '.join(restored)}",
+                  file=sys.stderr)
+    else:
+        report = ingest(settings, paths, progress=_progress)
+        if report.excluded:
+            print(f"注意：跳过 {len(report.excluded)} 篇在知识库中隐藏的文件（{', '.join(report.excluded)}）；"
+                  f"如需索引并恢复，请加 --include-hidden", file=sys.stderr)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -267,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index documents (default: the bundled corpus)")
     p.add_argument("paths", nargs="*", help="files or directories (.txt .md .pdf .docx)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.add_argument("--include-hidden", action="store_true",
+                   help="also index documents hidden in the knowledge base (they are un-hidden)")
     p.set_defaults(func=cmd_ingest)
 
     for name, func, help_ in (("retrieve", cmd_retrieve, "ranked passages for a question"),

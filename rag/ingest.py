@@ -2,7 +2,8 @@
 
 ``ingest`` syncs the index to exactly the given sources (default: the bundled corpus plus files
 uploaded into ``data_dir/uploads``) minus the documents it is told to ``exclude`` (default: the
-bundled documents hidden in the knowledge base, ``data_dir/kb.json``): unchanged files (same sha256,
+bundled documents hidden in the knowledge base, ``data_dir/kb.json``, also when explicit paths are
+given, so that the index and kb.json agree; pass ``exclude=[]`` to index them): unchanged files (same sha256,
 same chunking settings) reuse their chunks, changed files are re-chunked, files no longer present or
 excluded lose their chunks. A file that cannot be read is reported and skipped; if an earlier version
 of it was indexed, that version is kept. Nothing changes when nothing changed. The new generation
@@ -137,14 +138,16 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     ``exclude``: document ids (manifest ids, or file-name ids of loose files) to leave out of the index;
     when indexed before, their chunks are removed (``IngestReport.removed``), the files are not touched.
     Ids that match no source are ignored. ``None`` means ``default_exclude`` (the documents hidden in
-    the knowledge base) when ``paths`` is not given, and nothing when it is.
+    the knowledge base), with or without ``paths``: a hidden document stays out of the index until it
+    is restored (``rag.kb.restore_document`` / ``rag.kb.unhide``); ``[]`` indexes every source.
 
     Returns an IngestReport. Raises IngestError when no document could be indexed (also when all were
-    excluded) or the index could not be written; the previous index stays live and usable in every case.
+    excluded) or the index could not be written, and KnowledgeBaseError when ``exclude`` is None and
+    kb.json is damaged; the previous index stays live and usable in every case.
     """
     started = time.perf_counter()
     if exclude is None:
-        exclude = () if paths else default_exclude(settings)
+        exclude = default_exclude(settings)
     leave_out = set(exclude)
     sources = []
     report = IngestReport()

@@ -317,6 +317,21 @@ def delete_document(settings: Settings, doc_id: str, progress=None):
             raise
 
 
+def unhide(settings: Settings, doc_ids) -> list[str]:
+    """Drop ``doc_ids`` from the hidden list in kb.json without re-indexing — for an ingest that has just
+    indexed them (``rag ingest --include-hidden``), so that kb.json agrees with the index again.
+
+    Returns the ids that were hidden and are not any more, in hidden-list order ([] when none; kb.json
+    is then left untouched). Raises KnowledgeBaseError when kb.json is damaged."""
+    drop = set(doc_ids)
+    with _LOCK:
+        before = excluded(settings)
+        gone = [d for d in before if d in drop]
+        if gone:
+            _write_excluded(settings, [d for d in before if d not in drop])
+        return gone
+
+
 def restore_document(settings: Settings, doc_id: str, progress=None):
     """Un-hide a bundled document and re-index; returns the IngestReport.
 

@@ -165,6 +165,49 @@ def test_ingest_summary_then_unchanged(mini_corpus, monkeypatch, capsys):
     assert code == 0 and out.startswith("索引无变化")
 
 
+def test_ingest_paths_keep_hidden_documents_out_unless_include_hidden(mini_corpus, monkeypatch, capsys):
+    from rag import kb
+    from rag.index import load_index
+
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
+    settings = read_settings_env()
+    hidden, kept = MINI_DOC_IDS[0], MINI_DOC_IDS[1]
+    (settings.data_dir).mkdir(parents=True)
+    kb.kb_path(settings).write_text(json.dumps({"excluded": [hidden]}), encoding="utf-8")
+    code, out, err = run(["ingest", str(mini_corpus)], capsys)
+    assert code == 0, err
+    assert out.startswith("索引已更新：1 篇文件")
+    notice = err.strip().splitlines()
+    assert len(notice) == 1 and hidden in notice[0] and "--include-hidden" in notice[0]
+    assert set(load_index(settings).docs) == {kept} and kb.excluded(settings) == [hidden]
+    code, out, err = run(["ingest", "--json", str(mini_corpus)], capsys)  # JSON on stdout, notice on stderr
+    assert code == 0 and json.loads(out)["excluded"] == [hidden] and hidden in err
+    code, out, err = run(["ingest", "--include-hidden", str(mini_corpus)], capsys)
+    assert code == 0, err
+    assert "新增 1" in out and hidden in err and "恢复" in err
+    assert set(load_index(settings).docs) == {hidden, kept} and kb.excluded(settings) == []  # consistent again
+    code, out, err = run(["ingest", str(mini_corpus)], capsys)
+    assert code == 0 and out.startswith("索引无变化") and err == ""
+
+
+def test_ingest_include_hidden_with_damaged_kb_json_changes_nothing(mini_corpus, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
+    settings = read_settings_env()
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "kb.json").write_text("{oops", encoding="utf-8")
+    for argv in (["ingest", "--include-hidden", str(mini_corpus)], ["ingest", str(mini_corpus)]):
+        code, _, err = run(argv, capsys)
+        assert_one_line_error(code, err)
+        assert "kb.json" in err
+    assert read_current(settings) is None  # nothing was indexed
+
+
+def read_settings_env():
+    from rag.settings import Settings
+
+    return Settings.from_env()
+
+
 def test_ingest_non_utf8_file_named_on_stderr(tmp_path, capsys):
     good = tmp_path / "good.txt"
     good.write_text("一、支持措施\n对新认定的专精特新企业给予一次性奖励。\n", encoding="utf-8")

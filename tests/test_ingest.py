@@ -174,9 +174,22 @@ def test_default_exclude_is_the_knowledge_base_hidden_list(built, mini_corpus):
     (settings.data_dir / "kb.json").write_text(json.dumps({"excluded": [DOC]}), encoding="utf-8")
     report = ingest(settings)  # what `rag ingest` and the automatic first ingest do
     assert report.excluded == [DOC] and DOC not in load_index(settings).docs
-    # explicit paths mean exactly those files: nothing is excluded unless asked
+    # explicit paths honour the hidden list too, so that the index and kb.json agree
     report = ingest(settings, [mini_corpus])
+    assert report.excluded == [DOC] and not report.changed and DOC not in load_index(settings).docs
+    report = ingest(settings, [mini_corpus], exclude=[])  # unless asked otherwise
     assert report.added == [DOC] and not report.excluded
+
+
+def test_damaged_kb_json_is_an_error_and_changes_nothing(built, mini_corpus):
+    from rag.kb import KnowledgeBaseError
+
+    settings, first = built
+    (settings.data_dir / "kb.json").write_text("{not json", encoding="utf-8")
+    for paths in (None, [mini_corpus]):
+        with pytest.raises(KnowledgeBaseError, match="kb.json"):
+            ingest(settings, paths)
+    assert read_current(settings)["generation"] == first.generation
 
 
 def test_excluding_everything_raises_and_keeps_previous(built):
