@@ -80,6 +80,7 @@ class _Unit:
     table: bool
     para_end: bool  # the unit ends its paragraph
     header: str = ""  # for a table row: the first row of its table (run of consecutive rows)
+    heading: bool = False  # the run of heading-only lines that opens a section's first chunk
 
 
 def chunk_id(doc_id: str, text: str) -> str:
@@ -88,10 +89,16 @@ def chunk_id(doc_id: str, text: str) -> str:
 
 
 def _sections(text: str):
-    """Yield ``(path, [(start, end, is_table)])`` per section, in document order."""
+    """Yield ``(path, [(start, end, is_table, is_heading)])`` per section, in document order.
+
+    A run of heading-only lines ("二、重点方向", "（一）壮大新兴产业") becomes one paragraph
+    (``is_heading``) in front of the next body line, so that the headings are chunk text too (a span
+    of a heading line is then contained in a chunk); trailing headings without body form a section
+    of their own."""
     stack: list[tuple[int, str]] = []
     path = ""
-    paras: list[tuple[int, int, bool]] = []
+    paras: list[tuple[int, int, bool, bool]] = []
+    pending: tuple[int, int] | None = None  # the run of heading-only lines not yet in a paragraph
     pos = 0
     for line in text.split("\n"):
         start, end = pos, pos + len(line)
@@ -108,8 +115,15 @@ def _sections(text: str):
             stack.append((level, heading_label(line)))
             path = SECTION_SEP.join(label for _, label in stack)
             if is_heading_only(line):
+                pending = (pending[0] if pending else start, end)
                 continue
-        paras.append((start, end, line.count("\t") >= 2))
+        table = line.count("\t") >= 2
+        if pending:
+            paras.append((pending[0], pending[1], table, True))
+            pending = None
+        paras.append((start, end, table, False))
+    if pending:
+        paras.append((pending[0], pending[1], False, True))
     if paras:
         yield path, paras
 
@@ -117,10 +131,13 @@ def _sections(text: str):
 def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
     units: list[_Unit] = []
     header = ""
-    for start, end, table in paras:
+    for start, end, table, heading in paras:
         tokens = count_tokens(text[start:end])
+        if heading:  # joins the chunk of what follows it (a table's first chunk when a table follows)
+            units.append(_Unit(start, end, tokens, table, True, heading=True))
+            continue
         if table:
-            if not (units and units[-1].table):  # a table opens here: its first row is the header
+            if not (units and units[-1].table and not units[-1].heading):  # a table opens: its first row is the header
                 header = text[start:end]
             units.append(_Unit(start, end, tokens, True, True, header))
             continue
@@ -134,9 +151,17 @@ def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
     return units
 
 
-OVERLAP_DIVISOR = 4  # a unit repeated at the start of the next chunk has ≤ max_tokens // 4 tokens;
-# over-long sentences are cut into pieces of that size so that they can be repeated too
-_SOFT_BREAK = re.compile(r"[，,、：:]|\s+")
+OVERLAP_DIVISOR = 4  # the overlap repeated at the start of the next chunk has ≤ max_tokens // 4 tokens
+# (or the tokens of SPAN_CHARS characters when more); over-long sentences are cut into pieces of that size
+SPAN_CHARS = 30  # the longest span (non-space characters within one line) that must be whole in some chunk:
+# BENCHMARK.md evidence anchors are 6–30 characters within one line
+_SOFT_BREAK = re.compile(r"[，,、：:；;]|\s+")
+
+
+def max_overlap_tokens(max_tokens: int) -> int:
+    """Upper bound of the tokens a chunk repeats from the previous one: ``max_tokens // 4``, or
+    ``3 * SPAN_CHARS`` when more (a character is at most 3 cl100k tokens)."""
+    return max(max_tokens // OVERLAP_DIVISOR, 3 * SPAN_CHARS)
 
 
 def _split_long(text: str, start: int, end: int, max_tokens: int,
@@ -157,22 +182,54 @@ def _split_long(text: str, start: int, end: int, max_tokens: int,
     return [(s, e) for s, e in pieces if text[s:e].strip()]
 
 
+def overlap_start(text: str, group: list[_Unit], max_tokens: int) -> int:
+    """Where the chunk after ``group`` starts when it continues ``group``'s last line: at least
+    ``SPAN_CHARS`` non-space characters before the border (or the line's start / the group's start,
+    when nearer), moved back to the latest sentence (unit) start, else to the latest clause break
+    (，、；：space), that keeps the overlap within ``max_tokens // OVERLAP_DIVISOR`` tokens (or the
+    tokens of the minimal tail, when that is more), but never to the group's start (only a group
+    shorter than the minimal tail repeats whole: the caller then keeps it as the head of the next
+    chunk instead of emitting it alone). Every span of ≤ ``SPAN_CHARS`` characters that
+    crosses the border then lies in the next chunk. Returns a character offset into ``text``."""
+    end = group[-1].end
+    floor = max(text.rfind("\n", 0, end) + 1, group[0].start)
+    p, need = end, SPAN_CHARS
+    while p > floor and need > 0:
+        p -= 1
+        need -= not text[p].isspace()
+    if p <= floor:
+        return floor
+    cap = max(max_tokens // OVERLAP_DIVISOR, count_tokens(text[p:end]))
+    starts = [u.start for u in group if floor <= u.start <= p and u.start > group[0].start]
+    breaks = [m.end() for m in _SOFT_BREAK.finditer(text, floor, p) if group[0].start < m.end() <= p]
+    for candidates in (starts, breaks):
+        for s in reversed(candidates):
+            if count_tokens(text[s:end]) <= cap:
+                return s
+            break  # an earlier start would only be longer
+    return p
+
+
 def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
     """Split a cleaned document into section-bounded chunks.
 
     Returns chunks in document order; ``chunk.text == text[chunk.start:chunk.end]``. Units (whole
-    paragraphs when they fit, else sentences; table rows always whole) are packed greedily up to
-    ``max_tokens``; a table's first row (the first of a run of consecutive rows, wherever the table
-    sits in its section) is kept as ``context`` for chunks that continue the table.
+    paragraphs when they fit, else sentences, and pieces of over-long sentences; table rows always
+    whole; a section's heading-only lines open its first chunk) are packed greedily up to
+    ``max_tokens``. A chunk that continues a line of the previous chunk first repeats the end of
+    that chunk (``overlap_start``: ≥ ``SPAN_CHARS`` characters, preferably whole sentences, at most
+    ``max_overlap_tokens``), so a chunk holds at most ``max_tokens`` + that overlap (more only when
+    one unit alone is longer). Coverage invariant: every span of ≤ ``SPAN_CHARS`` non-space
+    characters within one line of ``text`` is contained in some chunk. A table's first row (the
+    first of a run of consecutive rows) is kept as ``context`` for chunks that continue the table.
     """
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for path, paras in _sections(text):
         group: list[_Unit] = []
-        total = 0
+        own = 0  # group[own:] is the chunk's own text; group[:own] repeats the previous chunk's end
 
         def flush():
-            nonlocal group, total
             if not group:
                 return
             s, e = group[0].start, group[-1].end
@@ -186,22 +243,23 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             is_table = all(u.table for u in group)
             header = group[0].header
             context = header if is_table and header and not body.startswith(header) else ""
-            chunks.append(Chunk(cid, doc_id, path, body, s, e, total, "table" if is_table else "text", context))
-            group, total = [], 0
+            chunks.append(Chunk(cid, doc_id, path, body, s, e, count_tokens(body), "table" if is_table else "text",
+                                context))
 
         for unit in _units(text, paras, max_tokens):
             if group and (unit.table != group[-1].table
-                          or count_tokens(text[group[0].start:unit.end]) > max_tokens):
+                          or count_tokens(text[group[own].start:unit.end]) > max_tokens):
                 last = group[-1]
-                # sentence-level overlap: a chunk that continues a paragraph repeats the previous
-                # chunk's last (short) unit, so that a span across the boundary is in one chunk
-                carry = (len(group) > 1 and not unit.table and not last.table and not last.para_end
-                         and last.tokens <= max_tokens // OVERLAP_DIVISOR
-                         and count_tokens(text[last.start:unit.end]) <= max_tokens)
-                flush()
-                if carry:
-                    group = [last]
+                start = None
+                if not (unit.table or last.table or last.para_end):  # the border is inside a line
+                    start = overlap_start(text, group, max_tokens)
+                if group[-1].heading or (start is not None and start <= group[0].start):
+                    own = len(group)  # headings alone, or a group shorter than the overlap: no chunk of its own
+                else:
+                    flush()
+                    group = [_Unit(start, last.end, count_tokens(text[start:last.end]), False, False)] \
+                        if start is not None else []
+                    own = len(group)
             group.append(unit)
-            total = count_tokens(text[group[0].start:unit.end])
         flush()
     return chunks

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from rag.chunking import OVERLAP_DIVISOR, SECTION_SEP, chunk_document, chunk_id, heading_label, heading_level, is_heading_only
+from rag.chunking import (SECTION_SEP, SPAN_CHARS, chunk_document, chunk_id, heading_label, heading_level,
+                          is_heading_only, max_overlap_tokens)
 from rag.cleaning import clean_text
-from rag.text import count_tokens, split_sentences
+from rag.text import count_tokens, normalize, split_sentences
 
 MAX_TOKENS = (64, 320)
 
@@ -101,9 +102,13 @@ SYNTHETIC = "\n".join([
 ])
 
 
+def _first_body_line(chunk):
+    return next(line for line in chunk.text.split("\n") if not is_heading_only(line))
+
+
 def test_section_paths_synthetic():
     chunks = chunk_document("doc", SYNTHETIC, 320)
-    sections = {c.text.split("\n")[0]: c.section for c in chunks}
+    sections = {_first_body_line(c): c.section for c in chunks}
     assert sections["关于某项产业的实施方案"] == ""
     assert sections["到2027年实现目标。"] == "一、总体目标"
     assert sections["1.人工智能。坚持创新驱动。"] == SECTION_SEP.join(["二、重点方向", "（一）壮大新兴产业", "1.人工智能"])
@@ -111,8 +116,17 @@ def test_section_paths_synthetic():
     assert sections["建设一批工程。"] == "二、重点方向 › （一）壮大新兴产业 › 2.机器人 › 专栏 1 重点工程"
     assert sections["3.量子科技。聚焦量子通信。"] == "二、重点方向 › （二）培育未来产业 › 3.量子科技"
     assert sections["加强组织领导。"] == "三、保障措施"
-    # heading-only lines are not chunk text
-    assert not any(c.text.startswith(("一、总体目标", "（一）壮大", "专栏 1")) for c in chunks)
+
+
+def test_heading_only_lines_open_the_first_chunk_of_their_section():
+    """A run of heading-only lines is chunk text in front of the body that follows it (so that a
+    span of a heading is in some chunk), in the chunk of the section that body belongs to."""
+    texts = {c.section: c.text for c in chunk_document("doc", SYNTHETIC, 320)}
+    assert texts["一、总体目标"] == "一、总体目标\n到2027年实现目标。"
+    assert texts["二、重点方向 › （一）壮大新兴产业 › 1.人工智能"].startswith("二、重点方向\n（一）壮大新兴产业\n1.人工智能。")
+    assert texts["二、重点方向 › （一）壮大新兴产业 › 2.机器人 › 专栏 1 重点工程"] == "专栏 1 重点工程\n建设一批工程。"
+    trailing = chunk_document("doc", "一、目标\n正文。\n二、附件", 320)
+    assert [c.text for c in trailing] == ["一、目标\n正文。", "二、附件"]
 
 
 def test_section_path_of_000_robot(chunked):
@@ -142,6 +156,11 @@ def test_section_is_a_path_of_labels(chunked, mx, doc_id):
 
 
 # --- chunk invariants --------------------------------------------------------------------------
+def _overlap(text, a, b) -> str:
+    """The text chunk ``b`` repeats from the chunk ``a`` before it ("" when they do not overlap)."""
+    return text[b.start:a.end] if b.start < a.end else ""
+
+
 @pytest.mark.parametrize("mx, doc_id", _cases())
 def test_chunk_text_is_slice_of_document(cleaned_docs, chunked, mx, doc_id):
     text = cleaned_docs[doc_id]
@@ -153,47 +172,113 @@ def test_chunk_text_is_slice_of_document(cleaned_docs, chunked, mx, doc_id):
     starts = [c.start for c in chunks]
     assert starts == sorted(starts)
     for a, b in zip(chunks, chunks[1:]):
-        if b.start < a.end:  # sentence-level overlap: b repeats a short tail of a, inside one paragraph
-            shared = text[b.start:a.end]
+        shared = _overlap(text, a, b)
+        if shared:  # b repeats a's tail, inside one line: ≥ SPAN_CHARS characters unless the line is shorter
             assert a.start < b.start and "\n" not in shared and b.end > a.end
-            assert count_tokens(shared) <= mx // OVERLAP_DIVISOR
+            line_part = text[text.rfind("\n", 0, a.end) + 1:a.end]
+            assert len(normalize(shared)) >= min(SPAN_CHARS, len(normalize(line_part)))
+            assert count_tokens(shared) <= max_overlap_tokens(mx)
+
+
+def _heading_run(chunk) -> int:
+    """Number of heading-only lines that open ``chunk``."""
+    lines = chunk.text.split("\n")
+    return next((i for i, line in enumerate(lines) if not is_heading_only(line)), len(lines))
 
 
 @pytest.mark.parametrize("mx, doc_id", _cases())
 def test_chunks_never_cross_sections(cleaned_docs, chunked, mx, doc_id):
-    """No chunk contains a heading line except as its own first line (the heading that opens it)."""
+    """Heading lines occur only at the start of a chunk: the heading-only lines before its first body
+    line, and a heading with body text (1.人工智能。…) only as the line that opens its section."""
     for c in chunked[(mx, doc_id)]:
-        for line in c.text.split("\n")[1:]:
+        lines = c.text.split("\n")
+        run = _heading_run(c)
+        for line in lines[run + 1:]:
             assert heading_level(line) is None, (c.section, line[:40])
-        if heading_level(c.text.split("\n")[0]) is not None:
-            assert c.section.split(SECTION_SEP)[-1] == heading_label(c.text.split("\n")[0])
+        if run < len(lines) and heading_level(lines[run]) is not None:
+            assert c.section.split(SECTION_SEP)[-1] == heading_label(lines[run])
+        if run:  # the last heading of the run is the chunk's section or one of its ancestors
+            assert heading_label(lines[run - 1]) in c.section.split(SECTION_SEP)
 
 
 @pytest.mark.parametrize("mx, doc_id", _cases())
 def test_chunks_end_at_sentence_or_paragraph_boundaries(cleaned_docs, chunked, mx, doc_id):
+    """A chunk ends at a sentence or line end and starts at a sentence or line start, or inside the
+    previous chunk (its overlap); anything else only inside a sentence that alone is over the limit."""
     text = cleaned_docs[doc_id]
     sentences = split_sentences(text)
     ends = {e for _, e in sentences}
     starts = {s for s, _ in sentences}
-    for c in chunked[(mx, doc_id)]:
+    chunks = chunked[(mx, doc_id)]
+    for i, c in enumerate(chunks):
         at_end = c.end == len(text) or text[c.end] == "\n" or c.end in ends
-        at_start = c.start == 0 or text[c.start - 1] == "\n" or c.start in starts
-        if not (at_end and at_start):  # only inside a sentence that alone is over the limit
+        at_start = (c.start == 0 or text[c.start - 1] == "\n" or c.start in starts
+                    or (i > 0 and _overlap(text, chunks[i - 1], c)))
+        if not (at_end and at_start):
             inside = [(s, e) for s, e in sentences if s <= c.start < e or s < c.end <= e]
             assert any(count_tokens(text[s:e]) > mx for s, e in inside), c.text[-40:]
 
 
 @pytest.mark.parametrize("mx, doc_id", _cases())
 def test_chunk_token_counts_within_limit(cleaned_docs, chunked, mx, doc_id):
+    """A chunk holds at most ``mx`` tokens besides the text it repeats from the previous chunk, unless
+    its own text is one over-long unit (a single sentence or sentence piece, or a table row), behind
+    at most its section's heading lines or a head of fewer than SPAN_CHARS characters that would
+    otherwise be a chunk of its own."""
     text = cleaned_docs[doc_id]
     sentences = split_sentences(text)
-    for c in chunked[(mx, doc_id)]:
-        if count_tokens(c.text) <= mx:
+    chunks = chunked[(mx, doc_id)]
+    for i, c in enumerate(chunks):
+        assert c.n_tokens == count_tokens(c.text)
+        own_start = chunks[i - 1].end if i and _overlap(text, chunks[i - 1], c) else c.start
+        if own_start == c.start:
+            own_start += sum(len(line) + 1 for line in c.text.split("\n")[:_heading_run(c)])
+        # a head of fewer than SPAN_CHARS characters kept in front of the chunk's own units
+        cut, seen = own_start, 0
+        while cut < c.end and seen < SPAN_CHARS - 1:
+            seen += not text[cut].isspace()
+            cut += 1
+        if count_tokens(text[cut:c.end]) <= mx:
             continue
-        # over the limit only when the chunk is one over-long unit: a single sentence piece or table row
-        in_one_sentence = any(s <= c.start and c.end <= e for s, e in sentences)
-        one_row = c.kind == "table" and "\n" not in c.text
-        assert in_one_sentence or one_row, (c.n_tokens, c.text[:60])
+        one_unit = any(s <= own_start and c.end <= e for s, e in sentences)
+        one_row = c.kind == "table" and "\n" not in text[own_start:c.end].strip("\n")
+        assert one_unit or one_row, (c.n_tokens, c.text[:60])
+
+
+def _uncovered(text: str, chunks, width: int = SPAN_CHARS, step: int = 1) -> list[str]:
+    """Spans of ``width`` non-space characters (the whole line when shorter) within one line of
+    ``text``, taken every ``step`` characters, that no chunk contains (compared as BENCHMARK.md:
+    after NFKC + whitespace removal)."""
+    norm = [normalize(c.text) for c in chunks]
+    out = []
+    for line in text.split("\n"):
+        n = normalize(line)
+        spans = [n] if 0 < len(n) <= width else [n[i:i + width] for i in range(0, len(n) - width + 1, step)]
+        out += [s for s in spans if not any(s in t for t in norm)]
+    return out
+
+
+@pytest.mark.parametrize("mx", MAX_TOKENS)
+def test_every_short_span_of_a_line_is_in_some_chunk(cleaned_docs, chunked, mx):
+    """Coverage invariant on the bundled corpus: every span of ≤ SPAN_CHARS characters within one line
+    (all windows of SPAN_CHARS, step 1; shorter lines whole) is contained in a chunk — across sentence
+    borders at chunk borders, pieces of over-long sentences, and heading lines."""
+    for doc_id, text in cleaned_docs.items():
+        assert _uncovered(text, chunked[(mx, doc_id)]) == [], doc_id
+
+
+def test_span_across_a_chunk_border_after_a_long_sentence_is_in_some_chunk():
+    """Synthetic: long sentences (longer than the overlap budget) and a flattened table line without
+    sentence ends — every 30-character span stays whole in some chunk."""
+    long_sentence = "以芳纶纤维、碳纤维、玄武岩纤维为重点加快提升高强度高模量复合材料产业化水平和应用能力。"
+    text = "\n".join(["一、发展重点", long_sentence * 12,
+                     " ".join(f"{i} 第{i}项指标（户） {i * 3} {i * 5}" for i in range(1, 60)),
+                     "，".join(["加快推进产业基础高级化和产业链现代化"] * 30) + "。"])
+    for mx in (48, 64, 128):
+        chunks = chunk_document("doc", text, mx)
+        assert len(chunks) > 3
+        assert _uncovered(text, chunks) == [], mx
+        assert all(c.text == text[c.start:c.end] for c in chunks)
 
 
 def test_chunk_token_count_is_exact_and_within_limit():
@@ -209,18 +294,20 @@ def test_over_long_single_sentence_is_split_at_commas():
     sentence = "，".join(["加快推进产业基础高级化和产业链现代化"] * 40) + "。"
     chunks = chunk_document("doc", sentence, 64)
     assert len(chunks) > 1
-    assert "".join(c.text for c in chunks) == sentence
-    for c in chunks[:-1]:
-        assert c.text.endswith("，") and count_tokens(c.text) <= 64
+    assert chunks[0].start == 0 and chunks[-1].end == len(sentence)
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start <= a.end < b.end  # consecutive pieces overlap, nothing is skipped
+        assert a.text.endswith("，") and count_tokens(sentence[a.start:b.start]) <= 64
 
 
 def test_chunk_continuing_a_paragraph_repeats_the_previous_short_sentence():
     """A span across a chunk boundary inside a paragraph (a short label sentence and the sentence
-    it introduces) is whole in the next chunk; a new paragraph starts without overlap."""
+    it introduces) is whole in the next chunk, which repeats the end of the previous one (here a
+    clause of the long sentence before the label); a new paragraph starts without overlap."""
     long_sentence = "以芳纶纤维、碳纤维、玄武岩纤维为重点，加快提升高强度、高模量复合材料产业化水平。"
     para = "".join([long_sentence * 2, "高性能纤维及复合材料。", long_sentence * 2])
     text = "\n".join(["一、发展重点", para, "生物医用材料产业加快发展。"])
-    chunks = chunk_document("doc", text, 2 * count_tokens(long_sentence) + count_tokens("高性能纤维及复合材料。"))
+    chunks = chunk_document("doc", text, count_tokens(text[:text.index("高性能纤维及复合材料。") + 11]))
     assert len(chunks) >= 2
     assert any("高性能纤维及复合材料。以芳纶纤维" in c.text for c in chunks)
     assert sum("高性能纤维及复合材料。" in c.text for c in chunks) == 2
@@ -248,6 +335,9 @@ def _check_table(chunks):
     seen_rows = []
     for c in table_chunks:
         for line in c.text.split("\n"):
+            if is_heading_only(line):  # the section's heading opens its first chunk
+                assert c is table_chunks[0] and line == "三、发展目标"
+                continue
             assert line == TABLE_HEADER or line in TABLE_ROWS  # a row is never cut
             seen_rows.append(line)
     assert seen_rows == [TABLE_HEADER, *TABLE_ROWS]
@@ -277,7 +367,7 @@ def test_table_rows_of_001_whole(cleaned_docs, chunked):
     rows = [line for line in cleaned_docs["sc-hitech-14th-draft"].split("\n") if line.count("\t") >= 2]
     for mx in MAX_TOKENS:
         table_lines = [line for c in chunked[(mx, "sc-hitech-14th-draft")] if c.kind == "table"
-                       for line in c.text.split("\n")]
+                       for line in c.text.split("\n") if not is_heading_only(line)]
         assert table_lines == rows
 
 
