@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.meta_answers import asked_metadata, metadata_answer  # noqa: F401  (re-exported)
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -55,6 +56,20 @@ def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
             terms[t] = idf(t)
     # drop sub-words of longer terms (jieba search mode emits both 影响 and 影响力)
     return {t: w for t, w in terms.items() if not any(t != o and t in o for o in terms)}
+
+
+def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:
+    """term → the lower-cased expansions of the concepts in ``plan.concepts`` (``rag.query.ConceptMatch``)
+    whose matched word contains the term or lies inside it: a concept's policy term (新型储能) counts
+    for the company's word (钠离子电池). ``terms``: any iterable of lower-cased question terms; {} when
+    ``plan`` is None."""
+    alternatives: dict[str, tuple[str, ...]] = {}
+    for m in (plan.concepts if plan is not None else ()):
+        matched = m.matched.lower()
+        for t in terms:
+            if t in matched or matched in t:
+                alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
+    return alternatives
 
 
 def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
@@ -192,6 +207,13 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
     return out
 
 
+def _repeats(s: ScoredSentence, quoted: list[ScoredSentence]) -> bool:
+    """``s`` is already quoted: its normalised text lies inside one of ``quoted`` (overlapping chunks
+    repeat a sentence; an enumeration can be reached from two chosen sentences)."""
+    key = normalize(s.text)
+    return any(key in normalize(o.text) for o in quoted)
+
+
 def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dict[str, set[str]] | None = None,
             docs: dict | None = None, label_sections: bool = False,
             wants_list: bool = False) -> tuple[str, list[Citation]]:
@@ -230,18 +252,18 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     for s in chosen:
         line = [s]
         if wants_list:
-            line += [c for c in _continuation(s, hits)
-                     if not any(normalize(c.text) in normalize(o.text) for o in chosen)]
+            line += [c for c in _continuation(s, hits) if not _repeats(c, chosen + [x for ln in lines for x in ln])]
         lines.append(line)
     if wants_list and not groups and not any(len(line) > 2 for line in lines):
-        # the best enumeration (≥ 3 items with 、, or a label heading ≥ 2 labels) not chosen yet
+        # the best enumeration (≥ 3 items with 、, or a label heading ≥ 2 labels) not in the answer yet
         best = sentences[0].score
         for s in sentences[:12]:
             if s.score < 0.6 * best:
                 break
             run = _continuation(s, hits) if is_label(s.text) else []
-            if (s.text.count("、") >= 2 or len(run) >= 2) and _pick([s], 1, chosen):
-                lines.append([s, *[c for c in run if not any(normalize(c.text) in normalize(o.text) for o in chosen)]])
+            quoted = [x for line in lines for x in line]
+            if (s.text.count("、") >= 2 or len(run) >= 2) and _pick([s], 1, quoted):
+                lines.append([s, *[c for c in run if not _repeats(c, quoted)]])
                 break
     numbers: dict[str, int] = {}
     spans: dict[str, list[int]] = {}
@@ -269,121 +291,3 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
         start, end = spans[cid]
         citations.append(Citation(n, cid, hit.chunk.doc_id, hit.title, hit.chunk.section, hit.chunk.text[start:end]))
     return "\n".join(parts), citations
-
-
-# --- answers about the documents themselves (issuer, date, number, period, validity, status) --------
-_META_FIELDS = {
-    "issuer": re.compile(r"哪个(部门|单位|机关)|哪家单位|谁(发布|印发|出的|出台|制定)|发布(单位|机关|部门)|发文(机关|单位)"
-                         r"|印发(单位|部门)|出台部门"),
-    "date": re.compile(r"(什么时候|何时|哪年|哪一年|哪天|几月)(出|发布|印发|出台|制定|成文|公布|发的)|(发布|成文|印发|出台)"
-                       r"(时间|日期)"),
-    "doc_number": re.compile(r"文号|发文字号"),
-    "period": re.compile(r"规划期|实施期|起止|有效期|哪几年|覆盖(哪些|几)年|时间跨度|执行期"),
-    "validity": re.compile(r"还有效|是否有效|有效吗|过期|到期|失效|仍然有效|还在执行|还适用|现行"),
-    "status": re.compile(r"征求意见稿|草案|正式(发布|文件|文本|版)|定稿"),
-    "level": re.compile(r"省级还是市级|哪一级|哪个层级|层级"),
-}
-_NEWEST = re.compile(r"最新|最近(发布|出台|印发)|最早|最晚|哪份.{0,6}(新|早|晚)")
-_DOC_WORD = re.compile(r"规划|方案|意见|文件|通知|办法|政策")
-_DATE_STATEMENT = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月")
-
-
-def asked_metadata(question: str) -> list[str]:
-    """Which document-metadata fields the question asks for (keys of ``_META_FIELDS``, plus "newest")."""
-    fields = [name for name, rx in _META_FIELDS.items() if rx.search(question)]
-    if _NEWEST.search(question) and _DOC_WORD.search(question):
-        fields.append("newest")
-    return fields
-
-
-def _card(index, doc_id: str):
-    return next((c for c in index.chunks if c.kind == "card" and c.doc_id == doc_id), None)
-
-
-def _statements(card) -> list[str]:
-    """The verbatim statements listed on the card's "原文：" line."""
-    for line in card.text.split("\n"):
-        if line.startswith("原文："):
-            return [s for s in line[len("原文："):].split(" / ") if s]
-    return []
-
-
-def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tuple[str, bool]:
-    """One templated sentence on ``meta`` for the asked ``fields``; verbatim values only. Returns the
-    sentence and whether any asked field is stated."""
-    parts, known = [], False
-    norm = [normalize(s) for s in statements]
-    if "issuer" in fields:
-        known |= bool(meta.issuer)
-        parts.append(f"发布单位为{meta.issuer}" if meta.issuer else "文件未注明发布单位")
-    if "date" in fields or "newest" in fields:
-        said = next((s for s in statements if _DATE_STATEMENT.search(s)), None)
-        known |= bool(meta.date)
-        parts.append(f"成文日期为{said or meta.date}" if meta.date else "文件未注明成文日期")
-    if "doc_number" in fields:
-        known |= bool(meta.doc_number)
-        parts.append(f"文号为{meta.doc_number}" if meta.doc_number else "文件未注明文号")
-    if {"period", "validity", "newest"} & set(fields):
-        said = next((s for s, n in zip(statements, norm) if re.search(r"规划期|实施期|期限", n)), None)
-        label = meta.period_label()
-        known |= bool(label)
-        parts.append(f"规划期为{label}" + (f"（原文：“{said}”）" if said else "") if label else "文件未注明规划期")
-    if "validity" in fields:
-        if meta.expired_on(today):
-            parts.append(f"规划期已于{meta.period_end}年底结束，按{today.isoformat()}计已到期")
-        elif meta.period_start:
-            parts.append(f"按{today.isoformat()}计仍在规划期内")
-    if "status" in fields or "validity" in fields or meta.is_draft:
-        if meta.is_draft:
-            known |= True
-            parts.append(f"文件标注为{meta.status}，不是正式发布的文本")
-        elif "status" in fields:
-            parts.append("文件未标注为征求意见稿")
-    if "level" in fields:
-        known |= bool(meta.level)
-        parts.append(f"层级为{meta.level}，适用地区为{meta.region}")
-    return f"《{meta.title}》" + "，".join(parts) + "。", known
-
-
-def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], index,
-                    today) -> tuple[str, list[Citation], bool] | None:
-    """Answer a question about the documents themselves from their manifest metadata, or None when the
-    question asks for no metadata field.
-
-    ``doc_ids``: documents the question names (QueryPlan.doc_ids); without them the top hit's document
-    is used when the question refers to a document (规划/方案/意见…), and all documents for "newest".
-    Each document gets one templated sentence of verbatim metadata values with a citation of its card
-    chunk (the quote is the verbatim card text); when none of the asked fields is stated, the sentence
-    says so ("文件未注明发布单位") and adds the stated period. Returns (text, citations, known):
-    ``known`` is False when no document states any asked field.
-    """
-    fields = asked_metadata(question)
-    if not fields:
-        return None
-    if "newest" in fields and not doc_ids:
-        def key(m):
-            return (m.date or str(m.period_start or ""), m.period_start or 0)
-        targets = sorted(index.docs, key=lambda d: key(index.docs[d]), reverse=True)[:3]
-    elif doc_ids:
-        targets = list(doc_ids)[:3]
-    elif hits and _DOC_WORD.search(question):
-        targets = [hits[0].chunk.doc_id]
-    else:
-        return None
-    lines, citations, any_known = [], [], False
-    for doc_id in targets:
-        meta, card = index.docs.get(doc_id), _card(index, doc_id)
-        if meta is None or card is None:
-            continue
-        sentence, known = _doc_sentence(meta, fields, _statements(card), today)
-        if not known and "period" not in fields:  # nothing asked is stated: say so, with what is stated
-            sentence, _ = _doc_sentence(meta, [*fields, "period"], _statements(card), today)
-        any_known |= known
-        n = len(citations) + 1
-        lines.append(f"{sentence}[{n}]")
-        citations.append(Citation(n, card.chunk_id, doc_id, meta.title, card.section, card.text))
-    if not lines:
-        return None
-    if "newest" in fields and not doc_ids:
-        lines.insert(0, f"按成文日期（未注明时按规划期起始年）排序，最新的是《{index.docs[targets[0]].title}》。")
-    return "\n".join(lines), citations, any_known

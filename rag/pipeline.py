@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import ASKS_LIST, compose, metadata_answer, question_terms, score_sentences
+from rag.extractive import ASKS_LIST, compose, concept_alternatives, metadata_answer, question_terms, score_sentences
 from rag.refusal import asks_field, check_refusal, comparison_groups
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
@@ -151,17 +151,16 @@ class PolicyQA:
 
     def _extractive(self, question: str, hits: list[Hit], plan, filters: Filters = NO_FILTERS) -> Answer:
         index = self.retriever.index
-        meta = metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
+        # one decision on "about a document": the planner's (rag.references.asks_about_document);
+        # asked_metadata only says which fields of the card answer it
+        meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
+                if plan.about_document else None)
         if meta is not None:
             text, citations, _known = meta  # unknown fields are answered as "文件未注明…" with the card
             return Answer(question, text, "extractive", False, citations, hits,
                           document_notices(citations, index, self.settings))
         terms = question_terms(question, index.tokenizer, index.idf)
-        alternatives: dict[str, tuple[str, ...]] = {}
-        for m in plan.concepts:  # a concept's policy term counts for the company's word
-            for t in list(terms):
-                if t in m.matched.lower() or m.matched.lower() in t:
-                    alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
+        alternatives = concept_alternatives(terms, plan)  # a concept's policy term counts for the company's word
         groups = comparison_groups(plan, index.docs)
         candidates = list(hits)
         for doc_ids in (groups or {}).values():  # a compared document without a retrieved passage
@@ -172,6 +171,9 @@ class PolicyQA:
         decision = check_refusal(question, scored, index, self.settings, plan)
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
+        # list answers use the broad ASKS_LIST (also 重点/有什么/主要方向), not the planner's narrower
+        # plan.wants_list (rag.query.asks_list, which limits added retrieval chunks): on dev the broad one
+        # keeps more key facts (0.776 vs 0.770 — dev-029 "有什么渠道" needs the added enumeration)
         text, citations = compose(scored, groups=groups, docs=index.docs, label_sections=asks_field(question),
                                   wants_list=bool(ASKS_LIST.search(question)))
         return Answer(question, text, "extractive", False, citations, hits,

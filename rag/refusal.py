@@ -9,9 +9,12 @@ rule          refuse when …
 ============  ===========================================================================================
 no_evidence   no question term occurs in any retrieved sentence (best coverage < ``min_evidence_coverage``)
 region        the question names a province or city outside the corpus regions (manifest ``region``
-              values and their cities) and no retrieved sentence mentions it
-year          the need names a year outside every document's stated period (2030年) that no retrieved top
-              sentence, its chunk or section states (a range such as 2025—2027年 names a plan: not checked)
+              values and their cities) as a word (``mentioned_regions``: 川西藏区 names no 西藏) and no
+              retrieved sentence mentions it
+year          the need names a year outside every document's stated period (2030年; 今年/明年/去年 count
+              relative to ``settings.today``) that no retrieved top sentence, its chunk or section states
+              (a range such as 2025—2027年 names a plan: not checked), or a five-year plan (十五五, the
+              middle numeral required) that the corpus never names
 answer_type   the need asks for a type of information — an amount of money, a calendar deadline, a phone
               number, an address, a website, a contact person, a tax/interest rate, rent exemption — and
               no top sentence contains that type (e.g. a number followed by 元/万元 for an amount)
@@ -35,6 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.query import corpus_text
 from rag.text import normalize
 
 # Clauses in which a company describes itself (not the information need).
@@ -100,10 +104,21 @@ OTHER_REGIONS = (
     "苏州", "合肥", "长沙", "郑州", "青岛", "厦门", "宁波", "昆明", "贵阳", "兰州", "济南", "沈阳", "大连",
     "哈尔滨", "长春", "福州", "南昌", "南宁", "太原", "石家庄", "乌鲁木齐", "拉萨", "呼和浩特", "银川", "西宁",
 )
+def mentioned_regions(question: str) -> list[str]:
+    """The ``OTHER_REGIONS`` the question names as words: a jieba word (precise mode) that is the
+    region or starts with it (云南省, 西藏自治区), not a region's characters inside another place name
+    (川西藏区 is 川西/藏区, not 西藏; 浙江西部 names 浙江, not 江西)."""
+    import jieba
+
+    words = [w for w in jieba.lcut(normalize(question)) if len(w) >= 2]
+    return [r for r in OTHER_REGIONS if any(w.startswith(r) for w in words)]
+
+
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
-_FIVE_YEAR_PLAN = re.compile(r"十[一二三四五六七八九]?五")
+# a five-year plan: 十三五/十四五/十五五 — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
+_FIVE_YEAR_PLAN = re.compile(r"(?<![一二三四五六七八九十百])十[一二三四五六七八九]五(?![个届万亿千百岁名家位条项次倍%％])")
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
@@ -166,7 +181,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
     """
     import jieba
 
-    from rag.extractive import question_terms
+    from rag.extractive import concept_alternatives, question_terms
 
     need = _strip_names(need_clause(question), index.docs)
     n = max(index.df.get("__N__", 1), 1) if hasattr(index, "df") else 1
@@ -180,12 +195,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
         if df == 0 and not 0 < jieba.dt.FREQ.get(t, 0):
             continue
         out[t] = w
-    alternatives: dict[str, tuple[str, ...]] = {}
-    for m in (plan.concepts if plan else ()):
-        for t in out:
-            if t in m.matched.lower() or m.matched.lower() in t:
-                alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
-    return out, alternatives
+    return out, concept_alternatives(out, plan)
 
 
 def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tuple[str, ...]]) -> float:
@@ -255,15 +265,6 @@ def _strip_names(question: str, docs: dict) -> str:
     return q
 
 
-def corpus_text_of(index) -> str:
-    """The normalised corpus text (``rag.query.corpus_text``; "" for an index without documents)."""
-    if not hasattr(index, "doc_texts") and not hasattr(index, "_corpus_text"):
-        return ""
-    from rag.query import corpus_text
-
-    return corpus_text(index)
-
-
 def check_refusal(question: str, scored: list, index, settings, plan=None) -> RefusalDecision:
     """Decide whether to refuse (rules in the module docstring).
 
@@ -283,10 +284,9 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
 
     corpus_regions = {m.region for m in index.docs.values() if m.region}
     names_corpus_region = any(r[:2] in question for r in corpus_regions)
-    for region in OTHER_REGIONS:
+    for region in mentioned_regions(question):
         # another jurisdiction is the subject (no corpus region named), or the evidence never mentions it
-        if region in question and not any(region in r for r in corpus_regions) and (
-                not names_corpus_region or region not in top_text):
+        if not any(region in r for r in corpus_regions) and (not names_corpus_region or region not in top_text):
             return RefusalDecision(True, "region", f"文件只涉及{'、'.join(sorted(corpus_regions))}，"
                                                    f"检索到的段落没有关于“{region}”的内容。")
 
@@ -294,11 +294,11 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
     covered = {y for m in index.docs.values() if m.period_start and m.period_end
                for y in range(m.period_start, m.period_end + 1)}
     need_text = _RANGE.sub("", _strip_names(need, index.docs))
-    need_years = {y for y in _YEAR.findall(need_text) if int(y) not in covered}
     this_year = settings.today_date().year  # 今年/明年/去年 are years too (relative to settings.today)
-    need_years |= {str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text}
+    named = _YEAR.findall(need_text) + [str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text]
+    need_years = {y for y in named if int(y) not in covered}
     for label in _FIVE_YEAR_PLAN.findall(need_text):  # a five-year plan (十五五) no document belongs to
-        if label not in corpus_text_of(index):
+        if label not in corpus_text(index):
             return RefusalDecision(True, "year", f"文件中没有“{label}”时期的规划。")
     if need_years:
         context = normalize("".join(s.hit.chunk.text + s.hit.chunk.section for s in top[:3]))
@@ -322,7 +322,7 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
 
     if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
         return ANSWER
-    from rag.query import corpus_text, missing_terms
+    from rag.query import missing_terms
 
     from rag.extractive import question_terms
 

@@ -27,7 +27,10 @@ def _hit(text: str, doc_id: str = "sc-plan", rank: int = 1, section: str = "一�
 
 
 def _index(*chunks: Chunk):
-    return SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks))
+    """A hand-made index of the two test documents; its corpus text (``rag.query.corpus_text``'s cache)
+    is the chunks' text."""
+    return SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks),
+                           _corpus_text="\n".join(c.text for c in chunks))
 
 
 def _scored(question: str, hits: list[Hit], terms: dict[str, float]):
@@ -213,3 +216,94 @@ def test_a_sentence_repeated_by_overlapping_chunks_is_quoted_once():
     q = "成都到2025年要建成多少充换电站和充电桩？"
     answer, _ = compose(_scored(q, [h1, h2], {"充电桩": 4.0, "电站": 3.0, "建成": 1.0}), max_sentences=4)
     assert answer.count("充电桩16万个") == 1
+
+
+# --- review fixes: content questions are no metadata questions, guards, refusal word matching ---------
+def test_content_questions_get_no_metadata_answer(shared_qa):
+    # 由哪个部门牵头 (a task's lead department), 产业层级 (a content word), 最新的产业方向 (the newest
+    # directions, not the newest document) ask about the content, not about a document's card
+    for q, template in (("规划中氢能产业由哪个部门牵头推进？", "发布单位"), ("方案提出如何提升产业层级？", "层级为"),
+                        ("十四五规划里最新的产业方向是什么？", "按成文日期")):
+        answer = shared_qa.ask(q)
+        assert template not in answer.text and "成文日期为" not in answer.text, q
+
+
+def test_metadata_level_answer_without_stated_level_says_so():
+    meta = DocumentMeta("cd-plan", "docs/b.txt", "b.txt", "成都市测试意见", ("测试意见",), period_start=2024)
+    card = Chunk("card-2", "cd-plan", "文件信息", "文件名称：成都市测试意见", -1, -1, 10, "card")
+    index = SimpleNamespace(docs={"cd-plan": meta}, chunks=[card])
+    text, _, known = metadata_answer("测试意见是省级还是市级文件？", ("cd-plan",), [], index, dt.date(2026, 1, 1))
+    assert "None" not in text and "未注明" in text and not known
+
+
+def test_a_bare_fifteen_is_no_five_year_plan():
+    hits = [_hit("围绕十五个重点领域，推进产业建圈强链。", "cd-plan")]
+    for q in ("成都要在十五个重点领域推进什么？", "第十五届展会上成都推进什么产业建圈强链？"):
+        d = check_refusal(q, _scored(q, hits, {"重点领域": 3.0, "推进": 1.0, "建圈强链": 3.0}), _index(), SETTINGS)
+        assert d.rule != "year", q
+    q = "四川“十五五”期间推进哪些重点领域？"
+    d = check_refusal(q, _scored(q, hits, {"重点领域": 3.0, "推进": 1.0}), _index(), SETTINGS)
+    assert d.refused and d.rule == "year" and "十五五" in d.reason
+
+
+def test_a_region_word_inside_a_longer_place_name_is_no_other_region():
+    hits = [_hit("支持川西藏区发展文旅产业，完善支持政策。")]
+    q = "川西藏区的文旅产业有哪些支持政策？"
+    d = check_refusal(q, _scored(q, hits, {"川西": 2.0, "藏区": 3.0, "文旅": 3.0, "支持": 1.0}), _index(), SETTINGS)
+    assert d.rule != "region"
+    q2 = "西藏自治区的文旅产业有哪些支持政策？"
+    d2 = check_refusal(q2, _scored(q2, hits, {"西藏": 3.0, "文旅": 3.0, "支持": 1.0}), _index(), SETTINGS)
+    assert d2.refused and d2.rule == "region" and "西藏" in d2.reason
+
+
+def test_a_relative_year_inside_a_document_period_is_not_refused_by_the_year_rule():
+    hits = [_hit("到2025年，战略性新兴产业增加值占地区生产总值比重达到15%。")]
+    terms = {"战略性新兴产业": 5.0, "增加值": 2.0}
+    q = "今年四川战略性新兴产业增加值占比目标是多少？"
+    inside = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, today="2024-05-01")
+    assert check_refusal(q, _scored(q, hits, terms), _index(), inside).rule != "year"
+    outside = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, today="2031-05-01")
+    d = check_refusal(q, _scored(q, hits, terms), _index(), outside)
+    assert d.refused and d.rule == "year" and "2031" in d.reason
+
+
+def test_best_enumeration_repeats_no_sentence_already_in_the_answer():
+    # the chosen label sentence continues with 新型能源材料; the added best enumeration (a label heading
+    # two labels in another section) lists it again
+    h1 = _hit("先进材料重点发展领域。新型能源材料。", "cd-plan", rank=1, section="一、重点")
+    h2 = _hit("重点发展新材料。新型能源材料。先进高分子材料。", "cd-plan", rank=2, section="二、专栏")
+    q = "成都重点发展哪些先进材料和新材料领域？"
+    scored = _scored(q, [h1, h2], {"重点发展": 3.0, "先进材料": 3.0, "领域": 2.0, "新材料": 2.0})
+    answer, citations = compose(scored, max_sentences=1, wants_list=True)
+    assert "重点发展新材料" in answer and "先进高分子材料" in answer
+    assert answer.count("新型能源材料") == 1
+    assert all(c.quote in {h1.chunk.chunk_id: h1.chunk.text, h2.chunk.chunk_id: h2.chunk.text}[c.chunk_id]
+               for c in citations)
+
+
+def test_document_cards_are_collected_once_per_index():
+    card = Chunk("card-1", "sc-plan", "文件信息", CARD_TEXT, -1, -1, 50, "card")
+    index = _index(_hit("加快发展。").chunk, card)
+    first = metadata_answer("测试规划的文号是什么？", ("sc-plan",), [], index, dt.date(2026, 1, 1))
+
+    class NoScan(list):
+        def __iter__(self):
+            raise AssertionError("the chunks were scanned again")
+
+    index.chunks = NoScan(index.chunks)
+    assert metadata_answer("测试规划的文号是什么？", ("sc-plan",), [], index, dt.date(2026, 1, 1)) == first
+    assert first[1][0].chunk_id == "card-1" and "未注明文号" in first[0]
+
+
+def test_concept_alternatives_are_one_definition_for_answers_and_refusals():
+    from rag.extractive import concept_alternatives
+    from rag.query import ConceptMatch
+    from rag.refusal import focus_terms
+
+    plan = SimpleNamespace(concepts=(ConceptMatch("storage", "钠离子电池", "新型储能", ("新型储能", "储能")),))
+    assert concept_alternatives(["钠离子电池", "电池", "储能柜"], plan) == {
+        "钠离子电池": ("新型储能", "储能"), "电池": ("新型储能", "储能")}
+    assert concept_alternatives(["钠离子电池"], None) == {}
+    index = _value_index(["新型储能装机规模达到500万千瓦。", *FILLER])
+    focus, alternatives = focus_terms("钠离子电池储能柜装机要达到多少？", index, plan)
+    assert alternatives == concept_alternatives(focus, plan)
