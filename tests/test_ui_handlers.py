@@ -249,31 +249,89 @@ def test_followup_in_chat_is_rewritten_shown_and_scoped(settings):
 
 
 # --- export and feedback -------------------------------------------------------------------------
-def test_markdown_export(settings, tmp_path):
+def _two_answers(settings) -> dict:
+    """A session of two answers: the first cites the draft document first, the second the current one."""
     views, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
-    path = h.write_export(views[-1].session, tmp_path / "out")
+    views, _ = ask("第二个问题是什么？", views[-1].session, settings, qa=FakeQA(settings, first=CURRENT))
+    return views[-1].session
+
+
+def test_markdown_export_of_one_answer(settings, tmp_path):
+    session = _two_answers(settings)
+    path = h.write_export(session, tmp_path / "out", turn_no=1)
     md = path.read_text(encoding="utf-8")
-    assert path.suffix == ".md"
+    assert path.suffix == ".md" and "第1问" in path.name
     assert md.startswith("# 问：千亿级产业集群有几个？")
     assert "[1]" in md and "## 来源" in md and f"> {QUOTE}" in md
     assert "征求意见稿" in md and "已到期" in md and "章节：一、目标 › <i>章节</i>" in md
-    with pytest.raises(h.RagError):
+    assert "现行方案" not in md  # answer 2's source
+    assert "现行方案" in h.write_export(session, tmp_path, turn_no=2).read_text(encoding="utf-8")
+    with pytest.raises(h.RagError, match="还没有"):
         h.write_export(h.new_session(), tmp_path)
+    with pytest.raises(h.RagError, match="第 3 问"):
+        h.write_export(session, tmp_path, turn_no=3)
+
+
+def test_markdown_export_of_the_conversation_keeps_each_answers_sources(settings, tmp_path):
+    session = _two_answers(settings)
+    md = h.write_export(session, tmp_path).read_text(encoding="utf-8")
+    assert md.startswith("# 政策问答记录") and "共 2 问" in md
+    first, second = md.split("## 第 2 问：第二个问题是什么？")
+    assert "## 第 1 问：千亿级产业集群有几个？" in first and "## 第 1 问" not in second
+    assert "### 来源" in first and "### 来源" in second
+    assert "[1] 《试点<script>alert(1)</script>规划(征求意见稿)》" in first and "现行方案" not in first
+    assert "[1] 《现行方案》" in second and "试点" not in second
+    # a turn still being answered is left out
+    pending = list(h.chat_stream("第三个问题？", session, h.ChatOptions(), settings, qa=FakeQA(settings)))[0]
+    assert "第 3 问" not in h.conversation_markdown(pending.session)
+
+
+def _feedback_rows(settings) -> list[dict]:
+    return [json.loads(line) for line in (settings.data_dir / "feedback.jsonl").read_text("utf-8").splitlines()]
 
 
 def test_feedback_appended_as_jsonl(settings):
     views, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
     session = views[-1].session
-    assert h.record_feedback(session, "up", settings)
+    assert "感谢" in h.record_feedback(session, "up", settings)
     h.record_feedback(session, "down", settings)
-    rows = [json.loads(line) for line in (settings.data_dir / "feedback.jsonl").read_text("utf-8").splitlines()]
-    assert [r["rating"] for r in rows] == ["up", "down"]
+    rows = _feedback_rows(settings)
+    assert [r["rating"] for r in rows] == ["up", "down"] and [r["turn"] for r in rows] == [1, 1]
     row = rows[0]
     assert row["question"] == "千亿级产业集群有几个？" and QUOTE in row["answer"]
     assert [c["n"] for c in row["citations"]] == [1, 2] and row["citations"][0]["quote"] == QUOTE
     assert row["timestamp"][:4].isdigit() and "T" in row["timestamp"]
+    assert len(row["session"]) == 12 and row["session"] == session["id"]
     with pytest.raises(h.RagError):
         h.record_feedback(h.new_session(), "up", settings)
+    with pytest.raises(ValueError):
+        h.record_feedback(session, "meh", settings)
+    assert len(_feedback_rows(settings)) == 2  # refused feedback writes nothing
+
+
+def test_feedback_rates_the_answer_it_was_given_on(settings):
+    session = _two_answers(settings)
+    assert h.turn_of_message(1) == 1 and h.turn_of_message(3) == 2 and h.turn_of_message((3, 0)) == 2
+    assert "第 1 问" in h.like_feedback(session, 1, False, settings)  # 👎 under the first answer
+    h.like_feedback(session, 3, True, settings)
+    h.like_feedback(session, 1, "", settings)  # the 👎 taken back
+    rows = _feedback_rows(settings)
+    assert [(r["turn"], r["rating"]) for r in rows] == [(1, "down"), (2, "up"), (1, "withdrawn")]
+    assert rows[0]["question"] == "千亿级产业集群有几个？" and rows[1]["question"] == "第二个问题是什么？"
+    assert rows[0]["citations"][0]["doc_id"] == "draft-doc" and rows[1]["citations"][0]["doc_id"] == "new-doc"
+    assert len({r["session"] for r in rows}) == 1
+    for index, message in ((0, "不能评价问题"), (5, "第 3 问"), (-1, "bad message index"), ("1", "bad")):
+        with pytest.raises(h.RagError, match=message):
+            h.like_feedback(session, index, True, settings)
+    with pytest.raises(ValueError):
+        h.like_feedback(session, 1, 1, settings)
+    pending = list(h.chat_stream("第三个问题？", session, h.ChatOptions(), settings, qa=FakeQA(settings)))[0]
+    with pytest.raises(h.RagError, match="还在作答"):
+        h.like_feedback(pending.session, 5, True, settings)
+    assert len(_feedback_rows(settings)) == 3
+    # another conversation gets another id
+    other, _ = ask("千亿级产业集群有几个？", h.new_session(), settings)
+    assert other[-1].session["id"] != session["id"]
 
 
 def test_retrieval_table_shows_three_scores(settings):
@@ -490,6 +548,9 @@ def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
     assert tabs[3:] in ([], ["政策匹配"])  # the matching tab when ui/match_tab.py is importable
     model = next(c for c in comps if c.get("elem_id") == "filter-model")
     assert model["visible"] is False  # no LLM configured
+    chat = next(c for c in comps if c.get("elem_id") == "chat")  # 👍/👎 under each answer, not for the latest
+    assert chat["feedback_options"] == ["Like", "Dislike"]
+    assert not {"feedback-up", "feedback-down"} & {c.get("elem_id") for c in comps}
 
     built = []
     fake = types.ModuleType("ui.match_tab")

@@ -122,7 +122,8 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat", feedback_options=None,
+                        chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat",
+                                             feedback_options=("Like", "Dislike"),
                                              buttons=["copy", "copy_all"],
                                              placeholder="请输入关于四川省、成都市产业政策的问题")
                         with gr.Row():
@@ -130,10 +131,8 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                                   show_label=False, scale=5, elem_id="question", max_lines=4)
                             ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
                         status = gr.HTML("", elem_id="status")
-                        with gr.Row():
-                            up = gr.Button("👍 有帮助", size="sm", min_width=80, elem_id="feedback-up")
-                            down = gr.Button("👎 没帮助", size="sm", min_width=80, elem_id="feedback-down")
-                            export = gr.Button("导出 Markdown", size="sm", min_width=80, elem_id="export")
+                        with gr.Row():  # 👍/👎 sit under each answer (the chatbot's feedback buttons)
+                            export = gr.Button("导出对话 Markdown", size="sm", min_width=80, elem_id="export")
                             clear = gr.Button("新对话", size="sm", min_width=80, elem_id="clear")
                         export_file = gr.File(label="导出文件", visible=False, elem_id="export-file")
                         with gr.Row():
@@ -189,16 +188,13 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
             trigger(on_ask, [question, session, *option_inputs], chat_outputs,
                     concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
 
-        def on_feedback(rating):
-            def handler(state):
-                try:
-                    gr.Info(h.record_feedback(state, rating, settings))
-                except RagError as exc:
-                    gr.Warning(str(exc))
-            return handler
+        def on_like(state, data: gr.LikeData):  # the 👍/👎 under one answer rate that answer (its turn)
+            try:
+                gr.Info(h.like_feedback(state, data.index, data.liked, settings))
+            except RagError as exc:
+                gr.Warning(str(exc))
 
-        up.click(on_feedback("up"), [session], None)
-        down.click(on_feedback("down"), [session], None)
+        chatbot.like(on_like, [session], None)
 
         def on_export(state):
             try:

@@ -4,8 +4,10 @@
 document text is HTML-escaped before it is put into markup. A session is a plain JSON-able dict
 (``new_session()``) kept in a ``gr.State``, so every browser session has its own conversation.
 
-A turn of a session: ``{"question", "rewritten", "rule", "auto_region", "text", "mode", "refused", "notices",
-"citations": [CITATION], "sources": [SourceView.to_json()], "timings_ms", "pending"}``.
+A session: ``{"id", "turns": [turn]}``; a turn: ``{"question", "rewritten", "rule", "auto_region", "text",
+"mode", "refused", "notices", "citations": [CITATION], "sources": [SourceView.to_json()], "timings_ms",
+"pending"}``. Turns are numbered from 1 (t) everywhere: answer markers ``#src-<t>-<n>``, the sources
+panel's groups ``srcs-<t>``, feedback rows (``"turn"``) and the export's "第 t 问" headings.
 
 The other parts of the UI live in their own modules and are re-exported here: the filter panel
 (``ui.options``), the sources panel (``ui.sources``), the retrieval-test tab (``ui.retrieval_tab``) and
@@ -18,6 +20,7 @@ import json
 import re
 import tempfile
 import threading
+import uuid
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -35,8 +38,9 @@ from ui.sources import SourceView, badges_html, esc, marked_passage, source_card
 
 __all__ = [  # the chat tab's own names, then the re-exported ones of the other UI modules
     "MODE_LABELS", "EXAMPLES_OFFICIALS", "EXAMPLES_ENTERPRISES", "FEEDBACK_FILE", "new_session", "answer_text_html",
-    "turn_html", "chat_messages", "status_html", "ChatView", "chat_stream", "last_turn", "answer_markdown",
-    "write_export", "record_feedback", "RagError", "kb",
+    "turn_html", "chat_messages", "status_html", "ChatView", "chat_stream", "last_turn", "answered_turn",
+    "turn_of_message", "answer_markdown", "conversation_markdown", "write_export", "FEEDBACK_RATINGS",
+    "record_feedback", "like_feedback", "RagError", "kb",
     "REGIONS", "ChatOptions", "make_qa", "SourceView", "badges_html", "esc", "marked_passage", "source_card_html",
     "source_views", "sources_html", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete", "kb_reindex",
     "kb_restore", "kb_rows", "kb_upload"]
@@ -59,7 +63,9 @@ _CITE = re.compile(r"\[(\d{1,2})\]")
 
 # --- the conversation ------------------------------------------------------------------------
 def new_session() -> dict:
-    """A fresh per-session state: ``{"turns": []}``."""
+    """A fresh per-session state: ``{"turns": []}``. ``chat_stream`` adds ``"id"`` (12 hex digits, random)
+    with the first turn, so that feedback rows of one conversation can be told apart (a ``gr.State``
+    default is copied per browser session, so the id cannot be made here)."""
     return {"turns": []}
 
 
@@ -167,8 +173,10 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
             "pending": True}
     turns.append(turn)
 
+    session_id = session.get("id") or uuid.uuid4().hex[:12]
+
     def view(error: str = "") -> ChatView:
-        new = {**session, "turns": [*turns[:-1], dict(turn)]}
+        new = {**session, "id": session_id, "turns": [*turns[:-1], dict(turn)]}
         return ChatView(chat_messages(new), sources_html(new["turns"]), status_html(turn), new, error)
 
     yield view()
@@ -193,15 +201,50 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
 
 
 def last_turn(session: dict) -> dict | None:
+    """The latest answered (not pending) turn of a session, or None."""
     turns = [t for t in session.get("turns", []) if not t.get("pending")]
     return turns[-1] if turns else None
 
 
+def answered_turn(session: dict, turn_no: int | None = None) -> tuple[int, dict]:
+    """``(turn number, turn)`` of answer ``turn_no`` (1-based, as in the sources panel's ``srcs-<t>``), or
+    of the latest answered turn when ``turn_no`` is None.
+
+    Raises RagError when the session has no answer yet, ``turn_no`` is out of range, or that answer is
+    still being written."""
+    turns = session.get("turns", [])
+    if turn_no is None:
+        done = [t for t, turn in enumerate(turns, start=1) if not turn.get("pending")]
+        if not done:
+            raise RagError("还没有回答：请先提问 (no answer yet)")
+        turn_no = done[-1]
+    if not isinstance(turn_no, int) or not 1 <= turn_no <= len(turns):
+        raise RagError(f"找不到第 {turn_no} 问的回答：本次对话共 {len(turns)} 问 (no such answer)")
+    if turns[turn_no - 1].get("pending"):
+        raise RagError(f"第 {turn_no} 问还在作答，请稍候 (answer not finished)")
+    return turn_no, turns[turn_no - 1]
+
+
+def turn_of_message(index) -> int:
+    """The turn number of a Chatbot message index (``chat_messages``: two messages per turn, the question
+    at 2(t−1), the answer at 2(t−1)+1). ``index`` may be an int or a one-element-first pair as Gradio's
+    ``LikeData.index`` gives it. Raises RagError for a question's message or a non-index."""
+    if isinstance(index, (list, tuple)) and index:
+        index = index[0]
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise RagError(f"无法确定评价的是哪一个回答（{index!r}）(bad message index)")
+    if index % 2 == 0:
+        raise RagError("只能评价回答，不能评价问题 (not an answer)")
+    return index // 2 + 1
+
+
 # --- export and feedback -----------------------------------------------------------------------
-def answer_markdown(turn: dict) -> str:
+def answer_markdown(turn: dict, turn_no: int | None = None) -> str:
     """A turn as Markdown: question, (rewritten question), answer with [n], notices, numbered sources
-    with title, level/region, period, status, section and the quoted sentence."""
-    lines = [f"# 问：{turn['question']}", ""]
+    with title, level/region, period, status, section and the quoted sentence. With ``turn_no`` the
+    headings are one level lower and name the turn ("## 第 t 问：…", "### 来源") for a conversation."""
+    h1, h2 = ("#", "##") if turn_no is None else ("##", "###")
+    lines = [f"{h1} {'问' if turn_no is None else f'第 {turn_no} 问'}：{turn['question']}", ""]
     if turn.get("rule"):
         lines += [f"按上下文理解为：{turn['rewritten']}", ""]
     lines += [f"**回答**（{MODE_LABELS.get(turn.get('mode'), '')}）", "", turn.get("text", ""), ""]
@@ -211,7 +254,7 @@ def answer_markdown(turn: dict) -> str:
         lines.append("")
     sources = [SourceView.from_json(s) for s in turn.get("sources", [])]
     if sources:
-        lines += ["## 来源" if turn.get("citations") else "## 最接近的段落", ""]
+        lines += [f"{h2} 来源" if turn.get("citations") else f"{h2} 最接近的段落", ""]
     for s in sources:
         b = s.badges
         facts = "，".join(x for x in (b.level, b.region, f"规划期 {b.period}" if b.period else "", *b.status_labels)
@@ -224,34 +267,67 @@ def answer_markdown(turn: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_export(session: dict, out_dir: str | Path | None = None) -> Path:
-    """Write the latest answer as Markdown to ``out_dir`` (default: a new temp folder) and return the
-    file path. Raises RagError when the session has no answer yet."""
-    turn = last_turn(session)
-    if turn is None:
+def conversation_markdown(session: dict, now: datetime | None = None) -> str:
+    """Every answered turn of a session as one Markdown document: a title with the export time, then per
+    turn ``answer_markdown(turn, t)`` — its own question, answer and sources, numbered as in the chat.
+    Turns still being answered are left out. Raises RagError when there is no answer yet."""
+    done = [(t, turn) for t, turn in enumerate(session.get("turns", []), start=1) if not turn.get("pending")]
+    if not done:
         raise RagError("还没有可以导出的回答：请先提问 (nothing to export)")
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    parts = [f"# 政策问答记录\n\n导出时间：{stamp}，共 {len(done)} 问\n"]
+    parts += [answer_markdown(turn, t) for t, turn in done]
+    return "\n".join(parts)
+
+
+def write_export(session: dict, out_dir: str | Path | None = None, turn_no: int | None = None) -> Path:
+    """Write Markdown to ``out_dir`` (default: a new temp folder) and return the file path: the whole
+    conversation (``conversation_markdown``) when ``turn_no`` is None, else answer ``turn_no`` alone
+    (``answer_markdown``). Raises RagError when there is nothing to export (see ``answered_turn``)."""
+    if turn_no is None:
+        text = conversation_markdown(session)
+    else:
+        text = answer_markdown(answered_turn(session, turn_no)[1])
     folder = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="rag-export-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"政策问答-{datetime.now().strftime('%Y%m%d-%H%M%S')}.md"
-    path.write_text(answer_markdown(turn), encoding="utf-8")
+    suffix = "" if turn_no is None else f"-第{turn_no}问"
+    path = folder / f"政策问答-{datetime.now().strftime('%Y%m%d-%H%M%S')}{suffix}.md"
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-def record_feedback(session: dict, rating: str, settings: Settings) -> str:
-    """Append feedback on the latest answer to ``data_dir/feedback.jsonl``: one JSON object per line
-    with question, rewritten, answer, mode, rating ("up"|"down"), timestamp (ISO 8601, local time,
-    seconds) and citations. Returns a confirmation. Raises RagError when there is no answer yet."""
-    if rating not in ("up", "down"):
-        raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
-    turn = last_turn(session)
-    if turn is None:
-        raise RagError("还没有可以评价的回答：请先提问 (nothing to rate)")
-    row = {"question": turn["question"], "rewritten": turn["rewritten"], "answer": turn["text"],
-           "mode": turn["mode"], "rating": rating, "timestamp": datetime.now().isoformat(timespec="seconds"),
-           "citations": turn["citations"]}
+FEEDBACK_RATINGS = {"up": "感谢反馈！", "down": "已记录，我们会改进。", "withdrawn": "已撤销评价。"}
+
+
+def record_feedback(session: dict, rating: str, settings: Settings, turn_no: int | None = None) -> str:
+    """Append feedback on answer ``turn_no`` (default: the latest answer) to ``data_dir/feedback.jsonl``:
+    one JSON object per line with session (the conversation's id), turn (1-based, as in the chat and
+    the sources panel), question, rewritten, answer, mode, rating ("up" | "down" | "withdrawn": a
+    rating taken back), timestamp (ISO 8601, local time, seconds) and citations. Returns a
+    confirmation. Raises ValueError for another rating and RagError when there is no such answer
+    (``answered_turn``); nothing is written then."""
+    if rating not in FEEDBACK_RATINGS:
+        raise ValueError(f"rating must be one of {sorted(FEEDBACK_RATINGS)}, not {rating!r}")
+    turn_no, turn = answered_turn(session, turn_no)
+    row = {"session": session.get("id", ""), "turn": turn_no, "question": turn["question"],
+           "rewritten": turn["rewritten"], "answer": turn["text"], "mode": turn["mode"], "rating": rating,
+           "timestamp": datetime.now().isoformat(timespec="seconds"), "citations": turn["citations"]}
     path = Path(settings.data_dir) / FEEDBACK_FILE
     with _FEEDBACK_LOCK:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return "感谢反馈！" if rating == "up" else "已记录，我们会改进。"
+    return f"{FEEDBACK_RATINGS[rating]}（第 {turn_no} 问）"
+
+
+def like_feedback(session: dict, index, liked, settings: Settings) -> str:
+    """Record the Chatbot's 👍/👎 of one answer (Gradio ``LikeData``: message ``index``; ``liked`` True =
+    up, False = down, "" or None = the rating was taken back) with ``record_feedback``. Raises
+    RagError for a question's message or an unfinished answer, ValueError for another ``liked``."""
+    if liked is True or liked is False:
+        rating = "up" if liked else "down"
+    elif liked in ("", None):
+        rating = "withdrawn"
+    else:
+        raise ValueError(f"liked must be True, False or '', not {liked!r}")
+    return record_feedback(session, rating, settings, turn_of_message(index))

@@ -1,12 +1,13 @@
-"""The web UI in real headless Chromium: ask with citations, open a source (also an earlier answer's),
-upload/ask/delete a document, region filter, and eight simultaneous sessions that must not see each
-other's answers.
+"""The web UI in real headless Chromium: ask with citations, open a source (also an earlier answer's), rate
+each answer, export the conversation, upload/ask/delete a document, region filter, and eight
+simultaneous sessions that must not see each other's answers.
 
 Every page's requests are checked to stay on 127.0.0.1 (fixture ``new_page``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def test_answer_with_citation_and_source(new_page, artifacts_dir, app_settings):
+def test_answer_with_citation_and_source(new_page, artifacts_dir, app_settings, app_url):
     page = new_page()
     ask(page, QUESTION)
     answer = page.locator("#chat .rag-answer").last
@@ -66,17 +67,32 @@ def test_answer_with_citation_and_source(new_page, artifacts_dir, app_settings):
     page.screenshot(path=str(shot))
     # artifacts/ui-answer.png is the CI artefact; docs/ui-screenshot.png (README) is a copy made by hand
 
-    page.locator("#feedback-up").click()
-    expect(page.get_by_text("感谢反馈")).to_be_visible()
     feedback = Path(app_settings.data_dir) / "feedback.jsonl"
-    assert QUOTE_PART in feedback.read_text(encoding="utf-8").splitlines()[-1]
-    page.locator("#export").click()
-    expect(page.locator("#export-file")).to_contain_text(".md")
+    # the chatbot's feedback buttons under each answer, labelled in the page's locale (zh-CN: 赞 / 踩)
+    likes = page.locator("#chat").get_by_role("button", name="赞", exact=True)
+    dislikes = page.locator("#chat").get_by_role("button", name="踩", exact=True)
+    likes.first.click()  # 👍 under the answer
+    expect(page.get_by_text("感谢反馈").first).to_be_visible()
+    row = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert row["turn"] == 1 and row["rating"] == "up" and QUOTE_PART in row["answer"]
 
     ask(page, "那成都呢？", turn=2)  # a follow-up: rewritten against the first question
     expect(page.locator("#chat .rag-rewrite").last).to_contain_text("到2027年成都要打造几个千亿级产业集群")
     expect(page.locator("#sources #srcs-2 .rag-src-meta").first).to_contain_text("成都市")
     expect(page.locator("#sources #srcs-1")).to_be_hidden()
+
+    # 👎 under the second answer rates the second answer, not the first
+    expect(dislikes).to_have_count(2)
+    dislikes.nth(1).click()
+    expect(page.get_by_text("已记录").first).to_be_visible()
+    row = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert row["turn"] == 2 and row["rating"] == "down" and row["question"] == "那成都呢？"
+    # the export holds both answers, each with its own sources
+    page.locator("#export").click()
+    expect(page.locator("#export-file")).to_contain_text(".md")
+    href = page.locator("#export-file a[href]").first.get_attribute("href")
+    md = page.request.get(href if href.startswith("http") else app_url.rstrip("/") + href).text()
+    assert "## 第 1 问：" in md and "## 第 2 问：那成都呢？" in md and md.count("### 来源") == 2
 
     # each answer's markers open that answer's own sources
     page.locator("#chat .rag-answer").first.locator("a.rag-cite", has_text="[1]").click()
