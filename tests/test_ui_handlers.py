@@ -174,6 +174,25 @@ def test_each_answer_keeps_and_links_its_own_sources(settings):
     assert h.sources_html([]) == h.sources_html(None) and "提问后" in h.sources_html(None)
 
 
+def test_streamed_updates_render_only_the_current_answers_sources(settings, monkeypatch):
+    import ui.sources
+
+    session = _two_answers(settings)  # two answers of two cards each
+    rendered = []
+    real_card = ui.sources.source_card_html
+    monkeypatch.setattr(ui.sources, "source_card_html", lambda src, turn: rendered.append(turn) or real_card(src, turn))
+    views, _ = ask("第三个问题是什么？", session, settings, qa=FakeQA(settings, llm_fails=True))
+    assert len(views) == 4  # pending, partial text, reset text, final
+    # the earlier answers' 4 cards once for the whole stream, then the new answer's 2 cards once
+    assert sorted(rendered) == [1, 1, 2, 2, 3, 3]
+    for v in views:  # and the browser gets the same panel as a full re-render
+        assert v.sources == h.sources_html(v.session["turns"])
+    groups = _groups(views[-1].sources)
+    assert list(groups) == [1, 2, 3] and 'id="src-3-1"' in groups[3]
+    assert groups[1].startswith('1" data-turn="1" hidden>')
+    assert h.sources_renderer([])(session["turns"][0]) == h.sources_html(session["turns"][:1])
+
+
 def test_invalid_question_gives_error_and_keeps_session(settings):
     session = h.new_session()
     views, qa = ask("   ", session, settings)

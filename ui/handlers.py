@@ -34,7 +34,8 @@ from rag.types import Answer
 from ui.kb_tab import KB_HEADERS, doc_choices, kb_delete, kb_reindex, kb_restore, kb_rows, kb_upload
 from ui.options import REGIONS, ChatOptions, make_qa
 from ui.retrieval_tab import retrieval_html
-from ui.sources import SourceView, badges_html, esc, marked_passage, source_card_html, source_views, sources_html
+from ui.sources import (SourceView, badges_html, esc, marked_passage, source_card_html, source_views, sources_html,
+                        sources_renderer)
 
 __all__ = [  # the chat tab's own names, then the re-exported ones of the other UI modules
     "MODE_LABELS", "EXAMPLES_OFFICIALS", "EXAMPLES_ENTERPRISES", "FEEDBACK_FILE", "new_session", "answer_text_html",
@@ -42,8 +43,8 @@ __all__ = [  # the chat tab's own names, then the re-exported ones of the other 
     "turn_of_message", "answer_markdown", "conversation_markdown", "write_export", "FEEDBACK_RATINGS",
     "record_feedback", "like_feedback", "RagError", "kb",
     "REGIONS", "ChatOptions", "make_qa", "SourceView", "badges_html", "esc", "marked_passage", "source_card_html",
-    "source_views", "sources_html", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete", "kb_reindex",
-    "kb_restore", "kb_rows", "kb_upload"]
+    "source_views", "sources_html", "sources_renderer", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete",
+    "kb_reindex", "kb_restore", "kb_rows", "kb_upload"]
 
 MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录"}
 EXAMPLES_OFFICIALS = (
@@ -147,7 +148,8 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
     The question is rewritten against the previous turn (``rag.conversation``; document titles are
     never rewritten); the input session is not mutated. A RagError (empty/over-long question, no
     index) yields one view with ``error`` set and the session unchanged. ``ChatView.sources`` holds
-    the sources of every answer of the session (``sources_html``), the latest one shown."""
+    the sources of every answer of the session (``sources_html``), the latest one shown; the earlier
+    answers' groups are rendered once per question (``sources_renderer``), not per streamed update."""
     turns = [dict(t) for t in session.get("turns", [])]
     prev = turns[-1] if turns else None
     prev_title = prev["sources"][0]["title"] if prev and prev.get("citations") and prev.get("sources") else None
@@ -172,12 +174,12 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
             "mode": "", "refused": False, "notices": [], "citations": [], "sources": [], "timings_ms": {},
             "pending": True}
     turns.append(turn)
-
     session_id = session.get("id") or uuid.uuid4().hex[:12]
+    panel = sources_renderer(turns[:-1])  # earlier answers' cards once; per update only this answer's
 
     def view(error: str = "") -> ChatView:
         new = {**session, "id": session_id, "turns": [*turns[:-1], dict(turn)]}
-        return ChatView(chat_messages(new), sources_html(new["turns"]), status_html(turn), new, error)
+        return ChatView(chat_messages(new), panel(turn), status_html(turn), new, error)
 
     yield view()
     try:

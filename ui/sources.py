@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 from rag.types import Answer, DocumentBadges, DocumentMeta
 
@@ -98,21 +99,43 @@ def source_card_html(src: SourceView, turn: int) -> str:
             f'</div>')
 
 
+EMPTY_PANEL = '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
+
+
 def sources_html(turns: list[dict] | None = None) -> str:
     """The sources panel of a conversation: one group per answer (``<div class="rag-turn-sources"
     id="srcs-<t>">``, t = 1, 2, … the turn number) holding that answer's cards (ids ``src-<t>-<n>``,
     the targets of its markers [n]); only the latest group is visible, the others carry ``hidden``
     until a marker of their answer is clicked (the citation script of ``ui.app`` shows its group).
-    With more than one answer, each group's heading names its question."""
+    With more than one answer, each group's heading names its question. The same HTML as
+    ``sources_renderer(turns[:-1])(turns[-1])``."""
     if not turns:
-        return '<div class="rag-sources rag-empty">提问后，这里显示答案引用的文件与原文。</div>'
-    groups = []
-    for t, turn in enumerate(turns, start=1):
-        hidden = "" if t == len(turns) else " hidden"
-        label = f"（第 {t} 问：{esc(turn.get('question', ''))}）" if len(turns) > 1 else ""
-        groups.append(f'<div class="rag-turn-sources" id="srcs-{t}" data-turn="{t}"{hidden}>'
-                      f'{_turn_sources_html(turn, t, label)}</div>')
-    return f'<div class="rag-sources">{"".join(groups)}</div>'
+        return EMPTY_PANEL
+    return sources_renderer(turns[:-1])(turns[-1])
+
+
+def sources_renderer(earlier: list[dict]) -> Callable[[dict], str]:
+    """For streaming one answer after the answers ``earlier``: renders their groups once, now, and
+    returns ``render(current) -> str``, the whole panel (``sources_html([*earlier, current])``) with only
+    the current answer's group rendered per call — an update costs the current answer's cards, not
+    those of the whole session. ``earlier`` must not change while ``render`` is used."""
+    n_turns = len(earlier) + 1
+    head = '<div class="rag-sources">' + "".join(
+        turn_group_html(turn, t, n_turns) for t, turn in enumerate(earlier, start=1))
+
+    def render(current: dict) -> str:
+        return f"{head}{turn_group_html(current, n_turns, n_turns)}</div>"
+
+    return render
+
+
+def turn_group_html(turn: dict, turn_no: int, n_turns: int) -> str:
+    """The panel group of answer ``turn_no`` (1-based) of a conversation of ``n_turns`` answers: hidden
+    unless it is the latest, headed with its question when there is more than one answer."""
+    hidden = "" if turn_no == n_turns else " hidden"
+    label = f"（第 {turn_no} 问：{esc(turn.get('question', ''))}）" if n_turns > 1 else ""
+    return (f'<div class="rag-turn-sources" id="srcs-{turn_no}" data-turn="{turn_no}"{hidden}>'
+            f'{_turn_sources_html(turn, turn_no, label)}</div>')
 
 
 def _turn_sources_html(turn: dict, turn_no: int, label: str) -> str:
