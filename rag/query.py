@@ -208,7 +208,9 @@ def _scopes(question: str, index, regions: tuple[str, ...]) -> tuple[list[Scope]
         docs = [d for d, m in index.docs.items() if not regions or m.region in regions]
         return [Scope(index.docs[d].title, (d,)) for d in docs], len(docs) >= 2
     comparison = is_comparison(question)
-    if comparison:
+    if comparison:  # "成都的两份文件", "省里前后两个五年规划": each document is compared
+        scopes = [t for s in scopes for t in ([Scope(s.label, (d,)) for d in s.doc_ids]
+                                               if len(s.doc_ids) > 1 and _PLURAL.search(s.label) else [s])]
         for r in regions:
             if region_docs[r] and not any(set(s.doc_ids) <= set(region_docs[r]) for s in scopes):
                 scopes.append(Scope(r, region_docs[r], r))
@@ -217,6 +219,9 @@ def _scopes(question: str, index, regions: tuple[str, ...]) -> tuple[list[Scope]
     docs = [set(s.doc_ids) for s in scopes if s.region is None]
     disjoint = len(docs) >= 2 and all(a.isdisjoint(b) for i, a in enumerate(docs) for b in docs[i + 1:])
     return scopes, comparison or (disjoint and any(len(d) == 1 for d in docs))
+
+
+_PLURAL = re.compile(r"[两二三四五几各每]\s*[份个部]|前后|这些|那些|历次")  # a reference to several documents
 
 
 WEAK_SHARE = 0.0  # share of the routing weight for a reference that is only an era or a period

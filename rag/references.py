@@ -139,7 +139,8 @@ def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:
 def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
     """Documents a reference such as "成都的未来产业意见", "十三五那份规划", "省方案" or "2025—2027年"
     denotes: those consistent with its kind, era, region and years, and among them those whose
-    names share most of its topic words. () when the reference has none of these cues."""
+    names share most of its topic words; 最新/最早 keeps the one(s) whose period starts latest/
+    earliest. () when the reference has none of these cues."""
     kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
     era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
     years = _YEAR_RANGE.search(mention)
@@ -157,6 +158,10 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
             found = [c for c in found if score[c.doc_id] == best]
         elif not (era or period or region):
             return ()
+    dated = [c for c in found if c.period[0]]
+    if len(found) > 1 and dated and ("最新" in mention or "最早" in mention):  # 最新省方案: the latest start
+        pick = (max if "最新" in mention else min)(c.period[0] for c in dated)
+        found = [c for c in dated if c.period[0] == pick]
     return tuple(c.doc_id for c in found)
 
 
@@ -194,9 +199,33 @@ def _region_before(question: str, start: int) -> int:
 
 
 def _name_in(question: str, meta) -> str:
-    """The longest title, short name or document number of ``meta`` written as such in ``question``."""
-    names = [n for n in (meta.title, *meta.short_names, meta.doc_number or "") if n and n in question]
-    return max(names, key=len, default="")
+    """The words of ``question`` that name ``meta``: its longest title, short name or document number
+    written as such; else the question's span that matches one after normalisation (NFKC, no
+    whitespace — as ``referenced_documents`` compares: "成府发〔2024〕 2号"); else ``meta.title``
+    (so that the reference is still a scope label)."""
+    names = [n for n in (meta.title, *meta.short_names, meta.doc_number or "") if n]
+    exact = [n for n in names if n in question]
+    if exact:
+        return max(exact, key=len)
+    for name in sorted((normalize(n) for n in names), key=len, reverse=True):
+        span = _normalized_span(question, name) if len(name) >= 4 else None
+        if span:
+            return span
+    return meta.title
+
+
+def _normalized_span(text: str, norm_name: str) -> str | None:
+    """The shortest span of ``text`` whose normalised form is ``norm_name`` (None when there is none)."""
+    for start in range(len(text)):
+        if text[start].isspace() or not norm_name.startswith(normalize(text[start])):
+            continue
+        for end in range(start + 1, len(text) + 1):
+            got = normalize(text[start:end])
+            if got == norm_name:
+                return text[start:end]
+            if not norm_name.startswith(got):
+                break
+    return None
 
 
 def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -224,6 +253,14 @@ def is_comparison(question: str) -> bool:
     return _COMPARISON.search(question.replace("成都", "").replace("都市", "")) is not None
 
 
+_NEWEST_REFERENCE = re.compile(r"(?:最新|最早)(?:的|那份|这份|一份)?[^，,。？?；;、和与及跟]{0,10}?(?:规划|方案|意见|办法|通知|文件|政策)")
+_ASKS_WHICH = re.compile(r"哪(?:一|几)?[份部]|哪个(?:文件|规划|方案|意见|政策)|几份")  # asks which document
+
+
 def asks_about_document(question: str) -> bool:
-    """The question asks about a document itself: issuer, number, date, period, validity, draft."""
+    """The question asks about a document itself: issuer, number, date, period, validity, draft.
+    最新/最早 that only picks a document out ("最新省方案…分别怎么安排", "最新的新兴产业方案里…")
+    does not count, unless the question asks which document it is ("最新的方案是哪份")."""
+    if not _ASKS_WHICH.search(question):
+        question = _NEWEST_REFERENCE.sub(" ", question)
     return _ABOUT_DOCUMENT.search(question) is not None
