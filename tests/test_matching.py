@@ -464,3 +464,44 @@ def test_match_lists_at_most_need_max_provisions_of_a_factor_need(matcher):
     result = matcher.match(profile, k=10, summarize=False)
     assert len(result.provisions) == 10
     assert all(p.reasons for p in result.provisions)
+
+
+# --- industry sectors and selection bookkeeping ------------------------------------------------------
+def test_industry_word_no_concept_knows_links_to_the_products_sectors():
+    from rag.matching.facets import SECTOR, build_facets
+    from rag.query import load_concepts
+
+    concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
+    facets = build_facets(Profile(industry="食品配料", products=("甜菊糖",)), concepts)
+    industry = next(f for f in facets if f.kind == "industry")
+    sector = [l for l in industry.links if l.term == "合成生物"]  # 甜菊糖 → 甜菊糖苷, whose broader is 合成生物
+    assert sector and sector[0].weight == SECTOR and sector[0].via == "concept"
+    assert "合成生物" in industry.query  # the sector is retrieved for too
+    assert max(l.weight for l in industry.links if l.term != "食品配料") <= SECTOR
+    # an industry word a concept knows keeps its own concept links only
+    known = next(f for f in build_facets(Profile(industry="氢能装备", products=("甜菊糖",)), concepts)
+                 if f.kind == "industry")
+    assert not any(l.term == "合成生物" for l in known.links)
+    # no products, no sectors
+    alone = next(f for f in build_facets(Profile(industry="食品配料"), concepts) if f.kind == "industry")
+    assert [l.term for l in alone.links] == ["食品配料"]
+
+
+def test_selection_pick_drop_and_lead_sentence_cache(monkeypatch):
+    import rag.matching.select as select
+
+    facets = [_facet("product"), _facet("need", "融资", ("资金",))]
+    sel = _fake_selection([("a", "s1", "强化资金保障。其他。", 0.9, {0: 0.9, 1: 0.5}),
+                           ("a", "s2", "其他。", 0.8, {0: 0.9})], facets)
+    sel.pick(0, 1.0)
+    sel.pick(1, 0.5)
+    assert sel.per_doc == {"a": 2} and sel.redundancy(0) == select.SAME_DOC ** 2
+    sel.drop(1)
+    assert sel.per_doc == {"a": 1} and list(sel.chosen) == [0]
+    calls = []
+    monkeypatch.setattr(select, "lead_sentence", lambda text: calls.append(text) or "强化资金保障。")
+    sel._leads.clear()
+    for _ in range(3):
+        assert sel.about(0, facets[1]) == select.LEAD_ABOUT
+    assert len(calls) == 1  # computed once per passage, not per call
+    assert not hasattr(select, "SAME_SECTION")

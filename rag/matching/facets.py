@@ -3,7 +3,10 @@
 A product links to itself (weight 1), to the term (0.85) and aliases (0.75) of the concepts of
 ``corpus/concepts.json`` it triggers (钠离子电池 → 新型储能; short forms too: 航发 → 航空发动机, see
 ``rag.matching.concepts``), to their broader terms (0.4) and the aliases of those (0.3); a word no
-concept knows links to its own jieba sub-words (0.5).
+concept knows links to its own jieba sub-words (0.5). An industry word no concept knows (食品配料) also
+links to the *sectors* of the products — the broader terms of the concepts they trigger (甜菊糖 → 甜菊糖苷 →
+合成生物) — at SECTOR (their aliases at SECTOR_ALIAS): the industry as the documents name it, which a
+curated profile's own sector word often is not (the free-text parser takes the policy term directly).
 A need links to its policy words (用地/空间 → 工业用地 …), a qualification to its concept, the location
 to the names documents use for it (district, city, 攀西/川南 … at 0.6). ``FACET_WEIGHTS`` weigh the
 facet kinds in the ranking (``rag.matching.matcher``).
@@ -45,6 +48,8 @@ QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业
 # --- link and facet weights ------------------------------------------------------------------------
 BROADER = 0.4  # link weight of a concept's broader term
 BROADER_ALIAS = 0.3  # … and of the aliases of the broader concept
+SECTOR = 0.6  # link weight of a product's sector for an industry word no concept knows
+SECTOR_ALIAS = 0.5  # … and of that sector's aliases
 REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
 FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
                  "location": 0.6}
@@ -70,6 +75,29 @@ def _word_links(kind: str, word: str, concepts, tokenizer) -> list[TermLink]:
     return links
 
 
+def _product_sectors(products, concepts) -> list[str]:
+    """The broader terms of the concepts the products trigger, in order: the sectors under which the
+    documents file the company's products (甜菊糖 → 甜菊糖苷 → 合成生物)."""
+    by_id = {c.concept_id: c for c in concepts}
+    sectors: list[str] = []
+    for p in products:
+        for m in concept_matches(p, concepts, abbreviations=True):
+            sectors += by_id[m.concept_id].broader
+    return list(dict.fromkeys(sectors))
+
+
+def _sector_links(word: str, sectors: list[str], concepts) -> list[TermLink]:
+    """Links of an industry word no concept knows (食品配料): the products' sectors stand in for it, at
+    SECTOR weight (their aliases at SECTOR_ALIAS) — what the documents call the company's industry."""
+    links: list[TermLink] = []
+    for b in sectors:
+        upper = next((c for c in concepts if c.term == b), None)
+        links.append(TermLink("industry", word, b, "concept", SECTOR, upper.concept_id if upper else None, b))
+        if upper is not None:
+            links += [TermLink("industry", word, a, "concept", SECTOR_ALIAS, upper.concept_id, b) for a in upper.aliases]
+    return links
+
+
 def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
     """The facets of a profile (see the module docstring), products first, then industry words, needs,
     qualifications and the location. ``concepts``: ``rag.query.Concept`` records; ``tokenizer``: gives
@@ -79,8 +107,11 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
     words = [("product", p) for p in profile.products]
     if profile.industry and profile.industry not in profile.products:
         words += [("industry", w) for w in profile.industry.replace("／", "/").split("/") if w.strip()]
+    sectors = _product_sectors(profile.products, concepts)
     for kind, word in words:
         links = _word_links(kind, word, concepts, tokenizer)
+        if kind == "industry" and not any(link.via == "concept" for link in links):
+            links += _sector_links(word, sectors, concepts)
         terms = [word] + [link.term for link in links if link.via == "concept"][:4]
         facets.append(Facet(kind, word, tuple(links), " ".join(dict.fromkeys(terms)), FACET_WEIGHTS[kind]))
     for need in profile.needs:

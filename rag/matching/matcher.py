@@ -1,7 +1,8 @@
 """Profile → applicable provisions: company words → policy terms → retrieval → ranked, flagged provisions.
 
 1. **Facets** (``rag.matching.facets.build_facets``). Each profile fact becomes a facet with *links* to
-   the documents' vocabulary (钠离子电池 → 新型储能, 航发 → 航空发动机, 用地/空间 → 工业用地 …).
+   the documents' vocabulary (钠离子电池 → 新型储能, 航发 → 航空发动机, 用地/空间 → 工业用地 …; an
+   industry word no concept knows → the sectors of the company's products, 食品配料 → 合成生物).
 2. **Evidence** per passage (chunk) and facet f. A link found in the passage is worth
    ``weight × (0.3 + 0.7·spec(term)) × where`` with spec(t) = ln((N+1)/(df(t)+1)) / ln(N+1) over the N
    passages (an idf in [0, 1]) and where = 1 in the text, 0.6 in the section path only, ×1.25 when

@@ -3,9 +3,8 @@
 * **Greedy with marginal relevance.** Each step takes the candidate of highest *marginal* gain: its
   relevance plus bonuses for the location, qualifications and direction needs (a bonus counts ×COVERED
   once a pick covers it), times the jurisdiction factor, times SAME_DOC per earlier pick from the same
-  document and (1 − SAME_SECTION) when a pick already comes from the very same section — two passages
-  of one section mostly say the same thing, so a passage of another section or document goes first
-  (SAME_SECTION is 0 for now: on the tuning half any section penalty lowered recall).
+  document. (A further penalty for a second pick of the very same section was tried and removed: on
+  the tuning half any such penalty, 0.1–0.3, lowered recall.)
 * **Principled ties.** Candidates within TIE (relative) of the best gain are tied; among them the one
   with the strongest direct evidence of the company's products/industry wins (a literal or concept term
   in the text beats a retrieval-only match), then the higher gain.
@@ -26,7 +25,6 @@ from rag.matching.facets import FACET_WEIGHTS
 from rag.text import normalize, split_sentences
 
 SAME_DOC = 0.8  # per earlier pick from the same document
-SAME_SECTION = 0.0  # gain × (1 − this) when a pick of the same section is listed (0.1–0.3 lowered tuning recall)
 TIE = 0.03  # gains within this share of the best are tied; direct evidence breaks the tie
 COVER_EVIDENCE = 0.45  # a pick covers a facet from this e_f on
 COVERED = 0.3  # a bonus facet already covered by a pick counts this much
@@ -55,7 +53,7 @@ class Selection:
         self.index = matcher.index
         self.chosen: dict[int, float] = {}
         self.per_doc: dict[str, int] = {}
-        self.sections: set[tuple[str, str]] = set()
+        self._leads: dict[int, str] = {}  # row → lead sentence (see ``about``)
         self.fixed: set[int] = set()  # need and location picks (never displaced)
         self.has_industry = any(f.kind in ("product", "industry") for f in facets)
         bonus_kinds = ("location", "qualification", "direction") + (() if self.has_industry else ("need",))
@@ -64,22 +62,24 @@ class Selection:
 
     # --- helpers --------------------------------------------------------------------------------------
     def _key(self, row: int) -> tuple[str, str]:
+        """(document id, section path) of a passage."""
         chunk = self.index.chunks[row]
         return chunk.doc_id, chunk.section
 
     def pick(self, row: int, gain: float) -> None:
+        """List passage ``row`` with score ``gain`` and count it for its document (SAME_DOC)."""
         self.chosen[row] = gain
-        doc, section = self._key(row)
+        doc = self.index.chunks[row].doc_id
         self.per_doc[doc] = self.per_doc.get(doc, 0) + 1
-        self.sections.add((doc, section))
 
     def drop(self, row: int) -> None:
+        """Take a listed passage off the list again (undoes ``pick``)."""
         del self.chosen[row]
-        doc, section = self._key(row)
-        self.per_doc[doc] -= 1
-        self.sections = {self._key(r) for r in self.chosen}
+        self.per_doc[self.index.chunks[row].doc_id] -= 1
 
     def covered(self, i: int) -> bool:
+        """True when a listed passage has evidence e_f ≥ COVER_EVIDENCE of facet ``i`` (its bonus then
+        counts only ×COVERED in later greedy steps)."""
         return any(self.cands[r].evidence(i) >= COVER_EVIDENCE for r in self.chosen)
 
     def direct(self, row: int) -> float:
@@ -88,19 +88,23 @@ class Selection:
         return max((self.facets[i].weight * c.evidence(i) for i in self.industry_idx), default=0.0)
 
     def redundancy(self, row: int) -> float:
-        """Marginal-relevance factor: SAME_DOC per pick of the document, (1 − SAME_SECTION) for its section."""
-        doc, section = self._key(row)
-        same = (1.0 - SAME_SECTION) if (doc, section) in self.sections else 1.0
-        return SAME_DOC ** self.per_doc.get(doc, 0) * same
+        """Marginal-relevance factor: SAME_DOC per listed passage of the same document."""
+        return SAME_DOC ** self.per_doc.get(self.index.chunks[row].doc_id, 0)
+
+    def lead(self, row: int) -> str:
+        """The passage's lead sentence (``lead_sentence``), computed once per passage."""
+        if row not in self._leads:
+            self._leads[row] = lead_sentence(self.index.chunks[row].text)
+        return self._leads[row]
 
     def about(self, row: int, facet) -> float:
         """1 when the passage's section path names a core word of the facet, LEAD_ABOUT when only its lead
         sentence does, else NOT_ABOUT."""
         _texts, sections = self.m._normalized()
-        lead = lead_sentence(self.index.chunks[row].text)
         words = [normalize(l.term).lower() for l in facet.links if l.weight >= 1.0]
         if any(w in sections[row] for w in words):
             return 1.0
+        lead = self.lead(row)
         return LEAD_ABOUT if any(w in lead for w in words) else NOT_ABOUT
 
     def recency(self, row: int) -> float:
@@ -112,6 +116,10 @@ class Selection:
 
     # --- steps ----------------------------------------------------------------------------------------
     def greedy(self, limit: int) -> None:
+        """Pick passages one by one until ``limit`` are listed: each time the candidate of highest marginal
+        gain (relevance + not yet covered bonuses, × jurisdiction factor × ``redundancy``); candidates
+        within TIE of the best go to the strongest direct evidence. Stops early when no candidate gains
+        more than MIN_GAIN."""
         facets = self.facets
         while len(self.chosen) < limit:
             done = {i for i in self.bonus_idx if facets[i].kind != "location" and self.covered(i)}
@@ -134,6 +142,8 @@ class Selection:
             self.pick(row, gain)
 
     def need_strength(self, i: int, row: int) -> float:
+        """How well passage ``row`` serves factor need ``i``: its need score (s_f·√docrel) × jurisdiction
+        factor × (1 + relevance) × ``about`` × ``recency``."""
         sc = self.scored[row]
         return (sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self.about(row, self.facets[i])
                 * self.recency(row))
@@ -154,6 +164,10 @@ class Selection:
         return plan
 
     def run(self, k: int) -> list[tuple[int, float]]:
+        """The top-``k`` ``[(row, gain)]``, best first: greedy picks up to k minus the reserved slots (at
+        least half of k), then each factor need's best provision and up to LOCAL_SLOTS provisions naming
+        the company's place (never displaced), greedy again up to k, and finally the needs' further
+        provisions, each displacing the weakest greedy pick it beats (module docstring)."""
         facets = self.facets
         need_idx = [i for i, f in enumerate(facets) if f.kind == "need"]
         local_idx = [i for i, f in enumerate(facets) if f.kind == "location"]
