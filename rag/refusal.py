@@ -24,6 +24,9 @@ value         the need asks for one value — a number (多少/几个), a year o
               (``focus_terms``: content words of the need without question, region, document and generic
               words; concept expansions count for the company's words). Skipped when the focus weighs
               < ``min_value_focus_idf``. Calibrated on dev.jsonl by a grid over both settings.
+detail        the need asks for a detail by its noun (申请材料, 认定条件, 评分标准, 权重, 办法, 程序,
+              名单 … — ``rag.refusal_need``) and no top-8 sentence states that noun while covering ≥
+              ``min_detail_support`` of the focus. Calibrated on dev.jsonl by a grid.
 missing_term  a word of the need occurs nowhere in the corpus (``rag.query.missing_terms``) and the best
               coverage is below
               ``need_missing_term_coverage`` (settings; 0 disables the rule)
@@ -155,6 +158,7 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
 )
 
 
+_LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
 _PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡)")
 
 
@@ -166,7 +170,8 @@ def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
 def asked_kinds(need: str) -> list[ValueKind]:
     """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几) asks
     for items, not one value, and gets none."""
-    return [k for k in VALUE_KINDS if k.trigger.search(need)]
+    items = _LIST_NEED.search(need) is not None  # "除了几类…，还有哪几类": a count word inside a list question
+    return [k for k in VALUE_KINDS if k.trigger.search(need) and not (items and k.name == "number")]
 
 
 def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
@@ -319,6 +324,17 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             kind, share = support
             return RefusalDecision(True, "value", f"问题询问的是{kind.label}，检索到的段落中没有同时提到问题要点"
                                                   f"和这类信息的句子（要点覆盖 {share:.2f}）。")
+
+    detail_threshold = getattr(settings, "min_detail_support", 0.0)
+    if detail_threshold > 0 and hasattr(index, "df"):
+        from rag.refusal_need import detail_support
+
+        focus, alternatives = focus_terms(question, index, plan)
+        detail = detail_support(question, scored, focus, alternatives)
+        if detail is not None and detail[1] < detail_threshold:
+            noun, share = detail
+            return RefusalDecision(True, "detail", f"问题询问的是“{noun}”这类具体规定，检索到的段落中没有同时提到"
+                                                   f"问题要点和“{noun}”的句子（要点覆盖 {share:.2f}）。")
 
     if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
         return ANSWER

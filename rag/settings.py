@@ -92,6 +92,9 @@ class Settings:
     # with use_doc_routing, a list question gets the next chunk of a section whose enumeration a top hit
     # leaves unfinished (rag.retrieval.add_continuations); off for the comparison table
     use_list_continuation: bool = True
+    # with use_doc_routing, a list question adds a ranking of the chunks of the section around its best hit
+    # (rag.retrieval.list_section_rows); off for the comparison table
+    use_list_sections: bool = True
     # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
     # question's idf weight (chosen on dev.jsonl) …
     min_evidence_coverage: float = 0.1
@@ -105,6 +108,9 @@ class Settings:
     # …only when the focus words weigh at least this much idf (about two specific words): a question
     # whose only focus is a generic word (数据, 执行) says too little to check
     min_value_focus_idf: float = 8.0
+    # …and when the question asks for a detail by its noun (申请材料, 认定条件, 评分标准 …) and no top
+    # sentence states the noun while covering this idf share of its focus (rag.refusal_need; 0 disables)
+    min_detail_support: float = 0.3
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):

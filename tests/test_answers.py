@@ -307,3 +307,40 @@ def test_concept_alternatives_are_one_definition_for_answers_and_refusals():
     index = _value_index(["新型储能装机规模达到500万千瓦。", *FILLER])
     focus, alternatives = focus_terms("钠离子电池储能柜装机要达到多少？", index, plan)
     assert alternatives == concept_alternatives(focus, plan)
+
+
+# --- rule "detail": a detail asked by its noun (申请材料, 认定条件, 评分标准) that no sentence states -----
+DETAIL_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, min_value_support=0.4,
+                           min_value_focus_idf=8.0, min_detail_support=0.3)
+
+
+def test_need_nouns_are_found_by_position_not_as_topics():
+    from rag.refusal_need import need_nouns
+
+    assert need_nouns("企业需要准备哪些申请材料？") == ["材料"]
+    assert need_nouns("专家库的入库条件和遴选程序是什么？") == ["条件", "程序"]
+    assert need_nouns("各项指标的权重和评分方法是怎么定的？") == ["权重", "评分"]
+    assert need_nouns("还有哪几类被当作特色材料来培育？") == []  # a topic noun, no filing verb
+    assert need_nouns("标准化工作有哪些重点？") == []
+
+
+def test_a_detail_the_evidence_never_states_is_refused_and_a_stated_one_answered():
+    text = "建立新兴产业未来产业专家库，开展产业发展趋势研判、技术预见、政策研究。"
+    index = _value_index([text, *FILLER])
+    q = "四川新兴产业未来产业专家库的入库条件和遴选程序是什么？"
+    from rag.extractive import question_terms
+
+    scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
+    d = check_refusal(q, scored, index, DETAIL_SETTINGS)
+    assert d.refused and d.rule == "detail" and "条件" in d.reason
+    text2 = "专家库入库条件为从事相关领域研究十年以上，遴选程序为个人申请、单位推荐、专家评审。"
+    index2 = _value_index([text2, *FILLER])
+    scored2 = score_sentences(q, [_hit(text2)], question_terms(q, index2.tokenizer, index2.idf))
+    assert not check_refusal(q, scored2, index2, DETAIL_SETTINGS).refused
+
+
+def test_a_count_word_inside_a_list_question_asks_for_no_number():
+    from rag.refusal import asked_kinds
+
+    assert [k.name for k in asked_kinds("除了几类优势材料，还有哪几类被当作特色材料来培育？")] == []
+    assert [k.name for k in asked_kinds("到2027年要培育几家领军企业？")] == ["number"]
