@@ -127,6 +127,15 @@ class LoadedIndex:
         return self.pointer["generation"]
 
 
+def card_rows(index: "LoadedIndex") -> dict[str, int]:
+    """doc_id → row (index into ``index.chunks``) of the document's card (``kind == "card"``);
+    computed once per loaded index and kept on it (documents without a card are absent)."""
+    cached = getattr(index, "_card_rows", None)
+    if cached is None:
+        cached = index._card_rows = {c.doc_id: row for row, c in enumerate(index.chunks) if c.kind == "card"}
+    return cached
+
+
 def chunk_from_json(row: dict) -> Chunk:
     return Chunk(**{k: row[k] for k in Chunk.__dataclass_fields__ if k in row})
 

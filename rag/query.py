@@ -224,6 +224,7 @@ def _scopes(question: str, index, regions: tuple[str, ...]) -> tuple[list[Scope]
 _PLURAL = re.compile(r"[两二三四五几各每]\s*[份个部]|前后|这些|那些|历次")  # a reference to several documents
 
 
+_DOC_NUMBER = re.compile(r"[〔\[(（]\d{4}[〕\])）]\d+号")  # 成府发〔2024〕2号 names one document
 WEAK_SHARE = 0.0  # share of the routing weight for a reference that is only an era or a period
 
 
@@ -231,14 +232,17 @@ def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
     """RRF weight of the in-document ranking of each document a non-compared plan names: ``weight``
     for a document named unambiguously, ``weight / n`` for each of the n documents an ambiguous
     reference ("十四五规划": two plans) may denote, so that an ambiguous reference only nudges the
-    ranking; the largest share when a document is named twice. {} for a compared plan."""
+    ranking (a label with a kind word, a document number or over MAX_REFERENCE_CHARS names a document;
+    an era or period alone gets WEAK_SHARE); the largest share when a document is named twice. {} for
+    a compared plan."""
     if plan.compare:
         return {}
     out: dict[str, float] = {}
     for s in plan.scopes:
         if s.region is None and s.doc_ids:
             # an era or a period alone ("十三五期间", "成都十四五") may name a time, not a document
-            w = weight if _KIND_WORD.search(s.label) or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
+            named = _KIND_WORD.search(s.label) or _DOC_NUMBER.search(normalize(s.label))
+            w = weight if named or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
             for d in s.doc_ids:
                 out[d] = max(out.get(d, 0.0), w / len(s.doc_ids))
     return out
@@ -271,6 +275,15 @@ def section_labels(section: str) -> list[str]:
     return [normalize(_NUMBERING.sub("", part)) for part in section.split(" › ") if part]
 
 
+def chunk_section_labels(index) -> list[frozenset[str]]:
+    """Per chunk row of ``index``: the set of its ``section_labels`` (computed once per loaded index
+    and kept on it; shared by ``section_headings`` and the retriever's named-section ranking)."""
+    cached = getattr(index, "_chunk_section_labels", None)
+    if cached is None:
+        cached = index._chunk_section_labels = [frozenset(section_labels(c.section)) for c in index.chunks]
+    return cached
+
+
 MAX_TOPIC_SHARE = 0.25  # a heading mentioned outside its section in more chunks than this share of
 # the chunks under it is a topic word (科技服务业, 清洁能源), not the name of a section (发展愿景)
 
@@ -282,7 +295,7 @@ def section_headings(index) -> tuple[str, ...]:
     labels = getattr(index, "_section_labels", None)
     if labels is None:
         under: dict[str, int] = {}
-        per_chunk = [set(section_labels(c.section)) for c in index.chunks]
+        per_chunk = chunk_section_labels(index)
         for labs in per_chunk:
             for lab in labs:
                 if len(lab) >= MIN_SECTION_CHARS:

@@ -15,8 +15,8 @@ from datetime import date
 import numpy as np
 
 from rag.extractive import is_label
-from rag.index import LoadedIndex
-from rag.query import QueryPlan, is_comparison, plan_query, scope_weights, section_labels
+from rag.index import LoadedIndex, card_rows
+from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
 from rag.settings import Settings
 from rag.text import split_sentences
 from rag.types import Chunk, Hit
@@ -136,18 +136,18 @@ class HybridRetriever:
 
     def _card_rows(self, doc_ids, filters: Filters) -> list[int]:
         """Rows of the document cards of ``doc_ids`` (in that order) that ``filters`` allows."""
-        if not hasattr(self, "_cards"):
-            self._cards = {c.doc_id: row for row, c in enumerate(self.index.chunks) if c.kind == "card"}
+        cards = card_rows(self.index)
         mask = self._mask(filters)
-        return [self._cards[d] for d in doc_ids if d in self._cards and mask[self._cards[d]]]
+        return [cards[d] for d in doc_ids if d in cards and mask[cards[d]]]
 
     def _section_rows(self, labels, doc_ids, filters: Filters) -> list[int]:
         """Rows of chunks under a heading in ``labels`` (of ``doc_ids`` when given) that ``filters``
         allows."""
         mask = self._mask(filters)
         wanted = set(labels)
-        return [row for row, c in enumerate(self.index.chunks)
-                if mask[row] and (not doc_ids or c.doc_id in doc_ids) and wanted & set(section_labels(c.section))]
+        chunks = self.index.chunks
+        return [row for row, labs in enumerate(chunk_section_labels(self.index))
+                if mask[row] and not wanted.isdisjoint(labs) and (not doc_ids or chunks[row].doc_id in doc_ids)]
 
     def _next_rows(self) -> dict[int, int]:
         """Row → row of the next chunk of the same document section and kind (by start offset), for
@@ -172,6 +172,10 @@ class HybridRetriever:
           first; then (unless the question asks about the documents in general, which the cards
           answer) the global top ``PROTECTED_ROWS`` are put back into the first
           ``min(k, top_k)`` places if routing pushed them out (``protect_rows``);
+        * a list question (``plan.wants_list``, not compared; ``use_list_sections``) adds a ranking (by
+          BM25, weight ``routing_weight``) of the chunks of the section around the best fused hit
+          (``list_section_rows``: its sub-headings and 专栏 hold the other items), unless it names a
+          section (that section's ranking already says where to look);
         * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
           chunk of the section of a top hit whose enumeration is unfinished right after that hit
           (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window).
@@ -205,6 +209,14 @@ class HybridRetriever:
             rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
             weights.append(self.settings.routing_weight)
         fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
+        if (routing and self.settings.use_list_sections and plan.wants_list and not multi and not plan.sections
+                and fused and bm25_all is not None):
+            # a list question: the enumeration often spans the sub-sections/专栏 of the best hit's section
+            rows = list_section_rows(self.index.chunks, fused[0][0], self._mask(filters))
+            if len(rows) > 1:
+                rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
+                weights.append(self.settings.routing_weight)
+                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
         rrf = dict(fused)
         order = [row for row, _ in fused]
         reordered = False
@@ -251,6 +263,28 @@ class HybridRetriever:
             score = 1.0 / (self.settings.rrf_k + rank) if reordered else scores["rrf"]
             hits.append(Hit(rank, score, chunk, self.index.docs[chunk.doc_id].title, scores))
         return hits
+
+
+MAX_SECTION_CHUNKS = 8  # a list question's section ranking covers at most this many chunks
+
+
+def list_section_rows(chunks: list[Chunk], top: int, mask, limit: int = MAX_SECTION_CHUNKS) -> list[int]:
+    """Rows of the section around row ``top`` (the global best hit of a list question) whose items
+    an enumeration may span: the shallowest ancestor of its section path, from the second heading
+    level down (（六）生物与新医药技术 with its 1. 2. 3. sub-headings and 专栏), whose subtree (that
+    section and its sub-sections, same document, allowed by ``mask``) has at most ``limit`` chunks;
+    else the hit's own section when that is small enough; else [] (cards: none). Row ids in
+    document order."""
+    chunk = chunks[top]
+    parts = chunk.section.split(" › ") if chunk.section and chunk.kind != "card" else []
+    for depth in [*range(2, len(parts)), len(parts)] if parts else []:
+        prefix = " › ".join(parts[:depth])
+        rows = [row for row, c in enumerate(chunks)
+                if c.doc_id == chunk.doc_id and c.kind != "card" and mask[row]
+                and (c.section == prefix or c.section.startswith(prefix + " › "))]
+        if len(rows) <= limit:
+            return rows
+    return []
 
 
 WHICH_DOCUMENT = re.compile(r"哪(?:一|几)?[份个些部](?:文件|规划|方案|意见|政策)?|几份")  # asks which document

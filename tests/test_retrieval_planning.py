@@ -303,3 +303,103 @@ def test_non_list_question_gets_no_continuation(shared_qa, enumeration_case):
     assert not asks_list(question)
     assert [h.chunk.chunk_id for h in shared_qa.retrieve(question, k=5)] == \
         [h.chunk.chunk_id for h in plain.retrieve(question, k=5)]
+
+
+# --- newest/plural references, normalised names, per-index caches, list sections ------------------
+@pytest.mark.parametrize("question, about", [
+    ("机器人关键零部件，十三五规划、最新省方案和成都制造业规划分别点了哪些？", False),  # 最新 picks a document
+    ("乐山在核技术方面，最新的新兴产业方案怎么安排？", False),
+    ("这五份文件里，按规划期算哪一份最新？", True),  # asks which document is the newest
+    ("最新的方案是哪份？", True),
+    ("最新省方案的有效期到哪一年？", True),  # still asks about the document (有效期)
+])
+def test_newest_as_a_reference_is_no_question_about_the_document(question, about):
+    assert asks_about_document(question) is about
+
+
+def test_newest_reference_resolves_to_the_latest_starting_document(cues_topics):
+    cues, topics = cues_topics
+    assert set(resolve_reference("省方案", cues, topics)) >= {SC_NEW}
+    assert resolve_reference("最新的省规划", cues, topics) == (SC_HITECH,)
+    assert resolve_reference("最早的省规划", cues, topics) == (SC_13TH,)
+
+
+def test_plural_reference_in_a_comparison_gives_one_scope_per_document(shared_qa):
+    plan = plan_query("量子这个方向，最新省方案和成都的两份文件分别怎么定位？", shared_qa.index, shared_qa.settings)
+    assert plan.compare and not plan.about_document
+    assert sorted(s.doc_ids for s in plan.scopes) == [(CD_FUTURE,), (CD_MANU,), (SC_NEW,)]
+    hits = shared_qa.retrieve("量子这个方向，最新省方案和成都的两份文件分别怎么定位？", k=5)
+    assert {SC_NEW, CD_FUTURE, CD_MANU} <= {h.chunk.doc_id for h in hits}
+    assert all(h.chunk.kind != "card" for h in hits[:3])
+
+
+def test_name_matching_only_after_normalisation_is_a_weighted_scope(shared_qa):
+    """A document number written with other spacing/width (NFKC) is still the scope's label: it is
+    removed from the sub-query and the document gets the full routing weight."""
+    from rag.references import _name_in
+
+    meta = shared_qa.index.docs[CD_FUTURE]
+    assert meta.doc_number
+    spaced = meta.doc_number.replace("2024", "２０２４ ")
+    question = f"{spaced}提出了哪些重点培育方向？"
+    assert _name_in(question, meta) == spaced[:spaced.rindex("号") + 1]
+    plan = plan_query(question, shared_qa.index, shared_qa.settings)
+    assert scope_weights(plan, 0.5) == {CD_FUTURE: 0.5}
+
+
+def test_card_rows_and_section_label_sets_are_cached_per_index(shared_qa):
+    from rag.index import card_rows
+    from rag.query import chunk_section_labels
+
+    index = shared_qa.index
+    cards = card_rows(index)
+    assert cards is card_rows(index) and set(cards) == set(index.docs)
+    assert all(index.chunks[row].kind == "card" and index.chunks[row].doc_id == d for d, row in cards.items())
+    labels = chunk_section_labels(index)
+    assert labels is chunk_section_labels(index) and len(labels) == len(index.chunks)
+    row = next(r for r, c in enumerate(index.chunks) if " › " in c.section)
+    assert labels[row] == frozenset(section_labels(index.chunks[row].section))
+
+
+def test_list_section_rows_take_the_smallest_enclosing_section():
+    from rag.retrieval import list_section_rows
+    from rag.types import Chunk
+
+    def chunk(i, section, doc="d", kind="text"):
+        return Chunk(str(i), doc, section, "x", i, i + 1, 1, kind)
+
+    sec = "三、重点领域 › （六）生物 › "
+    chunks = [chunk(0, sec + "1. 疫苗"), chunk(1, sec + "2. 生物药"), chunk(2, sec + "3. 化学药"),
+              chunk(3, sec + "5. 器械 › 专栏 6 生物"), chunk(4, "三、重点领域 › （七）材料"),
+              chunk(5, sec + "2. 生物药", doc="other"), chunk(6, "文件信息", kind="card")]
+    mask = [True] * len(chunks)
+    assert list_section_rows(chunks, 3, mask) == [0, 1, 2, 3]  # the level-2 section, same document
+    assert list_section_rows(chunks, 3, mask, limit=3) == [3]  # too large: the hit's own section
+    assert list_section_rows(chunks, 1, [True, False, True, True, True, True, True]) == [0, 2, 3]
+    assert list_section_rows(chunks, 6, mask) == []  # a card has no section
+
+
+def test_list_question_gets_more_of_its_best_hit_section(shared_qa, built_index):
+    """Questions made (by a script over the index) from the second-level headings that have three or
+    more sub-sections: with the section ranking the top 5 never holds fewer chunks of the best hit's
+    section (``list_section_rows``) than without it, and for some question more."""
+    from rag.retrieval import list_section_rows
+
+    index = shared_qa.index
+    plain = PolicyQA(built_index.with_(use_list_sections=False))
+    subs: dict[str, set[str]] = {}
+    for c in index.chunks:
+        parts = c.section.split(" › ")
+        if len(parts) >= 3:
+            subs.setdefault(" › ".join(parts[:2]), set()).add(parts[2])
+    mask = [True] * len(index.chunks)
+    gained = 0
+    for prefix in sorted(p for p, s in subs.items() if len(s) >= 3)[:12]:
+        question = f"{section_labels(prefix)[-1]}包括哪些重点？"
+        hits = shared_qa.retrieve(question, k=5)
+        section = {index.chunks[r].chunk_id for r in list_section_rows(index.chunks, index.by_id[hits[0].chunk.chunk_id], mask)}
+        with_ = sum(h.chunk.chunk_id in section for h in hits)
+        without = sum(h.chunk.chunk_id in section for h in plain.retrieve(question, k=5))
+        assert with_ >= without, question
+        gained += with_ > without
+    assert gained >= 1
