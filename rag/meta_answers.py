@@ -44,16 +44,11 @@ def asked_metadata(question: str) -> list[str]:
 
 
 def document_cards(index) -> dict[str, object]:
-    """doc_id → the document's card chunk (``kind == "card"``), built once per loaded index and kept on
-    it (``index._document_cards``), like ``rag.query.corpus_text``."""
-    cards = getattr(index, "_document_cards", None)
-    if cards is None:
-        cards = {}
-        for c in index.chunks:
-            if c.kind == "card":
-                cards.setdefault(c.doc_id, c)
-        index._document_cards = cards
-    return cards
+    """doc_id → the document's card chunk (``kind == "card"``), from ``rag.index.card_rows`` (built once
+    per loaded index and kept on it)."""
+    from rag.index import card_rows
+
+    return {doc_id: index.chunks[row] for doc_id, row in card_rows(index).items()}
 
 
 def _statements(card) -> list[str]:

@@ -18,6 +18,7 @@ CONFIGS: dict[str, dict] = {
     "no-concepts": {"use_concepts": False},
     "no-routing": {"use_doc_routing": False},
     "no-list-continuation": {"use_list_continuation": False},
+    "no-list-sections": {"use_list_sections": False},
     "naive-langchain": {"naive": True},
 }
 
