@@ -3,7 +3,9 @@
 ``HybridRetriever.retrieve(question, k, filters)`` → list of ``Hit`` (length ≤ k, rank 1 first).
 Modes (``Settings.retrieval_mode``): "hybrid" (default), "bm25", "dense".
 Reciprocal rank fusion: score(d) = Σ_r 1 / (k_rrf + rank_r(d)), k_rrf = 60 (Cormack, Clarke &
-Büttcher, SIGIR 2009).
+Büttcher, SIGIR 2009). The merge helpers live in ``rag.fusion`` (fusion, protected rows, scope slots)
+and ``rag.lists`` (a list question's section and enumeration continuations); their names are
+importable from here too (``from rag.retrieval import protect_rows`` keeps working).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from datetime import date
 
 import numpy as np
 
-from rag.extractive import is_label
+from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
 from rag.index import LoadedIndex, card_rows
+from rag.lists import add_continuations, continuation_rows, list_section_rows
 from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
 from rag.settings import Settings
-from rag.text import split_sentences
-from rag.types import Chunk, Hit
+from rag.types import Hit
 
 
 @dataclass(frozen=True)
@@ -56,21 +58,6 @@ class Filters:
 
 
 NO_FILTERS = Filters()
-
-
-def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60,
-                           weights: list[float] | None = None) -> list[tuple[int, float]]:
-    """Fuse ranked lists of ids (best first) into one: ``[(id, score)]`` sorted by descending score.
-
-    score(id) = Σ_i w_i / (k + rank_i(id)), ranks 1-based; ids missing from a list add nothing.
-    Ties keep the order of first appearance.
-    """
-    weights = weights or [1.0] * len(rankings)
-    scores: dict[int, float] = {}
-    for ranking, w in zip(rankings, weights):
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
 class HybridRetriever:
@@ -265,152 +252,4 @@ class HybridRetriever:
         return hits
 
 
-MAX_SECTION_CHUNKS = 8  # a list question's section ranking covers at most this many chunks
-
-
-def list_section_rows(chunks: list[Chunk], top: int, mask, limit: int = MAX_SECTION_CHUNKS) -> list[int]:
-    """Rows of the section around row ``top`` (the global best hit of a list question) whose items
-    an enumeration may span: the shallowest ancestor of its section path, from the second heading
-    level down (（六）生物与新医药技术 with its 1. 2. 3. sub-headings and 专栏), whose subtree (that
-    section and its sub-sections, same document, allowed by ``mask``) has at most ``limit`` chunks;
-    else the hit's own section when that is small enough; else [] (cards: none). Row ids in
-    document order."""
-    chunk = chunks[top]
-    parts = chunk.section.split(" › ") if chunk.section and chunk.kind != "card" else []
-    for depth in [*range(2, len(parts)), len(parts)] if parts else []:
-        prefix = " › ".join(parts[:depth])
-        rows = [row for row, c in enumerate(chunks)
-                if c.doc_id == chunk.doc_id and c.kind != "card" and mask[row]
-                and (c.section == prefix or c.section.startswith(prefix + " › "))]
-        if len(rows) <= limit:
-            return rows
-    return []
-
-
 WHICH_DOCUMENT = re.compile(r"哪(?:一|几)?[份个些部](?:文件|规划|方案|意见|政策)?|几份")  # asks which document
-PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
-
-
-def protect_rows(order: list[int], protected: list[int], window: int) -> list[int]:
-    """``order`` with every row of ``protected`` inside its first ``window`` places.
-
-    Nothing changes when they already are; otherwise the window keeps its protected rows and the
-    best ``window - len(protected)`` other rows, in their order in ``order`` (a protected row ranked
-    lower thus moves up to just inside the window; one missing from ``order`` goes last in it), and
-    the other rows follow. Row ids, best first, without duplicates."""
-    protected = list(dict.fromkeys(protected))[:max(window, 0)]
-    if window < 1 or all(row in order[:window] for row in protected):
-        return list(order)
-    keep = set(protected)
-    others = [row for row in order if row not in keep]
-    keep.update(others[:window - len(protected)])
-    head = [row for row in order if row in keep]
-    return head + [row for row in protected if row not in head] + others[window - len(protected):]
-
-
-def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]], slots: int,
-                          head: int = 1) -> list[int]:
-    """Merge a global ranking with per-scope rankings so that every scope is represented early.
-
-    The result starts with the global ranking's first ``head`` rows, then takes rows round-robin from the scopes'
-    rankings (skipping rows already taken) until each scope has ``slots`` of its rows in the list
-    (a row counts for every scope whose ranking holds it), then continues with the global ranking and
-    finally with the scopes' remaining rows. Row ids, best first, without duplicates.
-    """
-    out = list(global_order[:head])
-    members = [set(o) for o in scope_orders]
-    pointers = [0] * len(scope_orders)
-
-    def have(i):
-        return sum(1 for row in out if row in members[i])
-
-    progress = True
-    while progress:
-        progress = False
-        for i, ranking in enumerate(scope_orders):
-            if have(i) >= slots:
-                continue
-            while pointers[i] < len(ranking) and ranking[pointers[i]] in out:
-                pointers[i] += 1
-            if pointers[i] < len(ranking):
-                out.append(ranking[pointers[i]])
-                progress = True
-    taken = set(out)
-    for row in [*global_order, *(r for o in scope_orders for r in o)]:
-        if row not in taken:
-            out.append(row)
-            taken.add(row)
-    return out
-
-
-# --- list questions: the continuation of an enumeration ------------------------------------------
-MAX_CONTINUATIONS = 2  # next chunks added for one list question
-CONTINUATION_RANKS = 3  # only hits among the first this many places have their enumeration continued
-_UNFINISHED_END = ("、", "，", ",", "：", ":", "；", ";", "以下")
-_NUMBERED_ITEM = re.compile(r"^(?:[（(]\d{1,2}[）)]|\d{1,2}[)）]|[①-⑳]|[一二三四五六七八九十]是|第[一二三四五六七八九十]+[，,、])")
-_COLON_LABEL = re.compile(r"^[^，,、：:；;。（(]{2,16}[：:]")
-
-
-def item_start(line: str) -> bool:
-    """True when ``line`` opens an enumeration item: "——智能终端。…", "（1）…", "一是…", a label
-    sentence followed by its text ("整车。着力扩大规模…", see ``rag.extractive.is_label``) or a short
-    label with a colon ("大数据发展工程：…")."""
-    line = line.strip()
-    if not line:
-        return False
-    if line.startswith(("—", "--", "－")) or _NUMBERED_ITEM.match(line) or _COLON_LABEL.match(line):
-        return True
-    spans = split_sentences(line)
-    return bool(spans) and is_label(line[spans[0][0]:spans[0][1]])
-
-
-def continues_enumeration(chunk: Chunk, following: Chunk) -> bool:
-    """True when ``following`` (the next chunk of ``chunk``'s section) carries on an enumeration that
-    ``chunk`` leaves unfinished: ``chunk`` ends inside a sentence or on a list head (、，：；, 以下 —
-    an enumeration cut by the size limit, "重点发展以下方向："), or ``following`` opens with an item
-    (``item_start``: the section is a run of items, "——新型显示。…", "整车。…", whether ``chunk``
-    holds earlier items or is the head of the run)."""
-    if chunk.text.rstrip().endswith(_UNFINISHED_END):
-        return True
-    return item_start(following.text.split("\n", 1)[0])
-
-
-def continuation_rows(chunks: list[Chunk]) -> dict[int, int]:
-    """Row → row of the next chunk of the same document, section and kind (by start offset) when
-    ``continues_enumeration`` holds for them; text chunks only (cards and tables have no items).
-    ``chunks``: the index's chunks, row i = chunks[i]."""
-    order = sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].section, chunks[r].kind,
-                                                      chunks[r].start))
-    out: dict[int, int] = {}
-    for a, b in zip(order, order[1:]):
-        ca, cb = chunks[a], chunks[b]
-        if (ca.kind == "text" and (ca.doc_id, ca.section, ca.kind) == (cb.doc_id, cb.section, cb.kind)
-                and continues_enumeration(ca, cb)):
-            out[a] = b
-    return out
-
-
-def add_continuations(order: list[int], next_rows: dict[int, int], window: int, protected: list[int],
-                      limit: int = MAX_CONTINUATIONS, ranks: int = CONTINUATION_RANKS) -> list[int]:
-    """``order`` with the continuation ``next_rows[row]`` of each of its first ``min(ranks, window)``
-    rows (best first; at most ``limit`` added, none of an added row) placed directly after that row —
-    but behind the rows of ``protected`` (the global top 2) and continuations of better rows that
-    directly follow it, so that those keep their places — unless the continuation is already in the first ``window`` places or would land outside
-    them. Each addition pushes the window's lowest-ranked row out of it; a row of ``protected`` stays
-    inside (``protect_rows``). Row ids, best first, without duplicates."""
-    out = list(order)
-    added: list[int] = []
-    for row in order[:min(ranks, window)]:
-        nxt = next_rows.get(row)
-        if len(added) >= limit or nxt is None or nxt in out[:window]:
-            continue
-        # behind the protected rows (and continuations of better rows) that directly follow the row
-        at = out.index(row) + 1
-        while at < len(out) and (out[at] in protected or out[at] in added):
-            at += 1
-        if at < window:
-            if nxt in out:
-                out.remove(nxt)  # ranked below the window: removing it shifts no place before ``at``
-            out.insert(at, nxt)
-            added.append(nxt)
-    return protect_rows(out, protected, window) if added else out

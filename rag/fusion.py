@@ -1,0 +1,80 @@
+"""Merging rankings: reciprocal rank fusion and the re-orderings that routing applies after it.
+
+All functions work on chunk row ids (ints, best first) and return new lists without duplicates:
+
+* ``reciprocal_rank_fusion`` — score(d) = Σ_r w_r / (k_rrf + rank_r(d)), k_rrf = 60 (Cormack, Clarke &
+  Büttcher, SIGIR 2009);
+* ``protect_rows`` — the global ranking's best rows stay inside the top k whatever routing adds;
+* ``guarantee_scope_slots`` — every compared scope (document/region) gets places early in the list.
+"""
+
+from __future__ import annotations
+
+PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60,
+                           weights: list[float] | None = None) -> list[tuple[int, float]]:
+    """Fuse ranked lists of ids (best first) into one: ``[(id, score)]`` sorted by descending score.
+
+    score(id) = Σ_i w_i / (k + rank_i(id)), ranks 1-based; ids missing from a list add nothing.
+    Ties keep the order of first appearance.
+    """
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[int, float] = {}
+    for ranking, w in zip(rankings, weights):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + w / (k + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def protect_rows(order: list[int], protected: list[int], window: int) -> list[int]:
+    """``order`` with every row of ``protected`` inside its first ``window`` places.
+
+    Nothing changes when they already are; otherwise the window keeps its protected rows and the
+    best ``window - len(protected)`` other rows, in their order in ``order`` (a protected row ranked
+    lower thus moves up to just inside the window; one missing from ``order`` goes last in it), and
+    the other rows follow. Row ids, best first, without duplicates."""
+    protected = list(dict.fromkeys(protected))[:max(window, 0)]
+    if window < 1 or all(row in order[:window] for row in protected):
+        return list(order)
+    keep = set(protected)
+    others = [row for row in order if row not in keep]
+    keep.update(others[:window - len(protected)])
+    head = [row for row in order if row in keep]
+    return head + [row for row in protected if row not in head] + others[window - len(protected):]
+
+
+def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]], slots: int,
+                          head: int = 1) -> list[int]:
+    """Merge a global ranking with per-scope rankings so that every scope is represented early.
+
+    The result starts with the global ranking's first ``head`` rows, then takes rows round-robin from the scopes'
+    rankings (skipping rows already taken) until each scope has ``slots`` of its rows in the list
+    (a row counts for every scope whose ranking holds it), then continues with the global ranking and
+    finally with the scopes' remaining rows. Row ids, best first, without duplicates.
+    """
+    out = list(global_order[:head])
+    members = [set(o) for o in scope_orders]
+    pointers = [0] * len(scope_orders)
+
+    def have(i):
+        return sum(1 for row in out if row in members[i])
+
+    progress = True
+    while progress:
+        progress = False
+        for i, ranking in enumerate(scope_orders):
+            if have(i) >= slots:
+                continue
+            while pointers[i] < len(ranking) and ranking[pointers[i]] in out:
+                pointers[i] += 1
+            if pointers[i] < len(ranking):
+                out.append(ranking[pointers[i]])
+                progress = True
+    taken = set(out)
+    for row in [*global_order, *(r for o in scope_orders for r in o)]:
+        if row not in taken:
+            out.append(row)
+            taken.add(row)
+    return out

@@ -1,0 +1,113 @@
+"""List questions: which chunks hold the rest of an enumeration a top hit starts.
+
+* ``list_section_rows`` — the section (with its sub-sections and 专栏) around a list question's best hit,
+  ranked as one more list by the retriever;
+* ``continuation_rows`` / ``add_continuations`` — the next chunk of a section whose enumeration a top
+  hit leaves unfinished (``continues_enumeration``, ``item_start``) is placed right after that hit.
+
+Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.extractive import is_label
+from rag.fusion import protect_rows
+from rag.text import split_sentences
+from rag.types import Chunk
+
+
+MAX_SECTION_CHUNKS = 8  # a list question's section ranking covers at most this many chunks
+
+
+def list_section_rows(chunks: list[Chunk], top: int, mask, limit: int = MAX_SECTION_CHUNKS) -> list[int]:
+    """Rows of the section around row ``top`` (the global best hit of a list question) whose items
+    an enumeration may span: the shallowest ancestor of its section path, from the second heading
+    level down (（六）生物与新医药技术 with its 1. 2. 3. sub-headings and 专栏), whose subtree (that
+    section and its sub-sections, same document, allowed by ``mask``) has at most ``limit`` chunks;
+    else the hit's own section when that is small enough; else [] (cards: none). Row ids in
+    document order."""
+    chunk = chunks[top]
+    parts = chunk.section.split(" › ") if chunk.section and chunk.kind != "card" else []
+    for depth in [*range(2, len(parts)), len(parts)] if parts else []:
+        prefix = " › ".join(parts[:depth])
+        rows = [row for row, c in enumerate(chunks)
+                if c.doc_id == chunk.doc_id and c.kind != "card" and mask[row]
+                and (c.section == prefix or c.section.startswith(prefix + " › "))]
+        if len(rows) <= limit:
+            return rows
+    return []
+
+
+# --- list questions: the continuation of an enumeration ------------------------------------------
+MAX_CONTINUATIONS = 2  # next chunks added for one list question
+CONTINUATION_RANKS = 3  # only hits among the first this many places have their enumeration continued
+_UNFINISHED_END = ("、", "，", ",", "：", ":", "；", ";", "以下")
+_NUMBERED_ITEM = re.compile(r"^(?:[（(]\d{1,2}[）)]|\d{1,2}[)）]|[①-⑳]|[一二三四五六七八九十]是|第[一二三四五六七八九十]+[，,、])")
+_COLON_LABEL = re.compile(r"^[^，,、：:；;。（(]{2,16}[：:]")
+
+
+def item_start(line: str) -> bool:
+    """True when ``line`` opens an enumeration item: "——智能终端。…", "（1）…", "一是…", a label
+    sentence followed by its text ("整车。着力扩大规模…", see ``rag.extractive.is_label``) or a short
+    label with a colon ("大数据发展工程：…")."""
+    line = line.strip()
+    if not line:
+        return False
+    if line.startswith(("—", "--", "－")) or _NUMBERED_ITEM.match(line) or _COLON_LABEL.match(line):
+        return True
+    spans = split_sentences(line)
+    return bool(spans) and is_label(line[spans[0][0]:spans[0][1]])
+
+
+def continues_enumeration(chunk: Chunk, following: Chunk) -> bool:
+    """True when ``following`` (the next chunk of ``chunk``'s section) carries on an enumeration that
+    ``chunk`` leaves unfinished: ``chunk`` ends inside a sentence or on a list head (、，：；, 以下 —
+    an enumeration cut by the size limit, "重点发展以下方向："), or ``following`` opens with an item
+    (``item_start``: the section is a run of items, "——新型显示。…", "整车。…", whether ``chunk``
+    holds earlier items or is the head of the run)."""
+    if chunk.text.rstrip().endswith(_UNFINISHED_END):
+        return True
+    return item_start(following.text.split("\n", 1)[0])
+
+
+def continuation_rows(chunks: list[Chunk]) -> dict[int, int]:
+    """Row → row of the next chunk of the same document, section and kind (by start offset) when
+    ``continues_enumeration`` holds for them; text chunks only (cards and tables have no items).
+    ``chunks``: the index's chunks, row i = chunks[i]."""
+    order = sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].section, chunks[r].kind,
+                                                      chunks[r].start))
+    out: dict[int, int] = {}
+    for a, b in zip(order, order[1:]):
+        ca, cb = chunks[a], chunks[b]
+        if (ca.kind == "text" and (ca.doc_id, ca.section, ca.kind) == (cb.doc_id, cb.section, cb.kind)
+                and continues_enumeration(ca, cb)):
+            out[a] = b
+    return out
+
+
+def add_continuations(order: list[int], next_rows: dict[int, int], window: int, protected: list[int],
+                      limit: int = MAX_CONTINUATIONS, ranks: int = CONTINUATION_RANKS) -> list[int]:
+    """``order`` with the continuation ``next_rows[row]`` of each of its first ``min(ranks, window)``
+    rows (best first; at most ``limit`` added, none of an added row) placed directly after that row —
+    but behind the rows of ``protected`` (the global top 2) and continuations of better rows that
+    directly follow it, so that those keep their places — unless the continuation is already in the first ``window`` places or would land outside
+    them. Each addition pushes the window's lowest-ranked row out of it; a row of ``protected`` stays
+    inside (``protect_rows``). Row ids, best first, without duplicates."""
+    out = list(order)
+    added: list[int] = []
+    for row in order[:min(ranks, window)]:
+        nxt = next_rows.get(row)
+        if len(added) >= limit or nxt is None or nxt in out[:window]:
+            continue
+        # behind the protected rows (and continuations of better rows) that directly follow the row
+        at = out.index(row) + 1
+        while at < len(out) and (out[at] in protected or out[at] in added):
+            at += 1
+        if at < window:
+            if nxt in out:
+                out.remove(nxt)  # ranked below the window: removing it shifts no place before ``at``
+            out.insert(at, nxt)
+            added.append(nxt)
+    return protect_rows(out, protected, window) if added else out
