@@ -14,7 +14,9 @@
   such as 清洁能源 that the documents also use outside that section) add a ranking;
 * **concept expansion** — the curated policy-concept list ``corpus/concepts.json`` maps the words a
   company uses (钠离子电池, 火锅底料, 减速器) to the documents' vocabulary (新型储能, 绿色食品,
-  机器人); matched concept terms are added to the lexical query and the dense query text.
+  机器人); matched concept terms are added to the lexical query and the dense query text; a
+  concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents themselves use for one
+  thing) expand each other even though the documents use the question's word.
 """
 
 from __future__ import annotations
@@ -34,13 +36,19 @@ from rag.text import normalize
 
 @dataclass(frozen=True)
 class Concept:
-    """One entry of concepts.json: ``term`` as the documents write it, and the words that lead to it."""
+    """One entry of concepts.json: ``term`` as the documents write it, and the words that lead to it.
+
+    ``variants``: other words the documents themselves use for the same thing as ``term`` (研发投入 /
+    研发经费 / R&D经费, 规模以上 / 规上), found by reading the documents; a question using any of
+    them is expanded by the others although the documents use its word (retrieval only: policy
+    matching reads ``triggers()``, which leaves them out)."""
 
     concept_id: str
     term: str
     aliases: tuple[str, ...] = ()
     company_words: tuple[str, ...] = ()
     broader: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
 
     def triggers(self) -> tuple[str, ...]:
         return (self.term, *self.aliases, *self.company_words)
@@ -48,12 +56,15 @@ class Concept:
 
 @dataclass(frozen=True)
 class ConceptMatch:
-    """A concept the question triggered: ``matched`` is the question's word, ``term`` the policy term."""
+    """A concept the question triggered: ``matched`` is the question's word, ``term`` the policy term;
+    ``variants``: the document wordings of the same thing other than ``matched`` (set only when
+    ``matched`` is the term or one of its ``Concept.variants``)."""
 
     concept_id: str
     matched: str
     term: str
     expansions: tuple[str, ...]
+    variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ def load_concepts(path: str) -> tuple[Concept, ...]:
     data = json.loads(p.read_text(encoding="utf-8"))
     return tuple(
         Concept(c.get("id") or c["term"], c["term"], tuple(c.get("aliases") or ()),
-                tuple(c.get("company_words") or ()), tuple(c.get("broader") or ()))
+                tuple(c.get("company_words") or ()), tuple(c.get("broader") or ()), tuple(c.get("variants") or ()))
         for c in data.get("concepts", [])
     )
 
@@ -141,17 +152,22 @@ def _contains_word(text: str, word: str) -> bool:
 def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatch]:
     """Concepts whose term, alias or company word occurs in ``text`` (normalised). A company word
     that only occurs inside a longer matched word is not counted twice; the policy term and its
-    aliases are the expansions, ``broader`` terms are not (they would drift the query)."""
+    aliases are the expansions, ``broader`` terms are not (they would drift the query). A variant
+    (``Concept.variants``) triggers too; when the matched word is the term or a variant, the
+    match carries the other document wordings (``ConceptMatch.variants``)."""
     norm = normalize(text).lower()
     out: list[ConceptMatch] = []
     for concept in concepts:
         best = None
-        for word in concept.triggers():
+        for word in (*concept.triggers(), *concept.variants):
             w = normalize(word).lower()
             if len(w) >= 2 and _contains_word(norm, w) and (best is None or len(w) > len(best)):
                 best = word
         if best is not None:
-            out.append(ConceptMatch(concept.concept_id, best, concept.term, (concept.term, *concept.aliases)))
+            group = (concept.term, *concept.variants) if concept.variants else ()
+            variants = tuple(v for v in group if v != best) if best in group else ()
+            out.append(ConceptMatch(concept.concept_id, best, concept.term, (concept.term, *concept.aliases),
+                                    variants))
     return out
 
 
@@ -332,6 +348,9 @@ def plan_query(question: str, index, settings) -> QueryPlan:
             # expand only the company's words that the documents do not use themselves
             if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(question):
                 extra.extend(m.expansions[:3])
+            # the documents' other wordings of the same thing (研发投入 → 研发经费, R&D经费)
+            extra.extend(v for v in m.variants if normalize(v).lower() not in normalize(question).lower()
+                         and v not in extra)
         for word in extra:
             tokens.extend(index.tokenizer.tokens(word))
         if extra:

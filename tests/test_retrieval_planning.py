@@ -403,3 +403,30 @@ def test_list_question_gets_more_of_its_best_hit_section(shared_qa, built_index)
         assert with_ >= without, question
         gained += with_ > without
     assert gained >= 1
+
+
+# --- document wordings of one thing (Concept.variants) -------------------------------------------
+def test_variants_expand_a_document_wording_by_the_others():
+    from rag.query import Concept, match_concepts
+
+    rd = Concept("rd", "研发投入", ("技术攻关",), ("研发",), (), ("研发经费", "R&D经费"))
+    assert "研发经费" not in rd.triggers()  # policy matching does not see the variants
+    (m,) = match_concepts("全社会研发经费支出目标是多少？", (rd,))
+    assert (m.matched, m.variants) == ("研发经费", ("研发投入", "R&D经费"))
+    (m,) = match_concepts("研发投入的指标", (rd,))
+    assert m.variants == ("研发经费", "R&D经费")
+    (m,) = match_concepts("我们有研发团队", (rd,))  # a company word only: no document wording asked
+    assert m.variants == ()
+    assert match_concepts("研发投入", (Concept("x", "研发投入"),))[0].variants == ()
+
+
+def test_plan_adds_the_documents_other_wordings(shared_qa):
+    """研发投入 (sc-sei-13th) and 研发经费支出 (sc-hitech-14th-draft) name the same indicator; both
+    words occur in the documents, so only the variants (corpus/concepts.json) bridge them."""
+    idx, st = shared_qa.index, shared_qa.settings
+    plan = plan_query("研发投入方面，十三五规划和十四五高新技术规划各设了什么指标？", idx, st)
+    assert "经费" in plan.tokens and "经费" in " ".join(s.dense_text for s in plan.scopes)
+    plan = plan_query("规模以上工业企业的研发机构覆盖率要达到多少？", idx, st)
+    assert "规上" in plan.tokens
+    off = plan_query("研发投入方面有什么指标？", idx, st.with_(use_concepts=False))
+    assert "经费" not in off.tokens
