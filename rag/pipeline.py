@@ -153,7 +153,8 @@ class PolicyQA:
         index = self.retriever.index
         # one decision on "about a document": the planner's (rag.references.asks_about_document);
         # asked_metadata only says which fields of the card answer it
-        meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date())
+        meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date(),
+                                plan.card_doc_ids)
                 if plan.about_document else None)
         if meta is not None:
             text, citations, _known = meta  # unknown fields are answered as "文件未注明…" with the card

@@ -65,13 +65,6 @@ _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 MAX_REFERENCE_CHARS = 16  # a document reference ("十三五那份战略性新兴产业规划") is at most this long
 _COMPARISON = re.compile(r"分别|各自|各有|不同|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都")
 _EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次|历年|变迁|从.{0,12}到(?:现在|目前|如今|最新|今天)")
-_ABOUT_DOCUMENT = re.compile(
-    r"(?:哪个|哪家|什么)(?:部门|单位|机关)[、，,]?[^，。？?]{0,6}(?:发布|印发|出台|制定|编制|出的|发的)|"
-    r"谁(?:发布|印发|出台|制定|编制|发的|出的)|"
-    r"(?:发布|印发|发文|制定|编制)(?:单位|机关|部门)|发文字号|文号|"
-    r"(?:成文|印发|发布|出台)(?:日期|时间)|什么时候(?:出|发|印|公布|制定|编制)|哪一?年(?:出|发|印|公布)|"
-    r"规划期|实施期|有效期|期限|执行期|起止|哪几年|还有效|是否有效|有效吗|仍然有效|过期|到期|失效|"
-    r"征求意见稿|草案|草稿|正式(?:文件|发布|印发|稿|版)|最新|最早|先后|远景")
 
 
 def plan_era(meta) -> str | None:
@@ -253,14 +246,11 @@ def is_comparison(question: str) -> bool:
     return _COMPARISON.search(question.replace("成都", "").replace("都市", "")) is not None
 
 
-_NEWEST_REFERENCE = re.compile(r"(?:最新|最早)(?:的|那份|这份|一份)?[^，,。？?；;、和与及跟]{0,10}?(?:规划|方案|意见|办法|通知|文件|政策)")
-_ASKS_WHICH = re.compile(r"哪(?:一|几)?[份部]|哪个(?:文件|规划|方案|意见|政策)|几份")  # asks which document
-
-
 def asks_about_document(question: str) -> bool:
-    """The question asks about a document itself: issuer, number, date, period, validity, draft.
-    最新/最早 that only picks a document out ("最新省方案…分别怎么安排", "最新的新兴产业方案里…")
-    does not count, unless the question asks which document it is ("最新的方案是哪份")."""
-    if not _ASKS_WHICH.search(question):
-        question = _NEWEST_REFERENCE.sub(" ", question)
-    return _ABOUT_DOCUMENT.search(question) is not None
+    """The question asks about a document itself — period, issuer, date, number, status, validity,
+    level, which document it is, newest/oldest — and about nothing else (no content words remain
+    besides document references and metadata words): ``rag.meta_answers.asks_about_document``.
+    "成都那份制造业规划管到哪年？" → True; "规划中氢能产业由哪个部门牵头推进？", "最新的产业方向" → False."""
+    from rag.meta_answers import asks_about_document as about
+
+    return about(question)

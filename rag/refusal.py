@@ -27,6 +27,12 @@ value         the need asks for one value — a number (多少/几个), a year o
 detail        the need asks for a detail by its noun (申请材料, 认定条件, 评分标准, 权重, 办法, 程序,
               名单 … — ``rag.refusal_need``) and no top-8 sentence states that noun while covering ≥
               ``min_detail_support`` of the focus. Calibrated on dev.jsonl by a grid.
+members       the need asks to name the members of a group it counts (具体是哪8家, “三网”是指哪三张网 —
+              ``rag.refusal_need.asks_members``) and no top-8 sentence enumerates ≥ min(count, 3) items
+              while covering ≥ ``min_member_support`` of the focus (a sentence that only counts names none)
+outcome       the need asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top-8
+              sentence states an outcome (已建成, 累计达到, 获批; naming the asked years) while covering ≥
+              ``min_outcome_support`` of the focus — plans state targets. Both calibrated on dev by a grid.
 missing_term  a word of the need occurs nowhere in the corpus (``rag.query.missing_terms``) and the best
               coverage is below
               ``need_missing_term_coverage`` (settings; 0 disables the rule)
@@ -133,6 +139,18 @@ _SCOPE_TOKEN = re.compile(r"^(四川|成都|省里|市里|全省|我省|全市|�
 GENERIC_DF_SHARE = 0.15  # a word in ≥ 15 % of the passages (产业, 发展, 支持) is not a focus word
 
 
+# An organisation *named*: a name ending in an organisation word (经济和信息化厅, 市科技局, 东方电气集团,
+# 四川大学, 中国工程物理研究院) not preceded by a generic word (有关部门, 牵头单位, 各市(州)政府 name none),
+# or enterprises listed by name (…等龙头企业); a quoted phrase (“研发—工程化—产业化”) names none.
+ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(?<!责任)(?<![各等])"
+                      r"[\u4e00-\u9fff]{2,12}?(?:厅|局|委员会|委|办公室|公司|集团|股份|大学|学院|研究院|研究所|科学院"
+                      r"|医院|银行|人民政府|[^技研究创新工程服务]中心)"
+                      r"|等(?:龙头|骨干|领军|重点)?企业|为(?:龙头|支撑|引领|代表)")
+# Sichuan's prefecture-level cities and prefectures: a city named without 市 (绵阳, 宜宾)
+SICHUAN_CITIES = ("成都", "自贡", "攀枝花", "泸州", "德阳", "绵阳", "广元", "遂宁", "内江", "乐山", "南充", "眉山",
+                  "宜宾", "广安", "达州", "雅安", "巴中", "资阳", "阿坝", "甘孜", "凉山")
+
+
 @dataclass(frozen=True)
 class ValueKind:
     """A kind of value a question asks for: ``trigger`` on the need clause; ``evidence`` a sentence
@@ -152,14 +170,13 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
     ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
     ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
-              re.compile(r"公司|集团|股份|[委厅局办]|部门|政府|大学|学院|研究院|研究所|中心|医院|银行|基金|[“《][^”》]{2,12}[”》]"
-                         r"|等(龙头|骨干|领军|重点)?企业|为(龙头|支撑|引领|代表)")),
+              ORG_NAME),
     ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
 )
 
 
 _LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
-_PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡)")
+_PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡|市)")
 
 
 def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
@@ -231,7 +248,9 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
     for kind in kinds:
         evidence = kind.evidence
         unit = _PLACE_UNIT.search(need_clause(question)) if kind.name == "place" else None
-        if unit:  # 哪个县: a county named in the sentence, not one the question already names
+        if unit and unit.group(1) == "市":  # 哪个市: a city named (绵阳, 宜宾市), not one the question names
+            evidence = re.compile("|".join(SICHUAN_CITIES) + r"|[\u4e00-\u9fff]{2,3}市(?!场|级|区|州|域|民|政)")
+        elif unit:  # 哪个县: a county named in the sentence, not one the question already names
             evidence = re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
         support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
                        if _states(evidence, normalize(s.text), question)), default=0.0)
@@ -335,6 +354,12 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             noun, share = detail
             return RefusalDecision(True, "detail", f"问题询问的是“{noun}”这类具体规定，检索到的段落中没有同时提到"
                                                    f"问题要点和“{noun}”的句子（要点覆盖 {share:.2f}）。")
+
+    from rag.refusal_need import member_or_outcome_refusal
+
+    decision = member_or_outcome_refusal(question, scored, index, settings, plan)
+    if decision is not None:
+        return decision
 
     if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
         return ANSWER

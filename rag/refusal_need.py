@@ -1,6 +1,8 @@
-"""Refusal rule "detail": the question asks for a detail the documents never state (application
-materials, eligibility conditions, scoring standards and weights, procedures, detailed rules, first-
-batch lists) although its topic is there.
+"""Refusal rules "detail", "members" and "outcome" (see ``rag.refusal``).
+
+"detail": the question asks for a detail the documents never state (application materials,
+eligibility conditions, scoring standards and weights, procedures, detailed rules, first-batch lists)
+although its topic is there.
 
 The *need noun* is found by position in the need clause (``rag.refusal.need_clause``): a word of
 ``DETAIL_NOUNS`` within a few characters after a question word (哪些/什么/怎样的/何种/如何/怎么) or
@@ -61,3 +63,95 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
         if worst is None or support < worst[1]:
             worst = (noun, support)
     return worst
+
+
+# --- rule "members": the members of a counted group, when the documents only count them ------------
+# a counted group the question names: "8家国家高新区", "5个千亿级产业集群", "“三网”", "“5+2”平台", "17户"
+_COUNTED = re.compile(r"(?<![哪\d])(?:\d+|[一二三四五六七八九十两]+)\s*(?:家|个|户|座|张|项|类|所|条|大|座)[\u4e00-\u9fff“]"
+                      r"|“[^”]*(?:\d|[一二三四五六七八九十两])[^”]*”")
+# asking for the members: 哪8家, 哪几个, 哪些, 分别是哪/指什么, 具体是哪, 另外4个是哪些
+_ASKS_MEMBERS = re.compile(r"哪\s*(?:\d+|[一二三四五六七八九十两几])\s*(?:家|个|户|座|张|项|类|所|条|大|座)?"
+                           r"|哪些|分别(?:是|指|在|为)|指什么|是指|具体(?:是|包括)|包括哪")
+_ASKED_COUNT = re.compile(r"哪\s*(\d+|[一二三四五六七八九十两])")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
+
+
+def asks_members(need: str) -> int | None:
+    """How many members of a counted group the need clause asks to name ("具体是哪8家" → 8, "分别是哪
+    些" → 3: at least a short list), or None when it asks for no members of a group it counts."""
+    if not (_COUNTED.search(need) and _ASKS_MEMBERS.search(need)):
+        return None
+    m = _ASKED_COUNT.search(need)
+    if m:
+        n = m.group(1)
+        return int(n) if n.isdigit() else _CN_DIGITS.get(n, 3)
+    return 3
+
+
+def enumerated_items(sentence: str) -> int:
+    """How many items the sentence enumerates: 1 + its 、 (and one more for a closing 和/及/与)."""
+    s = normalize(sentence)
+    n = s.count("、")
+    return 1 + n + (1 if re.search(r"[\u4e00-\u9fff](?:和|及|与|以及)[\u4e00-\u9fff]", s) else 0)
+
+
+def member_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
+                   top: int = 8) -> float | None:
+    """For a question asking to name the members of a counted group (``asks_members``): the largest
+    ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that enumerates at least
+    min(asked count, 3) items — a sentence that only counts them ("国家高新区8家") names none.
+    None when the question asks for no members."""
+    from rag.refusal import focus_coverage, need_clause
+
+    wanted = asks_members(need_clause(question))
+    if wanted is None:
+        return None
+    need = min(max(wanted, 2), 3)
+    return max((focus_coverage(s, focus, alternatives) for s in scored[:top]
+                if enumerated_items(s.text) >= need), default=0.0)
+
+
+# --- rule "outcome": an achieved result (实际完成了多少, 截至2024年底, 获批了吗) -------------------------
+_ASKS_OUTCOME = re.compile(r"实际|完成了(?:多少|吗)|(?:目标|任务)[^，。？?]{0,4}(?:完成|实现|达到|达成)了吗"
+                           r"|(?:达到|突破|实现|达成)[^，。？?]{0,8}了吗|获批|批下来|批复了吗|最后(?:成|批|建)"
+                           r"|截至\s*(?:19|20)\d{2}\s*年(?:底|末)?|(?:已经|累计)建成了?(?:多少|几)|现在有多少|目前有多少")
+_STATES_OUTCOME = re.compile(r"已(?:经)?(?:完成|建成|达到|获批|实现|入选|突破)|累计(?:建成|达到|完成)|实际|获批|批复"
+                             r"|(?:19|20)\d{2}\s*年[^，。；]{0,12}(?:达到|完成|实现|建成|突破)[^，。；]{0,12}\d")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+def outcome_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
+                    top: int = 8) -> float | None:
+    """For a question asking for an achieved result (``_ASKS_OUTCOME``: 实际, 完成了吗, 获批了吗,
+    截至2024年底 …): the largest ``focus_coverage`` of a top-``top`` sentence that states an outcome
+    (``_STATES_OUTCOME``: 已建成, 累计达到, 获批, "2020年…达到…N") and names every year the question
+    names. Plans state targets ("到2025年…突破2.96万亿元"), which answer no such question. None when
+    the question asks for no outcome."""
+    from rag.refusal import focus_coverage, need_clause
+
+    need = need_clause(question)
+    if not _ASKS_OUTCOME.search(need):
+        return None
+    years = set(_YEAR.findall(need))
+    return max((focus_coverage(s, focus, alternatives) for s in scored[:top]
+                if _STATES_OUTCOME.search(normalize(s.text)) and years <= set(_YEAR.findall(s.text))),
+               default=0.0)
+
+
+def member_or_outcome_refusal(question: str, scored: list, index, settings, plan=None):
+    """Rules "members" and "outcome" (see ``rag.refusal``): a ``RefusalDecision`` refusing, or None to
+    go on. ``settings``: ``min_member_support``, ``min_outcome_support`` (0 disables a rule)."""
+    from rag.refusal import RefusalDecision, focus_terms
+
+    rules = (("members", member_support, getattr(settings, "min_member_support", 0.0),
+              "问题要求列出{0}的具体名单，检索到的段落只给出数量，没有同时提到问题要点并逐一列出名称的句子"),
+             ("outcome", outcome_support, getattr(settings, "min_outcome_support", 0.0),
+              "问题询问的是实际完成或审批的结果，文件只写了目标和部署，没有同时提到问题要点和实际结果的句子"))
+    if not hasattr(index, "df") or not any(r[2] > 0 for r in rules):
+        return None
+    focus, alternatives = focus_terms(question, index, plan)
+    for rule, support_of, threshold, reason in rules:
+        support = support_of(question, scored, focus, alternatives) if threshold > 0 else None
+        if support is not None and support < threshold:
+            return RefusalDecision(True, rule, reason.format("这些成员") + f"（要点覆盖 {support:.2f}）。")
+    return None

@@ -111,6 +111,12 @@ class Settings:
     # …and when the question asks for a detail by its noun (申请材料, 认定条件, 评分标准 …) and no top
     # sentence states the noun while covering this idf share of its focus (rag.refusal_need; 0 disables)
     min_detail_support: float = 0.3
+    # …and when the question asks to name the members of a group it counts (哪8家, “三网”是指哪三张网) and no
+    # top sentence enumerates them while covering this idf share of its focus (rag.refusal_need; 0 disables)
+    min_member_support: float = 0.7
+    # …and when it asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top sentence
+    # states an outcome while covering this idf share of its focus (rag.refusal_need; 0 disables)
+    min_outcome_support: float = 0.5
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):

@@ -344,3 +344,80 @@ def test_a_count_word_inside_a_list_question_asks_for_no_number():
 
     assert [k.name for k in asked_kinds("除了几类优势材料，还有哪几类被当作特色材料来培育？")] == []
     assert [k.name for k in asked_kinds("到2027年要培育几家领军企业？")] == ["number"]
+
+
+# --- questions about the document itself; rules "members", "outcome", named organisations ----------
+def test_document_questions_in_varied_phrasing_are_detected_and_content_look_alikes_are_not():
+    from rag.meta_answers import asks_about_document, content_words
+
+    for q in ("这份方案执行到哪一年？", "那份规划管到哪年？往后还展望到哪一年？", "这份文件现在还能用吗？",
+              "那个征求意见稿还算数吗？是哪个单位出的？", "两份文件哪份更新一些？", "这几份文件里最早的是哪一份？",
+              "成府发2024年2号是哪份文件？", "那份实施意见是哪个级别的文件？", "省里那份方案有文号吗？"):
+        assert asks_about_document(q), q
+    for q in ("规划中氢能产业由哪个部门牵头推进？", "最新的产业方向有哪些？", "认定的高新技术企业资格有效期是几年？",
+              "到哪一年要建成国家级数据中心？", "最新的省级方案里，可控核聚变归在哪一类？"):
+        assert not asks_about_document(q), q
+    # a long document name before its kind word is a reference, not content
+    assert content_words("省里发展壮大新兴产业加快培育未来产业的那个方案，有效期多长？") == []
+    assert "氢能" in content_words("规划中氢能产业由哪个部门牵头推进？")
+
+
+def test_metadata_answer_ranks_candidates_lists_drafts_and_judges_validity_as_of_a_named_year():
+    card = Chunk("card-1", "sc-plan", "文件信息", CARD_TEXT, -1, -1, 50, "card")
+    card2 = Chunk("card-2", "cd-plan", "文件信息", "文件名称：成都市测试意见\n原文：———未来3到5年", -1, -1, 20, "card")
+    index = _index(card, card2)
+    day = dt.date(2026, 1, 1)
+    text, cites, _ = metadata_answer("这两份文件哪份最早？", (), [], index, day, ("sc-plan", "cd-plan"))
+    assert text.startswith("按成文日期") and "最早的是《四川省测试规划" in text and len(cites) == 2
+    text, cites, _ = metadata_answer("这几份文件里哪份是征求意见稿？", (), [], index, day, ("sc-plan", "cd-plan"))
+    assert [c.doc_id for c in cites] == ["sc-plan"] and "征求意见稿" in text and "2022年4月" in text
+    text, _, _ = metadata_answer("测试规划到2024年还能用吗？", ("sc-plan",), [], index, day)
+    assert "按2024年计仍在规划期内" in text
+    text, _, _ = metadata_answer("测试意见执行到哪一年？", ("cd-plan",), [], index, day)
+    assert "2024年起" in text and "未来3到5年" in text  # the period as the card states it
+
+
+def _rule_check(q: str, text: str, settings: Settings):
+    from rag.extractive import question_terms
+
+    index = _value_index([text, *FILLER])
+    scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
+    return check_refusal(q, scored, index, settings)
+
+
+RULE_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, min_value_support=0.4,
+                         min_value_focus_idf=8.0, min_member_support=0.7, min_outcome_support=0.5)
+
+
+def test_members_of_a_counted_group_are_refused_when_the_evidence_only_counts_them():
+    from rag.refusal_need import asks_members
+
+    assert asks_members("四川那8家国家高新区具体是哪8家？") == 8
+    assert asks_members("这里的“三网”是指哪三张网？") == 3
+    assert asks_members("发展愿景分了哪两个时间段？") is None  # the count is the question word itself
+    q = "全省那8家国家高新区具体是哪8家？"
+    d = _rule_check(q, "全省拥有高新区26家，其中国家高新区8家。", RULE_SETTINGS)
+    assert d.refused and d.rule == "members"
+    ok = "全省国家高新区8家，分别为成都高新区、绵阳高新区、自贡高新区、乐山高新区、泸州高新区、攀枝花高新区、德阳高新区和内江高新区。"
+    assert not _rule_check(q, ok, RULE_SETTINGS).refused
+
+
+def test_achieved_outcomes_are_refused_when_the_documents_only_state_targets():
+    q = "2025年全省高新技术产业营业收入实际完成了多少？"
+    d = _rule_check(q, "到2025年，全省高新技术产业营业收入突破2.96万亿元。", RULE_SETTINGS)
+    assert d.refused and d.rule == "outcome"
+    assert not _rule_check(q, "2025年全省高新技术产业营业收入实际达到3.1万亿元。", RULE_SETTINGS).refused
+    d = _rule_check("示范城市群最后获批了吗？", "支持成都联合申报国家氢燃料电池汽车示范城市群。", RULE_SETTINGS)
+    assert d.refused and d.rule == "outcome"
+
+
+def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
+    from rag.refusal import ORG_NAME
+
+    assert [m.group() for m in ORG_NAME.finditer("由省经济和信息化厅牵头，市科技局配合")] == ["由省经济和信息化厅", "市科技局"]
+    for generic in ("各产业链牵头部门按职责分工负责", "省级有关部门加强协调", "各市(州)政府抓好落实"):
+        assert not ORG_NAME.search(generic), generic
+    q = "低空经济产业链由哪个厅局牵头负责？"
+    d = _rule_check(q, "低空经济产业链由各产业链牵头部门按职责分工负责推进。", RULE_SETTINGS)
+    assert d.refused and d.rule == "value"
+    assert not _rule_check(q, "低空经济产业链由省经济和信息化厅牵头负责推进。", RULE_SETTINGS).refused

@@ -312,6 +312,10 @@ def test_non_list_question_gets_no_continuation(shared_qa, enumeration_case):
     ("这五份文件里，按规划期算哪一份最新？", True),  # asks which document is the newest
     ("最新的方案是哪份？", True),
     ("最新省方案的有效期到哪一年？", True),  # still asks about the document (有效期)
+    ("成府发〔2024〕2号那份实施意见写了执行到哪一年吗？", True),  # what is asked: the period
+    ("十三五那份省里的战略性新兴产业规划，现在还能用吗？", True),
+    ("最新的产业方向有哪些？", False),  # 最新 of content words
+    ("省里的“链主”企业培育计划由哪个部门牵头实施？", False),  # a task's lead department
 ])
 def test_newest_as_a_reference_is_no_question_about_the_document(question, about):
     assert asks_about_document(question) is about
