@@ -421,3 +421,10 @@ def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
     d = _rule_check(q, "低空经济产业链由各产业链牵头部门按职责分工负责推进。", RULE_SETTINGS)
     assert d.refused and d.rule == "value"
     assert not _rule_check(q, "低空经济产业链由省经济和信息化厅牵头负责推进。", RULE_SETTINGS).refused
+
+
+def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
+    from rag.refusal import asked_types
+
+    assert [t.name for t in asked_types("新建一座加氢站，市里给多少建设补贴？")] == ["amount"]
+    assert [t.name for t in asked_types("新建多少座加氢站？")] == []
