@@ -28,3 +28,24 @@ def make_corpus(dest: Path, doc_ids=MINI_DOC_IDS) -> Path:
     manifest["documents"] = [d for d in manifest["documents"] if d["id"] in doc_ids]
     (dest / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return dest
+
+
+def run(argv, capsys):
+    """(exit code, stdout, stderr) of ``rag <argv>`` run in-process (argparse exits become codes)."""
+    from rag.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err):
+    """The CLI failed with exactly one ``error: …`` line on stderr and no traceback."""
+    assert code not in (0, None)
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err

@@ -11,32 +11,14 @@ import sys
 
 import pytest
 
-from rag.cli import main
 from rag.index import read_current
 
-from core_support import MINI_DOC_IDS, Q_LEADERS
+from core_support import MINI_DOC_IDS, Q_LEADERS, assert_one_line_error, run
 
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "title", "section", "text"}
 CITATION_KEYS = {"n", "chunk_id", "doc_id", "title", "section", "quote"}
 ASK_KEYS = {"question", "answer", "mode", "refused", "citations", "hits", "timings_ms"}
 
-
-def run(argv, capsys):
-    """(exit code, stdout, stderr) of ``rag <argv>`` run in-process (argparse exits become codes)."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err):
-    assert code not in (0, None)
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
 
 
 @pytest.fixture

@@ -15,11 +15,12 @@ import pytest
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.cli import main
 from rag.dataset import cross_file_problems, validate_dataset
 from rag.eval import metrics as M
 from rag.eval.judge import Judge, JudgeParseError, parse_claims, parse_json_reply, parse_verdicts
 from rag.eval.runner import summarize
+
+from core_support import assert_one_line_error, run
 from rag.settings import PROJECT_ROOT, Settings
 
 from core_support import Q_LEADERS
@@ -40,23 +41,6 @@ TINY = [
      "evidence": [], "type": "unanswerable", "persona": "enterprise"},
 ]
 
-
-def run(argv, capsys):
-    """(exit code, stdout, stderr) of ``rag <argv>`` run in-process."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err):
-    assert code not in (0, None)
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
 
 
 def write_jsonl(path: Path, rows) -> Path:
