@@ -233,15 +233,16 @@ def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tu
 
 
 def value_support(question: str, scored: list, index, plan=None, top: int = 8,
-                  min_focus_idf: float = 0.0) -> tuple[ValueKind, float] | None:
+                  min_focus_idf: float = 0.0, focus=None) -> tuple[ValueKind, float] | None:
     """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
     lowest, and that support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top``
     sentence that states a value of that kind. None when the question asks for no value kind or its
-    focus words weigh less than ``min_focus_idf`` (sum of idf)."""
+    focus words weigh less than ``min_focus_idf`` (sum of idf). ``focus``: ``focus_terms``'s result
+    when the caller has it already."""
     kinds = asked_kinds(need_clause(question))
     if not kinds:
         return None
-    focus, alternatives = focus_terms(question, index, plan)
+    focus, alternatives = focus or focus_terms(question, index, plan)
     if sum(focus.values()) < min_focus_idf:
         return None
     worst = None
@@ -335,21 +336,22 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             return RefusalDecision(True, "answer_type",
                                    f"问题询问的是{need_type.label}，检索到的段落中没有这类信息。")
 
+    # the focus of the need (``focus_terms``), computed once for the value, detail, members and outcome rules
+    focus = focus_terms(question, index, plan) if hasattr(index, "df") else None
     threshold = getattr(settings, "min_value_support", 0.0)
-    if threshold > 0 and hasattr(index, "df"):
+    if threshold > 0 and focus is not None:
         support = value_support(question, scored, index, plan,
-                                min_focus_idf=getattr(settings, "min_value_focus_idf", 0.0))
+                                min_focus_idf=getattr(settings, "min_value_focus_idf", 0.0), focus=focus)
         if support is not None and support[1] < threshold:
             kind, share = support
             return RefusalDecision(True, "value", f"问题询问的是{kind.label}，检索到的段落中没有同时提到问题要点"
                                                   f"和这类信息的句子（要点覆盖 {share:.2f}）。")
 
     detail_threshold = getattr(settings, "min_detail_support", 0.0)
-    if detail_threshold > 0 and hasattr(index, "df"):
+    if detail_threshold > 0 and focus is not None:
         from rag.refusal_need import detail_support
 
-        focus, alternatives = focus_terms(question, index, plan)
-        detail = detail_support(question, scored, focus, alternatives)
+        detail = detail_support(question, scored, *focus)
         if detail is not None and detail[1] < detail_threshold:
             noun, share = detail
             return RefusalDecision(True, "detail", f"问题询问的是“{noun}”这类具体规定，检索到的段落中没有同时提到"
@@ -357,7 +359,7 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
 
     from rag.refusal_need import member_or_outcome_refusal
 
-    decision = member_or_outcome_refusal(question, scored, index, settings, plan)
+    decision = member_or_outcome_refusal(question, scored, index, settings, plan, focus=focus)
     if decision is not None:
         return decision
 

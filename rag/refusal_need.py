@@ -138,9 +138,10 @@ def outcome_support(question: str, scored: list, focus: dict[str, float], altern
                default=0.0)
 
 
-def member_or_outcome_refusal(question: str, scored: list, index, settings, plan=None):
+def member_or_outcome_refusal(question: str, scored: list, index, settings, plan=None, focus=None):
     """Rules "members" and "outcome" (see ``rag.refusal``): a ``RefusalDecision`` refusing, or None to
-    go on. ``settings``: ``min_member_support``, ``min_outcome_support`` (0 disables a rule)."""
+    go on. ``settings``: ``min_member_support``, ``min_outcome_support`` (0 disables a rule);
+    ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already."""
     from rag.refusal import RefusalDecision, focus_terms
 
     rules = (("members", member_support, getattr(settings, "min_member_support", 0.0),
@@ -149,7 +150,7 @@ def member_or_outcome_refusal(question: str, scored: list, index, settings, plan
               "问题询问的是实际完成或审批的结果，文件只写了目标和部署，没有同时提到问题要点和实际结果的句子"))
     if not hasattr(index, "df") or not any(r[2] > 0 for r in rules):
         return None
-    focus, alternatives = focus_terms(question, index, plan)
+    focus, alternatives = focus or focus_terms(question, index, plan)
     for rule, support_of, threshold, reason in rules:
         support = support_of(question, scored, focus, alternatives) if threshold > 0 else None
         if support is not None and support < threshold:
