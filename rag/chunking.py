@@ -11,6 +11,9 @@ level  pattern                              example
 4      ``专栏 N``                           ``专栏 1 电子信息技术``
 ====== ==================================== =====================================
 
+Back matter — a glossary (``名词解释``, also spaced out as ``名 词 解 释``) or an appendix (``附录``) —
+is a level-1 heading too, so that its entries are not sub-sections of the last chapter.
+
 Markdown ``#`` marks in the source are not trusted for the level (the bundled 000 document puts
 ``#`` and ``####`` on headings of the same level); the numbering decides. A heading often opens
 its paragraph (``1.人工智能。坚持…``): the label is the text before the first 。/./：.
@@ -31,6 +34,8 @@ from rag.types import Chunk
 SECTION_SEP = " › "
 
 _LEVELS = [
+    # back matter (a glossary, an appendix) ends the last chapter: its entries are not that chapter's
+    (1, re.compile(r"^(?:名\s*词\s*解\s*释|术\s*语\s*解\s*释|附\s*录)\s*$")),
     (1, re.compile(r"^[一二三四五六七八九十]{1,3}、")),
     (2, re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")),
     (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
@@ -263,3 +268,69 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             group.append(unit)
         flush()
     return chunks
+
+
+# --- outlines: a section's sub-headings in one passage ------------------------------------------
+def _outline_entry(line: str) -> str:
+    """What an outline shows of a heading line: the whole line when it is only a heading, else the
+    line up to the end of its label ("1.人工智能。", "（一）加强组织领导。") or, for a long heading
+    without a short label, its first sentence. Always a verbatim prefix of the stripped line."""
+    p = line.strip()
+    if is_heading_only(p):
+        return p
+    m = _LABEL_END.search(p)
+    if m and m.start() <= MAX_HEADING_CHARS:
+        return p[:m.end()]
+    spans = split_sentences(p)
+    return p[:spans[0][1]] if spans else p
+
+
+def build_outlines(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
+    """Outline passages (``kind == "outline"``): for every section with at least two sub-sections —
+    and for the document itself, whose sub-sections are its chapters — one passage listing the
+    section's heading and the heading of each direct sub-section, one per line (``_outline_entry``:
+    a verbatim prefix of each heading line). A list question ("规划有哪几项保障措施", "重点发展哪些
+    产业") then finds all items in one passage, as in a table of contents, although the body text of
+    each item lies in its own section. An outline longer than ``max_tokens`` is split into several,
+    each starting with the section's heading line. ``section`` is the section's path ("" for the
+    document); ``start``/``end`` span from the section's heading to its last sub-heading line
+    (``text`` is not a slice of the document: it joins lines). Document order of sections."""
+    nodes: dict[str, dict] = {"": {"entry": "", "start": None, "children": []}}
+    order = [""]
+    stack: list[tuple[int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        level = heading_level(line) if line.strip() else None
+        if level is None:
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        parent = SECTION_SEP.join(label for _, label in stack)
+        stack.append((level, heading_label(line)))
+        path = SECTION_SEP.join(label for _, label in stack)
+        if path in nodes:  # the same heading path twice (a repeated label): keep the first
+            continue
+        nodes[path] = {"entry": _outline_entry(line), "start": start, "end": end, "children": []}
+        order.append(path)
+        nodes[parent]["children"].append(path)
+    out: list[Chunk] = []
+    for path in order:
+        node = nodes[path]
+        kids = node["children"]
+        if len(kids) < 2:
+            continue
+        head = [node["entry"]] if node["entry"] else []
+        groups: list[list[str]] = [[]]
+        for kid in kids:
+            entry = nodes[kid]["entry"]
+            if groups[-1] and count_tokens("\n".join(head + groups[-1] + [entry])) > max_tokens:
+                groups.append([])
+            groups[-1].append(entry)
+        for group in groups:
+            body = "\n".join(head + group)
+            start = node["start"] if node["start"] is not None else nodes[kids[0]]["start"]
+            out.append(Chunk(chunk_id(doc_id, f"outline\n{path}\n{body}"), doc_id, path, body, start,
+                             nodes[kids[-1]]["end"], count_tokens(body), "outline"))
+    return out

@@ -3,7 +3,10 @@
 * ``list_section_rows`` — the section (with its sub-sections and 专栏) around a list question's best hit,
   ranked as one more list by the retriever;
 * ``continuation_rows`` / ``add_continuations`` — the next chunk of a section whose enumeration a top
-  hit leaves unfinished (``continues_enumeration``, ``item_start``) is placed right after that hit.
+  hit leaves unfinished (``continues_enumeration``, ``item_start``) is placed right after that hit;
+* ``outline_chunks`` / ``merge_outline`` — when a list question's top hits lie in two or more
+  sub-sections of one section, that section's outline (its sub-headings in one passage,
+  ``rag.chunking.build_outlines``) is added: the items are the sub-sections themselves.
 
 Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best first.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from rag.chunking import SECTION_SEP, build_outlines
 from rag.extractive import is_label
 from rag.fusion import protect_rows
 from rag.text import split_sentences
@@ -111,3 +115,52 @@ def add_continuations(order: list[int], next_rows: dict[int, int], window: int, 
             out.insert(at, nxt)
             added.append(nxt)
     return protect_rows(out, protected, window) if added else out
+
+
+# --- list questions: the outline of a section whose sub-sections the top hits spread over ------------
+OUTLINE_DEPTH = 10  # hits among the first this many places count for merging into a parent section
+OUTLINE_RANK = 3  # the merged outline's place (1-based): behind the global top 2, which keep theirs
+UNSPLIT = 1 << 30  # token limit that never splits an outline (outlines are not embedded)
+
+
+def outline_chunks(index) -> dict[tuple[str, str], Chunk]:
+    """(doc_id, section path) → the outline passage of that section (``rag.chunking.build_outlines``
+    over the index's cleaned texts, never split), built once per loaded index. Outlines are not
+    indexed: they are only added by ``merge_outline``."""
+    cached = getattr(index, "_outline_chunks", None)
+    if cached is None:
+        cached = {}
+        for doc_id, text in index.doc_texts.items():
+            for chunk in build_outlines(doc_id, text, max_tokens=UNSPLIT):
+                cached.setdefault((doc_id, chunk.section), chunk)
+        index._outline_chunks = cached
+    return cached
+
+
+def merge_outline(hits: list[Chunk], outlines: dict[tuple[str, str], Chunk],
+                  depth: int = OUTLINE_DEPTH, rrf_k: int = 60, lead: int = OUTLINE_RANK - 1) -> Chunk | None:
+    """The outline of the section whose sub-sections a list question's hits spread over, or None.
+
+    Auto-merging (as LlamaIndex's AutoMergingRetriever merges retrieved children into their parent):
+    every section S above a hit among the first ``depth`` of ``hits`` (text and table chunks, best
+    first) scores Σ over S's distinct direct sub-sections c of 1/(rrf_k + best rank of a hit in c);
+    the best-scoring S that holds one of the first ``lead`` hits (the list is where the best passages
+    are), whose hits lie in at least two sub-sections and that has an outline wins (a deeper section
+    on ties). The document level (chapters) never merges. ``hits``: chunks, best first."""
+    best: dict[tuple[str, str], dict[str, int]] = {}
+    leading: set[tuple[str, str]] = set()
+    for rank, chunk in enumerate(hits[:depth], start=1):
+        if chunk.kind not in ("text", "table") or not chunk.section:
+            continue
+        parts = chunk.section.split(SECTION_SEP)
+        for d in range(1, len(parts)):
+            parent, child = SECTION_SEP.join(parts[:d]), parts[d]
+            kids = best.setdefault((chunk.doc_id, parent), {})
+            kids.setdefault(child, rank)
+            if rank <= lead:
+                leading.add((chunk.doc_id, parent))
+    scored = [(sum(1.0 / (rrf_k + r) for r in kids.values()), key[1].count(SECTION_SEP), key)
+              for key, kids in best.items() if len(kids) >= 2 and key in outlines and key in leading]
+    if not scored:
+        return None
+    return outlines[max(scored)[2]]

@@ -114,10 +114,11 @@ class QueryPlan:
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
-# 几大, 列举, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
+# 几大, 列举/列一下/罗列, 都有啥/都有什么, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
 # bare 分别 (分别怎么部署, a comparison) also open questions that want one passage, which an added
 # continuation would push down.
-LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包括|几大|列举|分别(?:[是有指为叫](?!怎|如何|多少|哪一|何时)|啥)")
+LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包括|几大|列举|列(?:一下|出来|出|个清单)|罗列|(?<![成首京])都有(?:啥|什么)"
+                           r"|分别(?:[是有指为叫](?!怎|如何|多少|哪一|何时)|啥)")
 
 
 def asks_list(question: str) -> bool:

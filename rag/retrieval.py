@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
 from rag.index import LoadedIndex, card_rows
-from rag.lists import add_continuations, continuation_rows, list_section_rows
+from rag.lists import OUTLINE_RANK, add_continuations, continuation_rows, list_section_rows, merge_outline, outline_chunks
 from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
 from rag.settings import Settings
 from rag.types import Hit
@@ -163,9 +163,14 @@ class HybridRetriever:
           BM25, weight ``routing_weight``) of the chunks of the section around the best fused hit
           (``list_section_rows``: its sub-headings and 专栏 hold the other items), unless it names a
           section (that section's ranking already says where to look);
+        * a list question (``plan.wants_list``, not compared, not about a document itself) gets no
+          document card (a card lists no items);
         * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
           chunk of the section of a top hit whose enumeration is unfinished right after that hit
-          (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window).
+          (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window);
+        * a list question (``plan.wants_list``, not compared; ``use_outlines``) whose first hits lie in
+          two or more sub-sections of one section gets that section's outline (its sub-headings,
+          ``merge_outline``) in place ``OUTLINE_RANK`` (3), pushing the last hit out of the top ``k``.
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
         ``scores["rrf"]`` keeps the fused score. Raises ValueError when ``k`` < 1."""
@@ -233,14 +238,35 @@ class HybridRetriever:
             protected = protect_rows(order, plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
             reordered = reordered or protected != order
             order = protected
+        if routing and plan.wants_list and not multi and not plan.about_document:
+            # a list question about the documents' content: a card (title, issuer, period) lists no items
+            cards = set(card_rows(self.index).values())
+            if any(row in cards for row in order[:k]):
+                order = [row for row in order if row not in cards]
+                reordered = True
         if routing and self.settings.use_list_continuation and plan.wants_list and not multi:
             # a list question: an enumeration a top hit leaves unfinished continues in the next chunk
             extended = add_continuations(order, self._next_rows(), min(k, self.settings.top_k),
                                          plain[:PROTECTED_ROWS])
             reordered = reordered or extended != order
             order = extended
+        outline = None
+        if routing and self.settings.use_outlines and plan.wants_list and not multi and k >= OUTLINE_RANK:
+            # a list question whose top hits spread over the sub-sections of one section: that
+            # section's sub-headings are the items (auto-merging into the parent's outline), placed
+            # behind the first two hits; the global top rows stay in the window
+            outline = merge_outline([self.index.chunks[row] for row in order], outline_chunks(self.index),
+                                    rrf_k=self.settings.rrf_k)
+            if outline is not None:
+                order = protect_rows(order[:OUTLINE_RANK - 1] + [_OUTLINE] + order[OUTLINE_RANK - 1:],
+                                     plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
+                reordered = True
         hits = []
         for rank, row in enumerate(order[:k], start=1):
+            if row == _OUTLINE:
+                hits.append(Hit(rank, 1.0 / (self.settings.rrf_k + rank), outline,
+                                self.index.docs[outline.doc_id].title, {}))
+                continue
             chunk = self.index.chunks[row]
             scores = {"rrf": rrf.get(row, 0.0)}
             if bm25_all is not None:
@@ -252,4 +278,5 @@ class HybridRetriever:
         return hits
 
 
+_OUTLINE = -1  # the merged outline's place in a row order (it has no row: outlines are not indexed)
 WHICH_DOCUMENT = re.compile(r"哪(?:一|几)?[份个些部](?:文件|规划|方案|意见|政策)?|几份")  # asks which document

@@ -95,6 +95,10 @@ class Settings:
     # with use_doc_routing, a list question adds a ranking of the chunks of the section around its best hit
     # (rag.retrieval.list_section_rows); off for the comparison table
     use_list_sections: bool = True
+    # with use_doc_routing, a list question whose top hits lie in two or more sub-sections of one section
+    # gets that section's outline (its sub-headings in one passage, rag.lists.merge_outline: auto-merging
+    # of the hits into their parent); off for the comparison table
+    use_outlines: bool = True
     # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
     # question's idf weight (chosen on dev.jsonl) …
     min_evidence_coverage: float = 0.1

@@ -68,7 +68,9 @@ class Chunk:
 
     ``text`` is exactly ``document.text[start:end]`` (character offsets into the cleaned text);
     ``section`` is the heading path joined by " › "; ``n_tokens`` counts cl100k tokens of ``text``.
-    ``kind`` is "text", "table" or "card" (a synthetic per-document card built from the manifest).
+    ``kind`` is "text", "table", "card" (a synthetic per-document card built from the manifest) or
+    "outline" (a section's sub-headings, ``rag.chunking.build_outlines``, built when the index loads,
+    never indexed); for cards and outlines ``text`` is not a slice of the document.
     """
 
     chunk_id: str

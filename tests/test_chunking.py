@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from rag.chunking import (SECTION_SEP, SPAN_CHARS, chunk_document, chunk_id, heading_label, heading_level,
-                          is_heading_only, max_overlap_tokens)
+from rag.chunking import (SECTION_SEP, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
+                          heading_level, is_heading_only, max_overlap_tokens)
 from rag.cleaning import clean_text
 from rag.text import count_tokens, normalize, split_sentences
 
@@ -403,3 +403,45 @@ def test_duplicate_passages_get_distinct_ids():
     ids = [c.chunk_id for c in chunks]
     assert len(ids) == len(set(ids))
     assert chunk_document("doc", text, 36) == chunks
+
+
+# --- back matter and outlines --------------------------------------------------------------------
+GLOSSARY_DOC = """十一、保障措施
+（一）完善管理体制机制。
+转换政府职能。
+（二）强化人才支撑。
+引进人才。
+名 词 解 释
+1. 工业 4.0：指充分利用信息物理系统。
+2. 大数据：指无法在一定时间范围内处理的数据集合。
+"""
+
+
+def test_glossary_is_back_matter_not_a_sub_section():
+    assert heading_level("名 词 解 释") == 1 and heading_level("附录") == 1
+    assert heading_level("名词解释了三个概念。") is None
+    sections = [c.section for c in chunk_document("d", GLOSSARY_DOC)]
+    assert sections == ["十一、保障措施 › （一）完善管理体制机制", "十一、保障措施 › （二）强化人才支撑",
+                        "名 词 解 释 › 1. 工业 4.0", "名 词 解 释 › 2. 大数据"]
+
+
+def test_outlines_list_sub_headings_verbatim():
+    outlines = {c.section: c for c in build_outlines("d", GLOSSARY_DOC)}
+    assert outlines["十一、保障措施"].text == "十一、保障措施\n（一）完善管理体制机制。\n（二）强化人才支撑。"
+    assert outlines["十一、保障措施"].kind == "outline"
+    assert outlines["名 词 解 释"].text.splitlines() == ["名 词 解 释", "1. 工业 4.0：", "2. 大数据："]
+    root = outlines[""]  # the document's chapters
+    assert root.text.splitlines()[0] == "十一、保障措施"
+    for c in outlines.values():  # every line is a verbatim prefix of a line of the document
+        assert all(any(line.strip().startswith(x) for line in GLOSSARY_DOC.splitlines()) for x in c.text.splitlines())
+    # a section with one sub-section has no outline; a long outline is split, its heading repeated
+    assert "十一、保障措施 › （一）完善管理体制机制" not in outlines
+    parts = [c for c in build_outlines("d", GLOSSARY_DOC, max_tokens=20) if c.section == "十一、保障措施"]
+    assert len(parts) == 2 and all(p.text.startswith("十一、保障措施\n") for p in parts)
+
+
+def test_outlines_of_the_corpus_hold_every_sub_heading(cleaned_docs):
+    outlines = build_outlines("sc-sei-13th", cleaned_docs["sc-sei-13th"], max_tokens=10_000)
+    measures = next(c for c in outlines if c.section == "十一、保障措施")
+    assert measures.text.splitlines()[1:] == ["（一）完善管理体制机制。", "（二）加大金融财税扶持力度。", "（三）强化人才支撑。",
+                                              "（四）加强知识产权保护和运用。", "（五）强力推进规划实施。"]

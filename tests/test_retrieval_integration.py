@@ -185,3 +185,13 @@ def test_negative_k_is_rejected(shared_qa):
 def test_missing_index_raises(tmp_path):
     with pytest.raises(IndexNotBuiltError, match="rag ingest"):
         PolicyQA(Settings.from_env(data_dir=tmp_path / "empty")).retrieve(Q_LEADERS)
+
+
+def test_list_question_gets_the_outline_of_its_section_and_no_card(shared_qa):
+    hits = shared_qa.retrieve("十三五战略性新兴产业发展规划的保障措施有哪些？", 5)
+    outline = [h for h in hits if h.chunk.kind == "outline"]
+    assert len(outline) == 1 and outline[0].rank == 3 and outline[0].chunk.section == "十一、保障措施"
+    assert "（五）强力推进规划实施。" in outline[0].chunk.text
+    assert not any(h.chunk.kind == "card" for h in hits)
+    # other questions never get outlines
+    assert not any(h.chunk.kind == "outline" for h in shared_qa.retrieve("十三五规划的保障措施中人才支撑怎么做？", 10))

@@ -247,6 +247,8 @@ from rag.retrieval import add_continuations, continuation_rows  # noqa: E402
 def test_asks_list_words():
     assert asks_list("成都未来产业的六大重点培育领域是哪些？") and asks_list("要为龙头企业梳理哪5张需求清单？")
     assert asks_list("“一核四区”的四个区分别是啥？")
+    assert asks_list("成都要培育的未来产业都有啥？") and asks_list("新兴产业方向一共几个？列一下。")
+    assert not asks_list("想找天使投资，成都有什么渠道？")  # 成都 + 有什么 is no 都有什么
     assert not asks_list("到2027年要培育多少家领军企业？")
     assert not asks_list("石墨烯在两份文件里分别是怎么布局的？")  # a comparison, not a list
     assert not asks_list("基期和目标年分别是哪一年？")
@@ -434,3 +436,38 @@ def test_plan_adds_the_documents_other_wordings(shared_qa):
     assert "规上" in plan.tokens
     off = plan_query("研发投入方面有什么指标？", idx, st.with_(use_concepts=False))
     assert "经费" not in off.tokens
+
+
+# --- list questions: a section's outline when the top hits spread over its sub-sections ------------
+from rag.lists import merge_outline  # noqa: E402
+from rag.types import Chunk as _Chunk  # noqa: E402
+
+
+def _c(section: str, kind: str = "text", doc: str = "d") -> _Chunk:
+    return _Chunk(section + kind, doc, section, "正文", 0, 2, 1, kind)
+
+
+def test_merge_outline_needs_two_sub_sections_of_one_section():
+    outlines = {("d", "十一、保障措施"): _c("十一、保障措施", "outline"),
+                ("d", "三、重点任务"): _c("三、重点任务", "outline")}
+    two = [_c("十一、保障措施 › （一）完善管理体制机制"), _c("三、重点任务 › （二）平台"),
+           _c("十一、保障措施 › （三）强化人才支撑")]
+    assert merge_outline(two, outlines) is outlines[("d", "十一、保障措施")]
+    # hits in one sub-section only, or a parent without an outline, or another document: nothing merges
+    assert merge_outline([_c("十一、保障措施 › （一）完善管理体制机制")] * 3, outlines) is None
+    assert merge_outline([_c("五、其他 › （一）甲"), _c("五、其他 › （二）乙")], outlines) is None
+    assert merge_outline([_c("十一、保障措施 › （一）甲"), _c("十一、保障措施 › （二）乙", doc="e")], outlines) is None
+    # hits below ``depth`` and cards do not count
+    assert merge_outline([_c("十一、保障措施 › （一）甲"), _c("x"), _c("十一、保障措施 › （二）乙")], outlines,
+                         depth=2) is None
+    assert merge_outline([_c("十一、保障措施 › （一）甲"), _c("十一、保障措施 › （二）乙", "card")], outlines) is None
+
+
+def test_merge_outline_prefers_better_ranked_spread():
+    outlines = {("d", "甲"): _c("甲", "outline"), ("d", "乙"): _c("乙", "outline"),
+                ("d", "甲 › （一）子"): _c("甲 › （一）子", "outline")}
+    hits = [_c("乙 › （一）x"), _c("乙 › （二）y"), _c("甲 › （一）子 › 1.a"), _c("甲 › （一）子 › 2.b")]
+    assert merge_outline(hits, outlines).section == "乙"
+    # equal scores: the deeper section (its sub-sections are the items)
+    hits = [_c("甲 › （一）子 › 1.a"), _c("甲 › （一）子 › 2.b")]
+    assert merge_outline(hits, outlines).section == "甲 › （一）子"

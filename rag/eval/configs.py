@@ -19,6 +19,7 @@ CONFIGS: dict[str, dict] = {
     "no-routing": {"use_doc_routing": False},
     "no-list-continuation": {"use_list_continuation": False},
     "no-list-sections": {"use_list_sections": False},
+    "no-outlines": {"use_outlines": False},
     "naive-langchain": {"naive": True},
 }
 
