@@ -7,6 +7,8 @@
   ("成都的未来产业意见", "十三五那份规划", "省方案", "2025—2027年"), resolved from each document's
   ``DocumentCues`` (kind word, five-year-plan era, region, period, distinctive title words);
 * ``document_scopes`` — ``(reference words, doc_ids)`` of every reference of a question;
+* ``missing_document`` — a question about a document that does not exist (a topic of one document
+  with another five-year-plan era: "十四五战略性新兴产业发展规划");
 * ``is_comparison`` / ``asks_about_document`` — what kind of question it is.
 
 All functions are pure (the index is only read; ``document_scopes`` caches the cues on it).
@@ -158,6 +160,49 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
     return tuple(c.doc_id for c in found)
 
 
+def era_conflict(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> str | None:
+    """The id of the document a reference names by its topic words but with another five-year-plan
+    era, when no document has both: "十四五战略性新兴产业发展规划" names the topic of the 十三五
+    战略性新兴产业发展规划, and the corpus has no 十四五 one. None when the reference has no era and
+    kind word, no topic word, when a document of its era shares the topic, or when the topic's
+    best document states no era (a 2025—2027 方案 may be meant by any era)."""
+    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
+    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
+    words = [w for w in topics if w in mention]
+    if not (kind and era and words):
+        return None
+    score = {c.doc_id: sum(w in c.names for w in words) for c in cues if kind in c.kinds}
+    best = max(score.values(), default=0)
+    if not best:
+        return None
+    leaders = [c for c in cues if score.get(c.doc_id) == best]
+    if any(c.era == era for c in leaders) or any(c.era is None for c in leaders):
+        return None
+    return leaders[0].doc_id
+
+
+def missing_document(question: str, index) -> tuple[str, str] | None:
+    """``(era, doc_id)`` when the question's first document reference — the document it asks
+    about — names a document of another era (``era_conflict``): that document does not exist,
+    ``doc_id`` is the one with its topic. A later reference ("十四五规划里怎么评价十三五高新技术
+    产业规划") is something the first document discusses. None otherwise."""
+    cues, topics = _cues(index)
+    mentions = reference_mentions(question)
+    if not mentions:
+        return None
+    mention = question[slice(*mentions[0])]
+    doc_id = era_conflict(mention, cues, topics)
+    return (next(e for e in _ERA_NUMERALS.values() if e in mention), doc_id) if doc_id else None
+
+
+def _cues(index):
+    cached = getattr(index, "_document_cues", None)
+    if cached is None:
+        cues = document_cues(index.docs)
+        cached = index._document_cues = (cues, _topic_words(cues, index.tokenizer))
+    return cached
+
+
 def reference_mentions(question: str) -> list[tuple[int, int]]:
     """Spans of ``question`` that refer to a document: the words before a kind word (规划, 方案,
     意见, 文件…) back to the previous separator (，和 与 在…), at most ``MAX_REFERENCE_CHARS``; a
@@ -225,11 +270,7 @@ def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], 
     """``(reference words, doc_ids)`` of each document reference of ``question`` (see
     ``reference_mentions`` / ``resolve_reference``), plus exact titles, short names and document
     numbers; equal sets are merged, and a set that contains a narrower one is dropped."""
-    cached = getattr(index, "_document_cues", None)
-    if cached is None:
-        cues = document_cues(index.docs)
-        cached = index._document_cues = (cues, _topic_words(cues, index.tokenizer))
-    cues, topics = cached
+    cues, topics = _cues(index)
     found: dict[tuple[str, ...], str] = {}
     for a, b in reference_mentions(question):
         ids = resolve_reference(question[a:b], cues, topics)

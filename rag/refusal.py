@@ -11,6 +11,9 @@ no_evidence   no question term occurs in any retrieved sentence (best coverage <
 region        the question names a province or city outside the corpus regions (manifest ``region``
               values and their cities) as a word (``mentioned_regions``: 川西藏区 names no 西藏) and no
               retrieved sentence mentions it
+document      the document the question asks about (its first reference) has the topic of a corpus
+              document but another five-year-plan era — "十四五战略性新兴产业发展规划" when the corpus
+              has the 十三五 one (``rag.references.missing_document``)
 year          the need names a year outside every document's stated period (2030年; 今年/明年/去年 count
               relative to ``settings.today``) that no retrieved top sentence, its chunk or section states
               (a range such as 2025—2027年 names a plan: not checked), or a five-year plan (十五五, the
@@ -171,11 +174,39 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
     ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
               ORG_NAME),
-    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
+    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
 )
 
 
 _LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
+# words between a counted thing and 多少 that say how it is measured or asked ("利润总额的目标是多少",
+# "上市公司数量达到多少家"): skipped when looking for the thing itself (``value_head``)
+_MEASURE_WORDS = frozenset("的 是 为 要 将 能 会 可 有 共 一共 总共 到 达 达到 提升 提高 突破 增长 增加 实现 力争 计划 预计 大约 大概 约 "
+                           "目标 数量 规模 总量 总额 总数 个数 比重 比例 占比 水平 指标 任务 具体 分别 各 年 年底 年末 实际 "
+                           "基数 基期 基期值 目标值 现状值 数值 值 "
+                           "全市 全省 四川 成都 省里 市里".split())
+_CLAUSE_PUNCT = re.compile(r"[，,。；;？?！!：:、“”\"]")
+
+
+def value_head(need: str, focus: dict[str, float]) -> str | None:
+    """The thing a number question counts or measures: the last noun (jieba part of speech n*, not
+    a measuring word of ``_MEASURE_WORDS``) before 多少/几 within its clause, verbs, numbers and
+    particles skipped — "2025年规上工业企业利润总额的目标是多少亿元" → "利润总额", "上市公司数量达到
+    多少家" → "上市公司" — when it is a focus word (``focus_terms``); else None (the rule then looks
+    at the focus as a whole)."""
+    import jieba.posseg
+
+    m = VALUE_KINDS[1].trigger.search(need)
+    if not m:
+        return None
+    for pair in reversed(jieba.posseg.lcut(need[:m.start()])):
+        word, flag = pair.word.strip(), pair.flag
+        if _CLAUSE_PUNCT.search(word):
+            return None
+        if not word or word in _MEASURE_WORDS or not flag.startswith("n"):
+            continue
+        return word if word in focus else None
+    return None
 _PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡|市)")
 
 
@@ -185,9 +216,12 @@ def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
 
 
 def asked_kinds(need: str) -> list[ValueKind]:
-    """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几) asks
-    for items, not one value, and gets none."""
-    items = _LIST_NEED.search(need) is not None  # "除了几类…，还有哪几类": a count word inside a list question
+    """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几, 列一下,
+    分别是啥 — ``rag.query.asks_list``) asks for items, not one value, and gets no "number"."""
+    from rag.query import asks_list
+
+    # "除了几类…，还有哪几类", "一共几个方向？列一下": a count word inside a list question
+    items = _LIST_NEED.search(need) is not None or asks_list(need)
     return [k for k in VALUE_KINDS if k.trigger.search(need) and not (items and k.name == "number")]
 
 
@@ -253,8 +287,11 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
             evidence = re.compile("|".join(SICHUAN_CITIES) + r"|[\u4e00-\u9fff]{2,3}市(?!场|级|区|州|域|民|政)")
         elif unit:  # 哪个县: a county named in the sentence, not one the question already names
             evidence = re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
+        head = value_head(need_clause(question), focus) if kind.name == "number" else None
+        heads = (head, *alternatives.get(head, ())) if head else ()
         support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
-                       if _states(evidence, normalize(s.text), question)), default=0.0)
+                       if _states(evidence, normalize(s.text), question)
+                       and (not heads or any(h in normalize(s.text).lower() for h in heads))), default=0.0)
         if worst is None or support < worst[1]:
             worst = (kind, support)
     return worst
@@ -314,6 +351,15 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
         if not any(region in r for r in corpus_regions) and (not names_corpus_region or region not in top_text):
             return RefusalDecision(True, "region", f"文件只涉及{'、'.join(sorted(corpus_regions))}，"
                                                    f"检索到的段落没有关于“{region}”的内容。")
+
+    from rag.references import missing_document
+
+    missing = missing_document(need, index) if hasattr(index, "tokenizer") else None
+    if missing:
+        era, doc_id = missing
+        meta = index.docs[doc_id]
+        return RefusalDecision(True, "document", f"文件库中没有{era}时期的这份文件；同一主题的只有《{meta.title}》"
+                                                 f"（{meta.period_label() or '期限未注明'}）。")
 
     # years of the need that no document's stated period covers (a period range "2025—2027年" names a plan)
     covered = {y for m in index.docs.values() if m.period_start and m.period_end

@@ -428,3 +428,49 @@ def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
 
     assert [t.name for t in asked_types("新建一座加氢站，市里给多少建设补贴？")] == ["amount"]
     assert [t.name for t in asked_types("新建多少座加氢站？")] == []
+
+
+# --- the counted thing of a number question; present-state outcomes; penalties; missing documents ---
+def test_value_head_is_the_counted_noun_and_must_be_in_the_value_sentence():
+    from rag.refusal import value_head
+
+    focus = {"利润总额": 7.0, "规上工业企业": 4.8, "上市公司": 7.0, "交子之星": 5.9}
+    assert value_head("2025年全市规上工业企业利润总额的目标是多少亿元？", focus) == "利润总额"
+    assert value_head("目标是让成都上市公司数量达到多少家？", focus) == "上市公司"
+    assert value_head("2020年基数和2025年目标各是多少？", {"基数": 6.0}) is None  # a measuring word
+    assert value_head("要建成多少座？", focus) is None  # no noun before 多少
+    q = "规上工业企业利润总额2025年的目标是多少？"
+    settings = RULE_SETTINGS.with_(min_value_focus_idf=0.0)  # the hand-made index has small idf
+    d = _rule_check(q, "到2025年，规上工业企业主营业务收入利润率达到6.8%，规上工业企业数量达到4500个。", settings)
+    assert d.refused and d.rule == "value"
+    assert not _rule_check(q, "到2025年，规上工业企业利润总额达到2000亿元。", settings).refused
+
+
+def test_present_state_counts_are_outcomes_and_a_list_question_asks_no_number():
+    from rag.refusal import asked_kinds
+
+    d = _rule_check("成都现在有几家独角兽企业？", "到2025年，引育独角兽企业15家。", RULE_SETTINGS)
+    assert d.refused and d.rule == "outcome"
+    assert not _rule_check("成都现在有几家独角兽企业？", "成都现有独角兽企业8家。", RULE_SETTINGS).refused
+    assert [k.name for k in asked_kinds("新兴产业一共点了多少个方向？列一下。")] == []
+    assert [k.name for k in asked_kinds("牵头单位是谁？")] == ["org"]  # an organisation, not a person
+
+
+def test_penalties_and_handed_in_materials_are_details():
+    from rag.refusal_need import need_nouns
+
+    assert need_nouns("企业违规上马“两高”项目会被怎么处罚？") == ["处罚"]
+    assert need_nouns("企业申请入库需要交哪些材料？") == ["材料"]
+    assert need_nouns("轨道交通新材料有哪些？") == []  # 交通 is no handing in
+
+
+def test_a_document_of_another_era_does_not_exist(shared_qa):
+    from rag.references import missing_document
+
+    index = shared_qa.index
+    assert missing_document("四川省“十四五”战略性新兴产业发展规划提出的增加值目标是多少？", index) == ("十四五", "sc-sei-13th")
+    # a later reference is what the first document discusses; a right era is no conflict
+    assert missing_document("四川十四五高新技术规划里怎么评价“十三五”高新技术产业规划目标的完成情况？", index) is None
+    assert missing_document("十三五战略性新兴产业发展规划提出的增加值目标是多少？", index) is None
+    answer = shared_qa.ask("四川省“十四五”战略性新兴产业发展规划提出，战略性新兴产业增加值占GDP比重要达到多少？")
+    assert answer.refused and any("没有十四五时期的这份文件" in n for n in answer.notices)
