@@ -285,16 +285,28 @@ def _outline_entry(line: str) -> str:
     return p[:spans[0][1]] if spans else p
 
 
-def build_outlines(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
+OUTLINE_LABEL = "提纲"  # the last part of an outline's section path: "十一、保障措施 › 提纲"
+
+
+def outline_section(chunk: Chunk) -> str:
+    """The path of the section an outline passage outlines ("" for the document's chapters)."""
+    return chunk.section[:-len(OUTLINE_LABEL)].removesuffix(SECTION_SEP)
+
+
+def build_outlines(doc_id: str, text: str, max_tokens: int = 320, lead: bool = True) -> list[Chunk]:
     """Outline passages (``kind == "outline"``): for every section with at least two sub-sections —
     and for the document itself, whose sub-sections are its chapters — one passage listing the
-    section's heading and the heading of each direct sub-section, one per line (``_outline_entry``:
-    a verbatim prefix of each heading line). A list question ("规划有哪几项保障措施", "重点发展哪些
-    产业") then finds all items in one passage, as in a table of contents, although the body text of
-    each item lies in its own section. An outline longer than ``max_tokens`` is split into several,
-    each starting with the section's heading line. ``section`` is the section's path ("" for the
-    document); ``start``/``end`` span from the section's heading to its last sub-heading line
-    (``text`` is not a slice of the document: it joins lines). Document order of sections."""
+    section's heading and each direct sub-section's heading, one per line (``_outline_entry``: a
+    verbatim prefix of the heading line), with ``lead`` followed by the sub-section's first sentence
+    (on the heading's line, "1.人工智能。坚持以数据高效汇聚为支撑…。", or, after a heading-only line,
+    the first sentence of the next line). A list question ("规划有哪几项保障措施", "要培育哪些未来产业")
+    then finds every item with its gist in one passage, although each item's body lies in its own
+    section — a table of contents with lead sentences. Every line is verbatim document text.
+
+    An outline longer than ``max_tokens`` is split into several, each starting with the section's
+    heading line. ``section`` is the section's path plus " › 提纲" (``OUTLINE_LABEL``; "提纲" for the
+    document's chapters); ``start``/``end`` span from the section's heading to its last sub-heading
+    line (``text`` is not a slice of the document: it joins lines). Document order of sections."""
     nodes: dict[str, dict] = {"": {"entry": "", "start": None, "children": []}}
     order = [""]
     stack: list[tuple[int, str]] = []
@@ -304,6 +316,13 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
         pos = end + 1
         level = heading_level(line) if line.strip() else None
         if level is None:
+            if lead and line.strip() and order and nodes[order[-1]].get("open"):
+                node = nodes[order[-1]]
+                spans = split_sentences(line.strip())
+                node["entry"] += "\n" + (line.strip()[:spans[0][1]] if spans else line.strip())
+                node["open"] = False
+            elif line.strip() and order:
+                nodes[order[-1]]["open"] = False
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
@@ -312,7 +331,13 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
         path = SECTION_SEP.join(label for _, label in stack)
         if path in nodes:  # the same heading path twice (a repeated label): keep the first
             continue
-        nodes[path] = {"entry": _outline_entry(line), "start": start, "end": end, "children": []}
+        entry = _outline_entry(line)
+        rest = line.strip()[len(entry):]
+        if lead and rest.strip():
+            spans = split_sentences(rest)
+            entry += rest[:spans[0][1]] if spans else rest
+        nodes[path] = {"entry": entry, "start": start, "end": end, "children": [],
+                       "open": lead and not rest.strip()}
         order.append(path)
         nodes[parent]["children"].append(path)
     out: list[Chunk] = []
@@ -331,6 +356,7 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
         for group in groups:
             body = "\n".join(head + group)
             start = node["start"] if node["start"] is not None else nodes[kids[0]]["start"]
-            out.append(Chunk(chunk_id(doc_id, f"outline\n{path}\n{body}"), doc_id, path, body, start,
+            section = SECTION_SEP.join(p for p in (path, OUTLINE_LABEL) if p)
+            out.append(Chunk(chunk_id(doc_id, f"outline\n{path}\n{body}"), doc_id, section, body, start,
                              nodes[kids[-1]]["end"], count_tokens(body), "outline"))
     return out

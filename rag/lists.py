@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from rag.chunking import SECTION_SEP, build_outlines
+from rag.chunking import SECTION_SEP, build_outlines, outline_section
 from rag.extractive import is_label
 from rag.fusion import protect_rows
 from rag.text import split_sentences
@@ -132,7 +132,7 @@ def outline_chunks(index) -> dict[tuple[str, str], Chunk]:
         cached = {}
         for doc_id, text in index.doc_texts.items():
             for chunk in build_outlines(doc_id, text, max_tokens=UNSPLIT):
-                cached.setdefault((doc_id, chunk.section), chunk)
+                cached.setdefault((doc_id, outline_section(chunk)), chunk)
         index._outline_chunks = cached
     return cached
 

@@ -326,14 +326,20 @@ def section_headings(index) -> tuple[str, ...]:
 
 
 def named_sections(question: str, index, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Section headings (see ``section_headings``) that occur verbatim in the question outside the
-    words of ``exclude`` (its document references: 壮大新兴产业 inside a title is no section) —
-    "发展愿景分了哪两个时间段" names the section 发展愿景."""
+    """Section headings (see ``section_headings``) that occur in the question — verbatim, or once the
+    particles 的/之/了 are removed from both — outside the words of ``exclude`` (its document
+    references: 壮大新兴产业 inside a title is no section): "发展愿景分了哪两个时间段" names the section
+    发展愿景, "要培育发展的未来产业都有啥" the section 培育发展未来产业."""
     norm = normalize(question)
     for words in sorted(exclude, key=len, reverse=True):
         if words:
             norm = norm.replace(normalize(words), " ")
-    return tuple(lab for lab in section_headings(index) if lab in norm)
+    loose = _PARTICLES.sub("", norm)
+    return tuple(lab for lab in section_headings(index)
+                 if lab in norm or (len(_PARTICLES.sub("", lab)) >= MIN_SECTION_CHARS and _PARTICLES.sub("", lab) in loose))
+
+
+_PARTICLES = re.compile(r"[的之了]")  # "要培育发展的未来产业" names the section 培育发展未来产业
 
 
 def plan_query(question: str, index, settings) -> QueryPlan:

@@ -241,6 +241,7 @@ class HybridRetriever:
         if routing and plan.wants_list and not multi and not plan.about_document:
             # a list question about the documents' content: a card (title, issuer, period) lists no items
             cards = set(card_rows(self.index).values())
+            plain = [row for row in plain if row not in cards]  # nor as a protected global top row
             if any(row in cards for row in order[:k]):
                 order = [row for row in order if row not in cards]
                 reordered = True

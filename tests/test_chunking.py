@@ -7,7 +7,7 @@ import re
 import pytest
 
 from rag.chunking import (SECTION_SEP, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
-                          heading_level, is_heading_only, max_overlap_tokens)
+                          heading_level, is_heading_only, max_overlap_tokens, outline_section)
 from rag.cleaning import clean_text
 from rag.text import count_tokens, normalize, split_sentences
 
@@ -425,23 +425,31 @@ def test_glossary_is_back_matter_not_a_sub_section():
                         "名 词 解 释 › 1. 工业 4.0", "名 词 解 释 › 2. 大数据"]
 
 
-def test_outlines_list_sub_headings_verbatim():
-    outlines = {c.section: c for c in build_outlines("d", GLOSSARY_DOC)}
-    assert outlines["十一、保障措施"].text == "十一、保障措施\n（一）完善管理体制机制。\n（二）强化人才支撑。"
-    assert outlines["十一、保障措施"].kind == "outline"
-    assert outlines["名 词 解 释"].text.splitlines() == ["名 词 解 释", "1. 工业 4.0：", "2. 大数据："]
-    root = outlines[""]  # the document's chapters
-    assert root.text.splitlines()[0] == "十一、保障措施"
-    for c in outlines.values():  # every line is a verbatim prefix of a line of the document
+def test_outlines_list_sub_headings_with_their_first_sentence_verbatim():
+    outlines = {outline_section(c): c for c in build_outlines("d", GLOSSARY_DOC)}
+    measures = outlines["十一、保障措施"]
+    assert measures.kind == "outline" and measures.section == "十一、保障措施 › 提纲"
+    # a heading-only line is followed by the first sentence of the next line
+    assert measures.text == "十一、保障措施\n（一）完善管理体制机制。\n转换政府职能。\n（二）强化人才支撑。\n引进人才。"
+    # a heading with text on its line keeps its label and the sentence after it
+    assert outlines["名 词 解 释"].text.splitlines() == ["名 词 解 释", "1. 工业 4.0：指充分利用信息物理系统。",
+                                                      "2. 大数据：指无法在一定时间范围内处理的数据集合。"]
+    assert outlines[""].section == "提纲" and outlines[""].text == "十一、保障措施\n名 词 解 释"  # the chapters
+    for c in outlines.values():  # every line is verbatim document text (a prefix of a stripped line)
         assert all(any(line.strip().startswith(x) for line in GLOSSARY_DOC.splitlines()) for x in c.text.splitlines())
+    # without lead sentences: the headings only
+    plain = {outline_section(c): c for c in build_outlines("d", GLOSSARY_DOC, lead=False)}
+    assert plain["十一、保障措施"].text == "十一、保障措施\n（一）完善管理体制机制。\n（二）强化人才支撑。"
+    assert plain["名 词 解 释"].text.splitlines()[1:] == ["1. 工业 4.0：", "2. 大数据："]
     # a section with one sub-section has no outline; a long outline is split, its heading repeated
     assert "十一、保障措施 › （一）完善管理体制机制" not in outlines
-    parts = [c for c in build_outlines("d", GLOSSARY_DOC, max_tokens=20) if c.section == "十一、保障措施"]
+    parts = [c for c in build_outlines("d", GLOSSARY_DOC, max_tokens=20, lead=False)
+             if outline_section(c) == "十一、保障措施"]
     assert len(parts) == 2 and all(p.text.startswith("十一、保障措施\n") for p in parts)
 
 
 def test_outlines_of_the_corpus_hold_every_sub_heading(cleaned_docs):
-    outlines = build_outlines("sc-sei-13th", cleaned_docs["sc-sei-13th"], max_tokens=10_000)
-    measures = next(c for c in outlines if c.section == "十一、保障措施")
+    outlines = build_outlines("sc-sei-13th", cleaned_docs["sc-sei-13th"], max_tokens=10_000, lead=False)
+    measures = next(c for c in outlines if c.section == "十一、保障措施 › 提纲")
     assert measures.text.splitlines()[1:] == ["（一）完善管理体制机制。", "（二）加大金融财税扶持力度。", "（三）强化人才支撑。",
                                               "（四）加强知识产权保护和运用。", "（五）强力推进规划实施。"]

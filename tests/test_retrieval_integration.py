@@ -190,8 +190,8 @@ def test_missing_index_raises(tmp_path):
 def test_list_question_gets_the_outline_of_its_section_and_no_card(shared_qa):
     hits = shared_qa.retrieve("十三五战略性新兴产业发展规划的保障措施有哪些？", 5)
     outline = [h for h in hits if h.chunk.kind == "outline"]
-    assert len(outline) == 1 and outline[0].rank == 3 and outline[0].chunk.section == "十一、保障措施"
-    assert "（五）强力推进规划实施。" in outline[0].chunk.text
+    assert len(outline) == 1 and outline[0].rank == 3 and outline[0].chunk.section == "十一、保障措施 › 提纲"
+    assert "（五）强力推进规划实施。\n加强规划实施的协调推进。" in outline[0].chunk.text
     assert not any(h.chunk.kind == "card" for h in hits)
     # other questions never get outlines
     assert not any(h.chunk.kind == "outline" for h in shared_qa.retrieve("十三五规划的保障措施中人才支撑怎么做？", 10))

@@ -119,6 +119,8 @@ def test_ambiguous_reference_splits_the_weight_and_an_era_alone_adds_none(shared
 def test_topic_words_in_headings_are_no_named_sections(shared_qa):
     idx, st = shared_qa.index, shared_qa.settings
     assert plan_query("成都未来产业意见的发展愿景分了哪两个时间段？", idx, st).sections == ("发展愿景",)
+    # particles do not change which section is named
+    assert plan_query("四川这份2025—2027年实施方案里，要培育发展的未来产业都有啥？", idx, st).sections == ("培育发展未来产业",)
     assert plan_query("鼓励有条件的企业发展哪些清洁能源的载货汽车和客车？", idx, st).sections == ()
     # a heading inside a document's title is part of the reference, not a section
     q = "《关于发展壮大新兴产业加快培育未来产业的实施方案(2025—2027年)》里暗物质研究依托哪个实验室？"
@@ -444,7 +446,7 @@ from rag.types import Chunk as _Chunk  # noqa: E402
 
 
 def _c(section: str, kind: str = "text", doc: str = "d") -> _Chunk:
-    return _Chunk(section + kind, doc, section, "正文", 0, 2, 1, kind)
+    return _Chunk(section + kind, doc, section + (" › 提纲" if kind == "outline" else ""), "正文", 0, 2, 1, kind)
 
 
 def test_merge_outline_needs_two_sub_sections_of_one_section():
@@ -467,7 +469,7 @@ def test_merge_outline_prefers_better_ranked_spread():
     outlines = {("d", "甲"): _c("甲", "outline"), ("d", "乙"): _c("乙", "outline"),
                 ("d", "甲 › （一）子"): _c("甲 › （一）子", "outline")}
     hits = [_c("乙 › （一）x"), _c("乙 › （二）y"), _c("甲 › （一）子 › 1.a"), _c("甲 › （一）子 › 2.b")]
-    assert merge_outline(hits, outlines).section == "乙"
+    assert merge_outline(hits, outlines).section == "乙 › 提纲"
     # equal scores: the deeper section (its sub-sections are the items)
     hits = [_c("甲 › （一）子 › 1.a"), _c("甲 › （一）子 › 2.b")]
-    assert merge_outline(hits, outlines).section == "甲 › （一）子"
+    assert merge_outline(hits, outlines).section == "甲 › （一）子 › 提纲"
