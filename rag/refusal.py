@@ -147,7 +147,7 @@ GENERIC_DF_SHARE = 0.15  # a word in ≥ 15 % of the passages (产业, 发展, �
 # or enterprises listed by name (…等龙头企业); a quoted phrase (“研发—工程化—产业化”) names none.
 ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(?<!责任)(?<![各等])"
                       r"[\u4e00-\u9fff]{2,12}?(?:厅|局|委员会|委|办公室|公司|集团|股份|大学|学院|研究院|研究所|科学院"
-                      r"|医院|银行|人民政府|[^技研究创新工程服务]中心)"
+                      r"|医院|银行|人民政府|[^技研究创新工程服务验测据算]中心)"
                       r"|等(?:龙头|骨干|领军|重点)?企业|为(?:龙头|支撑|引领|代表)")
 # Sichuan's prefecture-level cities and prefectures: a city named without 市 (绵阳, 宜宾)
 SICHUAN_CITIES = ("成都", "自贡", "攀枝花", "泸州", "德阳", "绵阳", "广元", "遂宁", "内江", "乐山", "南充", "眉山",
@@ -172,7 +172,7 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
               re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]")),
     ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
-    ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
+    ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
               ORG_NAME),
     ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
 )
@@ -210,9 +210,31 @@ def value_head(need: str, focus: dict[str, float]) -> str | None:
 _PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡|市)")
 
 
+_ITEM_LABEL = re.compile(r"^\s*(?:\d{1,2}\s*[.、．](?!\d)|[（(](?:[一二三四五六七八九十]{1,3}|\d{1,2})[）)]|专栏\s*\d{1,2})")
+
+
 def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
-    """The sentence states a value ``evidence`` matches that the question does not already contain."""
+    """The sentence states a value ``evidence`` matches that the question does not already contain;
+    an item's numbering ("2. 新能源汽车产业布局", "（三）", "专栏 9") states no value."""
+    sentence = _ITEM_LABEL.sub("", sentence)
     return any(m.group(0) not in question for m in evidence.finditer(sentence))
+
+
+# Units a number question may count in (多少辆, 几吨) whose family a stated number must carry: a
+# sentence "推广新能源汽车" with other numbers does not say how many vehicles. Enterprises counted in
+# 家/户/个 are left out (the documents use all three for the same thing).
+UNIT_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("辆",), ("架",), ("艘",), ("颗",), ("吨",), ("人", "名", "位"),
+    ("瓦", "千瓦", "兆瓦", "万千瓦", "千伏安", "万千伏安"), ("平方米", "亩", "公顷", "平方公里"), ("公里", "千米"),
+)
+_ASKED_UNIT = re.compile(r"(?:多少|几)(?:[十百千万亿]*)(辆|架|艘|颗|吨|人|名|位|千瓦|兆瓦|瓦|平方米|亩|公顷|平方公里|公里|千米)")
+
+
+def asked_unit(need: str) -> tuple[str, ...] | None:
+    """The unit family of a number question that names its unit (多少辆 → ("辆",), 几名 → 人/名/位),
+    or None."""
+    m = _ASKED_UNIT.search(need)
+    return next((f for f in UNIT_FAMILIES if m and m.group(1) in f), None)
 
 
 def asked_kinds(need: str) -> list[ValueKind]:
@@ -289,6 +311,9 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
             evidence = re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
         head = value_head(need_clause(question), focus) if kind.name == "number" else None
         heads = (head, *alternatives.get(head, ())) if head else ()
+        unit = asked_unit(need_clause(question)) if kind.name == "number" else None
+        if unit:  # the number must carry the asked unit: "500辆", "1.2万辆"
+            evidence = re.compile(r"(?:\d|[一二三四五六七八九十两])[\d.,]*\s*[十百千万亿]*\s*(?:" + "|".join(unit) + ")")
         support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
                        if _states(evidence, normalize(s.text), question)
                        and (not heads or any(h in normalize(s.text).lower() for h in heads))), default=0.0)

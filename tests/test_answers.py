@@ -474,3 +474,27 @@ def test_a_document_of_another_era_does_not_exist(shared_qa):
     assert missing_document("十三五战略性新兴产业发展规划提出的增加值目标是多少？", index) is None
     answer = shared_qa.ask("四川省“十四五”战略性新兴产业发展规划提出，战略性新兴产业增加值占GDP比重要达到多少？")
     assert answer.refused and any("没有十四五时期的这份文件" in n for n in answer.notices)
+
+
+def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
+    from rag.refusal import asked_unit
+
+    assert asked_unit("到2020年全省推广多少辆新能源汽车？") == ("辆",)
+    assert asked_unit("要引进几名领军人才？") == ("人", "名", "位")
+    assert asked_unit("要培育多少家领军企业？") is None  # 家/户/个 are used for the same thing
+    q = "到2020年全省要推广多少辆新能源汽车？"
+    settings = RULE_SETTINGS.with_(min_value_focus_idf=0.0)
+    d = _rule_check(q, "到2020年，新能源汽车产业产值达到500亿元。", settings)
+    assert d.refused and d.rule == "value"
+    assert not _rule_check(q, "到2020年，全省推广新能源汽车5万辆。", settings).refused
+    d = _rule_check("全省要建多少座新能源汽车加氢站？", "2. 新能源汽车产业布局。", settings)
+    assert d.refused and d.rule == "value"  # "2." numbers an item
+
+
+def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_organisations():
+    from rag.refusal import ORG_NAME, asked_kinds
+
+    d = _rule_check("国家磁浮系统制造业创新中心现在已经创建成功了吗？", "创建国家磁浮系统制造业创新中心。", RULE_SETTINGS)
+    assert d.refused and d.rule == "outcome"
+    assert not ORG_NAME.search("建成国家级燃机试验中心") and ORG_NAME.search("东方电气集团")
+    assert [k.name for k in asked_kinds("康柏西普是哪家药企研发的？")] == ["org"]
