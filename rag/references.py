@@ -160,16 +160,20 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
     return tuple(c.doc_id for c in found)
 
 
+_ERA_AS_TIME = re.compile(r"十[一二三四五六七八九]五[”\"]?(?:期间|时期|以来|末|初|中)")  # a time ("十三五期间"), not a document's era
+
+
 def era_conflict(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> str | None:
     """The id of the document a reference names by its topic words but with another five-year-plan
     era, when no document has both: "十四五战略性新兴产业发展规划" names the topic of the 十三五
     战略性新兴产业发展规划, and the corpus has no 十四五 one. None when the reference has no era and
-    kind word, no topic word, when a document of its era shares the topic, or when the topic's
-    best document states no era (a 2025—2027 方案 may be meant by any era)."""
+    kind word, no topic word, when the era is a time ("十三五期间…规划目标完成得怎么样" asks about the
+    period), when a document of its era shares the topic, or when the topic's best document states
+    no era (a 2025—2027 方案 may be meant by any era)."""
     kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
     era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
     words = [w for w in topics if w in mention]
-    if not (kind and era and words):
+    if not (kind and era and words) or _ERA_AS_TIME.search(mention):
         return None
     score = {c.doc_id: sum(w in c.names for w in words) for c in cues if kind in c.kinds}
     best = max(score.values(), default=0)

@@ -36,6 +36,8 @@ members       the need asks to name the members of a group it counts (具体是�
 outcome       the need asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top-8
               sentence states an outcome (已建成, 累计达到, 获批; naming the asked years) while covering ≥
               ``min_outcome_support`` of the focus — plans state targets. Both calibrated on dev by a grid.
+definition    the need asks what a term means (“硅巷”是什么意思, “N”具体指什么) and no top-8 sentence defines it
+              (the term followed by 是指/指/即/是/为/包括/：)
 missing_term  a word of the need occurs nowhere in the corpus (``rag.query.missing_terms``) and the best
               coverage is below
               ``need_missing_term_coverage`` (settings; 0 disables the rule)
@@ -127,6 +129,7 @@ def mentioned_regions(question: str) -> list[str]:
 
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
 # a five-year plan: 十三五/十四五/十五五 — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
@@ -292,7 +295,8 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
                   min_focus_idf: float = 0.0, focus=None) -> tuple[ValueKind, float] | None:
     """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
     lowest, and that support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top``
-    sentence that states a value of that kind. None when the question asks for no value kind or its
+    sentence that states a value of that kind (for a number: naming the counted noun, ``value_head``,
+    in the asked unit family, ``asked_unit``, from a passage that names every year the need names). None when the question asks for no value kind or its
     focus words weigh less than ``min_focus_idf`` (sum of idf). ``focus``: ``focus_terms``'s result
     when the caller has it already."""
     kinds = asked_kinds(need_clause(question))
@@ -301,6 +305,9 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
     focus, alternatives = focus or focus_terms(question, index, plan)
     if sum(focus.values()) < min_focus_idf:
         return None
+    # a number for one named year ("2019年底有多少户") must come from a text passage naming that year
+    # (a table — or a flattened table row, three numbers or more — states its years in a header row)
+    years = set(_YEAR.findall(_RANGE.sub("", _strip_names(need_clause(question), getattr(index, "docs", {})))))
     worst = None
     for kind in kinds:
         evidence = kind.evidence
@@ -316,7 +323,10 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
             evidence = re.compile(r"(?:\d|[一二三四五六七八九十两])[\d.,]*\s*[十百千万亿]*\s*(?:" + "|".join(unit) + ")")
         support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
                        if _states(evidence, normalize(s.text), question)
-                       and (not heads or any(h in normalize(s.text).lower() for h in heads))), default=0.0)
+                       and (not heads or any(h in normalize(s.text).lower() for h in heads))
+                       and (kind.name != "number" or len(years) != 1 or s.hit.chunk.kind != "text"
+                            or len(_NUMBER.findall(s.text)) >= 3 or years <= set(_YEAR.findall(s.hit.chunk.text)))),
+                      default=0.0)
         if worst is None or support < worst[1]:
             worst = (kind, support)
     return worst
@@ -428,9 +438,10 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
             return RefusalDecision(True, "detail", f"问题询问的是“{noun}”这类具体规定，检索到的段落中没有同时提到"
                                                    f"问题要点和“{noun}”的句子（要点覆盖 {share:.2f}）。")
 
-    from rag.refusal_need import member_or_outcome_refusal
+    from rag.refusal_need import definition_refusal, member_or_outcome_refusal
 
-    decision = member_or_outcome_refusal(question, scored, index, settings, plan, focus=focus)
+    decision = (member_or_outcome_refusal(question, scored, index, settings, plan, focus=focus)
+                or definition_refusal(question, scored))
     if decision is not None:
         return decision
 

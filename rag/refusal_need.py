@@ -1,4 +1,4 @@
-"""Refusal rules "detail", "members" and "outcome" (see ``rag.refusal``).
+"""Refusal rules "detail", "members", "outcome" and "definition" (see ``rag.refusal``).
 
 "detail": the question asks for a detail the documents never state (application materials,
 eligibility conditions, scoring standards and weights, procedures, detailed rules, first-batch lists)
@@ -140,6 +140,41 @@ def outcome_support(question: str, scored: list, focus: dict[str, float], altern
     return max((focus_coverage(s, focus, alternatives) for s in scored[:top]
                 if _STATES_OUTCOME.search(normalize(s.text)) and years <= set(_YEAR.findall(s.text))),
                default=0.0)
+
+
+# --- rule "definition": what a term means, when no sentence defines it -----------------------------
+_ASKS_DEFINITION = re.compile(r"(?:到底|究竟|具体|分别)?(?:是什么意思|什么意思|指的是什么|是指什么|指什么|具体指|的含义|的定义"
+                              r"|怎么理解|如何理解|是啥意思|啥意思)")
+_TERM_BEFORE = re.compile(r"(?:“([^”]{1,16})”[\u4e00-\u9fff]{0,4}?|([\u4e00-\u9fffA-Za-z0-9+＋]{2,12}?))"
+                          r"(?:的|这个词|这个说法|这个概念)?$")
+_DEFINES = r"\s*[”\"]?\s*(?:是指|指的是|指|即|就是|是|为|包括|：|:|，即|（)"
+
+
+def asked_term(need: str) -> str | None:
+    """The term whose meaning the need asks ("“硅巷”到底是什么意思" → "硅巷", "其中的“N”具体指什么"
+    → "N"), or None when it asks no meaning."""
+    m = _ASKS_DEFINITION.search(need)
+    if not m:
+        return None
+    t = _TERM_BEFORE.search(need[:m.start()])
+    return (t.group(1) or t.group(2)) if t else None
+
+
+def defines(term: str, text: str) -> bool:
+    """``text`` defines ``term``: the term followed by 是指/指/即/是/为/包括/：/（ ("静脉产业：是垃圾回收…")."""
+    return re.search(re.escape(normalize(term)) + _DEFINES, normalize(text)) is not None
+
+
+def definition_refusal(question: str, scored: list, top: int = 8):
+    """Rule "definition": a ``RefusalDecision`` refusing when the need asks what a term means
+    (``asked_term``) and no top-``top`` sentence defines it (``defines``) — "“6+N”体系的“N”具体指
+    什么" when the documents only name the system; else None."""
+    from rag.refusal import RefusalDecision, need_clause
+
+    term = asked_term(need_clause(question))
+    if term is None or any(defines(term, s.text) for s in scored[:top]):
+        return None
+    return RefusalDecision(True, "definition", f"问题询问“{term}”的含义，检索到的段落只提到它，没有给出解释。")
 
 
 def member_or_outcome_refusal(question: str, scored: list, index, settings, plan=None, focus=None):

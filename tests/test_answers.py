@@ -498,3 +498,40 @@ def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_
     assert d.refused and d.rule == "outcome"
     assert not ORG_NAME.search("建成国家级燃机试验中心") and ORG_NAME.search("东方电气集团")
     assert [k.name for k in asked_kinds("康柏西普是哪家药企研发的？")] == ["org"]
+
+
+def test_a_term_the_evidence_only_names_is_refused_and_a_defined_one_answered():
+    from rag.refusal_need import asked_term, defines
+
+    assert asked_term("文件里说要有机融入城市“硅巷”理念，“硅巷”到底是什么意思？") == "硅巷"
+    assert asked_term("“6+N”培育发展体系，其中的“N”具体指什么？") == "N"
+    assert asked_term("“千百十”工程具体指什么？") == "千百十"
+    assert asked_term("硅巷在哪里？") is None
+    assert defines("静脉产业", "14. 静脉产业：是垃圾回收和再资源化利用的产业")
+    assert not defines("硅巷", "有机融入城市“硅巷”理念，遴选一批细分领域聚焦的载体。")
+    q = "“硅巷”到底是什么意思？"
+    d = _rule_check(q, "有机融入城市“硅巷”理念，遴选一批细分领域聚焦的载体。", RULE_SETTINGS)
+    assert d.refused and d.rule == "definition"
+    assert not _rule_check(q, "“硅巷”是指依托老城区存量空间建设的创新街区。", RULE_SETTINGS).refused
+
+
+def test_a_number_for_a_named_year_needs_a_passage_naming_that_year():
+    from rag.extractive import question_terms
+    from rag.refusal import value_support
+
+    def support(q, text):
+        index = _value_index([text, *FILLER])
+        scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
+        return value_support(q, scored, index)[1]
+
+    q = "成都2019年底规上工业企业有多少户？"
+    assert support(q, "截至2020年底，成都规上工业企业3576户。") == 0.0
+    assert support(q, "截至2019年底，成都规上工业企业3400户。") > 0.5
+    # a flattened table row states its years in the header
+    assert support("规上工业企业数量2025年要到多少？", "3 规上工业企业数量（个） 3576 4500 预期性") > 0.5
+
+
+def test_an_era_followed_by_期间_is_a_time_not_a_missing_document(shared_qa):
+    from rag.references import missing_document
+
+    assert missing_document("“十三五”期间四川高新技术产业规划目标完成得怎么样？", shared_qa.index) is None
