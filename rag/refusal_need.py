@@ -73,6 +73,7 @@ _COUNTED = re.compile(r"(?<![哪\d])(?:\d+|[一二三四五六七八九十两]+)
 # asking for the members: 哪8家, 哪几个, 哪些, 分别是哪/指什么, 具体是哪, 另外4个是哪些
 _ASKS_MEMBERS = re.compile(r"哪\s*(?:\d+|[一二三四五六七八九十两几])\s*(?:家|个|户|座|张|项|类|所|条|大|座)?"
                            r"|哪些|分别(?:是|指|在|为)|指什么|是指|具体(?:是|包括)|包括哪")
+_ERA = re.compile(r"十[一二三四五六七八九]五")  # “十四五” is an era, not a counted group
 _ASKED_COUNT = re.compile(r"哪\s*(\d+|[一二三四五六七八九十两])")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
 
@@ -80,7 +81,8 @@ _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)
 def asks_members(need: str) -> int | None:
     """How many members of a counted group the need clause asks to name ("具体是哪8家" → 8, "分别是哪
     些" → 3: at least a short list), or None when it asks for no members of a group it counts."""
-    if not (_COUNTED.search(need) and _ASKS_MEMBERS.search(need)):
+    counted = [m for m in _COUNTED.finditer(need) if not _ERA.fullmatch(m.group(0).strip("“”"))]
+    if not (counted and _ASKS_MEMBERS.search(need)):
         return None
     m = _ASKED_COUNT.search(need)
     if m:

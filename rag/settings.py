@@ -117,7 +117,7 @@ class Settings:
     min_detail_support: float = 0.3
     # …and when the question asks to name the members of a group it counts (哪8家, “三网”是指哪三张网) and no
     # top sentence enumerates them while covering this idf share of its focus (rag.refusal_need; 0 disables)
-    min_member_support: float = 0.7
+    min_member_support: float = 0.8
     # …and when it asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top sentence
     # states an outcome while covering this idf share of its focus (rag.refusal_need; 0 disables)
     min_outcome_support: float = 0.5

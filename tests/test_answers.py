@@ -535,3 +535,11 @@ def test_an_era_followed_by_期间_is_a_time_not_a_missing_document(shared_qa):
     from rag.references import missing_document
 
     assert missing_document("“十三五”期间四川高新技术产业规划目标完成得怎么样？", shared_qa.index) is None
+
+
+
+def test_an_era_in_quotes_is_no_counted_group():
+    from rag.refusal_need import asks_members
+
+    assert asks_members("省里“十四五”规划要打造的产业基地主要有哪几个？") is None
+    assert asks_members("“5+2”平台具体是哪几个？") == 3
