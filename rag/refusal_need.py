@@ -163,8 +163,17 @@ def asked_term(need: str) -> str | None:
 
 
 def defines(term: str, text: str) -> bool:
-    """``text`` defines ``term``: the term followed by 是指/指/即/是/为/包括/：/（ ("静脉产业：是垃圾回收…")."""
-    return re.search(re.escape(normalize(term)) + _DEFINES, normalize(text)) is not None
+    """``text`` defines ``term``: the term followed by 是指/指/即/是/为/包括/：/（ ("静脉产业：是垃圾回收…"),
+    or an enumeration ending right before it, which names its members ("回收网点、分拣中心和集散市场
+    “三位一体”", "A、B、C等“5+2”平台")."""
+    s, t = normalize(text), normalize(term)
+    if re.search(re.escape(t) + _DEFINES, s):
+        return True
+    for m in re.finditer(re.escape(t), s):
+        before = s[max(0, m.start() - 24):m.start()]
+        if "、" in before and not re.search(r"[，,；;。]", before[before.rfind("、"):]):
+            return True
+    return False
 
 
 def definition_refusal(question: str, scored: list, top: int = 8):

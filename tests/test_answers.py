@@ -543,3 +543,10 @@ def test_an_era_in_quotes_is_no_counted_group():
 
     assert asks_members("省里“十四五”规划要打造的产业基地主要有哪几个？") is None
     assert asks_members("“5+2”平台具体是哪几个？") == 3
+
+
+def test_an_enumeration_right_before_a_term_defines_it():
+    from rag.refusal_need import defines
+
+    assert defines("三位一体", "推动形成回收网点、分拣中心和集散市场“三位一体”的再生资源回收利用网络。")
+    assert not defines("6+N", "探索建立未来产业评估机制，构建“6+N”的未来产业培育发展体系。")
