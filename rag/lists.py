@@ -5,8 +5,8 @@
 * ``continuation_rows`` / ``add_continuations`` — the next chunk of a section whose enumeration a top
   hit leaves unfinished (``continues_enumeration``, ``item_start``) is placed right after that hit;
 * ``outline_chunks`` / ``merge_outline`` — when a list question's top hits lie in two or more
-  sub-sections of one section, that section's outline (its sub-headings in one passage,
-  ``rag.chunking.build_outlines``) is added: the items are the sub-sections themselves.
+  sub-sections of one section, that section's outline (its sub-headings with their first sentences in
+  one passage, ``rag.chunking.build_outlines``) is added: the items are the sub-sections themselves.
 
 Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best first.
 """

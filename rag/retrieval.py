@@ -169,8 +169,9 @@ class HybridRetriever:
           chunk of the section of a top hit whose enumeration is unfinished right after that hit
           (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window);
         * a list question (``plan.wants_list``, not compared; ``use_outlines``) whose first hits lie in
-          two or more sub-sections of one section gets that section's outline (its sub-headings,
-          ``merge_outline``) in place ``OUTLINE_RANK`` (3), pushing the last hit out of the top ``k``.
+          two or more sub-sections of one section gets that section's outline (its sub-headings with
+          their first sentences, ``merge_outline``) in place ``OUTLINE_RANK`` (3), pushing the last hit
+          that is not a global top row out of the top ``k``.
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
         ``scores["rrf"]`` keeps the fused score. Raises ValueError when ``k`` < 1."""
