@@ -17,7 +17,8 @@ from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
 from rag.extractive import ASKS_LIST, compose, concept_alternatives, metadata_answer, question_terms, score_sentences
-from rag.refusal import asks_field, check_refusal, comparison_groups
+from rag.query import comparison_groups
+from rag.refusal import asks_field, check_refusal
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings

@@ -381,3 +381,15 @@ def plan_query(question: str, index, settings) -> QueryPlan:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      named_sections(question, index, tuple(s.label for s in scopes)), compare, asks_list(question))
+
+
+def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:
+    """Groups of documents a cross-document question compares: one per named document
+    (``plan.doc_ids``) when it names two or more, else one per named region (``plan.regions``, documents
+    by ``DocumentMeta.region``) when it names two or more; None otherwise."""
+    if len(plan.doc_ids) >= 2:
+        return {d: {d} for d in plan.doc_ids}
+    if len(plan.regions) >= 2:
+        groups = {r: {d for d, m in docs.items() if m.region == r} for r in plan.regions}
+        return {r: ids for r, ids in groups.items() if ids} or None
+    return None

@@ -131,17 +131,23 @@ def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def _mention_cues(mention: str, topics: tuple[str, ...]) -> tuple[str | None, str | None, list[str]]:
+    """The kind word a reference ends with (规划/方案…), the five-year-plan era it names (十三五) and its
+    topic words (``_topic_words``), each None/[] when absent."""
+    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
+    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
+    return kind, era, [w for w in topics if w in mention]
+
+
 def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
     """Documents a reference such as "成都的未来产业意见", "十三五那份规划", "省方案" or "2025—2027年"
     denotes: those consistent with its kind, era, region and years, and among them those whose
     names share most of its topic words; 最新/最早 keeps the one(s) whose period starts latest/
     earliest. () when the reference has none of these cues."""
-    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
-    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
+    kind, era, words = _mention_cues(mention, topics)
     years = _YEAR_RANGE.search(mention)
     period = (int(years.group(1)), int(years.group(2))) if years else None
     region = _mention_region(mention, cues)
-    words = [w for w in topics if w in mention]
     if not (era or period or region or words):
         return ()
     found = [c for c in cues if (kind is None or kind in c.kinds) and (era is None or c.era == era)
@@ -170,9 +176,7 @@ def era_conflict(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str
     kind word, no topic word, when the era is a time ("十三五期间…规划目标完成得怎么样" asks about the
     period), when a document of its era shares the topic, or when the topic's best document states
     no era (a 2025—2027 方案 may be meant by any era)."""
-    kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
-    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
-    words = [w for w in topics if w in mention]
+    kind, era, words = _mention_cues(mention, topics)
     if not (kind and era and words) or _ERA_AS_TIME.search(mention):
         return None
     score = {c.doc_id: sum(w in c.names for w in words) for c in cues if kind in c.kinds}
@@ -196,7 +200,7 @@ def missing_document(question: str, index) -> tuple[str, str] | None:
         return None
     mention = question[slice(*mentions[0])]
     doc_id = era_conflict(mention, cues, topics)
-    return (next(e for e in _ERA_NUMERALS.values() if e in mention), doc_id) if doc_id else None
+    return (_mention_cues(mention, topics)[1], doc_id) if doc_id else None
 
 
 def _cues(index):

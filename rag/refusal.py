@@ -21,9 +21,10 @@ year          the need names a year outside every document's stated period (2030
 answer_type   the need asks for a type of information — an amount of money, a calendar deadline, a phone
               number, an address, a website, a contact person, a tax/interest rate, rent exemption — and
               no top sentence contains that type (e.g. a number followed by 元/万元 for an amount)
-value         the need asks for one value — a number (多少/几个), a year or date (哪年/何时), a place (哪个县),
-              an organisation (哪家企业/由谁), a person (叫什么名字) — and no top-8 sentence states a value of
-              that kind while covering ≥ ``min_value_support`` (idf share) of the question's *focus*
+value         the need asks for one value (``rag.refusal_value``) — a number (多少/几个), a year or date
+              (哪年/何时), a place (哪个县), an organisation (哪家企业/由谁), a person (叫什么名字) — and no
+              top-8 sentence states a value of that kind (a number: naming the counted noun, in the asked
+              unit, for the one year asked) while covering ≥ ``min_value_support`` (idf share) of the question's *focus*
               (``focus_terms``: content words of the need without question, region, document and generic
               words; concept expansions count for the company's words). Skipped when the focus weighs
               < ``min_value_focus_idf``. Calibrated on dev.jsonl by a grid over both settings.
@@ -53,6 +54,8 @@ import re
 from dataclasses import dataclass
 
 from rag.query import corpus_text
+from rag.refusal_value import (  # noqa: F401  (re-exported: ``from rag.refusal import …`` keeps working)
+    ORG_NAME, SICHUAN_CITIES, VALUE_KINDS, ValueKind, asked_kinds, asked_unit, value_head, value_support)
 from rag.text import normalize
 
 # Clauses in which a company describes itself (not the information need).
@@ -75,15 +78,8 @@ def need_clause(question: str) -> str:
     return "，".join(kept) if kept else question
 
 
-@dataclass(frozen=True)
-class NeedType:
-    """A type of information a question can ask for. ``trigger``: regex on the need clause;
-    ``evidence``: regex a sentence must match to hold that type; ``label``: what it is, for reasons."""
-
-    name: str
-    label: str
-    trigger: re.Pattern
-    evidence: re.Pattern
+NeedType = ValueKind  # a type of information a question can ask for (the same record: name, label,
+# trigger on the need clause, evidence a sentence must match)
 
 
 NEED_TYPES: tuple[NeedType, ...] = (
@@ -137,117 +133,12 @@ _FIVE_YEAR_PLAN = re.compile(r"(?<![一二三四五六七八九十百])十[一�
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
-# --- the question's focus and the kind of value it asks for (rules "value" and "entity") -----------
+# --- the question's focus (rules "value", "detail", "members", "outcome"; rag.refusal_value) ---------
 _QUESTION_TOKEN = re.compile(r"[几哪啥谁]|多少|什么|怎么|怎样|如何|是否|能否|具体|分别|请问|有没有|^\d+$"
                              r"|^[一二三四五六七八九十两]+[条个项大类家种点年份]?$")
 _SCOPE_TOKEN = re.compile(r"^(四川|成都|省里|市里|全省|我省|全市|省级|市级|四川省|成都市|规划|方案|意见|文件|实施方案"
                           r"|实施意见|十三五|十四五|政策|提到|提出|要求|目标|计划|今年|明年|去年)$")
 GENERIC_DF_SHARE = 0.15  # a word in ≥ 15 % of the passages (产业, 发展, 支持) is not a focus word
-
-
-# An organisation *named*: a name ending in an organisation word (经济和信息化厅, 市科技局, 东方电气集团,
-# 四川大学, 中国工程物理研究院) not preceded by a generic word (有关部门, 牵头单位, 各市(州)政府 name none),
-# or enterprises listed by name (…等龙头企业); a quoted phrase (“研发—工程化—产业化”) names none.
-ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(?<!责任)(?<![各等])"
-                      r"[\u4e00-\u9fff]{2,12}?(?:厅|局|委员会|委|办公室|公司|集团|股份|大学|学院|研究院|研究所|科学院"
-                      r"|医院|银行|人民政府|[^技研究创新工程服务验测据算]中心)"
-                      r"|等(?:龙头|骨干|领军|重点)?企业|为(?:龙头|支撑|引领|代表)")
-# Sichuan's prefecture-level cities and prefectures: a city named without 市 (绵阳, 宜宾)
-SICHUAN_CITIES = ("成都", "自贡", "攀枝花", "泸州", "德阳", "绵阳", "广元", "遂宁", "内江", "乐山", "南充", "眉山",
-                  "宜宾", "广安", "达州", "雅安", "巴中", "资阳", "阿坝", "甘孜", "凉山")
-
-
-@dataclass(frozen=True)
-class ValueKind:
-    """A kind of value a question asks for: ``trigger`` on the need clause; ``evidence`` a sentence
-    must match to state one (a number, a year or date, a named place or organisation)."""
-
-    name: str
-    label: str
-    trigger: re.Pattern
-    evidence: re.Pattern
-
-
-VALUE_KINDS: tuple[ValueKind, ...] = (
-    ValueKind("time", "年份或日期", re.compile(r"哪一?年|哪天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
-              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年")),
-    ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
-              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]")),
-    ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
-              re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
-    ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
-              ORG_NAME),
-    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
-)
-
-
-_LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
-# words between a counted thing and 多少 that say how it is measured or asked ("利润总额的目标是多少",
-# "上市公司数量达到多少家"): skipped when looking for the thing itself (``value_head``)
-_MEASURE_WORDS = frozenset("的 是 为 要 将 能 会 可 有 共 一共 总共 到 达 达到 提升 提高 突破 增长 增加 实现 力争 计划 预计 大约 大概 约 "
-                           "目标 数量 规模 总量 总额 总数 个数 比重 比例 占比 水平 指标 任务 具体 分别 各 年 年底 年末 实际 "
-                           "基数 基期 基期值 目标值 现状值 数值 值 "
-                           "全市 全省 四川 成都 省里 市里".split())
-_CLAUSE_PUNCT = re.compile(r"[，,。；;？?！!：:、“”\"]")
-
-
-def value_head(need: str, focus: dict[str, float]) -> str | None:
-    """The thing a number question counts or measures: the last noun (jieba part of speech n*, not
-    a measuring word of ``_MEASURE_WORDS``) before 多少/几 within its clause, verbs, numbers and
-    particles skipped — "2025年规上工业企业利润总额的目标是多少亿元" → "利润总额", "上市公司数量达到
-    多少家" → "上市公司" — when it is a focus word (``focus_terms``); else None (the rule then looks
-    at the focus as a whole)."""
-    import jieba.posseg
-
-    m = VALUE_KINDS[1].trigger.search(need)
-    if not m:
-        return None
-    for pair in reversed(jieba.posseg.lcut(need[:m.start()])):
-        word, flag = pair.word.strip(), pair.flag
-        if _CLAUSE_PUNCT.search(word):
-            return None
-        if not word or word in _MEASURE_WORDS or not flag.startswith("n"):
-            continue
-        return word if word in focus else None
-    return None
-_PLACE_UNIT = re.compile(r"哪个?(县|区|州|镇|乡|市)")
-
-
-_ITEM_LABEL = re.compile(r"^\s*(?:\d{1,2}\s*[.、．](?!\d)|[（(](?:[一二三四五六七八九十]{1,3}|\d{1,2})[）)]|专栏\s*\d{1,2})")
-
-
-def _states(evidence: re.Pattern, sentence: str, question: str) -> bool:
-    """The sentence states a value ``evidence`` matches that the question does not already contain;
-    an item's numbering ("2. 新能源汽车产业布局", "（三）", "专栏 9") states no value."""
-    sentence = _ITEM_LABEL.sub("", sentence)
-    return any(m.group(0) not in question for m in evidence.finditer(sentence))
-
-
-# Units a number question may count in (多少辆, 几吨) whose family a stated number must carry: a
-# sentence "推广新能源汽车" with other numbers does not say how many vehicles. Enterprises counted in
-# 家/户/个 are left out (the documents use all three for the same thing).
-UNIT_FAMILIES: tuple[tuple[str, ...], ...] = (
-    ("辆",), ("架",), ("艘",), ("颗",), ("吨",), ("人", "名", "位"),
-    ("瓦", "千瓦", "兆瓦", "万千瓦", "千伏安", "万千伏安"), ("平方米", "亩", "公顷", "平方公里"), ("公里", "千米"),
-)
-_ASKED_UNIT = re.compile(r"(?:多少|几)(?:[十百千万亿]*)(辆|架|艘|颗|吨|人|名|位|千瓦|兆瓦|瓦|平方米|亩|公顷|平方公里|公里|千米)")
-
-
-def asked_unit(need: str) -> tuple[str, ...] | None:
-    """The unit family of a number question that names its unit (多少辆 → ("辆",), 几名 → 人/名/位),
-    or None."""
-    m = _ASKED_UNIT.search(need)
-    return next((f for f in UNIT_FAMILIES if m and m.group(1) in f), None)
-
-
-def asked_kinds(need: str) -> list[ValueKind]:
-    """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几, 列一下,
-    分别是啥 — ``rag.query.asks_list``) asks for items, not one value, and gets no "number"."""
-    from rag.query import asks_list
-
-    # "除了几类…，还有哪几类", "一共几个方向？列一下": a count word inside a list question
-    items = _LIST_NEED.search(need) is not None or asks_list(need)
-    return [k for k in VALUE_KINDS if k.trigger.search(need) and not (items and k.name == "number")]
 
 
 def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
@@ -289,47 +180,6 @@ def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tu
     ctx = normalize(sentence.hit.title + sentence.hit.chunk.section).lower()
     got = sum(w for t, w in focus.items() if any(o in sent or o in ctx for o in (t, *alternatives.get(t, ()))))
     return got / total
-
-
-def value_support(question: str, scored: list, index, plan=None, top: int = 8,
-                  min_focus_idf: float = 0.0, focus=None) -> tuple[ValueKind, float] | None:
-    """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
-    lowest, and that support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top``
-    sentence that states a value of that kind (for a number: naming the counted noun, ``value_head``,
-    in the asked unit family, ``asked_unit``, from a passage that names every year the need names). None when the question asks for no value kind or its
-    focus words weigh less than ``min_focus_idf`` (sum of idf). ``focus``: ``focus_terms``'s result
-    when the caller has it already."""
-    kinds = asked_kinds(need_clause(question))
-    if not kinds:
-        return None
-    focus, alternatives = focus or focus_terms(question, index, plan)
-    if sum(focus.values()) < min_focus_idf:
-        return None
-    # a number for one named year ("2019年底有多少户") must come from a text passage naming that year
-    # (a table — or a flattened table row, three numbers or more — states its years in a header row)
-    years = set(_YEAR.findall(_RANGE.sub("", _strip_names(need_clause(question), getattr(index, "docs", {})))))
-    worst = None
-    for kind in kinds:
-        evidence = kind.evidence
-        unit = _PLACE_UNIT.search(need_clause(question)) if kind.name == "place" else None
-        if unit and unit.group(1) == "市":  # 哪个市: a city named (绵阳, 宜宾市), not one the question names
-            evidence = re.compile("|".join(SICHUAN_CITIES) + r"|[\u4e00-\u9fff]{2,3}市(?!场|级|区|州|域|民|政)")
-        elif unit:  # 哪个县: a county named in the sentence, not one the question already names
-            evidence = re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
-        head = value_head(need_clause(question), focus) if kind.name == "number" else None
-        heads = (head, *alternatives.get(head, ())) if head else ()
-        unit = asked_unit(need_clause(question)) if kind.name == "number" else None
-        if unit:  # the number must carry the asked unit: "500辆", "1.2万辆"
-            evidence = re.compile(r"(?:\d|[一二三四五六七八九十两])[\d.,]*\s*[十百千万亿]*\s*(?:" + "|".join(unit) + ")")
-        support = max((focus_coverage(s, focus, alternatives) for s in scored[:top]
-                       if _states(evidence, normalize(s.text), question)
-                       and (not heads or any(h in normalize(s.text).lower() for h in heads))
-                       and (kind.name != "number" or len(years) != 1 or s.hit.chunk.kind != "text"
-                            or len(_NUMBER.findall(s.text)) >= 3 or years <= set(_YEAR.findall(s.hit.chunk.text)))),
-                      default=0.0)
-        if worst is None or support < worst[1]:
-            worst = (kind, support)
-    return worst
 
 
 @dataclass(frozen=True)
@@ -468,14 +318,3 @@ def asks_field(question: str) -> bool:
     question: a company describing itself, or "属于规划里的哪个领域"); answers then name the section."""
     return bool(_FIELD.search(question)) or need_clause(question) != question
 
-
-def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:
-    """Groups of documents a cross-document question compares: one per named document
-    (``plan.doc_ids``) when it names two or more, else one per named region (``plan.regions``, documents
-    by ``DocumentMeta.region``) when it names two or more; None otherwise."""
-    if len(plan.doc_ids) >= 2:
-        return {d: {d} for d in plan.doc_ids}
-    if len(plan.regions) >= 2:
-        groups = {r: {d for d, m in docs.items() if m.region == r} for r in plan.regions}
-        return {r: ids for r, ids in groups.items() if ids} or None
-    return None

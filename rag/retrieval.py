@@ -18,7 +18,8 @@ import numpy as np
 
 from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
 from rag.index import LoadedIndex, card_rows
-from rag.lists import OUTLINE_RANK, add_continuations, continuation_rows, list_section_rows, merge_outline, outline_chunks
+from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, continuation_rows, list_section_rows,
+                       merge_outline, outline_chunks)
 from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
 from rag.settings import Settings
 from rag.types import Hit
@@ -257,8 +258,8 @@ class HybridRetriever:
             # a list question whose top hits spread over the sub-sections of one section: that
             # section's sub-headings are the items (auto-merging into the parent's outline), placed
             # behind the first two hits; the global top rows stay in the window
-            outline = merge_outline([self.index.chunks[row] for row in order], outline_chunks(self.index),
-                                    rrf_k=self.settings.rrf_k)
+            outline = merge_outline([self.index.chunks[row] for row in order[:OUTLINE_DEPTH]],
+                                    outline_chunks(self.index), rrf_k=self.settings.rrf_k)
             if outline is not None:
                 order = protect_rows(order[:OUTLINE_RANK - 1] + [_OUTLINE] + order[OUTLINE_RANK - 1:],
                                      plain[:PROTECTED_ROWS], min(k, self.settings.top_k))

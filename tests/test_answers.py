@@ -7,7 +7,8 @@ import datetime as dt
 from types import SimpleNamespace
 
 from rag.extractive import compose, metadata_answer, score_sentences
-from rag.refusal import check_refusal, comparison_groups, need_clause
+from rag.query import comparison_groups
+from rag.refusal import check_refusal, need_clause
 from rag.settings import Settings
 from rag.types import Chunk, DocumentMeta, Hit
 
