@@ -111,6 +111,32 @@ def _progress(items, desc, total):
                 disable=not sys.stderr.isatty() and os.environ.get("RAG_PROGRESS") != "1")
 
 
+def _build_progress(items, desc, total):
+    """Progress bars of a first-use index build: always shown on stderr (one bar per stage)."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="项", file=sys.stderr, leave=False, mininterval=0.5)
+
+
+def _ready_qa(args):
+    """A PolicyQA over an index that is built and loaded. When no index exists yet, the bundled corpus
+    (+ uploads) is ingested first, announced on stderr ("正在建立索引…" with progress bars), so that
+    the build is never part of an answer's reported retrieve time. Raises RagError subclasses."""
+    from rag.index import read_current
+    from rag.ingest import ingest
+    from rag.pipeline import PolicyQA
+
+    settings = _settings(args)
+    if read_current(settings) is None:
+        print(f"正在建立索引…（首次使用，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
+        report = ingest(settings, progress=_build_progress)  # the default sources, hidden ones left out
+        print(f"索引已建立：{report.n_documents} 篇文件，{report.n_chunks} 个段落，用时 {report.seconds:.1f} 秒",
+              file=sys.stderr, flush=True)
+    qa = PolicyQA(settings, auto_ingest=True)
+    qa.retriever  # noqa: B018 - load the index now, not inside the first question's timing
+    return qa
+
+
 # --- commands ------------------------------------------------------------------------------------
 def cmd_ingest(args) -> int:
     """Index PATHs (default: the bundled corpus and uploads). Documents hidden in the knowledge base
@@ -176,9 +202,7 @@ def _missing_question():
 
 
 def cmd_retrieve(args) -> int:
-    from rag.pipeline import PolicyQA
-
-    qa = PolicyQA(_settings(args), auto_ingest=True)
+    qa = _ready_qa(args)
     filters = _filters(args)
 
     def handle(question):
@@ -192,9 +216,7 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from rag.pipeline import PolicyQA
-
-    qa = PolicyQA(_settings(args), auto_ingest=True)
+    qa = _ready_qa(args)
     filters = _filters(args)
     if args.json or args.jsonl:
         return _run_questions(args, lambda q: qa.ask(q, args.k, filters).to_json())
@@ -314,7 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _utf8_streams() -> None:
+    """Write stdout/stderr as UTF-8 whatever the locale says (JSON and answers are Chinese text)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _utf8_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:

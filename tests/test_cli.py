@@ -204,13 +204,62 @@ def test_ingest_non_utf8_file_named_on_stderr(tmp_path, capsys):
     assert code == 0 and json.loads(out)["hits"][0]["doc_id"] == "good"
 
 
-def test_ask_on_missing_index_builds_it_first(mini_corpus, monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_first_use_builds_the_index_visibly_and_outside_the_timing(mini_corpus, monkeypatch, capsys, command):
+    """No index yet: "正在建立索引…" and progress bars on stderr, then the answer; the build (made slow
+    here on purpose) is not part of the reported retrieve time."""
+    import time
+
+    from rag import ingest as rag_ingest
+
+    real_ingest = rag_ingest.ingest
+    builds = []
+
+    def slow_ingest(*args, **kwargs):
+        builds.append(kwargs.get("progress"))
+        time.sleep(2.0)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(rag_ingest, "ingest", slow_ingest)
     monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
     assert read_current_env() is None
-    code, out, err = run(["ask", "--json", Q_LEADERS], capsys)
+    started = time.perf_counter()
+    code, out, err = run([command, "--json", Q_LEADERS], capsys)
+    elapsed_ms = (time.perf_counter() - started) * 1000
     assert code == 0, err
-    assert "30家以上" in json.loads(out)["answer"]
-    assert read_current_env() is not None
+    assert len(builds) == 1 and read_current_env() is not None
+    assert err.index("正在建立索引") < err.index("索引已建立")
+    assert "%|" in err and "项" in err  # tqdm bars of the build stages, on stderr even when it is not a tty
+    data = json.loads(out)
+    if command == "ask":
+        assert "30家以上" in data["answer"]
+        assert data["timings_ms"]["retrieve"] < 2000 < elapsed_ms
+    else:
+        assert any("30家以上" in h["text"] for h in data["hits"])
+    code, _, err = run([command, "--json", Q_LEADERS], capsys)  # built: silent
+    assert code == 0 and "正在建立索引" not in err and len(builds) == 1
+
+
+_CJK_OUTPUTS = [
+    ["ask", "--json", Q_LEADERS], ["retrieve", "--json", Q_LEADERS],
+    ["match", "--json", "--text", "我们是成都一家做钠离子电池的专精特新企业，想扩产"],
+]
+
+
+@pytest.mark.parametrize("argv", _CJK_OUTPUTS, ids=lambda a: " ".join(a[:2]))
+def test_json_output_is_utf8_text_not_escapes(on_built, capsys, argv):
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "\\u" not in out and ("四川" in out or "成都" in out)
+    json.loads(out)
+
+
+@pytest.mark.parametrize("command", ["ask", "retrieve"])
+def test_jsonl_output_is_utf8_text_not_escapes(on_built, capsys, monkeypatch, command):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"id": "一", "question": Q_LEADERS}) + "\n"))
+    code, out, err = run([command, "--jsonl", "-"], capsys)
+    assert code == 0, err
+    assert "\\u" not in out and '"id": "一"' in out and "30家以上" in out
 
 
 def read_current_env():
@@ -296,6 +345,18 @@ def test_subprocess_ask_json_smoke(on_built):
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
     assert ASK_KEYS <= set(data) and data["mode"] == "extractive" and "30家以上" in data["answer"]
+
+
+def test_subprocess_json_is_utf8_whatever_the_locale(on_built):
+    """A pipe under an ASCII locale still gets UTF-8 JSON with the Chinese text as it is."""
+    exe = shutil.which("rag")
+    argv = [exe] if exe else [sys.executable, "-m", "rag.cli"]
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"}
+    proc = subprocess.run([*argv, "retrieve", "--json", "--k", "2", Q_LEADERS], capture_output=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    text = proc.stdout.decode("utf-8")
+    assert "\\u" not in text and json.loads(text)["question"] == Q_LEADERS
 
 
 def test_subprocess_error_exit_code(on_built):
