@@ -1,0 +1,643 @@
+"""Document metadata read from the document's own text: title, issuer, document number, type, dates,
+validity, status, level and region — each value with the line it was read from.
+
+    meta = extract_metadata(text, "通知.docx")
+    meta.title, meta.sources["title"]        # "成都市人民政府关于…的实施意见", "成都市人民政府 / 关于… / 新动能的实施意见"
+
+What is read (and from where):
+
+- **title** — the first title-like line of the header (the lines before the body), joined with its
+  continuation lines when wrapped, with a preceding issuer line when the next line starts with 关于
+  (成都市人民政府 / 关于…的实施意见), with parenthesised lines right after it ((2021-2025年), (征求意见稿));
+  a line that is only 《…》 gives the text inside. Spaces next to Chinese characters are removed.
+  Unknown title: the file name's stem (source ``"file name"``).
+- **issuer** — a header line that is an organ name (…人民政府, …厅, …委员会; several separated by
+  spaces or 、 are joined with 、), else the organ before 关于 in the title, else the body that adopted
+  the text (深圳市第七届人民代表大会常务委员会第八次会议通过 → 深圳市人民代表大会常务委员会), else the
+  signature (an organ line just before the closing date).
+- **doc_number** — 国发〔2019〕5号 in the header or the first lines; [] () ［］（）【】 brackets are written
+  〔〕 and full-width digits ASCII (the standard form of GB/T 9704).
+- **doc_type** — the kind word the title ends with (实施方案, 实施意见, 条例, 办法, 通知 …; ``DOC_TYPES``).
+- **dates** — every dated event of the header and the closing lines with its kind (成文, 印发, 发布,
+  公布, 通过, 修订, 修正, 批准); ``issued_date`` is the first 成文/印发/发布/公布 date, else the latest
+  通过/修订/修正 date (the date of the version the text is); ``effective_date`` from 自…起施行 (自印发之日起
+  施行 takes the issued date).
+- **period** — years of the title ((2021-2025年), 2021—2025年), 规划期(限)为2016年至2020年, 有效期X年
+  (from the effective or issued date), 有效期至…/至…止; ``outlook_year`` from 展望至2035年.
+- **status** — 征求意见稿, 草案, 试行, 暂行 in the title; 已废止/已失效/已修订 on a header line of its own.
+- **level/region** — places found through the complete gazetteer of China's administrative divisions
+  shipped by the ``jionlp`` package (province / prefecture / county, with short names), looked up in the
+  issuer, then the title, then the header, then the opening paragraph (the region named most often,
+  titles in 《》 not counted); ``level`` is 省级, 市级 or 县级; a national organ (国务院…, 国发/国办发
+  numbers, …部 without a place) gives ``level`` "国家级" and ``region`` "全国".
+
+Unknown stays unknown (None), never guessed. Dates are ISO 8601 strings as precise as the text states
+them: ``"YYYY-MM-DD"``, or ``"YYYY-MM"`` when the text states only the month (no day is invented);
+years are ints. ``sources[field]`` is the verbatim line (stripped) a value was read from (lines joined
+by " / " for a wrapped title), ``"file name"``, ``"manifest"`` or ``"user"``.
+
+``python -m rag.metadata --check corpus/`` compares extraction with the manifest (per-field accuracy);
+``--labels FILE --docs DIR`` compares with hand labels (JSONL of the DOC fields plus ``file``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field, fields as dc_fields
+from pathlib import Path
+
+from rag.cleaning import fullwidth_alnum_to_ascii
+
+# The DOC fields (``rag info --json``) that metadata gives, in display order.
+DOC_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date", "effective_date",
+              "period_start", "period_end", "status")
+# Kinds of documents, longest first where one ends another (实施意见 before 意见).
+DOC_TYPES = ("实施方案", "实施意见", "实施细则", "实施办法", "行动计划", "行动方案", "若干措施", "若干规定",
+             "若干意见", "工作方案", "指导意见", "管理办法", "暂行办法", "条例", "办法", "规定", "细则", "意见",
+             "规划", "纲要", "通知", "决定", "决议", "措施", "方案", "计划", "规则", "指南", "公告", "通告",
+             "批复", "报告", "章程", "标准", "函")
+_TYPE_OF = {"管理办法": "办法", "暂行办法": "办法", "工作方案": "方案", "指导意见": "意见"}
+_TYPES_RX = "|".join(sorted(set(DOC_TYPES), key=len, reverse=True))
+LEVELS = {"province": "省级", "city": "市级", "county": "县级"}
+NATIONAL_LEVEL, NATIONAL_REGION = "国家级", "全国"
+
+
+@dataclass(frozen=True)
+class DatedEvent:
+    """One dated statement: ``kind`` (成文, 印发, 发布, 公布, 通过, 修订, 修正, 批准, 施行), ``date``
+    (ISO "YYYY-MM-DD" or "YYYY-MM") and the verbatim ``line`` it was read from."""
+
+    kind: str
+    date: str
+    line: str
+
+
+@dataclass(frozen=True)
+class ExtractedMetadata:
+    """What a document's text states about it; None = not stated. ``sources``: field name → where the
+    value came from (verbatim line, "file name", "manifest" or "user"). ``dates``: every dated event."""
+
+    title: str | None = None
+    issuer: str | None = None
+    doc_number: str | None = None
+    doc_type: str | None = None
+    level: str | None = None
+    region: str | None = None
+    issued_date: str | None = None
+    effective_date: str | None = None
+    period_start: int | None = None
+    period_end: int | None = None
+    outlook_year: int | None = None
+    status: str | None = None
+    dates: tuple[DatedEvent, ...] = ()
+    sources: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def values(self) -> dict:
+        """field → value of the stated (non-None) value fields (not ``dates``/``sources``)."""
+        return {f.name: getattr(self, f.name) for f in dc_fields(self)
+                if f.name not in {"dates", "sources"} and getattr(self, f.name) is not None}
+
+    def statements(self) -> tuple[str, ...]:
+        """The distinct verbatim lines the values were read from (for the document card), in field order."""
+        out: list[str] = []
+        for name in (*DOC_FIELDS, "outlook_year"):
+            src = self.sources.get(name)
+            if src and src not in {"file name", "manifest", "user"}:
+                for part in src.split(" / "):
+                    if part not in out:
+                        out.append(part)
+        return tuple(out)
+
+
+# --- gazetteer ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Place:
+    """An administrative division: full ``name`` (成都市), ``level`` ("province" | "city" | "county"),
+    ``code`` (6-digit GB/T 2260 code), ``province`` (full name of its province) and ``aliases``."""
+
+    name: str
+    level: str
+    code: str
+    province: str
+    aliases: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> tuple[Place, ...]:
+    """Every province, prefecture and county of China from ``jionlp``'s ``dictionary/china_location.zip``
+    (read directly, without importing jionlp: the data only). Municipalities (北京市…) are listed once,
+    as provinces. Raises RuntimeError naming the package when it is not installed."""
+    import importlib.util
+    import zipfile
+
+    spec = importlib.util.find_spec("jionlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the gazetteer needs the jionlp package: pip install jionlp")
+    path = Path(list(spec.submodule_search_locations)[0]) / "dictionary" / "china_location.zip"
+    with zipfile.ZipFile(path) as z:
+        data = z.read("china_location.txt").decode("utf-8")
+    places: list[Place] = []
+    province = ""
+    for tabs, name, code, alias in re.findall(r"\n(\t{0,2})([^\t\n]+)\t(\d{6})\t([^\t\n]*)", "\n" + data):
+        level = ("province", "city", "county")[len(tabs)]
+        name, alias = name.strip(), alias.strip()
+        if level == "province":
+            province = name
+        elif level == "city" and name == province:
+            continue  # a municipality's own city entry
+        aliases = tuple(a for a in alias.split("/") if a and a != name and len(a) >= 2)
+        places.append(Place(name, level, code, province, aliases))
+    return tuple(places)
+
+
+@functools.lru_cache(maxsize=1)
+def _place_index() -> tuple[dict, re.Pattern, re.Pattern]:
+    """(name → [Place], regex of full names, regex of province/city short names)."""
+    by_name: dict[str, list[Place]] = {}
+    for p in gazetteer():
+        by_name.setdefault(p.name, []).append(p)
+        if p.level != "county":
+            for a in p.aliases:
+                by_name.setdefault(a, []).append(p)
+    full = sorted({p.name for p in gazetteer()}, key=len, reverse=True)
+    short = sorted({a for p in gazetteer() if p.level != "county" for a in p.aliases}, key=len, reverse=True)
+    return by_name, re.compile("|".join(map(re.escape, full))), re.compile("|".join(map(re.escape, short)))
+
+
+def find_places(text: str, short_names: bool = True) -> list[tuple[Place, int]]:
+    """Places named in ``text`` with their character offsets, in order: full names (成都市, 武侯区)
+    anywhere, and — when ``short_names`` — short names of provinces and prefectures (四川, 成都) not
+    followed by a character that makes a longer name. A name shared by several places resolves to
+    the one inside a province named earlier in the text, else the highest-level one."""
+    by_name, full_rx, short_rx = _place_index()
+    spans: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group()) for m in full_rx.finditer(text)]
+    if short_names:
+        taken = [(s, e) for s, e, _ in spans]
+        for m in short_rx.finditer(text):
+            if not any(s < m.end() and m.start() < e for s, e in taken):
+                spans.append((m.start(), m.end(), m.group()))
+    spans.sort()
+    out: list[tuple[Place, int]] = []
+    seen_provinces: list[str] = []
+    for start, _end, name in spans:
+        cands = by_name.get(name, [])
+        if not cands:
+            continue
+        inside = [c for c in cands if c.province in seen_provinces]
+        order = {"province": 0, "city": 1, "county": 2}
+        place = (inside or sorted(cands, key=lambda c: order[c.level]))[0]
+        seen_provinces.append(place.province)
+        out.append((place, start))
+    return out
+
+
+# --- lines -------------------------------------------------------------------------------------
+_PAGE_NO = re.compile(r"^[-—–一－\s]*\d+[-—–一－\s]*$|^第\s*\d+\s*页")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_CJK = r"\u3400-\u9fff\uf900-\ufaff"
+
+
+def _norm(line: str) -> str:
+    """A header line for matching: full-width letters/digits ASCII, Markdown marks gone, no spaces
+    next to Chinese characters."""
+    s = fullwidth_alnum_to_ascii(line).strip().lstrip("#>").strip().strip("*_").strip()
+    return re.sub(rf"\s+(?=[{_CJK}（）()《》“”〔〕\[\]])|(?<=[{_CJK}（）()《》“”〔〕\[\]])\s+", "", s)
+
+
+def _lines(text: str) -> list[tuple[str, str]]:
+    """(normalised, verbatim) non-empty lines of ``text`` without comments, page numbers, 附件 labels
+    and table-of-contents headings."""
+    out = []
+    for raw in _COMMENT.sub("\n", text).splitlines():
+        verbatim = raw.strip().lstrip("#").strip()
+        n = _norm(raw)
+        if not n or _PAGE_NO.match(n) or re.fullmatch(r"附件\d*[:：]?", n):
+            continue
+        out.append((n, verbatim))
+    return out
+
+
+_BODY_START = re.compile(r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条编]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[)）]"
+                         r"|\d+[.．、]\D|前言$|序言$|目录$|目次$|总则$)")
+_ORG_SUFFIX = (r"(?:人民代表大会常务委员会|人大常委会|人民代表大会|人民政府办公厅|人民政府办公室|人民政府|办公厅|办公室"
+               r"|委员会|政府|厅|局|委|部|院|署|办|中心|协会|联合会|法院|检察院|银行|党委|省委|市委|县委|区委)")
+_ORG = re.compile(rf"^[{_CJK}“”（）()]{{2,40}}?{_ORG_SUFFIX}$")
+_DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
+_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "O": 0, "Ｏ": 0}
+_CN_DATE = re.compile(r"([〇零○一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月(?:([一二三四五六七八九十]{1,3})日)?")
+_EVENT_KIND = re.compile(r"成文|印发|发布|公布|通过|修订|修正|批准|施行")
+_DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,12}?[发函字令复电告通办])\s*[〔\[［(（【]\s*((?:19|20)\d{2})\s*[〕\]］)）】]"
+                     r"\s*(?:第\s*)?(\d{1,4})\s*号")
+_TITLE_END = re.compile(rf"(?:{_TYPES_RX})(?:[（(][^（）()]{{1,24}}[)）])*$")
+_PAREN_LINE = re.compile(r"^[（(][^（）()]{1,24}[)）]$")
+
+
+def _cn_number(s: str) -> int:
+    if "十" in s:
+        tens, _, ones = s.partition("十")
+        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+    return _CN_DIGITS.get(s, 0)
+
+
+def _arabic_dates(line: str) -> str:
+    """``line`` with 二〇二四年一月三日 written 2024年1月3日."""
+    def conv(m):
+        y = "".join(str(_CN_DIGITS[c]) for c in m.group(1))
+        d = f"{_cn_number(m.group(3))}日" if m.group(3) else ""
+        return f"{y}年{_cn_number(m.group(2))}月{d}"
+    return _CN_DATE.sub(conv, line)
+
+
+def _iso(m: re.Match) -> str | None:
+    y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
+    if not 1 <= mo <= 12 or (d and not 1 <= int(d) <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{int(d):02d}" if d else f"{y:04d}-{mo:02d}"
+
+
+def _events(norm: str, verbatim: str) -> list[DatedEvent]:
+    """Dated events of one line: each date with the kind word after it in its clause (none → 成文 when
+    the line is only a date)."""
+    line = _arabic_dates(norm)
+    out = []
+    for m in _DATE.finditer(line):
+        iso = _iso(m)
+        if not iso:
+            continue
+        rest = re.split(r"[。；;]|(?:19|20)\d{2}\s*年", line[m.end():])[0]
+        kind = _EVENT_KIND.findall(rest)
+        if kind:
+            out.append(DatedEvent(kind[-1] if kind[-1] != "通过" or len(kind) == 1 else "通过", iso, verbatim))
+            if "修订" in kind and "通过" in kind:  # 修订通过
+                out[-1] = DatedEvent("修订", iso, verbatim)
+        elif re.fullmatch(r"[（(]?\s*" + _DATE.pattern + r"\s*[)）]?", line):
+            out.append(DatedEvent("成文", iso, verbatim))
+    return out
+
+
+def _paragraphs(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(normalised, verbatim) paragraphs: hard-wrapped lines joined until one ends a sentence or is
+    a heading."""
+    out: list[tuple[str, str]] = []
+    buf_n, buf_v = "", ""
+    for n, v in lines:
+        if _BODY_START.match(n) and buf_n:
+            out.append((buf_n, buf_v))
+            buf_n, buf_v = "", ""
+        buf_n, buf_v = buf_n + n, buf_v + v
+        if re.search(r"[。！？；：:!?;]$", n) or _BODY_START.match(n) or len(n) < 12:
+            out.append((buf_n, buf_v))
+            buf_n, buf_v = "", ""
+    if buf_n:
+        out.append((buf_n, buf_v))
+    return out
+
+
+def _sentence(verbatim: str, needle: str) -> str:
+    """The sentence of ``verbatim`` (split after 。；) whose normalised form contains ``needle``."""
+    for s in re.findall(r"[^。；;]+[。；;]?", verbatim):
+        if needle in _norm(s):
+            return s.strip()
+    return verbatim
+
+
+def _is_org(line: str) -> bool:
+    parts = [p for p in re.split(r"[\s、，,]+", line) if p]
+    return bool(parts) and all(_ORG.match(p) and not _TITLE_END.search(p) for p in parts) and len(line) <= 80
+
+
+def _clean_title(title: str) -> str:
+    title = re.sub(rf"\s+(?=[^A-Za-z0-9])|(?<=[^A-Za-z0-9])\s+", "", title)
+    return title.strip("《》 ") if title.startswith("《") and title.endswith("》") else title
+
+
+# --- extraction --------------------------------------------------------------------------------
+HEADER_LINES = 14
+_SALUTATION = re.compile(r"[：:]$")
+
+
+def _header(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The lines before the body: up to the first heading, salutation (各…：) or prose paragraph."""
+    out = []
+    for n, v in lines[:HEADER_LINES]:
+        dated = bool(_DATE.search(_arabic_dates(n)))
+        if _BODY_START.match(n) or (_SALUTATION.search(n) and not dated):
+            break
+        if not dated and (re.search(r"[，。；,;]", n) or (len(n) > 40 and not _TITLE_END.search(n)
+                                                          and not n.startswith("《"))):
+            break
+        out.append((n, v))
+    return out
+
+
+def _find_title(header: list[tuple[str, str]]) -> tuple[str | None, str | None, int]:
+    """(title, source, index of its last header line) from the header; (None, None, -1) when none."""
+    for i, (n, _v) in enumerate(header):
+        if _DATE.search(_arabic_dates(n)) or _DOC_NO.search(n) or _PAREN_LINE.match(n):
+            continue
+        if _is_org(n) and not (i + 1 < len(header) and header[i + 1][0].startswith("关于")):
+            continue
+        parts, j = [i], i
+        if _is_org(n):  # 成都市人民政府 / 关于…
+            j = i + 1
+            parts.append(j)
+        while not _TITLE_END.search(header[j][0]) and j + 1 < len(header) and len(parts) < 4:
+            nxt = header[j + 1][0]
+            if _DATE.search(_arabic_dates(nxt)) or _DOC_NO.search(nxt) or _is_org(nxt) or len(nxt) > 40:
+                break
+            j += 1
+            parts.append(j)
+        title_like = _TITLE_END.search(header[j][0]) or re.fullmatch(r"《[^》]+》", header[j][0])
+        if not title_like and len(parts) == 1 and i + 1 < len(header):
+            continue  # a stray line (附件说明, 密级) before the title
+        while j + 1 < len(header) and _PAREN_LINE.match(header[j + 1][0]):
+            j += 1
+            parts.append(j)
+        title = _clean_title("".join(header[k][0] for k in parts))
+        return title, " / ".join(header[k][1] for k in parts), j
+    return None, None, -1
+
+
+_ADOPTING = re.compile(r"([\u4e00-\u9fff]{2,30}?)(?:第[一二三四五六七八九十\d]+届)?(人民代表大会(?:常务委员会)?)"
+                       r"(?:第[一二三四五六七八九十百\d]+次(?:全体)?会议)?")
+
+
+def _adopting_body(line: str) -> str | None:
+    m = _ADOPTING.search(_DATE.sub("|", re.sub(r"《[^》]*》", "", _arabic_dates(line))))
+    return m.group(1) + m.group(2) if m else None
+
+
+_EFFECTIVE = re.compile(r"自\s*(?:(?P<date>(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)|(?P<rel>印发|发布|公布|颁布|签发)之日)"
+                        r"\s*起(?:施行|实施|执行|生效)")
+_VALID_YEARS = re.compile(r"有效期(?:为|限为)?\s*(\d{1,2}|[一二三四五六七八九十])\s*年")
+_VALID_UNTIL = re.compile(r"(?:有效期(?:至|到)|至)\s*((?:19|20)\d{2})\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?\s*(?:止|截止|失效)?")
+_PERIOD_RANGE = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:[—–\-~～－]+|至|到)\s*((?:19|20)\d{2})\s*年?")
+_PERIOD_TEXT = re.compile(r"(?:规划|实施|执行|行动)?期(?:限)?(?:为|是|：|:)?\s*((?:19|20)\d{2})\s*年?\s*(?:[—–\-~～－]+|至|到)\s*"
+                          r"((?:19|20)\d{2})\s*年")
+_OUTLOOK = re.compile(r"展望(?:到|至)\s*((?:19|20)\d{2})\s*年")
+_STATUS_TITLE = (("征求意见稿", "征求意见稿"), ("送审稿", "送审稿"), ("草案", "草案"), ("试行", "试行"), ("暂行", "暂行"))
+_STATUS_LINE = re.compile(r"^[（(【\[]?\s*(已废止|已失效|已修订|已被修订|废止|失效)\s*[)）】\]]?$")
+_NATIONAL_ORG = re.compile(r"^(?:国务院|全国人民代表大会|中共中央|中华人民共和国|国家|最高人民法院|最高人民检察院|中央)")
+_NATIONAL_NO = re.compile(r"^国(?:办)?[发函令]")
+
+
+def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
+    """Read the metadata a document states about itself (see the module docstring for what is read
+    from where). ``text``: the document text (raw or cleaned; full-width digits, Markdown heading marks,
+    HTML comments and page numbers are tolerated); ``file_name``: used only for the title when the text
+    states none (source "file name"). Never raises on odd input: what cannot be read stays None."""
+    values: dict = {}
+    sources: dict[str, str] = {}
+
+    def put(name, value, source):
+        if value is not None and values.get(name) is None:
+            values[name], sources[name] = value, source
+
+    lines = _lines(text or "")
+    header = _header(lines)
+    title, title_src, title_end = _find_title(header)
+    put("title", title, title_src)
+    if title is None and file_name:
+        stem = re.sub(r"[（(]\d{4}-\d{2}-\d{2}[)）]$", "", Path(file_name).stem).strip()
+        put("title", stem or None, "file name")
+    tail = lines[-8:] if len(lines) > len(header) + 8 else lines[len(header):]
+
+    # document number, issuer lines, status lines, dated events
+    events: list[DatedEvent] = []
+    for n, v in header + lines[len(header):len(header) + 6]:
+        m = _DOC_NO.search(n)
+        if m and "doc_number" not in values:
+            put("doc_number", f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号", v)
+    for k, (n, v) in enumerate(header):
+        if k > title_end and _is_org(n):
+            put("issuer", "、".join(p for p in re.split(r"[\s、，,]+", n) if p), v)
+        sm = _STATUS_LINE.match(n)
+        if sm:
+            put("status", sm.group(1).replace("已被", "已"), v)
+        events.extend(_events(n, v))
+    if title and title_src != "file name":
+        m = re.match(r"^(.{2,40}?)关于", title)
+        if m and _is_org(m.group(1)):
+            put("issuer", m.group(1), title_src)
+    versions = [e for e in events if e.kind in {"通过", "修订", "修正"}]
+    for e in sorted(versions, key=lambda e: e.date, reverse=True):  # the body that adopted this version
+        put("issuer", _adopting_body(_norm(e.line)), e.line)
+    # the closing lines: signature organ and date
+    tail_events = []
+    for k, (n, v) in enumerate(tail):
+        evs = _events(n, v)
+        if evs and evs[0].kind == "成文" and k > 0 and _is_org(tail[k - 1][0]):
+            put("issuer", "、".join(p for p in re.split(r"[\s、，,]+", tail[k - 1][0]) if p), tail[k - 1][1])
+        tail_events.extend(e for e in evs if e.kind == "成文" or len(n) <= 30)
+    events.extend(e for e in tail_events if e not in events)
+
+    # type and status from the title
+    if title and title_src != "file name":
+        bare = re.sub(r"(?:[（(][^（）()]{1,24}[)）])+$", "", title)
+        kind = next((t for t in sorted(DOC_TYPES, key=len, reverse=True) if bare.endswith(t)), None)
+        put("doc_type", _TYPE_OF.get(kind, kind), title_src)
+        for word, status in _STATUS_TITLE:
+            if word in title:
+                put("status", status, title_src)
+                break
+
+    # dates
+    if versions:  # a regulation: the date of the version the text is
+        issued = max((e for e in events if e.kind in {"通过", "修订", "修正", "公布"}), key=lambda e: e.date)
+    else:
+        issued = next((e for e in events if e.kind in {"成文", "印发", "发布", "公布"}), None)
+    if issued:
+        put("issued_date", issued.date, issued.line)
+    body = _paragraphs(lines[len(header):])
+    for n, v in body:
+        m = _EFFECTIVE.search(_arabic_dates(n))
+        if m:
+            v = _sentence(v, m.group())
+            if m.group("date"):
+                iso = _iso(_DATE.search(m.group("date")))
+                put("effective_date", iso, v)
+                events.append(DatedEvent("施行", iso, v)) if iso else None
+            elif values.get("issued_date"):
+                put("effective_date", values["issued_date"], v)
+            break
+    if "effective_date" not in values:
+        e = next((e for e in events if e.kind == "施行"), None)
+        if e:
+            put("effective_date", e.date, e.line)
+
+    # period
+    if title and title_src != "file name":
+        m = _PERIOD_RANGE.search(title)
+        if m and int(m.group(1)) <= int(m.group(2)):
+            put("period_start", int(m.group(1)), title_src)
+            put("period_end", int(m.group(2)), title_src)
+    for n, v in body[:12]:
+        m = _PERIOD_TEXT.search(n)
+        if m and int(m.group(1)) <= int(m.group(2)):
+            put("period_start", int(m.group(1)), _sentence(v, m.group()))
+            put("period_end", int(m.group(2)), _sentence(v, m.group()))
+        o = _OUTLOOK.search(n)
+        if o:
+            put("outlook_year", int(o.group(1)), _sentence(v, o.group()))
+    for n, v in body:
+        m = _VALID_YEARS.search(n)
+        start = values.get("effective_date") or values.get("issued_date")
+        if m and start:
+            years = int(m.group(1)) if m.group(1).isdigit() else _cn_number(m.group(1))
+            first = int(start[:4])
+            starts_jan1 = start[5:] in ("01-01", "01")
+            put("period_start", first, _sentence(v, m.group()))
+            put("period_end", first + years - (1 if starts_jan1 else 0), _sentence(v, m.group()))
+            break
+        u = _VALID_UNTIL.search(n) if ("有效期" in n or "止" in n) else None
+        if u:
+            put("period_end", int(u.group(1)), _sentence(v, u.group()))
+            break
+
+    # level and region: issuer, title, doc number, header, opening paragraph
+    issuer = values.get("issuer")
+    national_src = None
+    if issuer and _NATIONAL_ORG.match(issuer):
+        national_src = sources["issuer"]
+    elif values.get("doc_number") and _NATIONAL_NO.match(values["doc_number"]):
+        national_src = sources["doc_number"]
+    candidates = []
+    if issuer:
+        candidates.append((issuer, sources["issuer"], False))
+    if title and title_src != "file name":
+        candidates.append((re.sub(r"《[^》]*》", "", title), title_src, True))
+    candidates += [(n, v, False) for n, v in header]
+    for s, src, short in candidates:
+        if national_src and not find_places(s, short_names=False):
+            break
+        found = find_places(s, short_names=short or bool(re.match(r"^[\u4e00-\u9fff]{2,4}(?:经济特区|新区)", s)))
+        if found and (short or s is not issuer or found[0][1] == 0):
+            place = _most_specific(found)
+            put("region", place.name, src)
+            put("level", LEVELS[place.level], src)
+            break
+    if national_src and "region" not in values:
+        put("level", NATIONAL_LEVEL, national_src)
+        put("region", NATIONAL_REGION, national_src)
+    if "region" not in values and not issuer:
+        opening = [(n, v) for n, v in body[:4] if len(n) >= 20 and not _BODY_START.match(n)]
+        _region_from_opening(opening, put)
+
+    return ExtractedMetadata(**values, dates=tuple(events), sources=sources)
+
+
+def _most_specific(found: list[tuple[Place, int]]) -> Place:
+    """The first place, or a place inside it named right after it (四川省成都市 → 成都市)."""
+    place = found[0][0]
+    for p, _ in found[1:]:
+        if p.province == place.province and list(LEVELS).index(p.level) > list(LEVELS).index(place.level):
+            place = p
+        else:
+            break
+    return place
+
+
+def _region_from_opening(lines: list[tuple[str, str]], put) -> None:
+    """The region named most often (≥ 2 mentions, or the only one named) in the opening paragraph,
+    titles in 《》 not counted; nothing when two regions are named equally often."""
+    from collections import Counter
+
+    for n, v in lines[:1]:
+        found = find_places(re.sub(r"《[^》]*》", "", n))
+        if not found:
+            continue
+        counts = Counter(p for p, _ in found)
+        ranked = counts.most_common()
+        top, k = ranked[0]
+        if len(ranked) > 1 and ranked[1][1] == k:
+            return
+        if k >= 2 or len(ranked) == 1:
+            src = _sentence(v, next(p.name if p.name in n else p.aliases[0] for p, _ in found if p is top))
+            put("region", top.name, src)
+            put("level", LEVELS[top.level], src)
+            return
+
+
+# --- comparison with the manifest / hand labels ------------------------------------------------
+def _field_equal(name: str, want, got) -> bool:
+    if want is None:
+        return got is None
+    if got is None:
+        return False
+    if isinstance(want, str):
+        norm = (lambda s: re.sub(r"\s+", "", fullwidth_alnum_to_ascii(str(s))))
+        return norm(want) == norm(got)
+    return want == got
+
+
+_MANIFEST_FIELDS = {"title": "title", "issuer": "issuer", "level": "level", "region": "region",
+                    "doc_number": "doc_number", "date": "issued_date", "period_start": "period_start",
+                    "period_end": "period_end", "outlook_year": "outlook_year", "status": "status"}
+
+
+def check(pairs: list[tuple[str, dict, ExtractedMetadata]], fields_map: dict[str, str]) -> dict:
+    """Per-field accuracy of extraction against expected values over the fields that are non-null in
+    the expectation. ``pairs``: (name, expected record, extracted); ``fields_map``: expected key →
+    ExtractedMetadata field. Returns {"fields": {key: {"n", "correct", "accuracy"}}, "overall": {…},
+    "misses": [(name, key, expected, got)]}."""
+    per: dict[str, list[int]] = {}
+    misses = []
+    for name, want, got in pairs:
+        for key, attr in fields_map.items():
+            if want.get(key) is None:
+                continue
+            ok = _field_equal(key, want[key], getattr(got, attr))
+            per.setdefault(key, [0, 0])
+            per[key][0] += 1
+            per[key][1] += ok
+            if not ok:
+                misses.append((name, key, want[key], getattr(got, attr)))
+    n = sum(v[0] for v in per.values())
+    c = sum(v[1] for v in per.values())
+    return {"fields": {k: {"n": v[0], "correct": v[1], "accuracy": round(v[1] / v[0], 3)} for k, v in per.items()},
+            "overall": {"n": n, "correct": c, "accuracy": round(c / n, 3) if n else None}, "misses": misses}
+
+
+def _print_check(result: dict) -> None:
+    for key, v in result["fields"].items():
+        print(f"{key:15} {v['correct']:3}/{v['n']:<3} {v['accuracy']:.3f}")
+    o = result["overall"]
+    print(f"{'overall':15} {o['correct']:3}/{o['n']:<3} {o['accuracy']}")
+    for name, key, want, got in result["misses"]:
+        print(f"  miss {name} {key}: expected {want!r}, got {got!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rag.metadata --check CORPUS_DIR`` (the manifest's non-null fields versus extraction
+    from the files alone) or ``--labels FILE.jsonl --docs DIR`` (hand labels with a ``file`` key
+    relative to DIR, DOC field names). Prints per-field accuracy and the misses; exit 0."""
+    import argparse
+    import json
+
+    from rag.corpus import read_text
+
+    ap = argparse.ArgumentParser(prog="python -m rag.metadata")
+    ap.add_argument("--check", metavar="CORPUS_DIR")
+    ap.add_argument("--labels", metavar="FILE")
+    ap.add_argument("--docs", metavar="DIR", default=".")
+    args = ap.parse_args(argv)
+    if args.check:
+        root = Path(args.check)
+        entries = json.loads((root / "manifest.json").read_text(encoding="utf-8"))["documents"]
+        pairs = [(e["id"], e, extract_metadata(read_text(root / e["file"]), Path(e["file"]).name)) for e in entries]
+        _print_check(check(pairs, _MANIFEST_FIELDS))
+    if args.labels:
+        pairs = []
+        for line in Path(args.labels).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            path = Path(args.docs) / rec["file"]
+            pairs.append((rec.get("doc_id") or rec["file"], rec, extract_metadata(read_text(path), path.name)))
+        _print_check(check(pairs, {k: k for k in DOC_FIELDS}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
