@@ -3,12 +3,13 @@
 The format is described in BENCHMARK.md: one JSON object per line with the
 fields ``id``, ``question``, ``answer``, ``key_facts``, ``evidence`` (a list of
 ``{"doc", "anchor"}``), ``type`` and ``persona``; an optional ``tags`` list of
-strings (e.g. ``["table"]``) is allowed.
+strings (e.g. ``["table"]``) and an optional ``split`` string (``dev`` / ``holdout``) are allowed.
 
 Anchors and key facts are checked against the source texts: by default the repository's
 ``corpus/`` (``manifest.json`` maps each document's ``original_file`` — the name a benchmark's
 ``doc`` field uses — to its file under ``corpus/docs/``), or a directory of files named as in ``doc``
-(``--seeds DIR``). Pure standard library.  Command line::
+(``--seeds DIR``, or ``--corpus DIR`` when DIR has no ``manifest.json``, e.g. ``eval/corpora/lawref-dev``).
+Pure standard library.  Command line::
 
     python -m rag.dataset eval/datasets/dev.jsonl eval/datasets/policy_qa.jsonl [--corpus DIR | --seeds DIR]
 
@@ -98,6 +99,8 @@ def _structural_problems(rec: object) -> list[str]:
         tags = rec["tags"]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             problems.append("field 'tags' must be a list of strings")
+    if "split" in rec and (not isinstance(rec["split"], str) or not rec["split"].strip()):
+        problems.append("field 'split' must be a non-empty string (e.g. 'dev', 'holdout')")
     return problems
 
 
@@ -136,7 +139,8 @@ def load_questions(path: str) -> list[dict]:
 class _Seeds:
     """Lazy cache of source documents (raw lines and normalised full text) by ``doc`` name.
 
-    ``seeds_dir`` given: ``doc`` is a file name in that directory. Otherwise ``corpus_dir``'s
+    ``seeds_dir`` given, or a ``corpus_dir`` without ``manifest.json`` (an external corpus such as
+    ``eval/corpora/lawref-dev``): ``doc`` is a file name in that directory. Otherwise ``corpus_dir``'s
     ``manifest.json`` maps ``original_file`` (and, for convenience, the document ``id`` and the
     corpus file name) to the file; ``self.error`` is set when the manifest cannot be read.
     """
@@ -148,7 +152,11 @@ class _Seeds:
             self.dir = seeds_dir
         else:
             self.dir = corpus_dir or DEFAULT_CORPUS
-            self._paths = self._manifest_paths(self.dir)
+            if corpus_dir and not os.path.isfile(os.path.join(corpus_dir, "manifest.json")):
+                if not os.path.isdir(corpus_dir):
+                    self.error = f"{corpus_dir}: corpus directory not found; give --corpus DIR"
+            else:
+                self._paths = self._manifest_paths(self.dir)
         self._cache: dict[str, tuple[list[str], str] | None] = {}
 
     def _manifest_paths(self, corpus_dir: str) -> dict[str, str]:
@@ -258,8 +266,8 @@ def validate_dataset(path: str, seeds_dir: str | None = None, corpus_dir: str | 
     key facts of 2-15 chars each (none, and no evidence, for ``unanswerable`` and
     only for it); every anchor 6-30 chars, free of page-number artefacts and
     found verbatim within a single line of its ``doc`` — a file of ``seeds_dir`` when
-    given, else the document whose ``original_file`` is ``doc`` in ``corpus_dir``'s
-    manifest (default: the repository's ``corpus/``, so no seeds directory is needed);
+    given or of a ``corpus_dir`` that has no ``manifest.json``, else the document whose
+    ``original_file`` is ``doc`` in ``corpus_dir``'s manifest (default: the repository's ``corpus/``);
     every key fact contained in the normalised answer and in the normalised full text
     of at least one of the question's evidence documents; ``cross_doc`` questions
     cite at least two documents.  Never raises for bad content; an unreadable
@@ -334,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL file(s) to check")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--corpus", metavar="DIR", default=None,
-                       help=f"corpus directory with manifest.json (default {DEFAULT_CORPUS})")
+                       help=f"corpus directory: with manifest.json, or files named as in 'doc' (default {DEFAULT_CORPUS})")
     group.add_argument("--seeds", metavar="DIR", help="directory of source documents named as in 'doc'")
     args = parser.parse_args(argv)
 

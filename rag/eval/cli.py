@@ -19,7 +19,12 @@ def register(sub) -> None:
     p.add_argument("--config", default="hybrid", help="named configuration (hybrid, bm25-only, dense-only, naive-langchain, …)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting (repeatable)")
     p.add_argument("--compare", metavar="A,B,...", help="run several configurations and print one table")
-    p.add_argument("--out", help="output directory (default eval/runs/<timestamp>)")
+    p.add_argument("--out", help="output directory (default: $RAG_DATA_DIR/eval/runs/<timestamp>, "
+                                 "never the source tree)")
+    p.add_argument("--corpus", metavar="DIR",
+                   help="score on this folder of documents (named as in the dataset's 'doc'), indexed in its own "
+                        "data directory under the data dir (reused while unchanged), instead of the bundled corpus")
+    p.add_argument("--split", metavar="NAME", help="only the questions whose 'split' field is NAME (e.g. dev, holdout)")
     p.add_argument("--judge", action="store_true",
                    help="add LLM-judged faithfulness and answer relevancy (RAGAS); needs an LLM (OPENAI_BASE_URL/OPENAI_API_KEY)")
     p.add_argument("--judge-model", metavar="NAME", help="judge with this model instead of RAG_LLM_MODEL")
@@ -40,7 +45,7 @@ def cmd_eval(args) -> int:
     dataset = Path(args.dataset)
     if not dataset.is_file():
         raise ConfigError(f"dataset {dataset} not found; give --dataset PATH")
-    out = Path(args.out) if args.out else PROJECT_ROOT / "eval" / "runs" / time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else default_out_dir(settings)
     overrides = parse_set(args.set)
     judge = getattr(args, "judge", False)
     try:
@@ -58,10 +63,20 @@ def cmd_eval(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         print(json.dumps(result, ensure_ascii=False, indent=1))
+        print(f"\nreports written to {out}", file=sys.stderr)
         return 0
     configs = [c.strip() for c in args.compare.split(",")] if args.compare else [args.config]
     for name in configs:
         resolve(name)  # an unknown name fails before any configuration runs
+    corpus = Path(args.corpus) if getattr(args, "corpus", None) else None
+    if corpus is not None:
+        from rag.eval.runner import corpus_files
+
+        corpus_files(corpus)  # a missing or empty folder fails before anything runs
+    if getattr(args, "split", None):
+        from rag.eval.runner import select_split
+
+        select_split(load_questions(str(dataset)), args.split)
     judge_llm = None
     if judge:
         from rag.eval.judge import judge_model
@@ -70,7 +85,7 @@ def cmd_eval(args) -> int:
     summaries = []
     for name in configs:
         records, summary = run_config(settings, dataset, args.k, name, overrides, progress=_progress,
-                                      judge_llm=judge_llm)
+                                      judge_llm=judge_llm, corpus=corpus, split=getattr(args, "split", None))
         write_run(out / name if len(configs) > 1 else out, records, summary)
         summaries.append(summary)
     table = compare_table(summaries)
@@ -79,6 +94,12 @@ def cmd_eval(args) -> int:
     print(table)
     print(f"\nreports written to {out}", file=sys.stderr)
     return 0
+
+
+def default_out_dir(settings) -> Path:
+    """Where a run without ``--out`` writes: ``<data_dir>/eval/runs/<YYYYmmdd-HHMMSS>`` (the data
+    directory holds all state; the source tree is never written to)."""
+    return Path(settings.data_dir) / "eval" / "runs" / time.strftime("%Y%m%d-%H%M%S")
 
 
 def _one_line(exc: Exception) -> str:

@@ -10,17 +10,20 @@ from rag.types import Chunk, Hit
 
 class NaiveRetriever:
     """``RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)`` over the raw (uncleaned)
-    source texts and ``langchain_community`` ``BM25Retriever`` with jieba as ``preprocess_func``."""
+    source texts and ``langchain_community`` ``BM25Retriever`` with jieba as ``preprocess_func``.
+    ``paths``: the files or directories to read (default ``rag.ingest.default_sources``)."""
 
-    def __init__(self, settings, tokenizer):
+    def __init__(self, settings, tokenizer, paths=None):
         from langchain_community.retrievers import BM25Retriever
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
         docs, self.titles = [], {}
-        hidden = set(default_exclude(settings))  # documents hidden in the knowledge base stay out, as in ingest
-        for source in collect_sources(default_sources(settings)):
+        # documents hidden in the knowledge base stay out, as in ingest; explicit ``paths`` (an external
+        # corpus, ingested with exclude=[]) are taken whole
+        hidden = set(default_exclude(settings)) if paths is None else set()
+        for source in collect_sources(paths or default_sources(settings)):
             if source.meta.doc_id in hidden:
                 continue
             self.titles[source.meta.doc_id] = source.meta.title

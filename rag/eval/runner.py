@@ -21,10 +21,56 @@ def _anchors(q: dict) -> list[str]:
     return [e["anchor"] for e in q.get("evidence", [])]
 
 
+def corpus_files(corpus: Path) -> list[Path]:
+    """The documents of an external corpus directory: its supported files (``rag.corpus.SUPPORTED_SUFFIXES``,
+    recursively, sorted), without README files (the folder's own description). Raises ConfigError when
+    ``corpus`` is not a directory or holds no document."""
+    from rag.corpus import SUPPORTED_SUFFIXES
+    from rag.errors import ConfigError
+
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise ConfigError(f"corpus {corpus} is not a directory; give --corpus DIR (a folder of documents)")
+    files = [f for f in sorted(corpus.rglob("*")) if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+             and f.stem.upper() != "README"]
+    if not files:
+        raise ConfigError(f"corpus {corpus} holds no .txt/.md/.pdf/.docx documents")
+    return files
+
+
+def corpus_data_dir(settings: Settings, corpus: Path) -> Path:
+    """The data directory an external corpus is indexed in: ``<data_dir>/eval-corpora/<folder name>-<12 hex
+    of sha256(resolved path)>``. One directory per corpus path; ingest is incremental there, so an unchanged
+    corpus (same file contents, same index settings) is reused as it is and a changed file is re-indexed."""
+    import hashlib
+
+    resolved = Path(corpus).resolve()
+    key = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:12]
+    return Path(settings.data_dir) / "eval-corpora" / f"{resolved.name}-{key}"
+
+
+def select_split(questions: list[dict], split: str | None) -> list[dict]:
+    """The questions whose ``split`` field equals ``split`` (all when ``split`` is None). Raises ConfigError
+    when none matches (naming the splits the dataset has)."""
+    if split is None:
+        return questions
+    chosen = [q for q in questions if q.get("split") == split]
+    if not chosen:
+        from rag.errors import ConfigError
+
+        have = sorted({str(q["split"]) for q in questions if "split" in q})
+        raise ConfigError(f"no question has split {split!r}; the dataset's splits: {', '.join(have) or 'none'}")
+    return chosen
+
+
 def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hybrid", overrides: dict | None = None,
                progress: Callable[[Iterable, str, int], Iterable] = lambda it, d, t: it,
-               judge_llm=None) -> tuple[list[dict], dict]:
+               judge_llm=None, corpus: Path | None = None, split: str | None = None) -> tuple[list[dict], dict]:
     """Evaluate one configuration. Returns (records, summary) — see ``summarize`` for the summary keys.
+
+    ``corpus``: an external corpus directory (documents named as in the dataset's ``doc``; see
+    ``corpus_files``) indexed in its own data directory (``corpus_data_dir``) instead of the bundled corpus;
+    the naive baseline reads the same files. ``split``: only the questions with that ``split`` value.
 
     Retrieval metrics use ``qa.retrieve(question, k)``; answers use ``qa.ask(question)`` with the
     configuration's default top-k, the same code path as ``rag ask``. With ``judge_llm`` (a LangChain
@@ -32,17 +78,24 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
     and the judge's details under ``judge``. Raises ValueError for a malformed dataset line and
     ConfigError for an unknown configuration.
     """
-    questions = load_questions(dataset)
+    questions = select_split(load_questions(dataset), split)
     cfg = resolve(config)
     naive = cfg.pop("naive", False)
     settings = settings.with_(**cfg, **(overrides or {}))
-    qa = PolicyQA(settings, auto_ingest=True)
+    files = None
+    if corpus is not None:
+        from rag.ingest import ingest
+
+        files = corpus_files(corpus)
+        settings = settings.with_(data_dir=corpus_data_dir(settings, corpus))
+        ingest(settings, files, progress=progress, exclude=[])  # no-op when nothing changed
+    qa = PolicyQA(settings, auto_ingest=files is None)
     index = qa.index
     naive_retriever = None
     if naive:
         from rag.eval.naive import NaiveRetriever
 
-        naive_retriever = NaiveRetriever(settings, index.tokenizer)
+        naive_retriever = NaiveRetriever(settings, index.tokenizer, paths=files)
         from rag.chunking import chunk_id
 
         pool = {chunk_id(d.metadata["doc_id"], d.page_content): d.page_content for d in naive_retriever.retriever.docs}
@@ -99,6 +152,10 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
     for r in records:
         r["ndcg@10"] = ndcg.get(r["id"]) if r["anchors"] else None
     summary = summarize(records, config, dataset, k, settings)
+    if corpus is not None:
+        summary.update(corpus=str(corpus), n_documents=len(files), data_dir=str(settings.data_dir))
+    if split is not None:
+        summary["split"] = split
     if judge is not None:
         from rag.eval.judge import METRICS, summarize_judge
 
