@@ -366,3 +366,52 @@ def test_subprocess_error_exit_code(on_built):
                           env=dict(os.environ), encoding="utf-8")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+# --- rag eval: where it writes, what the plots look like -----------------------------------------
+EVAL_ROW = {"id": "e1", "question": Q_LEADERS, "answer": "到2027年培育30家以上具有全国影响力的行业领军企业。",
+            "key_facts": ["30家以上"], "type": "numeric", "persona": "official",
+            "evidence": [{"doc": "000_c99ce687a1f28435.txt", "anchor": "培育30家以上具有全国影响力的行业领军企业"}]}
+
+
+def test_eval_writes_under_the_data_directory_by_default(built_index, monkeypatch, capsys, tmp_path):
+    from rag.settings import PROJECT_ROOT
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_index.data_dir, data_dir)  # the shared index stays untouched
+    monkeypatch.setenv("RAG_DATA_DIR", str(data_dir))
+    dataset = tmp_path / "one.jsonl"
+    dataset.write_text(json.dumps(EVAL_ROW, ensure_ascii=False) + "\n", encoding="utf-8")
+    runs_in_tree = sorted((PROJECT_ROOT / "eval" / "runs").glob("*"))
+    code, out, err = run(["eval", "--dataset", str(dataset), "--config", "bm25-only"], capsys)
+    assert code == 0, err
+    runs = list((data_dir / "eval" / "runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "report.md").is_file() and (runs[0] / "records.jsonl").is_file()
+    assert f"reports written to {runs[0]}" in err  # it says where
+    assert sorted((PROJECT_ROOT / "eval" / "runs").glob("*")) == runs_in_tree  # nothing in the source tree
+    out_dir = tmp_path / "chosen"
+    code, _, err = run(["eval", "--dataset", str(dataset), "--config", "bm25-only", "--out", str(out_dir)], capsys)
+    assert code == 0 and (out_dir / "summary.json").is_file() and f"reports written to {out_dir}" in err
+
+
+def test_eval_plots_are_readable():
+    """Latency on a log axis (one 30-second outlier does not squash 99 fast questions); legends beside
+    the axes, not over the bars."""
+    from rag.eval.report import latency_figure, recall_figure
+    from rag.eval.runner import KS, TYPES
+
+    records = [{"timings_ms": {"retrieve": 5.0 + i % 7, "answer": 2.0 + i % 3, "total": 8.0 + i % 9}}
+               for i in range(99)] + [{"timings_ms": {"retrieve": 30_000.0, "answer": 0.0, "total": 30_002.0}}]
+    summary = {"config": "hybrid",
+               "by_type": {t: {"n": 10, **{f"recall@{k}": 1.0 for k in KS}} for t in TYPES}}
+    for fig in (latency_figure(records), recall_figure(summary)):
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent()
+        assert legend.x0 >= ax.get_window_extent().x1  # beside the plot area
+    lat = latency_figure(records)
+    ax = lat.axes[0]
+    assert ax.get_xscale() == "log"
+    filled = [p for p in ax.patches if p.get_height() > 0]
+    assert len(filled) >= 8  # the fast questions spread over several bins, not one bar of 99 at 0 ms
+    assert "p95" in ax.get_legend().get_texts()[0].get_text()

@@ -86,38 +86,70 @@ def _judge_lines(j: dict) -> list[str]:
 
 
 def write_plots(out_dir: Path, records: list[dict], summary: dict) -> list[str]:
-    """recall@k by question type (grouped bars) and the latency distribution (histogram)."""
+    """recall@k by question type (grouped bars, legend beside the plot) and the latency distribution per
+    stage (histograms on a log-scaled ms axis, so one slow question does not squash the rest) as PNG
+    files in ``out_dir``; returns their file names."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    names = []
+    for name, fig in (("recall_by_type.png", recall_figure(summary)), ("latency.png", latency_figure(records))):
+        fig.savefig(out_dir / name, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def recall_figure(summary: dict):
+    """A matplotlib Figure: anchor recall@k (k in KS) per question type with questions, as grouped bars
+    (0–1); the legend sits to the right of the axes, never over a bar."""
+    import matplotlib.pyplot as plt
+
     types = [t for t in TYPES if summary["by_type"][t]["n"]]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     width = 0.8 / len(KS)
     for i, n in enumerate(KS):
         ax.bar([x + i * width for x in range(len(types))],
                [summary["by_type"][t][f"recall@{n}"] or 0 for t in types], width, label=f"recall@{n}")
-    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(types))], types)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(types))],
+                  [f"{t}\n(n={summary['by_type'][t]['n']})" for t in types])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("anchor recall")
     ax.set_title(f"Anchor recall@k by question type ({summary['config']})")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(out_dir / "recall_by_type.png", dpi=110)
-    plt.close(fig)
+    return fig
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for stage in ("retrieve", "answer", "total"):
-        ax.hist([r["timings_ms"].get(stage, 0) for r in records], bins=30, alpha=0.6, label=stage)
-    ax.set_xlabel("ms")
+
+def latency_figure(records: list[dict]):
+    """A matplotlib Figure: per-stage latency histograms (retrieve, answer, total) over log-spaced bins
+    on a log-scaled ms axis, with each stage's p50 and p95 in the legend (outside the axes)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    stages = {stage: np.array([float(r["timings_ms"].get(stage, 0) or 0) for r in records])
+              for stage in ("retrieve", "answer", "total")}
+    positive = np.concatenate([v[v > 0] for v in stages.values()] or [np.array([])])
+    low, high = (positive.min(), positive.max()) if positive.size else (0.1, 1.0)
+    low = max(low, 0.01)  # a stage that took 0 ms is drawn at the lowest bin
+    bins = np.geomspace(low, max(high, low * 10), 40)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for stage, values in stages.items():
+        if not values.size:
+            continue
+        p50, p95 = np.percentile(values, [50, 95])
+        ax.hist(np.clip(values, low, None), bins=bins, alpha=0.55,
+                label=f"{stage} (p50 {p50:.1f}, p95 {p95:.1f} ms)")
+    ax.set_xscale("log")
+    ax.set_xlabel("ms (log scale)")
     ax.set_ylabel("questions")
-    ax.set_title("Latency per stage")
-    ax.legend()
+    ax.set_title(f"Latency per stage ({len(records)} questions)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(out_dir / "latency.png", dpi=110)
-    plt.close(fig)
-    return ["recall_by_type.png", "latency.png"]
+    return fig
 
 
 def compare_table(summaries: list[dict]) -> str:
