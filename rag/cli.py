@@ -257,8 +257,30 @@ def format_answer(answer, skip_text: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (CJK characters count 2, wcwidth)."""
+    from wcwidth import wcswidth
+
+    return text + " " * max(0, width - max(wcswidth(text), 0))
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as lines of aligned columns (terminal widths; the last column is not padded)."""
+    from wcwidth import wcswidth
+
+    widths = [max(max(wcswidth(r[i]), 0) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(_pad(c, w) if i < len(r) - 1 else c for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows]
+
+
 def cmd_info(args) -> int:
-    from rag.index import load_index, read_current
+    """Settings, the live index and its documents with their metadata. ``--json``: {"data_dir",
+    "corpus_dir", "vector_store", "embeddings", "llm", "index": {"generation", "created", "chunks"} | null,
+    "documents": [DOC]} with DOC = {"doc_id", "title", "issuer", "doc_number", "doc_type", "level",
+    "region", "issued_date", "effective_date", "period_start", "period_end", "status", "chunks",
+    "source"} (unknown = null; dates "YYYY-MM-DD" or "YYYY-MM" as precise as the text states)."""
+    from rag import kb
+    from rag.index import read_current
 
     settings = _settings(args)
     pointer = read_current(settings)
@@ -274,16 +296,10 @@ def cmd_info(args) -> int:
         "documents": [],
     }
     if pointer:
-        index = load_index(settings)
-        counts: dict[str, int] = {}
-        for c in index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        rows = kb.metadata_rows(settings)
+        info["documents"] = [{k: v for k, v in r.items() if k != "field_sources"} for r in rows]
         info["index"] = {"generation": pointer["generation"], "created": pointer.get("created"),
-                         "chunks": len(index.chunks)}
-        for doc_id, meta in index.docs.items():
-            info["documents"].append({"doc_id": doc_id, "title": meta.title, "region": meta.region,
-                                      "period": meta.period_label(), "status": meta.status,
-                                      "chunks": counts.get(doc_id, 0)})
+                         "chunks": sum(r["chunks"] for r in rows)}
     if args.json:
         _print_json(info)
         return 0
@@ -293,9 +309,56 @@ def cmd_info(args) -> int:
         print("index        not built (run `rag ingest`)")
         return 0
     print(f"index        {info['index']['generation']}, {info['index']['chunks']} chunks, built {info['index']['created']}")
+    unknown = "—"
+
+    def period(d):
+        if d["period_start"] and d["period_end"]:
+            return f"{d['period_start']}—{d['period_end']}"
+        return f"{d['period_start']}—" if d["period_start"] else (f"—{d['period_end']}" if d["period_end"] else unknown)
+
+    table = [["doc_id", "chunks", "level", "region", "issued", "period", "status", "title"]]
     for d in info["documents"]:
-        print(f"  {d['doc_id']:28} {d['chunks']:4} chunks  {d['region'] or '?'}  {d['period'] or '?'}"
-              f"{'  ' + d['status'] if d['status'] else ''}  {d['title']}")
+        table.append([d["doc_id"], str(d["chunks"]), d["level"] or unknown, d["region"] or unknown,
+                      d["issued_date"] or unknown, period(d), d["status"] or unknown, d["title"]])
+    for line in _table(table):
+        print("  " + line)
+    return 0
+
+
+def cmd_meta(args) -> int:
+    """``rag meta DOC_ID field=value …``: record corrections of a document's metadata (``rag.kb.set_metadata``;
+    ``field=`` records it as unknown, ``--clear field`` forgets a correction) and re-index so that they
+    apply; without assignments, print the document's fields and where each came from."""
+    from rag import kb
+
+    settings = _settings(args)
+    rows = {r["doc_id"]: r for r in kb.metadata_rows(settings)}
+    if args.doc_id not in rows and not args.force:
+        known = ", ".join(rows) or "none (run `rag ingest`)"
+        print(f"error: no document {args.doc_id!r} in the index; known ids: {known}", file=sys.stderr)
+        return 2
+    pairs = []
+    for item in args.assignments:
+        field, eq, value = item.partition("=")
+        if not eq:
+            print(f"error: {item!r} is not field=value (fields: {', '.join(kb.EDITABLE_FIELDS)})", file=sys.stderr)
+            return 2
+        pairs.append((field.strip(), value))
+    for field in args.clear or []:
+        kb.clear_metadata(settings, args.doc_id, field)
+    for field, value in pairs:
+        kb.set_metadata(settings, args.doc_id, field, value)
+    if pairs or args.clear:
+        kb.reindex(settings)
+        rows = {r["doc_id"]: r for r in kb.metadata_rows(settings)}
+    row = rows.get(args.doc_id)
+    if row is None:
+        print(f"{args.doc_id}: correction recorded; it applies when the document is ingested")
+        return 0
+    table = [[f, "" if row.get(f) is None else str(row[f]), row["field_sources"].get(f, "")]
+             for f in ("title", *[f for f in kb.EDITABLE_FIELDS if f != "title"]) if f in row]
+    for line in _table([["field", "value", "source"], *table]):
+        print(line)
     return 0
 
 
@@ -326,6 +389,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="documents, chunk counts, data directory and model settings")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("meta", help="show or correct a document's metadata: rag meta DOC_ID field=value …")
+    p.add_argument("doc_id", help="document id (see `rag info`)")
+    p.add_argument("assignments", nargs="*", metavar="field=value",
+                   help="corrections, e.g. issuer=成都市人民政府 issued_date=2024-01-03 (empty value = unknown)")
+    p.add_argument("--clear", action="append", metavar="FIELD", help="forget the correction of FIELD")
+    p.add_argument("--force", action="store_true", help="record corrections for a document not indexed yet")
+    p.set_defaults(func=cmd_meta)
 
     for extra in ("rag.eval.cli", "rag.matching.cli", "ui.cli"):
         try:

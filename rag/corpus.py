@@ -1,8 +1,9 @@
 """The corpus: the manifest of documents, reading sources, and cleaning them into ``Document``s.
 
-A corpus directory holds ``manifest.json`` (see ``corpus/manifest.json``) and the files it names.
-Any other ``.txt``/``.md``/``.pdf``/``.docx`` file given to ``rag ingest`` is read with metadata
-derived from its file name (title = file stem; every other field unknown).
+A corpus directory may hold ``manifest.json`` (see ``corpus/manifest.json``) naming its files. Every
+document's metadata is read from its own text (``rag.metadata.extract_metadata``; title = file stem
+when the text states none); a manifest entry overrides the fields it lists (source "manifest") and
+user corrections (``Source.overrides``, ``rag.kb.set_metadata``) override both (source "user").
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.cleaning import clean_text
-from rag.errors import DocumentReadError, ManifestError
+from rag.errors import DocumentReadError, ManifestError  # noqa: F401 (re-exported)
+from rag.readers import SUPPORTED_SUFFIXES, read_source  # noqa: F401 (SUPPORTED_SUFFIXES re-exported)
 from rag.types import Document, DocumentMeta
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx")
 MANIFEST_NAME = "manifest.json"
 
 
@@ -28,6 +29,8 @@ class Source:
     path: Path
     meta: DocumentMeta
     statements: tuple[str, ...] = ()
+    manifest_fields: tuple[str, ...] = ()  # DocumentMeta fields the manifest entry states (null included)
+    overrides: tuple[tuple[str, object], ...] = ()  # user corrections: (DocumentMeta field, value)
 
 
 def _meta_from_entry(entry: dict) -> DocumentMeta:
@@ -59,8 +62,10 @@ def load_manifest(corpus_dir: Path) -> list[Source]:
             raise ManifestError(f"{path}: duplicate document id {entry['id']!r}")
         seen.add(entry["id"])
         entry = {**entry, "original_file": entry.get("original_file") or Path(entry["file"]).name}
+        stated = tuple(k for k in DocumentMeta.__dataclass_fields__
+                       if k in entry and k not in {"doc_id", "file", "original_file", "short_names", "sources"})
         sources.append(Source(Path(corpus_dir) / entry["file"], _meta_from_entry(entry),
-                              tuple(entry.get("statements") or ())))
+                              tuple(entry.get("statements") or ()), stated))
     return sources
 
 
@@ -74,7 +79,8 @@ def doc_id_for_file(path: Path) -> str:
 
 
 def source_for_file(path: Path) -> Source:
-    """A ``Source`` for a loose file: title from the file stem, everything else unknown."""
+    """A ``Source`` for a loose file: title from the file stem, everything else unknown until
+    ``load_document`` reads the metadata from the text."""
     path = Path(path)
     meta = DocumentMeta(doc_id=doc_id_for_file(path), file=str(path), original_file=path.name, title=path.stem)
     return Source(path, meta)
@@ -111,37 +117,65 @@ def file_sha256(path: Path) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The text of a source file: UTF-8 for .txt/.md, pypdf for .pdf, python-docx for .docx.
+    """The raw text of a source file (``rag.readers.read_source``: any common text encoding, PDF text
+    layer, DOCX paragraphs and tables, HTML article), before cleaning.
 
-    Raises DocumentReadError (naming the file) when it is not UTF-8, cannot be parsed, or is empty.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    Raises DocumentReadError (one line naming the file) when it is unreadable, binary or undecodable,
+    damaged, over a size limit, a PDF without a text layer, or empty."""
+    return read_source(path).text
+
+
+# DocumentMeta field → ExtractedMetadata field
+_EXTRACTED = {"title": "title", "issuer": "issuer", "doc_number": "doc_number", "doc_type": "doc_type",
+              "level": "level", "region": "region", "date": "issued_date", "effective_date": "effective_date",
+              "period_start": "period_start", "period_end": "period_end", "outlook_year": "outlook_year",
+              "status": "status"}
+
+
+def resolve_metadata(source: Source, raw_text: str) -> DocumentMeta:
+    """The document's metadata: what its text states (``extract_metadata``), overridden by the fields
+    its manifest entry lists (source "manifest"), overridden by user corrections (source "user").
+    Metadata that cannot be read stays unknown; this never raises on the text's content."""
+    from dataclasses import replace
+
+    from rag.metadata import ExtractedMetadata, extract_metadata
+
     try:
-        if suffix == ".pdf":
-            from pypdf import PdfReader
+        extracted = extract_metadata(raw_text, source.path.name)
+    except Exception:  # noqa: BLE001 - a document whose metadata cannot be read is still ingested
+        extracted = ExtractedMetadata()
+    values, origin = {}, {}
+    for name, attr in _EXTRACTED.items():
+        value = getattr(extracted, attr)
+        if value is not None:
+            values[name], origin[name] = value, extracted.sources.get(attr, "")
+    for name in source.manifest_fields:
+        values[name] = getattr(source.meta, name)
+        origin[name] = "manifest"
+    for name, value in source.overrides:
+        if name in _EXTRACTED or name == "outlook_year":
+            values[name], origin[name] = value, "user"
+    values["title"] = values.get("title") or source.meta.title
+    origin.setdefault("title", "file name")
+    sources = tuple((k, origin[k]) for k in _EXTRACTED if k in origin and values.get(k) is not None)
+    return replace(source.meta, **values, sources=sources)
 
-            text = "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
-        elif suffix == ".docx":
-            import docx
 
-            text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
-        else:
-            text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise DocumentReadError(str(path), "not UTF-8 text; convert it to UTF-8 and ingest again") from None
-    except OSError as exc:
-        raise DocumentReadError(str(path), f"cannot be read ({exc.strerror or exc})") from None
-    except Exception as exc:  # parser errors of pypdf / python-docx
-        raise DocumentReadError(str(path), f"cannot be parsed as {suffix} ({type(exc).__name__})") from None
-    if "\x00" in text:
-        raise DocumentReadError(str(path), "looks binary, not text; give a .txt, .md, .pdf or .docx file")
-    if not text.strip():
-        raise DocumentReadError(str(path), "is empty; nothing to index")
-    return text
+def card_statements(source: Source, meta: DocumentMeta) -> tuple[str, ...]:
+    """Verbatim lines for the document card: the manifest's ``statements``, or else the lines the
+    metadata was read from."""
+    if source.statements:
+        return source.statements
+    out: list[str] = []
+    for _field, origin in meta.sources:
+        if origin not in {"manifest", "user", "file name", ""}:
+            out.extend(p for p in origin.split(" / ") if p not in out)
+    return tuple(out)
 
 
 def load_document(source: Source, sha256: str | None = None) -> Document:
-    """Read and clean one source. Raises DocumentReadError as ``read_text`` does."""
-    raw = read_text(source.path)
-    return Document(meta=source.meta, text=clean_text(raw), sha256=sha256 or file_sha256(source.path))
+    """Read and clean one source; its metadata is read from the text (``resolve_metadata``).
+    Raises DocumentReadError as ``read_text`` does."""
+    raw = read_source(source.path)
+    return Document(meta=resolve_metadata(source, raw.text), text=clean_text(raw.text, hard_wrapped=raw.hard_wrapped),
+                    sha256=sha256 or file_sha256(source.path), encoding=raw.encoding)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from rag.chunking import chunk_document
-from rag.corpus import Source, collect_sources, file_sha256, load_document
+from rag.metadata import METADATA_VERSION
+from rag.corpus import Source, card_statements, collect_sources, file_sha256, load_document
 from rag.errors import DocumentReadError, IngestError, RagError
 from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json, index_dir,
                        indexed_text, make_embedder, meta_from_json, read_current, remove_stale, userdict_path,
@@ -79,19 +80,23 @@ def default_exclude(settings: Settings) -> list[str]:
 
 
 def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chunk:
-    """A synthetic passage describing the document from its manifest entry, so that questions about
-    the documents themselves (issuer, number, date, period, draft status) retrieve it. It quotes the
-    manifest's verbatim ``statements`` that occur in the cleaned text."""
+    """A synthetic passage describing the document from its metadata (read from its text, the manifest
+    or user corrections: ``DocumentMeta``), so that questions about the documents themselves (issuer,
+    number, type, dates, period, status) retrieve it. It quotes the verbatim ``statements`` (the
+    manifest's, or the lines the metadata was read from) that occur in the cleaned text; the type and
+    effective date lines appear only when known."""
     unknown = "未注明"
     period = meta.period_label() or unknown
     if meta.outlook_year:
         period += f"，远景展望至{meta.outlook_year}年"
     lines = [
         f"文件名称：{meta.title}",
+        *([f"文件类型：{meta.doc_type}"] if meta.doc_type else []),
         f"发布单位：{meta.issuer or unknown}",
         f"层级与适用地区：{meta.level or unknown}，{meta.region or unknown}",
         f"文号：{meta.doc_number or unknown}",
         f"成文日期：{meta.date or unknown}",
+        *([f"施行日期：{meta.effective_date}"] if meta.effective_date else []),
         f"规划期（实施期）：{period}",
         f"状态：{meta.status or unknown}",
     ]
@@ -151,7 +156,10 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     leave_out = set(exclude)
     sources = []
     report = IngestReport()
+    corrections = _corrections(settings)
     for source in collect_sources(paths or default_sources(settings)):
+        if source.meta.doc_id in corrections:
+            source = replace(source, overrides=tuple(sorted(corrections[source.meta.doc_id].items())))
         if source.meta.doc_id in leave_out:
             report.excluded.append(source.meta.doc_id)
         else:
@@ -173,8 +181,10 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
         except OSError as exc:
             report.failed.append((str(source.path), f"cannot be read ({exc.strerror or exc})"))
             sha = None
-        meta_json = asdict(source.meta)
-        if sha and prev and same_settings and prev["sha256"] == sha and prev["meta"] == _jsonable(meta_json):
+        # what the metadata depends on besides the text: manifest entry, corrections, extractor version
+        meta_json = {**asdict(source.meta), "manifest_fields": list(source.manifest_fields),
+                     "overrides": [list(p) for p in source.overrides], "extractor": METADATA_VERSION}
+        if sha and prev and same_settings and prev["sha256"] == sha and prev.get("meta_in") == _jsonable(meta_json):
             entries[doc_id] = {**prev, "source": str(source.path)}  # the same bytes may have moved
             chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
             report.unchanged.append(doc_id)
@@ -194,9 +204,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
                 report.unchanged.append(doc_id)
             continue
         chunks = chunk_document(doc_id, doc.text, settings.chunk_tokens)
-        chunks.append(build_card(source.meta, source.statements, doc.text))
-        entries[doc_id] = {"meta": _jsonable(meta_json), "sha256": sha, "source": str(source.path),
-                           "text": doc.text, "n_chunks": len(chunks)}
+        chunks.append(build_card(doc.meta, card_statements(source, doc.meta), doc.text))
+        entries[doc_id] = {"meta": _jsonable(asdict(doc.meta)), "meta_in": _jsonable(meta_json), "sha256": sha,
+                           "source": str(source.path), "text": doc.text, "n_chunks": len(chunks)}
         chunks_by_doc[doc_id] = chunks
         (report.updated if prev else report.added).append(doc_id)
     report.removed = [d for d in prev_docs if d not in entries]
@@ -218,6 +228,13 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _corrections(settings: Settings) -> dict[str, dict]:
+    """doc_id → {field: value} of the user's metadata corrections (``rag.kb.metadata_corrections``)."""
+    from rag import kb
+
+    return kb.metadata_corrections(settings)
 
 
 def _jsonable(meta_json: dict) -> dict:

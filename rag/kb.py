@@ -346,3 +346,106 @@ def restore_document(settings: Settings, doc_id: str, progress=None):
         except BaseException:
             _write_excluded(settings, before)
             raise
+
+
+# --- metadata corrections --------------------------------------------------------------------
+METADATA_FILE = "metadata.json"
+"""``data_dir/metadata.json``: {"corrections": {doc_id: {DocumentMeta field: value}}}, applied at every ingest."""
+EDITABLE_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date",
+                   "effective_date", "period_start", "period_end", "outlook_year", "status")
+"""The metadata fields a user may correct (DOC names; ``issued_date`` is stored as DocumentMeta ``date``)."""
+_YEAR_FIELDS = {"period_start", "period_end", "outlook_year"}
+_DATE_FIELDS = {"issued_date", "effective_date"}
+_ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def metadata_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / METADATA_FILE
+
+
+def metadata_corrections(settings: Settings) -> dict[str, dict]:
+    """doc_id → {DocumentMeta field: value} of the user's corrections ({} when none were made).
+
+    Raises KnowledgeBaseError when metadata.json is damaged."""
+    try:
+        data = json.loads(metadata_path(settings).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{metadata_path(settings)} is unreadable ({exc}); fix or delete it") from None
+    return {str(d): dict(v) for d, v in (data.get("corrections") or {}).items() if isinstance(v, dict)}
+
+
+def _parse_value(name: str, value):
+    """A correction's value in its stored type: None for "", "null", "none", "未注明" (unknown); an int
+    year for period/outlook fields; an ISO "YYYY-MM-DD" / "YYYY-MM" date for date fields.
+
+    Raises KnowledgeBaseError naming the field and the expected form."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"", "null", "none", "未注明"}):
+        return None
+    text = str(value).strip()
+    if name in _YEAR_FIELDS:
+        if not re.fullmatch(r"(19|20)\d{2}", text):
+            raise KnowledgeBaseError(f"{name} must be a year such as 2025 (got {text!r})")
+        return int(text)
+    if name in _DATE_FIELDS:
+        m = _ISO.match(text)
+        if not m or not 1 <= int(m.group(2)) <= 12 or (m.group(3) and not 1 <= int(m.group(3)) <= 31):
+            raise KnowledgeBaseError(f"{name} must be a date YYYY-MM-DD or YYYY-MM (got {text!r})")
+        return text
+    return text
+
+
+def set_metadata(settings: Settings, doc_id: str, field: str, value) -> dict:
+    """Record the user's correction of one metadata field of ``doc_id`` in ``data_dir/metadata.json``;
+    it applies (source "user") from the next ingest on, overriding the text and the manifest — call
+    ``reindex`` to apply it now. ``value`` None or "" records the field as unknown. Returns the
+    document's corrections. Raises KnowledgeBaseError for an unknown field or a malformed value."""
+    if field not in EDITABLE_FIELDS:
+        raise KnowledgeBaseError(f"unknown metadata field {field!r}; use one of {', '.join(EDITABLE_FIELDS)}")
+    parsed = _parse_value(field, value)
+    with _LOCK:
+        data = metadata_corrections(settings)
+        entry = data.setdefault(str(doc_id), {})
+        entry["date" if field == "issued_date" else field] = parsed
+        _write_corrections(settings, data)
+        return dict(entry)
+
+
+def clear_metadata(settings: Settings, doc_id: str, field: str | None = None) -> None:
+    """Forget the user's correction of ``field`` (every correction of ``doc_id`` when None); the text's
+    (or the manifest's) value applies again from the next ingest on."""
+    with _LOCK:
+        data = metadata_corrections(settings)
+        if field is None:
+            data.pop(str(doc_id), None)
+        elif str(doc_id) in data:
+            data[str(doc_id)].pop("date" if field == "issued_date" else field, None)
+            if not data[str(doc_id)]:
+                data.pop(str(doc_id))
+        _write_corrections(settings, data)
+
+
+def _write_corrections(settings: Settings, data: dict) -> None:
+    path = metadata_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"corrections": data}, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def metadata_rows(settings: Settings) -> list[dict]:
+    """One row per document of the live index for display and editing: the DOC fields (doc_id, title,
+    issuer, doc_number, doc_type, level, region, issued_date, effective_date, period_start, period_end,
+    status) plus ``chunks`` (passage count), ``source`` (the source file path) and ``field_sources``
+    (field → where its value came from: the verbatim line, "manifest", "user" or "file name"); unknown
+    values are None. [] when no index was built. Raises KnowledgeBaseError on damaged index files."""
+    rows = []
+    for entry in _live_entries(settings):
+        meta = meta_from_json(entry["meta"])
+        row = meta.doc_fields()
+        row["chunks"] = int(entry.get("n_chunks", 0))
+        row["source"] = entry.get("source", "")
+        row["field_sources"] = {f: meta.source_of(f) for f in EDITABLE_FIELDS if meta.source_of(f)}
+        rows.append(row)
+    return rows

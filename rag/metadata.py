@@ -314,6 +314,7 @@ def _clean_title(title: str) -> str:
 
 # --- extraction --------------------------------------------------------------------------------
 HEADER_LINES = 14
+METADATA_VERSION = 1  # bump when extraction changes: documents are re-read at the next ingest
 _SALUTATION = re.compile(r"[：:]$")
 
 

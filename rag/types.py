@@ -8,9 +8,16 @@ import datetime as _dt
 
 @dataclass(frozen=True)
 class DocumentMeta:
-    """One manifest entry: what the document's own text states about it; unknown fields are None.
+    """What the document's own text states about it (``rag.metadata.extract_metadata``), overridden by
+    the manifest entry (``corpus/manifest.json``, optional) and by user corrections (``rag.kb.set_metadata``);
+    unknown fields are None.
 
-    ``period_start``/``period_end`` are calendar years (inclusive); ``status`` is e.g. "征求意见稿".
+    ``period_start``/``period_end`` are calendar years (inclusive); ``status`` is e.g. "征求意见稿", "试行",
+    "已废止"; ``level`` "国家级" | "省级" | "市级" | "县级"; ``region`` a full division name (四川省,
+    成都市) or "全国"; ``date`` is the issued date (``issued_date``), ``effective_date`` the date it takes
+    effect, both ISO "YYYY-MM-DD" or "YYYY-MM" as precise as stated; ``doc_type`` e.g. "实施方案", "条例";
+    ``sources``: (field, source) pairs — the verbatim line a value was read from, "manifest", "user" or
+    "file name" (``source_of``). New fields are appended so positional construction keeps working.
     """
 
     doc_id: str
@@ -27,10 +34,56 @@ class DocumentMeta:
     period_end: int | None = None
     outlook_year: int | None = None
     status: str | None = None
+    doc_type: str | None = None
+    effective_date: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def issued_date(self) -> str | None:
+        """The issued date (成文/印发/发布, or the adoption date of a regulation's version): ``date``."""
+        return self.date
+
+    def source_of(self, name: str) -> str | None:
+        """Where field ``name`` (DOC names: ``issued_date`` is ``date``) came from; None when unknown."""
+        name = "date" if name == "issued_date" else name
+        return next((src for f, src in self.sources if f == name), None)
+
+    def doc_fields(self) -> dict:
+        """The DOC fields of ``rag info --json`` (without ``chunks``/``source``): doc_id, title, issuer,
+        doc_number, doc_type, level, region, issued_date, effective_date, period_start, period_end, status."""
+        return {"doc_id": self.doc_id, "title": self.title, "issuer": self.issuer, "doc_number": self.doc_number,
+                "doc_type": self.doc_type, "level": self.level, "region": self.region,
+                "issued_date": self.date, "effective_date": self.effective_date,
+                "period_start": self.period_start, "period_end": self.period_end, "status": self.status}
 
     @property
     def is_draft(self) -> bool:
-        return bool(self.status and "征求意见" in self.status)
+        return bool(self.status and ("征求意见" in self.status or "草案" in self.status or "送审稿" in self.status))
+
+    @property
+    def is_repealed(self) -> bool:
+        """The text says it is repealed or no longer in force (已废止, 已失效)."""
+        return bool(self.status and ("废止" in self.status or "失效" in self.status))
+
+    def not_yet_in_force(self, day: _dt.date) -> bool:
+        """True when the stated effective date (or, without one, the period start year) is after ``day``."""
+        if self.effective_date:
+            return self.effective_date > day.isoformat()[:len(self.effective_date)]
+        return self.period_start is not None and day.year < self.period_start
+
+    def notices(self, day: _dt.date) -> list[str]:
+        """Plain-language remarks about the document on ``day``: draft, repealed, not yet in force, period
+        ended — [] when none applies."""
+        out = []
+        if self.is_draft:
+            out.append(f"《{self.title}》为{self.status}，不是正式发布的文本。")
+        if self.is_repealed:
+            out.append(f"《{self.title}》文本注明{self.status}。")
+        if self.effective_date and self.not_yet_in_force(day):
+            out.append(f"《{self.title}》自{self.effective_date}起施行，尚未生效。")
+        if self.expired_on(day):
+            out.append(f"《{self.title}》规划期为{self.period_label()}，已于{self.period_end}年底到期，所引内容反映当时的部署。")
+        return out
 
     def period_label(self) -> str:
         """Human label of the period, e.g. "2021—2025年" or "2024年起"; "" when unknown."""
@@ -46,20 +99,21 @@ class DocumentMeta:
 
     def in_force_on(self, day: _dt.date) -> bool:
         """True when ``day`` is inside the stated period (unknown bounds are open) and it is not a draft."""
-        if self.is_draft:
-            return False
-        if self.period_start is not None and day.year < self.period_start:
+        if self.is_draft or self.is_repealed or self.not_yet_in_force(day):
             return False
         return not self.expired_on(day)
 
 
 @dataclass(frozen=True)
 class Document:
-    """A cleaned document: ``text`` is the cleaned text all chunk offsets refer to."""
+    """A cleaned document: ``text`` is the cleaned text all chunk offsets refer to; ``encoding`` is the
+    character encoding its text file was decoded from (e.g. "GB18030", "UTF-16LE"; None for PDF/DOCX),
+    ``rag.readers.SourceText``."""
 
     meta: DocumentMeta
     text: str
     sha256: str  # of the raw source bytes
+    encoding: str | None = None
 
 
 @dataclass(frozen=True)
