@@ -545,6 +545,60 @@ def test_cli_registers_ui_and_refuses_remote_without_flag(capsys):
     assert parse_auth("admin:s:e:cret") == ("admin", "s:e:cret")
 
 
+@pytest.fixture
+def served(monkeypatch, settings):
+    """``rag ui`` with ui.app.serve replaced by a recorder (nothing is launched); the index exists."""
+    import ui.app
+    from rag import index
+
+    calls = []
+    monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("RAG_UI_AUTH", raising=False)
+    monkeypatch.setattr(index, "read_current", lambda s: {"generation": "g"})
+    monkeypatch.setattr(ui.app, "serve", lambda s, **kw: calls.append(kw))
+    return calls
+
+
+def test_ui_binds_to_loopback_by_default(served, capsys):
+    from rag.cli import main
+
+    assert main(["ui"]) == 0
+    assert served[-1]["host"] == "127.0.0.1" and served[-1]["auth"] is None
+    assert main(["ui", "--auth", "officer:s3cret"]) == 0  # a login on loopback is honoured too
+    assert served[-1]["auth"] == ("officer", "s3cret")
+
+
+@pytest.mark.parametrize("argv, env, needs", [
+    (["--host", "0.0.0.0"], {}, "--allow-remote"),
+    (["--host", "192.168.1.5", "--allow-remote"], {}, "--auth USER:PASS"),  # allowed, but no login: refused
+    (["--host", "::", "--allow-remote"], {"RAG_UI_AUTH": ""}, "RAG_UI_AUTH=USER:PASS"),
+    (["--host", "0.0.0.0", "--allow-remote"], {"RAG_UI_AUTH": "admin"}, "RAG_UI_AUTH must be USER:PASS"),
+    (["--host", "0.0.0.0", "--allow-remote", "--auth", ":pw"], {}, "--auth must be USER:PASS"),
+])
+def test_ui_refuses_a_network_bind_without_login(served, capsys, monkeypatch, argv, env, needs):
+    from rag.cli import main
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["ui", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and needs in err
+    assert served == []  # nothing was served
+
+
+@pytest.mark.parametrize("argv, env", [
+    (["--host", "0.0.0.0", "--allow-remote", "--auth", "admin:pw"], {}),
+    (["--host", "0.0.0.0", "--allow-remote"], {"RAG_UI_AUTH": "admin:pw"}),  # kept out of the process list
+])
+def test_ui_network_bind_with_allow_remote_and_login(served, monkeypatch, argv, env):
+    from rag.cli import main
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["ui", *argv]) == 0
+    assert served[-1]["host"] == "0.0.0.0" and served[-1]["auth"] == ("admin", "pw")
+
+
 def test_handlers_module_is_gradio_free():
     code = "import ui.handlers, sys; assert 'gradio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=120)

@@ -2,14 +2,18 @@
 
     rag ui                                   # http://127.0.0.1:7860, this machine only
     rag ui --host 0.0.0.0 --allow-remote --auth admin:secret
+    RAG_UI_AUTH=admin:secret rag ui --host 0.0.0.0 --allow-remote   # credentials kept out of `ps`
 
-Binding to anything but a loopback address needs ``--allow-remote``; ``--auth USER:PASS`` turns on
-Gradio's login. Without an index, the bundled corpus is ingested first.
+Binding to anything but a loopback address needs ``--allow-remote`` and a login (``--auth USER:PASS``
+or the environment variable ``RAG_UI_AUTH=USER:PASS``); without both it is refused with exit code 2.
+``--auth``/``RAG_UI_AUTH`` on a loopback address turns on the login as well. Without an index, the
+bundled corpus is ingested first.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 
 from rag.errors import ConfigError
@@ -25,28 +29,47 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """``"USER:PASS"`` → ("USER", "PASS"). Raises ConfigError when either part is empty."""
+AUTH_ENV = "RAG_UI_AUTH"
+
+
+def parse_auth(value: str | None, source: str = "--auth") -> tuple[str, str] | None:
+    """``"USER:PASS"`` → ("USER", "PASS") (the password may contain ":"); None for None. Raises
+    ConfigError naming ``source`` when either part is empty."""
     if value is None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ConfigError("--auth must be USER:PASS with a non-empty user and password")
+        raise ConfigError(f"{source} must be USER:PASS with a non-empty user and password")
     return user, password
+
+
+def check_bind(host: str, allow_remote: bool, auth_arg: str | None, environ=None) -> tuple[str, str] | None:
+    """The login for serving on ``host``: from ``--auth`` (``auth_arg``), else ``RAG_UI_AUTH`` of
+    ``environ`` (default os.environ); None when none is given.
+
+    Raises ConfigError when ``host`` is not a loopback address and either ``allow_remote`` is false or
+    there is no login (the UI can change the knowledge base), or when a login is malformed."""
+    environ = os.environ if environ is None else environ
+    if auth_arg is not None:
+        auth = parse_auth(auth_arg)
+    else:
+        auth = parse_auth(environ.get(AUTH_ENV) or None, AUTH_ENV)
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ConfigError(f"--host {host} would expose the UI to the network; add --allow-remote and a login "
+                              f"(--auth USER:PASS or {AUTH_ENV}=USER:PASS) to confirm")
+        if auth is None:
+            raise ConfigError(f"--host {host} --allow-remote without a login: anyone on the network could change "
+                              f"the knowledge base; add --auth USER:PASS or set {AUTH_ENV}=USER:PASS")
+    return auth
 
 
 def cmd_ui(args) -> int:
     from rag.settings import Settings
 
-    if not is_loopback(args.host) and not args.allow_remote:
-        raise ConfigError(f"--host {args.host} would expose the UI to the network; add --allow-remote "
-                          f"(and preferably --auth USER:PASS) to confirm")
-    auth = parse_auth(args.auth)
+    auth = check_bind(args.host, args.allow_remote, args.auth)
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
     settings = Settings.from_env(**overrides)
-    if not is_loopback(args.host) and auth is None:
-        print("warning: serving to the network without --auth; anyone who can reach it can change the "
-              "knowledge base", file=sys.stderr)
     from rag.index import read_current
 
     if read_current(settings) is None:
@@ -66,6 +89,7 @@ def register(sub) -> None:
     p = sub.add_parser("ui", help="serve the web UI (Gradio) on this machine")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback address")
-    p.add_argument("--auth", metavar="USER:PASS", help="require this login")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow binding to a non-loopback address (a login is then required)")
+    p.add_argument("--auth", metavar="USER:PASS", help=f"require this login (or set {AUTH_ENV}=USER:PASS)")
     p.set_defaults(func=cmd_ui)
