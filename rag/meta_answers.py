@@ -1,5 +1,6 @@
 """Answers about the documents themselves (issuer, date, number, period, validity, status, level) from
-their manifest metadata, quoting the document card verbatim.
+their metadata (``DocumentMeta``: read from each document's text, the manifest or user corrections),
+quoting the document card verbatim.
 
 The pipeline calls ``metadata_answer`` only for questions the planner marks as being about a document
 (``QueryPlan.about_document``, ``rag.references.asks_about_document``); ``asked_metadata`` then says
@@ -147,6 +148,8 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         known |= bool(meta.date)
         if meta.date or asked & {"date", "newest", "oldest"}:
             parts.append(f"成文日期为{said or meta.date}" if meta.date else "文件未注明成文日期")
+        if meta.effective_date and asked & {"date", "validity"}:
+            parts.append(f"自{meta.effective_date}起施行")
     if asked & {"doc_number", "which", "level"}:
         known |= "doc_number" in asked and bool(meta.doc_number)
         if meta.doc_number or "doc_number" in asked:
@@ -159,6 +162,11 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         quote = "（原文：" + "；".join(f"“{s.strip(' —')}”" for s in said) + "）" if said else ""
         parts.append(f"规划期为{label}{quote}" if label else "文件未注明规划期")
     if "validity" in asked:
+        if meta.is_repealed:
+            known = True
+            parts.append(f"文件标注为{meta.status}")
+        if meta.effective_date and meta.not_yet_in_force(today):
+            parts.append(f"按{today.isoformat()}计尚未施行")
         if meta.expired_on(today):
             parts.append(f"规划期已于{meta.period_end}年底结束，按{today.year}年计已到期")
         elif meta.period_end:

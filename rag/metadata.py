@@ -352,7 +352,8 @@ def _find_title(header: list[tuple[str, str]]) -> tuple[str | None, str | None, 
         title_like = _TITLE_END.search(header[j][0]) or re.fullmatch(r"《[^》]+》", header[j][0])
         if not title_like and len(parts) == 1 and i + 1 < len(header):
             continue  # a stray line (附件说明, 密级) before the title
-        while j + 1 < len(header) and _PAREN_LINE.match(header[j + 1][0]):
+        while (j + 1 < len(header) and _PAREN_LINE.match(header[j + 1][0])
+               and not _DATE.search(_arabic_dates(header[j + 1][0]))):
             j += 1
             parts.append(j)
         title = _clean_title("".join(header[k][0] for k in parts))

@@ -1,0 +1,213 @@
+"""Metadata read from the document text (rag/metadata.py) and its use at ingest, in cards, corrections
+and ``rag info`` (hand-made header snippets of varied documents; the gazetteer comes from jionlp)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.corpus import Source, card_statements, load_document, resolve_metadata, source_for_file
+from rag.metadata import ExtractedMetadata, check, extract_metadata, find_places
+from rag.types import DocumentMeta
+
+from core_support import CORPUS_DIR, run
+
+STATE_COUNCIL = """国务院关于印发全国示范行动计划的通知
+国发[2019]5号
+各省、自治区、直辖市人民政府，国务院各部委、各直属机构：
+现将《全国示范行动计划》印发给你们，请认真贯彻执行。
+国务院
+2019年1月24日
+（此件公开发布）
+"""
+
+CITY_PLAN = """# 绵阳市促进数字经济发展实施方案（2023—2025年）
+（2023年5月8日印发）
+为加快数字经济发展，结合本市实际，制定本方案。
+一、总体要求
+到2025年，数字经济核心产业增加值明显提升。
+本方案自印发之日起施行，有效期3年。
+"""
+
+REGULATION = """# 浙江省数字经济促进条例
+
+2020年12月24日 浙江省第十三届人民代表大会常务委员会第二十六次会议通过
+
+2022年9月29日 浙江省第十三届人民代表大会常务委员会第三十八次会议修正
+
+<!-- INFO END -->
+## 第一章 总则
+
+第一条 为了促进数字经济发展，根据有关法律、行政法规，结合本省实际，制定本条例。
+
+第六十条 本条例自2021年3月1日起施行。
+"""
+
+DRAFT = """成都市关于支持氢能产业发展的若干措施
+（征求意见稿）
+为推动氢能产业高质量发展，制定以下措施。
+一、支持技术攻关
+"""
+
+WRAPPED = """四川省人民政府办公厅
+关于加快推进新能源汽车产业高质量
+发展的实施意见
+川办发〔２０２２〕３０号
+各市（州）人民政府，省政府各部门：
+为加快新能源汽车产业发展，提出如下意见。
+"""
+
+QUOTED_TITLE = """《广州市电动自行车管理办法》
+第一条 为了加强电动自行车管理，制定本办法。
+第二条 本办法适用于本市行政区域。
+"""
+
+
+def test_state_council_notice_with_document_number():
+    m = extract_metadata(STATE_COUNCIL, "notice.txt")
+    assert m.title == "国务院关于印发全国示范行动计划的通知"
+    assert m.doc_type == "通知"
+    assert m.doc_number == "国发〔2019〕5号"  # [] written 〔〕
+    assert m.sources["doc_number"] == "国发[2019]5号"  # the verbatim line
+    assert m.issuer == "国务院"
+    assert (m.level, m.region) == ("国家级", "全国")
+    assert m.issued_date == "2019-01-24" and m.sources["issued_date"] == "2019年1月24日"
+
+
+def test_city_plan_issued_date_period_and_effective_date():
+    m = extract_metadata(CITY_PLAN, "plan.md")
+    assert m.title == "绵阳市促进数字经济发展实施方案（2023—2025年）"
+    assert m.doc_type == "实施方案"
+    assert (m.level, m.region) == ("市级", "绵阳市")
+    assert m.issued_date == "2023-05-08"
+    assert [e.kind for e in m.dates][:1] == ["印发"]
+    assert (m.period_start, m.period_end) == (2023, 2025)
+    assert m.effective_date == "2023-05-08"  # 自印发之日起施行
+    assert m.issuer is None  # not stated: unknown, never guessed
+
+
+def test_regulation_adopted_amended_and_effective():
+    m = extract_metadata(REGULATION, "reg.md")
+    assert m.title == "浙江省数字经济促进条例" and m.doc_type == "条例"
+    assert m.issuer == "浙江省人民代表大会常务委员会"
+    assert (m.level, m.region) == ("省级", "浙江省")
+    assert {e.kind: e.date for e in m.dates if e.kind in {"通过", "修正", "施行"}} == {
+        "通过": "2020-12-24", "修正": "2022-09-29", "施行": "2021-03-01"}
+    assert m.issued_date == "2022-09-29"  # the version the text is
+    assert m.effective_date == "2021-03-01"
+    assert m.sources["effective_date"] == "第六十条 本条例自2021年3月1日起施行。"
+    assert m.doc_number is None and m.status is None
+
+
+def test_draft_status_and_title_with_parenthesised_line():
+    m = extract_metadata(DRAFT, "draft.txt")
+    assert m.title == "成都市关于支持氢能产业发展的若干措施（征求意见稿）"
+    assert m.status == "征求意见稿" and m.doc_type == "若干措施"
+    assert m.region == "成都市" and m.issuer is None
+
+
+def test_title_wrapped_over_two_lines_with_full_width_number():
+    m = extract_metadata(WRAPPED, "wrapped.docx")
+    assert m.title == "四川省人民政府办公厅关于加快推进新能源汽车产业高质量发展的实施意见"
+    assert m.sources["title"] == "四川省人民政府办公厅 / 关于加快推进新能源汽车产业高质量 / 发展的实施意见"
+    assert m.issuer == "四川省人民政府办公厅"
+    assert m.doc_number == "川办发〔2022〕30号"
+    assert (m.level, m.region) == ("省级", "四川省")
+
+
+def test_title_only_in_book_title_marks():
+    m = extract_metadata(QUOTED_TITLE, "x.txt")
+    assert m.title == "广州市电动自行车管理办法"
+    assert m.doc_type == "办法" and m.region == "广州市" and m.level == "市级"
+
+
+def test_unknown_stays_unknown_and_bad_input_never_raises():
+    m = extract_metadata("这是一段没有任何文件信息的文字，只讲了一些道理。\n第二段也一样。", "随便写写.txt")
+    assert m.title == "随便写写" and m.sources["title"] == "file name"
+    assert {k for k in m.values()} == {"title"}
+    for odd in ("", "\x0c\x0b\n\n", "（）〔〕号" * 50, "2024年13月45日 通过"):
+        assert isinstance(extract_metadata(odd, "odd.txt"), ExtractedMetadata)
+
+
+def test_gazetteer_resolves_full_and_short_names():
+    names = [p.name for p, _ in find_places("四川省成都市武侯区")]
+    assert names == ["四川省", "成都市", "武侯区"]
+    assert [p.level for p, _ in find_places("深圳经济特区")] == ["city"]
+    assert find_places("深圳经济特区", short_names=False) == []
+
+
+def test_bundled_documents_without_manifest_reach_90_percent():
+    """The five bundled documents read as loose files reproduce ≥ 90 % of the manifest's non-null fields."""
+    from rag.corpus import read_text
+    from rag.metadata import _MANIFEST_FIELDS
+
+    entries = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    pairs = [(e["id"], e, extract_metadata(read_text(CORPUS_DIR / e["file"]), Path(e["file"]).name))
+             for e in entries]
+    result = check(pairs, _MANIFEST_FIELDS)
+    assert result["overall"]["accuracy"] >= 0.9, result["misses"]
+
+
+# --- integration ----------------------------------------------------------------------------
+def test_loose_file_gets_metadata_manifest_and_user_override(tmp_path):
+    path = tmp_path / "wrapped.txt"
+    path.write_text(WRAPPED, encoding="utf-8")
+    doc = load_document(source_for_file(path))
+    assert doc.meta.title.startswith("四川省人民政府办公厅关于") and doc.meta.doc_number == "川办发〔2022〕30号"
+    assert doc.meta.source_of("doc_number") == "川办发〔２０２２〕３０号"
+    assert "川办发〔２０２２〕３０号" in card_statements(source_for_file(path), doc.meta)
+    # a manifest entry wins for the fields it lists (null included); user corrections win over both
+    manifest_source = Source(path, DocumentMeta("d", str(path), path.name, "清单标题", issuer=None),
+                             manifest_fields=("title", "issuer"), overrides=(("date", "2022-03-01"),))
+    meta = resolve_metadata(manifest_source, WRAPPED)
+    assert (meta.title, meta.issuer, meta.date) == ("清单标题", None, "2022-03-01")
+    assert meta.source_of("title") == "manifest" and meta.source_of("issued_date") == "user"
+    assert meta.doc_number == "川办发〔2022〕30号"  # not listed by the manifest: read from the text
+
+
+def test_document_notices_use_effective_date_and_status():
+    meta = DocumentMeta("r", "r.md", "r.md", "某条例", status="已废止", effective_date="2027-01-01")
+    notices = meta.notices(dt.date(2026, 11, 20))
+    assert any("已废止" in n for n in notices) and any("尚未生效" in n for n in notices)
+    assert not meta.in_force_on(dt.date(2026, 11, 20))
+    assert meta.doc_fields()["effective_date"] == "2027-01-01"
+
+
+def test_corrections_persist_and_apply_at_ingest(tmp_path, capsys):
+    from rag import kb
+    from rag.errors import RagError
+    from rag.ingest import ingest
+    from rag.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "reg.md").write_text(REGULATION, encoding="utf-8")
+    settings = Settings.from_env(data_dir=tmp_path / "data")
+    ingest(settings, [docs], exclude=[])
+    row = kb.metadata_rows(settings)[0]
+    assert row["issuer"] == "浙江省人民代表大会常务委员会" and row["chunks"] >= 2
+    assert row["field_sources"]["issuer"].startswith("2022年9月29日")
+    with pytest.raises(RagError):
+        kb.set_metadata(settings, "reg", "period_end", "明年")
+    with pytest.raises(RagError):
+        kb.set_metadata(settings, "reg", "colour", "red")
+    kb.set_metadata(settings, "reg", "status", "已废止")
+    kb.set_metadata(settings, "reg", "issued_date", "2022-09-30")
+    ingest(settings, [docs], exclude=[])  # corrections apply at every re-ingest
+    row = kb.metadata_rows(settings)[0]
+    assert (row["status"], row["issued_date"]) == ("已废止", "2022-09-30")
+    assert row["field_sources"]["status"] == "user"
+    # rag info --json: the DOC shape
+    code, out, _ = run(["--data-dir", str(settings.data_dir), "info", "--json"], capsys)
+    assert code == 0
+    doc = json.loads(out)["documents"][0]
+    assert list(doc) == ["doc_id", "title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date",
+                         "effective_date", "period_start", "period_end", "status", "chunks", "source"]
+    assert doc["effective_date"] == "2021-03-01" and doc["status"] == "已废止"
+    code, out, _ = run(["--data-dir", str(settings.data_dir), "info"], capsys)
+    assert "?" not in out and "浙江省数字经济促进条例" in out
+    kb.clear_metadata(settings, "reg")
+    assert kb.metadata_corrections(settings) == {}
