@@ -15,12 +15,13 @@ What is read (and from where):
   spaces or 、 are joined with 、), else the organ before 关于 in the title, else the body that adopted
   the text (深圳市第七届人民代表大会常务委员会第八次会议通过 → 深圳市人民代表大会常务委员会), else the
   signature (an organ line just before the closing date).
-- **doc_number** — 国发〔2019〕5号 in the header or the first lines; [] () ［］（）【】 brackets are written
+- **doc_number** — 国发〔2019〕5号 (or a promulgation notice's 某某常务委员会公告第28号 / 某某人民政府令第290号)
+  in the header or the first lines; [] () ［］（）【】 brackets are written
   〔〕 and full-width digits ASCII (the standard form of GB/T 9704).
 - **doc_type** — the kind word the title ends with (实施方案, 实施意见, 条例, 办法, 通知 …; ``DOC_TYPES``).
 - **dates** — every dated event of the header and the closing lines with its kind (成文, 印发, 发布,
-  公布, 通过, 修订, 修正, 批准); ``issued_date`` is the first 成文/印发/发布/公布 date, else the latest
-  通过/修订/修正 date (the date of the version the text is); ``effective_date`` from 自…起施行 (自印发之日起
+  公布, 通过, 修订, 修正, 批准); ``issued_date`` is, for a text adopted by a congress, the latest
+  通过/修订/修正/批准/公布 date (the date of the version the text is), else the first 成文/印发/发布/公布 date; ``effective_date`` from 自…起施行 (自印发之日起
   施行 takes the issued date).
 - **period** — years of the title ((2021-2025年), 2021—2025年), 规划期(限)为2016年至2020年, 有效期X年
   (from the effective or issued date), 有效期至…/至…止; ``outlook_year`` from 展望至2035年.
@@ -229,6 +230,8 @@ _CN_DATE = re.compile(r"([〇零○一二三四五六七八九]{4})年([一二�
 _EVENT_KIND = re.compile(r"成文|印发|发布|公布|通过|修订|修正|批准|施行")
 _DOC_NO = re.compile(r"([\u4e00-\u9fff]{1,12}?[发函字令复电告通办])\s*[〔\[［(（【]\s*((?:19|20)\d{2})\s*[〕\]］)）】]"
                      r"\s*(?:第\s*)?(\d{1,4})\s*号")
+# a promulgation notice's number: 宁波市第十三届人民代表大会常务委员会公告第28号, 广东省人民政府令第290号
+_NOTICE_NO = re.compile(r"([\u4e00-\u9fff]{2,40}?(?:公告|令))\s*(?:[（(]?\s*第\s*)(\d{1,4})\s*号")
 _TITLE_END = re.compile(rf"(?:{_TYPES_RX})(?:[（(][^（）()]{{1,24}}[)）])*$")
 _PAREN_LINE = re.compile(r"^[（(][^（）()]{1,24}[)）]$")
 
@@ -411,6 +414,9 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
         m = _DOC_NO.search(n)
         if m and "doc_number" not in values:
             put("doc_number", f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号", v)
+        m = _NOTICE_NO.search(_DATE.sub("|", _arabic_dates(n)))
+        if m and "doc_number" not in values:
+            put("doc_number", f"{m.group(1)}第{int(m.group(2))}号", v)
     for k, (n, v) in enumerate(header):
         if k > title_end and _is_org(n):
             put("issuer", "、".join(p for p in re.split(r"[\s、，,]+", n) if p), v)
@@ -422,9 +428,10 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
         m = re.match(r"^(.{2,40}?)关于", title)
         if m and _is_org(m.group(1)):
             put("issuer", m.group(1), title_src)
-    versions = [e for e in events if e.kind in {"通过", "修订", "修正"}]
+    versions = [e for e in events if e.kind in {"通过", "修订", "修正", "批准"}]
     for e in sorted(versions, key=lambda e: e.date, reverse=True):  # the body that adopted this version
-        put("issuer", _adopting_body(_norm(e.line)), e.line)
+        if e.kind != "批准":  # a province approving a city's regulation is not its issuer
+            put("issuer", _adopting_body(_norm(e.line)), e.line)
     # the closing lines: signature organ and date
     tail_events = []
     for k, (n, v) in enumerate(tail):
@@ -446,7 +453,7 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
 
     # dates
     if versions:  # a regulation: the date of the version the text is
-        issued = max((e for e in events if e.kind in {"通过", "修订", "修正", "公布"}), key=lambda e: e.date)
+        issued = max((e for e in events if e.kind in {"通过", "修订", "修正", "批准", "公布"}), key=lambda e: e.date)
     else:
         issued = next((e for e in events if e.kind in {"成文", "印发", "发布", "公布"}), None)
     if issued:
