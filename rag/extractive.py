@@ -17,7 +17,7 @@ question's information need).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.meta_answers import asked_metadata, metadata_answer  # noqa: F401  (re-exported)
 from rag.text import normalize, split_sentences
@@ -216,7 +216,8 @@ def _repeats(s: ScoredSentence, quoted: list[ScoredSentence]) -> bool:
 
 def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dict[str, set[str]] | None = None,
             docs: dict | None = None, label_sections: bool = False,
-            wants_list: bool = False) -> tuple[str, list[Citation]]:
+            wants_list: bool = False, items: list[ScoredSentence] | None = None,
+            terms: dict[str, float] | None = None) -> tuple[str, list[Citation]]:
     """Answer text of verbatim sentences with ``[n]`` markers, and the numbered citations.
 
     Picks the best sentence and up to ``max_sentences - 1`` more scoring ≥ 85 % of it, skipping
@@ -230,10 +231,31 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     ``wants_list`` (a list question): a chosen label or "…：" sentence is followed on its line by the
     rest of its enumeration (``_continuation``, also from the next chunk of the section), and unless a
     chosen sentence already heads a run of labels, the best enumerating sentence not chosen (≥ 3 items
-    with 、, or a label heading ≥ 2 labels, with its run) scoring ≥ 60 % of the best is added. Labels are ours; the sentences and quotes are verbatim.
+    with 、, or a label heading ≥ 2 labels, with its run) scoring ≥ 60 % of the best is added; the items
+    of an enumeration are shown one per line ("- item[n]").
+    ``items`` (``outline_items``: the sub-sections of the section a list question names): the answer is
+    the numbered list of them ("1. （一）前沿生物[1]"), followed by the best sentence when it answers
+    question ``terms`` (term → idf weight) that neither the items nor the section heading hold — it
+    asks for more than the items' names. A one-sentence line that is a table row is shown as
+    header/cell pairs (``table_cells``).
+    Text already quoted is not repeated (overlapping chunks), citations whose quotes contain one another
+    are merged (``merge_citations``). Labels are ours; the sentences and quotes are verbatim.
     """
+    if items:
+        rows = [(f"{i}. ", [it]) for i, it in enumerate(items, start=1)]
+        if _asks_more(items, sentences, terms or {}):
+            rows += _sentence_rows([s for s in sentences if s.hit.chunk.kind != "outline"], max_sentences, None, False)
+        return _render(rows, None, docs, False)
     if not sentences:
         return "", []
+    return _render(_sentence_rows(sentences, max_sentences, groups, wants_list), groups, docs, label_sections)
+
+
+def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: dict[str, set[str]] | None,
+                   wants_list: bool) -> list[tuple[str, list[ScoredSentence]]]:
+    """The chosen sentences of ``compose`` as (prefix, sentences) answer lines."""
+    if not sentences:
+        return []
     chosen: list[ScoredSentence] = []
     if groups:
         for doc_ids in groups.values():
@@ -265,29 +287,224 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
             if (s.text.count("、") >= 2 or len(run) >= 2) and _pick([s], 1, quoted):
                 lines.append([s, *[c for c in run if not _repeats(c, quoted)]])
                 break
+    rows: list[tuple[str, list[ScoredSentence]]] = []  # (prefix, sentences) per answer line
+    for line in lines:
+        if wants_list and len(line) > 1:  # an enumeration: its head, then one item per line
+            rows += [("", line[:1])] + [("- ", [c]) for c in line[1:]]
+        else:
+            rows.append(("", line))
+    return rows
+
+
+ITEM_SUPPLEMENT = 0.15  # share of the question's term weight the best sentence must add to the items
+
+
+def _asks_more(items: list[ScoredSentence], sentences: list[ScoredSentence], terms: dict[str, float]) -> bool:
+    """True when the best of ``sentences`` that is no outline line holds question ``terms`` (term →
+    idf weight) worth ≥ ``ITEM_SUPPLEMENT`` of the question's weight that neither the ``items`` nor
+    their section headings hold: the question asks for more than the items' names."""
+    known = normalize("".join(it.text + it.hit.chunk.section for it in items)).lower()
+    total = sum(terms.values()) or 1.0
+    best = next((s for s in sentences if s.hit.chunk.kind != "outline"), None)
+    if best is None:
+        return False
+    sent = normalize(best.text).lower()
+    return sum(w for t, w in terms.items() if t in sent and t not in known) / total >= ITEM_SUPPLEMENT
+
+
+def _doc_range(s: ScoredSentence) -> tuple[int, int] | None:
+    """The sentence's character range in its document (None for outlines and cards, not slices)."""
+    chunk = s.hit.chunk
+    return (chunk.start + s.start, chunk.start + s.end) if chunk.kind in ("text", "table") else None
+
+
+def _trim_overlap(s: ScoredSentence, covered: list[tuple[str, int, int, str]]) -> ScoredSentence | None:
+    """``s`` without the part of its document text already quoted (``covered``: (doc_id, start, end,
+    text) document ranges, used where the two chunks show the same text there): None when all of it
+    is, else the verbatim rest (overlapping chunks repeat text)."""
+    rng = _doc_range(s)
+    if rng is None:
+        return s
+    a, b = rng
+    base = s.hit.chunk.start
+    for doc, ca, cb, ctext in covered:
+        lo, hi = max(a, ca), min(b, cb)
+        if doc != s.hit.chunk.doc_id or hi <= lo or s.hit.chunk.text[lo - base:hi - base] != ctext[lo - ca:hi - ca]:
+            continue  # another document, no overlap, or offsets that do not show the same text
+        if ca <= a and b <= cb:
+            return None
+        if ca <= a < cb:
+            a = cb
+        elif ca < b <= cb:
+            b = ca
+    text = s.hit.chunk.text[a - base:b - base]
+    lead, tail = len(text) - len(text.lstrip()), len(text) - len(text.rstrip())
+    a, b = a + lead, b - tail
+    if b - a < 2:
+        return None
+    return ScoredSentence(s.hit, a - base, b - base, s.coverage, s.score)
+
+
+def _render(rows, groups, docs, label_sections) -> tuple[str, list[Citation]]:
+    """Answer lines and citations: text already quoted by an earlier line (overlapping chunks) is left
+    out, a table row is shown as header/cell pairs (``table_cells``), one citation per passage with the
+    verbatim span covering its sentences, and citations whose quotes contain one another are merged
+    (``merge_citations``)."""
     numbers: dict[str, int] = {}
     spans: dict[str, list[int]] = {}
+    covered: list[tuple[str, int, int, str]] = []
     parts = []
-    for line in lines:
+    for prefix, line in rows:
+        kept = []
+        for s in line:
+            t = _trim_overlap(s, covered)
+            if t is not None:
+                kept.append(t)
+                rng = _doc_range(t)
+                if rng:
+                    covered.append((t.hit.chunk.doc_id, *rng, t.text))
+        if not kept:
+            continue
         text = ""
-        for j, s in enumerate(line):
+        for j, s in enumerate(kept):
             cid = s.hit.chunk.chunk_id
             if cid not in numbers:
                 numbers[cid] = len(numbers) + 1
                 spans[cid] = [s.start, s.end]
             else:  # another sentence of the same passage: the quote becomes the verbatim span covering both
                 spans[cid] = [min(spans[cid][0], s.start), max(spans[cid][1], s.end)]
-            last_of_chunk = j + 1 == len(line) or line[j + 1].hit.chunk.chunk_id != cid
-            text += s.text + (f"[{numbers[cid]}]" if last_of_chunk else "")
-        s = line[0]
+            last_of_chunk = j + 1 == len(kept) or kept[j + 1].hit.chunk.chunk_id != cid
+            shown = (table_cells(s) if len(kept) == 1 else None) or s.text
+            text += shown + (f"[{numbers[cid]}]" if last_of_chunk else "")
+        s = kept[0]
         label = f"{doc_label(s.hit.chunk.doc_id, docs or {})}：" if groups else ""
         heading = section_label(s.hit) if label_sections else ""
         label += f"【{heading}】" if heading else ""
-        parts.append(label + text)
+        parts.append(prefix + label + text)
     citations = []
-    by_id = {s.hit.chunk.chunk_id: s.hit for line in lines for s in line}
+    by_id = {s.hit.chunk.chunk_id: s.hit for _, line in rows for s in line}
     for cid, n in sorted(numbers.items(), key=lambda kv: kv[1]):
         hit = by_id[cid]
         start, end = spans[cid]
         citations.append(Citation(n, cid, hit.chunk.doc_id, hit.title, hit.chunk.section, hit.chunk.text[start:end]))
-    return "\n".join(parts), citations
+    return merge_citations("\n".join(parts), citations)
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def merge_citations(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:
+    """One citation per quoted passage: a citation whose quote (normalised) lies inside another
+    citation's quote of the same document is merged into it — its markers ``[n]`` in ``text`` point to
+    the containing citation, which keeps the smaller number — and the citations are renumbered 1..n in
+    order of first use in ``text`` (markers rewritten, a marker repeated right after itself dropped).
+    Returns the new text and citations."""
+    alias: dict[int, Citation] = {}
+    keep: list[Citation] = []
+    for c in citations:
+        key = normalize(c.quote)
+        for i, k in enumerate(keep):
+            other = normalize(k.quote)
+            if c.doc_id == k.doc_id and key in other:
+                alias[c.n] = k
+                break
+            if c.doc_id == k.doc_id and other in key:  # the later quote holds the earlier: it takes its number
+                keep[i] = replace(c, n=k.n)
+                alias[c.n] = keep[i]
+                for m, a in alias.items():
+                    if a is k:
+                        alias[m] = keep[i]
+                alias[k.n] = keep[i]
+                break
+        else:
+            keep.append(c)
+            alias[c.n] = c
+    order: dict[int, int] = {}  # old number of the kept citation → new number
+    for m in _MARKER.finditer(text):
+        old = int(m.group(1))
+        if old in alias and alias[old].n not in order:
+            order[alias[old].n] = len(order) + 1
+    for c in keep:
+        order.setdefault(c.n, len(order) + 1)
+
+    def renumber(m):
+        old = int(m.group(1))
+        return f"[{order[alias[old].n]}]" if old in alias else m.group(0)
+
+    text = _MARKER.sub(renumber, text)
+    text = re.sub(r"(\[\d+\])\1+", r"\1", text)
+    out = sorted((replace(c, n=order[c.n]) for c in keep), key=lambda c: c.n)
+    return text, out
+
+
+# --- answers people can read: list items, table cells, one citation per passage --------------------
+_HEADING_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、]|"
+                             r"专栏\s*\d{1,2})\s*")
+LIST_SECTION_MATCH = 0.75  # share of the section title's character bigrams the question must contain
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\s+", "", text)
+    return {t[i:i + 2] for i in range(len(t) - 1)}
+
+
+def asks_section_items(question: str, section_title: str) -> bool:
+    """True when ``question`` names the section ``section_title`` ("五、保障措施", "(一)壮大新兴产业"):
+    at least ``LIST_SECTION_MATCH`` of the title's character bigrams (its numbering stripped) occur in
+    the question — then a list question asks for that section's sub-sections."""
+    title = _HEADING_NUMBER.sub("", section_title).strip("。. ")
+    grams = _bigrams(title)
+    if not grams:
+        return False
+    q = re.sub(r"\s+", "", question)
+    return sum(g in q for g in grams) / len(grams) >= LIST_SECTION_MATCH
+
+
+def outline_items(question: str, outline: Hit, first_chunk=None) -> list[ScoredSentence]:
+    """The items of the section an outline passage outlines (``rag.chunking.build_outlines``), when the
+    question names that section (``asks_section_items``); [] otherwise or with fewer than two items.
+
+    Each item is its sub-heading as the outline shows it (``_outline_entry``: "（三）未来交通",
+    "1.人工智能。"), quoted verbatim from the sub-section's own first passage when
+    ``first_chunk(doc_id, section_path) -> Hit | None`` finds one holding it (the reader opens the
+    sub-section, not the outline), else from the outline passage itself. Document order."""
+    from rag.chunking import SECTION_SEP, _outline_entry, heading_label, heading_level, outline_section
+
+    parent = outline_section(outline.chunk)
+    if not asks_section_items(question, parent.split(SECTION_SEP)[-1] if parent else ""):
+        return []
+    text = outline.chunk.text
+    if any(heading_level(line) is not None and asks_section_items(question, heading_label(line))
+           for line in text.split("\n")[1 if parent else 0:]):
+        return []  # the question names one of the items: it asks about that sub-section
+    items: list[ScoredSentence] = []
+    pos = 0
+    for i, line in enumerate(text.split("\n")):
+        start, pos = pos, pos + len(line) + 1
+        if heading_level(line) is None or (i == 0 and parent):
+            continue  # lead sentences, and the section's own heading
+        entry = _outline_entry(line)
+        a = start + max(line.find(entry), 0)  # outline lines are stripped heading lines: entry is their prefix
+        item = ScoredSentence(outline, a, a + len(entry), 1.0, 1.0)
+        path = SECTION_SEP.join(p for p in (parent, heading_label(line)) if p)
+        own = first_chunk(outline.chunk.doc_id, path) if first_chunk else None
+        at = own.chunk.text.find(item.text) if own is not None else -1
+        items.append(ScoredSentence(own, at, at + len(item.text), 1.0, 1.0) if at >= 0 else item)
+    return items if len(items) >= 2 else []
+
+
+def table_cells(s: ScoredSentence) -> str | None:
+    """``"header: cell | header: cell …"`` for a sentence that is one row of a tab-separated table
+    (≥ 3 cells; header = the chunk's ``context`` row, else the table's first line in the chunk), or
+    None. Every non-empty cell of the row with its column's header (a question naming one year often
+    also needs the base year's value); cells are verbatim; the row itself stays the citation's quote."""
+    row = s.text
+    cells = row.split("\t")
+    if len(cells) < 3 or "\n" in row:
+        return None
+    text = s.hit.chunk.text
+    header_line = s.hit.chunk.context or text.split("\n", 1)[0]
+    header = header_line.split("\t")
+    if len(header) != len(cells) or header_line.strip() == row.strip():
+        return None
+    return " | ".join(f"{h.strip()}: {c.strip()}" for h, c in zip(header, cells) if c.strip())

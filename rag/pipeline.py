@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import ASKS_LIST, compose, concept_alternatives, metadata_answer, question_terms, score_sentences
+from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_answer, outline_items, question_terms,
+                            score_sentences)
 from rag.query import comparison_groups
 from rag.refusal import asks_field, check_refusal
 from rag.index import LoadedIndex, load_index
@@ -176,10 +177,37 @@ class PolicyQA:
         # list answers use the broad ASKS_LIST (also 重点/有什么/主要方向), not the planner's narrower
         # plan.wants_list (rag.query.asks_list, which limits added retrieval chunks): on dev the broad one
         # keeps more key facts (0.776 vs 0.770 — dev-029 "有什么渠道" needs the added enumeration)
+        wants_list = bool(ASKS_LIST.search(question))
+        outline = next((h for h in hits if h.chunk.kind == "outline"), None) if wants_list and not groups else None
+        items = outline_items(question, outline, self._first_chunk) if outline is not None else []
         text, citations = compose(scored, groups=groups, docs=index.docs, label_sections=asks_field(question),
-                                  wants_list=bool(ASKS_LIST.search(question)))
-        return Answer(question, text, "extractive", False, citations, hits,
+                                  wants_list=wants_list, items=items, terms=terms)
+        # a list item cites its sub-section's own passage, which retrieval may not have returned
+        shown = {h.chunk.chunk_id for h in hits}
+        extra = {it.hit.chunk.chunk_id: it.hit for it in items if it.hit.chunk.chunk_id not in shown}
+        cited = [replace(extra[c.chunk_id], rank=len(hits) + i) for i, c in enumerate(
+            (c for c in citations if c.chunk_id in extra), start=1)]
+        return Answer(question, text, "extractive", False, citations, hits + cited,
                       document_notices(citations, index, self.settings))
+
+    def _first_chunk(self, doc_id: str, section: str) -> Hit | None:
+        """The first passage (text or table, by offset) of section path ``section`` of ``doc_id`` as a
+        Hit (rank 0, score 0.0), or None; the lookup is built once per loaded index."""
+        index = self.retriever.index
+        firsts = getattr(index, "_first_chunks", None)
+        if firsts is None:
+            firsts = {}
+            for c in index.chunks:
+                if c.kind in ("text", "table"):
+                    key = (c.doc_id, c.section)
+                    if key not in firsts or c.start < firsts[key].start:
+                        firsts[key] = c
+            index._first_chunks = firsts
+        chunk = firsts.get((doc_id, section))
+        if chunk is None:
+            return None
+        meta = index.docs.get(doc_id)
+        return Hit(0, 0.0, chunk, meta.title if meta else doc_id)
 
     def _llm_answer(self, question: str, hits: list[Hit], extractive: Answer):
         from rag.llm import REFUSAL_PREFIX, build_chain, chat_model, citations_for, clean_markers, format_context

@@ -551,3 +551,106 @@ def test_an_enumeration_right_before_a_term_defines_it():
 
     assert defines("三位一体", "推动形成回收网点、分拣中心和集散市场“三位一体”的再生资源回收利用网络。")
     assert not defines("6+N", "探索建立未来产业评估机制，构建“6+N”的未来产业培育发展体系。")
+
+
+# --- answers people can read: list items, one citation per passage, table rows ------------------------
+OUTLINE = "二、重点方向\n(一)前沿生物\n深入贯彻健康战略。\n(二)先进能源\n深入贯彻能源战略。\n(三)未来交通\n深入贯彻交通强国战略。"
+
+
+def _subsection(label: str, body: str, n: int) -> Hit:
+    text = f"{label}\n{body}"
+    chunk = Chunk(f"sub-{n}", "cd-plan", f"二、重点方向 › {label}", text, 100 * n, 100 * n + len(text), 20)
+    return Hit(0, 0.0, chunk, CITY.title)
+
+
+def test_a_list_question_naming_a_section_is_answered_by_its_items_each_cited():
+    from rag.extractive import outline_items
+
+    bodies = {"(一)前沿生物": "深入贯彻健康战略。重点培育基因治疗。", "(二)先进能源": "深入贯彻能源战略。",
+              "(三)未来交通": "深入贯彻交通强国战略。"}
+    subs = {f"二、重点方向 › {label}": _subsection(label, body, i) for i, (label, body) in enumerate(bodies.items(), 1)}
+    outline = _hit(OUTLINE, "cd-plan", rank=3, section="二、重点方向 › 提纲", kind="outline")
+    body = _hit("深入贯彻健康战略。重点培育基因治疗。", "cd-plan", rank=1, section="二、重点方向 › (一)前沿生物")
+    q = "重点方向有哪些？"
+    items = outline_items(q, outline, lambda doc, path: subs.get(path))
+    assert [it.text for it in items] == list(bodies)
+    terms = {"重点": 1.0, "方向": 2.0}
+    answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
+    assert answer.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]"]
+    assert [(c.n, c.chunk_id, c.quote) for c in citations] == [
+        (1, "sub-1", "(一)前沿生物"), (2, "sub-2", "(二)先进能源"), (3, "sub-3", "(三)未来交通")]
+    # a question naming one of the items asks about that sub-section, not for the list
+    assert outline_items("重点方向里先进能源有哪些？", outline, lambda doc, path: subs.get(path)) == []
+    # a question not naming the outlined section gets no list of its sub-sections
+    assert outline_items("储能电池技术有哪些？", outline, lambda doc, path: subs.get(path)) == []
+    # without the sub-sections' own passages the items are quoted from the outline passage, verbatim
+    items = outline_items(q, outline, None)
+    assert [it.text for it in items] == list(bodies) and all(it.hit is outline for it in items)
+
+
+def test_a_list_question_asking_more_than_the_names_keeps_the_best_sentence_after_the_list():
+    from rag.extractive import outline_items
+
+    outline = _hit(OUTLINE, "cd-plan", rank=3, section="二、重点方向 › 提纲", kind="outline")
+    body = _hit("深入贯彻能源战略。", "cd-plan", rank=1, section="二、重点方向 › (二)先进能源")
+    q = "重点方向分别贯彻哪些国家战略？"
+    terms = {"重点": 1.0, "方向": 1.0, "贯彻": 2.0, "战略": 2.0}
+    subs = {f"二、重点方向 › {label}": _subsection(label, "正文。", i)
+            for i, label in enumerate(("(一)前沿生物", "(二)先进能源", "(三)未来交通"), 1)}
+    items = outline_items(q, outline, lambda doc, path: subs.get(path))
+    answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
+    assert answer.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]",
+                                   "深入贯彻能源战略。[4]"]  # the best sentence, not an outline line
+    assert [c.n for c in citations] == [1, 2, 3, 4] and citations[3].chunk_id == body.chunk.chunk_id
+    # a list question asking only for the names gets the list alone
+    answer, _ = compose(_scored("重点方向有哪些？", [body, outline], {"重点": 1.0, "方向": 2.0}), wants_list=True,
+                        items=items, terms={"重点": 1.0, "方向": 2.0})
+    assert len(answer.splitlines()) == 3
+
+
+def test_an_enumeration_is_answered_one_item_per_line():
+    text = "重点发展以下材料：\n新型能源材料。先进高分子材料。电子信息材料。"
+    q = "重点发展哪些材料？"
+    answer, citations = compose(_scored(q, [_hit(text)], {"重点发展": 3.0, "材料": 1.0}), wants_list=True)
+    assert answer.splitlines() == ["重点发展以下材料：[1]", "- 新型能源材料。[1]", "- 先进高分子材料。[1]",
+                                   "- 电子信息材料。[1]"]
+    assert len(citations) == 1 and citations[0].quote == text
+
+
+def test_text_repeated_by_overlapping_chunks_is_shown_and_cited_once():
+    doc = "全省规上工业企业研发投入强度达到1.5%，高新技术企业达到16000家，科技型中小企业达到20000家。"
+    cut = doc.index("高新技术企业")
+    first, second = doc[:cut + 14], doc[cut:]  # the second chunk repeats the end of the first
+    h1 = Hit(1, 1.0, Chunk("c1", "sc-plan", "一、目标", first, 0, len(first), 30), PROVINCE.title)
+    h2 = Hit(2, 0.5, Chunk("c2", "sc-plan", "一、目标", second, cut, cut + len(second), 30), PROVINCE.title)
+    q = "研发投入强度和高新技术企业、科技型中小企业数量目标是多少？"
+    answer, citations = compose(_scored(q, [h1, h2], {"研发投入": 1.0, "高新技术企业": 2.0, "科技型中小企业": 1.5}),
+                                max_sentences=3)
+    assert answer.count("高新技术企业达到16000家") == 1 and "研发投入强度达到1.5%" in answer
+    assert len(citations) == 2
+    assert all(c.quote in {"c1": first, "c2": second}[c.chunk_id] for c in citations)
+    assert [c.n for c in citations] == list(range(1, len(citations) + 1))
+
+
+def test_citations_whose_quotes_contain_one_another_are_merged_and_renumbered():
+    from rag.extractive import merge_citations
+    from rag.types import Citation
+
+    cits = [Citation(1, "a", "sc-plan", "t", "s", "研发投入强度达到1.5%。"),
+            Citation(2, "b", "sc-plan", "t", "s", "全省研发投入强度达到1.5%。高新技术企业达到16000家。"),
+            Citation(3, "c", "cd-plan", "t", "s", "研发投入强度达到1.5%。")]  # same words, another document
+    text, out = merge_citations("研发投入强度达到1.5%。[1]\n高新技术企业达到16000家。[2]\n其他。[3]", cits)
+    assert text == "研发投入强度达到1.5%。[1]\n高新技术企业达到16000家。[1]\n其他。[2]"
+    assert [(c.n, c.chunk_id) for c in out] == [(1, "b"), (2, "c")]
+
+
+def test_a_table_row_is_answered_by_its_header_and_cells_and_cites_the_row():
+    header = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"
+    rows = "7\t技术市场成交合同额\t亿元\t1248.78\t1600\n9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
+    chunk = Chunk("t1", "sc-plan", "二、目标", rows, 500, 500 + len(rows), 40, "table", header)
+    hit = Hit(1, 1.0, chunk, PROVINCE.title)
+    q = "基础研究经费占全社会研发经费比重2025年目标是多少？"
+    answer, citations = compose(_scored(q, [hit], {"基础研究": 4.0, "经费": 1.0, "比重": 1.0}), max_sentences=1)
+    assert answer == "序号: 9 | 指标名称: 基础研究经费占全社会研发经费比重 | 单位: % | 2020 年值: 5.6 | 2025 年目标: 6.5[1]"
+    assert citations[0].quote == "9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
+    assert citations[0].quote in chunk.text

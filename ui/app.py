@@ -55,7 +55,7 @@ CSS = """
 """
 
 # Clicking a citation marker [n] of answer t shows the sources of answer t (the group ``srcs-<t>`` of the
-# panel, see ui.sources.sources_html), then opens and highlights its card n.
+# panel, see ui.sources.sources_html), then opens its card n and scrolls to the cited sentence (its <mark>).
 HEAD = """
 <script>
 document.addEventListener('click', function (e) {
@@ -69,7 +69,8 @@ document.addEventListener('click', function (e) {
     group.parentNode.querySelectorAll('.rag-turn-sources').forEach(function (g) { g.hidden = g !== group; });
   }
   card.querySelectorAll('details').forEach(function (d) { d.open = true; });
-  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  var mark = card.querySelector('.rag-passage-text mark');  // the cited sentence inside its passage
+  (mark || card).scrollIntoView({behavior: 'smooth', block: mark ? 'center' : 'nearest'});
   card.classList.add('rag-flash');
   setTimeout(function () { card.classList.remove('rag-flash'); }, 1600);
 }, true);
@@ -91,8 +92,16 @@ def _options(docs, region, in_force, top_k, model) -> h.ChatOptions:
 
 
 def _ingest_progress(progress: gr.Progress):
-    """Adapt gr.Progress to rag.ingest's ``progress(items, desc, total)``."""
-    return lambda items, desc, total: progress.tqdm(items, desc=desc, total=total)
+    """Adapt gr.Progress to rag.ingest's ``progress(items, desc, total)`` (Chinese stage names, counted
+    in 项 rather than Gradio's English "steps")."""
+    return lambda items, desc, total: progress.tqdm(items, desc=desc, total=total, unit="项")
+
+
+# Gradio's own texts (the file drop zone) follow the browser's language; this Chinese app shows them in
+# Chinese for every browser language (the keys are Gradio's, the translations its zh-CN ones).
+ZH_UI_TEXTS = {"upload_text.drop_file": "将文件拖放到此处", "upload_text.click_to_upload": "点击上传",
+               "common.or": "或", "file.uploading": "正在上传…", "common.clear": "清除",
+               "common.remove": "移除", "upload_text.drop_to_upload": "拖放文件到此处上传"}
 
 
 def build_app(settings: Settings, llm=None) -> gr.Blocks:
@@ -155,9 +164,9 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                      column_widths=["17%", "37%", "6%", "8%", "10%", "10%", "6%", "6%"])
                 with gr.Row():
                     with gr.Column():
-                        upload = gr.File(label="上传文件（.txt .md .pdf .docx，≤ 10 MB）", file_count="single",
-                                         file_types=[".txt", ".md", ".pdf", ".docx"], type="filepath",
-                                         elem_id="kb-upload")
+                        upload = gr.File(label="上传文件（可多选；.txt .md .pdf .docx，每个 ≤ 10 MB）",
+                                         file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx"],
+                                         type="filepath", elem_id="kb-upload")
                         add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
                     with gr.Column():
                         to_delete = gr.Dropdown(choices=choices, label="选择文件", elem_id="kb-doc")
@@ -166,7 +175,8 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                              elem_id="kb-hidden")
                         restore = gr.Button("恢复所选内置文件", elem_id="kb-restore")
                         reindex = gr.Button("重建索引", elem_id="kb-reindex")
-                kb_message = gr.Markdown("", elem_id="kb-message")
+                # the one place where a change reports its progress and its result
+                kb_message = gr.Markdown("", elem_id="kb-message", min_height=48)
 
             try:
                 from ui.match_tab import build_match_tab
@@ -243,7 +253,7 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                 return refreshed(message)
             return handler
 
-        kb_kwargs = dict(concurrency_limit=1, concurrency_id="kb")
+        kb_kwargs = dict(concurrency_limit=1, concurrency_id="kb", show_progress_on=[kb_message])
         add.click(kb_action(kb_tab.kb_upload), [upload], kb_outputs, **kb_kwargs)
         delete.click(kb_action(kb_tab.kb_delete), [to_delete], kb_outputs,
                      js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)

@@ -9,6 +9,7 @@ import html
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from rag.text import normalize, split_sentences
 from rag.types import Answer, DocumentBadges, DocumentMeta
 
 
@@ -31,34 +32,36 @@ class SourceView:
     passage: str  # the hit's chunk text
     quote: str  # the cited sentence ("" for a nearest passage)
     chunk_id: str = ""
+    highlights: tuple[str, ...] = ()  # the quote's sentences the answer shows (() = the whole quote)
 
     def to_json(self) -> dict:
         """``{"n", "doc_id", "title", "badges": {"level", "region", "period", "status", "expired", "draft"},
-        "section", "passage", "quote", "chunk_id"}``."""
+        "section", "passage", "quote", "chunk_id", "highlights"}``."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> "SourceView":
         """The inverse of ``to_json``."""
-        return cls(**{**data, "badges": DocumentBadges(**data.get("badges", {}))})
+        return cls(**{**data, "badges": DocumentBadges(**data.get("badges", {})),
+                      "highlights": tuple(data.get("highlights", ()))})
 
 
 def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[SourceView]:
     """One view per citation; for an answer without citations, the top three hits (quote "")."""
     hits = {h.chunk.chunk_id: h for h in answer.hits}
 
-    def view(n, doc_id, title, section, passage, quote, chunk_id):
+    def view(n, doc_id, title, section, passage, quote, chunk_id, highlights=()):
         meta = docs.get(doc_id)
         return SourceView(n=n, doc_id=doc_id, title=meta.title if meta else title,
                           badges=DocumentBadges.of(meta, today), section=section, passage=passage, quote=quote,
-                          chunk_id=chunk_id)
+                          chunk_id=chunk_id, highlights=highlights)
 
     if answer.citations:
         out = []
         for c in answer.citations:
             hit = hits.get(c.chunk_id)
             out.append(view(c.n, c.doc_id, c.title, c.section, hit.chunk.text if hit else c.quote, c.quote,
-                            c.chunk_id))
+                            c.chunk_id, answer_sentences(c.quote, answer.text)))
         return out
     return [view(h.rank, h.chunk.doc_id, h.title, h.chunk.section, h.chunk.text, "", h.chunk.chunk_id)
             for h in answer.hits[:3]]
@@ -72,12 +75,37 @@ def badges_html(badges: DocumentBadges) -> str:
     return "".join(f'<span class="rag-badge {_BADGE_CLASS[label]}">{label}</span>' for label in badges.status_labels)
 
 
-def marked_passage(passage: str, quote: str) -> str:
-    """The escaped passage with the first occurrence of ``quote`` wrapped in <mark>."""
+def answer_sentences(quote: str, answer_text: str) -> tuple[str, ...]:
+    """The sentences of ``quote`` (``rag.text.split_sentences``) that the answer shows, when they are
+    fewer than all of them — a quote spanning several sentences of one passage (an enumeration's head
+    and items with text between them) is then highlighted sentence by sentence; () otherwise."""
+    spans = split_sentences(quote)
+    shown = normalize(answer_text)
+    picked = tuple(quote[a:b] for a, b in spans if normalize(quote[a:b]) in shown)
+    return picked if picked and len(picked) < len(spans) else ()
+
+
+def marked_passage(passage: str, quote: str, highlights: tuple[str, ...] = (), anchor: str = "") -> str:
+    """The escaped passage with the first occurrence of ``quote`` wrapped in <mark> — or, with
+    ``highlights`` (sentences of the quote), each of those inside it; the first <mark> gets the element
+    id ``anchor`` (the citation script scrolls it into view). A quote not in the passage: no mark."""
     pos = passage.find(quote) if quote else -1
     if pos < 0:
         return esc(passage)
-    return f"{esc(passage[:pos])}<mark>{esc(quote)}</mark>{esc(passage[pos + len(quote):])}"
+    ident = f' id="{esc(anchor)}"' if anchor else ""
+    end = pos + len(quote)
+    marks, at = [], pos
+    for h in highlights:
+        i = passage.find(h, at, end) if h else -1
+        if i >= 0:
+            marks.append((i, i + len(h)))
+            at = i + len(h)
+    marks = marks or [(pos, end)]
+    out, last = [], 0
+    for k, (a, b) in enumerate(marks):
+        out.append(f'{esc(passage[last:a])}<mark{ident if k == 0 else ""}>{esc(passage[a:b])}</mark>')
+        last = b
+    return "".join(out) + esc(passage[last:])
 
 
 def source_card_html(src: SourceView, turn: int) -> str:
@@ -95,7 +123,8 @@ def source_card_html(src: SourceView, turn: int) -> str:
             f'<div class="rag-section">章节：{esc(src.section) or "—"}</div>'
             f'{quote}'
             f'<details class="rag-passage"><summary>查看原文段落</summary>'
-            f'<div class="rag-passage-text">{marked_passage(src.passage, src.quote)}</div></details>'
+            f'<div class="rag-passage-text">'
+            f'{marked_passage(src.passage, src.quote, src.highlights, f"mark-{turn}-{src.n}")}</div></details>'
             f'</div>')
 
 
