@@ -7,7 +7,8 @@ concept knows links to its own jieba sub-words (0.5). An industry word no concep
 links to the *sectors* of the products — the broader terms of the concepts they trigger (甜菊糖 → 甜菊糖苷 →
 合成生物) — at SECTOR (their aliases at SECTOR_ALIAS): the industry as the documents name it, which a
 curated profile's own sector word often is not (the free-text parser takes the policy term directly).
-A need links to its policy words (用地/空间 → 工业用地 …), a qualification to its concept, the location
+A need links to its policy words (用地/空间 → 工业用地 …, 补贴/奖励 → 补助, 奖补 …), a qualification to its
+concept or, for the documents' own terms, to itself and its stem (中小企业 → 中小), the location
 to the names documents use for it (district, city, 攀西/川南 … at 0.6). ``FACET_WEIGHTS`` weigh the
 facet kinds in the ranking (``rag.matching.matcher``).
 """
@@ -23,6 +24,7 @@ from rag.text import STOPWORDS, normalize
 NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first NEED_CORE[need] are its core words
     "研发": ("研发", "技术攻关", "关键核心技术", "攻关", "创新平台", "研发投入", "成果转化", "产学研"),
     "融资": ("融资", "基金", "金融", "贷款", "投资", "资本市场", "上市"),
+    "补贴/奖励": ("补贴", "补助", "奖励", "奖补", "资助", "专项资金", "贴息", "税收优惠", "加计扣除", "财政"),
     "人才": ("人才", "创新团队", "引进", "技能", "工程师", "培训"),
     "应用场景": ("应用场景", "场景", "示范应用", "应用示范", "示范", "试点", "城市机会清单"),
     "用地/空间": ("工业用地", "用地", "土地", "标准厂房", "厂房", "产业园区", "载体", "空间"),
@@ -30,16 +32,16 @@ NEED_TERMS: dict[str, tuple[str, ...]] = {  # need → policy words; the first N
     "数字化转型": ("智能化改造", "数字化转型", "智能化", "数字化", "智能工厂", "数字化车间", "工业互联网", "技术改造"),
     "绿色低碳": ("绿色低碳", "节能", "降碳", "碳达峰", "清洁生产", "绿色制造", "循环利用", "低碳"),
 }
-NEED_CORE = {"研发": 3, "融资": 3, "人才": 2, "应用场景": 2, "用地/空间": 3, "市场": 5, "数字化转型": 4, "绿色低碳": 4}
+NEED_CORE = {"研发": 3, "融资": 3, "补贴/奖励": 5, "人才": 2, "应用场景": 2, "用地/空间": 3, "市场": 5, "数字化转型": 4, "绿色低碳": 4}
 NEED_CONCEPTS: dict[str, tuple[str, ...]] = {  # concepts whose term and aliases extend a need's words
-    "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"),
+    "研发": ("n-rd", "n-transfer", "q-platforms"), "融资": ("n-finance", "n-fund", "n-loan"), "补贴/奖励": ("n-tax",),
     "人才": ("n-talent", "n-skilled"), "应用场景": ("n-scenario",), "用地/空间": ("n-land", "n-plant", "n-park"),
     "市场": ("n-market", "n-first-set"), "数字化转型": ("digital-transformation",), "绿色低碳": ("green-low-carbon",),
 }
 # Factor needs (要素保障) are served by provisions of their own — industry provisions rarely speak of land
 # or funds — so each gets its best own provision. Direction needs (研发, 市场, 数字化转型, 绿色低碳 and needs
 # in the company's own words) are what industry provisions are about; they add a bonus to them.
-FACTOR_NEEDS = frozenset({"融资", "人才", "应用场景", "用地/空间"})
+FACTOR_NEEDS = frozenset({"融资", "补贴/奖励", "人才", "应用场景", "用地/空间"})
 QUALIFICATION_CONCEPTS = {"高新技术企业": "q-hnte", "科技型中小企业": "q-tech-sme", "专精特新": "q-zjtx",
                           "小巨人": "q-little-giant", "单项冠军": "q-champion", "瞪羚企业": "q-gazelle",
                           "独角兽企业": "q-unicorn", "雏鹰企业": "q-chick", "链主企业": "q-chain-leader",
@@ -126,7 +128,8 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
         facets.append(Facet(kind, need, links, " ".join(terms[:8]), FACET_WEIGHTS[kind]))
     for q in profile.qualifications:
         c = by_id.get(QUALIFICATION_CONCEPTS.get(q, ""))
-        terms = list(dict.fromkeys([q, *((c.term, *c.aliases) if c else ())]))
+        bare = [q[:-2]] if q.endswith("企业") and len(q) >= 4 else []  # 中小企业 → also 中小(微)企业
+        terms = list(dict.fromkeys([q, *bare, *((c.term, *c.aliases) if c else ())]))
         links = tuple(TermLink("qualification", q, t, "qualification", 1.0) for t in terms)
         facets.append(Facet("qualification", q, links, " ".join(terms), FACET_WEIGHTS["qualification"]))
     places = profile.place_words()

@@ -2,8 +2,9 @@
 
 Sichuan's 21 cities/prefectures and Chengdu's districts, counties and functional areas (as texts write
 them), a few districts of other cities, the regions documents name instead of a city (攀西, 川南 …);
-qualification patterns (高新技术企业, 专精特新, 小巨人 …), stages (初创/成长/成熟/龙头) and needs (研发, 融资,
-人才, 应用场景, 用地/空间, 市场, 数字化转型, 绿色低碳) with the keywords that imply them; and the
+qualification patterns (中小企业, 小微企业, 规上企业, 高新技术企业, 专精特新, 小巨人 …), stages
+(初创/成长/成熟/龙头) and needs (研发, 融资, 补贴/奖励, 人才, 应用场景, 用地/空间, 市场, 数字化转型, 绿色低碳)
+with the keywords that imply them (a need word is never a product); and the
 ``canonical_*`` functions that map a written form to its canonical label. No imports beyond ``re``.
 """
 
@@ -59,6 +60,8 @@ QUALIFICATIONS: dict[str, tuple[str, ...]] = {  # canonical → regular expressi
     "单项冠军": (r"单项冠军", r"隐形冠军"),
     "规上企业": (r"规上", r"规模以上"),
     "雏鹰企业": (r"雏鹰",),
+    "小微企业": (r"小微企业", r"小型微型企业", r"小微型企业"),
+    "中小企业": (r"中小微?企业", r"中小型企业"),
 }
 STAGES: dict[str, tuple[str, ...]] = {  # first stage whose keyword occurs wins (order matters)
     "龙头": ("龙头", "链主", "头部企业", "领军企业", "行业第一"),
@@ -66,7 +69,7 @@ STAGES: dict[str, tuple[str, ...]] = {  # first stage whose keyword occurs wins 
     "成熟": ("老牌", "多年", "成熟", "上市公司", "规上", "规模以上"),
     "成长": ("成长", "A轮", "B轮", "C轮", "扩产", "扩大产能", "量产", "上量", "快速发展"),
 }
-NEEDS = ("研发", "融资", "人才", "应用场景", "用地/空间", "市场", "数字化转型", "绿色低碳")
+NEEDS = ("研发", "融资", "补贴/奖励", "人才", "应用场景", "用地/空间", "市场", "数字化转型", "绿色低碳")
 NEED_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (  # keyword → needs it implies
     ("扩产", ("用地/空间", "融资")), ("扩大产能", ("用地/空间", "融资")), ("扩能", ("用地/空间", "融资")),
     ("量产线", ("用地/空间",)), ("生产线", ("用地/空间",)), ("建一条线", ("用地/空间",)), ("新产线", ("用地/空间",)),
@@ -78,6 +81,10 @@ NEED_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (  # keyword → needs 
     ("高校合作", ("研发",)), ("和高校", ("研发",)), ("产学研", ("研发",)), ("样机", ("研发",)), ("中试", ("研发",)),
     ("贷款", ("融资",)), ("资金", ("融资",)), ("投资", ("融资",)), ("融资", ("融资",)), ("在融", ("融资",)),
     ("基金", ("融资",)), ("天使轮", ("融资",)), ("下一轮", ("融资",)), ("上市", ("融资",)), ("IPO", ("融资",)),
+    ("补贴", ("补贴/奖励",)), ("补助", ("补贴/奖励",)), ("奖补", ("补贴/奖励",)), ("奖励", ("补贴/奖励",)),
+    ("资助", ("补贴/奖励",)), ("贴息", ("补贴/奖励", "融资")), ("专项资金", ("补贴/奖励",)),
+    ("扶持资金", ("补贴/奖励",)), ("税收优惠", ("补贴/奖励",)), ("减税", ("补贴/奖励",)), ("免税", ("补贴/奖励",)),
+    ("退税", ("补贴/奖励",)), ("加计扣除", ("补贴/奖励", "研发")), ("政策支持", ("补贴/奖励",)),
     ("订单", ("市场",)), ("销路", ("市场",)), ("推广", ("市场",)), ("市场", ("市场",)), ("客户", ("市场",)),
     ("首台套", ("市场",)), ("供货", ("市场",)), ("配套", ("市场",)), ("出口", ("市场",)),
     ("场景", ("应用场景",)), ("示范", ("应用场景",)), ("试点", ("应用场景",)), ("落地", ("应用场景",)),
@@ -88,7 +95,9 @@ NEED_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (  # keyword → needs 
 )
 NEED_SYNONYMS = {"用地": "用地/空间", "空间": "用地/空间", "厂房": "用地/空间", "场地": "用地/空间",
                  "市场/首台套": "市场", "首台套": "市场", "销路": "市场", "场景": "应用场景", "示范": "应用场景",
-                 "资金": "融资", "贷款": "融资", "投资": "融资", "招人": "人才", "技术": "研发", "攻关": "研发",
+                 "资金": "融资", "贷款": "融资", "补贴": "补贴/奖励", "奖励": "补贴/奖励", "补助": "补贴/奖励",
+                 "奖补": "补贴/奖励", "资助": "补贴/奖励", "税收优惠": "补贴/奖励", "财政支持": "补贴/奖励",
+                 "投资": "融资", "招人": "人才", "技术": "研发", "攻关": "研发",
                  "扩产": "用地/空间", "数字化": "数字化转型", "智能化改造": "数字化转型", "低碳": "绿色低碳"}
 PROFILE_KEYS = ("city", "district", "industry", "products", "qualifications", "stage", "needs")
 
@@ -131,6 +140,23 @@ def canonical_need(value: str) -> str:
     """"用地" → "用地/空间", "资金" → "融资"; a need outside NEEDS/NEED_SYNONYMS is kept as written."""
     v = value.strip()
     return v if v in NEEDS else NEED_SYNONYMS.get(v, v)
+
+
+def needs_of_word(value: str) -> tuple[str, ...]:
+    """The needs a word names when the whole word is need vocabulary ("补贴" → ("补贴/奖励",), "研发补贴" →
+    ("研发", "补贴/奖励"), "银行贷款" → ()); () for anything else (a product, an industry …)."""
+    v = value.strip()
+    if not v:
+        return ()
+    if v in NEEDS or v in NEED_SYNONYMS:
+        return (canonical_need(v),)
+    covered = [False] * len(v)
+    found: list[tuple[int, str]] = []
+    for word, implied in NEED_KEYWORDS:
+        for m in re.finditer(re.escape(word), v):
+            covered[m.start():m.end()] = [True] * (m.end() - m.start())
+            found += [(m.start(), n) for n in implied]
+    return unique(n for _, n in sorted(found)) if all(covered) else ()
 
 
 def canonical_stage(value: str | None) -> str | None:

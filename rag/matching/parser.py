@@ -14,7 +14,8 @@ import re
 
 from rag.matching.concepts import concept_matches, word_pattern
 from rag.matching.lexicon import (CHENGDU_DISTRICTS, NEED_KEYWORDS, OTHER_DISTRICTS, OTHER_PROVINCE_CITIES,
-                                  QUALIFICATIONS, SICHUAN_CITIES, STAGES, unique)
+                                  QUALIFICATIONS, SICHUAN_CITIES, STAGES, canonical_qualification, unique)
+from rag.matching.vocabulary import KIND_MAX
 from rag.matching.profile import Profile, ProfileError
 from rag.text import normalize
 
@@ -65,8 +66,22 @@ def _spans(text: str, patterns) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for p in patterns for m in re.finditer(p, text)]
 
 
-def _product_phrases(text: str) -> list[tuple[int, str]]:
-    """Noun phrases after 做/生产/研发/从事 …, split at 和/及/、: ``[(position, phrase)]``."""
+def _outside(pos: int, part: str, spans) -> tuple[int, str]:
+    """The longest stretch of ``part`` (at ``pos`` in the text) that overlaps none of ``spans``."""
+    best = (pos, "")
+    start = pos
+    for i in range(pos, pos + len(part) + 1):
+        if i == pos + len(part) or any(s <= i < e for s, e in spans):
+            if i - start > len(best[1]):
+                best = (start, part[start - pos:i - pos])
+            start = i + 1
+    return best
+
+
+def _product_phrases(text: str, excluded=()) -> list[tuple[int, str]]:
+    """Noun phrases after 做/生产/研发/从事 …, split at 和/及/、: ``[(position, phrase)]``; need,
+    qualification and place words (``excluded`` spans) are cut out of them (研发补贴 → nothing, 新一代正极
+    → 正极): a need is never a product."""
     out = []
     for m in PRODUCT_VERBS.finditer(text):
         rest = text[m.end():]
@@ -75,17 +90,62 @@ def _product_phrases(text: str) -> list[tuple[int, str]]:
         pos = m.end()
         for part in LIST_SPLIT.split(phrase):
             part_pos = text.find(part, pos)
-            part = part.strip()
+            stripped = part.strip()
+            part_pos += part.find(stripped) if stripped else 0
+            part_pos, part = _outside(part_pos, stripped, excluded)
             if 2 <= len(part) <= 12 and part not in {"产品", "业务", "项目", "东西", "生意"}:
                 out.append((part_pos, part))
             pos = max(pos, part_pos + len(part))
     return out
 
 
-def parse_profile_text(text: str, concepts: tuple | None = None) -> Profile:
+def _overlaps_trigger(t: str, s: int, e: int, concepts) -> bool:
+    """True when a product/industry concept trigger found in ``t`` overlaps ``t[s:e]`` (汽车 of 新能源汽车企业)."""
+    for c in concepts:
+        if c.concept_id.startswith(("q-", "n-")):
+            continue
+        for w in c.triggers():
+            nw = normalize(w)
+            if len(nw) >= 2 and any(m.start() < e and s < m.end() for m in re.finditer(word_pattern(nw), t, flags=re.I)):
+                return True
+    return False
+
+
+def _document_qualifications(t: str, vocabulary, concepts, taken: list, place_spans) -> list[tuple[int, str]]:
+    """Qualifications in the documents' own terms: their quoted designations (“链主”…) found in ``t``,
+    and ``X企业`` phrases of the company that the documents also write (中小企业, 军民融合企业 …), unless X
+    is or overlaps a product/industry word (汽车 of 新能源汽车企业), a stage or a place. Appends the spans found to ``taken``."""
+    out: list[tuple[int, str]] = []
+
+    def free(s, e):
+        return not any(s < te and ts < e for ts, te in taken + list(place_spans))
+
+    for d in vocabulary.designations:
+        for m in re.finditer(re.escape(normalize(d)), t):
+            if free(*m.span()):
+                out.append((m.start(), canonical_qualification(d)))
+                taken.append(m.span())
+    stage_words = {w for words in STAGES.values() for w in words}
+    for m in re.finditer("企业", t):
+        kind = vocabulary.enterprise_kind(t[max(0, m.end() - 2 - KIND_MAX):m.end()])
+        if not kind:
+            continue
+        s, e = m.end() - len(kind), m.end()
+        x = kind[:-2]
+        if (not free(s, e) or any(w in kind for w in stage_words) or concept_matches(x, concepts or ())
+                or _overlaps_trigger(t, s, e - 2, concepts or ())):
+            continue
+        out.append((s, canonical_qualification(kind)))
+        taken.append((s, e))
+    return out
+
+
+def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None) -> Profile:
     """A profile from one free-text sentence (see the module docstring for the rules).
 
-    ``concepts``: ``rag.query.Concept`` records (default: the bundled ``corpus/concepts.json``).
+    ``concepts``: ``rag.query.Concept`` records (default: the bundled ``corpus/concepts.json``);
+    ``vocabulary``: a ``rag.matching.vocabulary.DocumentVocabulary`` of the indexed documents (None:
+    qualifications from the built-in dictionary only; ``ProfileMatcher.vocabulary()`` gives one).
     Raises ProfileError when the text is blank.
     """
     if not isinstance(text, str) or not text.strip():
@@ -99,12 +159,17 @@ def parse_profile_text(text: str, concepts: tuple | None = None) -> Profile:
         concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
     city, district = _find_location(t)
 
-    quals, taken = [], []
-    for canon, patterns in QUALIFICATIONS.items():
-        spans = _spans(t, patterns)
-        if spans:
-            quals.append((min(s for s, _ in spans), canon))
-            taken += spans
+    quals: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []  # spans of qualification and need words: never part of a product
+
+    def free(s: int, e: int, spans) -> bool:
+        return not any(s < te and ts < e for ts, te in spans)
+
+    for canon, patterns in QUALIFICATIONS.items():  # specific first: 科技型中小企业 before 中小企业
+        for s, e in _spans(t, patterns):
+            if free(s, e, taken):
+                quals.append((s, canon))
+                taken.append((s, e))
     stage = next((s for s, words in STAGES.items() if any(w in t for w in words)), None)
     needs_found: list[tuple[int, str]] = []
     for word, implied in NEED_KEYWORDS:
@@ -113,9 +178,11 @@ def parse_profile_text(text: str, concepts: tuple | None = None) -> Profile:
             needs_found += [(s, n) for n in implied]
     place_spans = _spans(t, [re.escape(f) for forms in (*SICHUAN_CITIES.values(), *CHENGDU_DISTRICTS.values())
                              for f in forms])
+    if vocabulary is not None:
+        quals += _document_qualifications(t, vocabulary, concepts, taken, place_spans)
 
     # products: concept triggers (not qualifications/needs, not inside a need/qualification/place word)
-    phrases = _product_phrases(t)
+    phrases = [(p, ph) for p, ph in _product_phrases(t, taken + place_spans) if len(ph) >= 2]
     triggers: list[tuple[int, int, str]] = []
     for c in concepts:
         if c.concept_id.startswith(("q-", "n-")):

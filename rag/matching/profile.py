@@ -1,8 +1,9 @@
 """The company profile: a small frozen record, its validation, and loading it from JSON.
 
 A profile holds what a company says about itself — location (``city``, ``district``), ``industry`` and
-``products`` in its own words, ``qualifications`` (高新技术企业, 专精特新, 小巨人 …), ``stage``
-(初创/成长/成熟/龙头) and ``needs`` (研发, 融资, 人才, 应用场景, 用地/空间, 市场, 数字化转型, 绿色低碳).
+``products`` in its own words, ``qualifications`` (中小企业, 规上企业, 高新技术企业, 专精特新 … or the
+documents' own terms), ``stage`` (初创/成长/成熟/龙头) and ``needs`` (研发, 融资, 补贴/奖励, 人才, 应用场景,
+用地/空间, 市场, 数字化转型, 绿色低碳); a need is never a product.
 The dictionaries and canonical forms live in ``rag.matching.lexicon``, the free-text parser
 (``parse_profile_text``) in ``rag.matching.parser``; both are re-exported here.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from rag.errors import RagError
 from rag.matching.lexicon import (CHENGDU_DISTRICTS, NEEDS, OTHER_DISTRICTS, PROFILE_KEYS, QUALIFICATIONS,
                                   REGIONS, SICHUAN_CITIES, STAGES, canonical_city, canonical_district,
-                                  canonical_need, canonical_qualification, canonical_stage, unique)
+                                  canonical_need, canonical_qualification, canonical_stage, needs_of_word, unique)
 
 
 __all__ = ["Profile", "ProfileError", "load_profile_file", "profile_from_json", "NEEDS",
@@ -118,11 +119,13 @@ class Profile:
 
         district, implied_city = canonical_district(text_field("district"))
         city = canonical_city(text_field("city")) or implied_city
+        products = list_field("products")  # a need written as a product (补贴, 研发补贴) is a need
+        need_products = [n for p in products for n in needs_of_word(p)]
         profile = cls(city=city, district=district, industry=text_field("industry"),
-                      products=unique(list_field("products")),
+                      products=unique(p for p in products if not needs_of_word(p)),
                       qualifications=unique(canonical_qualification(q) for q in list_field("qualifications")),
                       stage=canonical_stage(text_field("stage")),
-                      needs=unique(canonical_need(n) for n in list_field("needs")),
+                      needs=unique([*(canonical_need(n) for n in list_field("needs")), *need_products]),
                       text=text_field("text"))
         if profile.is_empty():
             if profile.text:
