@@ -654,3 +654,19 @@ def test_a_table_row_is_answered_by_its_header_and_cells_and_cites_the_row():
     assert answer == "序号: 9 | 指标名称: 基础研究经费占全社会研发经费比重 | 单位: % | 2020 年值: 5.6 | 2025 年目标: 6.5[1]"
     assert citations[0].quote == "9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
     assert citations[0].quote in chunk.text
+
+
+def test_the_source_view_marks_only_the_sentences_the_answer_shows_with_an_anchor():
+    from ui.sources import answer_sentences, marked_passage
+
+    passage = "一、目标\n重点发展以下材料：\n新型能源材料。以锂电池为重点。先进高分子材料。以氟硅为重点。"
+    quote = passage[passage.index("重点发展"):passage.index("先进高分子材料。") + 8]
+    answer = "重点发展以下材料：[1]\n- 新型能源材料。[1]\n- 先进高分子材料。[1]"
+    shown = answer_sentences(quote, answer)
+    assert shown == ("重点发展以下材料：", "新型能源材料。", "先进高分子材料。")
+    html = marked_passage(passage, quote, shown, "mark-1-1")
+    assert html.count("<mark") == 3 and '<mark id="mark-1-1">重点发展以下材料：</mark>' in html
+    assert "以锂电池为重点。" in html and "<mark>以锂电池为重点" not in html
+    # every sentence of the quote shown (or none found): the whole quote is marked once
+    assert answer_sentences("新型能源材料。", "新型能源材料。[1]") == ()
+    assert marked_passage(passage, "新型能源材料。", (), "m").count("<mark") == 1
