@@ -416,7 +416,7 @@ def test_kb_lists_documents_with_metadata_and_chunk_counts(tiny):
 @pytest.mark.parametrize("name, content, message", [
     ("病毒.exe", b"MZ\x90\x00", "不支持的文件类型"),
     ("notes.csv", "a,b\n".encode(), "不支持的文件类型"),
-    ("gbk.txt", "四川省产业政策".encode("gbk"), "UTF-8"),
+    ("binary.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "二进制"),
     ("empty.txt", b"", "文件为空"),
     ("blank.md", b"   \n\n", "没有文字内容"),
     ("broken.pdf", b"%PDF-1.4 not really a pdf", "已损坏"),
@@ -471,6 +471,35 @@ def test_kb_add_ask_and_delete_upload(tiny, tmp_path):
     assert "已删除" in h.kb_delete("测试政策", tiny)
     assert not (kb.uploads_dir(tiny) / "测试政策.txt").exists()
     assert "测试政策" not in {d.doc_id for d in kb.list_documents(tiny)}
+
+
+def test_kb_add_several_files_at_once(tiny, tmp_path):
+    """Several uploads in one action: the good ones are added (each named), a bad one is named with its
+    reason and changes nothing; progress descriptions say which file is being indexed."""
+    files = []
+    for name, body in (("甲方案.txt", "甲方案\n\n一、支持\n\n对甲类企业奖励100万元。\n"),
+                       ("乙办法.md", "# 乙办法\n\n## 一、支持\n\n对乙类企业奖励200万元。\n"),
+                       ("坏文件.exe", "MZ")):
+        files.append(tmp_path / name)
+        files[-1].write_text(body, encoding="utf-8")
+    seen = []
+
+    def progress(items, desc, total):
+        seen.append(desc)
+        return items
+
+    message = h.kb_upload([str(f) for f in files], tiny, progress)
+    assert message.startswith("已添加“甲方案”、“乙办法”。")
+    assert "未添加 1 个文件" in message and "坏文件.exe" in message and "不支持的文件类型" in message
+    assert {"甲方案", "乙办法"} <= {d.doc_id for d in kb.list_documents(tiny)}
+    assert sorted(p.name for p in kb.uploads_dir(tiny).iterdir()) == ["乙办法.md", "甲方案.txt"]
+    assert any(d.startswith("（1/3）甲方案.txt：") for d in seen) and any(d.startswith("（2/3）乙办法.md：") for d in seen)
+    before = _state(tiny)
+    with pytest.raises(kb.KnowledgeBaseError, match="2 个文件都未能添加") as err:
+        h.kb_upload([str(files[2]), str(files[0])], tiny)  # a bad file and one already added
+    assert "同名" in str(err.value) and _state(tiny) == before
+    with pytest.raises(kb.KnowledgeBaseError, match="请先选择"):
+        h.kb_upload([], tiny)
 
 
 def test_kb_delete_hides_bundled_document_and_restore(tiny):
@@ -624,6 +653,19 @@ def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
     chat = next(c for c in comps if c.get("elem_id") == "chat")  # 👍/👎 under each answer, not for the latest
     assert chat["feedback_options"] == ["Like", "Dislike"]
     assert not {"feedback-up", "feedback-down"} & {c.get("elem_id") for c in comps}
+
+    upload = next(c for c in comps if c.get("elem_id") == "kb-upload")
+    assert upload["file_count"] == "multiple" and "可多选" in upload["label"]
+    demo = build_app(settings)
+    by_id = {c["id"]: c.get("props", {}).get("elem_id") for c in demo.config["components"]}
+    kb_deps = [d for d in demo.config["dependencies"]
+               if any(str(by_id.get(t[0])).startswith("kb-") for t in d["targets"])]
+    assert len(kb_deps) == 4  # add, delete, restore, re-index: progress on the status line only
+    assert all([by_id[i] for i in d["show_progress_on"]] == ["kb-message"] for d in kb_deps)
+    from ui.app import launch_options
+
+    texts = launch_options()["i18n"].translations_dict
+    assert texts["en"]["upload_text.drop_file"] == "将文件拖放到此处"  # Gradio's drop zone in Chinese for all
 
     built = []
     fake = types.ModuleType("ui.match_tab")

@@ -83,7 +83,8 @@ def launch_options() -> dict:
     a theme with system fonts only (no web fonts are fetched), the CSS and the citation script."""
     font = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"]
     theme = gr.themes.Soft(font=font, font_mono=["ui-monospace", "monospace"])
-    return {"theme": theme, "css": CSS, "head": HEAD, "ssr_mode": False}
+    i18n = gr.I18n(**{locale: dict(ZH_UI_TEXTS) for locale in GRADIO_LOCALES})
+    return {"theme": theme, "css": CSS, "head": HEAD, "ssr_mode": False, "i18n": i18n}
 
 
 def _options(docs, region, in_force, top_k, model) -> h.ChatOptions:
@@ -100,8 +101,10 @@ def _ingest_progress(progress: gr.Progress):
 # Gradio's own texts (the file drop zone) follow the browser's language; this Chinese app shows them in
 # Chinese for every browser language (the keys are Gradio's, the translations its zh-CN ones).
 ZH_UI_TEXTS = {"upload_text.drop_file": "将文件拖放到此处", "upload_text.click_to_upload": "点击上传",
-               "common.or": "或", "file.uploading": "正在上传…", "common.clear": "清除",
-               "common.remove": "移除", "upload_text.drop_to_upload": "拖放文件到此处上传"}
+               "common.or": "或", "common.clear": "清除", "common.remove": "移除", "common.download": "下载",
+               "common.download_all": "全部下载"}
+GRADIO_LOCALES = ("en", "ar", "ca", "ckb", "de", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "id", "ja", "ko",
+                  "lt", "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sv", "ta", "th", "tr", "uk", "ur", "uz")
 
 
 def build_app(settings: Settings, llm=None) -> gr.Blocks:
@@ -168,6 +171,8 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                          file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx"],
                                          type="filepath", elem_id="kb-upload")
                         add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
+                        # the one place where every change of this tab shows its progress and its result
+                        kb_message = gr.Markdown("", elem_id="kb-message", min_height=48)
                     with gr.Column():
                         to_delete = gr.Dropdown(choices=choices, label="选择文件", elem_id="kb-doc")
                         delete = gr.Button("删除所选文件", variant="stop", elem_id="kb-delete")
@@ -175,8 +180,6 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                              elem_id="kb-hidden")
                         restore = gr.Button("恢复所选内置文件", elem_id="kb-restore")
                         reindex = gr.Button("重建索引", elem_id="kb-reindex")
-                # the one place where a change reports its progress and its result
-                kb_message = gr.Markdown("", elem_id="kb-message", min_height=48)
 
             try:
                 from ui.match_tab import build_match_tab

@@ -33,13 +33,39 @@ def _summary(report) -> str:
             f"更新 {len(report.updated)}，删除 {len(report.removed)}），用时 {report.seconds:.1f} 秒。")
 
 
-def kb_upload(path: str | Path | None, settings: Settings, progress=None) -> str:
-    """Add an uploaded file (checked first; see ``rag.kb.add_upload``) and re-index; returns a
-    message. Raises KnowledgeBaseError for a bad file (nothing is changed)."""
-    if not path:
+def kb_upload(paths, settings: Settings, progress=None) -> str:
+    """Add uploaded files (one path, or a list of paths as ``gr.File(file_count="multiple")`` gives)
+    one after the other, each checked first and indexed (``rag.kb.add_upload``); returns one message
+    naming what was added and, one line each, what was not and why.
+
+    ``progress(items, desc, total)`` as in ``rag.ingest``; with several files each stage's description
+    is prefixed with "（i/n）name". Raises KnowledgeBaseError when no file is given or none could be
+    added (nothing is changed then); a failed file never undoes the files added before it."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [p for p in (paths or []) if p]
+    if not paths:
         raise kb.KnowledgeBaseError("请先选择要上传的文件 (no file)")
-    doc_id, report = kb.add_upload(settings, path, Path(path).name, progress=progress)
-    return f"已添加“{doc_id}”。" + _summary(report)
+    added, failed, report = [], [], None
+    for i, path in enumerate(paths, start=1):
+        name = Path(path).name
+        step = progress
+        if progress is not None and len(paths) > 1:
+            step = (lambda items, desc, total, _p=f"（{i}/{len(paths)}）{name}：": progress(items, _p + desc, total))
+        try:
+            doc_id, report = kb.add_upload(settings, path, name, progress=step)
+        except kb.KnowledgeBaseError as exc:
+            if len(paths) == 1:
+                raise
+            failed.append(f"“{name}”：{exc}")
+            continue
+        added.append(doc_id)
+    if not added:
+        raise kb.KnowledgeBaseError(f"{len(failed)} 个文件都未能添加：" + "；".join(failed))
+    message = "已添加" + "、".join(f"“{d}”" for d in added) + "。" + _summary(report)
+    if failed:
+        message += f"\n\n未添加 {len(failed)} 个文件（其余文件不受影响）：\n" + "\n".join(f"- {f}" for f in failed)
+    return message
 
 
 def kb_delete(doc_id: str | None, settings: Settings, progress=None) -> str:
