@@ -9,9 +9,18 @@ Handles every extraction artefact of the bundled corpus (see ``shared/seeds/READ
 * markdown ``#`` headings and ``- `` list markers;
 * tables as tab-separated rows (kept, one row per line, never joined);
 * full-width digits and Latin letters (``２０２４`` → ``2024``, ``６G`` → ``6G``);
-* stray spaces between Chinese characters left by the wrapping (``牵头部门 负责`` → ``牵头部门负责``).
+* stray spaces between Chinese characters left by the wrapping (``牵头部门 负责`` → ``牵头部门负责``);
+* HTML/Markdown comments (``<!-- INFO END -->``, ``[//]: # (…)``), zero-width characters (U+200B–U+200D,
+  U+2060, U+FEFF) and control characters other than ``\n``/``\t`` (form feeds and U+2028/2029 become
+  line breaks);
+* Kangxi radicals and CJK compatibility ideographs (U+2F00–U+2FDF, U+F900–U+FAFF: Unicode NFKC of those
+  characters only) and CJK radicals supplement (U+2E80–U+2EFF: the Unicode ``Equivalent_Unified_Ideograph``
+  property, as shipped by the ``cjkfold`` package's table generated from the UCD's
+  EquivalentUnifiedIdeograph.txt) mapped to the unified ideographs they stand for — PDFs printed from a
+  browser carry ⼆ U+2F06 for 二 and ⻔ U+2ED4 for 门, which look right but match nothing.
 
-It never rewrites Chinese characters or punctuation: every character of the output except the
+
+Apart from those look-alike code points it never rewrites Chinese characters or punctuation: every character of the output except the
 removed artefacts, joined line breaks and dropped spaces is the source's character, so quotes read
 exactly as the document. Mixed half-/full-width punctuation is left as written; the sentence
 splitter and heading detector accept both.
@@ -46,10 +55,45 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<={CJK_RE})[ \t\u3000]+(?={CJK_RE})")
 
 def fullwidth_alnum_to_ascii(text: str) -> str:
     """Map full-width digits and Latin letters (U+FF10–FF19, FF21–FF3A, FF41–FF5A) to ASCII."""
-    return text.translate(_FW_TABLE)
+    return _FW_RE.sub(lambda m: chr(ord(m.group()) - 0xFEE0), text)  # a regex: linear and fast on long text
 
 
-_FW_TABLE = {c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A)) for c in range(r[0], r[1] + 1)}
+_FW_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+# --- character normalisation --------------------------------------------------------------------
+_COMMENT_RE = re.compile(r"<!--[\s\S]{0,20000}?-->")  # bounded: an unclosed "<!--" costs ≤ 20 k steps
+_MD_COMMENT_LINE_RE = re.compile(r"^[ \t]*\[(?://|comment)\]:[ \t]*(?:#|<>)[^\n]*$", re.M | re.I)
+_LINE_BREAKS = "\f\v\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _char_map() -> dict[str, str]:
+    from cjkfold import EQUIVALENT_IDEOGRAPH
+
+    table = {ch: "" for ch in map(chr, [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]) if ch not in "\n\t\r"}
+    table.update({ch: "\n" for ch in _LINE_BREAKS})
+    table.update({ch: "" for ch in "\u200b\u200c\u200d\u2060\ufeff"})
+    for lo, hi in ((0x2F00, 0x2FDF), (0xF900, 0xFAFF)):
+        for cp in range(lo, hi + 1):
+            mapped = unicodedata.normalize("NFKC", chr(cp))
+            if mapped != chr(cp):
+                table[chr(cp)] = mapped
+    table.update({ch: ideo for ch, ideo in EQUIVALENT_IDEOGRAPH.items() if 0x2E80 <= ord(ch) <= 0x2EFF})
+    return table
+
+
+_CHAR_MAP = _char_map()
+_CHAR_RE = re.compile("[" + "".join(re.escape(ch) for ch in sorted(_CHAR_MAP)) + "]")
+
+
+def normalize_characters(text: str) -> str:
+    """Remove HTML/Markdown comments, zero-width and control characters (``\\n``, ``\\t``, ``\\r`` kept;
+    form feed, U+2028/2029 → ``\\n``) and map Kangxi/CJK radicals and CJK compatibility ideographs to the
+    unified ideographs they stand for (see the module docstring). Linear in ``len(text)``."""
+    if "<!--" in text:
+        text = _COMMENT_RE.sub("", text)
+    if "]:" in text:
+        text = _MD_COMMENT_LINE_RE.sub("", text)
+    return _CHAR_RE.sub(lambda m: _CHAR_MAP[m.group()], text)
 
 
 def display_width(text: str) -> int:
@@ -80,10 +124,16 @@ class _Line:
     table: bool = False
     heading: bool = False
     md_heading: bool = False
+    width: int = -1  # display_width(text), kept up to date on joins (computed once per source line)
+
+    def __post_init__(self):
+        if self.width < 0:
+            self.width = display_width(self.text)
 
 
 def _prepare_lines(raw: str) -> list[_Line]:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = normalize_characters(text)
     text = fullwidth_alnum_to_ascii(text)
     lines: list[_Line] = []
     in_toc = False
@@ -124,7 +174,7 @@ def _wrap_width(lines: list[_Line]) -> int:
     wider than 20 columns; 0 when no width holds ≥ 25 % of them (one paragraph per line)."""
     from collections import Counter
 
-    widths = [display_width(l.text) for l in lines if l.text and not l.table]
+    widths = [l.width for l in lines if l.text and not l.table]
     counts = Counter(w for w in widths if w > 20)
     if not counts:
         return 0
@@ -133,63 +183,105 @@ def _wrap_width(lines: list[_Line]) -> int:
     return best if share >= 0.25 else 0  # no dominant width: one paragraph per line
 
 
-def clean_text(raw: str) -> str:
-    """Clean one extracted document; returns paragraphs separated by single ``\\n``.
+def clean_text(raw: str, hard_wrapped: bool = True) -> str:
+    """Clean one extracted document; returns paragraphs separated by single ``\\n``. Linear in
+    ``len(raw)``.
 
-    Line joining: a line is joined to the next non-blank line when it does not end a sentence, neither
+    ``hard_wrapped=False`` (DOCX, HTML: every line is a real paragraph) keeps each non-blank line as
+    its own paragraph; otherwise (plain text, PDF) lines are joined. Line joining: a line is joined
+    to the next non-blank line when it does not end a sentence, neither
     is a table row, the next line does not start a heading, and either a page break was removed after
     it or it fills the page width (≥ 85 % of the document's 90th-percentile line width) or it ends
     with a character that cannot end a paragraph (，、“ etc.).
     """
     lines = _prepare_lines(raw)
+    if not hard_wrapped:
+        return "\n".join(line.text for line in lines if line.text)
     width = _wrap_width(lines)
     paragraphs: list[str] = []
-    current: _Line | None = None
+    current: _Para | None = None
     for line in lines:
         if not line.text:
             if current is not None and not _joins(current, None, width):
-                paragraphs.append(current.text)
+                paragraphs.append(current.joined())
                 current = None
             continue
         if current is None:
-            current = _Line(line.text, line.page_break_after, line.table, line.heading, line.md_heading)
+            current = _Para(line)
             continue
         if _joins(current, line, width):
-            sep = " " if current.text[-1:].isascii() and current.text[-1:].isalnum() and line.text[:1].isascii() and line.text[:1].isalpha() else ""
-            current.text = current.text + sep + line.text
-            current.page_break_after = line.page_break_after
-            current.md_heading = False
+            current.append(line)
         else:
-            paragraphs.append(current.text)
-            current = _Line(line.text, line.page_break_after, line.table, line.heading, line.md_heading)
+            paragraphs.append(current.joined())
+            current = _Para(line)
     if current is not None:
-        paragraphs.append(current.text)
+        paragraphs.append(current.joined())
     return "\n".join(p for p in paragraphs if p)
+
+
+_TAIL = 2000  # characters of a growing paragraph that the joining rules look at (its end)
+
+
+class _Para:
+    """A paragraph being assembled from lines: its parts, length and display width, so that joining
+    n lines costs O(n) (the rules read only ``len`` and the last ``_TAIL`` characters)."""
+
+    def __init__(self, line: _Line):
+        self.parts = [line.text]
+        self.length, self.width = len(line.text), line.width
+        self.page_break_after, self.table = line.page_break_after, line.table
+        self.heading, self.md_heading = line.heading, line.md_heading
+
+    @property
+    def text(self) -> str:
+        """The last ``_TAIL`` characters (all of a shorter paragraph)."""
+        if len(self.parts) > 1 and len(self.parts[-1]) < _TAIL:
+            tail, n = [], 0
+            for part in reversed(self.parts):
+                tail.append(part)
+                n += len(part)
+                if n >= _TAIL:
+                    break
+            return "".join(reversed(tail))[-_TAIL:]
+        return self.parts[-1][-_TAIL:]
+
+    def append(self, line: _Line) -> None:
+        last = self.parts[-1][-1:]
+        sep = " " if last.isascii() and last.isalnum() and line.text[:1].isascii() and line.text[:1].isalpha() else ""
+        self.parts.append(sep + line.text)
+        self.length += len(sep) + len(line.text)
+        self.width += len(sep) + line.width
+        self.page_break_after = line.page_break_after
+        self.md_heading = False
+
+    def joined(self) -> str:
+        return "".join(self.parts)
 
 
 _NO_PARAGRAPH_END = set("，、,“‘（(《—-")
 
 
-def _fills_line(a: _Line, width: int) -> bool:
+def _fills_line(a: _Para, width: int) -> bool:
     """Whether ``a`` reaches the wrap width (ideograph-final lines need only 70 % of it)."""
     if width <= 0:
         return False
-    w = display_width(a.text)
+    w = a.width
     if w >= width - 6:
         return True
-    last = a.text[-1]
-    return not (a.heading and len(a.text) < 40) and ("\u4e00" <= last <= "\u9fff" or last.isalnum()) and w >= 0.7 * width
+    last = a.parts[-1][-1]
+    return not (a.heading and a.length < 40) and ("\u4e00" <= last <= "\u9fff" or last.isalnum()) and w >= 0.7 * width
 
 
-def _joins(a: _Line, b: _Line | None, width: int) -> bool:
+def _joins(a: _Para, b: _Line | None, width: int) -> bool:
     """Whether paragraph-so-far ``a`` continues with line ``b`` (``None``: look-ahead over a blank)."""
-    if a.table or ends_sentence(a.text):
+    tail = a.text
+    if a.table or ends_sentence(tail):
         return False
-    core = a.text.rstrip("”’」』)）") or a.text  # look past closing quotes/brackets
-    continues = (a.page_break_after or _fills_line(a, width) or a.text[-1] in _NO_PARAGRAPH_END
-                 or (len(a.text) >= 30 and "\u4e00" <= core[-1] <= "\u9fff" and not (a.heading and len(a.text) < 40)))
+    core = tail.rstrip("”’」』)）") or tail  # look past closing quotes/brackets
+    continues = (a.page_break_after or _fills_line(a, width) or tail[-1] in _NO_PARAGRAPH_END
+                 or (a.length >= 30 and "\u4e00" <= core[-1] <= "\u9fff" and not (a.heading and a.length < 40)))
     if b is None:  # a blank line: keep ``a`` open only if it clearly continues
         return continues
-    if b.table or b.md_heading or a.md_heading or (b.heading and a.text[-1] not in _NO_PARAGRAPH_END):
+    if b.table or b.md_heading or a.md_heading or (b.heading and tail[-1] not in _NO_PARAGRAPH_END):
         return False
     return continues

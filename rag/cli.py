@@ -168,6 +168,8 @@ def cmd_ingest(args) -> int:
         print(f"{state}：{report.n_documents} 篇文件，{report.n_chunks} 个段落，用时 {report.seconds:.1f} 秒"
               f"（新增 {len(report.added)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}，"
               f"删除 {len(report.removed)}，失败 {len(report.failed)}）")
+    for doc_id, encoding in report.encodings.items():
+        print(f"注意：{doc_id} 按 {encoding} 编码读取 (decoded as {encoding})", file=sys.stderr)
     for path, reason in report.failed:
         print(f"error: {path}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0
@@ -368,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="index documents (default: the bundled corpus)")
-    p.add_argument("paths", nargs="*", help="files or directories (.txt .md .pdf .docx)")
+    p.add_argument("paths", nargs="*", help="files or directories (.txt .md .pdf .docx .html)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     p.add_argument("--include-hidden", action="store_true",
                    help="also index documents hidden in the knowledge base (they are un-hidden)")

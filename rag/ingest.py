@@ -52,6 +52,9 @@ class IngestReport:
     generation: str | None = None
     seconds: float = 0.0
     excluded: list[str] = field(default_factory=list)
+    # doc_id → encoding of the text/HTML files read (re-read) now that were not plain UTF-8 ("GB18030",
+    # "UTF-16LE", "UTF-8 (BOM)" …; rag.readers.decode_bytes)
+    encodings: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -203,10 +206,13 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
                 chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
                 report.unchanged.append(doc_id)
             continue
+        if doc.encoding and doc.encoding != "UTF-8":
+            report.encodings[doc_id] = doc.encoding
         chunks = chunk_document(doc_id, doc.text, settings.chunk_tokens)
         chunks.append(build_card(doc.meta, card_statements(source, doc.meta), doc.text))
         entries[doc_id] = {"meta": _jsonable(asdict(doc.meta)), "meta_in": _jsonable(meta_json), "sha256": sha,
-                           "source": str(source.path), "text": doc.text, "n_chunks": len(chunks)}
+                           "source": str(source.path), "text": doc.text, "n_chunks": len(chunks),
+                           "encoding": doc.encoding}
         chunks_by_doc[doc_id] = chunks
         (report.updated if prev else report.added).append(doc_id)
     report.removed = [d for d in prev_docs if d not in entries]
@@ -219,7 +225,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
             reason = (f"every document was excluded ({', '.join(report.excluded)}); leave at least one in the "
                       f"index; the previous index is unchanged")
         else:
-            reason = "no .txt/.md/.pdf/.docx documents found to ingest"
+            reason = "no .txt/.md/.pdf/.docx/.html documents found to ingest"
         raise IngestError(reason)
     if pointer and same_settings and not report.changed:
         report.generation = pointer["generation"]

@@ -186,15 +186,16 @@ def check_upload(path: str | Path, name: str | None = None, max_bytes: int = MAX
     """Validate an uploaded file without changing anything; returns the sanitised file name.
 
     ``path``: where the upload is now (e.g. Gradio's temp file); ``name``: its original name (default
-    the name of ``path``). Checks: suffix in .txt .md .pdf .docx, 0 < size ≤ ``max_bytes``, and the
-    content parses with ``rag.corpus.read_text`` (UTF-8 text, a readable PDF/DOCX, not empty).
+    the name of ``path``). Checks: suffix in ``SUPPORTED_SUFFIXES`` (.txt .md .pdf .docx .html .htm),
+    0 < size ≤ ``max_bytes``, and the content parses with ``rag.corpus.read_text`` (text in a detectable
+    encoding, a PDF with a text layer, a DOCX/HTML page within the size limits, not empty).
 
     Raises KnowledgeBaseError saying which check failed and what to do."""
     path = Path(path)
     safe = sanitize_filename(name or path.name)
     suffix = Path(safe).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise KnowledgeBaseError(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 .txt、.md、.pdf 或 .docx 文件 "
+        raise KnowledgeBaseError(f"不支持的文件类型“{suffix or '无扩展名'}”：请上传 .txt、.md、.pdf、.docx 或 .html 文件 "
                                  f"(unsupported file type)")
     try:
         size = path.stat().st_size
@@ -216,10 +217,12 @@ def check_upload(path: str | Path, name: str | None = None, max_bytes: int = MAX
 
 
 def _reason_zh(reason: str) -> str:
-    if "UTF-8" in reason:
-        return "不是 UTF-8 编码的文本，请另存为 UTF-8 后再上传"
-    if "binary" in reason:
-        return "看起来是二进制文件而不是文本"
+    if "OCR" in reason:
+        return "PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）再上传"
+    if "limit" in reason:
+        return "超出处理上限，请拆分文件后再上传"
+    if "encoding" in reason or "binary" in reason:
+        return "看起来是二进制文件或无法识别的编码，请另存为 UTF-8 文本后再上传"
     if "empty" in reason:
         return "没有文字内容"
     if "parsed" in reason:

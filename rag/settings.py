@@ -22,6 +22,9 @@ RAG_LLM_MAX_RETRIES        retries after the first failed LLM request           
 RAG_CHUNK_TOKENS           maximum chunk size in cl100k tokens                     ``320``
 RAG_TOP_K                  passages returned by default                            ``5``
 RAG_MAX_QUESTION_CHARS     longest accepted question, in characters                ``500``
+RAG_MAX_DOCUMENT_CHARS     longest document accepted at ingest, in characters      ``4000000``
+RAG_MAX_EXPANDED_MB        largest expanded size of a DOCX's zip members, in MiB   ``64``
+RAG_MAX_ZIP_RATIO          largest expansion ratio of a DOCX zip member > 1 MiB    ``100``
 =========================  ======================================================  =====================
 """
 
@@ -82,6 +85,12 @@ class Settings:
     chunk_tokens: int = 320
     top_k: int = 5
     max_question_chars: int = 500
+    # Bounds on the work one source file may cause (rag.readers.ReadLimits): a file over one is refused
+    # with a one-line reason naming the limit. 4 M characters ≈ a 12 MB UTF-8 Chinese text, far above any
+    # policy document (the bundled ones are ≤ 40 k); the zip limits guard against DOCX zip bombs.
+    max_document_chars: int = 4_000_000
+    max_expanded_bytes: int = 64 * 1024 * 1024
+    max_zip_ratio: int = 100
     # Retrieval knobs (named configurations of the evaluation harness change these).
     retrieval_mode: str = "hybrid"  # "hybrid" | "bm25" | "dense"
     rrf_k: int = 60
@@ -159,6 +168,9 @@ class Settings:
             chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
             top_k=_int(env, "RAG_TOP_K", 5),
             max_question_chars=_int(env, "RAG_MAX_QUESTION_CHARS", 500),
+            max_document_chars=_int(env, "RAG_MAX_DOCUMENT_CHARS", 4_000_000),
+            max_expanded_bytes=_int(env, "RAG_MAX_EXPANDED_MB", 64) * 1024 * 1024,
+            max_zip_ratio=_int(env, "RAG_MAX_ZIP_RATIO", 100),
             today=env.get("RAG_TODAY") or None,
         )
         if env.get("RAG_DATA_DIR"):
@@ -178,6 +190,8 @@ class Settings:
             raise ConfigError(f"retrieval_mode={self.retrieval_mode!r}: use hybrid, bm25 or dense")
         if self.top_k < 1 or self.chunk_tokens < 32 or self.max_question_chars < 1:
             raise ConfigError("top_k ≥ 1, chunk_tokens ≥ 32 and max_question_chars ≥ 1 are required")
+        if self.max_document_chars < 1 or self.max_expanded_bytes < 1 or self.max_zip_ratio < 1:
+            raise ConfigError("RAG_MAX_DOCUMENT_CHARS, RAG_MAX_EXPANDED_MB and RAG_MAX_ZIP_RATIO must be ≥ 1")
 
     def with_(self, **changes) -> "Settings":
         """A copy with ``changes`` applied and validated."""

@@ -275,3 +275,45 @@ def test_cjk_preserved_on_synthetic(src):
 def test_clean_is_idempotent_on_corpus(cleaned_docs):
     for doc_id, text in cleaned_docs.items():
         assert CJK.findall(clean_text(text)) == CJK.findall(text), doc_id
+
+
+# --- characters: comments, invisible characters, look-alike ideographs ----------------------------
+def test_html_and_markdown_comments_are_removed():
+    src = "第一条为了规范管理，制定本办法。<!-- INFO END -->\n<!-- 多行\n注释 -->\n[//]: # (编辑备注)\n第二条本办法自发布之日起施行。"
+    assert clean_text(src) == "第一条为了规范管理，制定本办法。\n第二条本办法自发布之日起施行。"
+
+
+def test_zero_width_and_control_characters_are_removed():
+    src = "数据\u200b要素\u200c市场\u200d建设\u2060方案\ufeff。\x07\x1b第二段\x0c第三段。"
+    assert clean_text(src, hard_wrapped=False) == "数据要素市场建设方案。第二段\n第三段。"  # form feed: a line break
+
+
+def test_radicals_and_compatibility_ideographs_map_to_unified_ideographs():
+    # Kangxi radicals (NFKC), CJK radicals supplement (Equivalent_Unified_Ideograph), compatibility ideographs
+    src = "有关部\u2ed4应当\u2f83受理之\u2f47起\u2f06\u2f17个工作\u2f47内办结，\uf900\uf91b。"
+    out = clean_text(src)
+    assert out == "有关部门应当自受理之日起二十个工作日内办结，豈亂。"  # U+F900 → 豈, U+F91B → 亂 (NFKC)
+    assert "受理之日起" in out and not any(0x2e80 <= ord(c) <= 0x2fdf or 0xf900 <= ord(c) <= 0xfaff for c in out)
+
+
+def test_cleaning_is_linear_on_one_long_unpunctuated_paragraph():
+    import time
+
+    body = "数据要素市场建设发展规划产业" * 30_000  # 420,000 characters without any punctuation
+    src = "\n".join(body[i:i + 40] for i in range(0, len(body), 40))
+    started = time.perf_counter()
+    out = clean_text(src)
+    assert out == body  # hard-wrapped lines of one paragraph join back
+    assert time.perf_counter() - started < 10  # quadratic joining took minutes
+
+
+def test_not_hard_wrapped_text_keeps_every_line_a_paragraph():
+    src = "第一章总则\n本条例适用于本省行政区域内的数据管理活动和相关\n监督管理工作"
+    assert clean_text(src, hard_wrapped=False) == src
+    assert clean_text(src) != src  # hard-wrapped text joins the wrapped line
+
+
+def test_bundled_corpus_has_no_look_alike_or_invisible_characters_after_cleaning():
+    for doc_id in ALL_DOCS:
+        out = clean_text(raw(doc_id))
+        assert not re.search("[\u2e80-\u2fdf\uf900-\ufaff\u200b-\u200d\u2060\ufeff\x00-\x08\x0b-\x1f]", out), doc_id

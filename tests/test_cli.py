@@ -193,8 +193,8 @@ def read_settings_env():
 def test_ingest_non_utf8_file_named_on_stderr(tmp_path, capsys):
     good = tmp_path / "good.txt"
     good.write_text("一、支持措施\n对新认定的专精特新企业给予一次性奖励。\n", encoding="utf-8")
-    bad = tmp_path / "bad-gbk.txt"
-    bad.write_bytes("对新认定的企业给予奖励。".encode("gbk"))
+    bad = tmp_path / "bad-binary.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)  # binary: no text encoding decodes it
     code, out, err = run(["ingest", str(good), str(bad)], capsys)
     assert code != 0 and "Traceback" not in err
     err_lines = err.strip().splitlines()

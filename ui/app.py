@@ -167,8 +167,8 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                      column_widths=["17%", "37%", "6%", "8%", "10%", "10%", "6%", "6%"])
                 with gr.Row():
                     with gr.Column():
-                        upload = gr.File(label="上传文件（可多选；.txt .md .pdf .docx，每个 ≤ 10 MB）",
-                                         file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx"],
+                        upload = gr.File(label="上传文件（可多选；.txt .md .pdf .docx .html，每个 ≤ 10 MB）",
+                                         file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx", ".html", ".htm"],
                                          type="filepath", elem_id="kb-upload")
                         add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
                         # the one place where every change of this tab shows its progress and its result
