@@ -401,7 +401,9 @@ def _fake_selection(rows, facets):
     cands, scored = {}, {}
     for row, (_d, _s, _t, rel, ev) in enumerate(rows):
         found = {fi: {f"t{fi}": (v, TermLink(facets[fi].kind, "w", f"t{fi}", "literal", 1.0))} for fi, v in ev.items()}
-        cands[row] = _Candidate(row, found)
+        # a passage with relevance was ranked by the retriever for the product/industry facets
+        retrieval = {fi: 1.0 for fi, f in enumerate(facets) if f.kind in ("product", "industry") and rel > 0}
+        cands[row] = _Candidate(row, found, retrieval)
         extra = {fi: v for fi, v in ev.items() if facets[fi].kind == "need"}
         scored[row] = _Scored(row, rel, extra, 1.0)
     return Selection(fake, cands, scored, facets)

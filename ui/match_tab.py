@@ -42,24 +42,28 @@ def _split(text: str | None) -> list[str]:
     return [x for x in re.split(r"[、,，;；\s]+", text or "") if x]
 
 
-def parse_to_form(text: str) -> tuple:
+def parse_to_form(text: str, settings: Settings | None = None) -> tuple:
     """Free text → form values ``(city, district, industry, products, qualifications, stage, needs)``;
-    products as a "、"-joined string, qualifications/needs as lists. Raises ProfileError on blank text."""
-    p = parse_profile_text(text)
+    products as a "、"-joined string, qualifications/needs as lists. With ``settings`` the text is read in
+    the indexed documents' terms (``ProfileMatcher.parse``). Raises ProfileError on blank text."""
+    parse_profile_text(text)  # a blank text is refused before any index is loaded
+    p = _matcher(settings).parse(text) if settings is not None else parse_profile_text(text)
     return (p.city, p.district or "", p.industry or "", "、".join(p.products), list(p.qualifications),
             p.stage, list(p.needs))
 
 
-def form_profile(city, district, industry, products, qualifications, stage, needs, text: str = "") -> Profile:
-    """A profile from form values; an empty form with a description parses the description.
-    Raises ProfileError when neither says what the company does or needs."""
+def form_profile(city, district, industry, products, qualifications, stage, needs, text: str = "",
+                 parse=None) -> Profile:
+    """A profile from form values; an empty form with a description parses the description (with
+    ``parse``, default ``parse_profile_text``). Raises ProfileError when neither says what the company
+    does or needs."""
     data = {"city": city or None, "district": district or None, "industry": industry or None,
             "products": _split(products) if isinstance(products, str) else list(products or []),
             "qualifications": list(qualifications or []), "stage": stage or None, "needs": list(needs or [])}
     if text and text.strip():
         data["text"] = text.strip()
     if not (data["industry"] or data["products"] or data["qualifications"] or data["needs"]) and data.get("text"):
-        parsed = parse_profile_text(data["text"])
+        parsed = parse(data["text"]) if parse else parse_profile_text(data["text"])
         district_, implied_city = canonical_district(data["district"])
         return replace(parsed, city=canonical_city(data["city"]) or implied_city or parsed.city,
                        district=district_ or parsed.district, stage=data["stage"] or parsed.stage)
@@ -70,19 +74,23 @@ def run_match(settings: Settings, city, district, industry, products, qualificat
               text: str = "", k: int = 10, export_dir: str | None = None) -> dict:
     """Match a form profile: ``{"profile_md", "checklist_md", "json", "md_path", "json_path", "result"}``.
 
-    ``checklist_md`` shows every provision with its flags; the two files are the Markdown and JSON
-    exports (written to ``export_dir``, default a fresh temporary folder). Raises RagError subclasses.
+    ``profile_md`` is the recognised profile (shown once, above the checklist); ``checklist_md`` shows
+    the summary and every provision with its flags, numbered as shown, without repeating the profile;
+    the two files are the full Markdown and JSON exports (written to ``export_dir``, default a fresh
+    temporary folder). Raises RagError subclasses.
     """
-    from rag.matching.report import profile_lines, to_markdown, write_export
+    from rag.matching.report import profile_table, to_markdown, write_export
 
-    profile = form_profile(city, district, industry, products, qualifications, stage, needs, text)
-    result = _matcher(settings).match(profile, k=int(k))
+    matcher = _matcher(settings)
+    profile = form_profile(city, district, industry, products, qualifications, stage, needs, text, matcher.parse)
+    result = matcher.match(profile, k=int(k))
     out_dir = Path(export_dir or tempfile.mkdtemp(prefix="policy-match-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path = write_export(result, out_dir / "policy-match.md")
     json_path = write_export(result, out_dir / "policy-match.json")
-    profile_md = "\n".join(["| 项目 | 识别结果 |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in profile_lines(profile)])
-    return {"profile_md": profile_md, "checklist_md": to_markdown(result), "json": result.to_json(),
+    profile_md = "\n".join(["#### 企业画像", "", *profile_table(profile, "识别结果")])
+    return {"profile_md": profile_md, "checklist_md": to_markdown(result, include_profile=False),
+            "json": result.to_json(),
             "md_path": str(md_path), "json_path": str(json_path), "result": result}
 
 
@@ -112,9 +120,13 @@ def build_match_tab(settings: Settings) -> dict:
 
     def on_parse(description):
         try:
-            return parse_to_form(description)
+            values = list(parse_to_form(description, settings))
         except RagError as exc:
             raise gr.Error(str(exc)) from None
+        # qualifications in the documents' own terms (军民融合企业 …) join the choices
+        values[4] = gr.update(choices=list(dict.fromkeys([*QUALIFICATIONS, *values[4]])), value=values[4])
+        values[6] = gr.update(choices=list(dict.fromkeys([*NEEDS, *values[6]])), value=values[6])
+        return tuple(values)
 
     def on_match(c, d, ind, prods, quals, st, nds, description, kk):
         try:

@@ -110,7 +110,7 @@ def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int
     per = []
     for row in rows:
         if source == "text":
-            profile = parse_profile_text(row["text"], matcher.concepts)
+            profile = parse_profile_text(row["text"], matcher.concepts, matcher.vocabulary())
         else:
             profile = Profile.from_dict({key: v for key, v in row["profile"].items()})
         per.append(score_profile(row, matcher.match(profile, k=k, summarize=False), file_to_id, k))

@@ -42,8 +42,9 @@ def _settings(args):
     return Settings.from_env(**overrides)
 
 
-def _batch_lines(path: str):
-    """Yield ``(id, profile_or_None, error_or_None)`` per non-blank line of a JSONL file or stdin."""
+def _batch_lines(path: str, parse=None):
+    """Yield ``(id, profile_or_None, error_or_None)`` per non-blank line of a JSONL file or stdin
+    (``parse``: the free-text parser for ``{"id", "text"}`` lines)."""
     from rag.cli import iter_jsonl
     from rag.matching.profile import ProfileError, profile_from_json
 
@@ -53,7 +54,7 @@ def _batch_lines(path: str):
             continue
         pid = obj.get("id", no)
         try:
-            yield pid, profile_from_json({k: v for k, v in obj.items() if k != "id"}, where=f"line {no}"), None
+            yield pid, profile_from_json({k: v for k, v in obj.items() if k != "id"}, where=f"line {no}", parse=parse), None
         except ProfileError as exc:
             yield pid, None, str(exc)
 
@@ -70,7 +71,7 @@ def cmd_match(args) -> int:
             raise RagError("--output writes one result; use it with --text or --profile, not --jsonl")
         matcher = ProfileMatcher(settings, auto_ingest=True)
         failed = 0
-        for pid, profile, error in _batch_lines(args.jsonl):
+        for pid, profile, error in _batch_lines(args.jsonl, matcher.parse):
             if profile is not None:
                 try:
                     _print_json({"id": pid, **matcher.match(profile, k=args.k).to_json()})
@@ -82,9 +83,12 @@ def cmd_match(args) -> int:
         return 1 if failed else 0
     if args.profile:  # the profile is checked before any index is loaded or built
         profile = load_profile_file(args.profile)
-    else:
-        profile = parse_profile_text(args.text, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
-    result = ProfileMatcher(settings, auto_ingest=True).match(profile, k=args.k)
+    else:  # a blank text is refused before any index is loaded or built
+        parse_profile_text(args.text, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
+    matcher = ProfileMatcher(settings, auto_ingest=True)
+    if not args.profile:  # read in the indexed documents' own terms (their enterprise designations)
+        profile = matcher.parse(args.text)
+    result = matcher.match(profile, k=args.k)
     if args.output:
         write_export(result, args.output)
     if args.json:

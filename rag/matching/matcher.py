@@ -17,13 +17,15 @@
 4. **Selection** (``rag.matching.select``). Greedy picks by relevance plus bonuses for the location,
    qualifications and direction needs (研发, 市场, 数字化转型 …; a bonus counts ×0.3 once a pick
    covers it), each earlier pick from the same document ×0.8, near-ties broken by direct evidence;
-   each *factor* need (用地/空间, 融资, 人才, 应用场景) gets its best own provision and a second one when
+   each *factor* need (用地/空间, 融资, 补贴/奖励, 人才, 应用场景) gets its best own provision and a second one when
    that is strong relative to the first; the location up to two provisions naming the place.
 
 Reasons and quotes of the chosen provisions come from ``rag.matching.explain``. Nothing is dropped for
 being expired, a draft or of another jurisdiction: such provisions carry a ``Flag`` in plain words
-wherever they are shown. The constants below were tuned on the first half of
-``eval/datasets/profiles.jsonl`` (p-001…p-023) only; see ``rag.matching.bench``.
+wherever they are shown, and the chosen provisions are *shown* in force first (``display_order``:
+grouped by document, documents in force, then not yet started, drafts, ended; numbered 1…k in that
+order). The day is the profile's ``date`` or the settings' today. The constants below were tuned on
+the first half of ``eval/datasets/profiles.jsonl`` (p-001…p-023) only; see ``rag.matching.bench``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from rag.matching.facets import build_facets
 from rag.matching.profile import Profile
 from rag.matching.select import Selection
 from rag.matching.provisions import (Facet, MatchResult, Provision, TermLink, applies_elsewhere,  # noqa: F401
-                                     document_flags, document_status)
+                                     display_order, document_flags, document_status, is_ended)
 from rag.query import QueryPlan, load_concepts
 from rag.retrieval import NO_FILTERS, Filters
 from rag.settings import Settings
@@ -129,6 +131,22 @@ class ProfileMatcher:
     def concepts(self):
         return load_concepts(str(Path(self.settings.corpus_dir) / "concepts.json"))
 
+    def vocabulary(self):
+        """The ``DocumentVocabulary`` of the indexed passages (enterprise designations and kinds the
+        documents write), rebuilt when the index generation changes; give it to ``parse_profile_text``."""
+        index = self.index
+        if getattr(self, "_vocab", (None, None))[0] != index.generation:
+            from rag.matching.vocabulary import DocumentVocabulary
+
+            self._vocab = (index.generation, DocumentVocabulary(c.text for c in index.chunks if c.kind != "card"))
+        return self._vocab[1]
+
+    def parse(self, text: str) -> Profile:
+        """``parse_profile_text`` with this index's concepts and document vocabulary."""
+        from rag.matching.parser import parse_profile_text
+
+        return parse_profile_text(text, self.concepts, self.vocabulary())
+
     def _normalized(self) -> tuple[list[str], list[str]]:
         index = self.index
         if self._texts is None or self._texts[0] != index.generation:
@@ -186,7 +204,7 @@ class ProfileMatcher:
     def score(self, profile: Profile, facets: list[Facet]) -> tuple[dict[int, _Candidate], dict[int, _Scored], dict]:
         """Evidence and scores of every candidate passage, and docrel (see the module docstring)."""
         index = self.index
-        today = self.settings.today_date()
+        today = profile.on(self.settings.today_date())
         cands = {r: c for r, c in self._evidence(facets).items() if index.chunks[r].kind != "card"}
 
         def s(c: _Candidate, fi: int) -> float:
@@ -220,26 +238,26 @@ class ProfileMatcher:
             meta = index.docs[chunk.doc_id]
             foreign = applies_elsewhere(meta, profile)
             factor = FOREIGN_DOC if foreign and not any(p in texts[r] for p in places) else 1.0
-            if meta.is_draft or meta.expired_on(today):
+            if meta.is_draft or is_ended(meta, today):
                 factor *= NOT_IN_FORCE
             scored[r] = _Scored(r, rel[r] if industry_idx else 0.0, extra, factor)
         return cands, scored, docrel
 
     def select(self, cands: dict[int, _Candidate], scored: dict[int, _Scored], facets: list[Facet],
-               k: int) -> list[tuple[int, float]]:
+               k: int, today=None) -> list[tuple[int, float]]:
         """Top-k ``[(row, gain)]`` best first (see the module docstring, step 4, and ``rag.matching.select``)."""
-        return Selection(self, cands, scored, facets).run(k)
+        return Selection(self, cands, scored, facets, today).run(k)
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
         """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
-        today = self.settings.today_date()
+        today = profile.on(self.settings.today_date())
         index = self.index
         facets = build_facets(profile, self.concepts, index.tokenizer)
         if not facets:
             return MatchResult(profile, (), "企业画像中没有可用于匹配的产品、行业、资质或需求。", today=today)
         cands, scored, _docrel = self.score(profile, facets)
         provisions, used = [], []
-        for rank, (r, gain) in enumerate(self.select(cands, scored, facets, k), start=1):
+        for rank, (r, gain) in enumerate(self.select(cands, scored, facets, k, today), start=1):
             chunk = index.chunks[r]
             meta = index.docs[chunk.doc_id]
             links = [(cands[r].evidence(fi), cands[r].reason_link(fi)) for fi in cands[r].found]
@@ -251,6 +269,7 @@ class ProfileMatcher:
             provisions.append(Provision(rank, chunk, meta, best_quote(chunk.text, terms),
                                         tuple(reasons(links, cands[r].retrieval, facets)), document_flags(meta, profile, today),
                                         document_status(meta, today), round(gain, 6)))
+        provisions = display_order(provisions, today)  # in force first, grouped, numbered 1…k as shown
         mapping = tuple({(l.kind, l.word, l.concept_term or l.term, l.via): l for l in used
                          if l.via in ("concept", "broader", "part")
                          and normalize(l.word) != normalize(l.concept_term or l.term)}.values())

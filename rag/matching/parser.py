@@ -66,22 +66,11 @@ def _spans(text: str, patterns) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for p in patterns for m in re.finditer(p, text)]
 
 
-def _outside(pos: int, part: str, spans) -> tuple[int, str]:
-    """The longest stretch of ``part`` (at ``pos`` in the text) that overlaps none of ``spans``."""
-    best = (pos, "")
-    start = pos
-    for i in range(pos, pos + len(part) + 1):
-        if i == pos + len(part) or any(s <= i < e for s, e in spans):
-            if i - start > len(best[1]):
-                best = (start, part[start - pos:i - pos])
-            start = i + 1
-    return best
-
-
 def _product_phrases(text: str, excluded=()) -> list[tuple[int, str]]:
-    """Noun phrases after 做/生产/研发/从事 …, split at 和/及/、: ``[(position, phrase)]``; need,
-    qualification and place words (``excluded`` spans) are cut out of them (研发补贴 → nothing, 新一代正极
-    → 正极): a need is never a product."""
+    """Noun phrases after 做/生产/研发/从事 …, split at 和/及/、: ``[(position, phrase)]``. A phrase whose
+    head (its last word, Chinese noun phrases end in their head) lies in a need, qualification or place
+    word (``excluded`` spans) is left out — 研发补贴, 储能补贴 are needs, never products — while such words
+    that only modify a head stay (高效节能锅炉, 新一代正极)."""
     out = []
     for m in PRODUCT_VERBS.finditer(text):
         rest = text[m.end():]
@@ -92,7 +81,9 @@ def _product_phrases(text: str, excluded=()) -> list[tuple[int, str]]:
             part_pos = text.find(part, pos)
             stripped = part.strip()
             part_pos += part.find(stripped) if stripped else 0
-            part_pos, part = _outside(part_pos, stripped, excluded)
+            part = stripped
+            if part and any(s <= part_pos + len(part) - 1 < e for s, e in excluded):
+                part = ""  # the head (last word) is a need/qualification/place word: 研发补贴, 储能补贴 are needs
             if 2 <= len(part) <= 12 and part not in {"产品", "业务", "项目", "东西", "生意"}:
                 out.append((part_pos, part))
             pos = max(pos, part_pos + len(part))

@@ -10,6 +10,7 @@ The dictionaries and canonical forms live in ``rag.matching.lexicon``, the free-
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,8 @@ class Profile:
 
     ``city``: "成都市", "绵阳市" …; ``district``: "双流区" …; ``industry``/``products``: the company's
     words; ``qualifications``: canonical names (QUALIFICATIONS); ``stage``: 初创/成长/成熟/龙头;
-    ``needs``: canonical needs (NEEDS) or the company's own words; ``text``: the free text it came from.
+    ``needs``: canonical needs (NEEDS) or the company's own words; ``text``: the free text it came from;
+    ``date``: the day to match for (which plans are in force then; JSON "YYYY-MM-DD"), None = today.
     """
 
     city: str | None = None
@@ -49,6 +51,11 @@ class Profile:
     stage: str | None = None
     needs: tuple[str, ...] = ()
     text: str | None = field(default=None, compare=False)
+    date: _dt.date | None = None  # the day the match is for (which plans are in force); None = today
+
+    def on(self, default: _dt.date) -> _dt.date:
+        """The day the match is for: the profile's ``date`` when given, else ``default`` (settings' today)."""
+        return self.date or default
 
     @property
     def in_sichuan(self) -> bool | None:
@@ -87,6 +94,8 @@ class Profile:
                "stage": self.stage, "needs": list(self.needs)}
         if self.text:
             out["text"] = self.text
+        if self.date:
+            out["date"] = self.date.isoformat()
         return out
 
     @classmethod
@@ -95,7 +104,7 @@ class Profile:
         also be given as "、"/","-separated strings). Raises ProfileError naming the bad field."""
         if not isinstance(data, dict):
             raise ProfileError(f"a profile must be a JSON object with keys {', '.join(PROFILE_KEYS)}")
-        unknown = sorted(set(data) - set(PROFILE_KEYS) - {"text", "id", "note"})
+        unknown = sorted(set(data) - set(PROFILE_KEYS) - {"text", "id", "note", "date"})
         if unknown:
             raise ProfileError(f"unknown profile field(s) {', '.join(unknown)}; allowed: {', '.join(PROFILE_KEYS)}")
 
@@ -117,6 +126,12 @@ class Profile:
                 raise ProfileError(f"profile.{name} must be a list of strings")
             return tuple(x.strip() for x in v if x.strip())
 
+        day = None
+        if text_field("date"):
+            try:
+                day = _dt.date.fromisoformat(text_field("date"))
+            except ValueError:
+                raise ProfileError(f"profile.date {data['date']!r} is not a date; write it as YYYY-MM-DD") from None
         district, implied_city = canonical_district(text_field("district"))
         city = canonical_city(text_field("city")) or implied_city
         products = list_field("products")  # a need written as a product (补贴, 研发补贴) is a need
@@ -126,13 +141,14 @@ class Profile:
                       qualifications=unique(canonical_qualification(q) for q in list_field("qualifications")),
                       stage=canonical_stage(text_field("stage")),
                       needs=unique([*(canonical_need(n) for n in list_field("needs")), *need_products]),
-                      text=text_field("text"))
+                      text=text_field("text"), date=day)
         if profile.is_empty():
             if profile.text:
                 from rag.matching.parser import parse_profile_text
 
                 parsed = parse_profile_text(profile.text)
-                return replace(parsed, city=profile.city or parsed.city, district=profile.district or parsed.district)
+                return replace(parsed, city=profile.city or parsed.city, district=profile.district or parsed.district,
+                               date=day)
             raise ProfileError("the profile names no industry, product, qualification or need; fill in at least one")
         return profile
 
@@ -155,8 +171,10 @@ def load_profile_file(path: str | Path) -> Profile:
     return profile_from_json(data, where=str(p))
 
 
-def profile_from_json(data, where: str = "profile") -> Profile:
-    """A profile from a parsed JSON value: a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``."""
+def profile_from_json(data, where: str = "profile", parse=None) -> Profile:
+    """A profile from a parsed JSON value: a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``;
+    ``parse``: the free-text parser for ``{"text"}`` (default ``parse_profile_text``; ``ProfileMatcher.parse``
+    reads the text in the indexed documents' terms)."""
     if isinstance(data, dict) and isinstance(data.get("profile"), dict):
         inner = dict(data["profile"])
         if isinstance(data.get("text"), str) and "text" not in inner:
@@ -165,7 +183,7 @@ def profile_from_json(data, where: str = "profile") -> Profile:
     elif isinstance(data, dict) and set(data) <= {"id", "text", "note"} and isinstance(data.get("text"), str):
         from rag.matching.parser import parse_profile_text
 
-        return parse_profile_text(data["text"])
+        return (parse or parse_profile_text)(data["text"])
     try:
         return Profile.from_dict(data)
     except ProfileError as exc:

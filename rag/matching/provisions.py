@@ -2,7 +2,8 @@
 
 ``Flag`` (plain-language caveat), ``TermLink`` (one step from a company word to the documents'
 vocabulary), ``Facet`` (a profile fact to match), ``Provision`` and ``MatchResult`` (the output), and
-``document_flags`` / ``document_status`` (jurisdiction, ended plan, draft on a given day).
+``document_flags`` / ``document_status`` (jurisdiction, ended plan, repealed, draft on a given day),
+``in_force_tier`` and ``display_order`` (documents in force first; consecutive numbering in display order).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "dir
 @dataclass(frozen=True)
 class Flag:
     """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_city" |
-    "only_sichuan" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g. "仅适用于成都市"."""
+    "only_sichuan" | "repealed" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g.
+    "仅适用于成都市", "规划期已结束（2021—2025年）"."""
 
     code: str
     text: str
@@ -117,7 +119,8 @@ class Provision:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """Provisions ranked best first (``rank`` 1…k); ``mapping``: the links of the profile that were used
+    """Provisions in display order (``rank`` 1…k, see ``display_order``: grouped by document, documents in
+    force first, best first within each group); ``mapping``: the links of the profile that were used
     (found in at least one chosen provision); ``summary_mode``: "llm" or "template"."""
 
     profile: Profile
@@ -128,7 +131,7 @@ class MatchResult:
     today: date | None = None
 
     def by_document(self) -> list[tuple[DocumentMeta, list[Provision]]]:
-        """Provisions grouped by document; documents ordered by their best provision."""
+        """Provisions grouped by document, in display order (the groups hold consecutive ranks)."""
         groups: dict[str, tuple[DocumentMeta, list[Provision]]] = {}
         for p in self.provisions:
             groups.setdefault(p.meta.doc_id, (p.meta, []))[1].append(p)
@@ -155,17 +158,58 @@ def applies_elsewhere(meta: DocumentMeta, profile: Profile) -> bool:
     return meta.region == "四川省" and profile.in_sichuan is False
 
 
+REPEALED = ("废止", "失效", "停止执行", "撤销", "废除")  # words of a status that says the document no longer applies
+
+
+def is_repealed(meta: DocumentMeta) -> bool:
+    """True when the document's stated status says it no longer applies (已废止, 已失效 …)."""
+    return bool(meta.status) and any(w in meta.status for w in REPEALED)
+
+
+def is_ended(meta: DocumentMeta, today: date) -> bool:
+    """True when the document no longer applies on ``today``: its stated period ended or its status says
+    it was repealed."""
+    return meta.expired_on(today) or is_repealed(meta)
+
+
+def in_force_tier(meta: DocumentMeta, today: date) -> int:
+    """How a document's provisions rank on ``today``: 0 in force, 1 period not yet started, 2 draft, 3
+    ended (period over or repealed, drafts included). Lower comes first."""
+    if is_ended(meta, today):
+        return 3
+    if meta.is_draft:
+        return 2
+    if meta.period_start is not None and today.year < meta.period_start:
+        return 1
+    return 0
+
+
+def display_order(provisions, today: date) -> list:
+    """Provisions in the order they are shown and numbered: grouped by document, documents in force
+    first (``in_force_tier``), then by their best provision's score; within a document best first.
+    ``provisions``: ``Provision`` records (any order); returns them re-ranked 1…n in that order."""
+    from dataclasses import replace
+
+    groups: dict[str, list] = {}
+    for p in sorted(provisions, key=lambda p: -p.score):
+        groups.setdefault(p.meta.doc_id, []).append(p)
+    ordered = sorted(groups.values(), key=lambda items: (in_force_tier(items[0].meta, today), -items[0].score))
+    return [replace(p, rank=i) for i, p in enumerate((p for items in ordered for p in items), start=1)]
+
+
 def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[Flag, ...]:
     """Caveats of a document for this company on ``today``: jurisdiction, ended plan, draft.
 
     A city document (成都市) is flagged "仅适用于成都市" unless the company is known to be in that city
     — also when its location is unknown; a 四川省 document only for a company known to be elsewhere.
-    ``code``: only_chengdu | only_city | only_sichuan | expired | not_started | draft."""
+    ``code``: only_chengdu | only_city | only_sichuan | repealed | expired | not_started | draft."""
     flags = []
     if is_city_region(meta.region) and profile.city != meta.region:
         flags.append(Flag("only_chengdu" if meta.region == "成都市" else "only_city", f"仅适用于{meta.region}"))
     elif meta.region == "四川省" and profile.in_sichuan is False:
         flags.append(Flag("only_sichuan", "仅适用于四川省"))
+    if is_repealed(meta):
+        flags.append(Flag("repealed", f"文件已失效（{meta.status}）"))
     if meta.expired_on(today):
         label = meta.period_label() if meta.period_start else f"{meta.period_end}年止"
         flags.append(Flag("expired", f"规划期已结束（{label}）"))
@@ -177,7 +221,9 @@ def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[F
 
 
 def document_status(meta: DocumentMeta, today: date) -> str:
-    """"征求意见稿" | "已到期" | "尚未开始" | "现行"."""
+    """"已失效" | "征求意见稿" | "已到期" | "尚未开始" | "现行"."""
+    if is_repealed(meta):
+        return "已失效"
     if meta.is_draft:
         return meta.status or "征求意见稿"
     if meta.expired_on(today):

@@ -50,7 +50,7 @@ def template_summary(result) -> str:
     lines = [f"根据企业画像（{profile_brief(result.profile)}），共匹配 {len(provs)} 条政策条款，"
              f"来自 {len(groups)} 份文件：{docs}。"]
     caveats = []
-    for code, label in (("expired", "出自规划期已结束的文件，反映当时的部署"), ("draft", "出自征求意见稿，不是正式发布的文本"),
+    for code, label in (("repealed", "出自已失效的文件"), ("expired", "出自规划期已结束的文件，反映当时的部署"), ("draft", "出自征求意见稿，不是正式发布的文本"),
                         ("only_chengdu", "出自仅适用于成都市的文件"), ("only_city", "出自仅适用于其他市（州）的文件"),
                         ("only_sichuan", "出自仅适用于四川省的文件"),
                         ("not_started", "出自规划期尚未开始的文件")):
@@ -59,6 +59,10 @@ def template_summary(result) -> str:
             caveats.append(f"{n} 条{label}")
     if caveats:
         lines.append("请注意：" + "；".join(caveats) + "。")
+    in_force = [p for p in provs if p.status == "现行"]
+    if in_force and len(in_force) < len(provs):
+        lines.append(f"现行文件的条款排在前面（第 1–{len(in_force)} 条），已结束、未开始或征求意见稿的条款在后。"
+                     if len(in_force) > 1 else "现行文件的条款排在前面（第 1 条），已结束、未开始或征求意见稿的条款在后。")
     current = [p for p in provs if not p.flags]
     if current:
         lines.append(f"无上述限制的条款 {len(current)} 条，最相关的是第 {current[0].rank} 条"
@@ -105,17 +109,24 @@ def _quote_md(text: str) -> str:
     return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
 
 
-def to_markdown(result) -> str:
-    """A Markdown checklist: profile table, summary, then provisions grouped by document; every
-    provision carries its flags (⚠) and reasons."""
+def profile_table(profile, header: str = "内容") -> list[str]:
+    """The profile as Markdown table lines (``| 项目 | header |`` …)."""
+    return [f"| 项目 | {header} |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in profile_lines(profile)]
+
+
+def to_markdown(result, include_profile: bool = True) -> str:
+    """A Markdown checklist: profile table (unless ``include_profile`` is False — the UI shows it on its
+    own), summary, then provisions grouped by document, numbered 1…k in the order shown (documents in
+    force first); every provision carries its flags (⚠) and reasons."""
     out = ["# 企业政策匹配清单", ""]
     if result.today:
         out += [f"匹配日期：{result.today.isoformat()}", ""]
-    out += ["## 企业画像", "", "| 项目 | 内容 |", "| --- | --- |"]
-    out += [f"| {k} | {v} |" for k, v in profile_lines(result.profile)]
-    if result.profile.text:
-        out += ["", f"企业描述：{result.profile.text}"]
-    out += ["", "## 摘要", "", result.summary or template_summary(result), ""]
+    if include_profile:
+        out += ["## 企业画像", "", *profile_table(result.profile)]
+        if result.profile.text:
+            out += ["", f"企业描述：{result.profile.text}"]
+        out.append("")
+    out += ["## 摘要", "", result.summary or template_summary(result), ""]
     if result.mapping:
         out += ["## 用语对应", ""]
         out += [f"- {line}" for line in dict.fromkeys(m.mapping() for m in result.mapping)]

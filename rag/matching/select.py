@@ -17,13 +17,21 @@
   half-way so (LEAD_ABOUT) when only its lead sentence does — the topic sentence policy paragraphs
   open with, e.g. "强化资金要素保障。" under a heading "创新关键要素供给".
 * **Location.** Up to LOCAL_SLOTS provisions naming the company's place; then greedy again up to k.
+* **Never only a need word.** A passage is listed only when it relates to the company's products or
+  industry, names its place or qualification, or is about one of its needs (``eligible``: the need's core
+  word in the section path or lead sentence, or anywhere in a support-measure section); a need's own
+  provision must be about the need or speak of the company's industry (``serves_need``).
 """
 
 from __future__ import annotations
 
+import re
+
 from rag.matching.facets import FACET_WEIGHTS
 from rag.text import normalize, split_sentences
 
+# Section headings of support measures: where policies say what they give (funds, land, talent …).
+MEASURE_SECTION = re.compile(r"保障|措施|扶持|支持政策|政策支持|要素")
 SAME_DOC = 0.8  # per earlier pick from the same document
 TIE = 0.03  # gains within this share of the best are tied; direct evidence breaks the tie
 COVER_EVIDENCE = 0.45  # a pick covers a facet from this e_f on
@@ -48,8 +56,9 @@ def lead_sentence(text: str) -> str:
 class Selection:
     """One selection run over ``cands``/``scored`` (see ``ProfileMatcher.score``) for ``facets``."""
 
-    def __init__(self, matcher, cands: dict, scored: dict, facets: list):
+    def __init__(self, matcher, cands: dict, scored: dict, facets: list, today=None):
         self.m, self.cands, self.scored, self.facets = matcher, cands, scored, facets
+        self.today = today or matcher.settings.today_date()  # the day the match is for (``recency``)
         self.index = matcher.index
         self.chosen: dict[int, float] = {}
         self.per_doc: dict[str, int] = {}
@@ -107,11 +116,32 @@ class Selection:
         lead = self.lead(row)
         return LEAD_ABOUT if any(w in lead for w in words) else NOT_ABOUT
 
+    def about_need(self, i: int, row: int) -> bool:
+        """True when the passage is about need ``i``: it names a core word of the need (e_f ≥ COVER_EVIDENCE)
+        in its section path or lead sentence (``about`` ≥ LEAD_ABOUT), or anywhere when it is a measure
+        of a support section (保障措施, 政策支持 … — ``MEASURE_SECTION`` on the section path)."""
+        if self.cands[row].core(i) < COVER_EVIDENCE:
+            return False
+        if self.about(row, self.facets[i]) >= LEAD_ABOUT:
+            return True
+        return bool(MEASURE_SECTION.search(self.index.chunks[row].section or ""))
+
+    def eligible(self, row: int) -> bool:
+        """Whether the passage may be listed at all: it relates to the company's products/industry (a term
+        found or a retrieval rank), names its place or qualification, or is about one of its needs — never
+        only because a need word (补贴, 研发 …) occurs somewhere in it."""
+        c = self.cands[row]
+        if any(c.found.get(i) or c.retrieval.get(i, 0.0) > 0.0 for i in self.industry_idx):
+            return True
+        if any(c.found.get(i) for i, f in enumerate(self.facets) if f.kind in ("qualification", "location")):
+            return True
+        return any(self.about_need(i, row) for i, f in enumerate(self.facets) if f.kind in ("need", "direction"))
+
     def recency(self, row: int) -> float:
         """1 − STALE_PER_YEAR × years since the document's period ended (floor 0.5): funds, land quotas
         and scenario programmes of a plan that ended long ago are least likely to still be offered."""
         meta = self.index.docs[self.index.chunks[row].doc_id]
-        years = self.m.settings.today_date().year - meta.period_end if meta.period_end else 0
+        years = self.today.year - meta.period_end if meta.period_end else 0
         return max(0.5, 1.0 - STALE_PER_YEAR * max(0, years))
 
     # --- steps ----------------------------------------------------------------------------------------
@@ -125,7 +155,7 @@ class Selection:
             done = {i for i in self.bonus_idx if facets[i].kind != "location" and self.covered(i)}
             gains = []
             for sc in self.scored.values():
-                if sc.row in self.chosen:
+                if sc.row in self.chosen or not self.eligible(sc.row):
                     continue
                 base = sc.relevance if self.has_industry else 1.0  # bonuses scale with relevance
                 gain = sc.relevance + sum(
@@ -148,11 +178,18 @@ class Selection:
         return (sc.extra.get(i, 0.0) * sc.factor * (1.0 + sc.relevance) * self.about(row, self.facets[i])
                 * self.recency(row))
 
+    def serves_need(self, i: int, row: int) -> bool:
+        """A passage serves need ``i`` when it is about the need (``about_need``) or speaks of the company's
+        products/industry directly; a passage that merely mentions the need word (a consumer subsidy in an
+        industry's list of projects) does not."""
+        return self.about_need(i, row) or self.direct(row) > 0.0
+
     def need_plan(self, i: int) -> list[tuple[float, int]]:
         """The provisions a factor need should list: its best own provision, and further ones (other
         sections) whose strength is at least NEED_NEXT × the best's, NEED_MAX at most."""
         options = sorted(((self.need_strength(i, r), r) for r in self.scored
-                          if self.cands[r].core(i) >= COVER_EVIDENCE), key=lambda gr: (-gr[0], gr[1]))
+                          if self.cands[r].core(i) >= COVER_EVIDENCE and self.serves_need(i, r)),
+                         key=lambda gr: (-gr[0], gr[1]))
         plan: list[tuple[float, int]] = []
         used: set[tuple[str, str]] = set()
         for gain, row in options:
