@@ -473,6 +473,31 @@ def test_kb_add_ask_and_delete_upload(tiny, tmp_path):
     assert "测试政策" not in {d.doc_id for d in kb.list_documents(tiny)}
 
 
+@pytest.mark.parametrize("name", [
+    "../../../../../../tmp/逃逸.txt", "..\\..\\windows\\逃逸.txt", "/etc/cron.d/逃逸.md",
+    "政策\x00文件\x1b[31m\r\n\t名.txt", "长" * 400 + ".txt", "..", "a/../../b/..txt",
+])
+def test_upload_names_are_sanitised_and_stay_in_the_uploads_folder(tiny, tmp_path, name):
+    """End to end through add_upload: whatever the browser sends as the file's name, the stored file is
+    a plain short name directly inside data_dir/uploads, or the upload is refused and nothing changes."""
+    source = tmp_path / "upload-source.txt"
+    source.write_text("上传文件\n\n一、措施\n\n对测试企业给予奖励。\n", encoding="utf-8")
+    outside_before = sorted(str(p) for p in tmp_path.rglob("*") if tiny.data_dir not in p.parents)
+    before = _state(tiny)
+    try:
+        doc_id, _ = kb.add_upload(tiny, source, name)
+    except kb.KnowledgeBaseError as exc:  # nothing usable left of the name: refused, one line, nothing changed
+        assert "文件名无效" in str(exc) and "\n" not in str(exc) and _state(tiny) == before
+        return
+    stored = [p for p in kb.uploads_dir(tiny).iterdir()]
+    assert len(stored) == 1 and stored[0].parent == kb.uploads_dir(tiny)
+    assert stored[0].resolve().is_relative_to(tiny.data_dir.resolve())
+    assert len(stored[0].name) <= 90 and not stored[0].name.startswith(".")
+    assert not any(ord(ch) < 32 or ch in "/\\" for ch in stored[0].name)
+    assert sorted(str(p) for p in tmp_path.rglob("*") if tiny.data_dir not in p.parents) == outside_before
+    assert doc_id in {d.doc_id for d in kb.list_documents(tiny)}
+
+
 def test_kb_add_several_files_at_once(tiny, tmp_path):
     """Several uploads in one action: the good ones are added (each named), a bad one is named with its
     reason and changes nothing; progress descriptions say which file is being indexed."""

@@ -1,4 +1,4 @@
-"""Metrics of the policy QA benchmark, with the matching rules of shared/BENCHMARK.md.
+"""Metrics of the policy QA benchmark, with the matching rules of eval/BENCHMARK.md.
 
 Matching: text is compared after NFKC normalisation and removal of all whitespace
 (``rag.text.normalize``). An evidence anchor is *retrieved at rank r* when it is contained in the

@@ -1,8 +1,9 @@
 """Fixtures of the browser suite: the app served from a background thread over a temporary data
 directory with the bundled corpus ingested once per module, and headless Chromium via Playwright.
 
-Skipped (with the reason) when /usr/bin/chromium is absent — CI installs ``chromium``,
-``fonts-noto-cjk`` and ``fonts-noto-color-emoji``.
+Every test here is marked ``browser``. They are skipped, with the reason, only when /usr/bin/chromium is
+absent or the ``playwright`` package is not installed — CI installs both (``chromium``, ``fonts-noto-cjk``,
+``fonts-noto-color-emoji`` from apt; playwright from the ``[test]`` extra).
 """
 
 from __future__ import annotations
@@ -35,14 +36,28 @@ def _audit(event: str, args) -> None:
 _AUDITING = []
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    if not CHROMIUM.exists():
+        return (f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) "
+                f"to run the browser tests")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed: pip install -e '.[test]' to run the browser tests"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM.exists():
-        return
-    skip = pytest.mark.skip(reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) "
-                                   f"to run the browser tests")
+    reason = missing_browser()
     for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def free_port() -> int:

@@ -12,7 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed: "
+                                                             "pip install -e '.[test]' to run the browser tests")
+Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # pandas 3 notices raised inside gradio
