@@ -1,68 +1,171 @@
-"""Structure-aware chunking of cleaned Chinese policy documents.
+"""Structure-aware chunking of cleaned Chinese policy documents and regulations.
 
-Heading levels (the numbering styles of Chinese policy documents, in the order they nest):
+Heading levels (the numbering styles of Chinese policy documents and regulations, outermost first;
+a smaller level is an outer one — a heading closes every open heading of its level or deeper):
 
-====== ==================================== =====================================
-level  pattern                              example
-====== ==================================== =====================================
-1      ``一、`` … ``十、``                   ``二、重点突破方向``
-2      ``（一）`` or ``(一)``                ``（一）壮大新兴产业``
-3      ``1.`` ``1．`` ``1、``                 ``2. 机器人``
-4      ``专栏 N``                           ``专栏 1 电子信息技术``
-====== ==================================== =====================================
+======= ============================================ ==========================================
+level   pattern                                      example
+======= ============================================ ==========================================
+0       back matter: ``附件``/``附表``/``附录`` (with   ``附件2：重点项目清单``, ``名 词 解 释``
+        a number or ``：title``), ``名词解释``
+1–6     a Markdown heading ``#`` … ``######`` whose   ``## 总则`` (from a .md file, or a Word
+        text has no numbering (the marks count; inside heading style / ``<h2>`` via the readers)
+        a 编/章/节 it nests under the innermost one)
+10      ``第X编`` / ``第X部分``                          ``第二编 物权``
+11      ``第X章``                                      ``第三章 数据资源``
+12      ``第X节``                                      ``第一节 一般规定``
+13      ``第X条`` (an article; ``第X条之一`` too)         ``第十八条 市人民政府应当…``
+20      ``一、`` … ``十、``                              ``二、重点突破方向``
+21      ``（一）`` or ``(一)``                           ``（一）壮大新兴产业``
+22      ``1.`` ``1．`` ``1、``                           ``2. 机器人``
+23      ``专栏 N``                                     ``专栏 1 电子信息技术``
+24      ``（1）`` or ``(1)``                             ``（1）集成电路``
+25      ``①`` … ``⑳``                                  ``①芯片设计``
+======= ============================================ ==========================================
 
-Back matter — a glossary (``名词解释``, also spaced out as ``名 词 解 释``) or an appendix (``附录``) —
-is a level-1 heading too, so that its entries are not sub-sections of the last chapter.
+Context decides the rest (``_walk``):
 
-Markdown ``#`` marks in the source are not trusted for the level (the bundled 000 document puts
-``#`` and ``####`` on headings of the same level); the numbering decides. A heading often opens
-its paragraph (``1.人工智能。坚持…``): the label is the text before the first 。/./：.
+* inside an article every numbered line (``（一）``, ``1.``, ``（1）``, ``①``, ``一、``, ``专栏``) is a list item
+  of that article, never a section: a regulation's section path ends at its article
+  (``第三章 数据资源 › 第十八条``), and a long article is split into several chunks with that same path;
+* ``第X款`` is not a heading: an article's paragraphs are its 款, and a line opening with ``第一款`` is a
+  cross-reference (``第一款所列情形…``); lines opening with ``第X条规定``/``第X条所列``/``第X条的`` are too;
+* back matter before the document's first other heading (``附件`` above the title of an attachment) is
+  the document's cover label, not a heading;
+* a table of contents — a run of heading-only lines before the body in which headings close with no
+  body (``第一章 总则`` ``第二章 …`` ``第八章 附则``, then the body's ``第一章 总则`` again) —
+  is no section and no chunk text (the cleaning step removes tables of contents with page numbers;
+  this catches the ones made of headings only).
+
+Markdown marks are kept by the cleaning step only where they are the sole evidence of a heading (an
+unnumbered heading that is not the document's title, see ``rag.cleaning``); on numbered headings the
+numbering decides the level (the bundled 000 document puts ``#`` and ``####`` on headings of the same
+level). A heading often opens its paragraph (``1.人工智能。坚持…``): the label is the text before the
+first 。/./：; an article's label is its number (``第十八条``); a 第X章/节/编 label reads ``第三章 数据资源``.
 
 Chunks never cross a section boundary, break only between sentences (or table rows, which stay
-whole), and hold at most ``max_tokens`` cl100k tokens unless a single sentence or row is longer.
+whole) unless one sentence alone does not fit, and hold at most ``max_tokens`` cl100k tokens — the
+text a chunk repeats from the previous one and its section's heading lines included.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from dataclasses import dataclass
+from typing import Iterator
 
 from rag.text import count_tokens, split_sentences
 from rag.types import Chunk
 
 SECTION_SEP = " › "
 
-_LEVELS = [
-    # back matter (a glossary, an appendix) ends the last chapter: its entries are not that chapter's
-    (1, re.compile(r"^(?:名\s*词\s*解\s*释|术\s*语\s*解\s*释|附\s*录)\s*$")),
-    (1, re.compile(r"^[一二三四五六七八九十]{1,3}、")),
-    (2, re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")),
-    (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
-    (4, re.compile(r"^专栏\s*\d{1,2}")),
-]
-_LABEL_END = re.compile(r"[。：:]|(?<=[\u4e00-\u9fff])\.(?!\d)")
+BACK_MATTER_LEVEL = 0
+PART_LEVEL, CHAPTER_LEVEL, SECTION_LEVEL, ARTICLE_LEVEL = 10, 11, 12, 13
+_CN_NUM = "[一二三四五六七八九十百千零〇两]+"
+_NUMBER = rf"(?:{_CN_NUM}|\d{{1,4}})"
 MAX_HEADING_CHARS = 40
 
+_BACK_MATTER = re.compile(r"^(?:名\s*词\s*解\s*释|术\s*语\s*解\s*释|附\s*录|附\s*件|附\s*表)"
+                          r"(?:\s*[\d一二三四五六七八九十]{1,3})?(?:\s*[：:][^。；;]{0,40})?$")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+_DIVISION = re.compile(rf"^(第{_NUMBER}(?:编|部分|章|节))\s*(.*)$")
+_DIVISION_LEVEL = {"编": PART_LEVEL, "部分": PART_LEVEL, "章": CHAPTER_LEVEL, "节": SECTION_LEVEL}
+_ARTICLE = re.compile(rf"^(第({_NUMBER})条(?:之{_CN_NUM})?)")
+# what follows 第X条 in a cross-reference that opens a line (第十条规定的…, 第三条所列…, 第五条的…); an
+# article may open the same way (第八条规定本市特别重大事项的…), so its number decides (``_walk``)
+_REFERENCE_TAIL = re.compile(r"规定|所|的|中|至|、|和|或|及|第|款|项")
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
 
-def heading_level(paragraph: str) -> int | None:
-    """The heading level (1–4) that ``paragraph`` opens, or None when it is body text."""
+
+def cn_number(s: str) -> int | None:
+    """The value of a number written in Chinese numerals or ASCII digits (``一百零五`` → 105, ``十五``
+    → 15, ``12`` → 12); None when ``s`` is not one."""
+    if s.isdigit():
+        return int(s)
+    total, digit = 0, None
+    for ch in s:
+        if ch in _CN_DIGIT:
+            digit = _CN_DIGIT[ch]
+        elif ch in _CN_UNIT:
+            total += (1 if digit is None else digit) * _CN_UNIT[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0) if s else None
+_NUMBERED = [
+    (20, re.compile(r"^[一二三四五六七八九十]{1,3}、")),
+    (21, re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")),
+    (22, re.compile(r"^\d{1,2}[.．、](?!\d)")),
+    (23, re.compile(r"^专栏\s*\d{1,2}")),
+    (24, re.compile(r"^[（(]\d{1,2}[）)]")),
+    (25, re.compile(r"^[①-⑳]")),
+]
+_LIST_LIKE = {22, 24, 25}  # a long numbered sentence without a short label is a list item, not a heading
+_LABEL_END = re.compile(r"[。：:]|(?<=[\u4e00-\u9fff])\.(?!\d)")
+_SENTENCE_PUNCT = re.compile(r"[。；;！？!?]")
+
+
+def _md_split(p: str) -> tuple[int, str]:
+    """(number of leading Markdown heading marks, the rest) of a stripped line; (0, p) without marks."""
+    m = _MD_HEADING.match(p)
+    return (len(m.group(1)), m.group(2).strip()) if m else (0, p)
+
+
+def numbered_heading_level(paragraph: str) -> int | None:
+    """The level (10–25, or 0 for back matter) the paragraph's own numbering gives it as a heading, or
+    None when it has none (Markdown marks are not looked at: see ``heading_level``). Context-free: a
+    numbered line inside an article is still a list item (``_walk``)."""
     p = paragraph.strip()
-    for level, pattern in _LEVELS:
+    if not p:
+        return None
+    if _BACK_MATTER.match(p):
+        return BACK_MATTER_LEVEL
+    m = _DIVISION.match(p)
+    if m:
+        short = len(p) <= MAX_HEADING_CHARS and not _SENTENCE_PUNCT.search(p)
+        return _DIVISION_LEVEL[m.group(1)[-2:] if m.group(1).endswith("部分") else m.group(1)[-1]] if short else None
+    if _ARTICLE.match(p):
+        return ARTICLE_LEVEL
+    for level, pattern in _NUMBERED:
         if pattern.match(p):
-            if level == 3 and len(p) > MAX_HEADING_CHARS and not _LABEL_END.search(p[:MAX_HEADING_CHARS]):
-                return None  # a long numbered sentence without a short label is a list item
+            if level in _LIST_LIKE and len(p) > MAX_HEADING_CHARS and not _LABEL_END.search(p[:MAX_HEADING_CHARS]):
+                return None
             return level
     return None
 
 
+def heading_level(paragraph: str) -> int | None:
+    """The heading level (see the module table) that ``paragraph`` opens, or None when it is body text.
+
+    A Markdown heading (``## 总则``) takes its numbering's level when numbered, else its mark count
+    (1–6). Context-free: ``_walk`` also makes numbered lines inside an article list items."""
+    marks, rest = _md_split(paragraph.strip())
+    level = numbered_heading_level(rest)
+    if level is not None or not marks:
+        return level
+    return marks
+
+
 def heading_label(paragraph: str) -> str:
-    """The heading's label: the whole paragraph when short, else the text before the first 。/./：.
+    """The heading's label: the article number for an article (``第十八条``), ``第三章 数据资源`` for a
+    chapter/section/part, the text without its marks for a Markdown heading; otherwise the whole
+    paragraph when short, else the text before the first 。/./：.
 
     >>> heading_label("1.人工智能。坚持以数据高效汇聚为支撑")
     '1.人工智能'
+    >>> heading_label("第十八条市人民政府应当加强数据资源建设。")
+    '第十八条'
     """
-    p = paragraph.strip()
+    marks, p = _md_split(paragraph.strip())
+    m = _ARTICLE.match(p)
+    if m and numbered_heading_level(p) == ARTICLE_LEVEL:
+        return m.group(1)
+    m = _DIVISION.match(p)
+    if m and numbered_heading_level(p) is not None:
+        return f"{m.group(1)} {m.group(2).rstrip('。.')}".strip()
     m = _LABEL_END.search(p)
     if m and m.start() <= MAX_HEADING_CHARS:
         return p[: m.start()].strip()
@@ -74,7 +177,108 @@ def heading_label(paragraph: str) -> str:
 def is_heading_only(paragraph: str) -> bool:
     """True when the paragraph is nothing but a heading (no body text after its label)."""
     p = paragraph.strip().rstrip("。.")
-    return heading_level(p) is not None and len(p) <= MAX_HEADING_CHARS and not _LABEL_END.search(p)
+    level = heading_level(p)
+    if level == ARTICLE_LEVEL:  # an article line is a heading only when it is nothing but its number
+        return heading_label(p) == _md_split(p)[1]
+    return level is not None and len(p) <= MAX_HEADING_CHARS and not _LABEL_END.search(p)
+
+
+def _heading_key(paragraph: str) -> str:
+    """What identifies a heading in a table of contents: its numbering (``第一章``, ``一、``) or, when
+    unnumbered, its label."""
+    _, p = _md_split(paragraph.strip())
+    m = _DIVISION.match(p) or _ARTICLE.match(p)
+    if m:
+        return m.group(1)
+    for _, pattern in _NUMBERED:
+        m = pattern.match(p)
+        if m:
+            return m.group(0)
+    return heading_label(p)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One non-blank line of the cleaned text as ``_walk`` sees it."""
+
+    start: int
+    end: int
+    level: int | None  # heading level in context; None for body text (also a list item inside an article)
+    heading_only: bool
+    path: str  # the section path after this line (the line's own section when it is a heading)
+    parent: str  # the section path above this heading ("" for body lines)
+    toc: bool = False  # part of a table of contents made of headings: no section, no chunk text
+
+
+def _toc_lines(lines: list[tuple[int, int, str]]) -> set[int]:
+    """Indexes (into ``lines``) of a table of contents made of heading-only lines (see the module
+    docstring): the first run of heading-only lines, before any body under a heading, in which a
+    heading closes without body; it ends where the body's headings start again (the first
+    heading with the same numbering as the run's first), else it is the whole run."""
+    run: list[int] = []
+    seen_heading = False
+    for i, (_, _, line) in enumerate(lines):
+        level = heading_level(line)
+        if level is not None and is_heading_only(line) and not (level == BACK_MATTER_LEVEL and not seen_heading):
+            run.append(i)
+            seen_heading = True
+            continue
+        if run or level is not None:
+            break  # the first body after a heading (or a heading with body) ends the search
+    levels = [heading_level(lines[i][2]) for i in run]
+    empty = sum(any(levels[j] <= levels[k] for j in range(k + 1, len(levels))) for k in range(len(levels)))
+    if not empty:
+        return set()
+    first = _heading_key(lines[run[0]][2])
+    restart = next((k for k in range(1, len(run)) if _heading_key(lines[run[k]][2]) == first), len(run))
+    return set(run[:restart])
+
+
+def _walk(text: str) -> Iterator[_Line]:
+    """The non-blank lines of ``text`` in order, each with its heading level in context and the section
+    path after it. Inside an article (an article heading on the stack) numbered lines are list items."""
+    lines: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        if line.strip():
+            lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    toc = _toc_lines(lines)
+    stack: list[tuple[int, str]] = []
+    seen_heading = False
+    path = ""
+    last_article: int | None = None
+    for i, (start, end, line) in enumerate(lines):
+        if i in toc:
+            yield _Line(start, end, None, False, path, path, toc=True)
+            continue
+        level = heading_level(line)
+        if level == ARTICLE_LEVEL:
+            m = _ARTICLE.match(_md_split(line.strip())[1])
+            number = cn_number(m.group(2))
+            expected = number == (last_article + 1 if last_article is not None else 1)
+            if not expected and _REFERENCE_TAIL.match(line.strip(), m.end()):
+                level = None  # a cross-reference opening a paragraph of the article, not an article
+            elif number is not None and "之" not in m.group(1):
+                last_article = number
+        if level is not None and level > ARTICLE_LEVEL and any(lv == ARTICLE_LEVEL for lv, _ in stack):
+            level = None  # a numbered list item inside an article
+        if level == BACK_MATTER_LEVEL and not seen_heading:
+            level = None  # a cover label (附件 above an attachment's title), not back matter
+        if level is not None and level < PART_LEVEL and level != BACK_MATTER_LEVEL:
+            divisions = [lv for lv, _ in stack if PART_LEVEL <= lv <= SECTION_LEVEL]
+            if divisions:  # an unnumbered Markdown heading inside a chapter: between it and its articles
+                level = max(divisions) + 0.5
+        if level is None:
+            yield _Line(start, end, None, False, path, "")
+            continue
+        seen_heading = True
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        parent = SECTION_SEP.join(label for _, label in stack)
+        stack.append((level, heading_label(line)))
+        path = SECTION_SEP.join(label for _, label in stack)
+        yield _Line(start, end, level, is_heading_only(line), path, parent)
 
 
 @dataclass
@@ -86,6 +290,8 @@ class _Unit:
     para_end: bool  # the unit ends its paragraph
     header: str = ""  # for a table row: the first row of its table (run of consecutive rows)
     heading: bool = False  # the run of heading-only lines that opens a section's first chunk
+    grain: int = 0  # 0 a paragraph or table row, 1 a sentence, 2 a piece of a sentence, 3 a cut piece
+    limit: int = 0  # the chunk that takes this unit holds at most this many tokens (0: max_tokens)
 
 
 def chunk_id(doc_id: str, text: str) -> str:
@@ -99,41 +305,37 @@ def _sections(text: str):
     A run of heading-only lines ("二、重点方向", "（一）壮大新兴产业") becomes one paragraph
     (``is_heading``) in front of the next body line, so that the headings are chunk text too (a span
     of a heading line is then contained in a chunk); trailing headings without body form a section
-    of their own."""
-    stack: list[tuple[int, str]] = []
+    of their own. Table-of-contents lines (``_walk``) are left out."""
     path = ""
     paras: list[tuple[int, int, bool, bool]] = []
     pending: tuple[int, int] | None = None  # the run of heading-only lines not yet in a paragraph
-    pos = 0
-    for line in text.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        if not line.strip():
-            continue
-        level = heading_level(line)
-        if level is not None:
+    for ln in _walk(text):
+        if ln.toc:  # no chunk spans a table of contents
             if paras:
                 yield path, paras
             paras = []
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, heading_label(line)))
-            path = SECTION_SEP.join(label for _, label in stack)
-            if is_heading_only(line):
-                pending = (pending[0] if pending else start, end)
+            continue
+        if ln.level is not None:
+            if paras:
+                yield path, paras
+            paras = []
+            path = ln.path
+            if ln.heading_only:
+                pending = (pending[0] if pending else ln.start, ln.end)
                 continue
-        table = line.count("\t") >= 2
+        table = text.count("\t", ln.start, ln.end) >= 2
         if pending:
             paras.append((pending[0], pending[1], table, True))
             pending = None
-        paras.append((start, end, table, False))
+        paras.append((ln.start, ln.end, table, False))
     if pending:
         paras.append((pending[0], pending[1], False, True))
     if paras:
         yield path, paras
 
 
-def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
+def _units(text: str, paras) -> list[_Unit]:
+    """One unit per paragraph: heading runs, table rows (with their table's header row), paragraphs."""
     units: list[_Unit] = []
     header = ""
     for start, end, table, heading in paras:
@@ -141,18 +343,9 @@ def _units(text: str, paras, max_tokens: int) -> list[_Unit]:
         if heading:  # joins the chunk of what follows it (a table's first chunk when a table follows)
             units.append(_Unit(start, end, tokens, table, True, heading=True))
             continue
-        if table:
-            if not (units and units[-1].table and not units[-1].heading):  # a table opens: its first row is the header
-                header = text[start:end]
-            units.append(_Unit(start, end, tokens, True, True, header))
-            continue
-        if tokens <= max_tokens:
-            units.append(_Unit(start, end, tokens, False, True))
-            continue
-        spans = split_sentences(text[start:end], offset=start)
-        for i, (s, e) in enumerate(spans):
-            for ps, pe in _split_long(text, s, e, max_tokens, max(max_tokens // OVERLAP_DIVISOR, 1)):
-                units.append(_Unit(ps, pe, count_tokens(text[ps:pe]), False, i == len(spans) - 1 and pe == e))
+        if table and not (units and units[-1].table and not units[-1].heading):  # a table opens: its first row
+            header = text[start:end]
+        units.append(_Unit(start, end, tokens, table, True, header if table else ""))
     return units
 
 
@@ -187,12 +380,75 @@ def _split_long(text: str, start: int, end: int, max_tokens: int,
     return [(s, e) for s, e in pieces if text[s:e].strip()]
 
 
-def overlap_start(text: str, group: list[_Unit], max_tokens: int) -> int:
+def _cut(text: str, base: int, end: int, tokens: int, least: int) -> int:
+    """The largest ``cut`` in ``(least, end]`` with ``text[base:cut]`` of at most ``tokens`` tokens
+    (``least + 1`` when none: a cut holds at least one character). Binary search."""
+    lo, hi = least + 1, end
+    if end - base > 8 * tokens:  # a long piece: gallop first, so a cut costs O(its length), not O(piece)
+        step = 4 * tokens
+        while base + step < hi:
+            if count_tokens(text[base:base + step]) > tokens:
+                hi = max(lo, base + step - 1)
+                break
+            lo, step = max(lo, base + step), step * 2
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_tokens(text[base:mid]) <= tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _cut_all(text: str, start: int, end: int, tokens: int) -> list[tuple[int, int]]:
+    """``text[start:end]`` (a piece without clause breaks) cut into consecutive spans of at most
+    ``tokens`` tokens (at least one character each), longest first."""
+    out = []
+    while start < end:
+        cut = _cut(text, start, end, tokens, start)
+        out.append((start, cut))
+        start = cut
+    return out
+
+
+def _split_unit(text: str, unit: _Unit, max_tokens: int, head_start: int) -> list[_Unit] | None:
+    """Smaller units for a unit that does not fit behind ``text[head_start:unit.start]`` (the chunk so
+    far): a paragraph (or table row) into sentences, a sentence into pieces at clause breaks of
+    ≤ ``max_tokens // 4`` tokens, a piece without breaks into cuts — the first as long as still fits
+    behind the chunk so far, the rest of ≤ ``max_tokens - max_overlap_tokens`` tokens (so each fits
+    behind an overlap). None when the unit cannot be smaller (heading lines, one character)."""
+    if unit.heading:
+        return None  # heading lines stay whole
+    s, e = unit.start, unit.end
+    spans: list[tuple[int, int]] = []
+    grain = unit.grain
+    while len(spans) < 2 and grain < 2:
+        grain += 1
+        spans = (split_sentences(text[s:e], offset=s) if grain == 1
+                 else _split_long(text, s, e, 0, max(max_tokens // OVERLAP_DIVISOR, 1)))
+    if len(spans) < 2:
+        grain = 3
+        first = _cut(text, head_start, e, max_tokens, s)
+        rest = max(max_tokens - max_overlap_tokens(max_tokens), max_tokens // OVERLAP_DIVISOR, 1)
+        spans = [(s, first)] + ([] if first >= e else _cut_all(text, first, e, rest))
+    if len(spans) < 2:
+        return None
+    limit = unit.limit
+    if grain == 1 and not unit.table:  # a paragraph into sentences: chunks of even size, no small tail chunk
+        per_chunk = max_tokens - max_tokens // OVERLAP_DIVISOR
+        n = -(-(count_tokens(text[head_start:e])) // per_chunk)
+        limit = min(max_tokens, -(-count_tokens(text[head_start:e]) // max(n, 1)) + max_tokens // OVERLAP_DIVISOR)
+    return [_Unit(ps, pe, count_tokens(text[ps:pe]), unit.table, unit.para_end and i == len(spans) - 1,
+                  unit.header, grain=grain, limit=limit) for i, (ps, pe) in enumerate(spans)]
+
+
+def overlap_start(text: str, group: list[_Unit], max_tokens: int, room_for: int = 0) -> int:
     """Where the chunk after ``group`` starts when it continues ``group``'s last line: at least
     ``SPAN_CHARS`` non-space characters before the border (or the line's start / the group's start,
     when nearer), moved back to the latest sentence (unit) start, else to the latest clause break
-    (，、；：space), that keeps the overlap within ``max_tokens // OVERLAP_DIVISOR`` tokens (or the
-    tokens of the minimal tail, when that is more), but never to the group's start (only a group
+    (，、；：space), that keeps the overlap within ``max_tokens // OVERLAP_DIVISOR`` tokens and within
+    ``max_tokens - room_for`` (the tokens of the unit that follows it; or the tokens of the minimal
+    tail, when that is more), but never to the group's start (only a group
     shorter than the minimal tail repeats whole: the caller then keeps it as the head of the next
     chunk instead of emitting it alone). Every span of ≤ ``SPAN_CHARS`` characters that
     crosses the border then lies in the next chunk. Returns a character offset into ``text``."""
@@ -204,7 +460,8 @@ def overlap_start(text: str, group: list[_Unit], max_tokens: int) -> int:
         need -= not text[p].isspace()
     if p <= floor:
         return floor
-    cap = max(max_tokens // OVERLAP_DIVISOR, count_tokens(text[p:end]))
+    least = count_tokens(text[p:end])
+    cap = max(min(max_tokens // OVERLAP_DIVISOR, max_tokens - room_for), least)
     starts = [u.start for u in group if floor <= u.start <= p and u.start > group[0].start]
     breaks = [m.end() for m in _SOFT_BREAK.finditer(text, floor, p) if group[0].start < m.end() <= p]
     for candidates in (starts, breaks):
@@ -216,23 +473,26 @@ def overlap_start(text: str, group: list[_Unit], max_tokens: int) -> int:
 
 
 def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
-    """Split a cleaned document into section-bounded chunks.
+    """Split a cleaned document into section-bounded chunks of at most ``max_tokens`` cl100k tokens.
 
-    Returns chunks in document order; ``chunk.text == text[chunk.start:chunk.end]``. Units (whole
-    paragraphs when they fit, else sentences, and pieces of over-long sentences; table rows always
-    whole; a section's heading-only lines open its first chunk) are packed greedily up to
-    ``max_tokens``. A chunk that continues a line of the previous chunk first repeats the end of
-    that chunk (``overlap_start``: ≥ ``SPAN_CHARS`` characters, preferably whole sentences, at most
-    ``max_overlap_tokens``), so a chunk holds at most ``max_tokens`` + that overlap (more only when
-    one unit alone is longer). Coverage invariant: every span of ≤ ``SPAN_CHARS`` non-space
-    characters within one line of ``text`` is contained in some chunk. A table's first row (the
-    first of a run of consecutive rows) is kept as ``context`` for chunks that continue the table.
+    Returns chunks in document order; ``chunk.text == text[chunk.start:chunk.end]`` and
+    ``chunk.section`` is the heading path (``第三章 数据资源 › 第十八条``; "" before the first heading).
+    Units — whole paragraphs and table rows, a section's heading-only lines (which open its first
+    chunk) — are packed greedily; a unit that does not fit in an otherwise empty chunk is split on
+    demand: a paragraph (or an over-long row) into sentences, a sentence into clause pieces, a piece
+    into cuts. A chunk that continues a line of the previous chunk first repeats the end of that
+    chunk (``overlap_start``: ≥ ``SPAN_CHARS`` characters, preferably whole sentences, at most
+    ``max_overlap_tokens``). Every chunk, overlap and heading lines included, holds at most
+    ``max_tokens`` tokens when ``max_tokens`` exceeds ``max_overlap_tokens`` (a smaller limit cannot
+    hold the overlap; then a chunk holds the overlap and at least one character of its own).
+    Coverage invariant: every span of ≤ ``SPAN_CHARS`` non-space characters within one line of
+    ``text`` outside a table of contents is contained in some chunk. A table's first row (the first of
+    a run of consecutive rows) is kept as ``context`` for chunks that continue the table.
     """
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for path, paras in _sections(text):
         group: list[_Unit] = []
-        own = 0  # group[own:] is the chunk's own text; group[:own] repeats the previous chunk's end
 
         def flush():
             if not group:
@@ -251,20 +511,30 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             chunks.append(Chunk(cid, doc_id, path, body, s, e, count_tokens(body), "table" if is_table else "text",
                                 context))
 
-        for unit in _units(text, paras, max_tokens):
-            if group and (unit.table != group[-1].table
-                          or count_tokens(text[group[own].start:unit.end]) > max_tokens):
+        queue = deque(_units(text, paras))
+        own = 0  # group[own:] is the chunk's own text; group[:own] repeats the previous chunk's end
+        while queue:
+            unit = queue.popleft()
+            if len(group) > own and (unit.table != group[-1].table
+                                     or count_tokens(text[group[0].start:unit.end]) > (unit.limit or max_tokens)):
                 last = group[-1]
                 start = None
                 if not (unit.table or last.table or last.para_end):  # the border is inside a line
-                    start = overlap_start(text, group, max_tokens)
-                if group[-1].heading or (start is not None and start <= group[0].start):
-                    own = len(group)  # headings alone, or a group shorter than the overlap: no chunk of its own
-                else:
+                    start = overlap_start(text, group, max_tokens, unit.tokens)
+                # heading lines alone, or a group shorter than the overlap, rather open the next chunk
+                if not (all(u.heading for u in group) or (start is not None and start <= group[0].start)):
                     flush()
                     group = [_Unit(start, last.end, count_tokens(text[start:last.end]), False, False)] \
                         if start is not None else []
-                    own = len(group)
+                own = len(group)
+            if count_tokens(text[group[0].start if group else unit.start:unit.end]) > max_tokens:
+                smaller = _split_unit(text, unit, max_tokens, group[0].start if group else unit.start)
+                if smaller:
+                    queue.extendleft(reversed(smaller))
+                    continue
+                if group and all(u.heading for u in group):
+                    flush()  # heading lines too long to share a chunk even with one character
+                    group = []
             group.append(unit)
         flush()
     return chunks
@@ -309,26 +579,20 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320, lead: bool = T
     line (``text`` is not a slice of the document: it joins lines). Document order of sections."""
     nodes: dict[str, dict] = {"": {"entry": "", "start": None, "children": []}}
     order = [""]
-    stack: list[tuple[int, str]] = []
-    pos = 0
-    for line in text.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        level = heading_level(line) if line.strip() else None
-        if level is None:
-            if lead and line.strip() and order and nodes[order[-1]].get("open"):
+    for ln in _walk(text):
+        if ln.toc:
+            continue
+        line = text[ln.start:ln.end]
+        if ln.level is None:
+            if lead and order and nodes[order[-1]].get("open"):
                 node = nodes[order[-1]]
                 spans = split_sentences(line.strip())
                 node["entry"] += "\n" + (line.strip()[:spans[0][1]] if spans else line.strip())
                 node["open"] = False
-            elif line.strip() and order:
+            elif order:
                 nodes[order[-1]]["open"] = False
             continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        parent = SECTION_SEP.join(label for _, label in stack)
-        stack.append((level, heading_label(line)))
-        path = SECTION_SEP.join(label for _, label in stack)
+        path, parent = ln.path, ln.parent
         if path in nodes:  # the same heading path twice (a repeated label): keep the first
             continue
         entry = _outline_entry(line)
@@ -336,7 +600,7 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320, lead: bool = T
         if lead and rest.strip():
             spans = split_sentences(rest)
             entry += rest[:spans[0][1]] if spans else rest
-        nodes[path] = {"entry": entry, "start": start, "end": end, "children": [],
+        nodes[path] = {"entry": entry, "start": ln.start, "end": ln.end, "children": [],
                        "open": lead and not rest.strip()}
         order.append(path)
         nodes[parent]["children"].append(path)

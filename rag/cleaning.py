@@ -42,7 +42,30 @@ TOC_TITLE_RE = re.compile(r"^\s*目\s*录\s*$")
 TOC_LINE_RE = re.compile(r"^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})?\s*\t\s*\d{1,3}\s*$|^[^\t]{2,60}?(?:\.{3,}|…{2,}|·{3,})\s*\d{1,3}\s*$")
 _DOT_LEADER = re.compile(r"\.{3,}|…{2,}|·{3,}")
 MD_HEADING_RE = re.compile(r"^\s*#{1,6}\s*")
+_MD_CLOSING_RE = re.compile(r"\s+#+\s*$")
 MD_LIST_RE = re.compile(r"^\s*[-*]\s+(?=\S)")
+
+
+def markdown_heading(line: str, title: bool = False) -> str:
+    """A Markdown ATX heading line (``## 第一章 总则``, also one a DOCX/HTML reader wrote for a Word
+    heading style or ``<h2>``) as it stays in the cleaned text: without its marks when its text is
+    numbered (``第一章``, ``一、``, ``（一）`` …: the numbering gives the level, ``rag.chunking``) or when it
+    is the document's ``title`` (its first non-blank line: a title is no section); otherwise as
+    ``## 总则`` — the marks are then the only evidence that the line is a heading, and their count is
+    its level. Closing marks (``## 总则 ##``) are dropped; marks not followed by a space (``#1号线``) are
+    no heading in Markdown and stay as written."""
+    from rag.chunking import numbered_heading_level
+
+    m = MD_HEADING_RE.match(line)
+    if not m:
+        return line.strip()
+    text = _MD_CLOSING_RE.sub("", line[m.end():]).strip()
+    if not text or title or numbered_heading_level(text) is not None:
+        return text
+    if m.group().endswith("#"):
+        return line.strip()  # "#1号线": no space after the marks
+    return _MD_CLOSING_RE.sub("", line.strip())
+
 
 # Heading starts of Chinese policy documents (used to stop line joining; chunking has the levels).
 HEADING_START_RE = re.compile(
@@ -153,7 +176,7 @@ def _prepare_lines(raw: str) -> list[_Line]:
             in_toc = False  # first non-TOC line ends the table of contents
         md_heading = bool(MD_HEADING_RE.match(line))
         if md_heading:
-            line = MD_HEADING_RE.sub("", line)
+            line = markdown_heading(line, title=not any(l.text for l in lines))
         line = MD_LIST_RE.sub("", line)
         page_tail = bool(PAGE_TAIL_RE.search(line)) and len(line.strip()) > 4
         if page_tail:

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from rag.chunking import (SECTION_SEP, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
+from rag.chunking import (ARTICLE_LEVEL, BACK_MATTER_LEVEL, CHAPTER_LEVEL, PART_LEVEL, SECTION_LEVEL, SECTION_SEP,
+                          cn_number, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
                           heading_level, is_heading_only, max_overlap_tokens, outline_section)
-from rag.cleaning import clean_text
+from rag.cleaning import clean_text, markdown_heading
 from rag.text import count_tokens, normalize, split_sentences
 
 MAX_TOKENS = (64, 320)
@@ -27,18 +28,18 @@ def _cases(cleaned_docs_ids=("sc-emerging-future-2025", "sc-hitech-14th-draft", 
 
 # --- heading levels ----------------------------------------------------------------------------
 @pytest.mark.parametrize("paragraph, level", [
-    ("一、总体目标", 1),
-    ("十二、加强规划实施保障", 1),
-    ("二、 指导思想、发展原则和发展目标", 1),
-    ("（一）壮大新兴产业", 2),
-    ("(一)壮大新兴产业。", 2),
-    ("(十) 数字经济", 2),
-    ("1.人工智能。坚持以数据高效汇聚为支撑", 3),
-    ("2. 机器人。突出整机带动", 3),
-    ("3．集成电路", 3),
-    ("4、新型显示", 3),
-    ("专栏 1 电子信息技术", 4),
-    ("专栏3 装备制造", 4),
+    ("一、总体目标", 20),
+    ("十二、加强规划实施保障", 20),
+    ("二、 指导思想、发展原则和发展目标", 20),
+    ("（一）壮大新兴产业", 21),
+    ("(一)壮大新兴产业。", 21),
+    ("(十) 数字经济", 21),
+    ("1.人工智能。坚持以数据高效汇聚为支撑", 22),
+    ("2. 机器人。突出整机带动", 22),
+    ("3．集成电路", 22),
+    ("4、新型显示", 22),
+    ("专栏 1 电子信息技术", 23),
+    ("专栏3 装备制造", 23),
     ("正文段落。", None),
     ("1.5亿元的资金投入", None),
     ("2025年全省高新技术企业达到12000家。", None),
@@ -56,7 +57,7 @@ def test_long_numbered_sentence_without_label_is_not_a_heading():
 def test_heading_levels_after_cleaning_markdown_and_list_markers():
     text = clean_text("# 标题\n#### 一、总体目标\n正文。\n# 二、重点突破方向\n## (一)壮大新兴产业。\n- 1. 人工智能。坚持创新。")
     levels = [heading_level(p) for p in text.split("\n")]
-    assert levels == [None, 1, None, 1, 2, 3]  # '#' count does not decide the level, the numbering does
+    assert levels == [None, 20, None, 20, 21, 22]  # '#' count does not decide the level, the numbering does
 
 
 @pytest.mark.parametrize("paragraph, label", [
@@ -182,6 +183,8 @@ def test_chunk_text_is_slice_of_document(cleaned_docs, chunked, mx, doc_id):
 
 def _heading_run(chunk) -> int:
     """Number of heading-only lines that open ``chunk``."""
+    if not chunk.section:  # before the first heading (a cover label such as 附件 is no heading there)
+        return 0
     lines = chunk.text.split("\n")
     return next((i for i, line in enumerate(lines) if not is_heading_only(line)), len(lines))
 
@@ -191,6 +194,8 @@ def test_chunks_never_cross_sections(cleaned_docs, chunked, mx, doc_id):
     """Heading lines occur only at the start of a chunk: the heading-only lines before its first body
     line, and a heading with body text (1.人工智能。…) only as the line that opens its section."""
     for c in chunked[(mx, doc_id)]:
+        if not c.section:  # before the first heading: a cover label (附件) is no heading there
+            continue
         lines = c.text.split("\n")
         run = _heading_run(c)
         for line in lines[run + 1:]:
@@ -204,7 +209,8 @@ def test_chunks_never_cross_sections(cleaned_docs, chunked, mx, doc_id):
 @pytest.mark.parametrize("mx, doc_id", _cases())
 def test_chunks_end_at_sentence_or_paragraph_boundaries(cleaned_docs, chunked, mx, doc_id):
     """A chunk ends at a sentence or line end and starts at a sentence or line start, or inside the
-    previous chunk (its overlap); anything else only inside a sentence that alone is over the limit."""
+    previous chunk (its overlap); anything else only inside a sentence that does not fit behind the
+    chunk's (or the previous chunk's) start — the text it repeats and its heading lines count."""
     text = cleaned_docs[doc_id]
     sentences = split_sentences(text)
     ends = {e for _, e in sentences}
@@ -216,33 +222,16 @@ def test_chunks_end_at_sentence_or_paragraph_boundaries(cleaned_docs, chunked, m
                     or (i > 0 and _overlap(text, chunks[i - 1], c)))
         if not (at_end and at_start):
             inside = [(s, e) for s, e in sentences if s <= c.start < e or s < c.end <= e]
-            assert any(count_tokens(text[s:e]) > mx for s, e in inside), c.text[-40:]
+            anchor = min(c.start, chunks[i - 1].start) if i else c.start
+            assert any(count_tokens(text[min(s, anchor):e]) > mx for s, e in inside), c.text[-40:]
 
 
 @pytest.mark.parametrize("mx, doc_id", _cases())
-def test_chunk_token_counts_within_limit(cleaned_docs, chunked, mx, doc_id):
-    """A chunk holds at most ``mx`` tokens besides the text it repeats from the previous chunk, unless
-    its own text is one over-long unit (a single sentence or sentence piece, or a table row), behind
-    at most its section's heading lines or a head of fewer than SPAN_CHARS characters that would
-    otherwise be a chunk of its own."""
-    text = cleaned_docs[doc_id]
-    sentences = split_sentences(text)
-    chunks = chunked[(mx, doc_id)]
-    for i, c in enumerate(chunks):
-        assert c.n_tokens == count_tokens(c.text)
-        own_start = chunks[i - 1].end if i and _overlap(text, chunks[i - 1], c) else c.start
-        if own_start == c.start:
-            own_start += sum(len(line) + 1 for line in c.text.split("\n")[:_heading_run(c)])
-        # a head of fewer than SPAN_CHARS characters kept in front of the chunk's own units
-        cut, seen = own_start, 0
-        while cut < c.end and seen < SPAN_CHARS - 1:
-            seen += not text[cut].isspace()
-            cut += 1
-        if count_tokens(text[cut:c.end]) <= mx:
-            continue
-        one_unit = any(s <= own_start and c.end <= e for s, e in sentences)
-        one_row = c.kind == "table" and "\n" not in text[own_start:c.end].strip("\n")
-        assert one_unit or one_row, (c.n_tokens, c.text[:60])
+def test_chunk_token_counts_within_limit(chunked, mx, doc_id):
+    """The cap holds for every chunk: the text it repeats from the previous chunk and its heading
+    lines included."""
+    for c in chunked[(mx, doc_id)]:
+        assert c.n_tokens == count_tokens(c.text) and c.n_tokens <= mx, (c.n_tokens, c.text[:60])
 
 
 def _uncovered(text: str, chunks, width: int = SPAN_CHARS, step: int = 1) -> list[str]:
@@ -292,12 +281,12 @@ def test_chunk_token_count_is_exact_and_within_limit():
 
 def test_over_long_single_sentence_is_split_at_commas():
     sentence = "，".join(["加快推进产业基础高级化和产业链现代化"] * 40) + "。"
-    chunks = chunk_document("doc", sentence, 64)
+    chunks = chunk_document("doc", sentence, 128)
     assert len(chunks) > 1
     assert chunks[0].start == 0 and chunks[-1].end == len(sentence)
     for a, b in zip(chunks, chunks[1:]):
         assert b.start <= a.end < b.end  # consecutive pieces overlap, nothing is skipped
-        assert a.text.endswith("，") and count_tokens(sentence[a.start:b.start]) <= 64
+        assert a.text.endswith("，") and a.n_tokens <= 128
 
 
 def test_chunk_continuing_a_paragraph_repeats_the_previous_short_sentence():
@@ -418,7 +407,7 @@ GLOSSARY_DOC = """十一、保障措施
 
 
 def test_glossary_is_back_matter_not_a_sub_section():
-    assert heading_level("名 词 解 释") == 1 and heading_level("附录") == 1
+    assert heading_level("名 词 解 释") == BACK_MATTER_LEVEL and heading_level("附录") == BACK_MATTER_LEVEL
     assert heading_level("名词解释了三个概念。") is None
     sections = [c.section for c in chunk_document("d", GLOSSARY_DOC)]
     assert sections == ["十一、保障措施 › （一）完善管理体制机制", "十一、保障措施 › （二）强化人才支撑",
@@ -453,3 +442,232 @@ def test_outlines_of_the_corpus_hold_every_sub_heading(cleaned_docs):
     measures = next(c for c in outlines if c.section == "十一、保障措施 › 提纲")
     assert measures.text.splitlines()[1:] == ["（一）完善管理体制机制。", "（二）加大金融财税扶持力度。", "（三）强化人才支撑。",
                                               "（四）加强知识产权保护和运用。", "（五）强力推进规划实施。"]
+
+
+# --- regulations, other numbering schemes, Markdown headings, tables of contents ------------------
+@pytest.mark.parametrize("paragraph, level", [
+    ("第二编 物权", PART_LEVEL),
+    ("第一部分 总体要求", PART_LEVEL),
+    ("第三章 数据资源", CHAPTER_LEVEL),
+    ("第三章数据资源", CHAPTER_LEVEL),
+    ("第一节 一般规定", SECTION_LEVEL),
+    ("第十八条市人民政府应当加强数据资源建设。", ARTICLE_LEVEL),
+    ("第一百零五条 本条例自2024年1月1日起施行。", ARTICLE_LEVEL),
+    ("第十条之一 新增条文。", ARTICLE_LEVEL),
+    ("（1）集成电路", 24),
+    ("①芯片设计", 25),
+    ("附件", BACK_MATTER_LEVEL),
+    ("附件2：重点项目清单", BACK_MATTER_LEVEL),
+    ("附表1", BACK_MATTER_LEVEL),
+    ("## 总则", 2),
+    ("# 附则", 1),
+    ("### 第二章 管理", CHAPTER_LEVEL),  # a numbered Markdown heading: the numbering decides
+    ("第一款所列情形消失后，有关机关应当报告。", None),  # 款 is no heading: a cross-reference
+    ("第三章规定的事项由市人民政府决定，具体办法另行制定。", None),  # a sentence, not a chapter line
+    ("附件所列事项", None),
+    ("#1号线", None),  # no space after the mark: no Markdown heading
+])
+def test_heading_level_of_regulation_schemes(paragraph, level):
+    assert heading_level(paragraph) == level
+
+
+@pytest.mark.parametrize("paragraph, label", [
+    ("第十八条市人民政府应当加强数据资源建设。", "第十八条"),
+    ("第三章数据资源", "第三章 数据资源"),
+    ("第一节 一般规定", "第一节 一般规定"),
+    ("第十条之一 新增条文。", "第十条之一"),
+    ("## 总则", "总则"),
+    ("附件2：重点项目清单", "附件2"),
+])
+def test_heading_label_of_regulation_schemes(paragraph, label):
+    assert heading_label(paragraph) == label
+
+
+def test_cn_number():
+    assert [cn_number(s) for s in ("一", "十", "十五", "二十", "一百零五", "一百一十", "12", "第")] == \
+        [1, 10, 15, 20, 105, 110, 12, None]
+
+
+REGULATION = "\n".join([
+    "某市数据条例",
+    "2023年5月1日某市人民代表大会常务委员会通过",
+    "第一章 总则",
+    "第一条 为了促进数据资源开发利用，制定本条例。",
+    "第二条 本条例适用于本市行政区域内的数据处理活动。",
+    "第二章 数据资源",
+    "第一节 公共数据",
+    "第三条 公共数据主管部门应当履行下列职责：",
+    "（一）统筹公共数据资源管理；",
+    "（二）组织编制公共数据目录；",
+    "1.确定目录编制规范；",
+    "2.审核目录。",
+    "第三条规定的职责由市人民政府统筹协调。",
+    "第四条规定本市公共数据开放的范围和方式。",
+    "第二节 数据安全",
+    "第五条 数据处理者应当建立数据安全管理制度。",
+    "第三章 附则",
+    "第六条 本条例自2024年1月1日起施行。",
+    "附件1：公共数据目录",
+    "一、人口数据",
+    "户籍登记信息。",
+])
+
+
+def _sections_by_line(text, chunks):
+    """Each non-blank line → the sections of the chunks that contain it whole."""
+    out = {}
+    for line in text.split("\n"):
+        out[line] = {c.section for c in chunks if line in c.text}
+    return out
+
+
+def test_regulation_is_chunked_by_article_with_chapter_and_section_in_the_path():
+    chunks = chunk_document("reg", REGULATION, 320)
+    by_line = _sections_by_line(REGULATION, chunks)
+    assert by_line["2023年5月1日某市人民代表大会常务委员会通过"] == {""}
+    assert by_line["第一条 为了促进数据资源开发利用，制定本条例。"] == {"第一章 总则 › 第一条"}
+    assert by_line["第二条 本条例适用于本市行政区域内的数据处理活动。"] == {"第一章 总则 › 第二条"}
+    article3 = "第二章 数据资源 › 第一节 公共数据 › 第三条"
+    # list items inside an article are never sections; a cross-reference opening a paragraph is no article
+    for line in ("（一）统筹公共数据资源管理；", "1.确定目录编制规范；", "2.审核目录。", "第三条规定的职责由市人民政府统筹协调。"):
+        assert by_line[line] == {article3}, line
+    # an article whose text opens like a reference ("规定…") is still an article when its number follows
+    assert by_line["第四条规定本市公共数据开放的范围和方式。"] == {"第二章 数据资源 › 第一节 公共数据 › 第四条"}
+    assert by_line["第五条 数据处理者应当建立数据安全管理制度。"] == {"第二章 数据资源 › 第二节 数据安全 › 第五条"}
+    assert by_line["第六条 本条例自2024年1月1日起施行。"] == {"第三章 附则 › 第六条"}
+    # an appendix ends the last chapter; its own numbering nests under it
+    assert by_line["户籍登记信息。"] == {"附件1 › 一、人口数据"}
+    # one article per chunk: no chunk holds two article lines
+    articles = [line for line in REGULATION.split("\n") if re.match(r"第.条 |第四条规定", line)]
+    assert len(articles) == 6
+    for c in chunks:
+        assert sum(line in articles for line in c.text.split("\n")) <= 1, c.text
+        assert c.text == REGULATION[c.start:c.end]
+    # the chapter and section heading lines open the first chunk of their first article
+    assert any(c.text.startswith("第二章 数据资源\n第一节 公共数据\n第三条") for c in chunks)
+
+
+def test_long_article_is_split_at_sentences_each_piece_labelled_with_its_article():
+    clauses = [f"第{i}项，市人民政府有关部门应当按照职责分工做好数据资源的汇聚、治理、共享和开放工作。" for i in range(1, 40)]
+    text = "\n".join(["第二章 数据资源", "第十八条 " + "".join(clauses[:20]), "".join(clauses[20:]),
+                      "第十九条 本条例自公布之日起施行。"])
+    for mx in (64, 128, 320):
+        chunks = chunk_document("reg", text, mx)
+        article = [c for c in chunks if c.section == "第二章 数据资源 › 第十八条"]
+        assert len(article) > 2
+        assert all(c.n_tokens <= mx for c in chunks)
+        assert [c.section for c in chunks if "第十九条" in c.text] == ["第二章 数据资源 › 第十九条"]
+        assert _uncovered(text, chunks) == []
+        if mx >= 128:  # pieces end at sentence ends (every clause here fits a chunk)
+            assert all(c.text.endswith("。") for c in article)
+
+
+def test_cap_holds_for_an_over_long_run_without_any_break():
+    text = "第一条 " + "甲乙丙丁戊己庚辛壬癸" * 200 + "。"
+    chunks = chunk_document("reg", text, 320)
+    assert len(chunks) > 3 and all(c.n_tokens <= 320 for c in chunks)
+    assert all(c.section == "第一条" for c in chunks)
+    assert _uncovered(text, chunks) == []
+
+
+MARKDOWN_REGULATION = """# 某市促进条例
+
+2022年12月29日 某市人民代表大会常务委员会通过
+
+<!-- INFO END -->
+## 第一章 总 则
+
+## 第二章 产业发展
+
+## 第三章 附 则
+
+## 第一章 总 则
+
+第一条 为了促进产业发展，制定本条例。
+
+第二条 本条例适用于本市。
+
+## 第二章 产业发展
+
+### 重点领域
+
+第三条 市人民政府应当支持下列领域：
+
+（一）细胞治疗；
+
+（二）基因治疗。
+
+## 第三章 附 则
+
+第四条 本条例自2023年1月1日起施行。
+"""
+
+
+def test_markdown_regulation_with_a_table_of_contents():
+    text = clean_text(MARKDOWN_REGULATION)
+    lines = text.split("\n")
+    assert lines[0] == "某市促进条例"  # the title: no marks, no section
+    assert "### 重点领域" in lines  # an unnumbered Markdown heading keeps its marks (its only evidence)
+    chunks = chunk_document("md", text, 320)
+    sections = [c.section for c in chunks]
+    assert sections == ["", "第一章 总则 › 第一条", "第一章 总则 › 第二条", "第二章 产业发展 › 重点领域 › 第三条",
+                        "第三章 附则 › 第四条"]
+    # the table of contents (the first three chapter lines) is in no chunk: only the body's headings are
+    toc_end = text.index("第三章附则") + len("第三章附则")
+    assert all(c.start > toc_end or c.end <= text.index("第一章总则") for c in chunks)
+    assert sum(c.text.count("第二章产业发展") for c in chunks) == 1
+    # outlines skip the table of contents and list items inside articles
+    outline = {outline_section(c): c.text for c in build_outlines("md", text, lead=False)}
+    assert outline[""].split("\n") == ["第一章总则", "第二章产业发展", "第三章附则"]
+    assert not any("（一）" in t for t in outline.values())
+    assert chunk_document("md", text, 320) == chunks  # deterministic, ids included
+
+
+def test_table_of_contents_without_repeated_body_headings_is_left_out():
+    text = clean_text("# 某条例\n\n## 第一章 总 则\n\n## 第二章 管 理\n\n总 则\n\n第一条 为了管理，制定本条例。\n\n第二条 甲。")
+    chunks = chunk_document("d", text, 320)
+    assert not any("第一章" in c.text or "第二章" in c.text for c in chunks)
+    assert [c.section for c in chunks if "第一条" in c.text] == ["第一条"]
+
+
+def test_markdown_heading_cleaning():
+    assert markdown_heading("## 第一章 总 则") == "第一章 总 则"  # numbered: the numbering decides
+    assert markdown_heading("# 某某条例", title=True) == "某某条例"
+    assert markdown_heading("## 总则 ##") == "## 总则"
+    assert markdown_heading("### （一）重点任务") == "（一）重点任务"
+    assert markdown_heading("#1号线") == "#1号线"
+    text = clean_text("# 办法\n\n## 总则\n\n第一条 为了规范管理，制定本办法。\n\n## 附则\n\n第二条 本办法自公布之日起施行。")
+    assert text == "办法\n## 总则\n第一条为了规范管理，制定本办法。\n## 附则\n第二条本办法自公布之日起施行。"
+    sections = [c.section for c in chunk_document("d", text, 320)]
+    assert sections == ["", "总则 › 第一条", "附则 › 第二条"]
+
+
+def test_cover_label_above_an_attachment_is_no_heading():
+    text = "附件\n某某规划\n前言正文。\n一、总体要求\n坚持创新。\n附件2：项目表\n（一）重点项目\n项目名称。"
+    sections = {c.text.split("\n")[-1]: c.section for c in chunk_document("d", text, 320)}
+    assert sections["前言正文。"] == ""
+    assert sections["坚持创新。"] == "一、总体要求"
+    assert sections["项目名称。"] == "附件2 › （一）重点项目"
+
+
+def test_docx_heading_styles_become_sections(tmp_path):
+    """Word heading styles reach the chunker through the reader's Markdown headings: numbered ones by
+    their numbering, unnumbered ones (总则, 附则) by their level; the title is no section."""
+    import docx
+
+    from rag.readers import read_source
+
+    document = docx.Document()
+    document.add_heading("某市数据管理办法", level=1)
+    document.add_heading("总则", level=2)
+    document.add_paragraph("第一条 为了规范数据管理，制定本办法。")
+    document.add_paragraph("第二条 本办法适用于本市。")
+    document.add_heading("附则", level=2)
+    document.add_paragraph("第三条 本办法自2024年1月1日起施行。")
+    path = tmp_path / "办法.docx"
+    document.save(str(path))
+    source = read_source(path)
+    text = clean_text(source.text, hard_wrapped=source.hard_wrapped)
+    assert text.split("\n")[:2] == ["某市数据管理办法", "## 总则"]
+    sections = [c.section for c in chunk_document("docx", text, 320)]
+    assert sections == ["", "总则 › 第一条", "总则 › 第二条", "附则 › 第三条"]
