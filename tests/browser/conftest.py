@@ -37,6 +37,8 @@ _AUDITING = []
 
 
 HERE = Path(__file__).resolve().parent
+# A test module here imports playwright with pytest.importorskip("playwright.sync_api", reason=...), never with
+# a plain import, so that a machine without it reports the modules as skipped instead of failing collection.
 
 
 def missing_browser() -> str | None:

@@ -4,7 +4,9 @@ sentence marked (not the whole passage) and scrolls that sentence into view."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed: "
+                                                           "pip install -e '.[test]' to run the browser tests").expect
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::DeprecationWarning"),
