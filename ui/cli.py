@@ -73,10 +73,11 @@ def cmd_ui(args) -> int:
     from rag.index import read_current
 
     if read_current(settings) is None:
+        from rag.cli import _build_progress
         from rag.ingest import ingest
 
-        print(f"no index in {settings.data_dir}: ingesting the bundled corpus …", file=sys.stderr)
-        ingest(settings)
+        print(f"正在建立索引…（首次使用，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
+        ingest(settings, progress=_build_progress)
     from ui.app import serve
 
     print(f"serving on http://{args.host}:{args.port}/ (data: {settings.data_dir}; Ctrl+C to stop)", file=sys.stderr)
