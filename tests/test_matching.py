@@ -507,3 +507,134 @@ def test_selection_pick_drop_and_lead_sentence_cache(monkeypatch):
         assert sel.about(0, facets[1]) == select.LEAD_ABOUT
     assert len(calls) == 1  # computed once per passage, not per call
     assert not hasattr(select, "SAME_SECTION")
+
+
+# --- issue 13: needs, qualifications, in force first, numbering, the profile shown once -----------------
+USER_EXAMPLE = "我们是德阳一家做氢燃料电池电堆的中小企业，想申请研发补贴"
+
+
+def test_needs_are_never_products():
+    from rag.matching.lexicon import NEED_KEYWORDS
+
+    p = parse_profile_text(USER_EXAMPLE)
+    assert p.products == ("氢燃料电池电堆",)
+    assert {"研发", "补贴/奖励"} <= set(p.needs) and "中小企业" in p.qualifications
+    for word, implied in NEED_KEYWORDS:  # whatever the need word, it is parsed as a need, never a product
+        q = parse_profile_text(f"我们做工业机器人，想申请{word}")
+        assert set(implied) <= set(q.needs), word
+        assert not any(x.endswith(word) for x in q.products), (word, q.products)
+    r = parse_profile_text("我们做融资租赁和贷款补贴的对接，生产高效节能锅炉")
+    assert "高效节能锅炉" in r.products  # a need word that only modifies the head stays in the product
+    assert not any(x.endswith(("补贴", "贷款")) for x in r.products)
+    s = Profile.from_dict({"products": ["钠离子电池", "补贴", "研发补贴"], "needs": ["融资"]})
+    assert s.products == ("钠离子电池",) and s.needs == ("融资", "补贴/奖励", "研发")
+
+
+def test_size_and_scale_qualifications():
+    assert parse_profile_text("一家小微企业，做火锅底料").qualifications == ("小微企业",)
+    assert parse_profile_text("我们是规模以上工业企业，做锂电池").qualifications == ("规上企业",)
+    assert parse_profile_text("我们是中小微企业，做工业软件").qualifications == ("中小企业",)
+    # the specific designation wins over the size word inside it
+    assert parse_profile_text("我们是科技型中小企业，做工业软件").qualifications == ("科技型中小企业",)
+    assert set(parse_profile_text("做无人机的国家高新技术企业，也是专精特新").qualifications) == {"高新技术企业", "专精特新"}
+
+
+def test_qualifications_in_the_documents_own_terms():
+    from rag.matching.vocabulary import DocumentVocabulary
+
+    vocab = DocumentVocabulary(["支持“星火”企业做大做强，培育一批“星火”企业。", "鼓励军民融合企业参与配套。",
+                                "引导新能源汽车企业与汽车企业合作。", "培育一批本地企业。"])
+    assert vocab.designations == ("星火",)
+    assert vocab.enterprise_kind("我们是一家军民融合企业") == "军民融合企业"
+    assert vocab.enterprise_kind("我们是一家企业") is None
+    p = parse_profile_text("我们是“星火”企业，也是一家军民融合企业，做雷达", vocabulary=vocab)
+    assert p.qualifications == ("星火", "军民融合企业") and p.products == ("雷达",)
+    q = parse_profile_text("我们给新能源汽车企业配套线束", vocabulary=vocab)  # an industry word, not a qualification
+    assert q.qualifications == ()
+    assert parse_profile_text("我们是一家军民融合企业，做雷达").qualifications == ()  # not without the documents
+
+
+def test_status_tiers_repealed_flag_and_display_order():
+    from rag.matching.provisions import Provision, display_order, document_status, in_force_tier
+
+    day = date(2026, 11, 20)
+    current = _meta(doc_id="now", period_start=2025, period_end=2027)
+    ended = _meta(doc_id="old", period_start=2021, period_end=2025)
+    draft = _meta(doc_id="draft", status="征求意见稿", period_start=2026, period_end=2030)
+    repealed = _meta(doc_id="gone", status="已废止")
+    assert [in_force_tier(m, day) for m in (current, draft, ended, repealed)] == [0, 2, 3, 3]
+    assert document_status(repealed, day) == "已失效"
+    assert [f.code for f in document_flags(repealed, Profile(products=("x",)), day)] == ["repealed"]
+    assert in_force_tier(ended, date(2024, 6, 1)) == 0
+
+    def prov(meta, score):
+        return Provision(0, None, meta, "q", (), (), "", score)
+
+    shown = display_order([prov(ended, 0.9), prov(current, 0.5), prov(ended, 0.8), prov(draft, 0.7),
+                           prov(current, 0.6), prov(repealed, 0.95)], day)
+    assert [p.rank for p in shown] == [1, 2, 3, 4, 5, 6]
+    assert [(p.meta.doc_id, p.score) for p in shown] == [("now", 0.6), ("now", 0.5), ("draft", 0.7),
+                                                         ("gone", 0.95), ("old", 0.9), ("old", 0.8)]
+
+
+def test_selection_never_lists_a_passage_only_for_a_need_word():
+    need = _facet("need", "补贴/奖励", ("补贴",))
+    facets = [_facet("product"), need]
+    sel = _fake_selection([("a", "专栏 新能源汽车重点工程", "推广应用。通过财政补贴引导消费。", 0.0, {1: 0.9}),
+                           ("b", "六、保障措施 › (一)加强政策引导", "落实研发投入补贴。", 0.0, {1: 0.8})], facets)
+    assert not sel.eligible(0) and sel.eligible(1)
+    assert [r for _g, r in sel.need_plan(1)] == [1]
+    assert [r for r, _g in sel.run(5)] == [1]
+
+
+def test_user_example_in_force_first_numbered_and_no_need_only_matches(matcher):
+    from rag.matching.provisions import in_force_tier
+    from rag.matching.report import to_markdown
+    from rag.matching.select import MEASURE_SECTION
+
+    profile = matcher.parse(USER_EXAMPLE)
+    assert "补贴" not in "".join(profile.products) and "中小企业" in profile.qualifications
+    result = matcher.match(profile, k=10)
+    provs = result.provisions
+    assert [p.rank for p in provs] == list(range(1, len(provs) + 1))
+    tiers = [in_force_tier(p.meta, result.today) for p in provs]
+    assert tiers == sorted(tiers) and tiers[0] == 0  # in-force provisions first
+    docs = [p.meta.doc_id for p in provs]
+    assert all(docs.index(d) == i or docs[i - 1] == d for i, d in enumerate(docs))  # groups are contiguous
+    for p in provs:
+        if "已到期" == p.status:
+            assert any(f.code == "expired" for f in p.flags)
+        if all(r.startswith("需求") for r in p.reasons):  # listed for a need: a provision about that need
+            assert MEASURE_SECTION.search(p.chunk.section) or "补" in p.chunk.section or "研发" in p.chunk.section
+        assert not any("产品“补贴”" in r for r in p.reasons)
+    md = to_markdown(result)
+    numbers = [int(line.split(".")[0][5:]) for line in md.splitlines() if line.startswith("#### ")]
+    assert numbers == list(range(1, len(provs) + 1))
+    assert [p["rank"] for p in result.to_json()["provisions"]] == numbers
+    if any(t > 0 for t in tiers) and tiers[0] == 0:
+        assert "现行文件的条款排在前面" in result.summary
+
+
+def test_profile_date_decides_what_is_in_force(matcher):
+    with pytest.raises(ProfileError, match="YYYY-MM-DD"):
+        Profile.from_dict({"products": ["钠离子电池"], "date": "2024/6/1"})
+    p = Profile.from_dict({"city": "成都市", "products": ["钠离子电池", "火锅底料"], "date": "2024-06-01"})
+    assert p.to_json()["date"] == "2024-06-01"
+    result = matcher.match(p, k=15)
+    assert result.today == date(2024, 6, 1)
+    flags = flags_by_doc(result)
+    assert not any(f.startswith("规划期已结束") for f in flags.get("cd-manufacturing-14th", set()))
+    assert "规划期已结束（2016—2020年）" in flags.get("sc-sei-13th", {"规划期已结束（2016—2020年）"})
+
+
+def test_ui_shows_the_profile_once(settings, tmp_path):
+    from ui.match_tab import parse_to_form, run_match
+
+    form = parse_to_form(USER_EXAMPLE, settings)
+    assert "中小企业" in form[4] and "补贴/奖励" in form[6] and "补贴" not in form[3]
+    out = run_match(settings, *form, USER_EXAMPLE, 8, export_dir=str(tmp_path))
+    page = out["profile_md"] + "\n" + out["checklist_md"]
+    assert page.count("| 所在地 |") == 1 and page.count("| 项目 |") == 1 and "\n## 企业画像" not in page
+    assert "## 企业画像" in (tmp_path / "policy-match.md").read_text(encoding="utf-8")  # the export keeps it
+    ranks = [p["rank"] for p in out["json"]["provisions"]]
+    assert ranks == list(range(1, len(ranks) + 1))

@@ -7,7 +7,12 @@ Per profile, over the top-k provisions (k = 10):
   quotes instead of the whole passages;
 * **precision@k** — share of the top-k provisions whose passage contains at least one expected anchor;
 * **flag accuracy** — over the expected documents that appear in the top-k: share whose shown flags
-  (codes only_chengdu / expired / draft) equal ``expected_flags`` exactly.
+  (codes only_chengdu / expired / draft) equal ``expected_flags`` exactly; split into **status** (expired /
+  draft: the document on the day) and **place** (only_chengdu: depends on the company's location, which
+  a free text may not state — the expected flags are those of the curated profile's location). With
+  ``--source text`` this is the *free-text flag accuracy*;
+* **in-force first** — share of profiles whose list shows every in-force provision before the others
+  (``numbered_in_order``: ranks are 1…k in the order shown).
 
 Means over profiles. The file is split by id order: the first half (p-001…p-023) was used for tuning,
 the second half is held out and was never tuned on; both are reported separately.
@@ -25,12 +30,14 @@ import time
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.matching.provisions import in_force_tier
 from rag.settings import PROJECT_ROOT, Settings
 from rag.text import normalize
 
 REFERENCE_TODAY = "2026-11-20"
 DEFAULT_PROFILES = PROJECT_ROOT / "eval" / "datasets" / "profiles.jsonl"
 FLAG_CODES = {"only_chengdu", "expired", "draft"}
+STATUS_CODES = {"expired", "draft"}  # the document's own status on the day; the rest depend on the location
 
 
 def _load(path: Path) -> list[dict]:
@@ -62,15 +69,21 @@ def score_profile(row: dict, result, file_to_id: dict[str, str], k: int) -> dict
     found_q = [any(d == doc and a in q for d, _t, q in texts) for doc, a in anchors]
     relevant = [any(d == doc and a in t for doc, a in anchors) for d, t, _q in texts]
     expected_flags = {file_to_id.get(f, f): set(v) for f, v in row.get("expected_flags", {}).items()}
-    flag_ok, flag_n = 0, 0
+    flag_ok, flag_n, status_ok, place_ok = 0, 0, 0, 0
     for doc in {d for d, _a in anchors}:
         shown = next((p for p in provs if p.meta.doc_id == doc), None)
         if shown is None:
             continue
         flag_n += 1
-        flag_ok += {f.code for f in shown.flags} & FLAG_CODES == expected_flags.get(doc, set())
+        codes, want = {f.code for f in shown.flags} & FLAG_CODES, expected_flags.get(doc, set())
+        flag_ok += codes == want
+        status_ok += codes & STATUS_CODES == want & STATUS_CODES
+        place_ok += codes - STATUS_CODES == want - STATUS_CODES
+    tiers = [in_force_tier(p.meta, result.today) for p in provs] if result.today else []
     return {"id": row["id"], "recall": sum(found) / len(found), "quote_recall": sum(found_q) / len(found_q),
-            "precision": sum(relevant) / k, "flag_ok": flag_ok, "flag_n": flag_n,
+            "precision": sum(relevant) / k, "flag_ok": flag_ok, "flag_n": flag_n, "status_ok": status_ok,
+            "place_ok": place_ok, "in_force_first": tiers == sorted(tiers),
+            "numbered": [p.rank for p in provs] == list(range(1, len(provs) + 1)),
             "missed": [e["anchor"] for e, f in zip(row["expected"], found) if not f]}
 
 
@@ -80,7 +93,11 @@ def _aggregate(per: list[dict], k: int) -> dict:
     return {"n_profiles": len(per), f"recall@{k}": sum(p["recall"] for p in per) / n,
             f"quote_recall@{k}": sum(p["quote_recall"] for p in per) / n,
             f"precision@{k}": sum(p["precision"] for p in per) / n,
-            "flag_accuracy": (sum(p["flag_ok"] for p in per) / flag_n) if flag_n else None, "flag_docs": flag_n}
+            "flag_accuracy": (sum(p["flag_ok"] for p in per) / flag_n) if flag_n else None, "flag_docs": flag_n,
+            "status_flag_accuracy": (sum(p["status_ok"] for p in per) / flag_n) if flag_n else None,
+            "place_flag_accuracy": (sum(p["place_ok"] for p in per) / flag_n) if flag_n else None,
+            "in_force_first": sum(p["in_force_first"] for p in per) / n,
+            "numbered_in_order": sum(p["numbered"] for p in per) / n}
 
 
 def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int = 10, source: str = "profile",
@@ -145,13 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     k = args.k
     print(f"profile matching on {args.profiles} (k={k}, today={args.today}, offline {settings.embeddings} "
           f"embeddings, index in {settings.data_dir})")
-    print(f"{'input':8} {'split':8} {'n':>3} {'recall@k':>9} {'quote_r@k':>9} {'prec@k':>7} {'flag_acc':>8}")
+    print(f"{'input':8} {'split':8} {'n':>3} {'recall@k':>9} {'quote_r@k':>9} {'prec@k':>7} {'flag_acc':>8} "
+          f"{'status':>7} {'place':>7} {'inforce1':>8}")
     for res in results:
         for part in ("tune", "holdout", "all"):
             m = res[part]
-            fa = "-" if m["flag_accuracy"] is None else f"{m['flag_accuracy']:.3f}"
+            fa, st, pl = ("-" if m[key] is None else f"{m[key]:.3f}"
+                          for key in ("flag_accuracy", "status_flag_accuracy", "place_flag_accuracy"))
             print(f"{res['source']:8} {part:8} {m['n_profiles']:>3} {m[f'recall@{k}']:>9.3f} "
-                  f"{m[f'quote_recall@{k}']:>9.3f} {m[f'precision@{k}']:>7.3f} {fa:>8}")
+                  f"{m[f'quote_recall@{k}']:>9.3f} {m[f'precision@{k}']:>7.3f} {fa:>8} {st:>7} {pl:>7} "
+                  f"{m['in_force_first']:>8.3f}")
         if args.verbose:
             for p in res["per_profile"]:
                 if p["missed"]:

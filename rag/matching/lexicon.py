@@ -60,8 +60,8 @@ QUALIFICATIONS: dict[str, tuple[str, ...]] = {  # canonical → regular expressi
     "单项冠军": (r"单项冠军", r"隐形冠军"),
     "规上企业": (r"规上", r"规模以上"),
     "雏鹰企业": (r"雏鹰",),
+    "中小企业": (r"中小微?企业", r"中小型企业"),  # before 小微企业: 中小微企业 is 中小企业
     "小微企业": (r"小微企业", r"小型微型企业", r"小微型企业"),
-    "中小企业": (r"中小微?企业", r"中小型企业"),
 }
 STAGES: dict[str, tuple[str, ...]] = {  # first stage whose keyword occurs wins (order matters)
     "龙头": ("龙头", "链主", "头部企业", "领军企业", "行业第一"),
