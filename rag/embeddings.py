@@ -33,6 +33,9 @@ def lsa_features(text: str, tokenizer: Tokenizer) -> list[str]:
     return tokenizer.tokens(text) + _bigrams(text)
 
 
+GRAM_MAX_ROWS = 8000
+"""Largest number of chunks fitted through the dense Gram matrix (8000² float64 ≈ 512 MB); larger fits use svds."""
+
 class LSAEmbeddings(Embeddings):
     """Offline dense embeddings: TF-IDF (sublinear tf, smooth idf) → truncated SVD → L2 norm.
 
@@ -60,7 +63,9 @@ class LSAEmbeddings(Embeddings):
         TF-IDF as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``: tf = 1 + ln(count),
         idf = ln((1 + n) / (1 + df)) + 1, rows L2-normalised. The truncated SVD is computed exactly
         through the eigendecomposition of the n×n Gram matrix X·Xᵀ = U Σ² Uᵀ, so Vᵀ = Σ⁻¹ Uᵀ X
-        (cheap because n, the number of chunks, is small).
+        (cheap because n, the number of chunks, is small); above ``GRAM_MAX_ROWS`` chunks (e.g. one
+        document of millions of characters) it is computed by ARPACK (``scipy.sparse.linalg.svds``) on
+        the sparse matrix, in memory linear in its size.
         """
         from scipy import sparse
 
@@ -82,6 +87,12 @@ class LSAEmbeddings(Embeddings):
         matrix = matrix @ sparse.diags(idf)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         matrix = sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix
+        if n > GRAM_MAX_ROWS:  # the dense n×n Gram matrix would cost O(n²) memory and O(n³) time
+            from scipy.sparse.linalg import svds
+
+            k = max(1, min(dim, n - 1, len(vocab) - 1))
+            _u, sigma, vt = svds(matrix, k=k, random_state=0)
+            return cls(vocab, idf, vt[np.argsort(sigma)[::-1]], tokenizer)
         gram = (matrix @ matrix.T).toarray()
         eigvals, eigvecs = np.linalg.eigh(gram)
         order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
