@@ -22,6 +22,7 @@ time are not supported.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import re
@@ -357,9 +358,17 @@ METADATA_FILE = "metadata.json"
 EDITABLE_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date",
                    "effective_date", "period_start", "period_end", "outlook_year", "status")
 """The metadata fields a user may correct (DOC names; ``issued_date`` is stored as DocumentMeta ``date``)."""
+FIELD_LABELS = {"title": "标题", "issuer": "发文机关", "doc_number": "文号", "doc_type": "文种", "level": "层级",
+                "region": "地区", "issued_date": "发布日期", "effective_date": "施行日期", "period_start": "起始年份",
+                "period_end": "截止年份", "outlook_year": "远景年份", "status": "状态", "chunks": "段落数"}
+"""Chinese names of the DOC fields (the editable ones and ``chunks``), as the UI and error messages show them."""
 _YEAR_FIELDS = {"period_start", "period_end", "outlook_year"}
 _DATE_FIELDS = {"issued_date", "effective_date"}
 _ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+MAX_METADATA_CHARS = 200
+LEVEL_VALUES = ("国家级", "省级", "市级", "县级")
+"""The values of ``level`` (``rag.metadata``: national organ, province, prefecture city, county or district)."""
+"""The longest metadata value a user may enter (characters)."""
 
 
 def metadata_path(settings: Settings) -> Path:
@@ -379,34 +388,70 @@ def metadata_corrections(settings: Settings) -> dict[str, dict]:
     return {str(d): dict(v) for d, v in (data.get("corrections") or {}).items() if isinstance(v, dict)}
 
 
+def _is_iso_date(text: str) -> bool:
+    """True for a real calendar date "YYYY-MM-DD" or a month "YYYY-MM"."""
+    m = _ISO.match(text)
+    if not m:
+        return False
+    try:
+        _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_value(name: str, value):
     """A correction's value in its stored type: None for "", "null", "none", "未注明" (unknown); an int
     year for period/outlook fields; an ISO "YYYY-MM-DD" / "YYYY-MM" date for date fields.
 
-    Raises KnowledgeBaseError naming the field and the expected form."""
+    Raises KnowledgeBaseError naming the field and the expected form (also for a value of more than
+    MAX_METADATA_CHARS characters, or with a line break or control character)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in {"", "null", "none", "未注明"}):
         return None
     text = str(value).strip()
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise KnowledgeBaseError(f"{FIELD_LABELS.get(name, name)}只能是一行文字，不能包含换行或控制字符"
+                                 f"({name}: one line of text)")
+    if len(text) > MAX_METADATA_CHARS:
+        raise KnowledgeBaseError(f"{FIELD_LABELS.get(name, name)}过长（{len(text)} 字），最多 {MAX_METADATA_CHARS} 字"
+                                 f"({name}: at most {MAX_METADATA_CHARS} characters)")
+    if name == "level" and text not in LEVEL_VALUES:
+        raise KnowledgeBaseError(f"层级应为 {'、'.join(LEVEL_VALUES)} 之一（收到“{shown}”）"
+                                 f"(level must be one of {', '.join(LEVEL_VALUES)})")
     if name in _YEAR_FIELDS:
         if not re.fullmatch(r"(19|20)\d{2}", text):
-            raise KnowledgeBaseError(f"{name} must be a year such as 2025 (got {text!r})")
+            raise KnowledgeBaseError(f"{FIELD_LABELS[name]}应为四位整数年份，如 2025（收到“{shown}”）"
+                                     f"({name} must be a year such as 2025)")
         return int(text)
     if name in _DATE_FIELDS:
-        m = _ISO.match(text)
-        if not m or not 1 <= int(m.group(2)) <= 12 or (m.group(3) and not 1 <= int(m.group(3)) <= 31):
-            raise KnowledgeBaseError(f"{name} must be a date YYYY-MM-DD or YYYY-MM (got {text!r})")
+        if not _is_iso_date(text):
+            raise KnowledgeBaseError(f"{FIELD_LABELS[name]}应为日期 YYYY-MM-DD 或 YYYY-MM，如 2025-03-01（收到“{shown}”）"
+                                     f"({name} must be a date YYYY-MM-DD or YYYY-MM)")
         return text
     return text
+
+
+def parse_metadata_value(field: str, value):
+    """``value`` of DOC field ``field`` as ``set_metadata`` would store it (None = unknown, an int year,
+    an ISO date, or the stripped text), without storing it. Raises KnowledgeBaseError as ``set_metadata``."""
+    if field not in EDITABLE_FIELDS:
+        raise KnowledgeBaseError(f"不能更正字段“{field}”，可更正的字段：{', '.join(EDITABLE_FIELDS)} "
+                                 f"(unknown metadata field)")
+    parsed = _parse_value(field, value)
+    if field == "title" and parsed is None:
+        raise KnowledgeBaseError("标题不能为空：请填写文件标题 (title cannot be empty)")
+    return parsed
 
 
 def set_metadata(settings: Settings, doc_id: str, field: str, value) -> dict:
     """Record the user's correction of one metadata field of ``doc_id`` in ``data_dir/metadata.json``;
     it applies (source "user") from the next ingest on, overriding the text and the manifest — call
     ``reindex`` to apply it now. ``value`` None or "" records the field as unknown. Returns the
-    document's corrections. Raises KnowledgeBaseError for an unknown field or a malformed value."""
-    if field not in EDITABLE_FIELDS:
-        raise KnowledgeBaseError(f"unknown metadata field {field!r}; use one of {', '.join(EDITABLE_FIELDS)}")
-    parsed = _parse_value(field, value)
+    document's corrections. Raises KnowledgeBaseError (one line, Chinese, with the expected form) for an
+    unknown field or a malformed value: a year that is not a four-digit integer, a date not YYYY-MM-DD /
+    YYYY-MM, a level not in LEVEL_VALUES, an empty title, a line break, more than MAX_METADATA_CHARS."""
+    parsed = parse_metadata_value(field, value)
     with _LOCK:
         data = metadata_corrections(settings)
         entry = data.setdefault(str(doc_id), {})

@@ -51,7 +51,9 @@ def _check_k(k: int | None, settings: Settings) -> int:
 
 
 def document_notices(citations: list[Citation], index: LoadedIndex, settings: Settings) -> list[str]:
-    """Plain-language remarks on the cited documents: ended plans and drafts."""
+    """Plain-language remarks on the cited documents on ``settings.today_date()``, each cited document
+    once in citation order: drafts, repealed documents, documents not yet in force, ended plans
+    (``DocumentMeta.notices``; the metadata read from the text, the manifest or a user correction)."""
     today = settings.today_date()
     notices, seen = [], set()
     for c in citations:
@@ -59,13 +61,8 @@ def document_notices(citations: list[Citation], index: LoadedIndex, settings: Se
             continue
         seen.add(c.doc_id)
         meta = index.docs.get(c.doc_id)
-        if meta is None:
-            continue
-        if meta.is_draft:
-            notices.append(f"《{meta.title}》为{meta.status}，不是正式发布的文本。")
-        if meta.expired_on(today):
-            notices.append(f"《{meta.title}》规划期为{meta.period_label()}，已于{meta.period_end}年底到期，"
-                           f"所引内容反映当时的部署。")
+        if meta is not None:
+            notices.extend(n for n in meta.notices(today) if n not in notices)
     return notices
 
 

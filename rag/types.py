@@ -211,8 +211,11 @@ class Answer:
 class DocumentBadges:
     """What is shown next to a document's title wherever it is listed (knowledge-base table, source
     cards, Markdown export): ``level`` ("省级" | "市级"), ``region`` ("四川省" | "成都市"), ``period``
-    (``DocumentMeta.period_label()``, "" when unknown), ``status`` (e.g. "征求意见稿"), ``expired`` (the
-    stated period ended before the given day) and ``draft`` (a 征求意见稿). Unknown = None / "" / False."""
+    (``DocumentMeta.period_label()``, "" when unknown), ``status`` (e.g. "征求意见稿", "试行"), ``expired``
+    (the stated period ended before the given day), ``draft`` (a 征求意见稿), then the document's
+    ``issuer``, ``doc_number`` (文号), ``doc_type``, ``issued_date`` and ``effective_date`` (ISO
+    "YYYY-MM-DD" / "YYYY-MM"), ``repealed`` (the text or a correction says 已废止/已失效) and
+    ``not_in_force_yet`` (its effective date is after the given day). Unknown = None / "" / False."""
 
     level: str | None = None
     region: str | None = None
@@ -220,6 +223,13 @@ class DocumentBadges:
     status: str | None = None
     expired: bool = False
     draft: bool = False
+    issuer: str | None = None
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issued_date: str | None = None
+    effective_date: str | None = None
+    repealed: bool = False
+    not_in_force_yet: bool = False
 
     @classmethod
     def of(cls, meta: DocumentMeta | None, today: _dt.date) -> "DocumentBadges":
@@ -228,9 +238,14 @@ class DocumentBadges:
         if meta is None:
             return cls()
         return cls(level=meta.level, region=meta.region, period=meta.period_label(), status=meta.status,
-                   expired=meta.expired_on(today), draft=meta.is_draft)
+                   expired=meta.expired_on(today), draft=meta.is_draft, issuer=meta.issuer,
+                   doc_number=meta.doc_number, doc_type=meta.doc_type, issued_date=meta.date,
+                   effective_date=meta.effective_date, repealed=meta.is_repealed,
+                   not_in_force_yet=bool(meta.effective_date) and meta.not_yet_in_force(today))
 
     @property
     def status_labels(self) -> tuple[str, ...]:
-        """The warning labels, in display order: "征求意见稿" for a draft, "已到期" for an ended period."""
-        return tuple(label for label, on in (("征求意见稿", self.draft), ("已到期", self.expired)) if on)
+        """The warning labels, in display order: "征求意见稿" for a draft, "已废止" for a repealed
+        document, "尚未施行" before its effective date, "已到期" for an ended period."""
+        return tuple(label for label, on in (("征求意见稿", self.draft), ("已废止", self.repealed),
+                                             ("尚未施行", self.not_in_force_yet), ("已到期", self.expired)) if on)

@@ -670,3 +670,42 @@ def test_the_source_view_marks_only_the_sentences_the_answer_shows_with_an_ancho
     # every sentence of the quote shown (or none found): the whole quote is marked once
     assert answer_sentences("新型能源材料。", "新型能源材料。[1]") == ()
     assert marked_passage(passage, "新型能源材料。", (), "m").count("<mark") == 1
+
+
+def test_notices_name_every_cited_document_that_is_repealed_not_yet_in_force_draft_or_ended(tmp_path):
+    """document_notices uses DocumentMeta.notices for every cited document (each once, in citation order);
+    end to end, an answer citing a regulation whose text says it takes effect later, or whose status a user
+    corrected to 已废止, carries the notice."""
+    from rag import kb
+    from rag.ingest import ingest
+    from rag.pipeline import PolicyQA, document_notices
+    from rag.types import Citation
+
+    later = DocumentMeta("later", "l.md", "l.md", "某市数据条例", effective_date="2027-01-01")
+    repealed = DocumentMeta("gone", "g.md", "g.md", "某省旧办法", status="已废止")
+    current = DocumentMeta("now", "n.md", "n.md", "现行规划", period_start=2025, period_end=2030)
+    index = SimpleNamespace(docs={d.doc_id: d for d in (later, repealed, current, PROVINCE)})
+    cites = [Citation(i, f"c{i}", d, "", "", "") for i, d in enumerate(["later", "now", "later", "gone", "sc-plan"], 1)]
+    notices = document_notices(cites, index, Settings(today="2026-06-01"))
+    assert notices == ["《某市数据条例》自2027-01-01起施行，尚未生效。", "《某省旧办法》文本注明已废止。",
+                       "《四川省测试规划(2021-2025年)(征求意见稿)》为征求意见稿，不是正式发布的文本。",
+                       "《四川省测试规划(2021-2025年)(征求意见稿)》规划期为2021—2025年，已于2025年底到期，所引内容反映当时的部署。"]
+    assert document_notices(cites[:1], index, Settings(today="2027-01-02")) == []  # in force by then
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "data.md").write_text("# 某市公共数据管理条例\n\n第一条 公共数据开放目录每年更新一次。\n\n"
+                                  "第二条 本条例自2027年1月1日起施行。\n", encoding="utf-8")
+    (docs / "old.md").write_text("# 某市充电设施管理办法\n\n第一条 新建住宅停车位应当全部建设充电设施。\n",
+                                 encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=docs, today="2026-06-01")
+    ingest(settings, [docs], exclude=[])
+    kb.set_metadata(settings, "old", "status", "已废止")  # the user's correction, applied at re-ingest
+    ingest(settings, [docs], exclude=[])
+    qa = PolicyQA(settings)
+    answer = qa.ask("公共数据开放目录的更新有什么要求？")
+    assert {c.doc_id for c in answer.citations} == {"data"}
+    assert "《某市公共数据管理条例》自2027-01-01起施行，尚未生效。" in answer.notices
+    answer = qa.ask("新建住宅停车位的充电设施怎么建设？")
+    assert {c.doc_id for c in answer.citations} == {"old"}
+    assert "《某市充电设施管理办法》文本注明已废止。" in answer.notices

@@ -123,7 +123,9 @@ def test_document_badges_shared_by_sources_and_knowledge_base(settings):
     views, _ = ask("问题", h.new_session(), settings)
     stored = views[-1].session["turns"][0]["sources"][1]
     assert stored["badges"] == {"level": "市级", "region": "成都市", "period": "2016—2020年", "status": None,
-                                "expired": True, "draft": False}
+                                "expired": True, "draft": False, "issuer": None, "doc_number": None,
+                                "doc_type": None, "issued_date": None, "effective_date": None, "repealed": False,
+                                "not_in_force_yet": False}
     assert h.SourceView.from_json(stored).to_json() == stored  # the session keeps plain JSON
     json.dumps(views[-1].session, ensure_ascii=False)
 
@@ -406,8 +408,10 @@ def _state(settings) -> dict:
 def test_kb_lists_documents_with_metadata_and_chunk_counts(tiny):
     docs = {d.doc_id: d for d in kb.list_documents(tiny)}
     assert set(docs) == {"sc-digital", "cd-industry-13th"}
-    assert docs["sc-digital"].badges == DocumentBadges("省级", "四川省", "2025—2027年", "征求意见稿", False, True)
-    assert docs["cd-industry-13th"].badges == DocumentBadges("市级", "成都市", "2016—2020年", None, True, False)
+    assert docs["sc-digital"].badges == DocumentBadges("省级", "四川省", "2025—2027年", "征求意见稿", False, True,
+                                                       doc_type="方案")  # the type read from the title
+    assert docs["cd-industry-13th"].badges == DocumentBadges("市级", "成都市", "2016—2020年", None, True, False,
+                                                             doc_type="规划")
     assert all(d.n_chunks >= 2 and d.origin == "bundled" for d in docs.values())
     rows = h.kb_rows(tiny)
     assert rows[0][5] == "征求意见稿" and rows[1][5] == "已到期" and rows[0][7] == "内置"
@@ -551,6 +555,84 @@ def test_kb_delete_hides_bundled_document_and_restore(tiny):
     assert not (tiny.data_dir / "kb").exists()
 
 
+def test_kb_metadata_lists_every_doc_field_with_its_source(tiny):
+    rows = {f: (label, value, source) for f, label, value, source in h.kb_metadata("sc-digital", tiny)}
+    assert list(rows) == list(h.META_FIELDS)
+    assert rows["title"] == ("标题", "四川省数字经济促进方案(征求意见稿)", "文件清单（manifest.json）")
+    assert rows["region"][1:] == ("四川省", "文件清单（manifest.json）")
+    assert rows["doc_type"][1] == "方案" and rows["doc_type"][2].startswith("原文：“四川省数字经济促进方案")
+    assert rows["issuer"][1:] == ("未注明", "未注明") and rows["effective_date"][1:] == ("未注明", "未注明")
+    assert rows["period_start"][1] == "2025" and int(rows["chunks"][1]) >= 2 and rows["chunks"][2] == "索引"
+    html = h.kb_metadata_html("sc-digital", tiny)
+    assert '<tr data-field="issuer"><th>发文机关</th><td class="rag-meta-value rag-unknown">未注明</td>' in html
+    assert "选择文件后" in h.kb_metadata_html(None, tiny) and "没有文件" in h.kb_metadata_html("gone", tiny)
+    assert [f for _, f in h.field_choices()] == [f for f in h.META_FIELDS if f != "chunks"]
+
+
+def test_kb_metadata_correction_reindexes_shows_and_clears(tiny):
+    message = h.kb_save_metadata("sc-digital", "issuer", " 四川省<b>经济</b>厅 ", tiny)
+    assert message.startswith("已将") and "发文机关" in message and "\\<b\\>" in message  # Markdown-inert
+    rows = {f: (value, source) for f, _, value, source in h.kb_metadata("sc-digital", tiny)}
+    assert rows["issuer"] == ("四川省<b>经济</b>厅", "用户更正")  # applied at once (re-indexed)
+    html = h.kb_metadata_html("sc-digital", tiny)
+    assert "<b>" not in html and "四川省&lt;b&gt;经济&lt;/b&gt;厅" in html
+    h.kb_save_metadata("sc-digital", "effective_date", "2026-09-01", tiny)  # after today (2026-06-01)
+    h.kb_save_metadata("sc-digital", "period_end", "2030", tiny)
+    assert h.kb_rows(tiny)[0][5] == "征求意见稿、尚未施行"
+    badges = {d.doc_id: d for d in kb.list_documents(tiny)}["sc-digital"].badges
+    assert (badges.issuer, badges.effective_date, badges.period) == ("四川省<b>经济</b>厅", "2026-09-01", "2025—2030年")
+    from rag.ingest import ingest
+
+    ingest(tiny.with_())  # a later re-ingest keeps the corrections
+    assert dict((f, v) for f, _, v, _ in h.kb_metadata("sc-digital", tiny))["period_end"] == "2030"
+    assert "已撤销" in h.kb_clear_metadata("sc-digital", "issuer", tiny)
+    rows = {f: (value, source) for f, _, value, source in h.kb_metadata("sc-digital", tiny)}
+    assert rows["issuer"] == ("未注明", "未注明") and rows["period_end"] == ("2030", "用户更正")
+    with pytest.raises(kb.KnowledgeBaseError, match="没有用户更正"):
+        h.kb_clear_metadata("sc-digital", "issuer", tiny)
+    h.kb_save_metadata("sc-digital", "status", "", tiny)  # empty = recorded as unknown (no longer a draft)
+    assert h.kb_rows(tiny)[0][5] == "尚未施行"
+
+
+@pytest.mark.parametrize("doc_id, field, value, message", [
+    ("sc-digital", "issued_date", "2025年3月1日", "发布日期应为日期 YYYY-MM-DD 或 YYYY-MM"),
+    ("sc-digital", "effective_date", "2025-02-30", "施行日期应为日期"),
+    ("sc-digital", "period_end", "明年", "截止年份应为四位整数年份"),
+    ("sc-digital", "period_start", "2025.5", "起始年份应为四位整数年份"),
+    ("sc-digital", "period_start", "2030", "起始年份 2030 晚于截止年份 2027"),
+    ("sc-digital", "level", "地级", "层级应为 国家级、省级、市级、县级 之一"),
+    ("sc-digital", "title", " ", "标题不能为空"),
+    ("sc-digital", "issuer", "第一行\n第二行", "只能是一行文字"),
+    ("sc-digital", "chunks", "9", "不能更正字段"),
+    ("sc-digital", None, "x", "请先选择要更正的字段"),
+    (None, "issuer", "x", "请先选择文件"),
+    ("no-such-doc", "issuer", "x", "索引中没有文件"),
+])
+def test_kb_metadata_bad_value_is_refused_in_one_line_and_changes_nothing(tiny, doc_id, field, value, message):
+    before = (_state(tiny), h.kb_metadata("sc-digital", tiny))
+    with pytest.raises(kb.KnowledgeBaseError) as err:
+        h.kb_save_metadata(doc_id, field, value, tiny)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert (_state(tiny), h.kb_metadata("sc-digital", tiny)) == before and not kb.metadata_path(tiny).exists()
+
+
+def test_source_cards_and_export_show_issuer_number_dates_and_status(settings):
+    reg = DocumentMeta("reg", "r.md", "r.md", "某市<i>数据</i>条例", issuer="某市人大常委会", doc_number="公告第28号",
+                       doc_type="条例", date="2025-12-30", effective_date="2026-09-01", status="试行")
+    qa = FakeQA(settings, first=reg)
+    qa.index = type("Index", (), {"docs": {**FakeIndex.docs, "reg": reg}})()
+    views, _ = ask("问题", h.new_session(), settings, qa=qa)
+    card = views[-1].sources.split('<div class="rag-src"')[1]
+    meta = card.split('class="rag-src-meta">')[1].split("</div>")[0]
+    assert meta == "某市人大常委会 · 公告第28号 · 条例 · 发布 2025-12-30 · 施行 2026-09-01 · 试行"
+    assert '<span class="rag-badge rag-badge-draft">尚未施行</span>' in card and "&lt;i&gt;数据" in card
+    md = h.answer_markdown(views[-1].session["turns"][0])
+    assert "[1] 《某市<i>数据</i>条例》（某市人大常委会，公告第28号，条例，发布 2025-12-30，施行 2026-09-01，试行，尚未施行）" in md
+    gone = replace(reg, status="已废止", effective_date=None)
+    assert h.badges_html(DocumentBadges.of(gone, date(2026, 6, 1))) == '<span class="rag-badge rag-badge-expired">已废止</span>'
+    assert "已废止" not in h.document_facts(DocumentBadges.of(gone, date(2026, 6, 1)))  # the badge says it once
+
+
 def test_kb_hide_rolled_back_when_ingest_fails(tiny, monkeypatch):
     from rag import ingest as rag_ingest
     from rag.errors import IngestError
@@ -684,8 +766,10 @@ def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
     demo = build_app(settings)
     by_id = {c["id"]: c.get("props", {}).get("elem_id") for c in demo.config["components"]}
     kb_deps = [d for d in demo.config["dependencies"]
-               if any(str(by_id.get(t[0])).startswith("kb-") for t in d["targets"])]
-    assert len(kb_deps) == 4  # add, delete, restore, re-index: progress on the status line only
+               if any(str(by_id.get(t[0])).startswith("kb-") and t[1] == "click" for t in d["targets"])]
+    # add, delete, restore, re-index, save / clear a metadata correction: progress on the status line only
+    assert sorted(by_id[d["targets"][0][0]] for d in kb_deps) == [
+        "kb-add", "kb-delete", "kb-meta-clear", "kb-meta-save", "kb-reindex", "kb-restore"]
     assert all([by_id[i] for i in d["show_progress_on"]] == ["kb-message"] for d in kb_deps)
     from ui.app import launch_options
 

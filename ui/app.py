@@ -52,6 +52,12 @@ CSS = """
 .rag-hits th, .rag-hits td { border-bottom: 1px solid var(--border-color-primary); padding: .3em .4em;
                              vertical-align: top; text-align: left; }
 .rag-hit-text { white-space: pre-wrap; max-width: 40em; }
+.rag-meta { width: 100%; border-collapse: collapse; font-size: .9em; }
+.rag-meta th, .rag-meta td { border-bottom: 1px solid var(--border-color-primary); padding: .3em .4em;
+                             vertical-align: top; text-align: left; }
+.rag-meta tbody th { white-space: nowrap; font-weight: 600; }
+.rag-meta .rag-unknown { color: #9ca3af; }
+.rag-meta-source { color: #6b7280; font-size: .9em; max-width: 28em; }
 """
 
 # Clicking a citation marker [n] of answer t shows the sources of answer t (the group ``srcs-<t>`` of the
@@ -180,6 +186,20 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                                              elem_id="kb-hidden")
                         restore = gr.Button("恢复所选内置文件", elem_id="kb-restore")
                         reindex = gr.Button("重建索引", elem_id="kb-reindex")
+                gr.Markdown("#### 文件信息\n每个字段的值及其出处（原文中的哪一行、文件清单或用户更正）；"
+                            "读错或未注明的可在右侧更正，保存后立即重建索引。")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        meta_doc = gr.Dropdown(choices=choices, value=None, label="文件", elem_id="kb-meta-doc")
+                        meta_view = gr.HTML(kb_tab.kb_metadata_html(None, settings), elem_id="kb-meta")
+                    with gr.Column(scale=2):
+                        meta_field = gr.Dropdown(choices=kb_tab.field_choices(), value=None, label="字段",
+                                                 elem_id="kb-meta-field")
+                        meta_value = gr.Textbox(label="更正为", elem_id="kb-meta-value", max_lines=1,
+                                                info="日期 YYYY-MM-DD 或 YYYY-MM；年份如 2025；留空 = 未注明")
+                        with gr.Row():
+                            meta_save = gr.Button("保存更正", variant="primary", elem_id="kb-meta-save")
+                            meta_clear = gr.Button("撤销更正", elem_id="kb-meta-clear")
 
             try:
                 from ui.match_tab import build_match_tab
@@ -238,13 +258,14 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                     concurrency_id="chat")
 
         # --- knowledge base (one change at a time) -------------------------------------------
-        def refreshed(message: str):
+        def refreshed(message: str, meta_id: str | None = None):
             new_choices = kb_tab.doc_choices(settings)
+            meta_id = meta_id if meta_id in {d for _, d in new_choices} else None
             return (message, _rows(settings), gr.Dropdown(choices=new_choices, value=[]),
                     gr.Dropdown(choices=new_choices, value=None), gr.Dropdown(choices=_hidden(settings), value=None),
-                    None)
+                    None, gr.Dropdown(choices=new_choices, value=meta_id), kb_tab.kb_metadata_html(meta_id, settings))
 
-        kb_outputs = [kb_message, table, docs, to_delete, hidden, upload]
+        kb_outputs = [kb_message, table, docs, to_delete, hidden, upload, meta_doc, meta_view]
 
         def kb_action(action):
             def handler(value=None, progress=gr.Progress()):
@@ -262,7 +283,38 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                      js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)
         restore.click(kb_action(kb_tab.kb_restore), [hidden], kb_outputs, **kb_kwargs)
         reindex.click(kb_action(lambda _v, s, p: kb_tab.kb_reindex(s, p)), None, kb_outputs, **kb_kwargs)
-        demo.load(lambda: refreshed("")[1:5], None, [table, docs, to_delete, hidden])
+
+        def meta_action(action):  # a correction re-indexes; the selected document stays selected
+            def handler(doc_id, *args, progress=gr.Progress()):
+                try:
+                    message = action(doc_id, *args, settings, _ingest_progress(progress))
+                except RagError as exc:
+                    raise gr.Error(str(exc), title="未做任何更改") from None
+                gr.Info("文件信息已更新，索引已重建。")
+                return refreshed(message, doc_id)
+            return handler
+
+        meta_save.click(meta_action(kb_tab.kb_save_metadata), [meta_doc, meta_field, meta_value], kb_outputs,
+                        **kb_kwargs)
+        meta_clear.click(meta_action(kb_tab.kb_clear_metadata), [meta_doc, meta_field], kb_outputs, **kb_kwargs)
+
+        def current_value(doc_id, field):  # the field's value now, to be edited ("" when unknown)
+            try:
+                values = {f: v for f, _, v, _ in kb_tab.kb_metadata(doc_id, settings)} if doc_id and field else {}
+            except RagError:
+                values = {}
+            value = values.get(field, "")
+            return "" if value == kb_tab.UNKNOWN else value
+
+        meta_doc.change(lambda d, f: (kb_tab.kb_metadata_html(d, settings), current_value(d, f)),
+                        [meta_doc, meta_field], [meta_view, meta_value])
+        meta_field.change(current_value, [meta_doc, meta_field], [meta_value])
+
+        def on_load():
+            r = refreshed("")
+            return r[1], r[2], r[3], r[4], r[6]
+
+        demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc])
     return demo
 
 

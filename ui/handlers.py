@@ -31,11 +31,12 @@ from rag.conversation import rewrite_followup
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Answer
-from ui.kb_tab import KB_HEADERS, doc_choices, kb_delete, kb_reindex, kb_restore, kb_rows, kb_upload
+from ui.kb_tab import (KB_HEADERS, META_FIELDS, doc_choices, field_choices, kb_clear_metadata, kb_delete, kb_metadata,
+                       kb_metadata_html, kb_reindex, kb_restore, kb_rows, kb_save_metadata, kb_upload)
 from ui.options import REGIONS, ChatOptions, make_qa
 from ui.retrieval_tab import retrieval_html
-from ui.sources import (SourceView, badges_html, esc, marked_passage, source_card_html, source_views, sources_html,
-                        sources_renderer)
+from ui.sources import (SourceView, badges_html, document_facts, esc, marked_passage, source_card_html,
+                        source_views, sources_html, sources_renderer)
 
 __all__ = [  # the chat tab's own names, then the re-exported ones of the other UI modules
     "MODE_LABELS", "EXAMPLES_OFFICIALS", "EXAMPLES_ENTERPRISES", "FEEDBACK_FILE", "new_session", "answer_text_html",
@@ -44,7 +45,8 @@ __all__ = [  # the chat tab's own names, then the re-exported ones of the other 
     "record_feedback", "like_feedback", "RagError", "kb",
     "REGIONS", "ChatOptions", "make_qa", "SourceView", "badges_html", "esc", "marked_passage", "source_card_html",
     "source_views", "sources_html", "sources_renderer", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete",
-    "kb_reindex", "kb_restore", "kb_rows", "kb_upload"]
+    "kb_reindex", "kb_restore", "kb_rows", "kb_upload", "META_FIELDS", "field_choices", "kb_metadata",
+    "kb_metadata_html", "kb_save_metadata", "kb_clear_metadata", "document_facts"]
 
 MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录"}
 EXAMPLES_OFFICIALS = (
@@ -243,7 +245,8 @@ def turn_of_message(index) -> int:
 # --- export and feedback -----------------------------------------------------------------------
 def answer_markdown(turn: dict, turn_no: int | None = None) -> str:
     """A turn as Markdown: question, (rewritten question), answer with [n], notices, numbered sources
-    with title, level/region, period, status, section and the quoted sentence. With ``turn_no`` the
+    with title, the document's known facts (``document_facts``: level, region, issuer, 文号, dates, period,
+    status) and status labels, section and the quoted sentence. With ``turn_no`` the
     headings are one level lower and name the turn ("## 第 t 问：…", "### 来源") for a conversation."""
     h1, h2 = ("#", "##") if turn_no is None else ("##", "###")
     lines = [f"{h1} {'问' if turn_no is None else f'第 {turn_no} 问'}：{turn['question']}", ""]
@@ -259,8 +262,7 @@ def answer_markdown(turn: dict, turn_no: int | None = None) -> str:
         lines += [f"{h2} 来源" if turn.get("citations") else f"{h2} 最接近的段落", ""]
     for s in sources:
         b = s.badges
-        facts = "，".join(x for x in (b.level, b.region, f"规划期 {b.period}" if b.period else "", *b.status_labels)
-                         if x)
+        facts = "，".join([*document_facts(b), *b.status_labels])
         lines.append(f"[{s.n}] 《{s.title}》" + (f"（{facts}）" if facts else ""))
         lines.append(f"章节：{s.section or '—'}")
         lines.append("")

@@ -1,13 +1,16 @@
-"""The 知识库 tab: the document table and the upload / delete / restore / re-index actions over
-``rag.kb``; no gradio here. Every action raises ``rag.kb.KnowledgeBaseError`` (nothing changed) or
-returns a one-line message."""
+"""The 知识库 tab: the document table, the upload / delete / restore / re-index actions and each
+document's metadata (DOC fields with their sources; corrections) over ``rag.kb``; no gradio here.
+Every action raises ``rag.kb.KnowledgeBaseError`` (nothing changed) or returns a one-line message."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rag import kb
+from rag.errors import RagError
 from rag.settings import Settings
+from ui.sources import esc
 
 
 KB_HEADERS = ["编号", "文件标题", "层级", "地区", "规划期", "状态", "段落数", "来源"]
@@ -87,3 +90,123 @@ def kb_restore(doc_id: str | None, settings: Settings, progress=None) -> str:
 def kb_reindex(settings: Settings, progress=None) -> str:
     """Re-index the current documents (hidden ones stay hidden); returns a message."""
     return "重建完成：" + _summary(kb.reindex(settings, progress))
+
+
+# --- document metadata: show each DOC field with where it came from, and correct it ----------------
+META_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date", "effective_date",
+               "period_start", "period_end", "status", "chunks")
+"""The DOC fields shown per document (``rag info --json``), in display order; all but ``chunks`` are editable."""
+UNKNOWN = "未注明"
+_SOURCE_LABELS = {"manifest": "文件清单（manifest.json）", "user": "用户更正", "file name": "文件名"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~&])")
+
+
+def field_choices() -> list[tuple[str, str]]:
+    """``(Chinese label, DOC field)`` choices of the field selector: the editable fields of META_FIELDS."""
+    return [(f"{kb.FIELD_LABELS[f]}（{f}）", f) for f in META_FIELDS if f in kb.EDITABLE_FIELDS]
+
+
+def source_label(source: str | None, value) -> str:
+    """Where a value came from, for display: "原文：“<line>”" (the line it was read from), "文件清单
+    （manifest.json）", "用户更正", "文件名"; "未注明" for an unknown value without a source."""
+    if source is None:
+        return UNKNOWN if value is None else "—"
+    return _SOURCE_LABELS.get(source) or f"原文：“{source}”"
+
+
+def _row(settings: Settings, doc_id: str | None) -> dict:
+    if not doc_id:
+        raise kb.KnowledgeBaseError("请先选择文件 (no document selected)")
+    for row in kb.metadata_rows(settings):
+        if row["doc_id"] == doc_id:
+            return row
+    raise kb.KnowledgeBaseError(f"索引中没有文件“{doc_id}”：请重新选择文件 (no such document)")
+
+
+def kb_metadata(doc_id: str | None, settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The DOC fields of document ``doc_id`` of the live index: ``(field, Chinese label, value, source)``
+    per META_FIELDS entry, as plain text; an unknown value is "未注明", its source ``source_label``
+    (``chunks``: "索引"). Raises KnowledgeBaseError when no document is selected or it is not indexed."""
+    row = _row(settings, doc_id)
+    out = []
+    for f in META_FIELDS:
+        value = row.get(f)
+        source = "索引" if f == "chunks" else source_label(row["field_sources"].get(f), value)
+        out.append((f, kb.FIELD_LABELS[f], UNKNOWN if value is None else str(value), source))
+    return out
+
+
+def kb_metadata_html(doc_id: str | None, settings: Settings) -> str:
+    """The fields of ``kb_metadata`` as an HTML table (``<table class="rag-meta">``, one ``<tr
+    data-field=…>`` per field; every value and source HTML-escaped); a hint when no document is
+    selected, the error's text when it cannot be shown."""
+    if not doc_id:
+        return '<div class="rag-empty">选择文件后，这里显示它的标题、发文机关、文号、日期等信息及其出处。</div>'
+    try:
+        rows = kb_metadata(doc_id, settings)
+    except RagError as exc:
+        return f'<div class="rag-empty">{esc(exc)}</div>'
+    body = "".join(
+        f'<tr data-field="{esc(f)}"><th>{esc(label)}</th>'
+        f'<td class="rag-meta-value{" rag-unknown" if value == UNKNOWN else ""}">{esc(value)}</td>'
+        f'<td class="rag-meta-source">{esc(source)}</td></tr>' for f, label, value, source in rows)
+    return (f'<table class="rag-meta" data-doc="{esc(doc_id)}"><thead><tr><th>字段</th><th>值</th><th>出处</th>'
+            f'</tr></thead><tbody>{body}</tbody></table>')
+
+
+def _md(text) -> str:
+    """``text`` with Markdown/HTML punctuation backslash-escaped, so that a message shows it as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def kb_save_metadata(doc_id: str | None, field: str | None, value, settings: Settings, progress=None) -> str:
+    """Correct field ``field`` of document ``doc_id`` to ``value`` (``rag.kb.set_metadata``: "" or 未注明
+    = unknown) and re-index so that it applies at once, as ``rag meta`` does; returns a one-line message.
+    A start year after the end year is refused. Raises KnowledgeBaseError (nothing changed) for no
+    document or field, a document not in the index, or a malformed value (one line, Chinese)."""
+    row = _row(settings, doc_id)
+    if not field:
+        raise kb.KnowledgeBaseError("请先选择要更正的字段 (no field selected)")
+    parsed = kb.parse_metadata_value(field, value)
+    start, end = (parsed if field == "period_start" else row.get("period_start"),
+                  parsed if field == "period_end" else row.get("period_end"))
+    if start is not None and end is not None and start > end:
+        raise kb.KnowledgeBaseError(f"起始年份 {start} 晚于截止年份 {end}：请检查规划期 (period start after end)")
+    previous = kb.metadata_corrections(settings).get(doc_id, {})
+    kb.set_metadata(settings, doc_id, field, value)
+    try:
+        report = kb.reindex(settings, progress)
+    except RagError:
+        _restore_correction(settings, doc_id, field, previous)
+        raise
+    shown = UNKNOWN if parsed is None else parsed
+    return f"已将“{_md(row['title'])}”的{kb.FIELD_LABELS[field]}更正为“{_md(shown)}”。" + _summary(report)
+
+
+def _restore_correction(settings: Settings, doc_id: str, field: str, previous: dict) -> None:
+    """Put the correction of ``field`` back as it was before a failed re-index."""
+    stored = "date" if field == "issued_date" else field
+    if stored in previous:
+        kb.set_metadata(settings, doc_id, field, previous[stored])
+    else:
+        kb.clear_metadata(settings, doc_id, field)
+
+
+def kb_clear_metadata(doc_id: str | None, field: str | None, settings: Settings, progress=None) -> str:
+    """Forget the user's correction of ``field`` of ``doc_id`` (``rag.kb.clear_metadata``) and re-index:
+    the value read from the text (or the manifest) applies again; returns a message. Raises
+    KnowledgeBaseError when nothing is selected or the field has no correction."""
+    row = _row(settings, doc_id)
+    if not field:
+        raise kb.KnowledgeBaseError("请先选择要撤销更正的字段 (no field selected)")
+    previous = kb.metadata_corrections(settings).get(doc_id, {})
+    if ("date" if field == "issued_date" else field) not in previous:
+        raise kb.KnowledgeBaseError(f"“{_md(row['title'])}”的{kb.FIELD_LABELS.get(field, field)}没有用户更正，无需撤销"
+                                    f" (no correction)")
+    kb.clear_metadata(settings, doc_id, field)
+    try:
+        report = kb.reindex(settings, progress)
+    except RagError:
+        _restore_correction(settings, doc_id, field, previous)
+        raise
+    return f"已撤销“{_md(row['title'])}”的{kb.FIELD_LABELS[field]}更正，恢复为文件自身的信息。" + _summary(report)

@@ -67,12 +67,26 @@ def source_views(answer: Answer, docs: dict[str, DocumentMeta], today) -> list[S
             for h in answer.hits[:3]]
 
 
-_BADGE_CLASS = {"征求意见稿": "rag-badge-draft", "已到期": "rag-badge-expired"}
+_BADGE_CLASS = {"征求意见稿": "rag-badge-draft", "已废止": "rag-badge-expired", "尚未施行": "rag-badge-draft",
+                "已到期": "rag-badge-expired"}
 
 
 def badges_html(badges: DocumentBadges) -> str:
-    """Status badges: 征求意见稿 (a draft), 已到期 (the stated period ended before today); "" for neither."""
+    """Status badges (``DocumentBadges.status_labels``): 征求意见稿 (a draft), 已废止 (repealed), 尚未施行
+    (effective date after today), 已到期 (the stated period ended before today); "" for none."""
     return "".join(f'<span class="rag-badge {_BADGE_CLASS[label]}">{label}</span>' for label in badges.status_labels)
+
+
+def document_facts(badges: DocumentBadges) -> list[str]:
+    """The known facts of a document in display order, as plain text (not escaped): level, region,
+    issuer, 文号, document type, issued date ("发布 …"), effective date ("施行 …"), period ("规划期 …"),
+    and a status that no badge shows (e.g. 试行, 暂行, 已修订). Unknown facts are left out."""
+    b = badges
+    status = b.status if b.status and not (b.draft or b.repealed) else None
+    return [x for x in (b.level, b.region, b.issuer, b.doc_number, b.doc_type,
+                        f"发布 {b.issued_date}" if b.issued_date else "",
+                        f"施行 {b.effective_date}" if b.effective_date else "",
+                        f"规划期 {b.period}" if b.period else "", status) if x]
 
 
 def answer_sentences(quote: str, answer_text: str) -> tuple[str, ...]:
@@ -111,15 +125,15 @@ def marked_passage(passage: str, quote: str, highlights: tuple[str, ...] = (), a
 def source_card_html(src: SourceView, turn: int) -> str:
     """One source card; its element id ``src-<turn>-<n>`` is the target of the answer's marker [n]."""
     b = src.badges
-    facts = " · ".join(esc(x) for x in (b.level, b.region) if x)
-    period = f'<span class="rag-period">规划期 {esc(b.period)}</span>' if b.period else ""
+    facts = " · ".join(f'<span class="rag-period">{esc(x)}</span>' if x.startswith("规划期 ") else esc(x)
+                       for x in document_facts(b))
     quote = (f'<blockquote class="rag-quote"><mark>{esc(src.quote)}</mark></blockquote>' if src.quote
              else f'<blockquote class="rag-quote">{esc(src.passage[:160])}{"…" if len(src.passage) > 160 else ""}'
                   f'</blockquote>')
     return (f'<div class="rag-src" id="src-{turn}-{src.n}" data-doc="{esc(src.doc_id)}">'
             f'<div class="rag-src-head"><span class="rag-n">[{src.n}]</span> '
             f'<span class="rag-title">《{esc(src.title)}》</span>{badges_html(b)}</div>'
-            f'<div class="rag-src-meta">{facts}{" · " if facts and period else ""}{period}</div>'
+            f'<div class="rag-src-meta">{facts}</div>'
             f'<div class="rag-section">章节：{esc(src.section) or "—"}</div>'
             f'{quote}'
             f'<details class="rag-passage"><summary>查看原文段落</summary>'
