@@ -5,9 +5,11 @@ given), cleans and chunks it exactly as ``rag ingest`` does (``rag.corpus.read_t
 → ``rag.chunking.chunk_document``) and prints:
 
 * ``documents``, ``regulations`` (documents with at least 3 lines opening with 第X条), ``chunks``;
-* ``named``: share of chunks whose section path names their place — for a chunk of a regulation that lies in an
-  article (the article whose line opens inside the chunk, else the one open at its start — an article
-  runs to the next article or 第X章/节/编/附件 line; a chunk holding two article openings names neither), the path's last part is that article (第X条); for any other chunk, the path is not empty (it names a heading);
+* ``named``: share of chunks whose section path names their place — for a chunk of a regulation that lies in
+  articles (those whose lines open inside the chunk, else the one open at its start — an article runs to the
+  next article or 第X章/节/编/附件 line), the path's last part names each of them (``第十八条``, or
+  ``第三条、第四条`` / ``第三条至第五条`` for consecutive articles sharing a chunk); for any other chunk, the
+  path is not empty (it names a heading);
 * ``article_named``: the same share over regulation chunks that lie in an article only;
 * ``list_item_in_path``: share of regulation chunks whose path holds a list item (（一）, 1., （1）, ①, 一、);
 * ``empty_section``: share of chunks with an empty section path;
@@ -32,16 +34,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.chunking import SECTION_SEP, chunk_document  # noqa: E402
+from rag.chunking import SECTION_SEP, chunk_document, cn_number  # noqa: E402
 from rag.cleaning import clean_text  # noqa: E402
 from rag.corpus import read_text  # noqa: E402
 from rag.errors import DocumentReadError  # noqa: E402
 
 SUFFIXES = (".md", ".txt", ".docx", ".pdf")
 _NUM = "[一二三四五六七八九十百千零〇两0-9]+"
-ARTICLE_LINE = re.compile(rf"^\s*(第{_NUM}条)")
+ARTICLE_LINE = re.compile(rf"^\s*(第{_NUM}条(?:之[一二三四五六七八九十]+)?)")
 DIVISION_LINE = re.compile(rf"^\s*(?:#+\s*)?(?:第{_NUM}(?:编|部分|章|节)|附\s*[件表录])")
 LIST_ITEM = re.compile(r"^(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、]|[①-⑳]|[一二三四五六七八九十]{1,3}、)")
+
+
+def _article_number(name: str) -> int | None:
+    m = re.match(rf"第({_NUM})条", name)
+    return cn_number(m.group(1)) if m else None
+
+
+def names_articles(label: str, articles: list[str]) -> bool:
+    """Whether a section label names every article in ``articles``: ``第十八条`` one article (its
+    label starts with it), ``第三条、第四条`` / ``第三条至第五条`` consecutive ones (each number within)."""
+    if len(articles) == 1 and label.startswith(articles[0]):
+        return True
+    ends = re.fullmatch(rf"(第{_NUM}条)(?:、|至)(第{_NUM}条)", label)
+    if not ends:
+        return False
+    lo, hi = _article_number(ends.group(1)), _article_number(ends.group(2))
+    numbers = [_article_number(a) for a in articles]
+    return None not in (lo, hi) and all(n is not None and lo <= n <= hi for n in numbers)
 
 
 def measure(text: str, doc_id: str, max_tokens: int) -> dict:
@@ -66,18 +86,17 @@ def measure(text: str, doc_id: str, max_tokens: int) -> dict:
         out["max_tokens"] = max(out["max_tokens"], c.n_tokens)
         # the article the chunk lies in: the one whose line starts inside the chunk (past any heading lines
         # that open it), else the last one that starts before it; a chunk holding two article starts names neither
-        inside = [k for k in range(bisect.bisect_left(article_starts, c.start), bisect.bisect_left(article_starts, c.end))
-                  if article_names[k]]
+        inside = [article_names[k] for k in range(bisect.bisect_left(article_starts, c.start),
+                                                  bisect.bisect_left(article_starts, c.end)) if article_names[k]]
         before = bisect.bisect_right(article_starts, c.start) - 1
-        i = inside[0] if len(inside) == 1 else (-2 if inside else (before if before >= 0 and article_names[before]
-                                                                     else -1))
+        if not inside and before >= 0 and article_names[before]:
+            inside = [article_names[before]]
         if regulation:
             out["regulation_chunks"] += 1
             out["list_item_in_path"] += any(LIST_ITEM.match(p) for p in parts)
-        if regulation and (i >= 0 or i == -2):
-            # the chunk lies in article i unless a chapter heading line opens it after the article ended
+        if regulation and inside:
             out["in_article"] += 1
-            ok = i >= 0 and bool(parts) and parts[-1].startswith(article_names[i])
+            ok = bool(parts) and names_articles(parts[-1], inside)
             out["article_named"] += ok
             out["named"] += ok
             if not ok and len(out["examples"]) < 3:
