@@ -32,8 +32,8 @@ Context decides the rest (``_walk``):
   cross-reference (``第一款所列情形…``); lines opening with ``第X条规定``/``第X条所列``/``第X条的`` are too;
 * back matter before the document's first other heading (``附件`` above the title of an attachment) is
   the document's cover label, not a heading;
-* a table of contents — a run of heading-only lines before the body in which headings close with no
-  body (``第一章 总则`` ``第二章 …`` ``第八章 附则``, then the body's ``第一章 总则`` again) —
+* a table of contents — a run of heading-only lines before the body in which two headings close with no
+  body, or one when the body's headings then start again (``第一章 总则`` ``第二章 …`` ``第八章 附则``, then the body's ``第一章 总则`` again) —
   is no section and no chunk text (the cleaning step removes tables of contents with page numbers;
   this catches the ones made of headings only).
 
@@ -203,7 +203,7 @@ class _Line:
 
     start: int
     end: int
-    level: int | None  # heading level in context; None for body text (also a list item inside an article)
+    level: float | None  # heading level in context (see _walk); None for body text (also a list item in an article)
     heading_only: bool
     path: str  # the section path after this line (the line's own section when it is a heading)
     parent: str  # the section path above this heading ("" for body lines)
@@ -212,9 +212,9 @@ class _Line:
 
 def _toc_lines(lines: list[tuple[int, int, str]]) -> set[int]:
     """Indexes (into ``lines``) of a table of contents made of heading-only lines (see the module
-    docstring): the first run of heading-only lines, before any body under a heading, in which a
-    heading closes without body; it ends where the body's headings start again (the first
-    heading with the same numbering as the run's first), else it is the whole run."""
+    docstring): the first run of heading-only lines, before any body under a heading, in which
+    headings close without body — two of them, or one when the body's headings then start again
+    (a heading with the same numbering as the run's first); it ends there, else it is the whole run."""
     run: list[int] = []
     seen_heading = False
     for i, (_, _, line) in enumerate(lines):
@@ -227,10 +227,10 @@ def _toc_lines(lines: list[tuple[int, int, str]]) -> set[int]:
             break  # the first body after a heading (or a heading with body) ends the search
     levels = [heading_level(lines[i][2]) for i in run]
     empty = sum(any(levels[j] <= levels[k] for j in range(k + 1, len(levels))) for k in range(len(levels)))
-    if not empty:
-        return set()
-    first = _heading_key(lines[run[0]][2])
+    first = _heading_key(lines[run[0]][2]) if run else ""
     restart = next((k for k in range(1, len(run)) if _heading_key(lines[run[k]][2]) == first), len(run))
+    if empty < 2 and not (empty and restart < len(run)):
+        return set()
     return set(run[:restart])
 
 
@@ -244,7 +244,7 @@ def _walk(text: str) -> Iterator[_Line]:
             lines.append((pos, pos + len(line), line))
         pos += len(line) + 1
     toc = _toc_lines(lines)
-    stack: list[tuple[int, str]] = []
+    stack: list[tuple[float, str]] = []
     seen_heading = False
     path = ""
     last_article: int | None = None
@@ -254,10 +254,11 @@ def _walk(text: str) -> Iterator[_Line]:
             continue
         level = heading_level(line)
         if level == ARTICLE_LEVEL:
-            m = _ARTICLE.match(_md_split(line.strip())[1])
+            bare = _md_split(line.strip())[1]
+            m = _ARTICLE.match(bare)
             number = cn_number(m.group(2))
             expected = number == (last_article + 1 if last_article is not None else 1)
-            if not expected and _REFERENCE_TAIL.match(line.strip(), m.end()):
+            if not expected and _REFERENCE_TAIL.match(bare, m.end()):
                 level = None  # a cross-reference opening a paragraph of the article, not an article
             elif number is not None and "之" not in m.group(1):
                 last_article = number

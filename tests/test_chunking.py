@@ -624,9 +624,10 @@ def test_markdown_regulation_with_a_table_of_contents():
 
 
 def test_table_of_contents_without_repeated_body_headings_is_left_out():
-    text = clean_text("# 某条例\n\n## 第一章 总 则\n\n## 第二章 管 理\n\n总 则\n\n第一条 为了管理，制定本条例。\n\n第二条 甲。")
+    text = clean_text("# 某条例\n\n## 第一章 总 则\n\n## 第二章 管 理\n\n## 第三章 附 则\n\n总 则\n\n"
+                      "第一条 为了管理，制定本条例。\n\n第二条 甲。")
     chunks = chunk_document("d", text, 320)
-    assert not any("第一章" in c.text or "第二章" in c.text for c in chunks)
+    assert not any("第一章" in c.text or "第二章" in c.text or "第三章" in c.text for c in chunks)
     assert [c.section for c in chunks if "第一条" in c.text] == ["第一条"]
 
 
@@ -640,6 +641,13 @@ def test_markdown_heading_cleaning():
     assert text == "办法\n## 总则\n第一条为了规范管理，制定本办法。\n## 附则\n第二条本办法自公布之日起施行。"
     sections = [c.section for c in chunk_document("d", text, 320)]
     assert sections == ["", "总则 › 第一条", "附则 › 第二条"]
+
+
+def test_a_single_empty_heading_is_no_table_of_contents():
+    """A chapter heading without body of its own, followed by the next one, stays in the text."""
+    text = "第一章 总则\n第二章 管理\n第一条 为了管理，制定本条例。"
+    chunks = chunk_document("d", text, 320)
+    assert [c.section for c in chunks] == ["第二章 管理 › 第一条"] and chunks[0].text == text
 
 
 def test_cover_label_above_an_attachment_is_no_heading():
