@@ -19,7 +19,6 @@ Handles every extraction artefact of the bundled corpus (see ``shared/seeds/READ
   EquivalentUnifiedIdeograph.txt) mapped to the unified ideographs they stand for — PDFs printed from a
   browser carry ⼆ U+2F06 for 二 and ⻔ U+2ED4 for 门, which look right but match nothing.
 
-
 Apart from those look-alike code points it never rewrites Chinese characters or punctuation: every character of the output except the
 removed artefacts, joined line breaks and dropped spaces is the source's character, so quotes read
 exactly as the document. Mixed half-/full-width punctuation is left as written; the sentence
