@@ -76,6 +76,11 @@ def test_validator_reports_bad_anchor_and_unreadable_manifest(tmp_path, tiny):
     problems = validate_dataset(str(write_jsonl(tmp_path / "bad.jsonl", [bad])))
     assert len(problems) == 1 and "not found verbatim" in problems[0] and problems[0].startswith(str(tmp_path))
     problems = validate_dataset(str(tiny), corpus_dir=str(tmp_path / "no-corpus"))
+    assert len(problems) == 1 and "not found" in problems[0] and "no-corpus" in problems[0]
+    broken = tmp_path / "broken-corpus"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json", encoding="utf-8")
+    problems = validate_dataset(str(tiny), corpus_dir=str(broken))
     assert len(problems) == 1 and "manifest" in problems[0]
 
 
