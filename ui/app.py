@@ -310,9 +310,9 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                         [meta_doc, meta_field], [meta_view, meta_value])
         meta_field.change(current_value, [meta_doc, meta_field], [meta_value])
 
-        def on_load():
+        def on_load():  # the choices as the index is now; a document already selected stays selected
             r = refreshed("")
-            return r[1], r[2], r[3], r[4], r[6]
+            return r[1], r[2], r[3], r[4], gr.Dropdown(choices=kb_tab.doc_choices(settings))
 
         demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc])
     return demo
