@@ -139,7 +139,9 @@ def _ready_qa(args):
 
 # --- commands ------------------------------------------------------------------------------------
 def cmd_ingest(args) -> int:
-    """Index PATHs (default: the bundled corpus and uploads). Documents hidden in the knowledge base
+    """Index PATHs: add or update those documents and keep every other indexed one (``--replace``: the
+    PATHs, or the bundled corpus when none is given, become the whole index). Without PATHs, re-index
+    the bundled corpus, the uploads and every document added earlier. Documents hidden in the knowledge base
     (kb.json) stay out — also with explicit paths — with a one-line notice on stderr naming them;
     ``--include-hidden`` indexes them and removes them from the hidden list, so kb.json and the index
     agree either way."""
@@ -148,16 +150,19 @@ def cmd_ingest(args) -> int:
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or None
+    if args.replace and not paths:
+        paths = [Path(settings.corpus_dir)]
+    keep = {"keep_others": not args.replace}
     if args.include_hidden:
         hidden = kb.excluded(settings)  # a damaged kb.json is reported before the index is touched
-        report = ingest(settings, paths, progress=_progress, exclude=[])
+        report = ingest(settings, paths, progress=_progress, exclude=[], **keep)
         indexed = {*report.added, *report.updated, *report.unchanged}
         restored = kb.unhide(settings, [d for d in hidden if d in indexed])
         if restored:
             print(f"注意：已索引并恢复 {len(restored)} 篇此前在知识库中隐藏的文件：{', '.join(restored)}",
                   file=sys.stderr)
     else:
-        report = ingest(settings, paths, progress=_progress)
+        report = ingest(settings, paths, progress=_progress, **keep)
         if report.excluded:
             print(f"注意：跳过 {len(report.excluded)} 篇在知识库中隐藏的文件（{', '.join(report.excluded)}）；"
                   f"如需索引并恢复，请加 --include-hidden", file=sys.stderr)
@@ -173,6 +178,25 @@ def cmd_ingest(args) -> int:
     for path, reason in report.failed:
         print(f"error: {path}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def cmd_remove(args) -> int:
+    """Remove DOC_IDs from the index through the knowledge base (``rag.kb.delete_document``): an upload
+    is deleted from ``uploads/``, any other document is hidden (``rag ingest --include-hidden`` brings
+    it back). Unknown ids give a one-line error naming them and nothing is changed."""
+    from rag import kb
+
+    settings = _settings(args)
+    known = {d.doc_id for d in kb.list_documents(settings)}
+    unknown = [d for d in args.doc_ids if d not in known]
+    if unknown:
+        print(f"error: unknown document id(s): {', '.join(unknown)}; `rag info` lists the indexed ones",
+              file=sys.stderr)
+        return 2
+    for doc_id in dict.fromkeys(args.doc_ids):
+        report = kb.delete_document(settings, doc_id)
+        print(f"已移除 {doc_id}：索引现有 {report.n_documents} 篇文件，{report.n_chunks} 个段落")
+    return 0
 
 
 def _run_questions(args, handle) -> int:
@@ -374,7 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
     p.add_argument("--include-hidden", action="store_true",
                    help="also index documents hidden in the knowledge base (they are un-hidden)")
+    p.add_argument("--replace", action="store_true",
+                   help="make PATHs (default: the bundled corpus) the whole index; other documents are removed")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("remove", help="remove documents from the index (bundled ones are hidden, uploads deleted)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="document ids as `rag info` lists them")
+    p.set_defaults(func=cmd_remove)
 
     for name, func, help_ in (("retrieve", cmd_retrieve, "ranked passages for a question"),
                               ("ask", cmd_ask, "a cited answer to a question")):

@@ -139,9 +139,14 @@ def _fingerprint(settings: Settings) -> dict:
 
 
 def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress,
-           exclude: Iterable[str] | None = None) -> IngestReport:
+           exclude: Iterable[str] | None = None, keep_others: bool = False) -> IngestReport:
     """Sync the index with ``paths`` (files or directories; default ``default_sources``) without the
     documents whose ids are in ``exclude``.
+
+    ``keep_others``: add or update the documents of ``paths`` and carry every other indexed document
+    over unchanged, as long as its source file still exists and it is not in ``exclude`` (``rag ingest
+    PATH`` and the knowledge base: adding one document never removes another). ``False``: ``paths``
+    become the whole index (``rag ingest --replace``, evaluation corpora).
 
     ``exclude``: document ids (manifest ids, or file-name ids of loose files) to leave out of the index;
     when indexed before, their chunks are removed (``IngestReport.removed``), the files are not touched.
@@ -215,6 +220,13 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
                            "encoding": doc.encoding}
         chunks_by_doc[doc_id] = chunks
         (report.updated if prev else report.added).append(doc_id)
+    if keep_others:
+        for doc_id, prev in prev_docs.items():
+            if doc_id in entries or doc_id in leave_out or not Path(prev.get("source", "")).is_file():
+                continue
+            entries[doc_id] = prev
+            chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
+            report.unchanged.append(doc_id)
     report.removed = [d for d in prev_docs if d not in entries]
     report.n_documents = len(entries)
     report.n_chunks = sum(len(v) for v in chunks_by_doc.values())

@@ -232,8 +232,9 @@ def _reason_zh(reason: str) -> str:
 
 
 def reindex(settings: Settings, progress=None):
-    """Ingest the current source list (``sources``) without the hidden documents (``excluded``);
-    returns the ``IngestReport``.
+    """Ingest the current source list (``sources``) without the hidden documents (``excluded``),
+    keeping documents added with ``rag ingest PATH`` whose files still exist; a deleted upload (its
+    file gone from ``uploads/``) leaves the index. Returns the ``IngestReport``.
 
     Raises KnowledgeBaseError when every bundled document is hidden and nothing was uploaded, and
     IngestError when nothing could be indexed or the index could not be written (in both cases the
@@ -245,7 +246,7 @@ def reindex(settings: Settings, progress=None):
     if set(bundled_ids(settings)) <= set(hidden) and not (uploads.exists() and any(uploads.iterdir())):
         raise KnowledgeBaseError("知识库中没有文件：请上传文件或恢复内置文件 (no documents)")
     kwargs = {"progress": progress} if progress else {}
-    report = ingest(settings, sources(settings), exclude=hidden, **kwargs)
+    report = ingest(settings, sources(settings), exclude=hidden, keep_others=True, **kwargs)
     shutil.rmtree(Path(settings.data_dir) / LEGACY_FILTERED_CORPUS, ignore_errors=True)
     return report
 

@@ -184,6 +184,35 @@ def test_ingest_include_hidden_with_damaged_kb_json_changes_nothing(mini_corpus,
     assert read_current(settings) is None  # nothing was indexed
 
 
+def test_ingest_path_adds_and_keeps_the_rest_replace_and_remove(mini_corpus, tmp_path, monkeypatch, capsys):
+    from rag.index import load_index
+
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
+    settings = read_settings_env()
+    code, out, err = run(["ingest"], capsys)
+    assert code == 0, err
+    extra = tmp_path / "extra-measures.txt"
+    extra.write_text("关于支持中小企业发展的若干措施\n\n第一条 对新认定的专精特新企业给予一次性奖励。\n", encoding="utf-8")
+    code, out, err = run(["ingest", str(extra)], capsys)  # adding one document removes none
+    assert code == 0, err
+    assert "新增 1" in out and "删除 0" in out
+    assert set(load_index(settings).docs) == {*MINI_DOC_IDS, "extra-measures"}
+    code, out, err = run(["ingest"], capsys)  # a bare re-index keeps the added file too
+    assert code == 0 and out.startswith("索引无变化") and "extra-measures" in load_index(settings).docs
+    code, out, err = run(["remove", "no-such-doc"], capsys)
+    assert_one_line_error(code, err)
+    assert "no-such-doc" in err and "extra-measures" in load_index(settings).docs  # nothing changed
+    code, out, err = run(["remove", "extra-measures"], capsys)
+    assert code == 0, err
+    assert set(load_index(settings).docs) == set(MINI_DOC_IDS)
+    code, out, err = run(["ingest", str(extra)], capsys)  # removed = hidden: not re-added unasked
+    assert code == 0 and "extra-measures" in err and "--include-hidden" in err
+    assert set(load_index(settings).docs) == set(MINI_DOC_IDS)
+    code, out, err = run(["ingest", "--replace", "--include-hidden", str(extra)], capsys)  # the paths are the index
+    assert code == 0, err
+    assert "删除 2" in out and set(load_index(settings).docs) == {"extra-measures"}
+
+
 def read_settings_env():
     from rag.settings import Settings
 
