@@ -227,9 +227,27 @@ def _missing_question():
     return InvalidQuestionError("问题为空：请给出问题，或用 --jsonl FILE 批量提问 (no question given)")
 
 
+def _checked_filters(args, qa):
+    """``_filters(args)`` with ``--region`` and ``--doc`` checked against the loaded index: a region no
+    indexed document has or an unknown document id raises ConfigError naming what the index holds."""
+    from rag.errors import ConfigError
+
+    filters = _filters(args)
+    docs = qa.index.docs
+    if filters.region:
+        regions = sorted({m.region for m in docs.values() if m.region})
+        if filters.region not in regions:
+            raise ConfigError(f"--region {filters.region!r}: no indexed document has this region; "
+                              f"the index has: {', '.join(regions) or '(no region known)'}")
+    unknown = [d for d in filters.doc_ids or () if d not in docs]
+    if unknown:
+        raise ConfigError(f"--doc {', '.join(unknown)}: unknown document id; `rag info` lists the indexed ones")
+    return filters
+
+
 def cmd_retrieve(args) -> int:
     qa = _ready_qa(args)
-    filters = _filters(args)
+    filters = _checked_filters(args, qa)
 
     def handle(question):
         hits = qa.retrieve(question, args.k, filters)
@@ -243,7 +261,7 @@ def cmd_retrieve(args) -> int:
 
 def cmd_ask(args) -> int:
     qa = _ready_qa(args)
-    filters = _filters(args)
+    filters = _checked_filters(args, qa)
     if args.json or args.jsonl:
         return _run_questions(args, lambda q: qa.ask(q, args.k, filters).to_json())
     if args.question is None:
@@ -389,7 +407,7 @@ def cmd_meta(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="四川省/成都市产业政策文件问答（离线可用）")
+    parser = argparse.ArgumentParser(prog="rag", description="政策文件问答：引用原文作答（默认离线）")
     parser.add_argument("--data-dir", help="index directory (default: $RAG_DATA_DIR or ~/.local/share/policy-rag)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -414,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--jsonl", metavar="FILE", help='batch: lines of {"id","question"}; "-" for stdin')
         p.add_argument("--doc", action="append", help="only this document id (repeatable)")
-        p.add_argument("--region", choices=["四川省", "成都市"], help="only documents of this region")
+        p.add_argument("--region", help="only documents of this region (a full name as `rag info` lists it)")
         p.add_argument("--in-force", metavar="DATE", help='only documents in force on DATE (YYYY-MM-DD or "today")')
         p.set_defaults(func=func)
 

@@ -76,6 +76,15 @@ def test_ask_filters_via_cli(on_built, capsys):
     assert code == 0 and {h["doc_id"] for h in json.loads(out)["hits"]} == {"sc-sei-13th"}
 
 
+
+def test_unknown_region_or_document_filter_names_what_the_index_holds(on_built, capsys):
+    code, _, err = run(["ask", "--region", "某某省", "数据条例何时施行？"], capsys)
+    assert_one_line_error(code, err)
+    assert "某某省" in err and "成都市" in err  # lists the regions the index covers
+    code, _, err = run(["retrieve", "--doc", "nope", "新材料"], capsys)
+    assert_one_line_error(code, err)
+    assert "nope" in err and "rag info" in err
+
 # --- JSONL batches -----------------------------------------------------------------------------
 BATCH = [{"id": "q1", "question": Q_LEADERS}, {"id": "q2", "question": "成都市未来产业有哪些？"}]
 
