@@ -313,12 +313,12 @@ def _sections(text: str):
     for ln in _walk(text):
         if ln.toc:  # no chunk spans a table of contents
             if paras:
-                yield path, paras
+                yield path, _within_tables(text, paras)
             paras = []
             continue
         if ln.level is not None:
             if paras:
-                yield path, paras
+                yield path, _within_tables(text, paras)
             paras = []
             path = ln.path
             if ln.heading_only:
@@ -332,7 +332,32 @@ def _sections(text: str):
     if pending:
         paras.append((pending[0], pending[1], False, True))
     if paras:
-        yield path, paras
+        yield path, _within_tables(text, paras)
+
+
+_CELL_TEXT_CHARS = 60
+_PROSE_PUNCT = re.compile(r"[，。；！？!?;]")
+
+
+def _within_tables(text: str, paras: list[tuple[int, int, bool, bool]]) -> list[tuple[int, int, bool, bool]]:
+    """``paras`` with the short lines between two rows of one table counted as table lines: cell text
+    that a PDF table wrapped onto a line of its own (a column-group label ``创新驱动``, a long cell's
+    second line; see ``rag.cleaning.mark_spaced_tables``) — ≤ 60 characters, no sentence punctuation.
+    Then the rows around it stay one table with one header row (its first row) for every chunk."""
+    out = list(paras)
+    i = 0
+    while i < len(out):
+        if out[i][2] or out[i][3] or i == 0 or not out[i - 1][2]:
+            i += 1
+            continue
+        j = i  # out[i:j] short non-table lines after a table row
+        while (j < len(out) and not out[j][2] and not out[j][3] and out[j][1] - out[j][0] <= _CELL_TEXT_CHARS
+               and not _PROSE_PUNCT.search(text, out[j][0], out[j][1])):
+            j += 1
+        if i < j < len(out) and out[j][2]:
+            out[i:j] = [(s, e, True, False) for s, e, _, _ in out[i:j]]
+        i = max(j, i + 1)
+    return out
 
 
 def _units(text: str, paras) -> list[_Unit]:

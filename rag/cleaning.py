@@ -146,6 +146,8 @@ class _Line:
     table: bool = False
     heading: bool = False
     md_heading: bool = False
+    cell: bool = False  # a line inside a space-separated table that is no row (wrapped cell text, group label)
+    spaced: str = ""  # the line before stray spaces between Chinese characters were dropped (when it had spaces)
     width: int = -1  # display_width(text), kept up to date on joins (computed once per source line)
 
     def __post_init__(self):
@@ -182,13 +184,159 @@ def _prepare_lines(raw: str) -> list[_Line]:
             line = PAGE_TAIL_RE.sub("", line)
         line = PAGE_MID_RE.sub("", line)
         table = line.count("\t") >= 2
+        spaced = line.strip()
         if not table:
-            line = _SPACE_BETWEEN_CJK.sub("", line.strip())
+            line = _SPACE_BETWEEN_CJK.sub("", spaced)
         else:
-            line = line.strip()
+            line = spaced
         lines.append(_Line(line, page_break_after=page_tail, table=table,
-                           heading=bool(HEADING_START_RE.match(line)), md_heading=md_heading))
+                           heading=bool(HEADING_START_RE.match(line)), md_heading=md_heading,
+                           spaced=spaced if not table and _CELL_GAP.search(spaced) else ""))
+    mark_spaced_tables(lines)
     return lines
+
+
+# --- tables whose cells are separated by spaces (PDF text layers) ---------------------------------
+# A PDF table comes out of the text layer one row per line, its cells separated by single spaces
+# ("8 规上工业企业 R&D经费投入强度（%） 1.2 1.5 预期性"), while cell text that wrapped inside its cell
+# (column-group labels, long labels: "创新" / "驱动") comes out as short lines of its own between
+# the rows. Without care, hard-wrap joining glues the whole table into one line.
+_CELL_GAP = re.compile(r"[ \u3000]+")
+_NUMBER_CELL = re.compile(r"[<>≤≥≈~～]?[+\-−]?\d+(?:[.,]\d+)*[%％‰]?(?:[-~～–—]\d+(?:[.,]\d+)*[%％‰]?)?[*＊]?")
+_EMPTY_CELL = re.compile(r"[-－—–/／×]{1,2}")  # a dash standing for "no value"
+_WORD_CELL = re.compile(r"[\u4e00-\u9fff]{1,4}")  # a short word after the values ("预期性", "约束性")
+_ROW_NUMBER = re.compile(r"\d{1,3}")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_NOT_IN_TABLE = re.compile(r"[，。；！？!?;]")  # sentence punctuation: a line with it is prose
+_CAPTION = re.compile(r"^(?:专栏|附?表)\s*\d")
+_MAX_ROW_CHARS = 120
+_MAX_CELL_LINE_CHARS = 40  # a line between two rows longer than this is prose: the table ends
+_MAX_GAP_LINES = 16  # non-blank lines between two rows of one table (cell text wrapped every 4 characters)
+_MAX_GAP_CHARS = 160  # and their characters
+_MAX_HEADER_LOOKBACK = 12  # short lines between a table's caption and its first row
+_HEADER_CELL_CHARS = 12
+
+
+def _value(token: str) -> bool:
+    return bool(_NUMBER_CELL.fullmatch(token) or _EMPTY_CELL.fullmatch(token))
+
+
+def table_row_cells(line: str) -> list[str] | None:
+    """The cells of ``line`` when it reads as one row of a space-separated table, else None.
+
+    A row is ``[row number] label value … [word …]``: an optional serial number (1–3 digits), a
+    label (the text in between, its inner spaces kept), then a run of value cells — numbers
+    (``1.2``, ``7-9*``, ``60%``) or dashes standing for no value, optionally followed by short words
+    (``预期性``). It needs two values, or one value and a row number, a label of ≥ 2 characters, at
+    most ``_MAX_ROW_CHARS`` characters and no sentence punctuation (，。；！？). Cells are verbatim
+    substrings of ``line``; ``line`` is stripped."""
+    line = line.strip()
+    if len(line) > _MAX_ROW_CHARS or _NOT_IN_TABLE.search(line):
+        return None
+    tokens = _CELL_GAP.split(line)
+    if len(tokens) < 3:
+        return None
+    lead = 1 if _ROW_NUMBER.fullmatch(tokens[0]) else 0
+    end = len(tokens)
+    while end > lead + 1 and _WORD_CELL.fullmatch(tokens[end - 1]):
+        end -= 1  # trailing words
+    words = len(tokens) - end
+    while end > lead + 1 and _value(tokens[end - 1]):
+        end -= 1
+    values = len(tokens) - end - words
+    if values == 0 or values + lead < 2:
+        return None
+    gaps = _CELL_GAP.findall(line)
+    label = "".join(t + g for t, g in zip(tokens[lead:end - 1], gaps[lead:end - 1])) + tokens[end - 1]
+    if len(label) < 2 or _value(label) or not re.search(r"[^\W\d_]", label):
+        return None
+    return tokens[:lead] + [label] + tokens[end:]
+
+
+def table_header_cells(line: str) -> list[str] | None:
+    """The column labels of ``line`` when it reads as a header row of a space-separated table
+    (≥ 2 cells of ≤ ``_HEADER_CELL_CHARS`` characters, one with a letter or ideograph, none a number
+    other than a year or a dash, no sentence punctuation, not a data row); a year and the word after it are one cell (``2020 年值``). None
+    otherwise."""
+    line = line.strip()
+    if _NOT_IN_TABLE.search(line) or "：" in line or ":" in line or table_row_cells(line):
+        return None
+    tokens = _CELL_GAP.split(line)
+    gaps = _CELL_GAP.findall(line)
+    cells: list[str] = []
+    for i, tok in enumerate(tokens):
+        if cells and _YEAR.fullmatch(cells[-1]) and tok[:1] == "年":
+            cells[-1] += gaps[i - 1] + tok
+        else:
+            cells.append(tok)
+    if len(cells) < 2 or any(len(c) > _HEADER_CELL_CHARS or (_value(c) and not _YEAR.fullmatch(c)) for c in cells):
+        return None  # a label is no number (a bare year is) and no dash
+    if not any(re.search(r"[^\W\d_]", c) for c in cells):
+        return None
+    return cells
+
+
+def _cell_line(line: _Line) -> bool:
+    """A short line that can sit inside a table (wrapped cell text, a group label, a row number)."""
+    return (bool(line.text) and len(line.text) <= _MAX_CELL_LINE_CHARS and not _NOT_IN_TABLE.search(line.text)
+            and not line.table and not line.md_heading and not _CAPTION.match(line.text))
+
+
+def mark_spaced_tables(lines: list[_Line]) -> None:
+    """Find tables of space-separated rows among ``lines`` (in place) and keep them apart from prose.
+
+    A table is a run of ≥ 3 rows (``table_row_cells``), or 2 rows under a header line, in which
+    consecutive rows are at most ``_MAX_GAP_LINES`` short lines (``_cell_line``, ≤ ``_MAX_GAP_CHARS``
+    characters in all) apart. Its rows and
+    its header (``table_header_cells``: the nearest header-shaped line among the short lines between
+    the caption, a heading or prose and the first row) become tab-separated lines (``table``: never
+    joined to a neighbour; the tab replaces the space between two cells, nothing else changes); the
+    short lines in between (``cell``) join only one another — a line joins the one before it when it is
+    no wider (the lines of a cell wrapped in a narrow column are full but the last: "创新" "驱动",
+    "完成四川" "省政府下" "达目标任" "务") — never a row or the prose around the table. Linear in the number of lines."""
+    rows = [i for i, l in enumerate(lines) if l.spaced and not l.table and table_row_cells(l.spaced)]
+    in_rows = set(rows)
+    groups: list[list[int]] = []
+    for i in rows:
+        if groups:
+            prev = groups[-1][-1]
+            between = [l for l in lines[prev + 1:i] if l.text]
+            if (len(between) <= _MAX_GAP_LINES and sum(len(l.text) for l in between) <= _MAX_GAP_CHARS
+                    and all(_cell_line(l) for l in between)):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    for group in groups:
+        first = group[0]
+        header, start, seen = None, first, 0
+        for j in range(first - 1, -1, -1):  # look back over the short lines above the first row
+            line = lines[j]
+            if not line.text:
+                continue
+            if line.heading or not _cell_line(line) or seen >= _MAX_HEADER_LOOKBACK:
+                break
+            seen += 1
+            start = j
+            if header is None and line.spaced and table_header_cells(line.spaced):
+                header = j
+        if len(group) < 3 and header is None:
+            continue
+        if header is None:
+            start = first
+        for j in range(start, group[-1] + 1):
+            line = lines[j]
+            if not line.text:
+                continue
+            if j == header:
+                cells = table_header_cells(line.spaced)
+            elif j in in_rows:
+                cells = table_row_cells(line.spaced)
+            else:
+                line.cell, line.heading = True, False
+                continue
+            line.text = "\t".join(cells)
+            line.width = display_width(line.text)
+            line.table, line.heading, line.page_break_after = True, False, False
 
 
 def _wrap_width(lines: list[_Line]) -> int:
@@ -252,7 +400,8 @@ class _Para:
         self.parts = [line.text]
         self.length, self.width = len(line.text), line.width
         self.page_break_after, self.table = line.page_break_after, line.table
-        self.heading, self.md_heading = line.heading, line.md_heading
+        self.heading, self.md_heading, self.cell = line.heading, line.md_heading, line.cell
+        self.last_width = line.width  # display width of the last line joined
 
     @property
     def text(self) -> str:
@@ -275,6 +424,7 @@ class _Para:
         self.width += len(sep) + line.width
         self.page_break_after = line.page_break_after
         self.md_heading = False
+        self.last_width = line.width
 
     def joined(self) -> str:
         return "".join(self.parts)
@@ -296,6 +446,8 @@ def _fills_line(a: _Para, width: int) -> bool:
 
 def _joins(a: _Para, b: _Line | None, width: int) -> bool:
     """Whether paragraph-so-far ``a`` continues with line ``b`` (``None``: look-ahead over a blank)."""
+    if a.cell or (b is not None and b.cell):  # inside a table, wrapped cell text joins only its own kind:
+        return b is None or (a.cell and b.cell and b.width <= a.last_width)  # (full lines but the last)
     tail = a.text
     if a.table or ends_sentence(tail):
         return False

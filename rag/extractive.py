@@ -497,14 +497,53 @@ def table_cells(s: ScoredSentence) -> str | None:
     """``"header: cell | header: cell …"`` for a sentence that is one row of a tab-separated table
     (≥ 3 cells; header = the chunk's ``context`` row, else the table's first line in the chunk), or
     None. Every non-empty cell of the row with its column's header (a question naming one year often
-    also needs the base year's value); cells are verbatim; the row itself stays the citation's quote."""
+    also needs the base year's value); cells are verbatim; the row itself stays the citation's quote.
+    A header with fewer cells than the row (columns whose labels a PDF wrapped onto lines of their
+    own) is placed by ``align_header``; cells it does not cover are shown without a label, except a
+    leading row number. None when the header cannot be placed in exactly one way."""
     row = s.text
     cells = row.split("\t")
     if len(cells) < 3 or "\n" in row:
         return None
     text = s.hit.chunk.text
     header_line = s.hit.chunk.context or text.split("\n", 1)[0]
-    header = header_line.split("\t")
-    if len(header) != len(cells) or header_line.strip() == row.strip():
+    if header_line.strip() == row.strip():
         return None
-    return " | ".join(f"{h.strip()}: {c.strip()}" for h, c in zip(header, cells) if c.strip())
+    labels = align_header(header_line.split("\t"), cells)
+    if labels is None:
+        return None
+    shown = []
+    for i, (h, c) in enumerate(zip(labels, cells)):
+        if not c.strip() or (h is None and i == 0 and _SERIAL.fullmatch(c.strip())):
+            continue
+        shown.append(f"{h.strip()}: {c.strip()}" if h is not None else c.strip())
+    return " | ".join(shown)
+
+
+_SERIAL = re.compile(r"\d{1,3}")
+_VALUE_CELL = re.compile(r"[<>≤≥≈~～]?[+\-−]?\d+(?:[.,]\d+)*[%％‰]?(?:[-~～–—]\d+(?:[.,]\d+)*[%％‰]?)?[*＊]?"
+                         r"|[-－—–/／×]{1,2}")
+
+
+def align_header(header: list[str], cells: list[str]) -> list[str | None] | None:
+    """The column label of each of ``cells`` (one table row), from ``header`` (the table's header
+    row): the header itself when both have the same number of cells; for a header of ≥ 2 but fewer
+    cells, the one offset at which the header is a run of consecutive columns whose labels fit their
+    cells — a label with a digit (``2020年``, ``2025 年目标``) over a number or a dash standing for no
+    value, a label without one over text — with None for the cells outside it. None when no offset or
+    several fit, or the header has more cells than the row."""
+    if len(header) == len(cells):
+        return list(header)
+    if len(header) < 2 or len(header) > len(cells):
+        return None
+
+    def fits(label: str, cell: str) -> bool:
+        value = bool(_VALUE_CELL.fullmatch(cell.strip()))
+        return value == any(ch.isdigit() for ch in label)
+
+    offsets = [o for o in range(len(cells) - len(header) + 1)
+               if all(fits(h, cells[o + i]) for i, h in enumerate(header))]
+    if len(offsets) != 1:
+        return None
+    o = offsets[0]
+    return [None] * o + list(header) + [None] * (len(cells) - o - len(header))

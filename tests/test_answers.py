@@ -656,6 +656,40 @@ def test_a_table_row_is_answered_by_its_header_and_cells_and_cites_the_row():
     assert citations[0].quote in chunk.text
 
 
+def test_a_row_under_a_header_with_fewer_cells_is_answered_by_the_columns_the_header_names():
+    # a PDF table whose 编号 and 属性 column labels wrapped onto lines of their own: the header row that
+    # stayed whole names the label and year columns only
+    header = "具体指标\t2022年\t2030年"
+    rows = "创新能力\n3\t企业 R&D 经费投入强度（%）\t1.8\t2.5\t预期性\n4\t专利授权量（件）\t900\t1,600*\t预期性"
+    chunk = Chunk("t2", "cd-plan", "专栏 2  主要指标", rows, 900, 900 + len(rows), 60, "table", header)
+    q = "企业R&D经费投入强度2030年目标是多少？"
+    answer, citations = compose(_scored(q, [Hit(1, 1.0, chunk, CITY.title)], {"经费": 3.0, "投入": 1.0, "强度": 2.0}),
+                                max_sentences=1)
+    assert answer == "具体指标: 企业 R&D 经费投入强度（%） | 2022年: 1.8 | 2030年: 2.5 | 预期性[1]"
+    assert citations[0].quote == "3\t企业 R&D 经费投入强度（%）\t1.8\t2.5\t预期性"
+
+
+def test_align_header_places_a_shorter_header_only_where_it_fits_in_one_way():
+    from rag.extractive import align_header
+    cells = ["8", "规上工业企业 R&D经费投入强度（%）", "1.2", "1.5", "预期性"]
+    assert align_header(["具体指标", "2020年", "2025年"], cells) == [None, "具体指标", "2020年", "2025年", None]
+    assert align_header(["编号", "具体指标", "2020年", "2025年", "属性"], cells) == ["编号", "具体指标", "2020年",
+                                                                                 "2025年", "属性"]
+    assert align_header(["2020年", "2025年"], ["指标", "1.2", "1.5", "1.8"]) is None  # two offsets fit
+    assert align_header(["指标", "目标值"], ["指标", "1.2", "1.5"]) is None  # no offset fits
+    assert align_header(["a", "b", "c", "d"], ["x", "1", "2"]) is None
+
+
+def test_pipeline_answers_a_pdf_table_row_by_its_cells_and_cites_the_row_once(shared_qa):
+    """cd-manufacturing-14th 专栏 1: a space-separated PDF table (cleaning keeps its rows apart)."""
+    answer = shared_qa.ask("成都规上工业企业R&D经费投入强度2025年目标是多少？")
+    assert not answer.refused
+    first = answer.text.split("\n")[0]
+    assert "规上工业企业 R&D经费投入强度（%）" in first and "2025年: 1.5" in first and "2020年: 1.2" in first
+    assert answer.citations[0].quote == "8\t规上工业企业 R&D经费投入强度（%）\t1.2\t1.5\t预期性"
+    assert sum("R&D经费投入强度" in c.quote for c in answer.citations) == 1
+
+
 def test_the_source_view_marks_only_the_sentences_the_answer_shows_with_an_anchor():
     from ui.sources import answer_sentences, marked_passage
 

@@ -360,6 +360,35 @@ def test_table_rows_of_001_whole(cleaned_docs, chunked):
         assert table_lines == rows
 
 
+def test_short_lines_between_rows_stay_inside_the_table():
+    """A PDF table's cell text wrapped onto lines of its own (a group label between two rows) does not
+    end the table: every continuation chunk carries the header row; prose after the table does."""
+    header = "序号\t指标名称\t2022年\t2030年"
+    rows = [f"{i}\t第{i}项产业营业收入指标（亿元）\t{i}.5\t{i * 10}\t预期性" for i in range(1, 25)]
+    body = []
+    for i, row in enumerate(rows):
+        if i % 6 == 0:
+            body.append(f"第{i // 6 + 1}组")  # a column-group label on a line of its own
+        body.append(row)
+    text = "\n".join(["三、发展目标", header, *body, "以上指标均为预期性指标，由各部门分别负责。"])
+    chunks = chunk_document("doc", text, 64)
+    table_chunks = [c for c in chunks if c.kind == "table"]
+    assert len(table_chunks) > 2
+    assert all(c.context == header for c in table_chunks[1:])
+    assert [ln for c in table_chunks for ln in c.text.split("\n") if "\t" in ln] == [header, *rows]
+    assert all(c.kind == "table" for c in chunks if "组\n" in c.text + "\n")  # the group labels are table lines
+    assert [c.kind for c in chunks if "由各部门" in c.text] == ["text"]
+
+
+def test_spaced_table_of_cd_manufacturing_is_one_table_with_its_header(cleaned_docs, chunked):
+    header = "具体指标\t2020年\t2025年"
+    for mx in MAX_TOKENS:
+        table_chunks = [c for c in chunked[(mx, "cd-manufacturing-14th")] if c.kind == "table"]
+        rows = [ln for c in table_chunks for ln in c.text.split("\n") if "\t" in ln]
+        assert rows[0] == header and "8\t规上工业企业 R&D经费投入强度（%）\t1.2\t1.5\t预期性" in rows
+        assert all(c.context == header or c.text.startswith(header) for c in table_chunks)
+
+
 # --- ids ---------------------------------------------------------------------------------------
 def test_chunk_id_stable_and_distinct():
     assert chunk_id("doc", "文本") == chunk_id("doc", "文本")

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from rag.cleaning import clean_text, display_width, ends_sentence, fullwidth_alnum_to_ascii
+from rag.cleaning import (clean_text, display_width, ends_sentence, fullwidth_alnum_to_ascii, table_header_cells,
+                          table_row_cells)
 from rag.corpus import load_manifest, read_text
 
 from core_support import CORPUS_DIR
@@ -186,6 +187,89 @@ def test_two_column_table_rows_outside_toc_kept():
     assert "企业数" in out and "100" in out
 
 
+# Tables of space-separated rows, as a PDF text layer gives them: one row per line, cell text that
+# wrapped inside a narrow column on short lines of its own (hand-made, not from the bundled corpus).
+SPACED = ["二、发展目标", "到 2030 年，全市产业规模稳步扩大，创新能力显著增强，主要指标如", "下。",
+          "专栏 2  全市产业发展主要指标", "类", "别", "序号 指标名称 2022年 2030年", "属性",
+          "总量", "1 产业营业收入（亿元） 1500 3000 预期性", "2 规上企业数量（户） 420 800 预期性",
+          "创新", "能力", "3 企业 R&D 经费投入强度（%） 1.8 2.5 预期性",
+          "4 单位增加值能耗下降（%） — 达到国", "家要求", "约束性", "5 专利授权量（件） 900 1,600* 预期性",
+          "注：*为累计值", "三、重点任务", "围绕主导产业，加快建设一批重点项目，形成布局合理、", "协同高效的产业体系。"]
+
+
+def test_spaced_table_rows_stay_one_per_line_with_tab_separated_cells():
+    out = lines(clean_text("\n\n".join(SPACED)))
+    assert "序号\t指标名称\t2022年\t2030年" in out  # the header row
+    assert "1\t产业营业收入（亿元）\t1500\t3000\t预期性" in out
+    assert "3\t企业 R&D 经费投入强度（%）\t1.8\t2.5\t预期性" in out  # spaces inside a cell kept
+    assert "5\t专利授权量（件）\t900\t1,600*\t预期性" in out
+    # a short word after the values is a cell (here the first line of a wrapped cell "达到国" / "家要求")
+    assert "4\t单位增加值能耗下降（%）\t—\t达到国" in out
+    assert "专栏 2  全市产业发展主要指标" in out  # the caption is joined to nothing
+    assert "创新能力" in out  # a group label wrapped in its narrow column: one line, never glued to a row
+    assert all(("\t" in l) == bool(re.match(r"\d|序号", l)) for l in out[out.index("序号\t指标名称\t2022年\t2030年"):
+                                                                       out.index("注：*为累计值")])
+    # prose around the table is joined as before
+    assert "到 2030 年，全市产业规模稳步扩大，创新能力显著增强，主要指标如下。" in out
+    assert "围绕主导产业，加快建设一批重点项目，形成布局合理、协同高效的产业体系。" in out
+    assert "注：*为累计值" in out
+
+
+def test_spaced_table_cleaning_keeps_every_character_and_is_idempotent():
+    src = "\n".join(SPACED)
+    out = clean_text(src)
+    assert CJK.findall(out) == CJK.findall(src)
+    assert clean_text(out) == out
+
+
+@pytest.mark.parametrize("line, cells", [
+    ("8 规上工业企业 R&D经费投入强度（%） 1.2 1.5 预期性", ["8", "规上工业企业 R&D经费投入强度（%）", "1.2", "1.5", "预期性"]),
+    ("工业占 GDP比重（%） 23.8 26 预期性", ["工业占 GDP比重（%）", "23.8", "26", "预期性"]),
+    ("14 单位工业增加值能耗下降（%） —", ["14", "单位工业增加值能耗下降（%）", "—"]),
+    ("6 全员劳动生产率增长（%） - 8* 预期性", ["6", "全员劳动生产率增长（%）", "-", "8*", "预期性"]),
+    ("规上工业增加值增速（%） 5 7-9*", ["规上工业增加值增速（%）", "5", "7-9*"]),
+])
+def test_table_row_cells(line, cells):
+    assert table_row_cells(line) == cells
+
+
+@pytest.mark.parametrize("line", [
+    "医药、绿色食品、新型材料、能源环保装备等 10 个以上",  # prose: punctuation, one number
+    "到 2025 年，规上企业达到 5000 家 8000 家",  # prose: sentence punctuation
+    "2024 年 3 月 1 日",  # a date: label "年" is one character
+    "— 60 预期性",  # values only, no label
+    "引进 12 英寸通用芯片产线",  # one number
+    "具体指标 2020年 2025年",  # a header, not a data row
+])
+def test_not_a_table_row(line):
+    assert table_row_cells(line) is None
+
+
+def test_table_header_cells():
+    assert table_header_cells("具体指标 2020年 2025年") == ["具体指标", "2020年", "2025年"]
+    assert table_header_cells("序号 指标名称 单位 2020 年值 2025 年目标") == ["序号", "指标名称", "单位", "2020 年值",
+                                                                      "2025 年目标"]
+    assert table_header_cells("— 60 预期性") is None  # values are no labels
+    assert table_header_cells("2024 年 3 月 1 日") is None
+    assert table_header_cells("备注：“*”标注的数据代表年均增速") is None
+
+
+def test_two_numbered_lines_without_a_header_are_no_table():
+    # two lines that look like rows, with no header above them and no third row: prose as before
+    src = "推进重点项目建设，到 2025 年建成\n\n1 个国家级中心 2 3\n\n2 个省级平台 4 5\n\n形成示范效应。"
+    assert "\t" not in clean_text(src)
+
+
+def test_spaced_table_of_cd_manufacturing_rows_kept(cleaned_docs):
+    text_lines = lines(cleaned_docs["cd-manufacturing-14th"])
+    assert "具体指标\t2020年\t2025年" in text_lines
+    assert "8\t规上工业企业 R&D经费投入强度（%）\t1.2\t1.5\t预期性" in text_lines
+    assert "19\t数字化研发设计工具普及率（%）\t76.4\t89\t预期性" in text_lines
+    assert max(len(l) for l in text_lines if "预期性" in l) < 120  # no flattened table
+    for doc_id in ("sc-emerging-future-2025", "sc-sei-13th", "cd-future-industries-2024"):
+        assert "\t" not in cleaned_docs[doc_id], doc_id  # no table found in prose
+
+
 # --- full-width characters, spaces -----------------------------------------------------------
 def test_fullwidth_digits_and_letters_to_ascii():
     assert fullwidth_alnum_to_ascii("２０２４") == "2024"
@@ -257,11 +341,13 @@ def test_cjk_ideographs_preserved_in_order(cleaned_docs, doc_id):
 
 @pytest.mark.parametrize("doc_id", ALL_DOCS)
 def test_no_new_characters(cleaned_docs, doc_id):
-    """Every output character is a source character (after full-width → ASCII); only \\n may be new."""
+    """Every output character is a source character (after full-width → ASCII); only \\n may be new,
+    and \\t where it replaced the space between two cells of a table row."""
     source = Counter(fullwidth_alnum_to_ascii(raw(doc_id)))
     out = Counter(cleaned_docs[doc_id])
-    extra = {ch: n for ch, n in (out - source).items() if ch not in "\n "}
+    extra = {ch: n for ch, n in (out - source).items() if ch not in "\n \t"}
     assert extra == {}
+    assert out["\t"] - source["\t"] <= max(0, source[" "] - out[" "])
 
 
 @pytest.mark.parametrize("src", [
