@@ -8,6 +8,11 @@ Handles every extraction artefact of the bundled corpus (see ``shared/seeds/READ
 * a table of contents with dot leaders or tab-separated page numbers;
 * markdown ``#`` headings and ``- `` list markers;
 * tables as tab-separated rows (kept, one row per line, never joined);
+* tables as PDF text layers give them — one row per line, cells separated by spaces, cell text wrapped
+  in a narrow column on short lines of its own (``mark_spaced_tables``): each row stays one line, the
+  spaces between its cells become tabs (the only characters cleaning writes that the source has not:
+  whitespace for whitespace, so the row reads the same), the header row too; the short lines between
+  rows join only one another;
 * full-width digits and Latin letters (``２０２４`` → ``2024``, ``６G`` → ``6G``);
 * stray spaces between Chinese characters left by the wrapping (``牵头部门 负责`` → ``牵头部门负责``);
 * HTML/Markdown comments (``<!-- INFO END -->``, ``[//]: # (…)``), zero-width characters (U+200B–U+200D,
@@ -227,8 +232,8 @@ def table_row_cells(line: str) -> list[str] | None:
     A row is ``[row number] label value … [word …]``: an optional serial number (1–3 digits), a
     label (the text in between, its inner spaces kept), then a run of value cells — numbers
     (``1.2``, ``7-9*``, ``60%``) or dashes standing for no value, optionally followed by short words
-    (``预期性``). It needs two values, or one value and a row number, a label of ≥ 2 characters, at
-    most ``_MAX_ROW_CHARS`` characters and no sentence punctuation (，。；！？). Cells are verbatim
+    (``预期性``). It needs two values, or one value and a row number, a label with a letter or
+    ideograph, at most ``_MAX_ROW_CHARS`` characters and no sentence punctuation (，。；！？). Cells are verbatim
     substrings of ``line``; ``line`` is stripped."""
     line = line.strip()
     if len(line) > _MAX_ROW_CHARS or _NOT_IN_TABLE.search(line):
@@ -248,7 +253,7 @@ def table_row_cells(line: str) -> list[str] | None:
         return None
     gaps = _CELL_GAP.findall(line)
     label = "".join(t + g for t, g in zip(tokens[lead:end - 1], gaps[lead:end - 1])) + tokens[end - 1]
-    if len(label) < 2 or _value(label) or not re.search(r"[^\W\d_]", label):
+    if _value(label) or not re.search(r"[^\W\d_]", label):
         return None
     return tokens[:lead] + [label] + tokens[end:]
 

@@ -228,6 +228,7 @@ def test_spaced_table_cleaning_keeps_every_character_and_is_idempotent():
     ("14 单位工业增加值能耗下降（%） —", ["14", "单位工业增加值能耗下降（%）", "—"]),
     ("6 全员劳动生产率增长（%） - 8* 预期性", ["6", "全员劳动生产率增长（%）", "-", "8*", "预期性"]),
     ("规上工业增加值增速（%） 5 7-9*", ["规上工业增加值增速（%）", "5", "7-9*"]),
+    ("9 金 26 磷", ["9", "金", "26", "磷"]),  # a two-column list (number, name, number, name)
 ])
 def test_table_row_cells(line, cells):
     assert table_row_cells(line) == cells
@@ -236,7 +237,7 @@ def test_table_row_cells(line, cells):
 @pytest.mark.parametrize("line", [
     "医药、绿色食品、新型材料、能源环保装备等 10 个以上",  # prose: punctuation, one number
     "到 2025 年，规上企业达到 5000 家 8000 家",  # prose: sentence punctuation
-    "2024 年 3 月 1 日",  # a date: label "年" is one character
+    "2024 年 3 月 1 日",  # a date: one value ("1") and no row number ("2024" is none)
     "— 60 预期性",  # values only, no label
     "引进 12 英寸通用芯片产线",  # one number
     "具体指标 2020年 2025年",  # a header, not a data row
