@@ -103,7 +103,7 @@ def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chun
         f"规划期（实施期）：{period}",
         f"状态：{meta.status or unknown}",
     ]
-    quoted = [s for s in statements if s and s in text]
+    quoted = [q for q in (_verbatim(s, text) for s in statements) if q]
     if quoted:
         lines.append("原文：" + " / ".join(quoted))
     body = "\n".join(lines)
@@ -112,6 +112,21 @@ def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chun
 
     return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
                  count_tokens(body), "card")
+
+
+def _verbatim(statement: str, text: str) -> str | None:
+    """``statement`` as the cleaned ``text`` writes it: itself when it occurs there, else the first span
+    of ``text`` equal to it up to whitespace (a header line "2024年3月29日 北京市…通过" read from the raw file
+    before cleaning joined it without the space); None when the text has no such span."""
+    import re
+
+    if not statement or not statement.strip():
+        return None
+    if statement in text:
+        return statement
+    chars = [re.escape(c) for c in statement if not c.isspace()]
+    m = re.search(r"\s*".join(chars), text)
+    return m.group() if m else None
 
 
 def _previous(settings: Settings, pointer: dict | None) -> tuple[dict, dict, dict]:

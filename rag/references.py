@@ -22,12 +22,54 @@ from dataclasses import dataclass
 from rag.text import normalize
 
 
+_SPECIAL_ZONE = re.compile(r"^(?:经济特区|特区)")  # 深圳经济特区数据条例: the zone word belongs to the place
+
+
+def bare_region(region: str | None) -> str | None:
+    """A region's name without its division suffix (北京市 → 北京, 广东省 → 广东, 杭州市 → 杭州); names
+    of two characters or fewer, and other divisions (自治区, 县), stay as they are."""
+    if region and len(region) > 2 and region[-1] in "省市":
+        return region[:-1]
+    return region
+
+
+def derived_names(meta) -> tuple[str, ...]:
+    """Names a question may call a document by that its title implies, beside the title itself: the
+    title without its region prefix ("北京市机动车停车条例" → "机动车停车条例", also after a special-zone
+    word: "深圳经济特区数据条例" → "数据条例") and that rest after the region's bare name ("北京机动车停车条例").
+    Only the ``region`` read from the document is used; () when the title does not start with it or
+    the rest is a bare kind word."""
+    title = _QUOTES.sub("", normalize(meta.title or ""))
+    region = normalize(meta.region or "")
+    bare = bare_region(region)
+    rest = None
+    for prefix in (region, bare):
+        if prefix and title.startswith(prefix) and len(title) > len(prefix):
+            rest = title[len(prefix):]
+            break
+    if not rest:
+        return ()
+    rest = _SPECIAL_ZONE.sub("", rest) or rest
+    if len(rest) < 4 or rest in _DOC_KINDS:
+        return ()
+    return tuple(dict.fromkeys(n for n in (f"{bare}{rest}", rest) if n != title))
+
+
+def region_names(meta) -> tuple[str, ...]:
+    """The names of a document that include its region (title, manifest short names, the bare region
+    name + title rest from ``derived_names``) — each names one document (or its versions)."""
+    bare = bare_region(normalize(meta.region or ""))
+    qualified = [n for n in derived_names(meta) if bare and n.startswith(bare)]
+    return tuple(n for n in (meta.title, *meta.short_names, *qualified) if n)
+
+
 def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
-    """Ids of documents whose title, short name or document number occurs in the question."""
+    """Ids of documents whose title, short name (manifest, or the bare region name + title rest:
+    ``derived_names``) or document number occurs in the question."""
     norm = normalize(question)
     found = []
     for doc_id, meta in docs.items():
-        names = [meta.title, *meta.short_names, meta.doc_number or ""]
+        names = [*region_names(meta), meta.doc_number or ""]
         if any(len(normalize(n)) >= 4 and normalize(n) in norm for n in names if n):
             found.append(doc_id)
     return tuple(found)
@@ -57,10 +99,11 @@ def referenced_regions(question: str) -> tuple[str, ...]:
 
 # --- document references and sub-queries ---------------------------------------------------
 _ERA_NUMERALS = {12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五"}
-_DOC_KINDS = ("规划", "方案", "意见", "办法", "通知")  # what a policy title ends with
+_DOC_KINDS = ("规划", "方案", "意见", "办法", "通知", "条例", "规定")  # what a policy or regulation title ends with
 _GENERIC_KINDS = ("文件", "政策")  # refer to a document without saying which kind
 _KIND_WORD = re.compile("|".join((*_DOC_KINDS, *_GENERIC_KINDS)))
-_NOT_A_KIND = re.compile(r"规划期|征求意见|意见稿")  # 规划期 is a period, 征求意见稿 a status
+# 规划期 is a period, 征求意见稿 a status; 有什么规定/相关规定/按规定 ask about or cite a rule, not a document
+_NOT_A_KIND = re.compile(r"规划期|征求意见|意见稿|(?:什么|哪些|相关|有关|的|按|照|依|该|此|等)规定")
 _REF_BREAK = re.compile(r"[，,。？?！!；;：:、\s]|以及|还是|和|与|及|跟|同|在|对|从|或|比")
 _YEAR_RANGE = re.compile(r"(20\d{2})\s*年?\s*[—–\-~～至到]+\s*(20\d{2})")
 _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
@@ -101,9 +144,9 @@ def document_cues(docs: dict) -> tuple[DocumentCues, ...]:
     """``DocumentCues`` of every document of ``docs`` (doc_id → DocumentMeta)."""
     out = []
     for doc_id, m in docs.items():
-        names = "|".join(_QUOTES.sub("", normalize(n)) for n in (m.title, *m.short_names) if n)
+        names = "|".join(_QUOTES.sub("", normalize(n)) for n in (m.title, *m.short_names, *derived_names(m)) if n)
         title = re.sub(r"[(（][^)）]*[)）]", "", _QUOTES.sub("", normalize(m.title)))
-        region_name = m.region[:-1] if m.region and m.region[-1] in "省市" else m.region
+        region_name = bare_region(m.region)
         out.append(DocumentCues(doc_id, names, tuple(k for k in _DOC_KINDS if k in title), plan_era(m),
                                 m.region, region_name, (m.level or "")[:1] or None,
                                 (m.period_start, m.period_end)))
@@ -249,7 +292,7 @@ def _name_in(question: str, meta) -> str:
     written as such; else the question's span that matches one after normalisation (NFKC, no
     whitespace — as ``referenced_documents`` compares: "成府发〔2024〕 2号"); else ``meta.title``
     (so that the reference is still a scope label)."""
-    names = [n for n in (meta.title, *meta.short_names, meta.doc_number or "") if n]
+    names = [n for n in (*region_names(meta), meta.doc_number or "") if n]
     exact = [n for n in names if n in question]
     if exact:
         return max(exact, key=len)
@@ -284,8 +327,11 @@ def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], 
         ids = resolve_reference(question[a:b], cues, topics)
         if ids:
             found.setdefault(ids, question[a:b])
+    versions: dict[str, list[str]] = {}  # documents of one title (two dated versions) are one reference
     for doc_id in referenced_documents(question, index.docs):
-        found.setdefault((doc_id,), _name_in(question, index.docs[doc_id]))
+        versions.setdefault(normalize(index.docs[doc_id].title), []).append(doc_id)
+    for ids in versions.values():
+        found.setdefault(tuple(ids), _name_in(question, index.docs[ids[0]]))
     return tuple((label, ids) for ids, label in found.items()
                  if not any(set(o) < set(ids) for o in found))
 

@@ -1,0 +1,106 @@
+"""Regulations referred to as people do (rag.references, rag.meta_answers) and their cards (rag.ingest):
+names derived from the title and the region read from the text, two dated versions of one title as one
+reference, questions about a regulation's adoption, revision and 施行 dates, header lines quoted on the card
+as the cleaned text writes them. Synthetic documents only (no corpus needed)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rag.ingest import build_card
+from rag.meta_answers import asks_about_document
+from rag.references import (bare_region, derived_names, document_cues, document_scopes, reference_mentions,
+                            referenced_documents, region_names)
+from rag.text import Tokenizer, normalize
+from rag.types import DocumentMeta
+
+
+def _meta(doc_id, title, region, date=None):
+    return DocumentMeta(doc_id, f"{doc_id}.md", f"{doc_id}.md", title, region=region, date=date,
+                        level="省级" if region.endswith("省") or region in ("甲市",) else "市级")
+
+
+DOCS = {m.doc_id: m for m in [
+    _meta("park-old", "甲市机动车停车条例", "甲市", "2021-09-24"),
+    _meta("park-new", "甲市机动车停车条例", "甲市", "2024-03-29"),
+    _meta("safety-a", "甲市安全生产条例", "甲市", "2022-05-25"),
+    _meta("safety-b", "乙江省安全生产条例", "乙江省", "2021-12-03"),
+    _meta("waste-c", "丙州市生活垃圾管理条例", "丙州市", "2019-08-15"),
+    _meta("zone-d", "丁圳经济特区数据条例", "丁圳市", "2021-07-06"),
+    _meta("farm-e", "戊海市促进农业科技进步若干规定", "戊海市", "2024-11-28"),
+]}
+
+
+@pytest.fixture(scope="module")
+def index():
+    return SimpleNamespace(docs=DOCS, tokenizer=Tokenizer(None))
+
+
+def test_derived_names_strip_the_region_read_from_the_text():
+    assert bare_region("乙江省") == "乙江" and bare_region("丙州市") == "丙州" and bare_region("北京") == "北京"
+    assert derived_names(DOCS["park-new"]) == ("机动车停车条例",)  # a two-character region keeps its suffix
+    assert derived_names(DOCS["waste-c"]) == ("丙州生活垃圾管理条例", "生活垃圾管理条例")
+    assert derived_names(DOCS["zone-d"]) == ("丁圳数据条例", "数据条例")  # the zone word belongs to the place
+    # a title that does not start with its region, or whose rest is a bare kind word, gives none
+    assert derived_names(_meta("x", "关于修改部分地方性法规的决定", "甲市")) == ()
+    assert derived_names(_meta("y", "丙州市条例", "丙州市")) == ()
+    # only names that carry the region name one document (or its versions)
+    assert "生活垃圾管理条例" not in region_names(DOCS["waste-c"]) and "丙州生活垃圾管理条例" in region_names(DOCS["waste-c"])
+
+
+def test_region_qualified_short_name_references_the_document(index):
+    assert referenced_documents("丙州生活垃圾管理条例第几条讲分类？", DOCS) == ("waste-c",)
+    assert referenced_documents("生活垃圾管理条例第几条讲分类？", DOCS) == ()  # no region: not one document
+
+
+def test_two_versions_of_one_title_are_one_reference(index):
+    scopes = document_scopes("甲市机动车停车条例最近一次修改是什么时候？", index)
+    assert [set(ids) for _label, ids in scopes] == [{"park-old", "park-new"}]
+
+
+def test_regulation_kind_words_make_references_resolved_by_region_and_topic(index):
+    scopes = document_scopes("乙江的安全生产条例修订后从哪天开始执行？", index)
+    assert [ids for _label, ids in scopes] == [("safety-b",)]
+    scopes = document_scopes("戊海促进农业科技进步若干规定修订后什么时候生效？", index)
+    assert [ids for _label, ids in scopes] == [("farm-e",)]
+
+
+def test_asking_what_a_rule_says_is_no_document_reference():
+    q = "对代表性传承人分别有什么规定？"
+    assert all("规定" not in q[a:b] for a, b in reference_mentions(q))
+    assert not asks_about_document("上海和重庆的非遗条例，对代表性传承人分别有什么规定？")
+
+
+@pytest.mark.parametrize("question", [
+    "甲市现行的安全生产条例是哪天施行的？",
+    "丙州的生活垃圾管理条例是哪天经省人大常委会批准的？",
+    "甲市机动车停车条例最近一次修改是什么时候？",
+    "乙江省安全生产条例修订后从哪天开始执行？",
+    "甲市审计条例是什么时候开始施行的？后来改过几次？",
+    "戊海促进农业科技进步若干规定第二次修订是哪天通过的？什么时候施行？",
+])
+def test_questions_about_a_regulations_dates_are_about_the_document(question):
+    assert asks_about_document(question)
+
+
+@pytest.mark.parametrize("question", [
+    "浙江省中医药条例施行时，原来的哪部条例废止了？",  # asks what the last article repeals: content
+    "甲市单位不按规定分类投放生活垃圾，拒不改正的最高罚多少钱？",
+])
+def test_content_questions_stay_content_questions(question):
+    assert not asks_about_document(question)
+
+
+def test_card_quotes_header_lines_as_the_cleaned_text_writes_them():
+    text = ("甲市机动车停车条例\n2018年3月30日甲市人民代表大会常务委员会第三次会议通过2024年3月29日甲市人民代表大会"
+            "常务委员会第九次会议通过\n第一条为了……\n第四十三条本条例自2018年5月1日起施行。")
+    meta = DOCS["park-new"]
+    card = build_card(meta, ["甲市机动车停车条例", "2024年3月29日 甲市人民代表大会常务委员会第九次会议通过",
+                             "第四十三条 本条例自2018年5月1日起施行。", "不在文中的一行"], text)
+    quoted = card.text.split("原文：", 1)[1].split(" / ")
+    assert quoted == ["甲市机动车停车条例", "2024年3月29日甲市人民代表大会常务委员会第九次会议通过",
+                      "第四十三条本条例自2018年5月1日起施行。"]
+    assert all(q in text for q in quoted)  # verbatim spans of the cleaned text
+    assert normalize("2024年3月29日 甲市人民代表大会常务委员会") in normalize(card.text)
