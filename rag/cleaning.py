@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 # Page-number artefacts. Dashes seen: ASCII '-', '－', '—', and the CJK numeral '一' used as a dash.
@@ -328,20 +329,59 @@ def mark_spaced_tables(lines: list[_Line]) -> None:
             continue
         if header is None:
             start = first
+        row_cells = {j: table_row_cells(lines[j].spaced) for j in group}
+        counts = Counter(len(c) for c in row_cells.values())
+        full = max(counts, key=lambda n: (counts[n], n))  # the cells of most rows
         for j in range(start, group[-1] + 1):
             line = lines[j]
             if not line.text:
                 continue
             if j == header:
                 cells = table_header_cells(line.spaced)
-            elif j in in_rows:
-                cells = table_row_cells(line.spaced)
+            elif j in row_cells:
+                cells = row_cells[j] + (_wrapped_cells(lines, j + 1, full - len(row_cells[j]), in_rows)
+                                        if len(row_cells[j]) < full else [])
             else:
                 line.cell, line.heading = True, False
                 continue
             line.text = "\t".join(cells)
             line.width = display_width(line.text)
             line.table, line.heading, line.page_break_after = True, False, False
+
+
+def _wrapped_cells(lines: list[_Line], at: int, wanted: int, rows: set[int]) -> list[str]:
+    """Up to ``wanted`` cells of a row whose last cells a PDF wrapped onto the short lines after it
+    (``lines[at:]``, up to the next row): a cell is a run of lines each no wider than the one before
+    ("完成四川" "省政府下" "达目标任" "务" — full lines but the last), the next cell starts with a wider
+    line ("约束性"). Once the row has its cells, its last cell takes more lines only while they are
+    as wide as the line before (and one shorter last line after ≥ 2 such lines): a single short line
+    after it is rather the start of the next row's cells ("约束性" then "融合" "共享"). The lines taken
+    are emptied (their text moves into the row)."""
+    cells: list[str] = []
+    last_width, full_lines, done = 0, 0, False
+    for k in range(at, len(lines)):
+        line = lines[k]
+        if done or k in rows or line.table or (line.text and not _cell_line(line)):
+            break
+        if not line.text:
+            continue
+        if len(cells) == wanted:  # the last cell goes on only while it is clearly wrapping:
+            if line.width == last_width:  # another line as wide as the one before
+                full_lines += 1
+            elif line.width < last_width and full_lines >= 2:  # the short last line after full ones
+                done = True
+            else:  # a single line or a new line of another kind: the next cell of the table, not this row's
+                break
+            cells[-1] += line.text
+        elif cells and line.width <= last_width:
+            cells[-1] += line.text
+            full_lines = full_lines + 1 if line.width == last_width else 0
+        else:
+            cells.append(line.text)
+            full_lines = 1
+        last_width = line.width
+        line.text, line.width, line.page_break_after = "", 0, False
+    return cells
 
 
 def _wrap_width(lines: list[_Line]) -> int:

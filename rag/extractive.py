@@ -527,19 +527,19 @@ _VALUE_CELL = re.compile(r"[<>≤≥≈~～]?[+\-−]?\d+(?:[.,]\d+)*[%％‰]?(
 
 def align_header(header: list[str], cells: list[str]) -> list[str | None] | None:
     """The column label of each of ``cells`` (one table row), from ``header`` (the table's header
-    row): the header itself when both have the same number of cells; for a header of ≥ 2 but fewer
-    cells, the one offset at which the header is a run of consecutive columns whose labels fit their
-    cells — a label with a digit (``2020年``, ``2025 年目标``) over a number or a dash standing for no
-    value, a label without one over text — with None for the cells outside it. None when no offset or
-    several fit, or the header has more cells than the row."""
+    row). Labels must fit their cells: a label with a digit (``2020年``, ``2025 年目标``) stands over a
+    number or a dash standing for no value; a label without one (``序号``, ``指标名称``) over anything.
+    The header itself when both have the same number of cells and every label fits; for a header of
+    ≥ 2 but fewer cells, the one offset at which the header is a run of consecutive columns that fit,
+    with None for the cells outside it. None when no offset or several fit, or the header has more
+    cells than the row."""
+    def fits(label: str, cell: str) -> bool:
+        return not any(ch.isdigit() for ch in label) or bool(_VALUE_CELL.fullmatch(cell.strip()))
+
     if len(header) == len(cells):
-        return list(header)
+        return list(header) if all(map(fits, header, cells)) else None
     if len(header) < 2 or len(header) > len(cells):
         return None
-
-    def fits(label: str, cell: str) -> bool:
-        value = bool(_VALUE_CELL.fullmatch(cell.strip()))
-        return value == any(ch.isdigit() for ch in label)
 
     offsets = [o for o in range(len(cells) - len(header) + 1)
                if all(fits(h, cells[o + i]) for i, h in enumerate(header))]

@@ -676,8 +676,11 @@ def test_align_header_places_a_shorter_header_only_where_it_fits_in_one_way():
     assert align_header(["编号", "具体指标", "2020年", "2025年", "属性"], cells) == ["编号", "具体指标", "2020年",
                                                                                  "2025年", "属性"]
     assert align_header(["2020年", "2025年"], ["指标", "1.2", "1.5", "1.8"]) is None  # two offsets fit
-    assert align_header(["指标", "目标值"], ["指标", "1.2", "1.5"]) is None  # no offset fits
+    assert align_header(["指标", "目标值"], ["指标", "1.2", "1.5"]) is None  # two offsets fit
     assert align_header(["a", "b", "c", "d"], ["x", "1", "2"]) is None
+    # as many cells, but the year columns would stand over text: a row whose cells wrapped
+    assert align_header(["具体指标", "2020年", "2025年"], ["14", "单位工业增加值能耗下降（%）", "—"]) is None
+    assert align_header(["序号", "指标名称", "2020 年值"], ["9", "基础研究经费占比", "5.6"]) == ["序号", "指标名称", "2020 年值"]
 
 
 def test_pipeline_answers_a_pdf_table_row_by_its_cells_and_cites_the_row_once(shared_qa):

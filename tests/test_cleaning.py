@@ -193,7 +193,8 @@ SPACED = ["二、发展目标", "到 2030 年，全市产业规模稳步扩大�
           "专栏 2  全市产业发展主要指标", "类", "别", "序号 指标名称 2022年 2030年", "属性",
           "总量", "1 产业营业收入（亿元） 1500 3000 预期性", "2 规上企业数量（户） 420 800 预期性",
           "创新", "能力", "3 企业 R&D 经费投入强度（%） 1.8 2.5 预期性",
-          "4 单位增加值能耗下降（%） — 达到国", "家要求", "约束性", "5 专利授权量（件） 900 1,600* 预期性",
+          "4 单位增加值能耗下降（%） —", "达到国家", "下达目", "标", "约束性", "融合", "发展",
+          "5 专利授权量（件） 900 1,600* 预期性",
           "注：*为累计值", "三、重点任务", "围绕主导产业，加快建设一批重点项目，形成布局合理、", "协同高效的产业体系。"]
 
 
@@ -203,8 +204,10 @@ def test_spaced_table_rows_stay_one_per_line_with_tab_separated_cells():
     assert "1\t产业营业收入（亿元）\t1500\t3000\t预期性" in out
     assert "3\t企业 R&D 经费投入强度（%）\t1.8\t2.5\t预期性" in out  # spaces inside a cell kept
     assert "5\t专利授权量（件）\t900\t1,600*\t预期性" in out
-    # a short word after the values is a cell (here the first line of a wrapped cell "达到国" / "家要求")
-    assert "4\t单位增加值能耗下降（%）\t—\t达到国" in out
+    # a row with fewer cells than the others takes its cells wrapped onto the lines after it; the
+    # group label of the next rows ("融合" "发展") stays a line of its own
+    assert "4\t单位增加值能耗下降（%）\t—\t达到国家下达目标\t约束性" in out
+    assert "融合发展" in out
     assert "专栏 2  全市产业发展主要指标" in out  # the caption is joined to nothing
     assert "创新能力" in out  # a group label wrapped in its narrow column: one line, never glued to a row
     assert all(("\t" in l) == bool(re.match(r"\d|序号", l)) for l in out[out.index("序号\t指标名称\t2022年\t2030年"):
