@@ -64,7 +64,7 @@ FILLER = frozenset("""
 那个 这个 那些 这些 里面 里 其中 当中 之中 中 之间 两个 三个 几个 省里 市里 省级 市级 全省 全市 四川 四川省 成都 成都市
 省 市 我省 本市 蓉 规划 方案 意见 文件 政策 通知 办法 实施方案 实施意见 发展规划 那个方案 剩 剩下 还剩 结束 截至 截止
 条例 规定 版本 那版 这版 新版 旧版 一版 那一版 修订 修正 修改 改过 改动 几次 一次 第一次 第二次 第三次 后来 之前 以前
-施行 生效 执行 通过 批准 公布 人大 常委会 人大常委会 现行 日期 开始
+施行 生效 执行 通过 批准 公布 人大 常委会 人大常委会 现行 日期 开始 是从
 到期 过期 有效 期内 期限 范围 以内 之内 期间 时候 什么 多少 这样 那样 一共 总共 分别 各自 各 都 也 又 再 起 开始 算起 从
 """.split())
 
@@ -135,6 +135,15 @@ def _statements(card) -> list[str]:
     return []
 
 
+_IN_FORCE = re.compile(r"起施行|起执行|起实施|起生效")  # the statement of the day a text takes effect
+
+
+def _cn_date(iso: str) -> str:
+    """An ISO date as Chinese texts write it: "2022-08-01" → "2022年8月1日", "2022-08" → "2022年8月"."""
+    parts = [int(p) for p in iso.split("-") if p.isdigit()]
+    return "".join(f"{n}{u}" for n, u in zip(parts, "年月日"))
+
+
 _PERIOD_STATEMENT = re.compile(r"规划期|实施期|期限|展望|\d+\s*[到至—–\-]\s*\d+\s*年")
 _WHICH_DOCS = re.compile(r"哪(?:些|几份|一份|份)|哪个文件")
 _AS_OF = re.compile(r"(?:站在|到了?|截至|按|在)\s*((?:19|20)\d{2})\s*年")  # 到2028年还能用吗: judged as of 2028
@@ -151,12 +160,16 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         known |= bool(meta.issuer)
         parts.append(f"发布单位为{meta.issuer}" if meta.issuer else "文件未注明发布单位")
     if asked & {"date", "newest", "oldest", "which", "validity"} or ("status" in asked and meta.is_draft):
-        said = next((s for s in statements if _DATE_STATEMENT.search(s)), None)
+        # the line stating the date itself (a regulation's header lists several dated events)
+        dated = [s for s in statements if _DATE_STATEMENT.search(s) and not _IN_FORCE.search(s)]
+        said = next((s for s in dated if meta.date and _cn_date(meta.date) in normalize(s)), dated[0] if dated else None)
         known |= bool(meta.date)
         if meta.date or asked & {"date", "newest", "oldest"}:
             parts.append(f"成文日期为{said or meta.date}" if meta.date else "文件未注明成文日期")
         if meta.effective_date and asked & {"date", "validity"}:
-            parts.append(f"自{meta.effective_date}起施行")
+            stated = next((s for s in statements if _IN_FORCE.search(s)
+                           and _cn_date(meta.effective_date) in normalize(s)), None)
+            parts.append(f"自{_cn_date(meta.effective_date)}起施行" + (f"（原文：“{stated.strip()}”）" if stated else ""))
     if asked & {"doc_number", "which", "level"}:
         known |= "doc_number" in asked and bool(meta.doc_number)
         if meta.doc_number or "doc_number" in asked:
@@ -192,6 +205,22 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         if meta.region:
             parts.append(f"适用地区为{meta.region}")
     return f"《{meta.title}》" + "，".join(parts) + "。", known
+
+
+_LATER_VERSION = re.compile(r"现行|最新|新版|修订后|修改后|修正后|目前|现在|如今")
+_EARLIER_VERSION = re.compile(r"修订前|修改前|修正前|原来|旧版|老版|原版|上一版|前一版|以前的|之前的")
+
+
+def version_order(question: str, doc_ids, docs: dict) -> list[str]:
+    """``doc_ids`` with the version the question asks for first when they are versions of one title
+    (same normalised title): the latest by stated date for 现行/最新/修订后, the earliest for 修订前/原来/
+    旧版; unchanged otherwise (stable). ``docs``: doc_id → DocumentMeta."""
+    ids = list(doc_ids)
+    titles = {normalize(docs[d].title) for d in ids if d in docs}
+    later, earlier = _LATER_VERSION.search(question), _EARLIER_VERSION.search(question)
+    if len(ids) < 2 or len(titles) != 1 or bool(later) == bool(earlier):
+        return ids
+    return sorted(ids, key=lambda d: docs[d].date or "", reverse=bool(later))
 
 
 def _order(metas: dict, fields: list[str], question: str) -> tuple[list[str], str]:
@@ -249,6 +278,7 @@ def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], in
         targets = [hits[0].chunk.doc_id]
     else:
         return None
+    targets = version_order(question, targets, index.docs)
     cards = document_cards(index)
     lines, citations, any_known = [], [], False
     for doc_id in targets:

@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
 from rag.index import LoadedIndex, card_rows
+from rag.meta_answers import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, continuation_rows, list_section_rows,
                        merge_outline, outline_chunks)
 from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
@@ -232,6 +233,8 @@ class HybridRetriever:
         if routing and plan.about_document:
             position = {row: i for i, row in enumerate(order)}
             cards = sorted(self._card_rows(plan.card_doc_ids, filters), key=lambda r: position.get(r, len(order)))
+            preferred = version_order(plan.question, [self.index.chunks[r].doc_id for r in cards], self.index.docs)
+            cards = sorted(cards, key=lambda r: preferred.index(self.index.chunks[r].doc_id))
             order = cards + [row for row in order if row not in cards]
             reordered = reordered or bool(cards)
         if routing and not multi and not (plan.about_document and not plan.scopes

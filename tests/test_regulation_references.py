@@ -104,3 +104,34 @@ def test_card_quotes_header_lines_as_the_cleaned_text_writes_them():
                       "第四十三条本条例自2018年5月1日起施行。"]
     assert all(q in text for q in quoted)  # verbatim spans of the cleaned text
     assert normalize("2024年3月29日 甲市人民代表大会常务委员会") in normalize(card.text)
+
+
+def test_version_order_puts_the_asked_version_first():
+    from rag.meta_answers import version_order
+
+    both = ["park-old", "park-new"]
+    assert version_order("甲市现行的机动车停车条例哪天施行？", both, DOCS) == ["park-new", "park-old"]
+    assert version_order("甲市机动车停车条例修订前那一版哪天施行？", ["park-new", "park-old"], DOCS) == both
+    assert version_order("甲市机动车停车条例哪天施行？", ["park-new", "park-old"], DOCS) == ["park-new", "park-old"]
+    # documents of different titles are not versions: left as they are
+    assert version_order("现行的条例", ["safety-b", "safety-a"], DOCS) == ["safety-b", "safety-a"]
+
+
+def test_metadata_answer_states_the_effective_day_as_the_text_writes_it(monkeypatch):
+    import datetime as dt
+
+    import rag.meta_answers as ma
+
+    text = ("甲市机动车停车条例\n2024年3月29日甲市人民代表大会常务委员会第九次会议通过\n第一条为了……\n"
+            "第四十三条本条例自2018年5月1日起施行。")
+    meta = DocumentMeta("park-new", "a.md", "a.md", "甲市机动车停车条例", region="甲市", date="2024-03-29",
+                        effective_date="2018-05-01")
+    card = build_card(meta, ["2024年3月29日 甲市人民代表大会常务委员会第九次会议通过",
+                             "第四十三条 本条例自2018年5月1日起施行。"], text)
+    monkeypatch.setattr(ma, "document_cards", lambda _index: {"park-new": card})
+    index = SimpleNamespace(docs={"park-new": meta}, chunks=[card])
+    answer, citations, known = ma.metadata_answer("甲市机动车停车条例是哪天施行的？", ("park-new",), [], index,
+                                                  dt.date(2026, 1, 1))
+    assert known and citations[0].chunk_id == card.chunk_id
+    assert "自2018年5月1日起施行" in answer and "“第四十三条本条例自2018年5月1日起施行。”" in answer
+    assert "成文日期为2024年3月29日甲市人民代表大会常务委员会第九次会议通过" in answer
