@@ -85,12 +85,13 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
         section_context = normalize(hit.title + hit.chunk.section).lower()
         spans = split_sentences(hit.chunk.text)
         label = ""  # the latest label sentence ("驱动电机。"): a heading for the sentences after it
+        header = _table_header(hit.chunk)  # a table row's column labels are its context too
         for i, (start, end) in enumerate(spans):
             if end - start > MAX_SENTENCE_CHARS * 2:
                 continue
             raw = hit.chunk.text[start:end]
             sent = normalize(raw).lower()
-            context = section_context + label
+            context = section_context + label + (header if "\t" in raw and sent != header else "")
             if is_label(raw):
                 label = sent
             if len(sent) < 4:
@@ -116,6 +117,15 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
             out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus))
     out.sort(key=lambda s: -s.score)
     return out
+
+
+def _table_header(chunk) -> str:
+    """The normalised header row of a table chunk (its ``context``, else its first line when that is
+    a row of cells), "" for other chunks."""
+    if chunk.kind != "table":
+        return ""
+    line = chunk.context or chunk.text.split("\n", 1)[0]
+    return normalize(line).lower() if "\t" in line else ""
 
 
 _LABEL_STRIP = re.compile(r"^[—\-－–\s]+|[。；;.\s]+$")

@@ -172,12 +172,17 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
 
 def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tuple[str, ...]]) -> float:
     """Share (idf-weighted, in [0, 1]) of the focus words that occur in the sentence or in its
-    document title / section path; 1.0 for an empty focus."""
+    document title / section path (for a table row also its table's header row: "2025年目标" is said
+    by the column); 1.0 for an empty focus."""
+    from rag.extractive import _table_header
+
     total = sum(focus.values())
     if not total:
         return 1.0
     sent = normalize(sentence.text).lower()
     ctx = normalize(sentence.hit.title + sentence.hit.chunk.section).lower()
+    if "\t" in sentence.text:
+        ctx += _table_header(sentence.hit.chunk)
     got = sum(w for t, w in focus.items() if any(o in sent or o in ctx for o in (t, *alternatives.get(t, ()))))
     return got / total
 

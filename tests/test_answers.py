@@ -669,6 +669,20 @@ def test_a_row_under_a_header_with_fewer_cells_is_answered_by_the_columns_the_he
     assert citations[0].quote == "3\t企业 R&D 经费投入强度（%）\t1.8\t2.5\t预期性"
 
 
+def test_a_table_rows_column_labels_count_as_its_context():
+    from rag.refusal import focus_coverage
+    header = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"
+    rows = "9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
+    chunk = Chunk("t3", "sc-plan", "二、目标", rows, 0, len(rows), 30, "table", header)
+    terms = {"基础研究": 4.0, "目标": 2.0}
+    row = _scored("基础研究经费2025年目标是多少？", [Hit(1, 1.0, chunk, PROVINCE.title)], terms)[0]
+    assert abs(row.coverage - (4.0 + 0.5 * 2.0) / 6.0) < 1e-9  # "目标" only in the header: half weight
+    assert focus_coverage(row, terms, {}) == 1.0
+    text_chunk = Chunk("t4", "sc-plan", "二、重点任务", "基础研究经费占比提高。", 0, 11, 8, "text", "")
+    assert focus_coverage(_scored("基础研究经费目标", [Hit(1, 1.0, text_chunk, PROVINCE.title)], terms)[0],
+                          terms, {}) == 4.0 / 6.0
+
+
 def test_align_header_places_a_shorter_header_only_where_it_fits_in_one_way():
     from rag.extractive import align_header
     cells = ["8", "规上工业企业 R&D经费投入强度（%）", "1.2", "1.5", "预期性"]
