@@ -274,6 +274,8 @@ def _events(norm: str, verbatim: str) -> list[DatedEvent]:
             out.append(DatedEvent(kind[-1] if kind[-1] != "通过" or len(kind) == 1 else "通过", iso, verbatim))
             if "修订" in kind and "通过" in kind:  # 修订通过
                 out[-1] = DatedEvent("修订", iso, verbatim)
+            if "批准" in kind:  # 省人大常委会…批准的《市人大常委会关于修改…的决定》修正: an approval, not the province's revision
+                out[-1] = DatedEvent("批准", iso, verbatim)
         elif re.fullmatch(r"[（(]?\s*" + _DATE.pattern + r"\s*[)）]?", line):
             out.append(DatedEvent("成文", iso, verbatim))
     return out
@@ -317,7 +319,7 @@ def _clean_title(title: str) -> str:
 
 # --- extraction --------------------------------------------------------------------------------
 HEADER_LINES = 14
-METADATA_VERSION = 1  # bump when extraction changes: documents are re-read at the next ingest
+METADATA_VERSION = 2  # bump when extraction changes: documents are re-read at the next ingest
 _SALUTATION = re.compile(r"[：:]$")
 
 

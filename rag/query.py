@@ -29,8 +29,8 @@ from pathlib import Path
 
 from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
     _EVOLUTION, _KIND_WORD, _REGION_WORDS, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
-    document_cues, document_scopes, is_comparison, plan_era, reference_mentions, referenced_documents,
-    referenced_regions, resolve_reference)
+    bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
+    referenced_documents, referenced_regions, resolve_reference)
 from rag.text import normalize
 
 
@@ -279,6 +279,10 @@ def _sub_query(question: str, scopes: list[Scope]) -> str:
         if any(s.region == r for s in scopes):
             for w in sorted(words[:-1], key=len, reverse=True):
                 out = out.replace(w, " ")
+    for s in scopes:  # a region of the indexed documents: its full and bare names
+        for w in sorted({s.region or "", bare_region(s.region) or ""}, key=len, reverse=True):
+            if len(w) >= 2:
+                out = out.replace(w, " ")
     return out
 
 
@@ -365,6 +369,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     if not settings.use_doc_routing:
         return QueryPlan(question, tokens, dense_text, (), tuple(matches), ())
     regions = referenced_regions(question)
+    regions += tuple(r for r in indexed_regions(question, index.docs) if r not in regions)
     scopes, compare = _scopes(question, index, regions)
     doc_ids = tuple(dict.fromkeys(d for s in scopes if s.region is None for d in s.doc_ids))
     if scopes:

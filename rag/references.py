@@ -97,6 +97,25 @@ def referenced_regions(question: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def indexed_regions(question: str, docs: dict) -> tuple[str, ...]:
+    """Regions of the indexed documents (``DocumentMeta.region``, read from each text) that the question
+    names, by full name (山东省) or bare name (山东, ``bare_region``), in the order they occur in it; a
+    name inside a longer region name found at the same place (云浮 in 云浮市) counts once. ``docs``:
+    doc_id → DocumentMeta."""
+    norm = normalize(question)
+    spans: list[tuple[int, int, str]] = []
+    for region in sorted({m.region for m in docs.values() if m.region and m.region != "全国"}):
+        for name in {normalize(region), normalize(bare_region(region) or "")}:
+            if len(name) >= 2:
+                spans += [(m.start(), m.end(), region) for m in re.finditer(re.escape(name), norm)]
+    found: list[str] = []
+    for start, end, region in sorted(spans, key=lambda t: (t[0], -(t[1] - t[0]))):
+        if region not in found and not any(a <= start and end <= b and r != region for a, b, r in spans
+                                           if (a, b) != (start, end)):
+            found.append(region)
+    return tuple(found)
+
+
 # --- document references and sub-queries ---------------------------------------------------
 _ERA_NUMERALS = {12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五"}
 _DOC_KINDS = ("规划", "方案", "意见", "办法", "通知", "条例", "规定")  # what a policy or regulation title ends with
@@ -108,7 +127,8 @@ _REF_BREAK = re.compile(r"[，,。？?！!；;：:、\s]|以及|还是|和|与|�
 _YEAR_RANGE = re.compile(r"(20\d{2})\s*年?\s*[—–\-~～至到]+\s*(20\d{2})")
 _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
 MAX_REFERENCE_CHARS = 16  # a document reference ("十三五那份战略性新兴产业规划") is at most this long
-_COMPARISON = re.compile(r"分别|各自|各有|不同|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都")
+_COMPARISON = re.compile(r"分别|各自|各有|不同|不一样|一致|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都"
+                         r"|哪个(?:先|早|晚|更)")
 _EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次|历年|变迁|从.{0,12}到(?:现在|目前|如今|最新|今天)")
 
 
@@ -327,6 +347,16 @@ def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], 
         ids = resolve_reference(question[a:b], cues, topics)
         if ids:
             found.setdefault(ids, question[a:b])
+            # "北京和浙江的中医药条例": the region coordinated before the reference has its own such document
+            other = _COORDINATED.search(question[max(0, a - 8):a])
+            region = _mention_region(question[a:b], cues)
+            if other and region:
+                words = other.group(1)
+                mention = re.sub(rf"^(?:{re.escape(region)}|{re.escape(bare_region(region) or region)})", words,
+                                 question[a:b])
+                if mention != question[a:b] and (more := resolve_reference(mention, cues, topics)) \
+                        and _mention_region(mention, cues) not in (None, region):
+                    found.setdefault(more, words)
     versions: dict[str, list[str]] = {}  # documents of one title (two dated versions) are one reference
     for doc_id in referenced_documents(question, index.docs):
         versions.setdefault(normalize(index.docs[doc_id].title), []).append(doc_id)
@@ -334,6 +364,9 @@ def document_scopes(question: str, index) -> tuple[tuple[str, tuple[str, ...]], 
         found.setdefault(tuple(ids), _name_in(question, index.docs[ids[0]]))
     return tuple((label, ids) for ids, label in found.items()
                  if not any(set(o) < set(ids) for o in found))
+
+
+_COORDINATED = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?:和|与|、|及|跟)$")  # "北京和" before "浙江的中医药条例"
 
 
 def is_comparison(question: str) -> bool:

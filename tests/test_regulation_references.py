@@ -135,3 +135,30 @@ def test_metadata_answer_states_the_effective_day_as_the_text_writes_it(monkeypa
     assert known and citations[0].chunk_id == card.chunk_id
     assert "自2018年5月1日起施行" in answer and "“第四十三条本条例自2018年5月1日起施行。”" in answer
     assert "成文日期为2024年3月29日甲市人民代表大会常务委员会第九次会议通过" in answer
+
+
+def test_regions_of_the_indexed_documents_are_named_in_questions():
+    from rag.references import indexed_regions
+
+    assert indexed_regions("乙江和丙州对生活垃圾分类的要求有什么不一样？", DOCS) == ("乙江省", "丙州市")
+    assert indexed_regions("丙州市生活垃圾怎么分？", DOCS) == ("丙州市",)  # full and bare name count once
+    assert indexed_regions("生活垃圾怎么分？", DOCS) == ()
+
+
+def test_a_region_coordinated_before_a_reference_has_its_own_such_document(index):
+    docs = {**DOCS, "tcm-a": _meta("tcm-a", "甲市中医药条例", "甲市"), "tcm-b": _meta("tcm-b", "乙江省中医药条例", "乙江省")}
+    idx = SimpleNamespace(docs=docs, tokenizer=Tokenizer(None))
+    scopes = dict((ids, label) for label, ids in document_scopes("甲市和乙江的中医药条例，哪个先施行？", idx))
+    assert set(scopes) == {("tcm-a",), ("tcm-b",)}
+
+
+def test_a_province_approving_a_citys_amendment_is_not_its_issuer():
+    from rag.metadata import extract_metadata
+
+    text = ("# 丙州市生活垃圾管理条例\n\n2015年6月26日 丙州市人民代表大会常务委员会第二十九次会议通过\n\n"
+            "2015年7月30日 乙江省人民代表大会常务委员会第二十一次会议批准\n\n"
+            "2019年8月1日 乙江省人民代表大会常务委员会第十三次会议批准的《丙州市人民代表大会常务委员会关于修改〈丙州市"
+            "生活垃圾管理条例〉的决定》修正\n\n## 第一章 总则\n\n第一条 为了……\n\n第五十条 本条例自2015年10月1日起施行。\n")
+    m = extract_metadata(text)
+    assert m.issuer == "丙州市人民代表大会常务委员会"
+    assert m.issued_date == "2019-08-01"
