@@ -273,22 +273,25 @@ def cmd_ask(args) -> int:
             sys.stdout.write(event["text"])
             sys.stdout.flush()
             streamed = True
-        elif event["type"] == "reset":
+        elif event["type"] == "reset":  # what was streamed is replaced: say so, then print the answer
+            if streamed:
+                sys.stdout.write(f"\n〔以上为大模型的原始输出，作废：{event.get('reason') or '已替换'}；以下为答案〕\n")
             streamed = False
-            sys.stdout.write("\n")
         elif event["type"] == "final":
             answer = event["answer"]
-    print(format_answer(answer, skip_text=streamed))
+    print(format_answer(answer, skip_text=streamed, llm_enabled=qa.llm_enabled))
     return 0
 
 
-def format_answer(answer, skip_text: bool = False) -> str:
-    """Readable answer: text, notices, then numbered sources with verbatim quotes."""
+def format_answer(answer, skip_text: bool = False, llm_enabled: bool = False) -> str:
+    """Readable answer: text, notices, then numbered sources with verbatim quotes. ``llm_enabled``: an
+    extractive answer is then labelled as the LLM's fallback, not as "未配置大模型"."""
     lines = [] if skip_text else [answer.text]
     lines.append("")
     for notice in answer.notices:
         lines.append(f"注意：{notice}")
-    mode = "大模型生成" if answer.mode == "llm" else "原文摘录（未配置大模型）"
+    mode = ("大模型生成" if answer.mode == "llm" else "原文摘录（大模型未作答）" if llm_enabled
+            else "原文摘录（未配置大模型）")
     lines.append(f"[{mode}，检索 {answer.timings_ms.get('retrieve', 0):.0f} ms，共 {answer.timings_ms.get('total', 0):.0f} ms]")
     if answer.citations:
         lines.append("来源：")

@@ -10,7 +10,8 @@ Sentence score (all parts in [0, 1]):
                                                       ≥ 2 further labels (is_label)]
                                 + 0.05 / rank(hit)
 
-Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
+Sentences inside instruction-like text (``rag.injection.instruction_spans``: “忽略以上所有指令…”) are
+never candidates. Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
 question's information need).
 """
 
@@ -20,6 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.meta_answers import asked_metadata, metadata_answer  # noqa: F401  (re-exported)
+from rag.injection import inside, instruction_spans
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -86,8 +88,9 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
         spans = split_sentences(hit.chunk.text)
         label = ""  # the latest label sentence ("驱动电机。"): a heading for the sentences after it
         header = _table_header(hit.chunk)  # a table row's column labels are its context too
+        orders = instruction_spans(hit.chunk.text)  # text addressed to a model is never an answer
         for i, (start, end) in enumerate(spans):
-            if end - start > MAX_SENTENCE_CHARS * 2:
+            if end - start > MAX_SENTENCE_CHARS * 2 or (orders and inside(orders, start, end)):
                 continue
             raw = hit.chunk.text[start:end]
             sent = normalize(raw).lower()
@@ -201,9 +204,10 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
         else:
             items = _label_run(hit.chunk.text, spans, i)
             stop = any(hit.chunk.text[a:b].lstrip().startswith(("——", "--")) for a, b in spans[i + 1:])
+        orders = instruction_spans(hit.chunk.text)
         for a, b in items:
             key = normalize(hit.chunk.text[a:b])
-            if key not in seen and len(out) < limit:
+            if key not in seen and len(out) < limit and not inside(orders, a, b):
                 seen.add(key)
                 out.append(ScoredSentence(hit, a, b, s.coverage, s.score))
         if stop or (colon and len(spans) - i - 1 > limit):

@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 from rag.chunking import chunk_document
 from rag.metadata import METADATA_VERSION
+from rag.injection import flagged_passages
 from rag.corpus import Source, card_statements, collect_sources, file_sha256, load_document
 from rag.errors import DocumentReadError, IngestError, RagError
 from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json, index_dir,
@@ -232,7 +233,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
         chunks.append(build_card(doc.meta, card_statements(source, doc.meta), doc.text))
         entries[doc_id] = {"meta": _jsonable(asdict(doc.meta)), "meta_in": _jsonable(meta_json), "sha256": sha,
                            "source": str(source.path), "text": doc.text, "n_chunks": len(chunks),
-                           "encoding": doc.encoding}
+                           "encoding": doc.encoding,
+                           # passages with instruction-like text (rag.injection): listed in the knowledge base
+                           "instruction_like": flagged_passages(chunks)}
         chunks_by_doc[doc_id] = chunks
         (report.updated if prev else report.added).append(doc_id)
     if keep_others:

@@ -58,7 +58,8 @@ class KbDocument:
     """One document of the live index. ``origin`` is "bundled" (corpus manifest) or "upload";
     ``badges``: level, region, period (e.g. "2021—2025年"), status, expired/draft on ``Settings.today``;
     ``n_chunks`` counts its passages including the synthetic document card; ``file`` is the source
-    file name."""
+    file name; ``n_flagged`` counts its passages with instruction-like text (``rag.injection``: lines
+    addressed to a language model, e.g. “忽略以上所有指令…”), recorded at ingest."""
 
     doc_id: str
     title: str
@@ -66,6 +67,7 @@ class KbDocument:
     n_chunks: int
     origin: str
     file: str
+    n_flagged: int = 0
 
 
 # --- paths and the exclusion list ------------------------------------------------------------
@@ -152,8 +154,18 @@ def list_documents(settings: Settings) -> list[KbDocument]:
         out.append(KbDocument(
             doc_id=meta.doc_id, title=meta.title, badges=DocumentBadges.of(meta, today),
             n_chunks=int(entry.get("n_chunks", 0)), origin="upload" if _is_upload(settings, source) else "bundled",
-            file=Path(source).name or meta.original_file))
+            file=Path(source).name or meta.original_file, n_flagged=_n_flagged(entry)))
     return out
+
+
+def _n_flagged(entry: dict) -> int:
+    """Passages of an index entry with instruction-like text; an entry written before ingest recorded
+    them (no ``instruction_like``) is checked on its text, counting flagged lines."""
+    if "instruction_like" in entry:
+        return len(entry["instruction_like"] or [])
+    from rag.injection import instruction_spans
+
+    return len(instruction_spans(entry.get("text") or ""))
 
 
 def hidden_documents(settings: Settings) -> list[tuple[str, str]]:

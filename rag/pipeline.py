@@ -26,7 +26,7 @@ from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
 
 REFUSAL_TEXT = "文件中未找到与该问题直接相关的内容。以下列出最接近的段落，仅供参考。"
-LLM_UNAVAILABLE = "大模型服务暂不可用（{reason}），以下为抽取式答案。"
+LLM_FALLBACK = "{reason}，以下为原文摘录（抽取式答案）。"
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -66,6 +66,16 @@ def document_notices(citations: list[Citation], index: LoadedIndex, settings: Se
     return notices
 
 
+def _delta_events(pieces):
+    """``{"type": "delta", "text"}`` per text piece of the generator ``pieces``; returns its return value."""
+    while True:
+        try:
+            piece = next(pieces)
+        except StopIteration as done:
+            return done.value
+        yield {"type": "delta", "text": piece}
+
+
 class PolicyQA:
     """Question answering over the index in ``settings.data_dir``.
 
@@ -77,6 +87,7 @@ class PolicyQA:
     def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False):
         self.settings = settings
         self._llm = llm
+        self._chat = None  # the ChatOpenAI of settings, built on first use
         self.auto_ingest = auto_ingest
         self._retriever: HybridRetriever | None = None
 
@@ -120,6 +131,13 @@ class PolicyQA:
         """Yield events: ``{"type": "hits", "hits"}``, then ``{"type": "delta", "text"}`` pieces of the
         answer (LLM mode streams tokens), then ``{"type": "final", "answer": Answer}``.
 
+        LLM mode also yields ``{"type": "preview", "answer": Answer}`` (the extractive answer, to show
+        while the LLM writes) before the first delta, and ``{"type": "reset", "text", "reason"}`` when
+        the streamed text is replaced: by the extractive answer (the LLM failed, timed out, replied empty
+        or cut off, or none of its figures stood in the passages) or by the checked answer (sentences
+        removed or re-cited by ``rag.llm.ground``). The LLM's part (requests, retries, waits) ends by
+        ``settings.llm_budget_s`` seconds after the question arrived.
+
         Raises InvalidQuestionError for a blank or over-long question, IndexNotBuiltError without index.
         """
         t0 = time.perf_counter()
@@ -133,7 +151,8 @@ class PolicyQA:
         yield {"type": "hits", "hits": hits}
         extractive = self._extractive(q, hits, plan, filters)
         if self.llm_enabled and not extractive.refused:
-            answer = yield from self._llm_answer(q, hits, extractive)
+            yield {"type": "preview", "answer": extractive}  # shown until the LLM's answer is ready
+            answer = yield from self._llm_answer(q, hits, extractive, deadline=t0 + self.settings.llm_budget_s)
         else:
             answer = extractive
             yield {"type": "delta", "text": answer.text}
@@ -206,25 +225,52 @@ class PolicyQA:
         meta = index.docs.get(doc_id)
         return Hit(0, 0.0, chunk, meta.title if meta else doc_id)
 
-    def _llm_answer(self, question: str, hits: list[Hit], extractive: Answer):
-        from rag.llm import REFUSAL_PREFIX, build_chain, chat_model, citations_for, clean_markers, format_context
+    def _llm_answer(self, question: str, hits: list[Hit], extractive: Answer, deadline: float):
+        """Stream the LLM's answer (``rag.llm.stream_reply``), check its markers and figures
+        (``clean_markers``, ``ground``) and return the Answer; any unusable reply falls back to
+        ``extractive`` with a notice saying why. An injected chat model is not retried (it has its own
+        policy); the configured server is retried ``llm_max_retries`` times within the budget."""
+        from rag.llm import (MARKER, REFUSAL_PREFIX, build_message_chain, chat_model, citations_for, clean_markers,
+                             format_context, ground, stream_reply)
 
         index = self.retriever.index
-        llm = self._llm or chat_model(self.settings)
-        chain = build_chain(llm)
-        pieces: list[str] = []
-        try:
-            for piece in chain.stream({"question": question, "context": format_context(hits, index.docs)}):
-                pieces.append(piece)
-                yield {"type": "delta", "text": piece}
-        except Exception as exc:  # noqa: BLE001 - any server/network failure → extractive fallback
-            reason = type(exc).__name__
-            notice = LLM_UNAVAILABLE.format(reason=reason)
-            yield {"type": "reset", "text": extractive.text}
-            return Answer(question, extractive.text, "extractive", extractive.refused, extractive.citations,
-                          hits, [notice, *extractive.notices])
-        text, cited = clean_markers("".join(pieces).strip(), len(hits))
-        refused = text.startswith(REFUSAL_PREFIX) or not text
+        settings = self.settings
+        if self._llm is not None:
+            llm, retries = self._llm, 0
+
+            def make_chain(_seconds_left: float):
+                return build_message_chain(llm)
+        else:
+            if self._chat is None:
+                self._chat = chat_model(settings, max_retries=0)
+            llm, retries = self._chat, settings.llm_max_retries
+
+            def make_chain(seconds_left: float):
+                return build_message_chain(llm.bind(timeout=max(min(settings.llm_timeout_s, seconds_left), 0.1)))
+        inputs = {"question": question, "context": format_context(hits, index.docs)}
+        reply = yield from _delta_events(stream_reply(make_chain, inputs, deadline, retries, settings.llm_budget_s,
+                                                      clock=time.perf_counter))
+        if not reply.ok:
+            return (yield from self._fallback(extractive, reply.failure))
+        cleaned, _ = clean_markers(reply.text, len(hits))
+        refused = cleaned.startswith(REFUSAL_PREFIX)
+        text, grounding, removed = ground(cleaned, hits)
+        notices = []
+        if removed:
+            shown = "；".join(f"“{r[:40]}”" for r in removed[:3])
+            notices.append(f"已删除大模型答案中 {len(removed)} 句无法在所引段落中找到其数字的陈述：{shown}。")
+            if not refused and not MARKER.search(text):  # nothing cited is left
+                return (yield from self._fallback(extractive, "大模型答案中的数字未能在所引段落中找到", grounding,
+                                                  notices))
+        if text != cleaned:
+            yield {"type": "reset", "text": text, "reason": "已按引文核对大模型答案"}
+        text, cited = clean_markers(text, len(hits))
         citations = citations_for(text, cited, hits)
-        return Answer(question, text or REFUSAL_TEXT, "llm", refused, citations, hits,
-                      document_notices(citations, index, self.settings))
+        return Answer(question, text, "llm", refused, citations, hits,
+                      [*notices, *document_notices(citations, index, self.settings)], grounding=grounding)
+
+    def _fallback(self, extractive: Answer, failure: str, grounding: dict | None = None, notices=()):
+        """Replace what was streamed by the extractive answer; the notice says why (``failure``)."""
+        yield {"type": "reset", "text": extractive.text, "reason": failure}
+        notice = LLM_FALLBACK.format(reason=failure)
+        return replace(extractive, notices=[notice, *notices, *extractive.notices], grounding=grounding)

@@ -19,6 +19,8 @@ RAG_LLM_MODEL              chat model; an LLM is used when ``OPENAI_API_KEY`` or
                            ``OPENAI_BASE_URL`` is set (``RAG_LLM=off`` disables)
 RAG_LLM_TIMEOUT            seconds per LLM request                                 ``30``
 RAG_LLM_MAX_RETRIES        retries after the first failed LLM request              ``2``
+RAG_LLM_BUDGET             total seconds the LLM may take per question (requests,  ``30``
+                           retries, Retry-After waits); then the extractive answer
 RAG_CHUNK_TOKENS           maximum chunk size in cl100k tokens                     ``320``
 RAG_TOP_K                  passages returned by default                            ``5``
 RAG_MAX_QUESTION_CHARS     longest accepted question, in characters                ``500``
@@ -82,6 +84,7 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2
+    llm_budget_s: float = 30.0  # wall time of the LLM per question, retries and waits included
     chunk_tokens: int = 320
     top_k: int = 5
     max_question_chars: int = 500
@@ -166,6 +169,7 @@ class Settings:
             llm_api_key=api_key,
             llm_timeout_s=_float(env, "RAG_LLM_TIMEOUT", 30.0),
             llm_max_retries=_int(env, "RAG_LLM_MAX_RETRIES", 2),
+            llm_budget_s=_float(env, "RAG_LLM_BUDGET", 30.0),
             chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
             top_k=_int(env, "RAG_TOP_K", 5),
             max_question_chars=_int(env, "RAG_MAX_QUESTION_CHARS", 500),
@@ -193,6 +197,8 @@ class Settings:
             raise ConfigError("top_k ≥ 1, chunk_tokens ≥ 32 and max_question_chars ≥ 1 are required")
         if self.max_document_chars < 1 or self.max_expanded_bytes < 1 or self.max_zip_ratio < 1:
             raise ConfigError("RAG_MAX_DOCUMENT_CHARS, RAG_MAX_EXPANDED_MB and RAG_MAX_ZIP_RATIO must be ≥ 1")
+        if not self.llm_budget_s > 0 or self.llm_max_retries < 0:
+            raise ConfigError(f"RAG_LLM_BUDGET={self.llm_budget_s} must be > 0 seconds and RAG_LLM_MAX_RETRIES ≥ 0")
 
     def with_(self, **changes) -> "Settings":
         """A copy with ``changes`` applied and validated."""

@@ -182,7 +182,10 @@ class Answer:
     """The result of answering one question.
 
     ``mode`` is "extractive" or "llm"; ``notices`` are plain-language remarks shown with the answer
-    (expired plan, draft, LLM unavailable); ``timings_ms`` has "retrieve", "answer", "total".
+    (expired plan, draft, LLM unavailable); ``timings_ms`` has "retrieve", "answer", "total";
+    ``grounding`` (when the LLM was asked; in ``to_json`` only then) counts the answer's sentences that state
+    a number or date (``claims``), those found in a cited passage (``supported``), removed (``removed``) and
+    re-cited to the passage holding them (``reassigned``).
     """
 
     question: str
@@ -193,8 +196,11 @@ class Answer:
     hits: list[Hit]
     notices: list[str] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
+    # LLM answers: {"claims", "supported", "removed", "reassigned"} sentence counts of rag.llm.ground
+    grounding: dict | None = None
 
     def to_json(self) -> dict:
+        extra = {"grounding": dict(self.grounding)} if self.grounding is not None else {}
         return {
             "question": self.question,
             "answer": self.text,
@@ -204,6 +210,7 @@ class Answer:
             "hits": [h.to_json() for h in self.hits],
             "notices": list(self.notices),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            **extra,
         }
 
 

@@ -6,7 +6,8 @@ document text is HTML-escaped before it is put into markup. A session is a plain
 
 A session: ``{"id", "turns": [turn]}``; a turn: ``{"question", "rewritten", "rule", "auto_region", "text",
 "mode", "refused", "notices", "citations": [CITATION], "sources": [SourceView.to_json()], "timings_ms",
-"pending"}``. Turns are numbered from 1 (t) everywhere: answer markers ``#src-<t>-<n>``, the sources
+"pending"}`` (+ ``"llm_pending"`` while the extractive preview is shown and the LLM still writes: its
+answer replaces the preview when it is complete and checked). Turns are numbered from 1 (t) everywhere: answer markers ``#src-<t>-<n>``, the sources
 panel's groups ``srcs-<t>``, feedback rows (``"turn"``) and the export's "第 t 问" headings.
 
 The other parts of the UI live in their own modules and are re-exported here: the filter panel
@@ -116,6 +117,8 @@ def status_html(turn: dict | None) -> str:
         return ""
     if turn.get("pending"):
         return '<div class="rag-status">正在作答…</div>'
+    if turn.get("llm_pending"):
+        return '<div class="rag-status">已给出原文摘录；大模型正在生成答案…</div>'
     t = turn.get("timings_ms", {})
     mode = MODE_LABELS.get(turn.get("mode"), "")
     return (f'<div class="rag-status">模式：{mode}　检索 {t.get("retrieve", 0):.0f} ms　'
@@ -186,10 +189,19 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
     yield view()
     try:
         for event in qa.ask_stream(rw.question, options.top_k, options.filters(settings)):
-            if event["type"] == "delta":
-                turn["text"] += event["text"]
+            if event["type"] == "preview":  # the extractive answer, shown while the LLM writes
+                preview: Answer = event["answer"]
+                views = source_views(preview, qa.index.docs, settings.today_date())
+                turn.update(text=preview.text, mode=preview.mode, refused=preview.refused, pending=False,
+                            notices=["大模型正在生成答案，完成并核对引文后将替换这段原文摘录。", *preview.notices],
+                            citations=[c.to_json() for c in preview.citations],
+                            sources=[v.to_json() for v in views], llm_pending=True)
                 yield view()
-            elif event["type"] == "reset":  # the LLM failed: its partial text is replaced
+            elif event["type"] == "delta":
+                if not turn.get("llm_pending"):  # LLM text replaces the preview only once checked (final)
+                    turn["text"] += event["text"]
+                    yield view()
+            elif event["type"] == "reset":  # the LLM failed or its answer was checked: the text is replaced
                 turn["text"] = event["text"]
                 yield view()
             elif event["type"] == "final":
@@ -198,6 +210,7 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
                 turn.update(text=answer.text, mode=answer.mode, refused=answer.refused,
                             notices=list(answer.notices), citations=[c.to_json() for c in answer.citations],
                             sources=[v.to_json() for v in views], timings_ms=dict(answer.timings_ms), pending=False)
+                turn.pop("llm_pending", None)
                 yield view()
     except RagError as exc:
         yield ChatView(chat_messages(session), sources_html(session.get("turns", [])), status_html(prev), session,

@@ -13,16 +13,18 @@ from rag.settings import Settings
 from ui.sources import esc
 
 
-KB_HEADERS = ["编号", "文件标题", "层级", "地区", "规划期", "状态", "段落数", "来源"]
+KB_HEADERS = ["编号", "文件标题", "层级", "地区", "规划期", "状态", "段落数", "来源", "疑似指令段落"]
 
 
 def kb_rows(settings: Settings) -> list[list]:
-    """Rows of the knowledge-base table (see KB_HEADERS)."""
+    """Rows of the knowledge-base table (see KB_HEADERS); the last column counts the document's passages
+    with instruction-like text (``rag.kb.KbDocument.n_flagged``, "—" for none)."""
     rows = []
     for d in kb.list_documents(settings):
         b = d.badges
         rows.append([d.doc_id, d.title, b.level or "—", b.region or "—", b.period or "—",
-                     "、".join(b.status_labels) or "—", d.n_chunks, "上传" if d.origin == "upload" else "内置"])
+                     "、".join(b.status_labels) or "—", d.n_chunks, "上传" if d.origin == "upload" else "内置",
+                     d.n_flagged or "—"])
     return rows
 
 
