@@ -155,14 +155,14 @@ def cmd_ingest(args) -> int:
     keep = {"keep_others": not args.replace}
     if args.include_hidden:
         hidden = kb.excluded(settings)  # a damaged kb.json is reported before the index is touched
-        report = ingest(settings, paths, progress=_progress, exclude=[], **keep)
+        report = ingest(settings, paths, progress=_progress, exclude=[], on_wait=_waiting(settings), **keep)
         indexed = {*report.added, *report.updated, *report.unchanged}
         restored = kb.unhide(settings, [d for d in hidden if d in indexed])
         if restored:
             print(f"注意：已索引并恢复 {len(restored)} 篇此前在知识库中隐藏的文件：{', '.join(restored)}",
                   file=sys.stderr)
     else:
-        report = ingest(settings, paths, progress=_progress, **keep)
+        report = ingest(settings, paths, progress=_progress, on_wait=_waiting(settings), **keep)
         if report.excluded:
             print(f"注意：跳过 {len(report.excluded)} 篇在知识库中隐藏的文件（{', '.join(report.excluded)}）；"
                   f"如需索引并恢复，请加 --include-hidden", file=sys.stderr)
@@ -170,6 +170,8 @@ def cmd_ingest(args) -> int:
         _print_json(report.to_json())
     else:
         state = "索引已更新" if report.changed else "索引无变化"
+        if report.repaired:
+            state = f"索引已修复（{report.repaired} → 已重建 (index repaired: rebuilt)）"
         print(f"{state}：{report.n_documents} 篇文件，{report.n_chunks} 个段落，用时 {report.seconds:.1f} 秒"
               f"（新增 {len(report.added)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}，"
               f"删除 {len(report.removed)}，失败 {len(report.failed)}）")
@@ -178,6 +180,14 @@ def cmd_ingest(args) -> int:
     for path, reason in report.failed:
         print(f"error: {path}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _waiting(settings):
+    """``on_wait`` of an ingest: a one-line notice on stderr that another ingest holds the lock."""
+    def notice():
+        print(f"另一个索引任务正在进行，等待其完成… (another ingest is running in {settings.data_dir}; waiting)",
+              file=sys.stderr, flush=True)
+    return notice
 
 
 def cmd_remove(args) -> int:
@@ -327,10 +337,12 @@ def cmd_info(args) -> int:
     "region", "issued_date", "effective_date", "period_start", "period_end", "status", "chunks",
     "source"} (unknown = null; dates "YYYY-MM-DD" or "YYYY-MM" as precise as the text states)."""
     from rag import kb
-    from rag.index import read_current
+    from rag.index import load_index, read_current
 
     settings = _settings(args)
     pointer = read_current(settings)
+    if pointer:
+        load_index(settings)  # a damaged index is a one-line error naming `rag ingest`
     info = {
         "data_dir": str(settings.data_dir),
         "corpus_dir": str(settings.corpus_dir),

@@ -24,6 +24,23 @@ class IndexNotBuiltError(RagError):
     """No index exists in the data directory yet (run ``rag ingest``)."""
 
 
+class IndexDamagedError(RagError):
+    """A file of the live index is missing, unreadable or inconsistent with the others; the message names
+    it and says that ``rag ingest`` repairs the index (it verifies the live generation and rebuilds it).
+    ``path``: the damaged file or folder relative to the data directory (``chroma/``, ``index/CURRENT.json``,
+    ``index/<generation>/bm25/vocab.index.json`` …), or the Chroma server; ``detail``: "<path>: <what is wrong>"."""
+
+    def __init__(self, message: str, path: str = "", detail: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.detail = detail or message
+
+
+class IngestBusyError(RagError):
+    """Another ingest or knowledge-base change holds the data directory's ingest lock
+    (``rag.index.ingest_lock``) longer than the wait allowed; nothing was changed."""
+
+
 class IngestError(RagError):
     """Ingestion could not complete; the previous index (if any) is left untouched and usable."""
 

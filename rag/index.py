@@ -5,11 +5,16 @@ Layout under ``Settings.data_dir`` (everything the product writes lives here)::
     chroma/                  Chroma PersistentClient (unless RAG_CHROMA_HOST names a server);
                              one collection ``chunks_<generation>`` per index generation
     index/CURRENT.json       the live generation; replaced atomically (os.replace) at the end of an ingest
-    index/<generation>/      chunks.jsonl, documents.json, bm25/ (bm25s), lsa.npz (offline embedder)
+    index/<generation>/      chunks.jsonl, documents.json, bm25/ (bm25s), df.json, lsa.npz (offline embedder)
+    ingest.lock              the ingest lock (``ingest_lock``): one ingest or knowledge-base change at a time
 
 An ingest writes a complete new generation beside the live one and only then switches CURRENT, so
 an interrupted or failed ingest leaves the previous index usable; stale generations are removed by
 the next successful ingest.
+
+A damaged live generation (a file missing, unreadable or inconsistent with the others: ``check_index``)
+is reported by ``load_index`` as one ``IndexDamagedError`` naming the file and the fix (``rag ingest``);
+``rag.ingest.ingest`` checks the live generation the same way and rebuilds it when it is damaged.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import json
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.errors import IndexNotBuiltError, RagError
+from rag.errors import IndexDamagedError, IndexNotBuiltError, IngestBusyError
 from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
@@ -38,13 +44,81 @@ def current_path(settings: Settings) -> Path:
 
 
 def read_current(settings: Settings) -> dict | None:
-    """The CURRENT pointer as a dict, or None when no index was built yet."""
+    """The CURRENT pointer as a dict (at least ``generation`` and ``collection``), or None when no index
+    was built yet. Raises IndexDamagedError when CURRENT.json is unreadable, empty or incomplete."""
     try:
-        return json.loads(current_path(settings).read_text(encoding="utf-8"))
+        pointer = json.loads(current_path(settings).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RagError(f"{current_path(settings)} is unreadable ({exc}); run `rag ingest` to rebuild") from None
+    except (OSError, ValueError) as exc:
+        raise _damage("index/CURRENT.json", exc) from None
+    if not isinstance(pointer, dict) or not all(isinstance(pointer.get(k), str) and pointer[k]
+                                                for k in ("generation", "collection")):
+        raise _damage("index/CURRENT.json", "no generation or collection")
+    return pointer
+
+
+REPAIR_HINT = "运行 `rag ingest` 即可修复 (run `rag ingest` to repair it)"
+
+
+def _damage(what: str, why) -> IndexDamagedError:
+    """An IndexDamagedError with a one-line message: which file (``what``), why, and the fix."""
+    if isinstance(why, FileNotFoundError):
+        why = "missing"
+    elif isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {why}"
+    why = " ".join(str(why).split())[:160]
+    return IndexDamagedError(f"索引已损坏 (index damaged): {what}: {why}; {REPAIR_HINT}", path=what,
+                             detail=f"{what}: {why}")
+
+
+INGEST_WAIT_S = 600.0
+"""Default longest wait (seconds) for the ingest lock held by another ingest (``RAG_INGEST_WAIT``)."""
+_LOCKS: dict[str, object] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def lock_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "ingest.lock"
+
+
+@contextmanager
+def ingest_lock(settings: Settings, wait_s: float | None = None, on_wait=None):
+    """Hold the data directory's ingest lock (``data_dir/ingest.lock``, a ``filelock.FileLock``) for the
+    duration of the ``with`` block: one ingest or knowledge-base change at a time, across threads and
+    processes on this machine (a killed holder releases it). Re-entrant in the thread that holds it.
+
+    A second holder waits up to ``wait_s`` seconds (default: ``RAG_INGEST_WAIT``, else ``INGEST_WAIT_S``)
+    and then runs; ``on_wait()`` is called once when it has to wait. Raises IngestBusyError when the lock
+    is still held after the wait. With ``RAG_CHROMA_HOST`` the lock only covers this machine."""
+    import filelock
+
+    if wait_s is None:
+        raw = os.environ.get("RAG_INGEST_WAIT", "")
+        try:
+            wait_s = float(raw) if raw.strip() else INGEST_WAIT_S
+        except ValueError:
+            wait_s = INGEST_WAIT_S
+    path = lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = str(path.resolve())
+    with _LOCKS_LOCK:  # one FileLock per path and process: it is re-entrant per thread
+        lock = _LOCKS.setdefault(key, filelock.FileLock(key))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        if on_wait is not None:
+            on_wait()
+        try:
+            lock.acquire(timeout=max(wait_s, 0))
+        except filelock.Timeout:
+            raise IngestBusyError(
+                f"另一个索引任务正在进行 (another ingest is running in {settings.data_dir}; waited {wait_s:.0f} s); "
+                f"请等它完成后再试 (try again when it has finished)") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_current(settings: Settings, pointer: dict) -> None:
@@ -175,7 +249,8 @@ _CACHE_LOCK = threading.Lock()
 def load_index(settings: Settings) -> LoadedIndex:
     """Load the live generation (cached per data directory and generation).
 
-    Raises IndexNotBuiltError when no index exists; RagError when its files are damaged.
+    Raises IndexNotBuiltError when no index exists; IndexDamagedError (one line naming the file and
+    ``rag ingest``) when a file of the generation is missing, unreadable or inconsistent (``check_index``).
     """
     pointer = read_current(settings)
     if pointer is None:
@@ -184,32 +259,149 @@ def load_index(settings: Settings) -> LoadedIndex:
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        gen_dir = index_dir(settings) / pointer["generation"]
-        try:
-            import bm25s
-            from langchain_chroma import Chroma
-
-            chunks = [chunk_from_json(json.loads(line))
-                      for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-            docs_json = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
-            bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
-            df = json.loads((gen_dir / "df.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError) as exc:
-            raise RagError(f"index generation {pointer['generation']} is damaged ({exc}); run `rag ingest`") from None
-        tokenizer = Tokenizer(userdict_path(settings))
-        embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
-        embedder = make_embedder(embed_settings, gen_dir, tokenizer)
-        vectorstore = Chroma(collection_name=pointer["collection"], embedding_function=embedder,
-                             client=chroma_client(settings), create_collection_if_not_exists=False)
-        loaded = LoadedIndex(
-            pointer=pointer, chunks=chunks,
-            docs={d["meta"]["doc_id"]: meta_from_json(d["meta"]) for d in docs_json},
-            doc_texts={d["meta"]["doc_id"]: d["text"] for d in docs_json},
-            bm25=bm25, embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df,
-        )
+        loaded = _load_generation(settings, pointer)
         _CACHE.clear()  # keep only the newest generation in memory
         _CACHE[key] = loaded
         return loaded
+
+
+def check_index(settings: Settings) -> IndexDamagedError | None:
+    """Verify the live generation from disk (not from the cache): CURRENT.json, documents.json,
+    chunks.jsonl, the bm25/ files, df.json, lsa.npz (offline embeddings), the Chroma store and collection
+    are present and readable, and the numbers of documents, chunks, BM25 rows, df's ``__N__`` and Chroma
+    vectors agree (a vector query finds a stored chunk). Returns None when the index is sound or not
+    built yet, else the IndexDamagedError ``load_index`` would raise (its ``path`` names the damaged part)."""
+    try:
+        pointer = read_current(settings)
+        if pointer is not None:
+            _load_generation(settings, pointer)
+    except IndexDamagedError as exc:
+        return exc
+    return None
+
+
+def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
+    """Read and check every file of ``pointer``'s generation; raises IndexDamagedError at the first problem."""
+    import bm25s
+    from langchain_chroma import Chroma
+
+    generation = pointer["generation"]
+    gen_dir = index_dir(settings) / generation
+
+    def read(name: str, load):
+        try:
+            return load(gen_dir / name)
+        except Exception as exc:  # noqa: BLE001 - any failure to read a file of the index is damage
+            if not gen_dir.is_dir():
+                raise _damage(f"index/{generation}/", "missing") from None
+            raise _damage(f"index/{generation}/{name}", exc) from None
+
+    def damaged(name: str, why: str):
+        return _damage(f"index/{generation}/{name}", why)
+
+    chunks = read("chunks.jsonl", lambda p: [chunk_from_json(json.loads(line))
+                                             for line in p.read_text(encoding="utf-8").splitlines() if line])
+    docs_json = read("documents.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    try:
+        docs = {d["meta"]["doc_id"]: meta_from_json(d["meta"]) for d in docs_json}
+        doc_texts = {d["meta"]["doc_id"]: d["text"] for d in docs_json}
+        n_listed = sum(int(d.get("n_chunks", 0)) for d in docs_json)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise damaged("documents.json", exc) from None
+    if not chunks or not docs:
+        raise damaged("chunks.jsonl" if not chunks else "documents.json", "empty")
+    if n_listed != len(chunks) or not {c.doc_id for c in chunks} <= docs.keys():
+        raise damaged("chunks.jsonl", f"{len(chunks)} chunks, documents.json lists {n_listed}")
+    if not (gen_dir / "bm25").is_dir():
+        raise damaged("bm25/", "missing")
+    missing = [n for n in BM25_FILES if not (gen_dir / "bm25" / n).is_file()]
+    if missing:
+        raise damaged(f"bm25/{missing[0]}", "missing")
+    try:
+        bm25 = bm25s.BM25.load(str(gen_dir / "bm25"))
+    except Exception:  # noqa: BLE001 - name the file that cannot be read
+        import numpy as np
+
+        for name in BM25_FILES:
+            read(f"bm25/{name}", np.load if name.endswith(".npy")
+                 else lambda p: json.loads(p.read_text(encoding="utf-8")))
+        bm25 = read("bm25", lambda p: bm25s.BM25.load(str(p)))
+    n_rows = _bm25_rows(bm25)
+    if n_rows != len(chunks):
+        raise damaged("bm25/", f"{n_rows} rows for {len(chunks)} chunks")
+    df = read("df.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    if not isinstance(df, dict) or df.get("__N__") != len(chunks):
+        raise damaged("df.json", f"__N__ is {df.get('__N__') if isinstance(df, dict) else None} "
+                                 f"for {len(chunks)} chunks")
+    tokenizer = Tokenizer(userdict_path(settings))
+    embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
+    if embed_settings.embeddings == "lsa":
+        embedder = read("lsa.npz", lambda p: make_embedder(embed_settings, gen_dir, tokenizer))
+    else:
+        embedder = make_embedder(embed_settings, gen_dir, tokenizer)
+    collection_name = pointer["collection"]
+    where = "chroma/" if not settings.chroma_host else f"chroma server {settings.chroma_host}:{settings.chroma_port}"
+    for attempt in (1, 2):
+        try:
+            if not settings.chroma_host and not (Path(settings.data_dir) / "chroma" / "chroma.sqlite3").is_file():
+                raise FileNotFoundError("chroma.sqlite3")
+            client = chroma_client(settings)
+            collection = client.get_collection(collection_name)
+            n_vectors = collection.count()
+            probe = collection.get(ids=[chunks[0].chunk_id], include=["embeddings"])
+            found = collection.query(query_embeddings=[list(probe["embeddings"][0])], n_results=1)["ids"][0] \
+                if len(probe["ids"]) else []
+            break
+        except Exception as exc:  # noqa: BLE001 - a missing or unreadable store or collection is damage
+            if attempt == 1 and not isinstance(exc, FileNotFoundError) and not settings.chroma_host:
+                release_chroma(settings)  # this process's client may predate a store rebuilt by another one
+                continue
+            why = "missing" if isinstance(exc, FileNotFoundError) else f"collection {collection_name}: {exc}"
+            raise _damage(where, why) from None
+    if n_vectors != len(chunks) or not found:
+        raise _damage(where, f"collection {collection_name} holds {n_vectors} vectors "
+                             f"for {len(chunks)} chunks" + ("" if found else ", none found"))
+    vectorstore = Chroma(collection_name=collection_name, embedding_function=embedder, client=client,
+                         create_collection_if_not_exists=False)
+    return LoadedIndex(pointer=pointer, chunks=chunks, docs=docs, doc_texts=doc_texts, bm25=bm25,
+                       embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df)
+
+
+BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
+              "indptr.csc.index.npy")
+"""The files ``bm25s.BM25.save`` writes into a generation's ``bm25/`` folder."""
+
+
+def _bm25_rows(bm25) -> int:
+    """Number of documents (chunks) a loaded bm25s index scores; -1 when its arrays disagree."""
+    scores = bm25.scores
+    n = int(scores.get("num_docs") or -1)
+    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    if len(data) != len(indices) or not len(indptr) or int(indptr[-1]) != len(data):
+        return -1
+    if len(indices) and (int(indices.max()) >= n or int(indices.min()) < 0):
+        return -1
+    return n
+
+
+def release_chroma(settings: Settings) -> None:
+    """Forget this process's embedded Chroma client of ``data_dir/chroma`` (stopping it), so that the
+    next ``chroma_client`` opens the files on disk afresh — after the store was found damaged and is
+    rebuilt. No-op for a Chroma server."""
+    if settings.chroma_host:
+        return
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+    except ImportError:
+        return
+    identifier = str(Path(settings.data_dir) / "chroma")
+    system = SharedSystemClient._identifier_to_system.pop(identifier, None)
+    SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # noqa: BLE001 - a broken store may fail to stop cleanly
+            pass
 
 
 def remove_stale(settings: Settings, keep: set[str], client=None) -> None:

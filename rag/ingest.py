@@ -6,13 +6,17 @@ bundled documents hidden in the knowledge base, ``data_dir/kb.json``, also when 
 given, so that the index and kb.json agree; pass ``exclude=[]`` to index them): unchanged files (same sha256,
 same chunking settings) reuse their chunks, changed files are re-chunked, files no longer present or
 excluded lose their chunks. A file that cannot be read is reported and skipped; if an earlier version
-of it was indexed, that version is kept. Nothing changes when nothing changed. The new generation
-becomes live only when complete.
+of it was indexed, that version is kept. Nothing changes when nothing changed — unless the live
+generation is damaged (``rag.index.check_index``: a file missing, unreadable or inconsistent), which is
+then rebuilt from the sources (``IngestReport.repaired`` says what was wrong). The new generation
+becomes live only when complete. One ingest runs at a time per data directory (``rag.index.ingest_lock``:
+a second one waits for the first, then syncs against the index the first one left).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,9 +27,9 @@ from rag.metadata import METADATA_VERSION
 from rag.injection import flagged_passages
 from rag.corpus import Source, card_statements, collect_sources, file_sha256, load_document
 from rag.errors import DocumentReadError, IngestError, RagError
-from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json, index_dir,
-                       indexed_text, make_embedder, meta_from_json, read_current, remove_stale, userdict_path,
-                       write_current)
+from rag.index import (INDEX_FORMAT, check_index, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
+                       index_dir, indexed_text, ingest_lock, make_embedder, meta_from_json, read_current,
+                       release_chroma, remove_stale, userdict_path, write_current)
 from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
@@ -56,10 +60,13 @@ class IngestReport:
     # doc_id → encoding of the text/HTML files read (re-read) now that were not plain UTF-8 ("GB18030",
     # "UTF-16LE", "UTF-8 (BOM)" …; rag.readers.decode_bytes)
     encodings: dict[str, str] = field(default_factory=dict)
+    # the damage found in the live generation and repaired by rebuilding it ("<file>: <what was wrong>",
+    # rag.index.check_index), None when it was sound
+    repaired: str | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.repaired)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -141,9 +148,12 @@ def _previous(settings: Settings, pointer: dict | None) -> tuple[dict, dict, dic
         for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
             c = chunk_from_json(json.loads(line))
             chunks.setdefault(c.doc_id, []).append(c)
-    except (OSError, ValueError):
+        by_id = {d["meta"]["doc_id"]: d for d in docs}
+        if any(len(chunks.get(doc_id, ())) != int(d.get("n_chunks", -1)) for doc_id, d in by_id.items()):
+            return {}, {}, {}  # chunks.jsonl and documents.json disagree: re-read every source
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}, {}, {}  # a damaged live generation: rebuild everything
-    return {d["meta"]["doc_id"]: d for d in docs}, chunks, {d["meta"]["doc_id"]: d["text"] for d in docs}
+    return by_id, chunks, {d["meta"]["doc_id"]: d["text"] for d in docs}
 
 
 def _fingerprint(settings: Settings) -> dict:
@@ -155,7 +165,7 @@ def _fingerprint(settings: Settings) -> dict:
 
 
 def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress,
-           exclude: Iterable[str] | None = None, keep_others: bool = False) -> IngestReport:
+           exclude: Iterable[str] | None = None, keep_others: bool = False, on_wait=None) -> IngestReport:
     """Sync the index with ``paths`` (files or directories; default ``default_sources``) without the
     documents whose ids are in ``exclude``.
 
@@ -170,10 +180,23 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     the knowledge base), with or without ``paths``: a hidden document stays out of the index until it
     is restored (``rag.kb.restore_document`` / ``rag.kb.unhide``); ``[]`` indexes every source.
 
+    A damaged live generation (``rag.index.check_index``) is rebuilt from the sources even when no file
+    changed; ``IngestReport.repaired`` holds the damage found.
+
+    The whole sync holds the data directory's ingest lock (``rag.index.ingest_lock``): while another
+    ingest or knowledge-base change runs, this one waits (``on_wait()`` is called once when it starts
+    waiting), then reads the index that one left.
+
     Returns an IngestReport. Raises IngestError when no document could be indexed (also when all were
-    excluded) or the index could not be written, and KnowledgeBaseError when ``exclude`` is None and
-    kb.json is damaged; the previous index stays live and usable in every case.
+    excluded) or the index could not be written, IngestBusyError when the lock stayed held beyond the
+    wait, and KnowledgeBaseError when ``exclude`` is None and kb.json is damaged; the previous index stays
+    live in every case.
     """
+    with ingest_lock(settings, on_wait=on_wait):
+        return _ingest(settings, paths, progress, exclude, keep_others)
+
+
+def _ingest(settings, paths, progress, exclude, keep_others) -> IngestReport:
     started = time.perf_counter()
     if exclude is None:
         exclude = default_exclude(settings)
@@ -188,7 +211,12 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
             report.excluded.append(source.meta.doc_id)
         else:
             sources.append(source)
-    pointer = read_current(settings)
+    damage = check_index(settings)
+    pointer = None if damage is not None and damage.path == "index/CURRENT.json" else read_current(settings)
+    if damage is not None:
+        report.repaired = damage.detail
+        if damage.path.startswith("chroma"):
+            _set_aside_chroma(settings)
     fingerprint = _fingerprint(settings)
     same_settings = bool(pointer) and pointer.get("fingerprint") == fingerprint
     prev_docs, prev_chunks, prev_texts = _previous(settings, pointer)
@@ -261,9 +289,27 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
         report.generation = pointer["generation"]
         report.seconds = time.perf_counter() - started
         return report
-    report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress)
+    report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress,
+                                          keep_previous=damage is None)
+    shutil.rmtree(Path(settings.data_dir) / CHROMA_ASIDE, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+CHROMA_ASIDE = "chroma.damaged"
+"""Where a damaged embedded Chroma store is moved while the index is rebuilt (removed after success)."""
+
+
+def _set_aside_chroma(settings: Settings) -> None:
+    """Move a damaged embedded Chroma store (``data_dir/chroma``) to ``CHROMA_ASIDE`` and forget this
+    process's client of it, so that the rebuild writes into a fresh store. No-op for a Chroma server."""
+    if settings.chroma_host:
+        return
+    release_chroma(settings)
+    store, aside = Path(settings.data_dir) / "chroma", Path(settings.data_dir) / CHROMA_ASIDE
+    shutil.rmtree(aside, ignore_errors=True)
+    if store.exists():
+        store.rename(aside)
 
 
 def _corrections(settings: Settings) -> dict[str, dict]:
@@ -287,7 +333,7 @@ def _unique(source: Source, seen: set[str]) -> Source:
     return replace(source, meta=replace(source.meta, doc_id=doc_id))
 
 
-def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress) -> str:
+def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress, keep_previous=True) -> str:
     import bm25s
 
     generation = f"g{time.time_ns():x}"
@@ -352,7 +398,9 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
             raise
         raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
     # keep the previous generation one ingest longer: answers in flight may still be reading it
-    remove_stale(settings, keep={generation, pointer["generation"]} if pointer else {generation}, client=client)
+    # (unless it is damaged)
+    remove_stale(settings, keep={generation, pointer["generation"]} if pointer and keep_previous else {generation},
+                 client=client)
     return generation
 
 

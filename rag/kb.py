@@ -16,8 +16,9 @@ documents are not re-chunked); when an ingest fails, the change is rolled back (
 again, the exclusion undone) and the previous index stays live. An upload is validated — type, size, parsed with ``rag.corpus.read_text``
 — before anything is copied into ``uploads/``, so a bad file changes nothing.
 
-Changes are serialised by a process-wide lock; two processes changing one data directory at the same
-time are not supported.
+Changes are serialised with every ingest by the data directory's ingest lock (``rag.index.ingest_lock``,
+a file lock in ``data_dir/ingest.lock``): an upload in the UI and a ``rag ingest`` in a shell, or two UI
+processes, never interleave — the later one waits for the earlier one.
 """
 
 from __future__ import annotations
@@ -28,14 +29,13 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_text
 from rag.errors import DocumentReadError, RagError
-from rag.index import index_dir, meta_from_json, read_current
+from rag.index import index_dir, ingest_lock, meta_from_json, read_current
 from rag.settings import Settings
 from rag.types import DocumentBadges
 
@@ -46,7 +46,6 @@ UPLOADS_DIR = "uploads"
 KB_FILE = "kb.json"
 LEGACY_FILTERED_CORPUS = Path("kb") / "corpus"
 """Where earlier versions kept a filtered copy of the corpus while documents were hidden; removed on re-index."""
-_LOCK = threading.Lock()
 
 
 class KnowledgeBaseError(RagError):
@@ -271,7 +270,7 @@ def add_upload(settings: Settings, path: str | Path, name: str | None = None, pr
     already taken, or a failed ingest; in every error case the uploads folder and the index are
     left as they were."""
     safe = check_upload(path, name, max_bytes)
-    with _LOCK:
+    with ingest_lock(settings):
         folder = uploads_dir(settings)
         dest = folder / safe
         if dest.exists():
@@ -306,7 +305,7 @@ def delete_document(settings: Settings, doc_id: str, progress=None):
 
     Returns the IngestReport. Raises KnowledgeBaseError for an unknown id, for the last remaining
     document, or when the ingest fails (then the file / exclusion list is restored)."""
-    with _LOCK:
+    with ingest_lock(settings):
         docs = {d.doc_id: d for d in list_documents(settings)}
         entries = {e["meta"]["doc_id"]: e for e in _live_entries(settings)}
         if doc_id not in docs:
@@ -341,7 +340,7 @@ def unhide(settings: Settings, doc_ids) -> list[str]:
     Returns the ids that were hidden and are not any more, in hidden-list order ([] when none; kb.json
     is then left untouched). Raises KnowledgeBaseError when kb.json is damaged."""
     drop = set(doc_ids)
-    with _LOCK:
+    with ingest_lock(settings):
         before = excluded(settings)
         gone = [d for d in before if d in drop]
         if gone:
@@ -353,7 +352,7 @@ def restore_document(settings: Settings, doc_id: str, progress=None):
     """Un-hide a bundled document and re-index; returns the IngestReport.
 
     Raises KnowledgeBaseError when ``doc_id`` is not hidden."""
-    with _LOCK:
+    with ingest_lock(settings):
         before = excluded(settings)
         if doc_id not in before:
             raise KnowledgeBaseError(f"“{doc_id}”不是被隐藏的内置文件 (not hidden)")
@@ -465,7 +464,7 @@ def set_metadata(settings: Settings, doc_id: str, field: str, value) -> dict:
     unknown field or a malformed value: a year that is not a four-digit integer, a date not YYYY-MM-DD /
     YYYY-MM, a level not in LEVEL_VALUES, an empty title, a line break, more than MAX_METADATA_CHARS."""
     parsed = parse_metadata_value(field, value)
-    with _LOCK:
+    with ingest_lock(settings):
         data = metadata_corrections(settings)
         entry = data.setdefault(str(doc_id), {})
         entry["date" if field == "issued_date" else field] = parsed
@@ -476,7 +475,7 @@ def set_metadata(settings: Settings, doc_id: str, field: str, value) -> dict:
 def clear_metadata(settings: Settings, doc_id: str, field: str | None = None) -> None:
     """Forget the user's correction of ``field`` (every correction of ``doc_id`` when None); the text's
     (or the manifest's) value applies again from the next ingest on."""
-    with _LOCK:
+    with ingest_lock(settings):
         data = metadata_corrections(settings)
         if field is None:
             data.pop(str(doc_id), None)
