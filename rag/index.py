@@ -72,8 +72,6 @@ def _damage(what: str, why) -> IndexDamagedError:
                              detail=f"{what}: {why}")
 
 
-INGEST_WAIT_S = 600.0
-"""Default longest wait (seconds) for the ingest lock held by another ingest (``RAG_INGEST_WAIT``)."""
 _LOCKS: dict[str, object] = {}
 _LOCKS_LOCK = threading.Lock()
 
@@ -88,17 +86,13 @@ def ingest_lock(settings: Settings, wait_s: float | None = None, on_wait=None):
     duration of the ``with`` block: one ingest or knowledge-base change at a time, across threads and
     processes on this machine (a killed holder releases it). Re-entrant in the thread that holds it.
 
-    A second holder waits up to ``wait_s`` seconds (default: ``RAG_INGEST_WAIT``, else ``INGEST_WAIT_S``)
+    A second holder waits up to ``wait_s`` seconds (default ``settings.ingest_wait_s``, ``RAG_INGEST_WAIT``)
     and then runs; ``on_wait()`` is called once when it has to wait. Raises IngestBusyError when the lock
     is still held after the wait. With ``RAG_CHROMA_HOST`` the lock only covers this machine."""
     import filelock
 
     if wait_s is None:
-        raw = os.environ.get("RAG_INGEST_WAIT", "")
-        try:
-            wait_s = float(raw) if raw.strip() else INGEST_WAIT_S
-        except ValueError:
-            wait_s = INGEST_WAIT_S
+        wait_s = settings.ingest_wait_s
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = str(path.resolve())

@@ -27,6 +27,8 @@ RAG_MAX_QUESTION_CHARS     longest accepted question, in characters             
 RAG_MAX_DOCUMENT_CHARS     longest document accepted at ingest, in characters      ``1000000``
 RAG_MAX_EXPANDED_MB        largest expanded size of a DOCX's zip members, in MiB   ``64``
 RAG_MAX_ZIP_RATIO          largest expansion ratio of a DOCX zip member > 1 MiB    ``100``
+RAG_INGEST_WAIT            seconds an ingest waits for another one to finish       ``600``
+                           (``rag.index.ingest_lock``), then gives up
 =========================  ======================================================  =====================
 """
 
@@ -95,6 +97,7 @@ class Settings:
     max_document_chars: int = 1_000_000
     max_expanded_bytes: int = 64 * 1024 * 1024
     max_zip_ratio: int = 100
+    ingest_wait_s: float = 600.0  # longest wait for the data directory's ingest lock (rag.index.ingest_lock)
     # Retrieval knobs (named configurations of the evaluation harness change these).
     retrieval_mode: str = "hybrid"  # "hybrid" | "bm25" | "dense"
     rrf_k: int = 60
@@ -176,6 +179,7 @@ class Settings:
             max_document_chars=_int(env, "RAG_MAX_DOCUMENT_CHARS", 1_000_000),
             max_expanded_bytes=_int(env, "RAG_MAX_EXPANDED_MB", 64) * 1024 * 1024,
             max_zip_ratio=_int(env, "RAG_MAX_ZIP_RATIO", 100),
+            ingest_wait_s=_float(env, "RAG_INGEST_WAIT", 600.0),
             today=env.get("RAG_TODAY") or None,
         )
         if env.get("RAG_DATA_DIR"):
@@ -195,6 +199,8 @@ class Settings:
             raise ConfigError(f"retrieval_mode={self.retrieval_mode!r}: use hybrid, bm25 or dense")
         if self.top_k < 1 or self.chunk_tokens < 32 or self.max_question_chars < 1:
             raise ConfigError("top_k ≥ 1, chunk_tokens ≥ 32 and max_question_chars ≥ 1 are required")
+        if not self.ingest_wait_s >= 0:
+            raise ConfigError(f"RAG_INGEST_WAIT={self.ingest_wait_s}: give the seconds to wait, 0 or more")
         if self.max_document_chars < 1 or self.max_expanded_bytes < 1 or self.max_zip_ratio < 1:
             raise ConfigError("RAG_MAX_DOCUMENT_CHARS, RAG_MAX_EXPANDED_MB and RAG_MAX_ZIP_RATIO must be ≥ 1")
         if not self.llm_budget_s > 0 or self.llm_max_retries < 0:

@@ -129,7 +129,7 @@ def test_ingest_while_another_process_holds_the_lock_is_a_one_line_error(damaged
         from rag.errors import IngestBusyError
 
         with pytest.raises(IngestBusyError):  # the knowledge base takes the same lock
-            kb.delete_document(damaged_copy, MINI_DOC_IDS[0])
+            kb.delete_document(damaged_copy.with_(ingest_wait_s=0.5), MINI_DOC_IDS[0])
         assert read_current(damaged_copy)["generation"] == generation
         assert {d.doc_id for d in kb.list_documents(damaged_copy)} == set(MINI_DOC_IDS)
     finally:
