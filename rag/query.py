@@ -82,6 +82,7 @@ class Scope:
     region: str | None = None
     tokens: tuple[str, ...] = ()
     dense_text: str = ""
+    implicit: bool = False  # named only by a region and topic words ("杭州…生活垃圾"), no kind word
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ _PLURAL = re.compile(r"[两二三四五几各每]\s*[份个部]|前后|这些|�
 
 _DOC_NUMBER = re.compile(r"[〔\[(（]\d{4}[〕\])）]\d+号")  # 成府发〔2024〕2号 names one document
 WEAK_SHARE = 0.0  # share of the routing weight for a reference that is only an era or a period
+IMPLICIT_SHARE = 0.5  # share for a document named only by its region and topic words (``implicit_scope``)
 
 
 def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
@@ -260,12 +262,40 @@ def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
             # an era or a period alone ("十三五期间", "成都十四五") may name a time, not a document
             named = _KIND_WORD.search(s.label) or _DOC_NUMBER.search(normalize(s.label))
             w = weight if named or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
+            if s.implicit:
+                w = weight * IMPLICIT_SHARE
             for d in s.doc_ids:
                 out[d] = max(out.get(d, 0.0), w / len(s.doc_ids))
     return out
 
 
 MIN_SUB_QUERY_TOKENS = 2  # a sub-query with fewer words left ("…里有哪些？") says too little to search with
+
+
+MAX_IMPLICIT_DOCS = 2  # a region-and-topic reference names one document (or its two versions)
+MIN_IMPLICIT_WORDS = 2  # topic words it shares with the names (one word, 代表 of 代表性, may be a coincidence)
+
+
+def implicit_scope(question: str, index, region: str) -> list[Scope]:
+    """The document a question names only by its region and topic words ("杭州单位不按规定分类投放生活
+    垃圾…" → 杭州市生活垃圾管理条例): the documents of ``region`` whose names share most of the question's
+    topic words (``rag.references.resolve_reference`` on the whole question, restricted to the region), when
+    they are at most ``MAX_IMPLICIT_DOCS`` of one title and not every document of the region; [] otherwise.
+    The scope is ``implicit``: its in-document ranking gets ``IMPLICIT_SHARE`` of the routing weight."""
+    from rag.references import _cues
+
+    cues, topics = _cues(index)
+    local = tuple(c for c in cues if c.region == region)
+    words = [w for w in topics if w in question]
+    if not words or len(local) < 2:
+        return []
+    score = {c.doc_id: sum(w in c.names for w in words) for c in local}
+    best = max(score.values())
+    ids = tuple(d for d, n in score.items() if n == best and n >= MIN_IMPLICIT_WORDS)
+    titles = {normalize(index.docs[d].title) for d in ids}
+    if not ids or len(ids) > MAX_IMPLICIT_DOCS or len(titles) != 1 or len(ids) == len(local):
+        return []
+    return [Scope("", ids, implicit=True)]
 
 
 def _sub_query(question: str, scopes: list[Scope]) -> str:
@@ -371,12 +401,14 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     regions = referenced_regions(question)
     regions += tuple(r for r in indexed_regions(question, index.docs) if r not in regions)
     scopes, compare = _scopes(question, index, regions)
+    if not scopes and len(regions) == 1:
+        scopes = implicit_scope(question, index, regions[0])
     doc_ids = tuple(dict.fromkeys(d for s in scopes if s.region is None for d in s.doc_ids))
     if scopes:
         sub = _sub_query(question, scopes)
         sub_tokens = index.tokenizer.tokens(sub) + [t for w in extra for t in index.tokenizer.tokens(w)]
         if len(sub_tokens) >= MIN_SUB_QUERY_TOKENS:  # else each scope searches with the whole question
-            scopes = [Scope(s.label, s.doc_ids, s.region, tuple(sub_tokens), " ".join([sub, *extra]))
+            scopes = [Scope(s.label, s.doc_ids, s.region, tuple(sub_tokens), " ".join([sub, *extra]), s.implicit)
                       for s in scopes]
     about = asks_about_document(question)
     cards = ()
@@ -384,8 +416,27 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         cards = tuple(dict.fromkeys(d for s in scopes for d in s.doc_ids))
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
+    sections = named_sections(question, index, tuple(s.label for s in scopes))
+    if doc_ids and PENALTY_QUESTION.search(question):
+        sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
-                     named_sections(question, index, tuple(s.label for s in scopes)), compare, asks_list(question))
+                     tuple(dict.fromkeys(sections)), compare, asks_list(question))
+
+
+# a question about the consequence of a violation (罚多少, 怎么处理, 要担什么责任); regulations state it in
+# their chapter 法律责任 (the standard chapter of Chinese laws and regulations)
+PENALTY_QUESTION = re.compile(r"罚|处分|法律责任|(?:怎么|如何|怎样)(?:处理|处置|追责)|追究|担什么责任")
+PENALTY_SECTION = "法律责任"
+
+
+def penalty_sections(index) -> tuple[str, ...]:
+    """Section labels of ``index`` (``chunk_section_labels``: 第八章法律责任) that are a 法律责任 chapter
+    (cached on the index); () for documents without one (plans, 实施方案)."""
+    cached = getattr(index, "_penalty_sections", None)
+    if cached is None:
+        cached = index._penalty_sections = tuple(sorted({lab for labs in chunk_section_labels(index) for lab in labs
+                                                         if lab.endswith(PENALTY_SECTION)}))
+    return cached
 
 
 def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:

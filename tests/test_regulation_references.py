@@ -162,3 +162,24 @@ def test_a_province_approving_a_citys_amendment_is_not_its_issuer():
     m = extract_metadata(text)
     assert m.issuer == "丙州市人民代表大会常务委员会"
     assert m.issued_date == "2019-08-01"
+
+
+def test_a_region_and_two_topic_words_name_one_document_implicitly(index):
+    from rag.query import implicit_scope
+
+    docs = {**DOCS, "sci-c": _meta("sci-c", "丙州市科学技术进步条例", "丙州市")}
+    idx = SimpleNamespace(docs=docs, tokenizer=Tokenizer(None))
+    scopes = implicit_scope("丙州单位不按规定分类投放生活垃圾，拒不改正的罚多少？", idx, "丙州市")
+    assert [(s.doc_ids, s.implicit) for s in scopes] == [(("waste-c",), True)]
+    assert implicit_scope("丙州的数据怎么交易？", idx, "丙州市") == []  # no topic word of its documents
+
+
+def test_penalty_questions_add_the_named_documents_liability_chapter():
+    from rag.query import PENALTY_QUESTION, penalty_sections
+    from rag.types import Chunk
+
+    chunks = [Chunk("a", "d", "第八章 法律责任 › 第六十五条", "第六十五条……", 0, 5, 3),
+              Chunk("b", "d", "第四章 分类投放 › 第二十七条", "第二十七条……", 5, 9, 3)]
+    assert penalty_sections(SimpleNamespace(chunks=chunks)) == ("第八章法律责任",)
+    assert PENALTY_QUESTION.search("拒不改正的最高罚多少钱？") and PENALTY_QUESTION.search("有人骗领补贴会怎么处理？")
+    assert not PENALTY_QUESTION.search("生活垃圾分哪几类？")
