@@ -279,7 +279,8 @@ def stream_reply(make_chain, inputs: dict, deadline: float, max_retries: int, bu
             if kind == "end":
                 break
             exc = item
-            name = type(exc).__name__
+            status = _status_of(exc)
+            name = f"HTTP {status}，{type(exc).__name__}" if status else type(exc).__name__
             if pieces:
                 return reply(f"大模型回复中途出错（{name}）", service_error=True)
             if not (retryable(exc) and attempt <= max_retries):
@@ -287,7 +288,6 @@ def stream_reply(make_chain, inputs: dict, deadline: float, max_retries: int, bu
             asked = retry_after_s(exc)
             wait = backoff_s(attempt) if asked is None else asked
             if clock() + wait >= deadline:
-                status = _status_of(exc)
                 what = f"HTTP {status}" if status else name
                 said = f"要求等待 {asked:g} 秒" if asked is not None else f"重试需等待 {wait:g} 秒"
                 return reply(f"大模型服务暂不可用（{what}，{said}，超过每题时限 {budget_s:g} 秒）", service_error=True)
