@@ -29,7 +29,7 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
@@ -292,11 +292,9 @@ def stream_reply(make_chain, inputs: dict, deadline: float, max_retries: int, bu
                 said = f"要求等待 {asked:g} 秒" if asked is not None else f"重试需等待 {wait:g} 秒"
                 return reply(f"大模型服务暂不可用（{what}，{said}，超过每题时限 {budget_s:g} 秒）", service_error=True)
             sleep(wait)
-            break
-        else:  # pragma: no cover - the inner loop always breaks or returns
-            pass
+            break  # and retry
         if kind == "error":
-            continue  # retry
+            continue
         text = "".join(pieces).strip()
         if not text:
             return reply("大模型返回了空回复")
