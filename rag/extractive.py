@@ -236,9 +236,11 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
 
     Picks the best sentence and up to ``max_sentences - 1`` more scoring ≥ 85 % of it, skipping
     sentences already contained in a chosen one (chunks overlap by one sentence, so the same sentence
-    can come from two chunks); citation numbers follow first use.
+    can come from two chunks), then fills the remaining places with sentences scoring ≥ 70 % that hold
+    question ``terms`` no chosen sentence holds (``_complement``); a document's title line is never
+    chosen (``_is_title``) unless nothing else is there; citation numbers follow first use.
     ``groups`` (cross-document questions: group name → document ids, e.g. one group per named
-    document or region): up to two sentences per group, plus the best sentence of each other document
+    document or region): up to two sentences per group (the second also by ``_complement``), plus the best sentence of each other document
     of the group scoring ≥ 85 % of the group's best, each labelled by its document (``doc_label``;
     ``docs`` = index.docs), at most 6 lines. ``label_sections``: prefix each sentence
     with the innermost heading of its section in 【】 (the field a company's activity falls under).
@@ -250,23 +252,28 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     ``items`` (``outline_items``: the sub-sections of the section a list question names): the answer is
     the numbered list of them ("1. （一）前沿生物[1]"), followed by the best sentence when it answers
     question ``terms`` (term → idf weight) that neither the items nor the section heading hold — it
-    asks for more than the items' names. A one-sentence line that is a table row is shown as
+    asks for more than the items' names; then each item also shows the sentence of its own passage
+    that holds what is asked (``_item_content``: "1. （二）先进能源：深入贯彻国家能源安全战略…[2]"), and
+    the best sentences follow as for any list question. A one-sentence line that is a table row is shown as
     header/cell pairs (``table_cells``).
     Text already quoted is not repeated (overlapping chunks), citations whose quotes contain one another
     are merged (``merge_citations``). Labels are ours; the sentences and quotes are verbatim.
     """
+    sentences = [s for s in sentences if not _is_title(s)] or sentences  # a title line answers nothing asked
     if items:
         rows = [(f"{i}. ", [it]) for i, it in enumerate(items, start=1)]
-        if _asks_more(items, sentences, terms or {}):
-            rows += _sentence_rows([s for s in sentences if s.hit.chunk.kind != "outline"], max_sentences, None, False)
+        if _asks_more(items, sentences, terms or {}):  # the question asks what the items say, not their names
+            rows = [(prefix, [it, *_item_content(it, items, terms or {})]) for prefix, (it,) in rows]
+            rows += _sentence_rows([s for s in sentences if s.hit.chunk.kind != "outline"], max_sentences, None, True,
+                                   terms)
         return _render(rows, None, docs, False)
     if not sentences:
         return "", []
-    return _render(_sentence_rows(sentences, max_sentences, groups, wants_list), groups, docs, label_sections)
+    return _render(_sentence_rows(sentences, max_sentences, groups, wants_list, terms), groups, docs, label_sections)
 
 
 def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: dict[str, set[str]] | None,
-                   wants_list: bool) -> list[tuple[str, list[ScoredSentence]]]:
+                   wants_list: bool, terms: dict[str, float] | None = None) -> list[tuple[str, list[ScoredSentence]]]:
     """The chosen sentences of ``compose`` as (prefix, sentences) answer lines."""
     if not sentences:
         return []
@@ -279,10 +286,13 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
                 if picked and s.score >= 0.85 * picked[0].score and all(
                         s.hit.chunk.doc_id != p.hit.chunk.doc_id for p in picked):
                     picked += _pick([s], 1, chosen + picked)
+            if len(picked) < 2:
+                picked += _complement(group, picked, chosen + picked, terms or {}, 2 - len(picked))
             chosen += picked
         chosen = chosen[:6]
     if not chosen:
         chosen = _pick(sentences, max_sentences, [])
+        chosen += _complement(sentences, chosen, chosen, terms or {}, max_sentences - len(chosen))
     hits = list({s.hit.chunk.chunk_id: s.hit for s in sentences}.values())
     lines: list[list[ScoredSentence]] = []
     for s in chosen:
@@ -324,6 +334,70 @@ def _asks_more(items: list[ScoredSentence], sentences: list[ScoredSentence], ter
         return False
     sent = normalize(best.text).lower()
     return sum(w for t, w in terms.items() if t in sent and t not in known) / total >= ITEM_SUPPLEMENT
+
+
+COMPLEMENT_SCORE = 0.7  # a complementing sentence scores at least this share of the best one
+COMPLEMENT_TERMS = 0.15  # … and holds at least this share of the question's term weight that no chosen sentence holds
+
+
+def _complement(sentences: list[ScoredSentence], picked: list[ScoredSentence], chosen: list[ScoredSentence],
+                terms: dict[str, float], room: int) -> list[ScoredSentence]:
+    """Up to ``room`` more of ``sentences`` (best first) that carry what the ``picked`` ones lack: each
+    scores ≥ ``COMPLEMENT_SCORE`` of the best of ``picked`` and holds question ``terms`` (term → idf
+    weight) worth ≥ ``COMPLEMENT_TERMS`` of the question's weight that no sentence of ``picked`` (nor
+    one added before it) holds, and is not already in ``chosen`` (``_pick``) — the one sentence that carries a part of the question is not left
+    out for falling just under the 85 % cut of ``_pick``. [] without terms, picks or room."""
+    if not terms or not picked or room <= 0:
+        return []
+    total = sum(terms.values()) or 1.0
+    held = normalize("".join(s.text for s in picked)).lower()
+    out: list[ScoredSentence] = []
+    for s in sentences:
+        if len(out) >= room or s.score < COMPLEMENT_SCORE * picked[0].score:
+            break
+        sent = normalize(s.text).lower()
+        new = sum(w for t, w in terms.items() if t in sent and t not in held)
+        if new / total >= COMPLEMENT_TERMS and _pick([s], 1, chosen + out):
+            out.append(s)
+            held += sent
+    return out
+
+
+def _is_title(s: ScoredSentence) -> bool:
+    """``s`` is its document's title line (normalised, whitespace ignored): it names the document the
+    question already names and says nothing it asks."""
+    return bool(s.hit.title) and normalize(s.text).lower().strip("。.") == normalize(s.hit.title).lower().strip("。.")
+
+
+ITEM_CONTENT = 0.4  # share of the asked terms' weight an item's sentence must hold to be shown with it
+
+
+def _item_content(item: ScoredSentence, items: list[ScoredSentence], terms: dict[str, float]) -> list[ScoredSentence]:
+    """The sentence of ``item``'s own passage (its sub-section's first passage; [] for an item quoted
+    from the outline) that says what the question asks about the item: of the question ``terms``
+    (term → idf weight) that neither the items, their section paths nor the document title hold (the
+    asked terms: 牵头, 高地, 国家战略 …), it holds the largest weight, at least ``ITEM_CONTENT`` of
+    them; the earliest on ties. [] when no sentence after the item's heading does."""
+    chunk = item.hit.chunk
+    if chunk.kind == "outline" or item.start < 0:
+        return []
+    known = normalize("".join(it.text + it.hit.chunk.section for it in items) + item.hit.title).lower()
+    asked = {t: w for t, w in terms.items() if t not in known}
+    total = sum(asked.values())
+    if total <= 0:
+        return []
+    best, best_w = None, 0.0
+    orders = instruction_spans(chunk.text)
+    for a, b in split_sentences(chunk.text):
+        if a < item.end or b - a > MAX_SENTENCE_CHARS * 2 or (orders and inside(orders, a, b)):
+            continue
+        sent = normalize(chunk.text[a:b]).lower()
+        w = sum(v for t, v in asked.items() if t in sent)
+        if w > best_w:
+            best, best_w = (a, b), w
+    if best is None or best_w < ITEM_CONTENT * total:
+        return []
+    return [ScoredSentence(item.hit, best[0], best[1], item.coverage, item.score)]
 
 
 def _doc_range(s: ScoredSentence) -> tuple[int, int] | None:
@@ -389,6 +463,8 @@ def _render(rows, groups, docs, label_sections) -> tuple[str, list[Citation]]:
                 spans[cid] = [min(spans[cid][0], s.start), max(spans[cid][1], s.end)]
             last_of_chunk = j + 1 == len(kept) or kept[j + 1].hit.chunk.chunk_id != cid
             shown = (table_cells(s) if len(kept) == 1 else None) or s.text
+            if j and "\t" not in kept[j - 1].text and not _CLOSED.search(text):  # a heading before its content
+                text += "："
             text += shown + (f"[{numbers[cid]}]" if last_of_chunk else "")
         s = kept[0]
         label = f"{doc_label(s.hit.chunk.doc_id, docs or {})}：" if groups else ""
@@ -405,6 +481,7 @@ def _render(rows, groups, docs, label_sections) -> tuple[str, list[Citation]]:
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_CLOSED = re.compile(r"(?:[。；;：:！？!?.，,、）)\]”’]|\[\d+\])\s*$")  # text ending a sentence, clause or citation
 
 
 def merge_citations(text: str, citations: list[Citation]) -> tuple[str, list[Citation]]:

@@ -608,6 +608,53 @@ def test_a_list_question_asking_more_than_the_names_keeps_the_best_sentence_afte
     assert len(answer.splitlines()) == 3
 
 
+def test_a_list_question_asking_what_the_items_say_gives_each_item_the_sentence_that_says_it():
+    from rag.extractive import outline_items
+
+    bodies = {"(一)前沿生物": "聚焦基因治疗。深入贯彻健康战略部署。", "(二)先进能源": "深入贯彻能源安全战略。",
+              "(三)未来交通": "发展低空装备。"}  # the third says nothing about a strategy
+    subs = {f"二、重点方向 › {label}": _subsection(label, body, i) for i, (label, body) in enumerate(bodies.items(), 1)}
+    outline = _hit(OUTLINE, "cd-plan", rank=3, section="二、重点方向 › 提纲", kind="outline")
+    body = _hit("深入贯彻能源安全战略。", "cd-plan", rank=1, section="二、重点方向 › (二)先进能源")
+    q = "重点方向分别贯彻哪些国家战略？"
+    terms = {"重点": 1.0, "方向": 1.0, "贯彻": 2.0, "国家": 1.0, "战略": 2.0}
+    items = outline_items(q, outline, lambda doc, path: subs.get(path))
+    answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
+    lines = answer.splitlines()
+    assert lines[:3] == ["1. (一)前沿生物：深入贯彻健康战略部署。[1]", "2. (二)先进能源：深入贯彻能源安全战略。[2]",
+                         "3. (三)未来交通[3]"]
+    # each item's quote is the verbatim span of its own passage from the heading to the sentence
+    assert citations[0].quote == "(一)前沿生物\n聚焦基因治疗。深入贯彻健康战略部署。" and citations[0].chunk_id == "sub-1"
+    assert all(c.quote in subs[f"二、重点方向 › {lab}"].chunk.text for c, lab in zip(citations, bodies))
+    # asking only for the names keeps the bare items
+    names = compose(_scored("重点方向有哪些？", [body, outline], {"重点": 1.0, "方向": 2.0}), wants_list=True,
+                    items=items, terms={"重点": 1.0, "方向": 2.0})[0]
+    assert names.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]"]
+
+
+def test_a_sentence_that_alone_carries_a_part_of_the_question_is_kept_under_the_85_percent_cut():
+    text = "规范和发展服务小微企业的区域性股权市场，鼓励发展天使投资。支持企业到股权交易中心挂牌，扩大融资。拓宽股权融资渠道。"
+    q = "区域性股权交易中心怎么用？"
+    terms = {"区域性": 4.0, "股权": 2.0, "交易中心": 3.0}
+    scored = _scored(q, [_hit(text)], terms)
+    assert scored[1].score < 0.85 * scored[0].score  # the second would fall under _pick's cut
+    answer, _ = compose(scored, terms=terms)
+    assert answer.splitlines() == ["规范和发展服务小微企业的区域性股权市场，鼓励发展天使投资。[1]", "支持企业到股权交易中心挂牌，扩大融资。[1]"]
+    assert compose(scored)[0] == "规范和发展服务小微企业的区域性股权市场，鼓励发展天使投资。[1]"  # without the question's terms: the cut alone
+    # the same in a comparison: each document's line keeps the sentence carrying what its best one lacks
+    hits = [_hit(text, "sc-plan"), _hit("设立区域性股权交易中心科创专板。", "cd-plan", rank=2)]
+    groups = comparison_groups(SimpleNamespace(doc_ids=(), regions=("四川省", "成都市")), _index().docs)
+    answer, _ = compose(_scored(q, hits, terms), groups=groups, docs=_index().docs, terms=terms)
+    assert "股权交易中心挂牌" in answer and "科创专板" in answer and "融资渠道" not in answer
+
+
+def test_the_document_title_line_is_no_answer_sentence():
+    hits = [_hit("成都市测试意见\n发布未来产业应用场景清单。", "cd-plan")]
+    q = "成都市测试意见要求发布哪些清单？"
+    answer, _ = compose(_scored(q, hits, {"测试": 1.0, "意见": 1.0, "发布": 1.0, "清单": 2.0}), max_sentences=3)
+    assert answer == "发布未来产业应用场景清单。[1]"
+
+
 def test_an_enumeration_is_answered_one_item_per_line():
     text = "重点发展以下材料：\n新型能源材料。先进高分子材料。电子信息材料。"
     q = "重点发展哪些材料？"
