@@ -2,6 +2,7 @@
 
     docs = list_documents(settings)                       # [KbDocument] of the live index
     add_upload(settings, "/tmp/gradio/x/通知.docx")        # check → copy to data_dir/uploads → ingest
+    add_uploads(settings, [(path, name), …])               # each checked, all accepted copied, one ingest
     delete_document(settings, "cd-manufacturing-14th")    # uploads are removed, bundled ones hidden
     reindex(settings)                                      # ingest the current source list
 
@@ -297,6 +298,99 @@ def add_upload(settings: Settings, path: str | Path, name: str | None = None, pr
             reindex(settings, progress)
             raise KnowledgeBaseError(f"文件无法索引，已撤销上传：{failed[0]}")
         return doc_id, report
+
+
+class UploadCancelled(KnowledgeBaseError):
+    """A batch of uploads was cancelled before its index went live; nothing was changed."""
+
+
+@dataclass
+class UploadBatch:
+    """What ``add_uploads`` did with its files (positions ``i`` into its ``files`` list): ``added``
+    [(i, doc_id)], ``failed`` [(i, one-line reason)] and the ``IngestReport`` of its one re-index
+    (None when no file was accepted)."""
+
+    added: list
+    failed: list
+    report: object = None
+
+
+def add_uploads(settings: Settings, files, progress=None, cancelled=None, on_file=None,
+                max_bytes: int = MAX_UPLOAD_BYTES) -> UploadBatch:
+    """Add several uploaded files with one re-index: each file is checked in turn (``check_upload``,
+    its name and id not already taken, also not by an earlier file of the batch), every accepted file is
+    copied into ``uploads/``, then the index is rebuilt once.
+
+    ``files``: [(path, original name or None)]. ``on_file(i, doc_id, reason)`` is called as file ``i``
+    starts being checked (both None), then once it is accepted (``doc_id``) or refused (``reason``).
+    ``cancelled()`` is asked before each file and between the stages of the ingest; when it says True
+    the copied files are removed, the half-built generation is dropped (the previous index stays live)
+    and UploadCancelled is raised. A bad file never stops the others. Raises KnowledgeBaseError when
+    the ingest fails (every copied file is removed again; nothing changed)."""
+    cancelled = cancelled or (lambda: False)
+    on_file = on_file or (lambda i, doc_id, reason: None)
+    batch = UploadBatch([], [])
+    with ingest_lock(settings):
+        folder = uploads_dir(settings)
+        taken = {d.doc_id: d.title for d in list_documents(settings)}
+        taken.update({d: taken.get(d, d) for d in bundled_ids(settings)})
+        accepted = []  # (i, path, safe, doc_id)
+        for i, (path, name) in enumerate(files):
+            if cancelled():
+                raise UploadCancelled("已取消，知识库未改变 (cancelled)")
+            on_file(i, None, None)
+            try:
+                safe = check_upload(path, name, max_bytes)
+                doc_id = doc_id_for_file(folder / safe)
+                if (folder / safe).exists() or safe in {a[2] for a in accepted}:
+                    raise KnowledgeBaseError(f"已存在同名文件“{safe}”：如需替换，请先删除旧文件 (file exists)")
+                if doc_id in taken:
+                    raise KnowledgeBaseError(f"文件名“{safe}”与已有文件《{taken[doc_id]}》的编号重复，"
+                                             f"请改名后再上传 (id taken)")
+            except KnowledgeBaseError as exc:
+                batch.failed.append((i, str(exc)))
+                on_file(i, None, str(exc))
+                continue
+            taken[doc_id] = safe
+            accepted.append((i, path, safe, doc_id))
+            on_file(i, doc_id, None)
+        if not accepted:
+            return batch
+
+        def watched(items, desc, total):  # stop between (and within) the ingest's stages when asked
+            for item in (progress(items, desc, total) if progress else items):
+                if cancelled():
+                    raise UploadCancelled("已取消，知识库未改变 (cancelled)")
+                yield item
+
+        folder.mkdir(parents=True, exist_ok=True)
+        copied = []
+        try:
+            for _i, path, safe, _d in accepted:
+                partial = folder / f".{safe}.partial"
+                shutil.copyfile(path, partial)
+                os.replace(partial, folder / safe)
+                copied.append(folder / safe)
+            if cancelled():
+                raise UploadCancelled("已取消，知识库未改变 (cancelled)")
+            report = reindex(settings, watched)
+        except BaseException as exc:
+            for dest in copied:
+                dest.unlink(missing_ok=True)
+            if isinstance(exc, RagError) and not isinstance(exc, KnowledgeBaseError):
+                raise KnowledgeBaseError(f"索引失败，已撤销上传：{exc}") from None
+            raise
+        unindexed = {Path(p).name: reason for p, reason in report.failed}
+        for i, _path, safe, doc_id in accepted:
+            if safe in unindexed:  # cannot happen after check_upload; never keep a file the index lacks
+                (folder / safe).unlink(missing_ok=True)
+                batch.failed.append((i, f"文件无法索引：{unindexed[safe]}"))
+            else:
+                batch.added.append((i, doc_id))
+        if len(batch.added) < len(accepted):
+            report = reindex(settings, progress)
+        batch.report = report
+        return batch
 
 
 def delete_document(settings: Settings, doc_id: str, progress=None):

@@ -767,10 +767,14 @@ def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
     by_id = {c["id"]: c.get("props", {}).get("elem_id") for c in demo.config["components"]}
     kb_deps = [d for d in demo.config["dependencies"]
                if any(str(by_id.get(t[0])).startswith("kb-") and t[1] == "click" for t in d["targets"])]
-    # add, delete, restore, re-index, save / clear a metadata correction: progress on the status line only
+    # delete, restore, re-index, save / clear a metadata correction: progress on the status line only; add and
+    # cancel return at once (the upload queue shows each file's status) and never wait for another change
     assert sorted(by_id[d["targets"][0][0]] for d in kb_deps) == [
-        "kb-add", "kb-delete", "kb-meta-clear", "kb-meta-save", "kb-reindex", "kb-restore"]
-    assert all([by_id[i] for i in d["show_progress_on"]] == ["kb-message"] for d in kb_deps)
+        "kb-add", "kb-cancel", "kb-delete", "kb-meta-clear", "kb-meta-save", "kb-reindex", "kb-restore"]
+    queued = [d for d in kb_deps if by_id[d["targets"][0][0]] in ("kb-add", "kb-cancel")]
+    fns = {d["id"]: fn for d, fn in zip(demo.config["dependencies"], demo.fns.values())}
+    assert all(fns[d["id"]].concurrency_id == "kb-queue" and fns[d["id"]].concurrency_limit is None for d in queued)
+    assert all([by_id[i] for i in d["show_progress_on"]] == ["kb-message"] for d in kb_deps if d not in queued)
     from ui.app import launch_options
 
     texts = launch_options()["i18n"].translations_dict
@@ -791,3 +795,170 @@ def test_app_layout_match_tab_and_model_box(settings, monkeypatch):
     assert [c.get("label") for c in comps if c["type"] == "tabitem"][-1] == "政策匹配"
     assert built and built[0].llm_enabled
     assert next(c for c in comps if c.get("elem_id") == "filter-model")["visible"] is True
+
+
+# --- the upload queue of the 知识库 tab -------------------------------------------------------------
+def _policy_file(tmp_path, name, amount):
+    path = tmp_path / name
+    path.write_text(f"{Path(name).stem}\n\n一、支持措施\n\n对相关企业给予每家最高{amount}万元奖励。\n", encoding="utf-8")
+    return path
+
+
+def _count_reindex(monkeypatch):
+    calls = []
+    real = kb.reindex
+
+    def counted(settings, progress=None):
+        calls.append(progress)
+        return real(settings, progress)
+
+    monkeypatch.setattr(kb, "reindex", counted)
+    return calls
+
+
+def test_upload_queue_checks_files_in_order_and_indexes_once(tiny, tmp_path, monkeypatch):
+    """Several files queued: each checked in queue order, a bad one fails with its reason and blocks
+    none of the others, and the accepted ones are indexed with one re-index."""
+    files = [_policy_file(tmp_path, "甲方案.txt", 100), tmp_path / "坏文件.exe", _policy_file(tmp_path, "乙办法.md", 200),
+             tmp_path / "空文件.txt"]
+    files[1].write_bytes(b"MZ\x90\x00")
+    files[3].write_bytes(b"")
+    reindexed = _count_reindex(monkeypatch)
+    checked = []
+    real_check = kb.check_upload
+    monkeypatch.setattr(kb, "check_upload", lambda p, n=None, m=kb.MAX_UPLOAD_BYTES: checked.append(n) or
+                        real_check(p, n, m))
+    queue = h.UploadQueue(tiny, background=False)
+    queue.submit([str(f) for f in files])
+    assert [s for _, s in queue.rows()] == ["排队中"] * 4 and queue.busy
+    queue.run()
+    assert checked == ["甲方案.txt", "坏文件.exe", "乙办法.md", "空文件.txt"]  # queue order
+    assert len(reindexed) == 1  # one re-index for the batch
+    status = dict(queue.rows())
+    assert status["甲方案.txt"] == "已完成（甲方案）" and status["乙办法.md"] == "已完成（乙办法）"
+    assert status["坏文件.exe"].startswith("失败：不支持的文件类型") and status["空文件.txt"].startswith("失败：文件为空")
+    assert {"甲方案", "乙办法"} <= {d.doc_id for d in kb.list_documents(tiny)} and not queue.busy
+    assert 'data-status="失败"' in queue.html() and "坏文件.exe" in queue.html()
+    queue.submit([str(files[0])])  # already added: refused with its reason, nothing re-indexed
+    queue.run()
+    assert queue.rows()[-1] == ("甲方案.txt", f"失败：已存在同名文件“甲方案.txt”：如需替换，请先删除旧文件 (file exists)")
+    assert len(reindexed) == 1
+
+
+def test_upload_queue_cancel_removes_queued_files_and_stops_the_running_ingest(tiny, tmp_path, monkeypatch):
+    """Cancel while the first batch is being indexed: the files still queued are 已取消 and never looked
+    at, the running ingest stops between stages before its generation goes live (nothing changed)."""
+    import threading
+
+    before = _state(tiny)
+    started, release = threading.Event(), threading.Event()
+    real = kb.reindex
+
+    def slow(settings, progress=None):  # the ingest of the batch waits inside its first stage
+        def paused(items, desc, total):
+            started.set()
+            release.wait(30)
+            return progress(items, desc, total)
+        return real(settings, paused)
+
+    monkeypatch.setattr(kb, "reindex", slow)
+    queue = h.UploadQueue(tiny)  # a background worker, as in the app
+    queue.submit([str(_policy_file(tmp_path, "丙方案.txt", 300))])
+    assert started.wait(30)
+    queue.submit([str(_policy_file(tmp_path, "丁方案.txt", 400)), str(_policy_file(tmp_path, "戊方案.txt", 500))])
+    status = dict(queue.rows())
+    assert status["丙方案.txt"].startswith("处理中") and status["丁方案.txt"] == status["戊方案.txt"] == "排队中"
+    assert "已取消 3 个文件" in queue.cancel()
+    release.set()
+    for _ in range(300):
+        if not queue.busy:
+            break
+        threading.Event().wait(0.1)
+    assert dict(queue.rows()) == {"丙方案.txt": "已取消", "丁方案.txt": "已取消", "戊方案.txt": "已取消"}
+    assert _state(tiny) == before  # no upload kept, the same generation live
+    assert "没有正在处理" in queue.cancel()
+    monkeypatch.setattr(kb, "reindex", real)
+    queue.submit([str(_policy_file(tmp_path, "己方案.txt", 600))])  # the queue works on after a cancel
+    for _ in range(300):
+        if not queue.busy:
+            break
+        threading.Event().wait(0.1)
+    assert queue.rows()[-1] == ("己方案.txt", "已完成（己方案）")
+
+
+def test_chat_is_answered_while_an_upload_is_indexed(tiny, tmp_path, monkeypatch):
+    """The queue's worker runs beside the chat: a question gets its answer while an ingest is held."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    real = kb.reindex
+
+    def held(settings, progress=None):
+        started.set()
+        release.wait(30)
+        return real(settings, progress)
+
+    monkeypatch.setattr(kb, "reindex", held)
+    queue = h.UploadQueue(tiny)
+    queue.submit([str(_policy_file(tmp_path, "庚方案.txt", 700))])
+    assert started.wait(30)
+    views = list(h.chat_stream("发展目标是什么？", h.new_session(), h.ChatOptions(), tiny))
+    assert views[-1].session["turns"][-1]["citations"] and queue.busy  # answered while the upload runs
+    release.set()
+    for _ in range(300):
+        if not queue.busy:
+            break
+        threading.Event().wait(0.1)
+    assert queue.rows() == [("庚方案.txt", "已完成（庚方案）")]
+
+
+def test_knowledge_base_changes_need_the_admin_when_one_is_configured(tiny, tmp_path):
+    """With an admin account, every knowledge-base action of the app refuses other users (a visible
+    one-line message, nothing changed) and works for the admin; without one, everybody may."""
+    import types
+
+    import gradio as gr
+
+    from ui.app import build_app
+
+    def handlers(demo):
+        by_id = {c["id"]: c.get("props", {}).get("elem_id") for c in demo.config["components"]}
+        out = {}
+        for dep, fn in zip(demo.config["dependencies"], demo.fns.values()):
+            for target, event in dep["targets"]:
+                if event == "click" and str(by_id.get(target)).startswith("kb-"):
+                    out[by_id[target]] = fn.fn
+        return out
+
+    reader, boss = types.SimpleNamespace(username="reader"), types.SimpleNamespace(username="boss")
+    guarded = handlers(build_app(tiny, admin="boss"))
+    assert set(guarded) == {"kb-add", "kb-cancel", "kb-delete", "kb-restore", "kb-reindex", "kb-meta-save",
+                            "kb-meta-clear"}
+    before = _state(tiny)
+    calls = {"kb-add": ([str(_policy_file(tmp_path, "辛方案.txt", 800))],), "kb-cancel": (),
+             "kb-delete": ("cd-industry-13th",), "kb-restore": ("cd-industry-13th",), "kb-reindex": (),
+             "kb-meta-save": ("sc-digital", "issuer", "某某局"), "kb-meta-clear": ("sc-digital", "issuer")}
+    for elem, args in calls.items():
+        for request in (reader, None):
+            with pytest.raises(gr.Error) as err:
+                guarded[elem](*args, request=request)
+            assert str(err.value.message) == h.ADMIN_ONLY and "\n" not in h.ADMIN_ONLY
+    assert _state(tiny) == before and kb.metadata_corrections(tiny) == {}
+    assert "已删除" in guarded["kb-delete"]("cd-industry-13th", request=boss)[0]
+    assert "已恢复" in handlers(build_app(tiny))["kb-restore"]("cd-industry-13th", request=reader)[0]  # no admin set
+
+
+def test_ui_admin_login_from_flag_or_environment(served, capsys, monkeypatch):
+    from rag.cli import main
+
+    monkeypatch.delenv("RAG_UI_ADMIN", raising=False)
+    assert main(["ui", "--admin", "boss:s3cret"]) == 0  # loopback: the admin alone is the login
+    assert served[-1]["admin"] == ("boss", "s3cret") and served[-1]["auth"] is None
+    monkeypatch.setenv("RAG_UI_ADMIN", "boss:env")
+    assert main(["ui", "--auth", "reader:pw"]) == 0
+    assert served[-1]["admin"] == ("boss", "env") and served[-1]["auth"] == ("reader", "pw")
+    assert main(["ui", "--host", "0.0.0.0", "--allow-remote"]) == 0  # the admin login counts as a login
+    assert main(["ui", "--auth", "boss:pw"]) == 2  # the same user name for both: refused
+    assert "own user name" in capsys.readouterr().err
+    monkeypatch.setenv("RAG_UI_ADMIN", "boss")
+    assert main(["ui"]) == 2 and "RAG_UI_ADMIN must be USER:PASS" in capsys.readouterr().err

@@ -58,6 +58,11 @@ CSS = """
 .rag-meta tbody th { white-space: nowrap; font-weight: 600; }
 .rag-meta .rag-unknown { color: #9ca3af; }
 .rag-meta-source { color: #6b7280; font-size: .9em; max-width: 28em; }
+.rag-queue { width: 100%; border-collapse: collapse; font-size: .9em; margin-top: .3em; }
+.rag-queue th, .rag-queue td { border-bottom: 1px solid var(--border-color-primary); padding: .2em .4em; text-align: left; }
+.rag-queue td:first-child { width: 40%; word-break: break-all; }
+.rag-queue tr[data-status="失败"] td:last-child { color: #b91c1c; }
+.rag-queue tr[data-status="已完成"] td:last-child { color: #166534; }
 """
 
 # Clicking a citation marker [n] of answer t shows the sources of answer t (the group ``srcs-<t>`` of the
@@ -113,13 +118,16 @@ GRADIO_LOCALES = ("en", "ar", "ca", "ckb", "de", "es", "et", "eu", "fa", "fi", "
                   "lt", "nb", "nl", "pl", "pt", "pt-BR", "ro", "ru", "sv", "ta", "th", "tr", "uk", "ur", "uz")
 
 
-def build_app(settings: Settings, llm=None) -> gr.Blocks:
-    """The Blocks app over ``settings.data_dir``; ``llm`` (a LangChain chat model) is for tests."""
+def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Blocks:
+    """The Blocks app over ``settings.data_dir``; ``llm`` (a LangChain chat model) is for tests.
+    With ``admin`` (a user name of the login), knowledge-base changes are refused for every other user
+    (``ui.kb_tab.check_admin``) and the tab's controls are disabled for them."""
     try:
         choices = kb_tab.doc_choices(settings)
     except RagError:
         choices = []
 
+    uploads = kb_tab.UploadQueue(settings)
     with gr.Blocks(title="四川省/成都市产业政策问答", analytics_enabled=False,
                    delete_cache=(3600, 86400)) as demo:  # exported files live in Gradio's cache for a day
         session = gr.State(h.new_session())
@@ -176,7 +184,13 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                         upload = gr.File(label="上传文件（可多选；.txt .md .pdf .docx .html，每个 ≤ 10 MB）",
                                          file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx", ".html", ".htm"],
                                          type="filepath", elem_id="kb-upload")
-                        add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add")
+                        with gr.Row():
+                            add = gr.Button("添加到知识库", variant="primary", elem_id="kb-add", scale=3)
+                            cancel = gr.Button("取消", elem_id="kb-cancel", scale=1)
+                        # uploads are checked and indexed in the background: each file's status, live
+                        queue_view = gr.HTML(uploads.html(), elem_id="kb-queue")
+                        queue_timer = gr.Timer(1.0, active=uploads.busy)
+                        queue_seen = gr.State(uploads.version)
                         # the one place where every change of this tab shows its progress and its result
                         kb_message = gr.Markdown("", elem_id="kb-message", min_height=48)
                     with gr.Column():
@@ -268,8 +282,9 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
         kb_outputs = [kb_message, table, docs, to_delete, hidden, upload, meta_doc, meta_view]
 
         def kb_action(action):
-            def handler(value=None, progress=gr.Progress()):
+            def handler(value=None, request: gr.Request = None, progress=gr.Progress()):
                 try:
+                    kb_tab.check_admin(getattr(request, "username", None), admin)
                     message = action(value, settings, _ingest_progress(progress))
                 except RagError as exc:
                     raise gr.Error(str(exc), title="未做任何更改") from None
@@ -278,15 +293,48 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
             return handler
 
         kb_kwargs = dict(concurrency_limit=1, concurrency_id="kb", show_progress_on=[kb_message])
-        add.click(kb_action(kb_tab.kb_upload), [upload], kb_outputs, **kb_kwargs)
+        def on_add(paths, request: gr.Request = None):  # queue the files and return at once
+            try:
+                kb_tab.check_admin(getattr(request, "username", None), admin)
+                jobs = uploads.submit(paths)
+            except RagError as exc:
+                raise gr.Error(str(exc), title="未做任何更改") from None
+            gr.Info(f"已加入队列：{len(jobs)} 个文件，将在后台依次检查并建立索引。")
+            return uploads.html(), None, gr.Timer(active=True)
+
+        def on_cancel(request: gr.Request = None):
+            try:
+                kb_tab.check_admin(getattr(request, "username", None), admin)
+            except RagError as exc:
+                raise gr.Error(str(exc), title="未做任何更改") from None
+            gr.Info(uploads.cancel())
+            return uploads.html()
+
+        def on_tick(seen):  # the queue's statuses; the lists once a batch has finished
+            busy, version = uploads.busy, uploads.version
+            if version == seen:
+                return (uploads.html(), seen, gr.Timer(active=busy)) + (gr.skip(),) * 6
+            new_choices = kb_tab.doc_choices(settings)
+            return (uploads.html(), version, gr.Timer(active=busy), _rows(settings), gr.Dropdown(choices=new_choices),
+                    gr.Dropdown(choices=new_choices), gr.Dropdown(choices=_hidden(settings)),
+                    gr.Dropdown(choices=new_choices), uploads.last_message)
+
+        add.click(on_add, [upload], [queue_view, upload, queue_timer], concurrency_limit=None,
+                  concurrency_id="kb-queue", show_progress="hidden")
+        cancel.click(on_cancel, None, [queue_view], concurrency_limit=None, concurrency_id="kb-queue",
+                     show_progress="hidden")
+        queue_timer.tick(on_tick, [queue_seen], [queue_view, queue_seen, queue_timer, table, docs, to_delete, hidden,
+                                                 meta_doc, kb_message],
+                         concurrency_limit=None, concurrency_id="kb-queue", show_progress="hidden")
         delete.click(kb_action(kb_tab.kb_delete), [to_delete], kb_outputs,
                      js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)
         restore.click(kb_action(kb_tab.kb_restore), [hidden], kb_outputs, **kb_kwargs)
         reindex.click(kb_action(lambda _v, s, p: kb_tab.kb_reindex(s, p)), None, kb_outputs, **kb_kwargs)
 
         def meta_action(action):  # a correction re-indexes; the selected document stays selected
-            def handler(doc_id, *args, progress=gr.Progress()):
+            def handler(doc_id, *args, request: gr.Request = None, progress=gr.Progress()):
                 try:
+                    kb_tab.check_admin(getattr(request, "username", None), admin)
                     message = action(doc_id, *args, settings, _ingest_progress(progress))
                 except RagError as exc:
                     raise gr.Error(str(exc), title="未做任何更改") from None
@@ -310,11 +358,15 @@ def build_app(settings: Settings, llm=None) -> gr.Blocks:
                         [meta_doc, meta_field], [meta_view, meta_value])
         meta_field.change(current_value, [meta_doc, meta_field], [meta_value])
 
-        def on_load():  # the choices as the index is now; a document already selected stays selected
-            r = refreshed("")
-            return r[1], r[2], r[3], r[4], gr.Dropdown(choices=kb_tab.doc_choices(settings))
+        kb_controls = [add, cancel, delete, restore, reindex, meta_save, meta_clear]
 
-        demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc])
+        def on_load(request: gr.Request = None):  # the choices as the index is now; a selection stays selected
+            r = refreshed("")
+            allowed = not admin or getattr(request, "username", None) == admin  # others may look, not change
+            return (r[1], r[2], r[3], r[4], gr.Dropdown(choices=kb_tab.doc_choices(settings)), uploads.html(),
+                    gr.Timer(active=uploads.busy)) + tuple(gr.Button(interactive=allowed) for _ in kb_controls)
+
+        demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc, queue_view, queue_timer, *kb_controls])
     return demo
 
 
@@ -332,12 +384,19 @@ def _hidden(settings: Settings) -> list[tuple[str, str]]:
         return []
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-          block: bool = True, llm=None) -> gr.Blocks:
-    """Build and launch the app (``block=False`` returns at once, for tests); returns the Blocks."""
-    demo = build_app(settings, llm=llm)
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth=None,
+          block: bool = True, llm=None, admin: tuple[str, str] | None = None) -> gr.Blocks:
+    """Build and launch the app (``block=False`` returns at once, for tests); returns the Blocks.
+
+    ``auth``: None, one ``(user, password)`` or a list of them (the chat users); ``admin``: the
+    ``(user, password)`` of the only account allowed to change the knowledge base — it is added to the
+    logins, so a login is required whenever it is given."""
+    logins = [auth] if isinstance(auth, tuple) else list(auth or [])
+    if admin:
+        logins.append(tuple(admin))
+    demo = build_app(settings, llm=llm, admin=admin[0] if admin else None)
     demo.queue(default_concurrency_limit=CHAT_CONCURRENCY)
-    demo.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
+    demo.launch(server_name=host, server_port=port, auth=logins or None, share=False, inbrowser=False,
                 prevent_thread_lock=not block, max_file_size=kb_tab.kb.MAX_UPLOAD_BYTES, show_error=True,
                 footer_links=[], quiet=True, **launch_options())
     return demo

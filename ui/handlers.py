@@ -33,7 +33,8 @@ from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Answer
 from ui.kb_tab import (KB_HEADERS, META_FIELDS, doc_choices, field_choices, kb_clear_metadata, kb_delete, kb_metadata,
-                       kb_metadata_html, kb_reindex, kb_restore, kb_rows, kb_save_metadata, kb_upload)
+                       kb_metadata_html, kb_reindex, kb_restore, kb_rows, kb_save_metadata, kb_upload,
+                       ADMIN_ONLY, UploadQueue, check_admin)
 from ui.options import REGIONS, ChatOptions, make_qa
 from ui.retrieval_tab import retrieval_html
 from ui.sources import (SourceView, badges_html, document_facts, esc, marked_passage, source_card_html,
@@ -47,7 +48,8 @@ __all__ = [  # the chat tab's own names, then the re-exported ones of the other 
     "REGIONS", "ChatOptions", "make_qa", "SourceView", "badges_html", "esc", "marked_passage", "source_card_html",
     "source_views", "sources_html", "sources_renderer", "retrieval_html", "KB_HEADERS", "doc_choices", "kb_delete",
     "kb_reindex", "kb_restore", "kb_rows", "kb_upload", "META_FIELDS", "field_choices", "kb_metadata",
-    "kb_metadata_html", "kb_save_metadata", "kb_clear_metadata", "document_facts"]
+    "kb_metadata_html", "kb_save_metadata", "kb_clear_metadata", "document_facts", "ADMIN_ONLY", "UploadQueue",
+    "check_admin"]
 
 MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录"}
 EXAMPLES_OFFICIALS = (

@@ -73,6 +73,175 @@ def kb_upload(paths, settings: Settings, progress=None) -> str:
     return message
 
 
+# --- the upload queue: files checked and indexed in the background, one batch at a time ------------
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "排队中", "处理中", "已完成", "失败", "已取消"
+"""Statuses of a queued upload (a failure is shown as "失败：<reason>")."""
+ADMIN_ONLY = "只有管理员可以修改知识库：请退出后以管理员账号登录 (admin only)"
+
+
+def check_admin(username: str | None, admin: str | None) -> None:
+    """Allow a knowledge-base change by ``username`` (the logged-in user, ``gr.Request.username``; None
+    without a login) when no ``admin`` account is configured or the user is that admin; otherwise raise
+    KnowledgeBaseError(ADMIN_ONLY)."""
+    if admin and username != admin:
+        raise kb.KnowledgeBaseError(ADMIN_ONLY)
+
+
+class UploadJob:
+    """One uploaded file in the queue: ``name`` (as uploaded), ``path`` (where it is now), ``status``
+    (QUEUED, RUNNING, DONE, FAILED, CANCELLED), ``detail`` (the reason of a failure, the stage while
+    running, the doc_id once done)."""
+
+    def __init__(self, path, name: str):
+        self.path, self.name, self.status, self.detail = str(path), name, QUEUED, ""
+
+    def label(self) -> str:
+        """The status as shown: "排队中", "处理中（…）", "已完成（doc_id）", "失败：reason", "已取消"."""
+        if self.status == FAILED:
+            return f"{FAILED}：{self.detail}"
+        return f"{self.status}（{self.detail}）" if self.detail else self.status
+
+
+class UploadQueue:
+    """Uploads of the 知识库 tab processed one batch at a time on a background thread, so that the
+    page (and the chat) stay responsive while files are indexed.
+
+    ``submit(paths)`` queues files (in order) and returns at once; the worker takes every queued file as
+    one batch (``rag.kb.add_uploads``: each checked in turn, one re-index for all accepted files; a bad
+    file never blocks the others). ``cancel()`` marks the not-yet-processed files 已取消 and stops the
+    running batch between stages, before its index goes live (nothing is changed then). ``jobs`` lists
+    the last ``keep`` files with their status; ``version`` grows with every finished batch (the tab
+    refreshes its lists when it changes); ``last_message`` says what the last batch did (added documents,
+    then one line per refused file with its reason). ``background=False`` leaves the processing to ``run()``."""
+
+    def __init__(self, settings: Settings, background: bool = True, keep: int = 50):
+        import threading
+
+        self.settings, self.background, self.keep = settings, background, keep
+        self.jobs: list[UploadJob] = []
+        self.version, self.stage, self.last_message = 0, "", ""
+        self._lock = threading.Lock()
+        self._cancel = None  # the threading.Event of the running batch
+        self._worker = None
+        self._threading = threading
+
+    @property
+    def busy(self) -> bool:
+        """True while any file is queued or being processed."""
+        with self._lock:
+            return any(j.status in (QUEUED, RUNNING) for j in self.jobs)
+
+    def submit(self, paths) -> list[UploadJob]:
+        """Queue uploaded files (a path or a list of paths); returns their jobs. Raises KnowledgeBaseError
+        when no file is given."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        paths = [p for p in (paths or []) if p]
+        if not paths:
+            raise kb.KnowledgeBaseError("请先选择要上传的文件 (no file)")
+        new = [UploadJob(p, Path(p).name) for p in paths]
+        with self._lock:
+            self.jobs = ([j for j in self.jobs if j.status in (QUEUED, RUNNING)]
+                         + [j for j in self.jobs if j.status not in (QUEUED, RUNNING)][-self.keep:]) + new
+            self.jobs.sort(key=lambda j: j.status in (QUEUED, RUNNING))  # finished first, then in queue order
+            if self.background and (self._worker is None or not self._worker.is_alive()):
+                self._worker = self._threading.Thread(target=self.run, name="rag-upload-queue", daemon=True)
+                self._worker.start()
+        return new
+
+    def cancel(self) -> str:
+        """Cancel every file not yet processed and stop the running batch before its index goes live;
+        returns a one-line message saying how many files were cancelled."""
+        with self._lock:
+            pending = [j for j in self.jobs if j.status in (QUEUED, RUNNING)]
+            for j in pending:
+                if j.status == QUEUED:
+                    j.status, j.detail = CANCELLED, ""
+            if self._cancel is not None:
+                self._cancel.set()
+        if not pending:
+            return "没有正在处理或排队的文件。"
+        return f"已取消 {len(pending)} 个文件（正在建立的索引不会生效，知识库保持原样）。"
+
+    def run(self) -> None:
+        """Process queued files, one batch at a time, until none is left (the worker thread's body)."""
+        while True:
+            with self._lock:
+                batch = [j for j in self.jobs if j.status == QUEUED]
+                if not batch:
+                    self._worker = None if self.background else self._worker
+                    return
+                cancel = self._cancel = self._threading.Event()
+            self._run_batch(batch, cancel)
+
+    def _run_batch(self, batch: list[UploadJob], cancel) -> None:
+        def on_file(i, doc_id, reason):
+            job = batch[i]
+            with self._lock:
+                if reason is not None:
+                    job.status, job.detail = FAILED, reason
+                elif job.status != CANCELLED:
+                    job.status, job.detail = RUNNING, "等待建立索引" if doc_id else "检查文件"
+
+        def stage(items, desc, total):
+            with self._lock:
+                self.stage = desc
+                for j in batch:
+                    if j.status == RUNNING:
+                        j.detail = f"建立索引：{desc}"
+            return items
+
+        def cancelled():
+            return cancel.is_set() or all(j.status in (CANCELLED, FAILED) for j in batch)
+
+        try:
+            result = kb.add_uploads(self.settings, [(j.path, j.name) for j in batch], stage,
+                                    cancelled=cancelled, on_file=on_file)
+        except kb.UploadCancelled:
+            self._finish(batch, CANCELLED, "", "已取消，知识库未改变。")
+            return
+        except Exception as exc:  # noqa: BLE001 - a failed ingest fails this batch only, never the worker
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._finish(batch, FAILED, reason, f"索引失败，知识库未改变：{reason}")
+            return
+        with self._lock:
+            for i, doc_id in result.added:
+                batch[i].status, batch[i].detail = DONE, doc_id
+            for i, reason in result.failed:
+                batch[i].status, batch[i].detail = FAILED, reason
+        message = ("已添加" + "、".join(f"“{d}”" for _, d in result.added) + "。" + _summary(result.report)
+                   if result.added else "没有文件被添加。")
+        if result.failed:
+            message += (f"\n\n未添加 {len(result.failed)} 个文件（其余文件不受影响）：\n"
+                        + "\n".join(f"- “{batch[i].name}”：{reason}" for i, reason in result.failed))
+        self._finish(batch, None, "", message)
+
+    def _finish(self, batch, status, detail, message) -> None:
+        with self._lock:
+            for j in batch:
+                if j.status in (QUEUED, RUNNING):
+                    j.status, j.detail = status or CANCELLED, detail
+            self.stage, self.last_message, self._cancel = "", message, None
+            self.version += 1
+
+    def rows(self) -> list[tuple[str, str]]:
+        """``(file name, status label)`` of the listed files, finished ones first, then in queue order."""
+        with self._lock:
+            return [(j.name, j.label()) for j in self.jobs]
+
+    def html(self) -> str:
+        """The queue as an HTML table (``<table class="rag-queue">``, one ``<tr data-status=…>`` per file,
+        names and reasons escaped) with the current stage and the last batch's message; "" when empty."""
+        rows = self.rows()
+        if not rows:
+            return ""
+        body = "".join(f'<tr data-status="{esc(label.split("：")[0].split("（")[0])}"><td>{esc(name)}</td>'
+                       f'<td>{esc(label)}</td></tr>' for name, label in rows)
+        head = esc(self.stage and f"正在建立索引：{self.stage}" or self.last_message.split("\n")[0])
+        return (f'<div class="rag-status">{head}</div><table class="rag-queue"><thead><tr><th>文件</th>'
+                f'<th>状态</th></tr></thead><tbody>{body}</tbody></table>')
+
+
 def kb_delete(doc_id: str | None, settings: Settings, progress=None) -> str:
     """Delete (uploads) or hide (bundled) a document and re-index; returns a message."""
     if not doc_id:
