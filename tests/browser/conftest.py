@@ -131,6 +131,10 @@ def new_page(browser, app_url, outside_requests):
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(60_000)
+        # assertions wait as long as actions: on a shared 2-core CI machine an upload can take over 5 s to show
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=30_000)
         page.goto(app_url)
         page.wait_for_selector("#question textarea")
         return page
