@@ -15,7 +15,13 @@ why (empty, cut off by the length limit or mid-sentence, the budget, a server er
 After generation ``clean_markers`` drops markers that point to no passage and ``ground`` checks every
 sentence that states a number or date: its values must stand verbatim (after NFKC and whitespace
 normalisation) in a passage it cites, else the marker moves to the passage that holds them, else the
-sentence is removed (``grounding = {"claims", "supported", "removed"}``).
+sentence is removed (``grounding = {"claims", "supported", "removed"}``). A sentence naming a body
+(四川省经济和信息化厅, 成都市人民政府: a place of the gazetteer followed by an organisation name) is a claim
+the same way: the body must stand verbatim in a passage it cites.
+
+``corpus_description`` describes the loaded documents (count, regions, types, years) for the prompts;
+``rewrite_queries`` asks for rewrites of a question in the documents' wording (multi-query plus one
+hypothetical passage) and ``resolve_followup`` for a self-contained follow-up, each under the deadline.
 
 Any OpenAI-compatible server works (OpenAI, DeepSeek, Qwen, vLLM, Ollama): ``OPENAI_BASE_URL``,
 ``OPENAI_API_KEY`` and ``RAG_LLM_MODEL``; each request times out after ``llm_timeout_s`` (or what is left
@@ -345,8 +351,9 @@ def ground(answer: str, hits: list[Hit]) -> tuple[str, dict, list[str]]:
     """Check the answer (markers already cleaned, ``clean_markers``) against the passages.
 
     Every sentence (split after 。！？；, markers kept with the sentence before them) that states a
-    number or date is a claim. A claim is supported when each of its values stands as a whole number
-    (or Chinese numeral) in a passage it cites; else, when one passage among ``hits`` holds all of
+    number or date or names a body (``_bodies``: a gazetteer place + 厅/局/委员会/人民政府 …) is a claim.
+    A claim is supported when each of its values stands as a whole number (or Chinese numeral), and
+    each body verbatim, in a passage it cites; else, when one passage among ``hits`` holds all of
     them, its markers are re-assigned to that passage (supported); else the sentence is removed.
     Instruction-like text of a passage (``rag.injection``) supports no value.
     Returns ``(text, grounding, removed_sentences)``; ``grounding = {"claims", "supported", "removed",
@@ -357,17 +364,19 @@ def ground(answer: str, hits: list[Hit]) -> tuple[str, dict, list[str]]:
     claims = supported = reassigned = 0
     for m in _ANSWER_SENTENCE.finditer(answer):
         sent = m.group(0)
-        values = _values(sent)
-        if not values:
+        values, bodies = _values(sent), _bodies(sent)
+        if not values and not bodies:
             out.append(sent)
             continue
         claims += 1
         cited = [int(n) for n in re.findall(r"\[(\d{1,2})\]", sent) if 1 <= int(n) <= len(hits)]
-        if cited and all(any(_supported([v], passages[n - 1]) for n in cited) for v in values):
+        if cited and all(any(_supported([v], passages[n - 1]) for n in cited) for v in values) and all(
+                any(_body_supported(b, passages[n - 1]) for n in cited) for b in bodies):
             supported += 1
             out.append(sent)
             continue
-        holder = next((i for i, p in enumerate(passages, start=1) if _supported(values, p)), None)
+        holder = next((i for i, p in enumerate(passages, start=1)
+                       if _supported(values, p) and all(_body_supported(b, p) for b in bodies)), None)
         if holder is not None:
             supported += 1
             reassigned += 1
@@ -377,3 +386,130 @@ def ground(answer: str, hits: list[Hit]) -> tuple[str, dict, list[str]]:
         removed.append(MARKER.sub("", sent).strip())
     text = re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
     return text, {"claims": claims, "supported": supported, "removed": len(removed), "reassigned": reassigned}, removed
+
+
+# --- named bodies ------------------------------------------------------------------------------
+_BODY_SUFFIX = (r"(?:人民代表大会常务委员会|人大常委会|人民政府办公厅|人民政府办公室|人民政府|办公厅|办公室|委员会"
+                r"|管理局|厅|(?<![布格开结变战时大全当残僵赌饭棋骗新])局|委)")
+_BODY_TAIL = re.compile(rf"[\u4e00-\u9fff]{{0,14}}?{_BODY_SUFFIX}")
+
+
+def _bodies(text: str) -> list[str]:
+    """The named bodies a text names: a place of the gazetteer (``rag.metadata.find_places``, full or
+    short name: 四川省, 成都) directly followed by an organisation name ending in 人民政府/委员会/办公厅/
+    厅/局/委 … (四川省经济和信息化厅, 成都市人民政府, 广东省科学技术厅). NFKC, markers removed. A
+    body without a place name (省财政厅) is not a claim (its place is the document's)."""
+    from rag.metadata import find_places
+
+    norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", MARKER.sub("", text)))
+    out = []
+    for place, start in find_places(norm):
+        name = next((a for a in sorted((place.name, *place.aliases), key=len, reverse=True)
+                     if norm.startswith(a, start)), None)
+        if name is None:
+            continue
+        m = _BODY_TAIL.match(norm, start + len(name))
+        if m:
+            body = norm[start:m.end()]
+            if body not in out:
+                out.append(body)
+    return out
+
+
+def _body_supported(body: str, passage: tuple[set[str], str]) -> bool:
+    return body in passage[1]
+
+
+# --- what the loaded corpus holds ----------------------------------------------------------------
+def corpus_description(docs: dict) -> str:
+    """One line describing the indexed documents from their metadata (``DocumentMeta`` by doc id):
+    document count, regions and types with counts (most frequent first, at most 6 each) and the range of
+    years of their dates and periods, e.g. ``共 5 份政策文件；地区：四川省 3 份、成都市 2 份；类型：规划 2 份、
+    意见 1 份；年份 2021—2035``. Used by the answer and rewrite prompts instead of a fixed region."""
+    from collections import Counter
+
+    metas = list(docs.values())
+    if not metas:
+        return "知识库中没有文件"
+    parts = [f"共 {len(metas)} 份政策文件"]
+    for label, values in (("地区", [m.region for m in metas]), ("类型", [m.doc_type for m in metas])):
+        counts = Counter(v for v in values if v)
+        if counts:
+            shown = "、".join(f"{v} {n} 份" for v, n in counts.most_common(6))
+            parts.append(f"{label}：{shown}" + ("等" if len(counts) > 6 else ""))
+    years = []
+    for m in metas:
+        for v in (m.date, m.effective_date):
+            if v and re.match(r"(?:19|20)\d{2}", v):
+                years.append(int(v[:4]))
+        years += [y for y in (m.period_start, m.period_end, m.outlook_year) if y]
+    if years:
+        lo, hi = min(years), max(years)
+        parts.append(f"年份 {lo}" + (f"—{hi}" if hi != lo else ""))
+    return "；".join(parts)
+
+
+# --- query rewriting -------------------------------------------------------------------------------
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.、)）]|[（(]\d{1,2}[)）]|改写\d*[:：]|问题\d*[:：])\s*")
+MAX_REWRITES = 3
+
+
+def parse_rewrites(reply: str, question: str, max_chars: int = 200) -> list[str]:
+    """The rewrites of an LLM reply to ``prompts/rewrite.md``: one per non-empty line, list marks
+    removed, a leading “段落：” removed (a hypothetical passage), lines equal to the question, longer
+    than ``max_chars`` or repeated dropped; at most ``MAX_REWRITES`` (+1 passage)."""
+    out, passage = [], None
+    for line in reply.splitlines():
+        line = _LIST_MARK.sub("", line).strip().strip("“”\"")
+        if not line or len(line) > max_chars:
+            continue
+        if re.match(r"段落\s*[:：]", line):
+            passage = passage or re.sub(r"^段落\s*[:：]\s*", "", line)
+            continue
+        if normalize(line) != normalize(question) and line not in out:
+            out.append(line)
+    out = out[:MAX_REWRITES]
+    return out + ([passage] if passage and passage not in out else [])
+
+
+def ask_once(llm, prompt: str, inputs: dict, deadline: float, budget_s: float, clock=time.monotonic):
+    """One short LLM request (``prompts/<prompt>.md``) under ``deadline`` without retries, through
+    ``stream_reply`` (a hung or trickling server cannot hold the caller); returns the ``LLMReply``.
+    ``llm(timeout_s)`` gives the chat model for the seconds left."""
+    def make_chain(seconds_left: float):
+        return load_prompt(prompt) | llm(seconds_left)
+
+    gen = stream_reply(make_chain, inputs, deadline, 0, budget_s, clock=clock)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
+
+
+def rewrite_queries(llm, question: str, corpus: str, deadline: float, budget_s: float,
+                    clock=time.monotonic) -> tuple[list[str], str | None]:
+    """Rewrites of ``question`` into the documents' vocabulary (``prompts/rewrite.md``, ``parse_rewrites``)
+    asked by ``deadline``. Returns ``(rewrites, None)`` or ``([], reason)`` when the request failed or
+    the reply held no usable line (reason: one plain-Chinese line for a notice)."""
+    reply = ask_once(llm, "rewrite", {"question": question, "corpus": corpus}, deadline, budget_s, clock)
+    if not reply.ok and not (reply.text and reply.failure and "中间中断" in reply.failure):
+        return [], reply.failure
+    return parse_rewrites(reply.text, question), None
+
+
+def resolve_followup(llm, question: str, previous: str, previous_title: str | None, corpus: str,
+                     deadline: float, budget_s: float, clock=time.monotonic) -> tuple[str | None, str | None]:
+    """The follow-up ``question`` made self-contained by the LLM (``prompts/followup.md``) given the
+    previous question and the title it cited first. Returns ``(question, None)``, or ``(None, reason)``
+    when the request failed or the reply is not one question (empty, several lines, over 3× the two
+    questions' length) — the caller then uses the offline ``rag.conversation.rewrite_followup``."""
+    reply = ask_once(llm, "followup", {"question": question, "previous": previous,
+                                       "previous_title": previous_title or "（无）", "corpus": corpus},
+                     deadline, budget_s, clock)
+    if not reply.ok:
+        return None, reply.failure
+    lines = [ln.strip() for ln in reply.text.splitlines() if ln.strip()]
+    if len(lines) != 1 or len(lines[0]) > 3 * (len(question) + len(previous)):
+        return None, "大模型的追问改写不是一个问题"
+    return _LIST_MARK.sub("", lines[0]).strip(), None

@@ -6,7 +6,12 @@
     for event in qa.ask_stream(question): ...                            # {"type": "delta"|"final", …}
 
 Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``
-(any LangChain chat model) is given. A failing LLM falls back to the extractive answer with a notice.
+(any LangChain chat model) is given — LLM-first: the LLM is asked even when the offline refusal rules
+would refuse (they only add a warning), and decides answerability from the passages itself. With a
+configured server the question is also rewritten into the documents' wording (``rag.llm.rewrite_queries``,
+fused by RRF) and, with ``RAG_RERANK_BASE_URL``, the fused candidates are reranked (``rag.rerank``).
+A failing LLM, rewrite or reranker falls back (extractive answer / original query / fused order) with a
+notice; all LLM steps end by ``settings.llm_budget_s`` after the question arrived.
 """
 
 from __future__ import annotations
@@ -114,6 +119,124 @@ class PolicyQA:
     def llm_enabled(self) -> bool:
         return self._llm is not None or self.settings.llm_enabled
 
+    @property
+    def rewriting_enabled(self) -> bool:
+        """LLM query rewriting: ``RAG_QUERY_REWRITE=on`` with an LLM, or ``auto`` with a configured
+        server (an injected chat model rewrites only when ``on``)."""
+        mode = self.settings.query_rewrite
+        return self.llm_enabled and (mode == "on" or (mode == "auto" and self.settings.llm_enabled))
+
+    @property
+    def rerank_enabled(self) -> bool:
+        """``RAG_RERANK_BASE_URL`` is set (``rag.rerank``)."""
+        from rag.rerank import rerank_configured
+
+        return rerank_configured(self.settings)
+
+    def corpus_description(self) -> str:
+        """The loaded corpus in one line (``rag.llm.corpus_description``), cached per loaded index."""
+        from rag.llm import corpus_description
+
+        index = self.retriever.index
+        text = getattr(index, "_corpus_description", None)
+        if text is None:
+            text = corpus_description(index.docs)
+            index._corpus_description = text
+        return text
+
+    def _model_for(self, timeout_s: float):
+        """The chat model for one request with ``timeout_s`` seconds left (an injected model as is)."""
+        if self._llm is not None:
+            return self._llm
+        if self._chat is None:
+            from rag.llm import chat_model
+
+            self._chat = chat_model(self.settings, max_retries=0)
+        return self._chat.bind(timeout=max(min(self.settings.llm_timeout_s, timeout_s), 0.1))
+
+    def _expand(self, question: str, k: int, filters: Filters, plan, hits: list[Hit], deadline: float):
+        """Rewrite (``rag.llm.rewrite_queries``) and rerank (``rag.rerank.rerank``) around ``hits``.
+
+        Rewrites get at most a third of the LLM budget (and ``llm_timeout_s``); each rewrite is retrieved
+        with the original's filters and fused with the original ranking by reciprocal rank fusion (equal
+        weights, RAG-Fusion), the original's best ``PROTECTED_ROWS`` kept in the top ``k``. With a
+        reranker, ``rerank_top_n`` fused candidates are reordered and the top ``k`` kept; its request
+        gets ``rerank_timeout_s`` (with an LLM: at most a third of what is left of the budget). Returns
+        ``(hits, notices)``; a failed step leaves the order it got and adds a one-line notice."""
+        from rag.fusion import PROTECTED_ROWS, protect_rows, reciprocal_rank_fusion
+        from rag.query import plan_query
+
+        notices: list[str] = []
+        n = max(k, self.settings.rerank_top_n) if self.rerank_enabled else k
+        retriever = self.retriever
+        base = retriever.retrieve(question, n, filters, plan=plan) if n != k else list(hits)
+        rankings = [base]
+        if self.rewriting_enabled:
+            from rag.llm import load_prompt, rewrite_queries
+
+            self._model_for(self.settings.llm_timeout_s)  # imports and client set-up: not the rewrite's share
+            load_prompt("rewrite")
+            now = time.perf_counter()
+            until = min(deadline, now + min(self.settings.llm_timeout_s, self.settings.llm_budget_s / 3))
+            rewrites, failure = rewrite_queries(self._model_for, question, self.corpus_description(), until,
+                                                until - now, clock=time.perf_counter)
+            if failure:
+                notices.append(f"查询改写未完成（{failure}），已按原问题检索。")
+            for rw in rewrites:
+                try:
+                    rankings.append(retriever.retrieve(rw, n, filters, plan=plan_query(rw, retriever.index,
+                                                                                        self.settings)))
+                except ValueError:
+                    continue
+        if len(rankings) > 1:
+            by_id = {}
+            for ranking in rankings:
+                for h in ranking:
+                    by_id.setdefault(h.chunk.chunk_id, h)
+            ids = list(by_id)
+            row = {cid: i for i, cid in enumerate(ids)}
+            fused = reciprocal_rank_fusion([[row[h.chunk.chunk_id] for h in r] for r in rankings],
+                                           k=self.settings.rrf_k)
+            order = protect_rows([r for r, _ in fused], [row[h.chunk.chunk_id] for h in base[:PROTECTED_ROWS]],
+                                 min(k, self.settings.top_k))
+            score = dict(fused)
+            base = [replace(by_id[ids[r]], rank=i, score=score.get(r, 0.0),
+                            scores={**by_id[ids[r]].scores, "fused_queries": score.get(r, 0.0)})
+                    for i, r in enumerate(order, start=1)]
+        if self.rerank_enabled:
+            from rag.rerank import rerank
+
+            timeout = self.settings.rerank_timeout_s
+            if self.llm_enabled:
+                timeout = max(min(timeout, (deadline - time.perf_counter()) / 3), 0.1)
+            base, failure = rerank(question, base[:n], self.settings, timeout, k)
+            if failure:
+                notices.append(f"{failure}，已按融合排序作答。")
+        return base[:k], notices
+
+    def resolve_followup(self, question: str, previous: str | None, previous_title: str | None = None,
+                         titles=()):
+        """A follow-up made self-contained: by the LLM when query rewriting is on
+        (``rag.llm.resolve_followup``, within ``llm_timeout_s`` and a third of the budget), else — or when
+        it fails — by the offline rules (``rag.conversation.rewrite_followup``). Returns a
+        ``rag.conversation.Rewrite`` (rule "llm" when the LLM's question was used)."""
+        from rag.conversation import Rewrite, rewrite_followup
+
+        offline = rewrite_followup(question, previous, previous_title, titles)
+        if not previous or not self.rewriting_enabled:
+            return offline
+        from rag.llm import load_prompt, resolve_followup
+
+        self._model_for(self.settings.llm_timeout_s)
+        load_prompt("followup")
+        now = time.perf_counter()
+        until = now + min(self.settings.llm_timeout_s, self.settings.llm_budget_s / 3)
+        text, _failure = resolve_followup(self._model_for, question.strip(), previous, previous_title,
+                                          self.corpus_description(), until, until - now, clock=time.perf_counter)
+        if not text:
+            return offline
+        return Rewrite(text, "llm" if text != question.strip() else "", offline.region)
+
     def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
         """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
         q = validate_question(question, self.settings.max_question_chars)
@@ -146,16 +269,34 @@ class PolicyQA:
         from rag.query import plan_query
 
         plan = plan_query(q, retriever.index, self.settings)
-        hits = retriever.retrieve(q, _check_k(k, self.settings), filters, plan=plan)
-        t1 = time.perf_counter()
+        k = _check_k(k, self.settings)
+        deadline = t0 + self.settings.llm_budget_s
+        hits = retriever.retrieve(q, k, filters, plan=plan)
         yield {"type": "hits", "hits": hits}
         extractive = self._extractive(q, hits, plan, filters)
-        if self.llm_enabled and not extractive.refused:
+        if self.llm_enabled:
             yield {"type": "preview", "answer": extractive}  # shown until the LLM's answer is ready
-            answer = yield from self._llm_answer(q, hits, extractive, deadline=t0 + self.settings.llm_budget_s)
+        expand_notices: list[str] = []
+        if self.rewriting_enabled or self.rerank_enabled:
+            # LLM query rewriting (fused by RRF) and reranking of the fused candidates, each bounded
+            expanded, expand_notices = self._expand(q, k, filters, plan, hits, deadline)
+            if [h.chunk.chunk_id for h in expanded] != [h.chunk.chunk_id for h in hits]:
+                hits = expanded
+                yield {"type": "hits", "hits": hits}
+                extractive = self._extractive(q, hits, plan, filters)
+        t1 = time.perf_counter()
+        if self.llm_enabled:
+            # LLM-first: the LLM sees the passages and decides answerability itself; a refusal of the
+            # offline rules only adds a warning (and is the answer when the LLM fails)
+            answer = yield from self._llm_answer(q, hits, extractive, deadline=deadline)
+            if answer.mode == "llm" and not answer.refused and extractive.refused:
+                why = next((n.split("：", 1)[1] for n in extractive.notices if n.startswith("未作答的原因：")), "")
+                answer.notices.append("提示：离线核对规则认为文件可能没有直接回答该问题" + (f"（{why}）" if why else "")
+                                      + "，请对照引文核实。")
         else:
             answer = extractive
             yield {"type": "delta", "text": answer.text}
+        answer = replace(answer, notices=[*answer.notices, *expand_notices])
         t2 = time.perf_counter()
         answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
         yield {"type": "final", "answer": answer}
@@ -230,24 +371,17 @@ class PolicyQA:
         (``clean_markers``, ``ground``) and return the Answer; any unusable reply falls back to
         ``extractive`` with a notice saying why. An injected chat model is not retried (it has its own
         policy); the configured server is retried ``llm_max_retries`` times within the budget."""
-        from rag.llm import (MARKER, REFUSAL_PREFIX, build_message_chain, chat_model, citations_for, clean_markers,
+        from rag.llm import (MARKER, REFUSAL_PREFIX, build_message_chain, citations_for, clean_markers,
                              format_context, ground, stream_reply)
 
         index = self.retriever.index
         settings = self.settings
-        if self._llm is not None:
-            llm, retries = self._llm, 0
+        retries = 0 if self._llm is not None else settings.llm_max_retries
 
-            def make_chain(_seconds_left: float):
-                return build_message_chain(llm)
-        else:
-            if self._chat is None:
-                self._chat = chat_model(settings, max_retries=0)
-            llm, retries = self._chat, settings.llm_max_retries
-
-            def make_chain(seconds_left: float):
-                return build_message_chain(llm.bind(timeout=max(min(settings.llm_timeout_s, seconds_left), 0.1)))
-        inputs = {"question": question, "context": format_context(hits, index.docs)}
+        def make_chain(seconds_left: float):
+            return build_message_chain(self._model_for(seconds_left))
+        inputs = {"question": question, "context": format_context(hits, index.docs),
+                  "corpus": self.corpus_description()}
         reply = yield from _delta_events(stream_reply(make_chain, inputs, deadline, retries, settings.llm_budget_s,
                                                       clock=time.perf_counter))
         if not reply.ok:
@@ -258,7 +392,7 @@ class PolicyQA:
         notices = []
         if removed:
             shown = "；".join(f"“{r[:40]}”" for r in removed[:3])
-            notices.append(f"已删除大模型答案中 {len(removed)} 句无法在所引段落中找到其数字的陈述：{shown}。")
+            notices.append(f"已删除大模型答案中 {len(removed)} 句无法在所引段落中找到其数字或机关名称的陈述：{shown}。")
             if not refused and not MARKER.search(text):  # nothing cited is left
                 return (yield from self._fallback(extractive, "大模型答案中的数字未能在所引段落中找到", grounding,
                                                   notices))

@@ -21,6 +21,14 @@ RAG_LLM_TIMEOUT            seconds per LLM request                              
 RAG_LLM_MAX_RETRIES        retries after the first failed LLM request              ``2``
 RAG_LLM_BUDGET             total seconds the LLM may take per question (requests,  ``30``
                            retries, Retry-After waits); then the extractive answer
+RAG_QUERY_REWRITE          ``auto`` (rewrite questions with the configured LLM),   ``auto``
+                           ``on`` or ``off``; offline the concept expansion stays
+RAG_RERANK_BASE_URL        base URL of a ``/rerank`` server (Jina/Cohere shape:    unset (no reranking)
+                           TEI, Xinference, vLLM, Jina, Cohere)
+RAG_RERANK_MODEL           reranker model name sent to ``/rerank``                 ``bge-reranker-v2-m3``
+RAG_RERANK_API_KEY         bearer token of the rerank server (optional)            unset
+RAG_RERANK_TIMEOUT         seconds per rerank request (also within RAG_LLM_BUDGET) ``10``
+RAG_RERANK_TOP_N           fused candidates sent to the reranker                   ``20``
 RAG_CHUNK_TOKENS           maximum chunk size in cl100k tokens                     ``320``
 RAG_TOP_K                  passages returned by default                            ``5``
 RAG_MAX_QUESTION_CHARS     longest accepted question, in characters                ``500``
@@ -87,6 +95,12 @@ class Settings:
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2
     llm_budget_s: float = 30.0  # wall time of the LLM per question, retries and waits included
+    query_rewrite: str = "auto"  # auto | on | off: LLM query rewriting (rag.llm.rewrite_queries)
+    rerank_base_url: str | None = None
+    rerank_model: str = "bge-reranker-v2-m3"
+    rerank_api_key: str | None = None
+    rerank_timeout_s: float = 10.0
+    rerank_top_n: int = 20
     chunk_tokens: int = 320
     top_k: int = 5
     max_question_chars: int = 500
@@ -173,6 +187,12 @@ class Settings:
             llm_timeout_s=_float(env, "RAG_LLM_TIMEOUT", 30.0),
             llm_max_retries=_int(env, "RAG_LLM_MAX_RETRIES", 2),
             llm_budget_s=_float(env, "RAG_LLM_BUDGET", 30.0),
+            query_rewrite=env.get("RAG_QUERY_REWRITE", "auto").lower(),
+            rerank_base_url=env.get("RAG_RERANK_BASE_URL") or None,
+            rerank_model=env.get("RAG_RERANK_MODEL", "bge-reranker-v2-m3"),
+            rerank_api_key=env.get("RAG_RERANK_API_KEY") or None,
+            rerank_timeout_s=_float(env, "RAG_RERANK_TIMEOUT", 10.0),
+            rerank_top_n=_int(env, "RAG_RERANK_TOP_N", 20),
             chunk_tokens=_int(env, "RAG_CHUNK_TOKENS", 320),
             top_k=_int(env, "RAG_TOP_K", 5),
             max_question_chars=_int(env, "RAG_MAX_QUESTION_CHARS", 500),
@@ -203,6 +223,10 @@ class Settings:
             raise ConfigError(f"RAG_INGEST_WAIT={self.ingest_wait_s}: give the seconds to wait, 0 or more")
         if self.max_document_chars < 1 or self.max_expanded_bytes < 1 or self.max_zip_ratio < 1:
             raise ConfigError("RAG_MAX_DOCUMENT_CHARS, RAG_MAX_EXPANDED_MB and RAG_MAX_ZIP_RATIO must be ≥ 1")
+        if self.query_rewrite not in ("auto", "on", "off"):
+            raise ConfigError(f"RAG_QUERY_REWRITE={self.query_rewrite!r}: use auto, on or off")
+        if not self.rerank_timeout_s > 0 or self.rerank_top_n < 1:
+            raise ConfigError("RAG_RERANK_TIMEOUT must be > 0 seconds and RAG_RERANK_TOP_N ≥ 1")
         if not self.llm_budget_s > 0 or self.llm_max_retries < 0:
             raise ConfigError(f"RAG_LLM_BUDGET={self.llm_budget_s} must be > 0 seconds and RAG_LLM_MAX_RETRIES ≥ 0")
 
