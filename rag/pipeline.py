@@ -24,7 +24,7 @@ from rag.errors import IndexNotBuiltError, InvalidQuestionError
 from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_answer, outline_items, question_terms,
                             score_sentences)
 from rag.query import comparison_groups
-from rag.refusal import asks_field, check_refusal
+from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index import LoadedIndex, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
@@ -219,7 +219,10 @@ class PolicyQA:
         """A follow-up made self-contained: by the LLM when query rewriting is on
         (``rag.llm.resolve_followup``, within ``llm_timeout_s`` and a third of the budget), else — or when
         it fails — by the offline rules (``rag.conversation.rewrite_followup``). Returns a
-        ``rag.conversation.Rewrite`` (rule "llm" when the LLM's question was used)."""
+        ``rag.conversation.Rewrite``: rule "llm" when the LLM's question was used ("region", with the
+        offline rules' region, when they read the follow-up as the other region's question). This request
+        comes before the question's own ``llm_budget_s``: a follow-up turn with a hung server takes at
+        most ``min(llm_timeout_s, llm_budget_s / 3)`` more."""
         from rag.conversation import Rewrite, rewrite_followup
 
         offline = rewrite_followup(question, previous, previous_title, titles)
@@ -235,7 +238,9 @@ class PolicyQA:
                                           self.corpus_description(), until, until - now, clock=time.perf_counter)
         if not text:
             return offline
-        return Rewrite(text, "llm" if text != question.strip() else "", offline.region)
+        if text == question.strip():
+            return Rewrite(text)
+        return Rewrite(text, offline.rule if offline.rule == "region" else "llm", offline.region)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
         """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
@@ -329,6 +334,8 @@ class PolicyQA:
                 candidates += [replace(h, rank=len(candidates) + 1 + i) for i, h in enumerate(extra)]
         scored = score_sentences(question, candidates, terms, alternatives)
         decision = check_refusal(question, scored, index, self.settings, plan)
+        if decision.refused and decision.rule == "no_content":  # no passage is "closest" to such a question
+            return Answer(question, NO_CONTENT_TEXT, "extractive", True, [], [], [f"未作答的原因：{decision.reason}"])
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
         # list answers use the broad ASKS_LIST (also 重点/有什么/主要方向), not the planner's narrower

@@ -844,7 +844,9 @@ def test_followup_resolved_by_the_llm_else_offline(llm_server, llm_env):
     previous, question = "成都对人工智能企业有什么支持？", "那四川呢？"
     srv = llm_server("ok", followup="四川省对人工智能企业有什么支持？")
     rw = PolicyQA(llm_env(srv.base_url)).resolve_followup(question, previous)
-    assert rw.question == "四川省对人工智能企业有什么支持？" and rw.rule == "llm"
+    offline = rewrite_followup(question, previous)
+    assert rw.question == "四川省对人工智能企业有什么支持？" != offline.question
+    assert (rw.rule, rw.region) == ("region", offline.region) and offline.rule == "region"  # the region filter stays
     assert "上一问：" + previous in srv.of_kind("followup")[0]["body"]["messages"][-1]["content"]
     broken = llm_server("ok", followup="500")
     rw = PolicyQA(llm_env(broken.base_url)).resolve_followup(question, previous)
@@ -869,3 +871,17 @@ def test_zz_report_worst_case_wall_times(capsys):
     with capsys.disabled():
         for fault, seconds in sorted(WORST.items()):
             print(f"\nworst-case wall time, {fault}: {seconds:.2f} s")
+
+
+def test_ui_followup_resolved_by_the_llm(llm_server, llm_env):
+    import ui.handlers as h
+
+    srv = llm_server("ok", followup="到2027年成都市要培育多少家行业领军企业？")
+    settings = llm_env(srv.base_url)
+    qa = PolicyQA(settings)
+    session = h.new_session()
+    for question in (Q_LEADERS, "那成都呢？"):
+        session = list(h.chat_stream(question, session, h.ChatOptions(top_k=K), settings, qa=qa))[-1].session
+    assert session["turns"][-1]["rewritten"] == "到2027年成都市要培育多少家行业领军企业？"
+    (req,) = srv.of_kind("followup")
+    assert f"上一问：{Q_LEADERS}" in req["body"]["messages"][-1]["content"]

@@ -162,7 +162,9 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
     prev_title = prev["sources"][0]["title"] if prev and prev.get("citations") and prev.get("sources") else None
     q = (question or "").strip()
     qa = qa or make_qa(settings, options, llm)  # the panel's region is not part of the QA's settings
-    rw = rewrite_followup(q, prev["rewritten"] if prev else None, prev_title, _document_names(qa) if prev else ())
+    # with a configured LLM the follow-up is resolved by it (the offline rules are its fallback)
+    resolve = getattr(qa, "resolve_followup", rewrite_followup)
+    rw = resolve(q, prev["rewritten"] if prev else None, prev_title, _document_names(qa) if prev else ())
     # "那成都呢？" asks about the other region's documents: filter to them unless the user chose a region;
     # further elliptical follow-ups keep that region
     auto_region = rw.region if rw.rule == "region" else (prev or {}).get("auto_region") if rw.rule else None
