@@ -7,6 +7,12 @@ without the clauses in which a company describes itself, "我们是一家做火�
 ============  ===========================================================================================
 rule          refuse when …
 ============  ===========================================================================================
+no_content    the question has no recognisable content (``content_terms``): none of its words that hold a
+              letter (Chinese or Latin) occurs in the index vocabulary — punctuation, code or SQL
+              (`" OR 1=1 --`, ``<script>``), bare numbers, or words no indexed document uses. Its reason asks
+              the user to describe the policy content in Chinese (an English question naming a term of the
+              documents, "What is 专精特新?", has content and goes on to the rules below); the pipeline answers
+              with ``NO_CONTENT_TEXT`` and shows no passages, as none is near such a question)
 no_evidence   no question term occurs in any retrieved sentence (best coverage < ``min_evidence_coverage``)
 region        the question names a province or city outside the corpus regions (manifest ``region``
               values and their cities) as a word (``mentioned_regions``: 川西藏区 names no 西藏) and no
@@ -187,6 +193,19 @@ def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tu
     return got / total
 
 
+_LETTER = re.compile(r"[^\W\d_]")  # a letter of any script (Chinese characters included), not a digit
+NO_CONTENT_TEXT = "问题中没有可识别的查询内容，请用中文描述要查询的政策内容。"  # the answer text (no passages shown)
+NO_CONTENT_REASON = "问题里没有一个词出现在已收录的文件中（只有符号、数字、代码或文件中没有的词）。"
+
+
+def content_terms(question: str, index) -> list[str]:
+    """The question's words that carry recognisable content: index tokens (``index.tokenizer.tokens``:
+    no stopwords, no punctuation) holding at least one letter of any script and occurring in the
+    index vocabulary (``index.df`` > 0). Numbers and symbols alone are no content (`" OR 1=1 --` has
+    only "or", absent from a Chinese corpus, and "1"). Returns them in question order, possibly []."""
+    return [t for t in index.tokenizer.tokens(question) if _LETTER.search(t) and index.df.get(t, 0) > 0]
+
+
 @dataclass(frozen=True)
 class RefusalDecision:
     """``refused``; ``rule``: which rule refused (see module docstring) or None; ``reason``: a user-facing
@@ -224,6 +243,8 @@ def check_refusal(question: str, scored: list, index, settings, plan=None) -> Re
     corpus text); ``settings``: ``min_evidence_coverage``, ``need_missing_term_coverage``; ``plan``: the
     QueryPlan (its concept matches count as covering the company's words).
     """
+    if hasattr(index, "tokenizer") and hasattr(index, "df") and not content_terms(question, index):
+        return RefusalDecision(True, "no_content", NO_CONTENT_REASON)
     if not scored:
         return RefusalDecision(True, "no_evidence", "检索到的段落与问题没有共同的关键词。")
     best_coverage = max(s.coverage for s in scored[:TOP_SENTENCES])
