@@ -14,6 +14,8 @@ Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best f
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Mapping
 
 from rag.chunking import SECTION_SEP, build_outlines, outline_section
 from rag.extractive import is_label
@@ -123,21 +125,56 @@ OUTLINE_RANK = 3  # the merged outline's place (1-based): behind the global top 
 UNSPLIT = 1 << 30  # token limit that never splits an outline (outlines are not embedded)
 
 
-def outline_chunks(index) -> dict[tuple[str, str], Chunk]:
+def outline_chunks(index) -> Mapping[tuple[str, str], Chunk]:
     """(doc_id, section path) → the outline passage of that section (``rag.chunking.build_outlines``
-    over the index's cleaned texts, never split), built once per loaded index. Outlines are not
+    over the index's cleaned texts, never split), kept on the loaded index and built per document on
+    first use (``DocumentOutlines``). Outlines are not
     indexed: they are only added by ``merge_outline``."""
     cached = getattr(index, "_outline_chunks", None)
     if cached is None:
-        cached = {}
-        for doc_id, text in index.doc_texts.items():
-            for chunk in build_outlines(doc_id, text, max_tokens=UNSPLIT):
-                cached.setdefault((doc_id, outline_section(chunk)), chunk)
-        index._outline_chunks = cached
+        cached = index._outline_chunks = DocumentOutlines(index.doc_texts)
     return cached
 
 
-def merge_outline(hits: list[Chunk], outlines: dict[tuple[str, str], Chunk],
+class DocumentOutlines(Mapping):
+    """(doc_id, section path) → outline Chunk, built per document on first access of one of its keys
+    (thread-safe): a question pays for the outlines of the documents its hits come from, never for
+    every document of a large library. Iterating or ``len`` builds all documents."""
+
+    def __init__(self, doc_texts: dict[str, str]):
+        self._texts = doc_texts
+        self._built: dict[str, dict[tuple[str, str], Chunk]] = {}
+        self._lock = threading.Lock()
+
+    def _doc(self, doc_id: str) -> dict[tuple[str, str], Chunk]:
+        outlines = self._built.get(doc_id)
+        if outlines is None:
+            outlines = {}
+            text = self._texts.get(doc_id)
+            if text is not None:
+                for chunk in build_outlines(doc_id, text, max_tokens=UNSPLIT):
+                    outlines.setdefault((doc_id, outline_section(chunk)), chunk)
+            with self._lock:
+                outlines = self._built.setdefault(doc_id, outlines)
+        return outlines
+
+    def __getitem__(self, key: tuple[str, str]) -> Chunk:
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise KeyError(key)
+        return self._doc(key[0])[key]
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and key in self._doc(key[0])
+
+    def __iter__(self):
+        for doc_id in self._texts:
+            yield from self._doc(doc_id)
+
+    def __len__(self) -> int:
+        return sum(len(self._doc(doc_id)) for doc_id in self._texts)
+
+
+def merge_outline(hits: list[Chunk], outlines: Mapping[tuple[str, str], Chunk],
                   depth: int = OUTLINE_DEPTH, rrf_k: int = 60, lead: int = OUTLINE_RANK - 1) -> Chunk | None:
     """The outline of the section whose sub-sections a list question's hits spread over, or None.
 

@@ -351,12 +351,31 @@ def section_headings(index) -> tuple[str, ...]:
             for lab in labs:
                 if len(lab) >= MIN_SECTION_CHARS:
                     under[lab] = under.get(lab, 0) + 1
-        texts = [normalize(c.text) for c in index.chunks]
-        outside = {lab: sum(1 for t, labs in zip(texts, per_chunk) if lab in t and lab not in labs) for lab in under}
+        outside = _mentions_outside(under, (normalize(c.text) for c in index.chunks), per_chunk)
         labels = tuple(sorted((lab for lab, n in under.items() if outside[lab] <= MAX_TOPIC_SHARE * n),
                               key=len, reverse=True))
         index._section_labels = labels
     return labels
+
+
+def _mentions_outside(labels, texts, per_chunk) -> dict[str, int]:
+    """label → number of chunks whose (normalised) text contains the label while the label is not one of
+    that chunk's own section labels. One Aho–Corasick pass over each text (pyahocorasick): time ~ total
+    characters + matches, not labels × chunks (a library of 50 k chunks and thousands of headings)."""
+    import ahocorasick
+
+    outside = dict.fromkeys(labels, 0)
+    if not outside:
+        return outside
+    automaton = ahocorasick.Automaton()
+    for lab in outside:
+        automaton.add_word(lab, lab)
+    automaton.make_automaton()
+    for text, own in zip(texts, per_chunk):
+        for lab in {lab for _, lab in automaton.iter(text)}:
+            if lab not in own:
+                outside[lab] += 1
+    return outside
 
 
 def named_sections(question: str, index, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:

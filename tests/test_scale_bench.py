@@ -59,3 +59,43 @@ def test_missing_corpus_is_a_one_line_error(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.startswith("error:") and "--corpus" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_mentions_outside_counts_like_the_pairwise_scan():
+    """rag.query._mentions_outside (one Aho–Corasick pass) equals the labels × chunks scan it replaces,
+    overlapping and nested labels included."""
+    import random
+
+    from rag.query import _mentions_outside
+
+    rng = random.Random(3)
+    alphabet = "发展目标任务保障措施产业"
+    labels = ["发展目标", "目标任务", "发展目标任务", "保障措施", "产业发展", "不出现的标题"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(200)]
+    texts += ["发展目标任务", "保障措施保障措施"]
+    per_chunk = [frozenset(rng.sample(labels, rng.randint(0, 2))) for _ in texts]
+    expected = {lab: sum(1 for t, own in zip(texts, per_chunk) if lab in t and lab not in own) for lab in labels}
+    assert _mentions_outside(labels, texts, per_chunk) == expected
+    assert expected["发展目标任务"] >= 1 and expected["不出现的标题"] == 0
+    assert _mentions_outside([], texts, per_chunk) == {}
+
+
+def test_document_outlines_are_built_per_document_on_first_use():
+    """rag.lists.DocumentOutlines: the same (doc_id, section) → outline mapping as building every document's
+    outlines up front, but a lookup builds only the document it names."""
+    from rag.chunking import build_outlines, outline_section
+    from rag.lists import UNSPLIT, DocumentOutlines
+
+    text = ("一、发展目标\n到2027年，产业规模明显提升。\n二、重点任务\n（一）壮大产业\n培育龙头企业。\n"
+            "（二）强化创新\n建设创新平台。\n三、保障措施\n加强组织领导。\n")
+    texts = {"a": text, "b": text.replace("产业", "行业")}
+    eager = {}
+    for doc_id, t in texts.items():
+        for chunk in build_outlines(doc_id, t, max_tokens=UNSPLIT):
+            eager.setdefault((doc_id, outline_section(chunk)), chunk)
+    lazy = DocumentOutlines(texts)
+    key = next(k for k in eager if k[0] == "a")
+    assert key in lazy and lazy[key] == eager[key]
+    assert set(lazy._built) == {"a"}  # document b not built by a lookup in a
+    assert ("missing", "x") not in lazy and "a" not in lazy
+    assert dict(lazy) == eager and len(lazy) == len(eager)
