@@ -1,6 +1,6 @@
 """Optional cross-encoder reranking through the widely served ``/rerank`` API.
 
-The Jina/Cohere request shape, as served by TEI, Xinference, vLLM, Jina and Cohere::
+The Jina/Cohere request shape, as served by vLLM, Xinference, Jina and Cohere::
 
     POST {RAG_RERANK_BASE_URL}/rerank   {"model", "query", "documents": [str, ...], "top_n"}
     → {"results": [{"index": int, "relevance_score": float}, ...]}

@@ -24,7 +24,7 @@ RAG_LLM_BUDGET             total seconds the LLM may take per question (requests
 RAG_QUERY_REWRITE          ``auto`` (rewrite questions with the configured LLM),   ``auto``
                            ``on`` or ``off``; offline the concept expansion stays
 RAG_RERANK_BASE_URL        base URL of a ``/rerank`` server (Jina/Cohere shape:    unset (no reranking)
-                           TEI, Xinference, vLLM, Jina, Cohere)
+                           vLLM, Xinference, Jina, Cohere)
 RAG_RERANK_MODEL           reranker model name sent to ``/rerank``                 ``bge-reranker-v2-m3``
 RAG_RERANK_API_KEY         bearer token of the rerank server (optional)            unset
 RAG_RERANK_TIMEOUT         seconds per rerank request (also within RAG_LLM_BUDGET) ``10``

@@ -885,3 +885,35 @@ def test_ui_followup_resolved_by_the_llm(llm_server, llm_env):
     assert session["turns"][-1]["rewritten"] == "到2027年成都市要培育多少家行业领军企业？"
     (req,) = srv.of_kind("followup")
     assert f"上一问：{Q_LEADERS}" in req["body"]["messages"][-1]["content"]
+
+
+def test_readme_example_configuration(llm_server, monkeypatch, built_index, capsys):
+    """The README's tested configuration, run line by line against the scripted server (it stands in
+    for vLLM: its URLs are replaced by the scripted server's)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- tested-configuration -->\s*```bash\n(.*?)```", readme, re.S).group(1)
+    srv = llm_server("ok", rerank="ok")
+    srv.rerank_score = lambda q, doc, i: 100.0 if "30家以上具有全国影响力" in doc else -float(i)
+    env, argv = {}, None
+    for line in block.splitlines():
+        line = line.split("  #", 1)[0].strip()
+        if line.startswith("export "):
+            name, value = line[len("export "):].split("=", 1)
+            env[name] = re.sub(r"^http://localhost:\d+/v1$", srv.base_url, value)
+        elif line.startswith("rag "):
+            argv = shlex.split(line)[1:]
+    assert env["OPENAI_BASE_URL"] == env["RAG_RERANK_BASE_URL"] == srv.base_url and argv
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("RAG_DATA_DIR", str(built_index.data_dir))
+    monkeypatch.delenv("RAG_LLM", raising=False)  # auto: on because OPENAI_BASE_URL is set
+    code, out, err, _ = _cli(argv, capsys)
+    data = json.loads(out)
+    assert code == 0 and data["mode"] == "llm" and data["answer"] == "".join(PIECES), (data["notices"], err)
+    assert "30家以上具有全国影响力" in data["hits"][0]["text"]  # the reranker's first
+    assert srv.of_kind("answer")[0]["body"]["model"] == env["RAG_LLM_MODEL"]
+    assert srv.of_kind("answer")[0]["auth"] == f"Bearer {env['OPENAI_API_KEY']}"
+    assert srv.of_kind("rewrite") and srv.rerank_requests[0]["model"] == env["RAG_RERANK_MODEL"]
