@@ -266,6 +266,11 @@ class PolicyQA:
         removed or re-cited by ``rag.llm.ground``). The LLM's part (requests, retries, waits) ends by
         ``settings.llm_budget_s`` seconds after the question arrived.
 
+        LLM-first: with an LLM the answer is the LLM's even when the offline refusal rules refuse (a
+        notice “提示：离线核对规则认为文件可能没有直接回答该问题…” is added; their refusal is the fallback).
+        With query rewriting or a reranker (``_expand``) a second ``{"type": "hits"}`` event follows the
+        preview when the passages changed; notices of a failed rewrite or rerank come last.
+
         Raises InvalidQuestionError for a blank or over-long question, IndexNotBuiltError without index.
         """
         t0 = time.perf_counter()
