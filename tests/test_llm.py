@@ -149,7 +149,8 @@ class FakeOpenAI:
     """A minimal /v1/chat/completions server with scripted replies. Modes: "ok" (stream or not;
     ``pieces`` then ``finish`` — ``finish=None`` ends the stream without a finish_reason and without
     ``[DONE]``, as a dropped connection does), "500", "429" (``Retry-After: retry_after``), "slow" (no
-    response for ``delay`` seconds), "stall" (the first piece, then nothing for ``delay`` seconds)."""
+    response for ``delay`` seconds), "stall" (the first piece, then nothing for ``delay`` seconds),
+    "malformed" (HTTP 200 whose body is no completion: HTML, or a stream chunk that is not JSON)."""
 
     def __init__(self, mode: str, delay: float = 0.0, pieces=None, finish="stop", retry_after=None,
                  rewrite=None, followup=None, rerank=None, rerank_delay=60.0):
@@ -265,6 +266,15 @@ class FakeOpenAI:
                         if not body.get("stream") else self._stream([text], "stop", body)
                 if state.mode in ("500", "429", "slow"):
                     return self._fault(state.mode)
+                if state.mode == "malformed":  # 200 with a body that is no completion (a broken proxy)
+                    data = b"<html>502 Bad Gateway</html>" if not body.get("stream") else \
+                        b"data: {not json\n\ndata: [DONE]\n\n"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream" if body.get("stream") else "text/html")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
@@ -400,6 +410,17 @@ def test_server_timeout_falls_back_to_extractive(llm_server, llm_env):
     assert any("大模型服务暂不可用" in n for n in answer.notices), answer.notices
     assert 1 <= len(srv.of_kind("answer")) <= 1 + 1  # the first request + RAG_LLM_MAX_RETRIES at most
     assert elapsed < 2 * (2 + 1.5) + 2  # bounded by (1 + retries) timeouts plus backoff
+
+
+def test_malformed_reply_falls_back_to_extractive(llm_server, llm_env):
+    srv = llm_server("malformed")
+    qa = PolicyQA(llm_env(srv.base_url))
+    started = time.monotonic()
+    answer = qa.ask(Q_LEADERS, k=K)
+    assert time.monotonic() - started < 10
+    assert answer.mode == "extractive" and not answer.refused and "30家以上" in answer.text
+    assert answer.notices and "未配置大模型" not in " ".join(answer.notices)
+    assert 1 <= len(srv.of_kind("answer")) <= 1 + 1
 
 
 def test_unreachable_server_falls_back(llm_env):
