@@ -468,3 +468,15 @@ def test_rag_eval_judge_through_openai_compatible_server(on_built, judge_server,
     assert "Metrics that needed an LLM: faithfulness, answer relevancy (judge: `judge-model`" in report
     assert "## LLM-judged" in report
     assert "| faithful. | ans. relevancy |" in stdout
+
+
+def test_grounding_totals_of_generated_answers_in_summary_and_report():
+    from rag.eval.report import _grounding_lines
+    from rag.eval.runner import _grounding_block
+
+    assert _grounding_block([{"grounding": None}, {}]) is None and _grounding_lines(None) == []
+    block = _grounding_block([{"grounding": {"claims": 3, "supported": 2, "removed": 1, "reassigned": 0}},
+                              {"grounding": {"claims": 1, "supported": 1, "removed": 0}}, {"grounding": None}])
+    assert block == {"answers": 2, "claims": 4, "supported": 3, "removed": 1, "supported_share": 0.75}
+    (line,) = _grounding_lines(block)
+    assert "3 of 4 claims" in line and "1 removed" in line

@@ -57,7 +57,7 @@ def report_markdown(summary: dict, plots: list[str]) -> str:
               f"- CRAG truthfulness (1 / 0.5 / 0 / −1): {_fmt(a['truthfulness'])}",
               f"- refusal precision / recall (unanswerable): {_fmt(a['refusal_precision'])} / {_fmt(a['refusal_recall'])}",
               f"- answerable questions refused: {_fmt(a['answerable_refused_rate'])}",
-              f"- citation precision: {_fmt(a['citation_precision'])}", "",
+              f"- citation precision: {_fmt(a['citation_precision'])}", *_grounding_lines(s.get("grounding")), "",
               "## Latency (ms)", "", "| stage | p50 | p95 |", "|---|---|---|"]
     for stage, v in s["latency_ms"].items():
         lines.append(f"| {stage} | {_fmt(v['p50'])} | {_fmt(v['p95'])} |")
@@ -69,6 +69,15 @@ def report_markdown(summary: dict, plots: list[str]) -> str:
     lines += ["", "Metrics that needed an LLM: " + (needs or "none (all metrics are computed offline)."), ""]
     lines += [f"![{p}]({p})" for p in plots]
     return "\n".join(lines) + "\n"
+
+
+def _grounding_lines(g: dict | None) -> list[str]:
+    """The grounding check's totals over generated answers (``runner._grounding_block``), or nothing."""
+    if not g:
+        return []
+    return [f"- grounding of generated answers ({g['answers']}): {g['supported']} of {g['claims']} claims "
+            f"(numbers, dates, named bodies) supported by a cited passage ({_fmt(g['supported_share'])}), "
+            f"{g['removed']} removed"]
 
 
 def _judge_lines(j: dict) -> list[str]:

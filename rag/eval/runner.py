@@ -140,7 +140,7 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
             "citations": [c.to_json() for c in answer.citations], "notices": answer.notices,
             "key_fact_recall": facts, "truthfulness": M.truthfulness(answerable, answer.refused, facts),
             "citation_precision": M.citation_precision(cited_texts, anchors),
-            "timings_ms": answer.timings_ms,
+            "timings_ms": answer.timings_ms, "grounding": answer.grounding,
         })
         if judge is not None:
             verdict = judge.judge_answer(q["question"], answer.text, [h.chunk.text for h in answer.hits],
@@ -219,5 +219,18 @@ def summarize(records: list[dict], config: str, dataset: Path, k: int, settings:
         "latency_ms": {stage: {"p50": M.percentile([r["timings_ms"].get(stage, 0) for r in records], 0.5),
                                "p95": M.percentile([r["timings_ms"].get(stage, 0) for r in records], 0.95)}
                        for stage in ("retrieve", "answer", "total")},
+        "grounding": _grounding_block(records),
         "needs_llm": [],
     }
+
+
+def _grounding_block(records: list[dict]) -> dict | None:
+    """Totals of the grounding check of LLM answers (``Answer.grounding``: sentences stating a number,
+    date or named body = ``claims``; ``supported`` by a cited passage; ``removed``) over the records
+    that have one, with ``supported_share`` = supported / claims; None when no answer was generated."""
+    rows = [r["grounding"] for r in records if r.get("grounding")]
+    if not rows:
+        return None
+    totals = {key: sum(int(g.get(key) or 0) for g in rows) for key in ("claims", "supported", "removed")}
+    return {"answers": len(rows), **totals,
+            "supported_share": totals["supported"] / totals["claims"] if totals["claims"] else None}
