@@ -77,10 +77,25 @@ class HybridRetriever:
 
     # --- single retrievers -------------------------------------------------------------------
     def _mask(self, filters: Filters) -> np.ndarray:
+        """Boolean array over chunk rows: the chunk's document passes ``filters`` (cached per filters).
+        ``filters.allows`` is asked once per document and spread to the chunks through ``_doc_rows``."""
         if filters not in self._mask_cache:
+            doc_ids, doc_rows = self._doc_rows()
             docs = self.index.docs
-            self._mask_cache[filters] = np.array([filters.allows(docs[c.doc_id]) for c in self.index.chunks])
+            allowed = np.array([filters.allows(docs[d]) for d in doc_ids], dtype=bool)
+            self._mask_cache[filters] = allowed[doc_rows] if len(doc_rows) else np.zeros(0, dtype=bool)
         return self._mask_cache[filters]
+
+    def _doc_rows(self) -> tuple[list[str], np.ndarray]:
+        """(document ids, int array over chunk rows: position of the chunk's document in those ids), once
+        per retriever."""
+        cached = getattr(self, "_doc_rows_cache", None)
+        if cached is None:
+            position: dict[str, int] = {}
+            rows = np.fromiter((position.setdefault(c.doc_id, len(position)) for c in self.index.chunks),
+                               dtype=np.int64, count=len(self.index.chunks))
+            cached = self._doc_rows_cache = (list(position), rows)
+        return cached
 
     def bm25_ranking(self, tokens: list[str], n: int, filters: Filters) -> tuple[list[int], np.ndarray]:
         """Row ids of the top ``n`` chunks by BM25 (score > 0), and the full score array (BM25,

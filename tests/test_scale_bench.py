@@ -99,3 +99,24 @@ def test_document_outlines_are_built_per_document_on_first_use():
     assert set(lazy._built) == {"a"}  # document b not built by a lookup in a
     assert ("missing", "x") not in lazy and "a" not in lazy
     assert dict(lazy) == eager and len(lazy) == len(eager)
+
+
+def test_filter_mask_is_asked_per_document_and_equals_the_per_chunk_test(shared_qa):
+    """HybridRetriever._mask: filters evaluated once per document and spread to chunk rows equal the
+    filters evaluated on every chunk's document."""
+    from datetime import date
+
+    import numpy as np
+
+    from rag.retrieval import Filters
+
+    retriever = shared_qa.retriever
+    index = retriever.index
+    some_doc = index.chunks[0].doc_id
+    region = index.docs[some_doc].region
+    for filters in (Filters(), Filters(doc_ids=(some_doc,)), Filters(region=region),
+                    Filters(in_force_on=date(2024, 6, 1)), Filters(doc_ids=("no-such-doc",))):
+        expected = np.array([filters.allows(index.docs[c.doc_id]) for c in index.chunks], dtype=bool)
+        mask = retriever._mask(filters)
+        assert mask.dtype == bool and np.array_equal(mask, expected)
+    assert retriever._mask(Filters(doc_ids=(some_doc,))).sum() == sum(c.doc_id == some_doc for c in index.chunks)
