@@ -498,6 +498,23 @@ def overlap_start(text: str, group: list[_Unit], max_tokens: int, room_for: int 
     return p
 
 
+SMALL_LINE_TOKENS = 40  # a line this short beside a table (its caption, a column-group label, a 备注) joins it
+
+
+def _table_border(own: list[_Unit], unit: _Unit, last: bool) -> bool:
+    """Whether ``unit`` starts a new chunk because it crosses a border between table rows and text.
+    Short text does not stand alone beside a table: text of ≤ ``SMALL_LINE_TOKENS`` tokens (after the
+    section's heading lines) before a table's first row opens the table's chunk, and a short line
+    that ends its section after the table's last row (“备注：…”, “注：…”) closes the table's chunk —
+    else such a line is a tiny chunk that section and title words alone rank high."""
+    rows = any(u.table for u in own)
+    if unit.table == rows:
+        return False
+    if unit.table:  # text so far, a table starts
+        return sum(u.tokens for u in own if not u.heading) > SMALL_LINE_TOKENS
+    return not (last and unit.tokens <= SMALL_LINE_TOKENS)
+
+
 def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]:
     """Split a cleaned document into section-bounded chunks of at most ``max_tokens`` cl100k tokens.
 
@@ -531,9 +548,10 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
                 cid = chunk_id(doc_id, f"{path}\n{body}#{seen[cid]}")
             else:
                 seen[cid] = 1
-            is_table = all(u.table for u in group)
-            header = group[0].header
-            context = header if is_table and header and not body.startswith(header) else ""
+            rows = [u for u in group if u.table]  # a table chunk may hold a short lead or trailing line
+            is_table = bool(rows) and all(u.table or u.heading or u.tokens <= SMALL_LINE_TOKENS for u in group)
+            header = rows[0].header if rows else ""
+            context = header if is_table and header and header not in body else ""
             chunks.append(Chunk(cid, doc_id, path, body, s, e, count_tokens(body), "table" if is_table else "text",
                                 context))
 
@@ -541,7 +559,7 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
         own = 0  # group[own:] is the chunk's own text; group[:own] repeats the previous chunk's end
         while queue:
             unit = queue.popleft()
-            if len(group) > own and (unit.table != group[-1].table
+            if len(group) > own and (_table_border(group[own:], unit, not queue)
                                      or count_tokens(text[group[0].start:unit.end]) > (unit.limit or max_tokens)):
                 last = group[-1]
                 start = None

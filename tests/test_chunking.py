@@ -318,7 +318,9 @@ TABLE_HEADER = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"
 TABLE_ROWS = [f"{i}\t第{i}项技术市场成交合同额指标\t亿元\t{i}.5\t{i * 10}" for i in range(1, 30)]
 
 
-def _check_table(chunks):
+def _check_table(chunks, lead=(), tail=()):
+    """The table's rows whole and in order over its chunks; ``lead``: short lines before the table
+    that open its first chunk, ``tail``: a short note after it that closes its last chunk."""
     table_chunks = [c for c in chunks if c.kind == "table"]
     assert len(table_chunks) > 1
     seen_rows = []
@@ -327,28 +329,32 @@ def _check_table(chunks):
             if is_heading_only(line):  # the section's heading opens its first chunk
                 assert c is table_chunks[0] and line == "三、发展目标"
                 continue
+            if line in lead or line in tail:
+                assert c is (table_chunks[0] if line in lead else table_chunks[-1])
+                continue
             assert line == TABLE_HEADER or line in TABLE_ROWS  # a row is never cut
             seen_rows.append(line)
     assert seen_rows == [TABLE_HEADER, *TABLE_ROWS]
-    assert all(c.kind == "text" for c in chunks if "预期性" in c.text or "实现下列" in c.text)
+    assert [c for c in chunks if c.kind != "table"] == []  # no tiny chunk of the lead or the note alone
     return table_chunks
 
 
 def test_table_rows_stay_whole_and_continuations_carry_the_header():
     text = "\n".join(["三、发展目标", TABLE_HEADER, *TABLE_ROWS, "以上指标为预期性指标。"])
-    table_chunks = _check_table(chunk_document("doc", text, 64))
+    table_chunks = _check_table(chunk_document("doc", text, 64), tail=["以上指标为预期性指标。"])
     assert table_chunks[0].context == ""
     assert all(c.context == TABLE_HEADER for c in table_chunks[1:])
 
 
 def test_table_after_intro_text_rows_whole():
     text = "\n".join(["三、发展目标", "到2025年实现下列目标。", TABLE_HEADER, *TABLE_ROWS, "以上指标为预期性指标。"])
-    _check_table(chunk_document("doc", text, 64))
+    _check_table(chunk_document("doc", text, 64), lead=["到2025年实现下列目标。"], tail=["以上指标为预期性指标。"])
 
 
 def test_table_after_intro_text_continuations_carry_the_header():
     text = "\n".join(["三、发展目标", "到2025年实现下列目标。", TABLE_HEADER, *TABLE_ROWS, "以上指标为预期性指标。"])
-    table_chunks = _check_table(chunk_document("doc", text, 64))
+    table_chunks = _check_table(chunk_document("doc", text, 64), lead=["到2025年实现下列目标。"],
+                                tail=["以上指标为预期性指标。"])
     assert all(c.context == TABLE_HEADER for c in table_chunks[1:])
 
 
@@ -356,7 +362,7 @@ def test_table_rows_of_001_whole(cleaned_docs, chunked):
     rows = [line for line in cleaned_docs["sc-hitech-14th-draft"].split("\n") if line.count("\t") >= 2]
     for mx in MAX_TOKENS:
         table_lines = [line for c in chunked[(mx, "sc-hitech-14th-draft")] if c.kind == "table"
-                       for line in c.text.split("\n") if not is_heading_only(line)]
+                       for line in c.text.split("\n") if "\t" in line]  # a caption line may open it
         assert table_lines == rows
 
 
@@ -377,7 +383,8 @@ def test_short_lines_between_rows_stay_inside_the_table():
     assert all(c.context == header for c in table_chunks[1:])
     assert [ln for c in table_chunks for ln in c.text.split("\n") if "\t" in ln] == [header, *rows]
     assert all(c.kind == "table" for c in chunks if "组\n" in c.text + "\n")  # the group labels are table lines
-    assert [c.kind for c in chunks if "由各部门" in c.text] == ["text"]
+    assert [c.kind for c in chunks if "由各部门" in c.text] == ["table"]  # a short closing note joins
+    assert chunks[-1].text.endswith(rows[-1] + "\n以上指标均为预期性指标，由各部门分别负责。")
 
 
 def test_spaced_table_of_cd_manufacturing_is_one_table_with_its_header(cleaned_docs, chunked):
@@ -386,8 +393,29 @@ def test_spaced_table_of_cd_manufacturing_is_one_table_with_its_header(cleaned_d
         table_chunks = [c for c in chunked[(mx, "cd-manufacturing-14th")] if c.kind == "table"]
         rows = [ln for c in table_chunks for ln in c.text.split("\n") if "\t" in ln]
         assert rows[0] == header and "8\t规上工业企业 R&D经费投入强度（%）\t1.2\t1.5\t预期性" in rows
-        assert all(c.context == header or c.text.startswith(header) for c in table_chunks)
+        assert all(c.context == header or header in c.text for c in table_chunks)
 
+
+
+def test_short_caption_and_closing_note_join_the_table_prose_does_not():
+    """A short line before a table (caption, column-group label) opens the table's first chunk and a
+    short note ending the section closes its last chunk; longer prose, or a short line that more text
+    follows, stays text of its own."""
+    rows = [f"{i}\t第{i}项指标\t{i}.5\t{i * 10}" for i in range(1, 5)]
+    header = "编号\t指标\t2020年\t2025年"
+    short = chunk_document("doc", "\n".join(["专栏 1 发展目标", "分类", header, *rows, "备注：*为年均增速"]))
+    assert [c.kind for c in short] == ["table"]
+    assert short[0].text.startswith("专栏 1 发展目标\n分类\n" + header) and short[0].text.endswith("备注：*为年均增速")
+    prose = "到2025年，" + "全市制造业规模持续扩大、结构不断优化、创新能力显著增强，" * 3 + "主要指标如下。"
+    more = "备注：*为年均增速"
+    chunks = chunk_document("doc", "\n".join(["三、发展目标", prose, header, *rows, more, prose]))
+    assert [c.kind for c in chunks] == ["text", "table", "text"]
+    assert chunks[1].text == "\n".join([header, *rows]) and chunks[2].text.startswith(more)
+
+
+def test_no_tiny_chunk_beside_the_cd_manufacturing_table(chunked):
+    chunks = chunked[(320, "cd-manufacturing-14th")]  # the default size: the note fits the last rows' chunk
+    assert not [c.text for c in chunks if c.text.startswith("备注") or c.text.endswith("分类指标编号")]
 
 # --- ids ---------------------------------------------------------------------------------------
 def test_chunk_id_stable_and_distinct():
