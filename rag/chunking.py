@@ -551,7 +551,8 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320) -> list[Chunk]
             rows = [u for u in group if u.table]  # a table chunk may hold a short lead or trailing line
             is_table = bool(rows) and all(u.table or u.heading or u.tokens <= SMALL_LINE_TOKENS for u in group)
             header = rows[0].header if rows else ""
-            context = header if is_table and header and header not in body else ""
+            # the header row for chunks not opening with it (continuations; a caption line before it)
+            context = header if is_table and header and not body.startswith(header) else ""
             chunks.append(Chunk(cid, doc_id, path, body, s, e, count_tokens(body), "table" if is_table else "text",
                                 context))
 

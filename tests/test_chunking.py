@@ -406,6 +406,7 @@ def test_short_caption_and_closing_note_join_the_table_prose_does_not():
     short = chunk_document("doc", "\n".join(["专栏 1 发展目标", "分类", header, *rows, "备注：*为年均增速"]))
     assert [c.kind for c in short] == ["table"]
     assert short[0].text.startswith("专栏 1 发展目标\n分类\n" + header) and short[0].text.endswith("备注：*为年均增速")
+    assert short[0].context == header  # the row header for answers quoting a row, though a caption opens it
     prose = "到2025年，" + "全市制造业规模持续扩大、结构不断优化、创新能力显著增强，" * 3 + "主要指标如下。"
     more = "备注：*为年均增速"
     chunks = chunk_document("doc", "\n".join(["三、发展目标", prose, header, *rows, more, prose]))
