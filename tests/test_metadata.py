@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag.corpus import Source, card_statements, load_document, resolve_metadata, source_for_file
-from rag.metadata import ExtractedMetadata, check, extract_metadata, find_places
+from rag.eval.metadata_accuracy import check
+from rag.metadata import ExtractedMetadata, extract_metadata, find_places
 from rag.types import DocumentMeta
 
 from core_support import CORPUS_DIR, run
@@ -142,7 +143,7 @@ def test_gazetteer_resolves_full_and_short_names():
 def test_bundled_documents_without_manifest_reach_90_percent():
     """The five bundled documents read as loose files reproduce ≥ 90 % of the manifest's non-null fields."""
     from rag.corpus import read_text
-    from rag.metadata import _MANIFEST_FIELDS
+    from rag.eval.metadata_accuracy import _MANIFEST_FIELDS
 
     entries = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))["documents"]
     pairs = [(e["id"], e, extract_metadata(read_text(CORPUS_DIR / e["file"]), Path(e["file"]).name))

@@ -53,11 +53,19 @@ def missing_browser() -> str | None:
     return None
 
 
+# every browser test: the marker, and gradio's own pandas notices silenced
+BROWSER_MARKS = (pytest.mark.browser,
+                 pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # pandas 3 notices raised inside gradio
+                 pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+                 pytest.mark.filterwarnings("ignore:The copy keyword"))
+
+
 def pytest_collection_modifyitems(config, items):
     reason = missing_browser()
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.browser)
+            for mark in BROWSER_MARKS:
+                item.add_marker(mark)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 

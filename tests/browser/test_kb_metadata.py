@@ -9,10 +9,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
                                                              "pip install -e '.[test]' to run the browser tests")
 expect = sync_api.expect
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # pandas 3 notices raised inside gradio
-              pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-              pytest.mark.filterwarnings("ignore:The copy keyword")]
 
 TITLE = "成都市“十四五”制造业高质量发展规划"
 NEW_TITLE = "成都市<b>制造业</b>规划<img src=x onerror=window.__xss=1>"

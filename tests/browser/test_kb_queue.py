@@ -10,10 +10,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
                                                              "pip install -e '.[test]' to run the browser tests")
 expect = sync_api.expect
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # pandas 3 notices raised inside gradio
-              pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-              pytest.mark.filterwarnings("ignore:The copy keyword")]
 
 
 def test_upload_queue_shows_each_files_status(new_page, tmp_path, artifacts_dir, monkeypatch):

@@ -8,10 +8,6 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed: "
                                                            "pip install -e '.[test]' to run the browser tests").expect
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-              pytest.mark.filterwarnings("ignore:The copy keyword")]
 
 QUESTION = "到2027年四川要打造几个千亿级产业集群？"
 

@@ -17,10 +17,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
                                                              "pip install -e '.[test]' to run the browser tests")
 Page, expect = sync_api.Page, sync_api.expect
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # pandas 3 notices raised inside gradio
-              pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-              pytest.mark.filterwarnings("ignore:The copy keyword")]
 
 QUESTION = "到2027年四川要打造几个千亿级产业集群？"
 QUOTE_PART = "打造5个千亿级产业集群"

@@ -15,10 +15,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
                                                              "pip install -e '.[test]' to run the browser tests")
 expect = sync_api.expect
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-              pytest.mark.filterwarnings("ignore:The copy keyword")]
 
 IMG = '<img src=x onerror="window.__xss=1">'
 SVG = "<svg onload=window.__xss=2>"
