@@ -7,8 +7,8 @@
   or more distinct documents gets one sub-query per scope (the question without the reference words)
   and the retriever gives each scope slots in the top k (``QueryPlan.compare``); any other question's
   references only add weighted in-document rankings (``scope_weights``): an ambiguous reference
-  (十四五规划: two plans) splits the weight, an era or period alone (十三五期间) adds none, and
-  regions (成都, 省里) become scopes only in comparisons;
+  (十二五规划: two plans) splits the weight, an era or period alone (十一五期间) adds none, and
+  regions (某市, 省里) become scopes only in comparisons;
 * **questions about a document** (issuer, number, date, period, validity, draft) are marked so that
   the document cards rank first; section headings named in the question (发展愿景, not topic words
   such as 清洁能源 that the documents also use outside that section) add a ranking;
@@ -28,9 +28,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
-    _EVOLUTION, _KIND_WORD, _REGION_WORDS, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
+    _EVOLUTION, _KIND_WORD, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
     bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
-    referenced_documents, referenced_regions, resolve_reference)
+    referenced_documents, referenced_regions, region_words, resolve_reference)
 from rag.text import normalize
 
 
@@ -72,8 +72,8 @@ class Scope:
     """One document or region a question refers to, with the sub-query to search inside it.
 
     ``doc_ids``: the documents of the scope (one named document, the documents of one plan era, or all
-    documents of one region); ``region``: set when the scope is a whole region ("四川省", "成都市");
-    ``label``: the question's words that refer to it (e.g. "成都的未来产业意见"); ``tokens`` /
+    documents of one region); ``region``: set when the scope is a whole region ("某省", "某市");
+    ``label``: the question's words that refer to it (e.g. "某市的未来产业意见"); ``tokens`` /
     ``dense_text``: the sub-query — the question without the reference words of every scope.
     """
 
@@ -124,7 +124,7 @@ LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包
 
 def asks_list(question: str) -> bool:
     """True when ``question`` asks for a list of items (``LIST_QUESTION``; a subset of
-    ``rag.extractive.ASKS_LIST``): "成都未来产业的六大重点培育领域是哪些？" → True,
+    ``rag.extractive.ASKS_LIST``): "某市未来产业的六大重点培育领域是哪些？" → True,
     "到2027年要培育多少家领军企业？" → False."""
     return LIST_QUESTION.search(question) is not None
 
@@ -214,19 +214,19 @@ def missing_terms(terms, corpus: str, covered: set[str] = frozenset()) -> list[s
 
 def _scopes(question: str, index, regions: tuple[str, ...]) -> tuple[list[Scope], bool]:
     """The scopes a question refers to (documents first, then whole regions) and whether they are
-    compared — see QueryPlan. Region scopes exist only in comparisons: a question that mentions 成都
-    and 四川 without comparing them ("四川支持成都建设…") is about one passage, not two regions."""
+    compared — see QueryPlan. Region scopes exist only in comparisons: a question that mentions a city
+    and its province without comparing them ("某省支持某市建设…") is about one passage, not two regions."""
     refs = document_scopes(question, index)
     region_docs = {r: tuple(d for d, m in index.docs.items() if m.region == r) for r in regions}
-    if len(regions) == 1:  # "四川…十四五规划": the era's documents of the named region only
+    if len(regions) == 1:  # "某省…十二五规划": the era's documents of the named region only
         only = set(region_docs[regions[0]])
         refs = tuple((label, tuple(d for d in ids if d in only) or ids) for label, ids in refs)
     scopes = [Scope(label, ids) for ids, label in {ids: label for label, ids in reversed(refs)}.items()]
-    if len(scopes) < 2 and _EVOLUTION.search(question):  # "从十三五到现在一路延续": every document
+    if len(scopes) < 2 and _EVOLUTION.search(question):  # "从十一五到现在一路延续": every document
         docs = [d for d, m in index.docs.items() if not regions or m.region in regions]
         return [Scope(index.docs[d].title, (d,)) for d in docs], len(docs) >= 2
     comparison = is_comparison(question)
-    if comparison:  # "成都的两份文件", "省里前后两个五年规划": each document is compared
+    if comparison:  # "某市的两份文件", "省里前后两个五年规划": each document is compared
         scopes = [t for s in scopes for t in ([Scope(s.label, (d,)) for d in s.doc_ids]
                                                if len(s.doc_ids) > 1 and _PLURAL.search(s.label) else [s])]
         for r in regions:
@@ -250,7 +250,7 @@ IMPLICIT_SHARE = 0.5  # share for a document named only by its region and topic 
 def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
     """RRF weight of the in-document ranking of each document a non-compared plan names: ``weight``
     for a document named unambiguously, ``weight / n`` for each of the n documents an ambiguous
-    reference ("十四五规划": two plans) may denote, so that an ambiguous reference only nudges the
+    reference ("十二五规划": two plans) may denote, so that an ambiguous reference only nudges the
     ranking (a label with a kind word, a document number or over MAX_REFERENCE_CHARS names a document;
     an era or period alone gets WEAK_SHARE); the largest share when a document is named twice. {} for
     a compared plan."""
@@ -259,7 +259,7 @@ def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
     out: dict[str, float] = {}
     for s in plan.scopes:
         if s.region is None and s.doc_ids:
-            # an era or a period alone ("十三五期间", "成都十四五") may name a time, not a document
+            # an era or a period alone ("十一五期间", "某市十二五") may name a time, not a document
             named = _KIND_WORD.search(s.label) or _DOC_NUMBER.search(normalize(s.label))
             w = weight if named or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
             if s.implicit:
@@ -305,12 +305,8 @@ def _sub_query(question: str, scopes: list[Scope]) -> str:
     for s in sorted(scopes, key=lambda s: -len(s.label)):
         if s.label:
             out = out.replace(s.label, " ")
-    for r, words in _REGION_WORDS.items():
-        if any(s.region == r for s in scopes):
-            for w in sorted(words[:-1], key=len, reverse=True):
-                out = out.replace(w, " ")
-    for s in scopes:  # a region of the indexed documents: its full and bare names
-        for w in sorted({s.region or "", bare_region(s.region) or ""}, key=len, reverse=True):
+    for s in scopes:  # a region of the indexed documents: its full and bare names, its level words (省里…)
+        for w in sorted(region_words(s.region), key=len, reverse=True):
             if len(w) >= 2:
                 out = out.replace(w, " ")
     return out
@@ -417,8 +413,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
             dense_text = question + " " + " ".join(extra)
     if not settings.use_doc_routing:
         return QueryPlan(question, tokens, dense_text, (), tuple(matches), ())
-    regions = referenced_regions(question)
-    regions += tuple(r for r in indexed_regions(question, index.docs) if r not in regions)
+    regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     if not scopes and len(regions) == 1:
         scopes = implicit_scope(question, index, regions[0])

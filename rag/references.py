@@ -1,14 +1,14 @@
 """Document references: which documents and regions a question refers to, from manifest fields.
 
 * ``referenced_documents`` — exact titles, short names and document numbers in the question;
-* ``referenced_regions`` — regions the question names as such (成都, 省里, 四川); "省级" and "全省"
+* ``referenced_regions`` — regions the question names as such (某市, 省里, 某省); "省级" and "全省"
   describe a level or an extent (省级绿色工厂, 全省营收) and do not name the province;
 * ``reference_mentions`` / ``resolve_reference`` — references the manifest does not spell out
-  ("成都的未来产业意见", "十三五那份规划", "省方案", "2025—2027年"), resolved from each document's
+  ("某市的未来产业意见", "十一五那份规划", "省方案", "2025—2027年"), resolved from each document's
   ``DocumentCues`` (kind word, five-year-plan era, region, period, distinctive title words);
 * ``document_scopes`` — ``(reference words, doc_ids)`` of every reference of a question;
 * ``missing_document`` — a question about a document that does not exist (a topic of one document
-  with another five-year-plan era: "十四五战略性新兴产业发展规划");
+  with another five-year-plan era: "十二五战略性新兴产业发展规划" when only a 十一五 one exists);
 * ``is_comparison`` / ``asks_about_document`` — what kind of question it is.
 
 All functions are pure (the index is only read; ``document_scopes`` caches the cues on it).
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.eras import ERA, FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
 from rag.text import normalize
 
 
@@ -75,26 +76,72 @@ def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
     return tuple(found)
 
 
-_REGION_WORDS = {"成都市": ("成都", "蓉"), "四川省": ("四川", "省里", "全省", "我省", "省级", "省方案", "省政府", "川")}
-
-
-_ATTRIBUTE_WORDS = ("省级", "全省")  # a level or an extent (省级绿色工厂, 全省营收), not a reference to the province
+# words that name "the province" / "the city" of the documents without its name (省里, 我市)
+LEVEL_WORDS = {"省": ("省里", "全省", "我省", "省级", "省方案", "省政府"),
+               "市": ("市里", "全市", "我市", "市级", "市方案", "市政府")}
+_ATTRIBUTE_WORDS = ("省级", "全省", "市级", "全市")  # a level or an extent (省级绿色工厂, 全省营收), not a reference
 _KIND_AFTER = re.compile(r"的?(?:规划|方案|意见|办法|通知|文件|政策)")
+_NOT_A_CITY_WORD = re.compile(r"[城都超]市")  # 城市里, 都市, 超市 are no 市 words
 
 
-def referenced_regions(question: str) -> tuple[str, ...]:
-    """Regions the question names ("四川省", "成都市"), in that order of checking; "成都" alone does
-    not imply 四川省, and "省级"/"全省" count only right before a document word (省级方案, 全省的政策):
-    "成都要创建多少家省级绿色工厂" names 成都 only."""
-    q = question.replace("成都", "")  # 成都 contains no province word, but 四川 checks must not see it
-    found = []
-    if any(w in question for w in _REGION_WORDS["成都市"][:1]):
-        found.append("成都市")
-    words = [w for w in _REGION_WORDS["四川省"][:-1] if w not in _ATTRIBUTE_WORDS]
-    if any(w in q for w in words) or any(_KIND_AFTER.match(q, m.end()) for w in _ATTRIBUTE_WORDS
-                                         for m in re.finditer(w, q)):
-        found.append("四川省")
-    return tuple(found)
+def _place_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the places ``text`` names (gazetteer full and short names: 某某省, 某某市, 某某)."""
+    from rag.metadata import _place_index
+
+    _by_name, full_rx, short_rx = _place_index()
+    spans = [m.span() for m in full_rx.finditer(text)]
+    spans += [m.span() for m in short_rx.finditer(text) if not any(a < m.end() and m.start() < b for a, b in spans)]
+    return sorted(spans)
+
+
+def _masked(text: str, spans) -> str:
+    """``text`` with each span replaced by as many spaces (offsets kept)."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+def level_region(char: str, docs: dict) -> str | None:
+    """The one region of the indexed documents that a level word (``LEVEL_WORDS``: 省里, 全市 …) names:
+    the only region whose name ends with ``char`` ("省" or "市"); None when there are none or several.
+    ``docs``: doc_id → DocumentMeta (its ``region``, read from each document)."""
+    found = {m.region for m in docs.values() if m.region and m.region != "全国" and m.region.endswith(char)}
+    return found.pop() if len(found) == 1 else None
+
+
+def region_words(region: str | None, docs: dict | None = None) -> tuple[str, ...]:
+    """Words a question may use for ``region``: its full and bare names (某某省, 某某) and, when ``docs``
+    is None or ``region`` is the only region of its level there (``level_region``), the level words of
+    its suffix (省里, 全省 … for a 省). () for None."""
+    if not region:
+        return ()
+    out = [region, *([bare_region(region)] if bare_region(region) != region else [])]
+    char = region[-1]
+    if char in LEVEL_WORDS and (docs is None or level_region(char, docs) == region):
+        out += LEVEL_WORDS[char]
+    return tuple(out)
+
+
+def referenced_regions(question: str, docs: dict) -> tuple[str, ...]:
+    """Regions of the indexed documents the question names, in the order they occur in it: by full or
+    bare name (``indexed_regions``), or by a level word (省里, 我省, 市里 …) when one indexed region has
+    that level (``level_region``); "省级"/"全省"/"市级"/"全市" count only right before a document word
+    (省级方案, 全省的政策): "某市要创建多少家省级绿色工厂" names 某市 only. Level words inside a place
+    name (某某省政府) do not count. ``docs``: doc_id → DocumentMeta."""
+    found = {r: question.find(bare_region(r) or r) for r in indexed_regions(question, docs)}
+    q = _NOT_A_CITY_WORD.sub("  ", _masked(question, _place_spans(question)))
+    for char, words in LEVEL_WORDS.items():
+        region = level_region(char, docs)
+        if not region or region in found:
+            continue
+        plain = [w for w in words if w not in _ATTRIBUTE_WORDS]
+        hits = [q.find(w) for w in plain if w in q]
+        hits += [m.start() for w in _ATTRIBUTE_WORDS if w in words for m in re.finditer(w, q)
+                 if _KIND_AFTER.match(q, m.end())]
+        if hits:
+            found[region] = min(hits)
+    return tuple(sorted(found, key=lambda r: found[r]))
 
 
 def indexed_regions(question: str, docs: dict) -> tuple[str, ...]:
@@ -117,7 +164,6 @@ def indexed_regions(question: str, docs: dict) -> tuple[str, ...]:
 
 
 # --- document references and sub-queries ---------------------------------------------------
-_ERA_NUMERALS = {12: "十二五", 13: "十三五", 14: "十四五", 15: "十五五"}
 _DOC_KINDS = ("规划", "方案", "意见", "办法", "通知", "条例", "规定")  # what a policy or regulation title ends with
 _GENERIC_KINDS = ("文件", "政策")  # refer to a document without saying which kind
 _KIND_WORD = re.compile("|".join((*_DOC_KINDS, *_GENERIC_KINDS)))
@@ -126,29 +172,23 @@ _NOT_A_KIND = re.compile(r"规划期|征求意见|意见稿|(?:什么|哪些|相
 _REF_BREAK = re.compile(r"[，,。？?！!；;：:、\s]|以及|还是|和|与|及|跟|同|在|对|从|或|比")
 _YEAR_RANGE = re.compile(r"(20\d{2})\s*年?\s*[—–\-~～至到]+\s*(20\d{2})")
 _QUOTES = re.compile(r"[“”\"'‘’《》〈〉]")
-MAX_REFERENCE_CHARS = 16  # a document reference ("十三五那份战略性新兴产业规划") is at most this long
+MAX_REFERENCE_CHARS = 16  # a document reference ("十一五那份战略性新兴产业规划") is at most this long
 _COMPARISON = re.compile(r"分别|各自|各有|不同|不一样|一致|区别|差异|异同|相比|对比|比较|两份|两个文件|二者|两者|都"
                          r"|哪个(?:先|早|晚|更)")
 _EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次|历年|变迁|从.{0,12}到(?:现在|目前|如今|最新|今天)")
 
 
 def plan_era(meta) -> str | None:
-    """The five-year-plan era of a document ("十四五"): named in its title, or derived from a stated
-    period that is exactly one five-year-plan period (2016–2020 the 13th, 2021–2025 the 14th)."""
-    for era in _ERA_NUMERALS.values():
-        if era in meta.title:
-            return era
-    ps, pe = meta.period_start, meta.period_end
-    if ps and pe and pe - ps == 4 and (ps - 2016) % 5 == 0:
-        return _ERA_NUMERALS.get(13 + (ps - 2016) // 5)
-    return None
+    """The five-year-plan era of a document ("十二五", ``rag.eras``): named in its title, or derived from
+    a stated period that is exactly one five-year-plan period (2011–2015 the 12th)."""
+    return era_in(meta.title or "") or era_of_period(meta.period_start, meta.period_end)
 
 
 @dataclass(frozen=True)
 class DocumentCues:
     """What a question may call a document by, all from its manifest entry: ``names`` (title and
     short names, normalised, quotes removed), ``kinds`` (规划/方案/意见… its title uses), ``era``
-    (十三五/十四五), ``region`` and its bare name (四川, 成都), ``level_char`` (省/市), ``period``."""
+    (十一五/十二五, ``rag.eras``), ``region`` and its bare name (某省 → 某, 某某市 → 某某), ``level_char`` (省/市), ``period``."""
 
     doc_id: str
     names: str
@@ -177,7 +217,7 @@ def _topic_words(cues: tuple[DocumentCues, ...], tokenizer) -> tuple[str, ...]:
     """Words of the documents' names that tell documents apart (高新技术, 制造业, 未来产业): in the
     names of at most half of the documents, and no region, era or kind word."""
     vocab = {w for c in cues for w in tokenizer.tokens(c.names.replace("|", " "))}
-    fixed = {*_ERA_NUMERALS.values(), *_DOC_KINDS}
+    fixed = {*(era_name(n) for n in range(FIRST_ERA, LAST_ERA + 1)), *_DOC_KINDS}
     for c in cues:
         fixed.update(x for x in (c.region, c.region_name) if x)
     return tuple(sorted(w for w in vocab if len(w) >= 2 and not w.isdigit()
@@ -186,24 +226,28 @@ def _topic_words(cues: tuple[DocumentCues, ...], tokenizer) -> tuple[str, ...]:
 
 
 def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:
-    """The region a reference names: its bare name or alias (成都, 蓉, 四川), else 省/市."""
-    found = {r for r, words in _REGION_WORDS.items() for w in words[:-1] if w in mention}
+    """The region a reference names: a document region's full or bare name (某某省, 某某), else the
+    level character 省/市 outside any region name (省方案 → the documents of level 省级)."""
+    found = {c.region for c in cues if c.region and c.region in mention}
     found |= {c.region for c in cues if c.region_name and c.region_name in mention}
     if not found:
-        found = {c.region for c in cues if c.level_char and c.level_char in mention.replace("成都市", "")}
+        rest = mention
+        for name in sorted({c.region for c in cues if c.region}, key=len, reverse=True):
+            rest = rest.replace(name, "")
+        found = {c.region for c in cues if c.level_char and c.level_char in rest}
     return found.pop() if len(found) == 1 else None
 
 
 def _mention_cues(mention: str, topics: tuple[str, ...]) -> tuple[str | None, str | None, list[str]]:
-    """The kind word a reference ends with (规划/方案…), the five-year-plan era it names (十三五) and its
+    """The kind word a reference ends with (规划/方案…), the five-year-plan era it names (十一五) and its
     topic words (``_topic_words``), each None/[] when absent."""
     kind = next((k for k in _DOC_KINDS if mention.endswith(k)), None)
-    era = next((e for e in _ERA_NUMERALS.values() if e in mention), None)
+    era = era_in(mention)
     return kind, era, [w for w in topics if w in mention]
 
 
 def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
-    """Documents a reference such as "成都的未来产业意见", "十三五那份规划", "省方案" or "2025—2027年"
+    """Documents a reference such as "某市的未来产业意见", "十一五那份规划", "省方案" or "2025—2027年"
     denotes: those consistent with its kind, era, region and years, and among them those whose
     names share most of its topic words; 最新/最早 keeps the one(s) whose period starts latest/
     earliest. () when the reference has none of these cues."""
@@ -229,14 +273,14 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
     return tuple(c.doc_id for c in found)
 
 
-_ERA_AS_TIME = re.compile(r"十[一二三四五六七八九]五[”\"]?(?:期间|时期|以来|末|初|中)")  # a time ("十三五期间"), not a document's era
+_ERA_AS_TIME = re.compile(r"十[一二三四五六七八九]五[”\"]?(?:期间|时期|以来|末|初|中)")  # a time ("十一五期间"), not a document's era
 
 
 def era_conflict(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> str | None:
     """The id of the document a reference names by its topic words but with another five-year-plan
-    era, when no document has both: "十四五战略性新兴产业发展规划" names the topic of the 十三五
-    战略性新兴产业发展规划, and the corpus has no 十四五 one. None when the reference has no era and
-    kind word, no topic word, when the era is a time ("十三五期间…规划目标完成得怎么样" asks about the
+    era, when no document has both: "十二五战略性新兴产业发展规划" names the topic of the 十一五
+    战略性新兴产业发展规划, and the corpus has no 十二五 one. None when the reference has no era and
+    kind word, no topic word, when the era is a time ("十一五期间…规划目标完成得怎么样" asks about the
     period), when a document of its era shares the topic, or when the topic's best document states
     no era (a 2025—2027 方案 may be meant by any era)."""
     kind, era, words = _mention_cues(mention, topics)
@@ -255,7 +299,7 @@ def era_conflict(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str
 def missing_document(question: str, index) -> tuple[str, str] | None:
     """``(era, doc_id)`` when the question's first document reference — the document it asks
     about — names a document of another era (``era_conflict``): that document does not exist,
-    ``doc_id`` is the one with its topic. A later reference ("十四五规划里怎么评价十三五高新技术
+    ``doc_id`` is the one with its topic. A later reference ("十二五规划里怎么评价十一五高新技术
     产业规划") is something the first document discusses. None otherwise."""
     cues, topics = _cues(index)
     mentions = reference_mentions(question)
@@ -277,7 +321,7 @@ def _cues(index):
 def reference_mentions(question: str) -> list[tuple[int, int]]:
     """Spans of ``question`` that refer to a document: the words before a kind word (规划, 方案,
     意见, 文件…) back to the previous separator (，和 与 在…), at most ``MAX_REFERENCE_CHARS``; a
-    five-year-plan era (十三五) or a year range (2025—2027) elsewhere is a reference of its own."""
+    five-year-plan era (十一五) or a year range (2025—2027) elsewhere is a reference of its own."""
     spans: list[tuple[int, int]] = []
     floor = 0
     for m in _KIND_WORD.finditer(question):
@@ -290,20 +334,26 @@ def reference_mentions(question: str) -> list[tuple[int, int]]:
         if start < m.start() or m.group() in _GENERIC_KINDS:
             spans.append((start, m.end()))
             floor = m.end()
-    extra = [(m.start(), m.end()) for era in _ERA_NUMERALS.values() for m in re.finditer(era, question)]
+    extra = [(a, b) for a, b, _era in eras_in(question)]
     extra += [(m.start(), m.end()) for m in _YEAR_RANGE.finditer(question)]
-    extra = [(_region_before(question, a), b) for a, b in extra]  # "成都十四五" names the region too
+    extra = [(_region_before(question, a), b) for a, b in extra]  # "某市十二五" names the region too
     spans += [(a, b) for a, b in extra if not any(s <= a and b <= e for s, e in spans)]
     return sorted(spans)
 
 
-_REGION_PREFIX = re.compile(r"(?:" + "|".join(sorted({w for ws in _REGION_WORDS.values() for w in ws[:-1]}, key=len,
-                                                       reverse=True)) + r"|省|市)的?$")
+_LEVEL_PREFIX = re.compile(r"(?:" + "|".join(sorted({w for ws in LEVEL_WORDS.values() for w in ws}, key=len,
+                                                      reverse=True)) + r"|省|市)的?$")
 
 
 def _region_before(question: str, start: int) -> int:
-    """``start`` moved back over a region word right before it (成都十四五 → 成都)."""
-    m = _REGION_PREFIX.search(question[:start])
+    """``start`` moved back over a place (gazetteer name) or level word (省里, 省, 市) right before it
+    (某市十二五 → 某市)."""
+    head = question[:start]
+    lead = head[:-1] if head.endswith("的") else head
+    for a, b in _place_spans(lead):
+        if b == len(lead):
+            return a
+    m = _LEVEL_PREFIX.search(head)
     return m.start() if m else start
 
 
@@ -370,15 +420,17 @@ _COORDINATED = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?:和|与|、|及|跟)$")  #
 
 
 def is_comparison(question: str) -> bool:
-    """The question compares (分别, 各自, 有什么不同, 相比, 对比, 都…); 成都/都市 are not 都."""
-    return _COMPARISON.search(question.replace("成都", "").replace("都市", "")) is not None
+    """The question compares (分别, 各自, 有什么不同, 相比, 对比, 都…); the 都 of a place name (某都,
+    gazetteer) or of 都市/首都 is not 都."""
+    q = _masked(question, _place_spans(question)).replace("都市", "").replace("首都", "")
+    return _COMPARISON.search(q) is not None
 
 
 def asks_about_document(question: str) -> bool:
     """The question asks about a document itself — period, issuer, date, number, status, validity,
     level, which document it is, newest/oldest — and about nothing else (no content words remain
     besides document references and metadata words): ``rag.meta_answers.asks_about_document``.
-    "成都那份制造业规划管到哪年？" → True; "规划中氢能产业由哪个部门牵头推进？", "最新的产业方向" → False."""
+    "某市那份制造业规划管到哪年？" → True; "规划中氢能产业由哪个部门牵头推进？", "最新的产业方向" → False."""
     from rag.meta_answers import asks_about_document as about
 
     return about(question)
