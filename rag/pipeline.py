@@ -12,11 +12,17 @@ configured server the question is also rewritten into the documents' wording (``
 fused by RRF) and, with ``RAG_RERANK_BASE_URL``, the fused candidates are reranked (``rag.rerank``).
 A failing LLM, rewrite or reranker falls back (extractive answer / original query / fused order) with a
 notice; all LLM steps end by ``settings.llm_budget_s`` after the question arrived.
+
+Several processes (``rag ui``, ``rag ask --jsonl``, any ``PolicyQA``) may share one data directory: a
+``PolicyQA`` checks ``index/CURRENT.json`` (one ``os.stat``) when a question starts and loads the new
+generation an ingest of any process made live; an answer in progress keeps the index it started with.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterator
 
@@ -25,7 +31,7 @@ from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_a
                             score_sentences)
 from rag.query import comparison_groups
 from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
-from rag.index import LoadedIndex, load_index
+from rag.index import LoadedIndex, current_path, load_index
 from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
@@ -71,6 +77,17 @@ def document_notices(citations: list[Citation], index: LoadedIndex, settings: Se
     return notices
 
 
+def current_signature(settings: Settings) -> tuple[int, int, int] | None:
+    """``(inode, size, mtime_ns)`` of ``index/CURRENT.json``, or None when it cannot be read (no index
+    yet). An ingest replaces the file (``os.replace``) when a new generation goes live, which changes
+    the signature; the check costs one ``os.stat``, not a read of the index."""
+    try:
+        st = os.stat(current_path(settings))
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _delta_events(pieces):
     """``{"type": "delta", "text"}`` per text piece of the generator ``pieces``; returns its return value."""
     while True:
@@ -87,6 +104,11 @@ class PolicyQA:
     ``llm``: optional LangChain chat model (tests pass fakes); by default one is built from settings
     when ``settings.llm_enabled``. The index is loaded lazily; when ``auto_ingest`` is true and no index
     exists, the bundled corpus is ingested first.
+
+    The live generation is checked when a question starts (``current_signature``: one ``os.stat`` of
+    ``index/CURRENT.json``): after an ingest by this or another process the next question is answered from
+    the new index, without a restart. An answer in progress (``ask_stream``, ``pinned``) uses the index it
+    started with to its end, whatever ingest finishes meanwhile.
     """
 
     def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False):
@@ -95,6 +117,9 @@ class PolicyQA:
         self._chat = None  # the ChatOpenAI of settings, built on first use
         self.auto_ingest = auto_ingest
         self._retriever: HybridRetriever | None = None
+        self._signature: tuple | None = None  # current_signature when self._retriever was checked
+        self._pinned: HybridRetriever | None = None  # the retriever of the answer(s) in progress
+        self._pins = 0
 
     @property
     def index(self) -> LoadedIndex:
@@ -102,6 +127,14 @@ class PolicyQA:
 
     @property
     def retriever(self) -> HybridRetriever:
+        """The retriever over the live index: the pinned one while an answer is in progress, else the
+        current generation's (reloaded when ``index/CURRENT.json`` changed since the last check).
+        Raises IndexNotBuiltError (no index and no ``auto_ingest``) or IndexDamagedError."""
+        if self._pinned is not None:
+            return self._pinned
+        signature = current_signature(self.settings)
+        if self._retriever is not None and signature is not None and signature == self._signature:
+            return self._retriever
         try:
             index = load_index(self.settings)
         except IndexNotBuiltError:
@@ -110,10 +143,28 @@ class PolicyQA:
             from rag.ingest import ingest
 
             ingest(self.settings)
+            signature = current_signature(self.settings)
             index = load_index(self.settings)
         if self._retriever is None or self._retriever.index is not index:
             self._retriever = HybridRetriever(index, self.settings)
+        # checked before loading: a switch in between is seen (and loaded) by the next check
+        self._signature = signature
         return self._retriever
+
+    @contextmanager
+    def pinned(self):
+        """Within the block ``retriever``/``index`` stay the index current at its start, whatever ingest
+        finishes meanwhile (nested and overlapping blocks share the first one's index). Yields the
+        HybridRetriever."""
+        if self._pins == 0:
+            self._pinned = self.retriever
+        self._pins += 1
+        try:
+            yield self._pinned
+        finally:
+            self._pins -= 1
+            if self._pins == 0:
+                self._pinned = None
 
     @property
     def llm_enabled(self) -> bool:
@@ -271,10 +322,18 @@ class PolicyQA:
         With query rewriting or a reranker (``_expand``) a second ``{"type": "hits"}`` event follows the
         preview when the passages changed; notices of a failed rewrite or rerank come last.
 
+        The whole answer uses the index that was live when it started (``pinned``): ``index`` read
+        between its events (e.g. for the sources of the final answer) is that index too.
+
         Raises InvalidQuestionError for a blank or over-long question, IndexNotBuiltError without index.
         """
         t0 = time.perf_counter()
         q = validate_question(question, self.settings.max_question_chars)
+        with self.pinned():
+            yield from self._ask_stream(q, t0, k, filters)
+
+    def _ask_stream(self, q: str, t0: float, k: int | None, filters: Filters) -> Iterator[dict]:
+        """``ask_stream`` for a validated question ``q`` received at ``t0`` (perf_counter seconds)."""
         retriever = self.retriever
         from rag.query import plan_query
 
