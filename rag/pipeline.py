@@ -266,18 +266,21 @@ class PolicyQA:
         return base[:k], notices
 
     def resolve_followup(self, question: str, previous: str | None, previous_title: str | None = None,
-                         titles=()):
+                         titles=(), **context):
         """A follow-up made self-contained: by the LLM when query rewriting is on
         (``rag.llm.resolve_followup``, within ``llm_timeout_s`` and a third of the budget), else — or when
         it fails — by the offline rules (``rag.conversation.rewrite_followup``). Returns a
         ``rag.conversation.Rewrite``: rule "llm" when the LLM's question was used ("region", with the
         offline rules' region, when they read the follow-up as the other region's question). This request
         comes before the question's own ``llm_budget_s``: a follow-up turn with a hung server takes at
-        most ``min(llm_timeout_s, llm_budget_s / 3)`` more."""
+        most ``min(llm_timeout_s, llm_budget_s / 3)`` more. ``context``: the further keyword arguments of
+        ``rewrite_followup`` (``regions``, ``cited_titles``, ``pending_choices``); a follow-up whose document
+        is ambiguous (rule "ambiguous") or that answers such a question is resolved offline, without the LLM."""
         from rag.conversation import Rewrite, rewrite_followup
 
-        offline = rewrite_followup(question, previous, previous_title, titles)
-        if not previous or not self.rewriting_enabled:
+        offline = rewrite_followup(question, previous, previous_title, titles, **context)
+        if not previous or not self.rewriting_enabled or offline.rule == "ambiguous" \
+                or (context.get("pending_choices") and offline.rule == "document"):
             return offline
         from rag.llm import load_prompt, resolve_followup
 

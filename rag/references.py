@@ -124,7 +124,8 @@ def region_words(region: str | None, docs: dict | None = None) -> tuple[str, ...
 
 
 def referenced_regions(question: str, docs: dict) -> tuple[str, ...]:
-    """Regions of the indexed documents the question names, in the order they occur in it: by full or
+    """Regions of the indexed documents the question names, narrower divisions first (a city before a
+    province: ``_level_rank``), then in the order they occur in the question: by full or
     bare name (``indexed_regions``), or by a level word (省里, 我省, 市里 …) when one indexed region has
     that level (``level_region``); "省级"/"全省"/"市级"/"全市" count only right before a document word
     (省级方案, 全省的政策): "某市要创建多少家省级绿色工厂" names 某市 only. Level words inside a place
@@ -141,7 +142,19 @@ def referenced_regions(question: str, docs: dict) -> tuple[str, ...]:
                  if _KIND_AFTER.match(q, m.end())]
         if hits:
             found[region] = min(hits)
-    return tuple(sorted(found, key=lambda r: found[r]))
+    return tuple(sorted(found, key=lambda r: (_level_rank(r), found[r])))
+
+
+_LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
+
+
+def _level_rank(region: str) -> int:
+    """0 for a county, 1 for a prefecture, 2 for a province-level division (gazetteer; 1 when unknown):
+    a question naming a city and its province ("作为某省省会，某市…") is first about the narrower one."""
+    from rag.metadata import _place_index
+
+    places = _place_index()[0].get(region, [])
+    return min((_LEVEL_RANK[p.level] for p in places), default=1)
 
 
 def indexed_regions(question: str, docs: dict) -> tuple[str, ...]:

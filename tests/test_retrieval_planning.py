@@ -92,8 +92,8 @@ def test_regions_compared_give_region_scopes(shared_qa):
 def test_level_and_extent_words_do_not_name_the_province(metas):
     assert referenced_regions("成都十四五期间要创建多少家省级及以上绿色工厂？", metas) == ("成都市",)
     assert referenced_regions("全省高新技术产业营业收入是多少？", metas) == ()
-    # regions in the order the question names them; 省级 before a document word names the one 省 indexed
-    assert referenced_regions("省级方案和成都未来产业意见分别怎么布局？", metas) == ("四川省", "成都市")
+    # narrower regions first; 省级 before a document word names the one 省 indexed
+    assert referenced_regions("省级方案和成都未来产业意见分别怎么布局？", metas) == ("成都市", "四川省")
     assert referenced_regions("浙江省政府和成都的规定", metas) == ("成都市",)  # 省政府 of another province
 
 

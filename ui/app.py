@@ -19,6 +19,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 from ui import handlers as h
 from ui import kb_tab, retrieval_tab
+from ui.options import ALL_REGIONS, corpus_name, document_rows, example_questions, region_choices
 
 CHAT_CONCURRENCY = 8
 """Questions answered at the same time (retrieval is thread-safe; an LLM call mostly waits)."""
@@ -127,16 +128,21 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
     except RagError:
         choices = []
 
+    # title, region choices and examples come from the indexed documents (the bundled corpus before the
+    # first index is built), neutral text when there are none
+    rows = document_rows(settings)
+    name = corpus_name(rows)
+    officials, enterprises = example_questions(rows)
     uploads = kb_tab.UploadQueue(settings)
-    with gr.Blocks(title="四川省/成都市产业政策问答", analytics_enabled=False,
+    with gr.Blocks(title=name, analytics_enabled=False,
                    delete_cache=(3600, 86400)) as demo:  # exported files live in Gradio's cache for a day
         session = gr.State(h.new_session())
-        gr.Markdown("## 四川省 / 成都市产业政策问答\n答案只摘自政策原文，每句都标注出处；点击 [n] 查看原文。")
+        gr.Markdown(f"## {name}\n答案只摘自政策原文，每句都标注出处；点击 [n] 查看原文。")
 
         with gr.Sidebar(label="筛选与设置", open=True):
             docs = gr.Dropdown(choices=choices, value=[], multiselect=True, label="限定文件",
                                info="不选 = 全部文件", elem_id="filter-docs")
-            region = gr.Radio(list(h.REGIONS), value="全部", label="地区", elem_id="filter-region")
+            region = gr.Radio(list(region_choices(rows)), value=ALL_REGIONS, label="地区", elem_id="filter-region")
             in_force = gr.Checkbox(False, label="只看现行文件", info="今天在规划期内、且不是征求意见稿",
                                    elem_id="filter-in-force")
             top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="检索段落数 top-k", elem_id="filter-k")
@@ -151,9 +157,9 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
                         chatbot = gr.Chatbot(label="对话", height=480, elem_id="chat",
                                              feedback_options=("Like", "Dislike"),
                                              buttons=["copy", "copy_all"],
-                                             placeholder="请输入关于四川省、成都市产业政策的问题")
+                                             placeholder="请输入关于已收录政策文件的问题")
                         with gr.Row():
-                            question = gr.Textbox(placeholder="例如：到2027年四川要打造几个千亿级产业集群？",
+                            question = gr.Textbox(placeholder=f"例如：{officials[0]}",
                                                   show_label=False, scale=5, elem_id="question", max_lines=4)
                             ask = gr.Button("提问", variant="primary", scale=1, elem_id="ask")
                         status = gr.HTML("", elem_id="status")
@@ -162,8 +168,8 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
                             clear = gr.Button("新对话", size="sm", min_width=80, elem_id="clear")
                         export_file = gr.File(label="导出文件", visible=False, elem_id="export-file")
                         with gr.Row():
-                            gr.Examples(list(h.EXAMPLES_OFFICIALS), inputs=[question], label="示例：政府部门")
-                            gr.Examples(list(h.EXAMPLES_ENTERPRISES), inputs=[question], label="示例：企业")
+                            gr.Examples(list(officials), inputs=[question], label="示例：政府部门")
+                            gr.Examples(list(enterprises), inputs=[question], label="示例：企业")
                     with gr.Column(scale=2):
                         sources = gr.HTML(h.sources_html(None), elem_id="sources")
 

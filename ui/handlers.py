@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from rag import kb
-from rag.conversation import rewrite_followup
+from rag.conversation import clarification, rewrite_followup
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Answer
 from ui.kb_tab import (KB_HEADERS, META_FIELDS, doc_choices, field_choices, kb_clear_metadata, kb_delete, kb_metadata,
                        kb_metadata_html, kb_reindex, kb_restore, kb_rows, kb_save_metadata, kb_upload,
                        ADMIN_ONLY, UploadQueue, check_admin)
-from ui.options import REGIONS, ChatOptions, make_qa
+from ui.options import ALL_REGIONS, REGIONS, ChatOptions, example_questions, make_qa
 from ui.retrieval_tab import retrieval_html
 from ui.sources import (SourceView, badges_html, document_facts, esc, marked_passage, source_card_html,
                         source_views, sources_html, sources_renderer)
@@ -51,17 +51,9 @@ __all__ = [  # the chat tab's own names, then the re-exported ones of the other 
     "kb_metadata_html", "kb_save_metadata", "kb_clear_metadata", "document_facts", "ADMIN_ONLY", "UploadQueue",
     "check_admin"]
 
-MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录"}
-EXAMPLES_OFFICIALS = (
-    "到2027年四川要打造几个千亿级产业集群？",
-    "成都市前瞻培育的未来产业有哪些方向？",
-    "四川省“十四五”高新技术产业发展规划的主要目标是什么？",
-)
-EXAMPLES_ENTERPRISES = (
-    "人工智能企业在成都能获得哪些支持？",
-    "成都对新能源汽车产业有什么发展目标？",
-    "四川支持哪些未来产业？",
-)
+MODE_LABELS = {"llm": "大模型", "extractive": "原文摘录", "clarify": "请选择文件"}
+# neutral examples without an index; the app shows ``ui.options.example_questions`` of the indexed documents
+EXAMPLES_OFFICIALS, EXAMPLES_ENTERPRISES = example_questions([])
 FEEDBACK_FILE = "feedback.jsonl"
 _FEEDBACK_LOCK = threading.Lock()  # serialises appends to feedback.jsonl; holds no session data
 _CITE = re.compile(r"\[(\d{1,2})\]")
@@ -90,7 +82,7 @@ def turn_html(turn: dict, turn_no: int) -> str:
     """The assistant message of a turn: rewritten question, answer, mode and notices (one HTML block
     without blank lines, so that the chat's Markdown renderer leaves it alone)."""
     parts = ['<div class="rag-answer">']
-    if turn.get("rule"):
+    if turn.get("rule") and turn["rule"] != "ambiguous":
         scope = f'（只检索{esc(turn["auto_region"])}文件）' if turn.get("auto_region") else ""
         parts.append(f'<div class="rag-rewrite">按上下文理解为：{esc(turn["rewritten"])}{scope}</div>')
     body = answer_text_html(turn.get("text", ""), turn_no, len(turn.get("citations", [])))
@@ -148,6 +140,27 @@ def _document_names(qa) -> list[str]:
     return [name for meta in docs.values() for name in (meta.title, *meta.short_names)]
 
 
+def _indexed_regions(qa) -> tuple[str, ...]:
+    """Regions of the indexed documents (read from them); () when the index cannot be loaded."""
+    try:
+        docs = qa.index.docs
+    except RagError:
+        return ()
+    return tuple(dict.fromkeys(m.region for m in docs.values() if m.region))
+
+
+def _cited_titles(turn: dict | None) -> tuple[str, ...]:
+    """Distinct titles of the documents a turn's answer cited, in citation order; for a turn that asked
+    which document was meant, the documents it offered."""
+    if not turn:
+        return ()
+    if turn.get("rule") == "ambiguous":
+        return tuple(turn.get("choices", ()))
+    if not turn.get("citations"):
+        return ()
+    return tuple(dict.fromkeys(s["title"] for s in turn.get("sources", []) if s.get("title")))
+
+
 def chat_stream(question: str, session: dict, options: ChatOptions, settings: Settings, llm=None,
                 qa=None) -> Iterator[ChatView]:
     """Answer ``question`` in the context of ``session`` (streamed); yields ChatViews.
@@ -164,11 +177,28 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
     qa = qa or make_qa(settings, options, llm)  # the panel's region is not part of the QA's settings
     # with a configured LLM the follow-up is resolved by it (the offline rules are its fallback)
     resolve = getattr(qa, "resolve_followup", rewrite_followup)
-    rw = resolve(q, prev["rewritten"] if prev else None, prev_title, _document_names(qa) if prev else ())
-    # "那成都呢？" asks about the other region's documents: filter to them unless the user chose a region;
-    # further elliptical follow-ups keep that region
+    regions = _indexed_regions(qa) if prev else ()
+    context = {"regions": regions, "cited_titles": _cited_titles(prev),
+               "pending_choices": tuple(prev.get("choices", ())) if prev and prev.get("rule") == "ambiguous" else ()}
+    rw = resolve(q, prev["rewritten"] if prev else None, prev_title, _document_names(qa) if prev else (), **context)
+    if rw.rule == "ambiguous":  # "它的规划期？" after an answer citing several documents: ask which one
+        try:
+            from rag.pipeline import validate_question
+
+            validate_question(q, qa.settings.max_question_chars)
+        except RagError as exc:
+            yield ChatView(chat_messages(session), sources_html(turns), status_html(prev), session, str(exc))
+            return
+        turns.append({"question": q, "rewritten": rw.question, "rule": rw.rule, "choices": list(rw.choices),
+                      "auto_region": None, "text": clarification(rw), "mode": "clarify", "refused": False,
+                      "notices": [], "citations": [], "sources": [], "timings_ms": {}, "pending": False})
+        new = {**session, "id": session.get("id") or uuid.uuid4().hex[:12], "turns": turns}
+        yield ChatView(chat_messages(new), sources_html(turns), status_html(turns[-1]), new)
+        return
+    # "那某市呢？" asks about that region's documents: filter to them (when documents of it are indexed)
+    # unless the user chose a region; further elliptical follow-ups keep that region
     auto_region = rw.region if rw.rule == "region" else (prev or {}).get("auto_region") if rw.rule else None
-    if auto_region and options.region not in ("四川省", "成都市"):
+    if auto_region and auto_region in regions and options.region in ("", ALL_REGIONS):
         options = replace(options, region=auto_region)
     else:
         auto_region = None

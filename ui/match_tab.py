@@ -101,7 +101,7 @@ def build_match_tab(settings: Settings) -> dict:
     with gr.Column():
         gr.Markdown("### 企业政策匹配\n用一句话描述企业，或填写下面的表单；结果逐条给出原文、匹配理由和适用提示。")
         text = gr.Textbox(label="企业描述（可选）", lines=2,
-                          placeholder="例如：我们是成都一家做钠离子电池的专精特新企业，想扩产")
+                          placeholder="例如：我们是本市一家做钠离子电池的专精特新企业，想扩产")
         parse_btn = gr.Button("从描述识别画像", variant="secondary")
         with gr.Row():
             city = gr.Dropdown(choices=list(SICHUAN_CITIES), label="所在市（州）", allow_custom_value=True)
