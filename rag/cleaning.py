@@ -299,7 +299,7 @@ def mark_spaced_tables(lines: list[_Line]) -> None:
     joined to a neighbour; the tab replaces the space between two cells, nothing else changes); the
     short lines in between (``cell``) join only one another — a line joins the one before it when it is
     no wider (the lines of a cell wrapped in a narrow column are full but the last: "创新" "驱动",
-    "完成四川" "省政府下" "达目标任" "务") — never a row or the prose around the table. Linear in the number of lines."""
+    "完成全省" "政府下达" "目标任务" "。") — never a row or the prose around the table. Linear in the number of lines."""
     rows = [i for i, l in enumerate(lines) if l.spaced and not l.table and table_row_cells(l.spaced)]
     in_rows = set(rows)
     groups: list[list[int]] = []
@@ -352,7 +352,7 @@ def mark_spaced_tables(lines: list[_Line]) -> None:
 def _wrapped_cells(lines: list[_Line], at: int, wanted: int, rows: set[int]) -> list[str]:
     """Up to ``wanted`` cells of a row whose last cells a PDF wrapped onto the short lines after it
     (``lines[at:]``, up to the next row): a cell is a run of lines each no wider than the one before
-    ("完成四川" "省政府下" "达目标任" "务" — full lines but the last), the next cell starts with a wider
+    ("完成全省" "政府下达" "目标任务" "。" — full lines but the last), the next cell starts with a wider
     line ("约束性"). Once the row has its cells, its last cell takes more lines only while they are
     as wide as the line before (and one shorter last line after ≥ 2 such lines): a single short line
     after it is rather the start of the next row's cells ("约束性" then "融合" "共享"). The lines taken

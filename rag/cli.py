@@ -458,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("meta", help="show or correct a document's metadata: rag meta DOC_ID field=value …")
     p.add_argument("doc_id", help="document id (see `rag info`)")
     p.add_argument("assignments", nargs="*", metavar="field=value",
-                   help="corrections, e.g. issuer=成都市人民政府 issued_date=2024-01-03 (empty value = unknown)")
+                   help="corrections, e.g. issuer=某市人民政府 issued_date=2024-01-03 (empty value = unknown)")
     p.add_argument("--clear", action="append", metavar="FIELD", help="forget the correction of FIELD")
     p.add_argument("--force", action="store_true", help="record corrections for a document not indexed yet")
     p.set_defaults(func=cmd_meta)

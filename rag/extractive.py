@@ -159,7 +159,7 @@ def section_label(hit: Hit) -> str:
 
 
 def doc_label(doc_id: str, docs: dict) -> str:
-    """"四川省《short name》" for a document id (its first short name, else its title)."""
+    """"某省《short name》" for a document id (its first short name, else its title)."""
     meta = docs.get(doc_id)
     if meta is None:
         return doc_id

@@ -16,7 +16,7 @@ After generation ``clean_markers`` drops markers that point to no passage and ``
 sentence that states a number or date: its values must stand verbatim (after NFKC and whitespace
 normalisation) in a passage it cites, else the marker moves to the passage that holds them, else the
 sentence is removed (``grounding = {"claims", "supported", "removed"}``). A sentence naming a body
-(四川省经济和信息化厅, 成都市人民政府: a place of the gazetteer followed by an organisation name) is a claim
+(某省经济和信息化厅, 某市人民政府: a place of the gazetteer followed by an organisation name) is a claim
 the same way: the body must stand verbatim in a passage it cites.
 
 ``corpus_description`` describes the loaded documents (count, regions, types, years) for the prompts;
@@ -396,8 +396,8 @@ _BODY_TAIL = re.compile(rf"[\u4e00-\u9fff]{{0,14}}?{_BODY_SUFFIX}")
 
 def _bodies(text: str) -> list[str]:
     """The named bodies a text names: a place of the gazetteer (``rag.metadata.find_places``, full or
-    short name: 四川省, 成都) directly followed by an organisation name ending in 人民政府/委员会/办公厅/
-    厅/局/委 … (四川省经济和信息化厅, 成都市人民政府, 广东省科学技术厅). NFKC, markers removed. A
+    short name: 某省, 某市) directly followed by an organisation name ending in 人民政府/委员会/办公厅/
+    厅/局/委 … (某省经济和信息化厅, 某市人民政府, 某省科学技术厅). NFKC, markers removed. A
     body without a place name (省财政厅) is not a claim (its place is the document's)."""
     from rag.metadata import find_places
 
@@ -424,7 +424,7 @@ def _body_supported(body: str, passage: tuple[set[str], str]) -> bool:
 def corpus_description(docs: dict) -> str:
     """One line describing the indexed documents from their metadata (``DocumentMeta`` by doc id):
     document count, regions and types with counts (most frequent first, at most 6 each) and the range of
-    years of their dates and periods, e.g. ``共 5 份政策文件；地区：四川省 3 份、成都市 2 份；类型：规划 2 份、
+    years of their dates and periods, e.g. ``共 5 份政策文件；地区：某省 3 份、某市 2 份；类型：规划 2 份、
     意见 1 份；年份 2021—2035``. Used by the answer and rewrite prompts instead of a fixed region."""
     from collections import Counter
 

@@ -61,8 +61,8 @@ FILLER = frozenset("""
 一下 请问 具体 到底 究竟 直接 当 作为 做 依据 参考 一些 一点 更新 更早 更晚 最新 最早 最晚 最近 同一 一段 一样 相同 不同
 多长 多久 时间 年份 年限 哪年 哪一年 哪天 哪一天 哪个月 几月 几年 哪几年 几几年 一年 那年 这年 站 看 算 计 按 按照 计算 来看 来说 写 写了 写明 注明
 标注 标明 说 说明 提到 显示 份 那份 这份 一份 两份 三份 四份 五份 几份 这几份 那几份 这两份 那两份 哪份 哪一份 哪个 哪些
-那个 这个 那些 这些 里面 里 其中 当中 之中 中 之间 两个 三个 几个 省里 市里 省级 市级 全省 全市 四川 四川省 成都 成都市
-省 市 我省 本市 蓉 规划 方案 意见 文件 政策 通知 办法 实施方案 实施意见 发展规划 那个方案 剩 剩下 还剩 结束 截至 截止
+那个 这个 那些 这些 里面 里 其中 当中 之中 中 之间 两个 三个 几个 省里 市里 省级 市级 全省 全市
+省 市 我省 我市 本省 本市 规划 方案 意见 文件 政策 通知 办法 实施方案 实施意见 发展规划 那个方案 剩 剩下 还剩 结束 截至 截止
 条例 规定 版本 那版 这版 新版 旧版 一版 那一版 修订 修正 修改 改过 改动 几次 一次 第一次 第二次 第三次 后来 之前 以前
 施行 生效 执行 通过 批准 公布 人大 常委会 人大常委会 现行 日期 开始 是从
 到期 过期 有效 期内 期限 范围 以内 之内 期间 时候 什么 多少 这样 那样 一共 总共 分别 各自 各 都 也 又 再 起 开始 算起 从
@@ -90,11 +90,15 @@ def _strip_references(question: str) -> str:
 def content_words(question: str) -> list[str]:
     """The content focus of a question about a document: its words other than document references
     (``_strip_references``), the words of the asked metadata attributes (``_META_FIELDS``, ``_NEWEST``)
-    and ``FILLER`` words (jieba tokens of ≥ 2 characters). "成都那份制造业规划管到哪年？" → [];
+    and ``FILLER`` words (jieba tokens of ≥ 2 characters), and the places it names (gazetteer names:
+    they scope the document, ``rag.references``). "某市那份制造业规划管到哪年？" → [];
     "规划中氢能产业由哪个部门牵头推进？" → ["氢能", "产业", "牵头", "推进"]."""
     import jieba
 
+    from rag.references import _masked, _place_spans
+
     rest = _strip_references(question)
+    rest = _masked(rest, _place_spans(rest))
     for rx in (*_META_FIELDS.values(), _NEWEST, _DOC_REFERENCE):
         rest = rx.sub(" ", rest)
     return [w for w in jieba.lcut(rest) if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w) and w not in FILLER]

@@ -2,13 +2,13 @@
 validity, status, level and region — each value with the line it was read from.
 
     meta = extract_metadata(text, "通知.docx")
-    meta.title, meta.sources["title"]        # "成都市人民政府关于…的实施意见", "成都市人民政府 / 关于… / 新动能的实施意见"
+    meta.title, meta.sources["title"]        # "某市人民政府关于…的实施意见", "某市人民政府 / 关于… / 新动能的实施意见"
 
 What is read (and from where):
 
 - **title** — the first title-like line of the header (the lines before the body), joined with its
   continuation lines when wrapped, with a preceding issuer line when the next line starts with 关于
-  (成都市人民政府 / 关于…的实施意见), with parenthesised lines right after it ((2021-2025年), (征求意见稿));
+  (某市人民政府 / 关于…的实施意见), with parenthesised lines right after it ((2021-2025年), (征求意见稿));
   a line that is only 《…》 gives the text inside. Spaces next to Chinese characters are removed.
   Unknown title: the file name's stem (source ``"file name"``).
 - **issuer** — a header line that is an organ name (…人民政府, …厅, …委员会; several separated by
@@ -113,7 +113,7 @@ class ExtractedMetadata:
 # --- gazetteer ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Place:
-    """An administrative division: full ``name`` (成都市), ``level`` ("province" | "city" | "county"),
+    """An administrative division: full ``name`` (杭州市), ``level`` ("province" | "city" | "county"),
     ``code`` (6-digit GB/T 2260 code), ``province`` (full name of its province) and ``aliases``."""
 
     name: str
@@ -166,8 +166,8 @@ def _place_index() -> tuple[dict, re.Pattern, re.Pattern]:
 
 
 def find_places(text: str, short_names: bool = True) -> list[tuple[Place, int]]:
-    """Places named in ``text`` with their character offsets, in order: full names (成都市, 武侯区)
-    anywhere, and — when ``short_names`` — short names of provinces and prefectures (四川, 成都) not
+    """Places named in ``text`` with their character offsets, in order: full names (杭州市, 西湖区)
+    anywhere, and — when ``short_names`` — short names of provinces and prefectures (浙江, 杭州) not
     followed by a character that makes a longer name. A name shared by several places resolves to
     the one inside a province named earlier in the text, else the highest-level one."""
     by_name, full_rx, short_rx = _place_index()
@@ -344,7 +344,7 @@ def _find_title(header: list[tuple[str, str]]) -> tuple[str | None, str | None, 
         if _is_org(n) and not (i + 1 < len(header) and header[i + 1][0].startswith("关于")):
             continue
         parts, j = [i], i
-        if _is_org(n):  # 成都市人民政府 / 关于…
+        if _is_org(n):  # 某市人民政府 / 关于…
             j = i + 1
             parts.append(j)
         while not _TITLE_END.search(header[j][0]) and j + 1 < len(header) and len(parts) < 4:
@@ -538,7 +538,7 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
 
 
 def _most_specific(found: list[tuple[Place, int]]) -> Place:
-    """The first place, or a place inside it named right after it (四川省成都市 → 成都市)."""
+    """The first place, or a place inside it named right after it (浙江省杭州市 → 杭州市)."""
     place = found[0][0]
     for p, _ in found[1:]:
         if p.province == place.province and list(LEVELS).index(p.level) > list(LEVELS).index(place.level):

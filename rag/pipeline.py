@@ -1,8 +1,8 @@
 """The retrieve-then-answer pipeline used by the CLI, the UI and the evaluation harness.
 
     qa = PolicyQA(Settings.from_env())
-    hits = qa.retrieve("到2027年四川要打造几个千亿级产业集群？", k=5)      # retrieval only
-    answer = qa.ask("到2027年四川要打造几个千亿级产业集群？")              # Answer (extractive or LLM)
+    hits = qa.retrieve("到2027年要打造几个千亿级产业集群？", k=5)      # retrieval only
+    answer = qa.ask("到2027年要打造几个千亿级产业集群？")              # Answer (extractive or LLM)
     for event in qa.ask_stream(question): ...                            # {"type": "delta"|"final", …}
 
 Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``

@@ -28,7 +28,7 @@ from rag.types import Hit
 
 @dataclass(frozen=True)
 class Filters:
-    """Metadata filters. ``doc_ids``: keep only these documents; ``region``: "四川省" or "成都市";
+    """Metadata filters. ``doc_ids``: keep only these documents; ``region``: a region of the indexed documents ("某某省");
     ``in_force_on``: keep documents whose stated period covers that day and that are not drafts."""
 
     doc_ids: tuple[str, ...] | None = None

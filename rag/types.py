@@ -13,8 +13,8 @@ class DocumentMeta:
     unknown fields are None.
 
     ``period_start``/``period_end`` are calendar years (inclusive); ``status`` is e.g. "征求意见稿", "试行",
-    "已废止"; ``level`` "国家级" | "省级" | "市级" | "县级"; ``region`` a full division name (四川省,
-    成都市) or "全国"; ``date`` is the issued date (``issued_date``), ``effective_date`` the date it takes
+    "已废止"; ``level`` "国家级" | "省级" | "市级" | "县级"; ``region`` a full division name (某某省,
+    某某市) or "全国"; ``date`` is the issued date (``issued_date``), ``effective_date`` the date it takes
     effect, both ISO "YYYY-MM-DD" or "YYYY-MM" as precise as stated; ``doc_type`` e.g. "实施方案", "条例";
     ``sources``: (field, source) pairs — the verbatim line a value was read from, "manifest", "user" or
     "file name" (``source_of``). New fields are appended so positional construction keeps working.
@@ -27,7 +27,7 @@ class DocumentMeta:
     short_names: tuple[str, ...] = ()
     issuer: str | None = None
     level: str | None = None  # "省级" | "市级"
-    region: str | None = None  # "四川省" | "成都市"
+    region: str | None = None  # a full division name ("某某省", "某某市") or "全国"
     doc_number: str | None = None
     date: str | None = None  # ISO date or "YYYY-MM" as precise as the text states
     period_start: int | None = None
@@ -217,7 +217,7 @@ class Answer:
 @dataclass(frozen=True)
 class DocumentBadges:
     """What is shown next to a document's title wherever it is listed (knowledge-base table, source
-    cards, Markdown export): ``level`` ("省级" | "市级"), ``region`` ("四川省" | "成都市"), ``period``
+    cards, Markdown export): ``level`` ("省级" | "市级"), ``region`` (a full division name), ``period``
     (``DocumentMeta.period_label()``, "" when unknown), ``status`` (e.g. "征求意见稿", "试行"), ``expired``
     (the stated period ended before the given day), ``draft`` (a 征求意见稿), then the document's
     ``issuer``, ``doc_number`` (文号), ``doc_type``, ``issued_date`` and ``effective_date`` (ISO
