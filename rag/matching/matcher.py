@@ -249,7 +249,12 @@ class ProfileMatcher:
         return Selection(self, cands, scored, facets, today).run(k)
 
     def match(self, profile: Profile, k: int = 10, summarize: bool = True) -> MatchResult:
-        """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it)."""
+        """The top-``k`` provisions for ``profile`` (fewer when fewer passages relate to it), all from the
+        index live when the match started (``PolicyQA.pinned``), whatever ingest finishes meanwhile."""
+        with self._qa.pinned():
+            return self._match(profile, k, summarize)
+
+    def _match(self, profile: Profile, k: int, summarize: bool) -> MatchResult:
         today = profile.on(self.settings.today_date())
         index = self.index
         facets = build_facets(profile, self.concepts, index.tokenizer)
