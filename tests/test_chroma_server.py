@@ -76,15 +76,17 @@ def chroma_server(tmp_path):
             proc.wait()
 
 
-def server_ids(host: str, port: int, ids: list[str]) -> set[str]:
-    """The ids among ``ids`` that some collection of the server holds a vector for."""
+def server_ids(host: str, port: int, chunk_ids: list[str]) -> set[str]:
+    """The chunk ids among ``chunk_ids`` that some collection of the server holds a vector for (by the
+    ``chunk_id`` of the vectors' metadata, whatever ids the vectors are stored under)."""
     import chromadb
 
     client = chromadb.HttpClient(host=host, port=port, settings=chromadb.config.Settings(anonymized_telemetry=False))
     found: set[str] = set()
     for col in client.list_collections():
         collection = client.get_collection(getattr(col, "name", col))
-        found |= set(collection.get(ids=ids, include=[])["ids"])
+        got = collection.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["metadatas"])
+        found |= {m["chunk_id"] for m in got["metadatas"] if m}
     return found
 
 
