@@ -42,6 +42,8 @@ class ScoredSentence:
     end: int
     coverage: float
     score: float
+    value: tuple[bool, ...] = ()  # per question part: the sentence states a value of a kind it asks (``asked_values``)
+    parts: tuple[float, ...] = ()  # coverage of each part of a several-part question (``question_parts``)
 
     @property
     def text(self) -> str:
@@ -74,11 +76,65 @@ def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:
     return alternatives
 
 
+_PART_END = re.compile(r"(?<=[？?])")
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several things, each ending in ？/?: “…的目标是多少？由哪个部门
+    负责？” → two parts; ``[question]`` for a question with one part."""
+    parts = [p.strip() for p in _PART_END.split(question) if p.strip(" \t？?，,。；;")]
+    return parts if len(parts) >= 2 else [question]
+
+
+def asked_values(question: str) -> list[re.Pattern]:
+    """Patterns of the values ``question`` asks for — a number, a year or date, a place, an
+    organisation, a person (``rag.refusal_value.asked_kinds`` on its need clause: 多少/几个, 哪一年,
+    哪个县, 牵头单位/哪个部门, 叫什么名字) — each the evidence a sentence must match to state one; [] for
+    a question that asks for no single value (a list, a description)."""
+    from rag.refusal import need_clause
+    from rag.refusal_value import asked_kinds
+
+    return [k.evidence for k in asked_kinds(need_clause(question))]
+
+
+_VALUE_SCORED = ("org", "place", "person")  # asked kinds whose stated value adds VALUE_BONUS (numbers and dates
+# have their own bonus)
+VALUE_BONUS = 0.15
+
+
+def states_value(sentence: str, patterns: list[re.Pattern], question: str) -> bool:
+    """``sentence`` states a value one of ``patterns`` (``asked_values``) matches that ``question``
+    does not already contain (its last four characters: “建设若干概念验证中心” is the 概念验证中心 the question
+    names); an item's numbering ("2. …", "（三）", "专栏 9") states none."""
+    sentence = _HEADING_NUMBER.sub("", sentence)
+    return any(m.group(0)[-4:] not in question and not _names_nothing(sentence, m)
+               for p in patterns for m in p.finditer(sentence))
+
+
+_COMMON_ENDINGS = ("布局", "格局", "大局", "全局", "结局", "开局", "终局", "时局", "当局", "邮局")
+
+
+def _names_nothing(sentence: str, m: re.Match) -> bool:
+    """A match of an organisation pattern that names none: a common word ending in 局 (布局, 格局)
+    or a 委 that opens a verb (委托)."""
+    text = m.group(0)
+    return text.endswith(_COMMON_ENDINGS) or (text.endswith("委") and sentence[m.end():m.end() + 1] in "托屈派")
+
+
 def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                     alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
-    """All sentences of the hits, scored as in the module docstring, best first."""
+    """All sentences of the hits, scored as in the module docstring, best first. Each also records
+    whether it states a value the question asks for (``value``: ``asked_values``, of any part) and,
+    for a question of several parts (``question_parts``), its coverage of each part's terms (``parts``)."""
     total = sum(terms.values()) or 1.0
     alternatives = alternatives or {}
+    parts = question_parts(question)
+    part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
+    from rag.refusal_value import VALUE_KINDS
+
+    asked = [asked_values(part) for part in parts]
+    values = [p for a in asked for p in a]
+    scored_values = [k.evidence for k in VALUE_KINDS if k.name in _VALUE_SCORED and k.evidence in values]
     wants_number = bool(ASKS_NUMBER.search(question))
     wants_date = bool(ASKS_DATE.search(question))
     wants_list = bool(ASKS_LIST.search(question))
@@ -99,15 +155,19 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                 label = sent
             if len(sent) < 4:
                 continue
-            got = 0.0
+            found: dict[str, float] = {}
             for term, weight in terms.items():
                 options = (term, *alternatives.get(term, ()))
                 if any(o in sent for o in options):
-                    got += weight
+                    found[term] = weight
                 elif any(o in context for o in options):
-                    got += 0.5 * weight
-            coverage = got / total
+                    found[term] = 0.5 * weight
+            coverage = sum(found.values()) / total
+            value = tuple(bool(a) and states_value(raw, a, question) for a in asked)
+            covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
             bonus = 0.05 / hit.rank
+            if scored_values and states_value(raw, scored_values, question):
+                bonus += VALUE_BONUS
             if wants_number and HAS_NUMBER.search(sent):
                 bonus += 0.15
             if wants_date and HAS_DATE.search(sent):
@@ -117,7 +177,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
             elif wants_list and is_label(raw):  # a label heading a run of labels (专栏 items)
                 run = len(_label_run(hit.chunk.text, spans, i))
                 bonus += 0.04 * min(run, 8) if run >= 2 else 0.0
-            out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus))
+            out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus, value, covered))
     out.sort(key=lambda s: -s.score)
     return out
 
@@ -293,6 +353,7 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
     if not chosen:
         chosen = _pick(sentences, max_sentences, [])
         chosen += _complement(sentences, chosen, chosen, terms or {}, max_sentences - len(chosen))
+        chosen += _answer_parts(sentences, chosen)
     hits = list({s.hit.chunk.chunk_id: s.hit for s in sentences}.values())
     lines: list[list[ScoredSentence]] = []
     for s in chosen:
@@ -360,6 +421,62 @@ def _complement(sentences: list[ScoredSentence], picked: list[ScoredSentence], c
         if new / total >= COMPLEMENT_TERMS and _pick([s], 1, chosen + out):
             out.append(s)
             held += sent
+    return out
+
+
+PART_COVERAGE = 0.5  # a part of a question is answered by a sentence holding this share of its terms' weight
+VALUE_NEIGHBOUR = 0.9  # a value sentence in the paragraph of an answering sentence counts with this share of its coverage
+PART_SCORE = 0.5  # a sentence added for a part scores at least this share of the best sentence
+
+
+def _same_line(a: ScoredSentence, b: ScoredSentence) -> bool:
+    """``a`` and ``b`` lie in one paragraph (line) of the same passage."""
+    if a.hit.chunk.chunk_id != b.hit.chunk.chunk_id:
+        return False
+    lo, hi = sorted((a.start, b.start))
+    return "\n" not in a.hit.chunk.text[lo:hi]
+
+
+def _answer_parts(sentences: list[ScoredSentence], chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """Sentences to add so that every part of the question is answered: for each part (``parts``; the
+    whole question when it has one) that no chosen sentence answers — covers ≥ ``PART_COVERAGE`` of the
+    part's terms and, when the question asks for a value, states one (``value``) — the sentence that
+    does, best by its part coverage: a value sentence of the paragraph of a chosen or answering sentence
+    (“……。[责任单位：市科技局…]”, the target after its lead-in) counts with ``VALUE_NEIGHBOUR`` of that
+    sentence's coverage. A candidate scores ≥ ``PART_SCORE`` of the best sentence and is not already
+    quoted. [] when every part is answered or no sentence does better."""
+    if not sentences or not chosen:
+        return []
+    n_parts = len(chosen[0].parts) or 1
+    best = sentences[0].score
+    out: list[ScoredSentence] = []
+    for i in range(n_parts):
+        def part_cov(s: ScoredSentence) -> float:
+            return s.parts[i] if s.parts else s.coverage
+
+        wants_value = any(s.value[i] for s in sentences if s.value)
+
+        def states(s: ScoredSentence) -> bool:
+            return bool(s.value) and s.value[i]
+
+        def answers(s: ScoredSentence) -> bool:
+            return (not wants_value or states(s)) and (not s.parts or s.parts[i] >= PART_COVERAGE)
+
+        if any(answers(s) for s in chosen + out):
+            continue
+        leads = [s for s in sentences[:40] if part_cov(s) > 0]
+        pool = [s for s in sentences[:40] if s.score >= PART_SCORE * best or states(s)]
+        candidates = []
+        for s in pool:
+            cov = part_cov(s)
+            if wants_value and states(s):
+                cov = max([cov] + [VALUE_NEIGHBOUR * part_cov(o) for o in leads if o is not s and _same_line(o, s)])
+            if (not wants_value or states(s)) and cov >= (PART_COVERAGE if s.parts else PART_SCORE * chosen[0].coverage):
+                candidates.append((cov + 0.05 / s.hit.rank, s))
+        for _, s in sorted(candidates, key=lambda c: -c[0]):
+            if _pick([s], 1, chosen + out):
+                out.append(s)
+                break
     return out
 
 

@@ -807,3 +807,43 @@ def test_notices_name_every_cited_document_that_is_repealed_not_yet_in_force_dra
     answer = qa.ask("新建住宅停车位的充电设施怎么建设？")
     assert {c.doc_id for c in answer.citations} == {"old"}
     assert "《某市充电设施管理办法》文本注明已废止。" in answer.notices
+
+
+def test_the_answer_carries_the_asked_value_from_the_paragraph_of_the_best_sentence():
+    # the task sentence holds the question's words; the unit asked for stands in the note closing its paragraph
+    text = ("建设若干概念验证中心,推动前沿研究成果向产业化转化.围绕细分领域需求,建设中试平台,加速新产品迭代.提升第三方服务能力."
+            "[责任单位:市科技局,市发改委、各区(市)县政府]\n另一项任务,开展人才引育.")
+    q = "建设概念验证中心和中试平台，牵头单位是哪个？"
+    terms = {"概念验证中心": 5.0, "中试平台": 5.0, "牵头": 4.0, "单位": 2.5}
+    scored = _scored(q, [_hit(text, "cd-plan")], terms)
+    assert not any(s.value[0] for s in scored[:2])  # the best sentences name no organisation
+    answer, citations = compose(scored, terms=terms)
+    assert "[责任单位:市科技局" in answer and "概念验证中心" in answer
+    assert all(c.quote in text for c in citations)
+    # a word ending like an organisation (布局, 格局) names none
+    from rag.extractive import asked_values, states_value
+    assert not states_value("优化产业布局,形成新格局。", asked_values(q), q)
+    assert states_value("由经济和信息化厅牵头。", asked_values(q), q)
+
+
+def test_a_sentence_stating_the_asked_number_is_added_to_its_lead_in_sentence():
+    text = "加快培育领军企业，支持企业兼并重组做大做强。到2025年，营业收入超百亿元的企业达到20户。"
+    q = "支持领军企业做大做强，营业收入超百亿元的企业要达到多少户？"
+    terms = {"领军企业": 5.0, "做大做强": 4.0, "兼并重组": 1.0, "营业收入": 1.0}
+    answer, _ = compose(_scored(q, [_hit(text)], terms), max_sentences=1, terms=terms)
+    assert "达到20户" in answer
+
+
+def test_a_two_part_question_is_answered_in_both_parts():
+    from rag.extractive import question_parts
+
+    q = "新型储能的发展目标是多少？由哪个部门负责？"
+    assert question_parts(q) == ["新型储能的发展目标是多少？", "由哪个部门负责？"]
+    assert question_parts("新型储能的发展目标是多少？") == ["新型储能的发展目标是多少？"]
+    hits = [_hit("推动新型储能规模化发展，到2027年新型储能装机规模达到1000万千瓦。", rank=1),
+            _hit("加快新能源汽车推广应用。新型储能和新能源汽车工作由经济和信息化厅负责，省能源局配合。", rank=2,
+                 section="四、保障措施")]
+    terms = {"新型储能": 5.0, "发展": 0.5, "目标": 2.0, "部门": 2.0, "负责": 2.0}
+    scored = _scored(q, hits, terms)
+    answer, citations = compose(scored, max_sentences=1, terms=terms)
+    assert "1000万千瓦" in answer and "经济和信息化厅负责" in answer and len(citations) == 2
