@@ -126,9 +126,14 @@ def write_current(settings: Settings, pointer: dict) -> None:
     os.replace(tmp, path)
 
 
-def chroma_client(settings: Settings):
+def chroma_client(settings: Settings, fresh: bool = False):
     """A Chroma client: ``HttpClient`` when ``chroma_host`` is set, else an embedded ``PersistentClient``
-    under ``data_dir/chroma``. Telemetry is off; no embedding function is ever attached."""
+    under ``data_dir/chroma``. Telemetry is off; no embedding function is ever attached.
+
+    ``fresh`` (embedded only): open the store anew instead of reusing this process's client of it. An
+    embedded client keeps a collection's HNSW index in memory and does not see what another process
+    upserted or deleted since; a fresh one reads the files as they are now. Clients opened earlier stay
+    usable (an answer in progress keeps its index) and are freed with the last index using them."""
     import chromadb
 
     chroma_settings = chromadb.config.Settings(anonymized_telemetry=False, allow_reset=False)
@@ -136,6 +141,13 @@ def chroma_client(settings: Settings):
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     path = Path(settings.data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        try:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(str(path), None)  # detached, not stopped
+        except (ImportError, AttributeError):
+            pass
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
@@ -339,7 +351,7 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
         try:
             if not settings.chroma_host and not (Path(settings.data_dir) / "chroma" / "chroma.sqlite3").is_file():
                 raise FileNotFoundError("chroma.sqlite3")
-            client = chroma_client(settings)
+            client = chroma_client(settings, fresh=True)  # what other processes wrote, too
             collection = client.get_collection(collection_name)
             n_vectors = collection.count()
             probe = collection.get(ids=[chunks[0].chunk_id], include=["embeddings"])
