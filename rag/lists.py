@@ -13,6 +13,7 @@ Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best f
 
 from __future__ import annotations
 
+import operator
 import re
 import threading
 from collections.abc import Mapping
@@ -27,19 +28,22 @@ from rag.types import Chunk
 MAX_SECTION_CHUNKS = 8  # a list question's section ranking covers at most this many chunks
 
 
-def list_section_rows(chunks: list[Chunk], top: int, mask, limit: int = MAX_SECTION_CHUNKS) -> list[int]:
+def list_section_rows(chunks: list[Chunk], top: int, mask, limit: int = MAX_SECTION_CHUNKS,
+                      doc_rows=None) -> list[int]:
     """Rows of the section around row ``top`` (the global best hit of a list question) whose items
     an enumeration may span: the shallowest ancestor of its section path, from the second heading
     level down (（六）生物与新医药技术 with its 1. 2. 3. sub-headings and 专栏), whose subtree (that
     section and its sub-sections, same document, allowed by ``mask``) has at most ``limit`` chunks;
     else the hit's own section when that is small enough; else [] (cards: none). Row ids in
-    document order."""
+    document order. ``doc_rows``: the rows of ``top``'s document in ascending order, when the caller
+    has them (only those are then looked at: time ~ the document's chunks, not the library's)."""
     chunk = chunks[top]
     parts = chunk.section.split(" › ") if chunk.section and chunk.kind != "card" else []
+    candidates = range(len(chunks)) if doc_rows is None else [int(r) for r in doc_rows]
     for depth in [*range(2, len(parts)), len(parts)] if parts else []:
         prefix = " › ".join(parts[:depth])
-        rows = [row for row, c in enumerate(chunks)
-                if c.doc_id == chunk.doc_id and c.kind != "card" and mask[row]
+        rows = [row for row in candidates
+                if (c := chunks[row]).doc_id == chunk.doc_id and c.kind != "card" and mask[row]
                 and (c.section == prefix or c.section.startswith(prefix + " › "))]
         if len(rows) <= limit:
             return rows
@@ -78,12 +82,13 @@ def continues_enumeration(chunk: Chunk, following: Chunk) -> bool:
     return item_start(following.text.split("\n", 1)[0])
 
 
-def continuation_rows(chunks: list[Chunk]) -> dict[int, int]:
+def continuation_rows(chunks: list[Chunk], rows=None) -> dict[int, int]:
     """Row → row of the next chunk of the same document, section and kind (by start offset) when
     ``continues_enumeration`` holds for them; text chunks only (cards and tables have no items).
-    ``chunks``: the index's chunks, row i = chunks[i]."""
-    order = sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].section, chunks[r].kind,
-                                                      chunks[r].start))
+    ``chunks``: the index's chunks, row i = chunks[i]; ``rows``: only these rows (e.g. one document's,
+    ascending), default all."""
+    rows = range(len(chunks)) if rows is None else [int(r) for r in rows]
+    order = sorted(rows, key=lambda r: (chunks[r].doc_id, chunks[r].section, chunks[r].kind, chunks[r].start))
     out: dict[int, int] = {}
     for a, b in zip(order, order[1:]):
         ca, cb = chunks[a], chunks[b]
@@ -91,6 +96,50 @@ def continuation_rows(chunks: list[Chunk]) -> dict[int, int]:
                 and continues_enumeration(ca, cb)):
             out[a] = b
     return out
+
+
+class DocumentContinuations(Mapping):
+    """``continuation_rows`` of an index, computed per document on first access of one of its rows
+    (thread-safe): a list question pays for the documents of its top hits, never for the whole
+    library. ``doc_of_row``: int array, row → document position; ``rows_of_doc``: document position →
+    its rows in ascending order. Iterating or ``len`` computes every document."""
+
+    def __init__(self, chunks: list[Chunk], doc_of_row, rows_of_doc):
+        self._chunks = chunks
+        self._doc_of_row = doc_of_row
+        self._rows_of_doc = rows_of_doc
+        self._built: dict[int, dict[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def _doc(self, position: int) -> dict[int, int]:
+        built = self._built.get(position)
+        if built is None:
+            built = continuation_rows(self._chunks, self._rows_of_doc[position])
+            with self._lock:
+                built = self._built.setdefault(position, built)
+        return built
+
+    def _of(self, row) -> dict[int, int]:
+        try:
+            row = operator.index(row)
+        except TypeError:
+            return {}
+        if not 0 <= row < len(self._chunks):
+            return {}
+        return self._doc(int(self._doc_of_row[row]))
+
+    def __getitem__(self, row: int) -> int:
+        return self._of(row)[row]
+
+    def __contains__(self, row) -> bool:
+        return row in self._of(row)
+
+    def __iter__(self):
+        for position in range(len(self._rows_of_doc)):
+            yield from self._doc(position)
+
+    def __len__(self) -> int:
+        return sum(len(self._doc(p)) for p in range(len(self._rows_of_doc)))
 
 
 def add_continuations(order: list[int], next_rows: dict[int, int], window: int, protected: list[int],

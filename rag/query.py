@@ -98,7 +98,13 @@ class QueryPlan:
     distinct documents each named unambiguously) — only then does each scope get slots in the top k;
     otherwise the scopes' documents only add weighted in-document rankings (``scope_weights``);
     ``wants_list``: the question asks for several items (``asks_list``) — the retriever then adds
-    the next chunk of a section whose enumeration a top hit leaves unfinished."""
+    the next chunk of a section whose enumeration a top hit leaves unfinished;
+    ``region_doc_ids``: the documents of the regions a question names when it names no document and
+    compares nothing ("青岛设立了哪些专项资金": the 青岛市 documents, whose articles say 本市) — one
+    weighted ranking within them (``routing_rankings``); ``changed_versions``: groups of doc_ids that are
+    versions of one title (same normalised title) when the question asks what changed between them
+    (修改后有什么变化, 修正前后有什么不同) — passages whose text stands unchanged in another version rank
+    after the changed ones (``changed_first``)."""
 
     question: str
     tokens: list[str]
@@ -112,6 +118,8 @@ class QueryPlan:
     sections: tuple[str, ...] = ()
     compare: bool = False
     wants_list: bool = False
+    region_doc_ids: tuple[str, ...] = ()
+    changed_versions: tuple[tuple[str, ...], ...] = ()
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
@@ -327,7 +335,10 @@ def chunk_section_labels(index) -> list[frozenset[str]]:
     and kept on it; shared by ``section_headings`` and the retriever's named-section ranking)."""
     cached = getattr(index, "_chunk_section_labels", None)
     if cached is None:
-        cached = index._chunk_section_labels = [frozenset(section_labels(c.section)) for c in index.chunks]
+        by_path: dict[str, frozenset[str]] = {}  # chunks of one section share its path: label it once
+        cached = index._chunk_section_labels = [
+            by_path.get(c.section) or by_path.setdefault(c.section, frozenset(section_labels(c.section)))
+            for c in index.chunks]
     return cached
 
 
@@ -384,8 +395,37 @@ def named_sections(question: str, index, exclude: tuple[str, ...] = ()) -> tuple
         if words:
             norm = norm.replace(normalize(words), " ")
     loose = _PARTICLES.sub("", norm)
-    return tuple(lab for lab in section_headings(index)
-                 if lab in norm or (len(_PARTICLES.sub("", lab)) >= MIN_SECTION_CHARS and _PARTICLES.sub("", lab) in loose))
+    verbatim, particle_free, rank = _heading_automata(index)
+    found = {lab for _, lab in verbatim.iter(norm)} if len(verbatim) else set()
+    if len(particle_free):
+        found.update(lab for _, labs in particle_free.iter(loose) for lab in labs)
+    return tuple(sorted(found, key=rank.__getitem__))
+
+
+def _heading_automata(index):
+    """Aho–Corasick automata over ``section_headings(index)`` (built once per loaded index and kept on
+    it): (heading → heading; heading without 的/之/了, when ≥ MIN_SECTION_CHARS → the headings it comes
+    from; heading → its place in ``section_headings``) — a question is matched in one pass over its
+    characters, not once per heading of the library."""
+    cached = getattr(index, "_heading_automata", None)
+    if cached is None:
+        import ahocorasick
+
+        headings = section_headings(index)
+        verbatim, particle_free = ahocorasick.Automaton(), ahocorasick.Automaton()
+        loose: dict[str, list[str]] = {}
+        for lab in headings:
+            verbatim.add_word(lab, lab)
+            bare = _PARTICLES.sub("", lab)
+            if len(bare) >= MIN_SECTION_CHARS:
+                loose.setdefault(bare, []).append(lab)
+        for bare, labs in loose.items():
+            particle_free.add_word(bare, tuple(labs))
+        for automaton in (verbatim, particle_free):
+            if len(automaton):
+                automaton.make_automaton()
+        cached = index._heading_automata = (verbatim, particle_free, {lab: i for i, lab in enumerate(headings)})
+    return cached
 
 
 _PARTICLES = re.compile(r"[的之了]")  # "要培育发展的未来产业" names the section 培育发展未来产业
@@ -411,6 +451,11 @@ def plan_query(question: str, index, settings) -> QueryPlan:
             tokens.extend(index.tokenizer.tokens(word))
         if extra:
             dense_text = question + " " + " ".join(extra)
+    words = vocabulary_expansions(tokens, index)
+    if words:  # 罚 → 罚款/处罚, 几类 → 四类/三类: the documents' words for what the question's word names
+        tokens.extend(words)
+        extra.extend(words)
+        dense_text = dense_text + " " + " ".join(words)
     if not settings.use_doc_routing:
         return QueryPlan(question, tokens, dense_text, (), tuple(matches), ())
     regions = referenced_regions(question, index.docs)
@@ -433,8 +478,125 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     sections = named_sections(question, index, tuple(s.label for s in scopes))
     if doc_ids and PENALTY_QUESTION.search(question):
         sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
+    region_docs: tuple[str, ...] = ()
+    if regions and not compare and not doc_ids:  # 本市/本省 articles found by the place the question names
+        region_docs = tuple(d for d, m in index.docs.items() if m.region in regions)
+        if len(region_docs) == len(index.docs):
+            region_docs = ()
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
-                     tuple(dict.fromkeys(sections)), compare, asks_list(question))
+                     tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs,
+                     changed_version_groups(question, scopes, index.docs))
+
+
+def routing_rankings(plan: QueryPlan, weight: float) -> list[tuple[tuple[str, ...], float]]:
+    """The in-scope rankings a non-compared plan adds to the global one, as ``(doc_ids, RRF weight)``:
+    one per named document (``scope_weights``) and, for a question that names regions but no document
+    (``QueryPlan.region_doc_ids``), one over the documents of those regions with ``weight``. [] for a
+    compared plan (its scopes get slots instead)."""
+    if plan.compare:
+        return []
+    out = [((d,), w) for d, w in scope_weights(plan, weight).items()]
+    if plan.region_doc_ids:
+        out.append((plan.region_doc_ids, weight))
+    return out
+
+
+# a question about what changed between versions of a document (修改后有什么变化, 修正前后有什么不同, 新旧版区别)
+CHANGE_QUESTION = re.compile(r"变化|变动|改动|改变|修改|修订|修正|前后|不同|区别|差别|差异|新旧|调整了|改了")
+
+
+def changed_version_groups(question: str, scopes, docs: dict) -> tuple[tuple[str, ...], ...]:
+    """Groups of the question's scope documents that are versions of one title (same normalised title,
+    two or more documents) when the question asks what changed (``CHANGE_QUESTION``); () otherwise.
+    ``scopes``: the plan's ``Scope`` list; ``docs``: doc_id → DocumentMeta."""
+    if not CHANGE_QUESTION.search(question):
+        return ()
+    ids = dict.fromkeys(d for s in scopes for d in s.doc_ids if d in docs)
+    by_title: dict[str, list[str]] = {}
+    for d in ids:
+        by_title.setdefault(normalize(docs[d].title or ""), []).append(d)
+    return tuple(tuple(g) for t, g in by_title.items() if t and len(g) >= 2)
+
+
+_ARTICLE_NUMBER = re.compile(r"^第[零〇一二三四五六七八九十百千\d]+条")
+_SPACE = re.compile(r"\s+")
+
+
+def unchanged_rows(index, group: tuple[str, ...]) -> frozenset[int]:
+    """Rows of the chunks of the documents in ``group`` (versions of one title) whose text — without a
+    leading article number (an article renumbered by a revision is the same text) and whitespace —
+    stands verbatim in another version's cleaned text: passages the revision left as they were.
+    Cached on the index per group."""
+    cache = getattr(index, "_unchanged_rows", None)
+    if cache is None:
+        cache = index._unchanged_rows = {}
+    if group not in cache:
+        texts = {d: _SPACE.sub("", normalize(index.doc_texts.get(d, ""))) for d in group}
+        rows = set()
+        for row, c in enumerate(index.chunks):
+            if c.doc_id in texts and c.kind != "card":
+                body = _ARTICLE_NUMBER.sub("", _SPACE.sub("", normalize(c.text)))
+                if body and any(body in t for d, t in texts.items() if d != c.doc_id):
+                    rows.add(row)
+        cache[group] = frozenset(rows)
+    return cache[group]
+
+
+def changed_first(rows: list[int], index, groups: tuple[tuple[str, ...], ...]) -> list[int]:
+    """``rows`` (a ranking) with the rows of ``unchanged_rows`` of each version group after every other
+    row, each part in its order: for "修改后有什么变化" the passages the versions share answer nothing."""
+    same: set[int] = set()
+    for g in groups:
+        same |= unchanged_rows(index, g)
+    if not same:
+        return rows
+    return [r for r in rows if r not in same] + [r for r in rows if r in same]
+
+
+NUMERAL_QUESTION = re.compile(r"^(?:几|多少)(\w)$")  # 几类, 几项, 多少家: a count asked with its measure word
+NUMERAL_WORD = re.compile(r"^[一二三四五六七八九十两百千\d]+(\w)$")
+MAX_VOCABULARY_EXPANSIONS = 3  # index words added per question word
+
+
+def vocabulary_expansions(tokens: list[str], index) -> list[str]:
+    """Index words for question words the index does not contain (document frequency 0): the most
+    frequent (up to ``MAX_VOCABULARY_EXPANSIONS``) index words that contain the question word (罚 →
+    罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing), and for a count asked with its
+    measure word (几类, 多少项) the index's numeral words with that measure word (四类, 三类). Question
+    words (``_QUESTION_WORD``) other than such counts, and bare numbers or Latin words, get none."""
+    by_char, counts = _vocabulary(index)
+    out: list[str] = []
+    for t in dict.fromkeys(tokens):
+        if index.df.get(t, 0) or not t or t.isascii():
+            continue
+        m = NUMERAL_QUESTION.match(t)
+        if m:
+            words = counts.get(m.group(1), [])
+        elif _QUESTION_WORD.search(t):
+            continue
+        else:
+            words = [w for w in by_char.get(t[0], ()) if t in w]
+        out += [w for w in words[:MAX_VOCABULARY_EXPANSIONS] if w not in out and w not in tokens]
+    return out
+
+
+def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(character → index words containing it, measure word → numeral words ending in it), each list
+    most frequent first; built once per loaded index from its document frequencies ``index.df``."""
+    cached = getattr(index, "_vocabulary_maps", None)
+    if cached is None:
+        by_char: dict[str, list[str]] = {}
+        counts: dict[str, list[str]] = {}
+        for w in sorted((w for w in index.df if w != "__N__"), key=lambda w: -index.df[w]):
+            if w.isascii():
+                continue
+            for ch in set(w):
+                by_char.setdefault(ch, []).append(w)
+            m = NUMERAL_WORD.match(w)
+            if m and not w.isdigit():
+                counts.setdefault(m.group(1), []).append(w)
+        cached = index._vocabulary_maps = (by_char, counts)
+    return cached
 
 
 # a question about the consequence of a violation (罚多少, 怎么处理, 要担什么责任); regulations state it in

@@ -17,6 +17,7 @@ All functions are pure (the index is only read; ``document_scopes`` caches the c
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from rag.eras import ERA, FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
@@ -67,13 +68,41 @@ def region_names(meta) -> tuple[str, ...]:
 def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
     """Ids of documents whose title, short name (manifest, or the bare region name + title rest:
     ``derived_names``) or document number occurs in the question."""
-    norm = normalize(question)
-    found = []
-    for doc_id, meta in docs.items():
-        names = [*region_names(meta), meta.doc_number or ""]
-        if any(len(normalize(n)) >= 4 and normalize(n) in norm for n in names if n):
-            found.append(doc_id)
-    return tuple(found)
+    automaton, order = _document_names(docs)
+    found = {d for _, ids in automaton.iter(normalize(question)) for d in ids} if len(automaton) else ()
+    return tuple(sorted(found, key=order.__getitem__))
+
+
+_NAMES_CACHE: dict[int, tuple] = {}
+_NAMES_LOCK = threading.Lock()
+
+
+def _document_names(docs: dict):
+    """(Aho–Corasick automaton: normalised name of ≥ 4 characters → ids of the documents it names, doc_id →
+    place in ``docs``) for ``referenced_documents``, built once per ``docs`` mapping (the loaded index's;
+    the last few are kept): a question is matched in one pass over its characters, not per document."""
+    cached = _NAMES_CACHE.get(id(docs))
+    if cached is not None and cached[0] is docs and cached[1] == len(docs):
+        return cached[2], cached[3]
+    import ahocorasick
+
+    with _NAMES_LOCK:
+        names: dict[str, list[str]] = {}
+        for doc_id, meta in docs.items():
+            for n in (*region_names(meta), meta.doc_number or ""):
+                n = normalize(n) if n else ""
+                if len(n) >= 4 and doc_id not in names.setdefault(n, []):
+                    names[n].append(doc_id)
+        automaton = ahocorasick.Automaton()
+        for n, ids in names.items():
+            automaton.add_word(n, tuple(ids))
+        if len(automaton):
+            automaton.make_automaton()
+        cached = (docs, len(docs), automaton, {d: i for i, d in enumerate(docs)})
+        while len(_NAMES_CACHE) >= 4:
+            _NAMES_CACHE.pop(next(iter(_NAMES_CACHE)))
+        _NAMES_CACHE[id(docs)] = cached
+    return cached[2], cached[3]
 
 
 # words that name "the province" / "the city" of the documents without its name (省里, 我市)

@@ -11,6 +11,9 @@ importable from here too (``from rag.retrieval import protect_rows`` keeps worki
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,8 +22,8 @@ import numpy as np
 from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
 from rag.index import LoadedIndex, card_rows
 from rag.meta_answers import version_order
-from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, continuation_rows, list_section_rows,
-                       merge_outline, outline_chunks)
+from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
+                       continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
 from rag.settings import Settings
 from rag.types import Hit
@@ -73,45 +76,93 @@ class HybridRetriever:
     def __init__(self, index: LoadedIndex, settings: Settings):
         self.index = index
         self.settings = settings
-        self._mask_cache: dict[Filters, np.ndarray] = {}
+        self.arrays = index_arrays(index)  # built once per loaded index, shared by its retrievers
+        self._mask_cache = _Bounded(MASK_CACHE)
+        self._rows_cache = _Bounded(MASK_CACHE)
+        self._scores_cache = _Bounded(SCORES_CACHE)
+        self._vector_cache = _Bounded(SCORES_CACHE)
+
+    # --- filters as index arrays --------------------------------------------------------------
+    def _mask(self, filters: Filters) -> np.ndarray:
+        """Boolean array over chunk rows: the chunk's document passes ``filters`` (the last
+        ``MASK_CACHE`` filters are kept). Documents are judged once (``IndexArrays.allowed_docs``) and the
+        result is spread to the chunks through ``IndexArrays.doc_of_row``."""
+        mask = self._mask_cache.get(filters)
+        if mask is None:
+            mask = self._mask_cache.put(filters, self.arrays.allowed_docs(filters)[self.arrays.doc_of_row])
+        return mask
+
+    def _rows(self, filters: Filters) -> np.ndarray | None:
+        """The rows ``filters`` allows, ascending (int array); None when it allows every row. A filter
+        naming a few documents costs their chunks, not the library's."""
+        if filters == NO_FILTERS:
+            return None
+        rows = self._rows_cache.get(filters)
+        if rows is None:
+            arrays = self.arrays
+            if filters.doc_ids is not None and len(filters.doc_ids) <= SMALL_DOC_FILTER:
+                allowed = arrays.allowed_docs(filters)
+                parts = [arrays.rows_of_doc[p] for p in sorted({arrays.position[d] for d in filters.doc_ids
+                                                                 if d in arrays.position}) if allowed[p]]
+                rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            else:
+                rows = np.flatnonzero(self._mask(filters))
+            rows = self._rows_cache.put(filters, rows)
+        return rows
+
+    def _bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 scores of every chunk for ``tokens`` (float64, length = number of chunks); the last
+        ``SCORES_CACHE`` token lists are kept (a question's scopes search with the same words)."""
+        key = tuple(tokens)
+        scores = self._scores_cache.get(key)
+        if scores is None:
+            scores = np.asarray(self.index.bm25.get_scores(list(tokens)), dtype=np.float64)
+            scores.flags.writeable = False
+            scores = self._scores_cache.put(key, scores)
+        return scores
 
     # --- single retrievers -------------------------------------------------------------------
-    def _mask(self, filters: Filters) -> np.ndarray:
-        """Boolean array over chunk rows: the chunk's document passes ``filters`` (cached per filters).
-        ``filters.allows`` is asked once per document and spread to the chunks through ``_doc_rows``."""
-        if filters not in self._mask_cache:
-            doc_ids, doc_rows = self._doc_rows()
-            docs = self.index.docs
-            allowed = np.array([filters.allows(docs[d]) for d in doc_ids], dtype=bool)
-            self._mask_cache[filters] = allowed[doc_rows] if len(doc_rows) else np.zeros(0, dtype=bool)
-        return self._mask_cache[filters]
-
-    def _doc_rows(self) -> tuple[list[str], np.ndarray]:
-        """(document ids, int array over chunk rows: position of the chunk's document in those ids), once
-        per retriever."""
-        cached = getattr(self, "_doc_rows_cache", None)
-        if cached is None:
-            position: dict[str, int] = {}
-            rows = np.fromiter((position.setdefault(c.doc_id, len(position)) for c in self.index.chunks),
-                               dtype=np.int64, count=len(self.index.chunks))
-            cached = self._doc_rows_cache = (list(position), rows)
-        return cached
-
     def bm25_ranking(self, tokens: list[str], n: int, filters: Filters) -> tuple[list[int], np.ndarray]:
-        """Row ids of the top ``n`` chunks by BM25 (score > 0), and the full score array (BM25,
-        higher is better, length = number of chunks)."""
+        """Row ids of the top ``n`` chunks by BM25 (score > 0; ties: lower row first) among the rows
+        ``filters`` allows, and the full score array (BM25, higher is better, length = number of
+        chunks; read-only). Top-n by ``np.partition``: time ~ matching rows, no full sort."""
         if not tokens:
             return [], np.zeros(len(self.index.chunks))
-        scores = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
-        masked = np.where(self._mask(filters), scores, -1.0)
-        top = np.argsort(-masked, kind="stable")[:n]
-        return [int(i) for i in top if masked[i] > 0], scores
+        scores = self._bm25_scores(tokens)
+        return top_rows(scores, n, self._rows(filters)), scores
+
+    def _query_vector(self, text: str):
+        """The embedding of ``text`` (``embedder.embed_query``; the last ``SCORES_CACHE`` texts are kept: a
+        question's scopes embed the same text)."""
+        vector = self._vector_cache.get(text)
+        if vector is None:
+            vector = self._vector_cache.put(text, list(self.index.embedder.embed_query(text)))
+        return vector
 
     def dense_ranking(self, text: str, n: int, filters: Filters) -> tuple[list[int], dict[int, float]]:
-        """Row ids of the top ``n`` chunks by cosine similarity of embeddings, and their similarities."""
-        vector = self.index.embedder.embed_query(text)
+        """Row ids of the top ``n`` chunks by cosine similarity of embeddings, and their similarities.
+
+        Without a filter, or when the filter allows more than ``DENSE_EXACT_ROWS`` chunks, the vector
+        store's nearest-neighbour search (Chroma HNSW, the filter as its ``where``) answers. A filter
+        allowing fewer chunks (a named document, the documents of a compared scope) is answered exactly
+        from those chunks' vectors (``RowVectors``, fetched from the store once per document): Chroma's
+        filtered HNSW search costs ~100 ms at 85 k chunks whatever the filter, this ~ the allowed chunks.
+        Ties: lower row first."""
+        vector = self._query_vector(text)
         if not any(vector):
             return [], {}
+        rows = self._rows(filters)
+        if rows is not None and not len(rows):
+            return [], {}
+        if rows is not None and len(rows) <= DENSE_EXACT_ROWS:
+            matrix = self.arrays.vectors.of_rows(rows)
+            if matrix is not None:
+                query = np.asarray(vector, dtype=np.float32)
+                norms = np.linalg.norm(matrix, axis=1) * np.float32(np.linalg.norm(query))
+                sims = np.divide(matrix @ query, norms, out=np.zeros(len(rows), dtype=np.float32), where=norms > 0)
+                best = np.lexsort((rows, -sims))[:min(n, len(rows))]
+                ranking = [int(rows[i]) for i in best]
+                return ranking, {int(rows[i]): float(sims[i]) for i in best}
         results = self.index.vectorstore.similarity_search_by_vector_with_relevance_scores(
             vector, k=min(n, len(self.index.chunks)), filter=filters.chroma_where())
         ranking, sims = [], {}
@@ -146,19 +197,24 @@ class HybridRetriever:
 
     def _section_rows(self, labels, doc_ids, filters: Filters) -> list[int]:
         """Rows of chunks under a heading in ``labels`` (of ``doc_ids`` when given) that ``filters``
-        allows."""
-        mask = self._mask(filters)
-        wanted = set(labels)
-        chunks = self.index.chunks
-        return [row for row, labs in enumerate(chunk_section_labels(self.index))
-                if mask[row] and not wanted.isdisjoint(labs) and (not doc_ids or chunks[row].doc_id in doc_ids)]
+        allows, ascending; looked up in ``IndexArrays.label_rows`` (time ~ the chunks under them)."""
+        arrays = self.arrays
+        parts = [arrays.label_rows[lab] for lab in set(labels) if lab in arrays.label_rows]
+        if not parts:
+            return []
+        rows = np.unique(np.concatenate(parts))
+        rows = rows[self._mask(filters)[rows]]
+        if doc_ids:
+            wanted = np.zeros(len(arrays.doc_ids), dtype=bool)
+            wanted[[arrays.position[d] for d in doc_ids if d in arrays.position]] = True
+            rows = rows[wanted[arrays.doc_of_row[rows]]]
+        return [int(r) for r in rows]
 
-    def _next_rows(self) -> dict[int, int]:
+    def _next_rows(self) -> Mapping[int, int]:
         """Row → row of the next chunk of the same document section and kind (by start offset), for
-        the text chunks whose enumeration continues there (``continues_enumeration``); computed once."""
-        if not hasattr(self, "_continuations"):
-            self._continuations = continuation_rows(self.index.chunks)
-        return self._continuations
+        the text chunks whose enumeration continues there (``continues_enumeration``); computed per
+        document on first use (``rag.lists.DocumentContinuations``, kept on the loaded index)."""
+        return self.arrays.continuations
 
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
                  plan: QueryPlan | None = None) -> list[Hit]:
@@ -222,7 +278,9 @@ class HybridRetriever:
         if (routing and self.settings.use_list_sections and plan.wants_list and not multi and not plan.sections
                 and fused and bm25_all is not None):
             # a list question: the enumeration often spans the sub-sections/专栏 of the best hit's section
-            rows = list_section_rows(self.index.chunks, fused[0][0], self._mask(filters))
+            top = fused[0][0]
+            rows = list_section_rows(self.index.chunks, top, self._mask(filters),
+                                     doc_rows=self.arrays.rows_of_doc[self.arrays.doc_of_row[top]])
             if len(rows) > 1:
                 rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
                 weights.append(self.settings.routing_weight)
@@ -297,6 +355,193 @@ class HybridRetriever:
             score = 1.0 / (self.settings.rrf_k + rank) if reordered else scores["rrf"]
             hits.append(Hit(rank, score, chunk, self.index.docs[chunk.doc_id].title, scores))
         return hits
+
+
+MASK_CACHE = 256  # filters whose chunk masks / row arrays a retriever keeps (a UI session's filters, per-document scopes)
+SCORES_CACHE = 16  # token lists whose BM25 score arrays a retriever keeps
+SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered from their rows
+DENSE_EXACT_ROWS = 8192  # a filter allowing at most this many chunks is searched exactly (RowVectors)
+VECTOR_BATCH = 500  # vectors fetched from the store per request
+
+
+class RowVectors:
+    """The stored embedding of each chunk row, fetched from the vector store per document on first use
+    (``of_rows``) and kept in a row-aligned float32 matrix (allocated when the first vectors arrive;
+    untouched rows cost no memory). Thread-safe. The store is the loaded index's Chroma collection
+    (``vectorstore.collection`` or LangChain's ``_collection``), vectors looked up by the index's
+    ``vector_ids`` when it has them, else by chunk id."""
+
+    def __init__(self, index: LoadedIndex, doc_of_row: np.ndarray, rows_of_doc):
+        self._index = index
+        self._doc_of_row = doc_of_row
+        self._rows_of_doc = rows_of_doc
+        self._have = np.zeros(len(rows_of_doc), dtype=bool)
+        self._matrix: np.ndarray | None = None
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def _collection(self):
+        store = self._index.vectorstore
+        return getattr(store, "collection", None) or getattr(store, "_collection", None)
+
+    def _ids(self, rows) -> list[str]:
+        ids = getattr(self._index, "vector_ids", None)
+        chunks = self._index.chunks
+        return [str(ids[r]) if ids is not None else chunks[r].chunk_id for r in rows]
+
+    def of_rows(self, rows: np.ndarray) -> np.ndarray | None:
+        """float32 array (len(rows), dimension): the stored vectors of ``rows``; None when the store
+        cannot give them (the caller then asks the store's own search)."""
+        if self._failed:
+            return None
+        positions = np.unique(self._doc_of_row[rows])
+        missing = positions[~self._have[positions]]
+        if len(missing):
+            with self._lock:
+                missing = missing[~self._have[missing]]
+                if len(missing) and not self._fetch(missing):
+                    self._failed = True
+                    return None
+        return self._matrix[rows]
+
+    def _fetch(self, positions) -> bool:
+        collection = self._collection()
+        if collection is None:
+            return False
+        rows = np.concatenate([self._rows_of_doc[p] for p in positions])
+        ids = self._ids(rows)
+        row_of = dict(zip(ids, (int(r) for r in rows)))
+        got: dict[int, object] = {}
+        try:
+            for i in range(0, len(ids), VECTOR_BATCH):
+                found = collection.get(ids=ids[i:i + VECTOR_BATCH], include=["embeddings"])
+                for vid, vec in zip(found["ids"], found["embeddings"]):
+                    if vid in row_of:
+                        got[row_of[vid]] = vec
+        except Exception:  # noqa: BLE001 - a store that cannot list vectors: use its own search
+            return False
+        if len(got) != len(rows):
+            return False
+        if self._matrix is None:
+            dim = len(next(iter(got.values())))
+            self._matrix = np.zeros((len(self._doc_of_row), dim), dtype=np.float32)
+        for row, vec in got.items():
+            self._matrix[row] = vec
+        self._have[positions] = True
+        return True
+
+
+class _Bounded:
+    """A small thread-safe LRU map (``get`` / ``put``, ``put`` returns the value kept)."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            value = self._items.setdefault(key, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return value
+
+
+def top_rows(scores: np.ndarray, n: int, rows: np.ndarray | None = None) -> list[int]:
+    """The ``n`` rows with the highest ``scores`` above 0, best first, ties by lower row — as
+    ``np.argsort(-scores, kind="stable")[:n]`` without the rows scoring ≤ 0 — among ``rows`` (int
+    array, ascending; None: every row). ``np.partition`` keeps the time ~ len(rows) + n log n."""
+    values = scores if rows is None else scores[rows]
+    hit = np.flatnonzero(values > 0)
+    if n < 1 or not len(hit):
+        return []
+    if len(hit) > n:
+        kth = np.partition(values[hit], len(hit) - n)[len(hit) - n]  # the n-th highest score
+        hit = hit[values[hit] >= kth]
+    hit = hit[np.lexsort((hit, -values[hit]))][:n]
+    return [int(r) for r in (hit if rows is None else rows[hit])]
+
+
+@dataclass(frozen=True)
+class IndexArrays:
+    """Per loaded index, built once (``index_arrays``) so that no question loops over every chunk or
+    document: ``doc_ids`` (document positions, in chunk order of first appearance) and ``position``
+    (doc_id → position); ``doc_of_row`` (int array over chunk rows: the chunk's document position);
+    ``rows_of_doc`` (position → its rows, ascending int array); ``region_of_doc`` (object array over
+    positions: ``DocumentMeta.region``); ``label_rows`` (section label, ``rag.query.section_labels`` →
+    rows of the chunks under it, ascending); ``continuations`` (``rag.lists.DocumentContinuations``);
+    ``vectors`` (``RowVectors``: stored embeddings per row, fetched per document on first use)."""
+
+    doc_ids: tuple[str, ...]
+    position: dict
+    doc_of_row: np.ndarray
+    rows_of_doc: tuple
+    region_of_doc: np.ndarray
+    label_rows: dict
+    continuations: Mapping
+    vectors: RowVectors
+    docs: dict
+    _in_force: _Bounded
+
+    def allowed_docs(self, filters: Filters) -> np.ndarray:
+        """Boolean array over document positions: the document passes ``filters`` (the same decision
+        as ``Filters.allows``; the in-force test is made once per day and document)."""
+        allowed = np.ones(len(self.doc_ids), dtype=bool)
+        if filters.doc_ids is not None:
+            allowed[:] = False
+            allowed[[self.position[d] for d in filters.doc_ids if d in self.position]] = True
+        if filters.region:
+            allowed &= self.region_of_doc == filters.region
+        if filters.in_force_on:
+            day = filters.in_force_on
+            in_force = self._in_force.get(day)
+            if in_force is None:
+                in_force = self._in_force.put(day, np.array([self.docs[d].in_force_on(day) for d in self.doc_ids],
+                                                            dtype=bool))
+            allowed &= in_force
+        return allowed
+
+
+_ARRAYS_LOCK = threading.Lock()
+
+
+def index_arrays(index: LoadedIndex) -> IndexArrays:
+    """The ``IndexArrays`` of ``index``, built on first call (at load: ``HybridRetriever.__init__``) and
+    kept on it; one pass over the chunks."""
+    cached = getattr(index, "_index_arrays", None)
+    if cached is not None:
+        return cached
+    with _ARRAYS_LOCK:
+        cached = getattr(index, "_index_arrays", None)
+        if cached is None:
+            chunks = index.chunks
+            position: dict[str, int] = {}
+            doc_of_row = np.fromiter((position.setdefault(c.doc_id, len(position)) for c in chunks),
+                                     dtype=np.int64, count=len(chunks))
+            order = np.argsort(doc_of_row, kind="stable")
+            bounds = np.searchsorted(doc_of_row[order], np.arange(len(position) + 1))
+            rows_of_doc = tuple(order[bounds[p]:bounds[p + 1]] for p in range(len(position)))
+            doc_ids = tuple(position)
+            region = np.empty(len(doc_ids), dtype=object)
+            region[:] = [index.docs[d].region for d in doc_ids]
+            label_lists: dict[str, list[int]] = {}
+            for row, labels in enumerate(chunk_section_labels(index)):
+                for lab in labels:
+                    label_lists.setdefault(lab, []).append(row)
+            label_rows = {lab: np.array(rows, dtype=np.int64) for lab, rows in label_lists.items()}
+            cached = IndexArrays(doc_ids, position, doc_of_row, rows_of_doc, region, label_rows,
+                                 DocumentContinuations(chunks, doc_of_row, rows_of_doc),
+                                 RowVectors(index, doc_of_row, rows_of_doc), index.docs, _Bounded(MASK_CACHE))
+            index._index_arrays = cached
+    return cached
 
 
 _OUTLINE = -1  # the merged outline's place in a row order (it has no row: outlines are not indexed)
