@@ -234,6 +234,46 @@ def _toc_lines(lines: list[tuple[int, int, str]]) -> set[int]:
     return set(run[:restart])
 
 
+LABEL_LEVEL = 26  # a paragraph opening with a label sentence, one of a run in its section (``_label_lines``)
+_LABEL_CORE = re.compile(r"^[—\-－–]*\s*([^，,、：:；;（()）。.！？!?\s]{2,16})[。.]")
+
+
+def label_paragraph(line: str) -> bool:
+    """The paragraph opens with a short label sentence and goes on: ``加快培育领军企业。实施…``,
+    ``——集成电路。服务国家…`` — a label of 2–16 characters without punctuation, ended by 。 (or a ``.``
+    after a Chinese character), then the paragraph's text."""
+    p = line.strip()
+    m = _LABEL_CORE.match(p)
+    if not m or not p[m.end():].strip():
+        return False
+    return p[m.end() - 1] == "。" or "\u4e00" <= p[m.end() - 2] <= "\u9fff"
+
+
+def _label_lines(lines: list[tuple[int, int, str]], toc: set[int]) -> set[int]:
+    """Indexes (into ``lines``) of label paragraphs (``label_paragraph``) that are unnumbered
+    sub-sections: at least ``MIN_LABEL_RUN`` of them in one section (between two headings), outside
+    articles — a section made of labelled blocks (“加快培育领军企业。…” “推进中小企业专精特新发展。…”
+    “促进企业融通发展。…”) whose labels a printed document sets in bold."""
+    out: set[int] = set()
+    group: list[int] = []
+    in_article = False
+    for i, (_, _, line) in enumerate(lines + [(0, 0, "")]):
+        level = heading_level(line) if i < len(lines) and i not in toc else None
+        if i == len(lines) or level is not None:
+            if len(group) >= MIN_LABEL_RUN and not in_article:
+                out.update(group)
+            group = []
+            if level is not None:
+                in_article = level == ARTICLE_LEVEL or (in_article and level > ARTICLE_LEVEL)
+            continue
+        if label_paragraph(line):
+            group.append(i)
+    return out
+
+
+MIN_LABEL_RUN = 2
+
+
 def _walk(text: str) -> Iterator[_Line]:
     """The non-blank lines of ``text`` in order, each with its heading level in context and the section
     path after it. Inside an article (an article heading on the stack) numbered lines are list items."""
@@ -244,6 +284,7 @@ def _walk(text: str) -> Iterator[_Line]:
             lines.append((pos, pos + len(line), line))
         pos += len(line) + 1
     toc = _toc_lines(lines)
+    labels = _label_lines(lines, toc)
     stack: list[tuple[float, str]] = []
     seen_heading = False
     path = ""
@@ -252,7 +293,7 @@ def _walk(text: str) -> Iterator[_Line]:
         if i in toc:
             yield _Line(start, end, None, False, path, path, toc=True)
             continue
-        level = heading_level(line)
+        level = LABEL_LEVEL if i in labels else heading_level(line)
         if level == ARTICLE_LEVEL:
             bare = _md_split(line.strip())[1]
             m = _ARTICLE.match(bare)
@@ -638,6 +679,10 @@ def build_outlines(doc_id: str, text: str, max_tokens: int = 320, lead: bool = T
                 nodes[order[-1]]["open"] = False
             continue
         path, parent = ln.path, ln.parent
+        if lead and ln.level == LABEL_LEVEL and nodes.get(parent, {}).get("open"):
+            # a heading-only line whose text opens with labelled blocks: its lead is the first label
+            nodes[parent]["entry"] += "\n" + _outline_entry(line)
+            nodes[parent]["open"] = False
         if path in nodes:  # the same heading path twice (a repeated label): keep the first
             continue
         entry = _outline_entry(line)

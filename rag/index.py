@@ -32,7 +32,7 @@ from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
 
-INDEX_FORMAT = 11 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
+INDEX_FORMAT = 13 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
 
 
 def index_dir(settings: Settings) -> Path:

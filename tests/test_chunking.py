@@ -6,13 +6,14 @@ import re
 
 import pytest
 
-from rag.chunking import (ARTICLE_LEVEL, BACK_MATTER_LEVEL, CHAPTER_LEVEL, PART_LEVEL, SECTION_LEVEL, SECTION_SEP,
-                          cn_number, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
+from rag.chunking import (ARTICLE_LEVEL, BACK_MATTER_LEVEL, CHAPTER_LEVEL, LABEL_LEVEL, PART_LEVEL, SECTION_LEVEL,
+                          SECTION_SEP, cn_number, label_paragraph, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
                           heading_level, is_heading_only, max_overlap_tokens, outline_section)
 from rag.cleaning import clean_text, markdown_heading
 from rag.text import count_tokens, normalize, split_sentences
 
 MAX_TOKENS = (64, 320)
+_LABEL = re.compile(r"[—\-－–]*\s*[^，,、：:；;（()）。.！？!?\s]{2,16}")
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +152,9 @@ def test_section_is_a_path_of_labels(chunked, mx, doc_id):
     for c in chunked[(mx, doc_id)]:
         if c.section:
             parts = c.section.split(SECTION_SEP)
-            levels = [heading_level(p) for p in parts]
+            # a label sub-section (a run of labelled paragraphs, LABEL_LEVEL) is named by its label alone
+            levels = [LABEL_LEVEL if heading_level(p) is None and _LABEL.fullmatch(p) else heading_level(p)
+                      for p in parts]
             assert None not in levels, c.section
             assert levels == sorted(levels) and len(set(levels)) == len(levels), c.section
 
@@ -737,3 +740,45 @@ def test_docx_heading_styles_become_sections(tmp_path):
     assert text.split("\n")[:2] == ["某市数据管理办法", "## 总则"]
     sections = [c.section for c in chunk_document("docx", text, 320)]
     assert sections == ["", "总则 › 第一条", "总则 › 第二条", "附则 › 第三条"]
+
+
+# --- labelled paragraphs: unnumbered sub-sections -------------------------------------------------
+LABELLED_DOC = """八、培育高质量企业群体
+坚持市场导向，构建融合发展的产业生态。
+加快培育领军企业。实施领军企业培育计划，培养一批大企业。鼓励大企业搭建创新平台。
+推进中小企业专精特新发展。实施中小企业能力提升行动。
+鼓励中小企业与大企业建立稳定的合作关系。
+促进企业融通发展。强化企业融通生态发展。
+九、保障措施
+加强组织领导。建立工作推进机制。
+第一条 为了促进产业发展，制定本条例。
+加强统筹。市人民政府应当统筹推进。
+加强保障。有关部门应当保障经费。
+"""
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("加快培育领军企业。实施领军企业培育计划。", True),
+    ("——集成电路。服务国家集成电路发展战略。", True),
+    ("补齐成果转化链条的薄弱缺失环节.建设若干概念验证中心.", True),
+    ("加快培育领军企业。", False),  # nothing after the label: a heading-only line, not a labelled paragraph
+    ("坚持市场导向，构建融合发展的产业生态。", False),  # no short label
+    ("到2025年，新增规上企业1000家。", False),
+])
+def test_label_paragraph(line, expected):
+    assert label_paragraph(line) is expected
+
+
+def test_a_run_of_labelled_paragraphs_are_sub_sections_with_an_outline():
+    chunks = chunk_document("d", LABELLED_DOC, 320)
+    paths = [c.section for c in chunks]
+    assert paths[:4] == ["八、培育高质量企业群体", "八、培育高质量企业群体 › 加快培育领军企业",
+                         "八、培育高质量企业群体 › 推进中小企业专精特新发展", "八、培育高质量企业群体 › 促进企业融通发展"]
+    # the unlabelled paragraph after a labelled one belongs to it
+    assert "稳定的合作关系" in chunks[2].text
+    # one labelled paragraph alone in its section is no sub-section; nor are labelled paragraphs inside an article
+    assert "九、保障措施" in paths and not any("加强组织领导" in p or "加强统筹" in p or "加强保障" in p for p in paths)
+    outline = next(c for c in build_outlines("d", LABELLED_DOC) if outline_section(c) == "八、培育高质量企业群体")
+    assert outline.text.splitlines() == ["八、培育高质量企业群体", "坚持市场导向，构建融合发展的产业生态。",
+                                         "加快培育领军企业。实施领军企业培育计划，培养一批大企业。",
+                                         "推进中小企业专精特新发展。实施中小企业能力提升行动。", "促进企业融通发展。强化企业融通生态发展。"]
