@@ -336,10 +336,26 @@ class PolicyQA:
             yield from self._ask_stream(q, t0, k, filters)
 
     def _ask_stream(self, q: str, t0: float, k: int | None, filters: Filters) -> Iterator[dict]:
-        """``ask_stream`` for a validated question ``q`` received at ``t0`` (perf_counter seconds)."""
+        """``ask_stream`` for a validated question ``q`` received at ``t0`` (perf_counter seconds).
+
+        An English (or mixed) question is searched and answered extractively in the documents' Chinese
+        terms (``rag.language.prepare_question``: glossary and gazetteer; the LLM answers the question as
+        asked); one the glossary cannot map gets ``rag.language.ASK_IN_CHINESE`` offline, and goes on as
+        written when the LLM rewrites queries (it translates)."""
         retriever = self.retriever
+        from rag.language import prepare_question
         from rag.query import plan_query
 
+        prep = prepare_question(q, retriever.index, llm=self.rewriting_enabled)
+        if prep.reply:
+            answer = Answer(q, prep.reply, "extractive", True, [], [],
+                            ["未作答的原因：问题不是中文，且无法对应到文件用语（question not in Chinese）。"],
+                            {"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
+            yield {"type": "hits", "hits": []}
+            yield {"type": "delta", "text": answer.text}
+            yield {"type": "final", "answer": answer}
+            return
+        asked, q = q, prep.query  # ``q`` is searched and rewritten (the LLM translates it), ``asked`` answered
         plan = plan_query(q, retriever.index, self.settings)
         k = _check_k(k, self.settings)
         deadline = t0 + self.settings.llm_budget_s
@@ -360,7 +376,7 @@ class PolicyQA:
         if self.llm_enabled:
             # LLM-first: the LLM sees the passages and decides answerability itself; a refusal of the
             # offline rules only adds a warning (and is the answer when the LLM fails)
-            answer = yield from self._llm_answer(q, hits, extractive, deadline=deadline)
+            answer = yield from self._llm_answer(asked, hits, extractive, deadline=deadline)
             if answer.mode == "llm" and not answer.refused and extractive.refused:
                 why = next((n.split("：", 1)[1] for n in extractive.notices if n.startswith("未作答的原因：")), "")
                 answer.notices.append("提示：离线核对规则认为文件可能没有直接回答该问题" + (f"（{why}）" if why else "")
@@ -368,7 +384,7 @@ class PolicyQA:
         else:
             answer = extractive
             yield {"type": "delta", "text": answer.text}
-        answer = replace(answer, notices=[*answer.notices, *expand_notices])
+        answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices, *expand_notices])
         t2 = time.perf_counter()
         answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
         yield {"type": "final", "answer": answer}
