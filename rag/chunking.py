@@ -21,6 +21,8 @@ level   pattern                                      example
 23      ``专栏 N``                                     ``专栏 1 电子信息技术``
 24      ``（1）`` or ``(1)``                             ``（1）集成电路``
 25      ``①`` … ``⑳``                                  ``①芯片设计``
+26      a labelled paragraph, one of ≥ 2 in its        ``加快培育领军企业。实施领军企业培育计划…``
+        section outside articles (``label_paragraph``)
 ======= ============================================ ==========================================
 
 Context decides the rest (``_walk``):
@@ -28,6 +30,10 @@ Context decides the rest (``_walk``):
 * inside an article every numbered line (``（一）``, ``1.``, ``（1）``, ``①``, ``一、``, ``专栏``) is a list item
   of that article, never a section: a regulation's section path ends at its article
   (``第三章 数据资源 › 第十八条``), and a long article is split into several chunks with that same path;
+* a paragraph that opens with a short label sentence and goes on (``推进中小企业专精特新发展。实施…``,
+  ``——集成电路。服务…``) is an unnumbered sub-section (level 26, named by its label) when its section
+  holds two or more of them outside an article (``_label_lines``): the bold-labelled blocks of a plan; the
+  paragraphs after one belong to it up to the next label or heading;
 * ``第X款`` is not a heading: an article's paragraphs are its 款, and a line opening with ``第一款`` is a
   cross-reference (``第一款所列情形…``); lines opening with ``第X条规定``/``第X条所列``/``第X条的`` are too;
 * back matter before the document's first other heading (``附件`` above the title of an attachment) is
