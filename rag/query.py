@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -167,7 +168,7 @@ def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatc
     match carries the other document wordings (``ConceptMatch.variants``)."""
     norm = normalize(text).lower()
     out: list[ConceptMatch] = []
-    for concept in concepts:
+    for concept in _concept_candidates(norm, concepts):
         best = None
         for word in (*concept.triggers(), *concept.variants):
             w = normalize(word).lower()
@@ -179,6 +180,42 @@ def match_concepts(text: str, concepts: tuple[Concept, ...]) -> list[ConceptMatc
             out.append(ConceptMatch(concept.concept_id, best, concept.term, (concept.term, *concept.aliases),
                                     variants))
     return out
+
+
+_CONCEPT_AUTOMATA: dict[int, tuple] = {}
+_CONCEPT_LOCK = threading.Lock()
+
+
+def _concept_candidates(norm: str, concepts: tuple[Concept, ...]) -> list[Concept]:
+    """The concepts (in their order) one of whose words (normalised, lower-cased, ≥ 2 characters) occurs in
+    ``norm`` as a substring — those ``match_concepts`` then checks word by word; one pass of an
+    Aho–Corasick automaton over the words of ``concepts``, built once per concept list (the last few kept)."""
+    concepts = concepts if isinstance(concepts, tuple) else tuple(concepts)
+    cached = _CONCEPT_AUTOMATA.get(id(concepts))
+    if cached is None or cached[0] is not concepts:
+        import ahocorasick
+
+        with _CONCEPT_LOCK:
+            owners: dict[str, set[int]] = {}
+            for i, concept in enumerate(concepts):
+                for word in (*concept.triggers(), *concept.variants):
+                    w = normalize(word).lower()
+                    if len(w) >= 2:
+                        owners.setdefault(w, set()).add(i)
+            automaton = ahocorasick.Automaton()
+            for w, ids in owners.items():
+                automaton.add_word(w, frozenset(ids))
+            if len(automaton):
+                automaton.make_automaton()
+            cached = (concepts, automaton)
+            while len(_CONCEPT_AUTOMATA) >= 8:
+                _CONCEPT_AUTOMATA.pop(next(iter(_CONCEPT_AUTOMATA)))
+            _CONCEPT_AUTOMATA[id(concepts)] = cached
+    automaton = cached[1]
+    if not len(automaton):
+        return []
+    found = {i for _, ids in automaton.iter(norm) for i in ids}
+    return [concepts[i] for i in sorted(found)]
 
 
 def corpus_text(index) -> str:
@@ -431,6 +468,39 @@ def _heading_automata(index):
 _PARTICLES = re.compile(r"[的之了]")  # "要培育发展的未来产业" names the section 培育发展未来产业
 
 
+def prepare_index(index, settings=None) -> None:
+    """Build, once per loaded index, everything a question would otherwise build on its first use (called
+    when the index is loaded: ``rag.retrieval.HybridRetriever``), so that the first question of a process
+    costs what a later one does: the section labels, headings and their automata, the normalised corpus
+    text, the documents' names, cues and topic words, the cards, the jieba dictionary and the concept
+    list of ``settings``. Thread-safe (one build per index)."""
+    if getattr(index, "_prepared", False):
+        return
+    with _PREPARE_LOCK:
+        if getattr(index, "_prepared", False):
+            return
+        from rag.index import card_rows
+        from rag.metadata import _place_index
+        from rag.references import _cues, _docs_lookup
+
+        penalty_sections(index)  # chunk_section_labels
+        _heading_automata(index)  # section_headings
+        corpus_text(index)
+        _docs_lookup(index.docs)
+        _cues(index)
+        card_rows(index)
+        _vocabulary(index)
+        index.tokenizer.tokens("预热")  # loads the jieba dictionary
+        _place_index()  # the gazetteer's place-name patterns (referenced_regions)
+        if settings is not None and settings.use_concepts:
+            concepts = load_concepts(str(Path(settings.corpus_dir) / "concepts.json"))
+            _concept_candidates("", concepts)
+        index._prepared = True
+
+
+_PREPARE_LOCK = threading.Lock()
+
+
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
     tokens = index.tokenizer.tokens(question)
@@ -475,17 +545,44 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         cards = tuple(dict.fromkeys(d for s in scopes for d in s.doc_ids))
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
-    sections = named_sections(question, index, tuple(s.label for s in scopes))
-    if doc_ids and PENALTY_QUESTION.search(question):
-        sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
     region_docs: tuple[str, ...] = ()
     if regions and not compare and not doc_ids:  # 本市/本省 articles found by the place the question names
-        region_docs = tuple(d for d, m in index.docs.items() if m.region in regions)
+        region_docs = tuple(d for d, m in index.docs.items() if jurisdiction_covers(m.region, regions))
         if len(region_docs) == len(index.docs):
             region_docs = ()
+    sections = named_sections(question, index, tuple(s.label for s in scopes))
+    if (doc_ids or region_docs) and PENALTY_QUESTION.search(question):
+        sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
     return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs,
                      changed_version_groups(question, scopes, index.docs))
+
+
+def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:
+    """True when a document of ``region`` applies in one of ``regions`` or within it: the same region, the
+    province of a named city (a province's regulations apply in its cities), or a city of a named
+    province (a province question may use its cities' documents). Provinces from the gazetteer
+    (``rag.metadata.find_places``)."""
+    if not region:
+        return False
+    mine = _province_of(region)
+    for r in regions:
+        if region == r:
+            return True
+        theirs = _province_of(r)
+        if mine and theirs == mine and (region == mine or r == mine):
+            return True
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _province_of(region: str) -> str | None:
+    """The full name of the province a full division name lies in (itself for a province or a
+    municipality), from the gazetteer; None when the name is not a division."""
+    from rag.metadata import find_places
+
+    found = [p for p, start in find_places(region, short_names=False) if start == 0 and p.name == region]
+    return found[0].province if found else None
 
 
 def routing_rankings(plan: QueryPlan, weight: float) -> list[tuple[tuple[str, ...], float]]:
@@ -561,23 +658,32 @@ MAX_VOCABULARY_EXPANSIONS = 3  # index words added per question word
 def vocabulary_expansions(tokens: list[str], index) -> list[str]:
     """Index words for question words the index does not contain (document frequency 0): the most
     frequent (up to ``MAX_VOCABULARY_EXPANSIONS``) index words that contain the question word (罚 →
-    罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing), and for a count asked with its
+    罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing; a single character only when it is
+    not an everyday word, ``_everyday_char``), and for a count asked with its
     measure word (几类, 多少项) the index's numeral words with that measure word (四类, 三类). Question
     words (``_QUESTION_WORD``) other than such counts, and bare numbers or Latin words, get none."""
-    by_char, counts = _vocabulary(index)
     out: list[str] = []
     for t in dict.fromkeys(tokens):
         if index.df.get(t, 0) or not t or t.isascii():
             continue
         m = NUMERAL_QUESTION.match(t)
         if m:
-            words = counts.get(m.group(1), [])
-        elif _QUESTION_WORD.search(t):
+            words = _vocabulary(index)[1].get(m.group(1), [])
+        elif _QUESTION_WORD.search(t) or (len(t) == 1 and _everyday_char(t)):
             continue
         else:
-            words = [w for w in by_char.get(t[0], ()) if t in w]
+            words = [w for w in _vocabulary(index)[0].get(t[0], ()) if t in w]
         out += [w for w in words[:MAX_VOCABULARY_EXPANSIONS] if w not in out and w not in tokens]
     return out
+
+
+def _everyday_char(char: str) -> bool:
+    """True when ``char`` is an everyday word of its own (jieba dictionary frequency ≥ COMMON_WORD_FREQ:
+    字, 靠, 跟, 钱), whose compounds (数字, 可靠) are other words; a rarer one (罚, 骗, 遗) is the head of
+    the documents' compounds (罚款, 骗取, 遗产)."""
+    import jieba
+
+    return jieba.dt.FREQ.get(char, 0) >= COMMON_WORD_FREQ
 
 
 def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

@@ -68,7 +68,7 @@ def region_names(meta) -> tuple[str, ...]:
 def referenced_documents(question: str, docs: dict) -> tuple[str, ...]:
     """Ids of documents whose title, short name (manifest, or the bare region name + title rest:
     ``derived_names``) or document number occurs in the question."""
-    automaton, order = _document_names(docs)
+    automaton, order, _regions = _docs_lookup(docs)
     found = {d for _, ids in automaton.iter(normalize(question)) for d in ids} if len(automaton) else ()
     return tuple(sorted(found, key=order.__getitem__))
 
@@ -77,13 +77,14 @@ _NAMES_CACHE: dict[int, tuple] = {}
 _NAMES_LOCK = threading.Lock()
 
 
-def _document_names(docs: dict):
+def _docs_lookup(docs: dict):
     """(Aho–Corasick automaton: normalised name of ≥ 4 characters → ids of the documents it names, doc_id →
-    place in ``docs``) for ``referenced_documents``, built once per ``docs`` mapping (the loaded index's;
-    the last few are kept): a question is matched in one pass over its characters, not per document."""
+    place in ``docs``, the documents' distinct regions other than 全国 sorted) for ``referenced_documents``,
+    ``indexed_regions`` and ``level_region``, built once per ``docs`` mapping (the loaded index's; the last
+    few are kept): a question is matched in one pass over its characters, not per document."""
     cached = _NAMES_CACHE.get(id(docs))
     if cached is not None and cached[0] is docs and cached[1] == len(docs):
-        return cached[2], cached[3]
+        return cached[2:]
     import ahocorasick
 
     with _NAMES_LOCK:
@@ -98,11 +99,12 @@ def _document_names(docs: dict):
             automaton.add_word(n, tuple(ids))
         if len(automaton):
             automaton.make_automaton()
-        cached = (docs, len(docs), automaton, {d: i for i, d in enumerate(docs)})
+        regions = tuple(sorted({m.region for m in docs.values() if m.region and m.region != "全国"}))
+        cached = (docs, len(docs), automaton, {d: i for i, d in enumerate(docs)}, regions)
         while len(_NAMES_CACHE) >= 4:
             _NAMES_CACHE.pop(next(iter(_NAMES_CACHE)))
         _NAMES_CACHE[id(docs)] = cached
-    return cached[2], cached[3]
+    return cached[2:]
 
 
 # words that name "the province" / "the city" of the documents without its name (省里, 我市)
@@ -135,7 +137,7 @@ def level_region(char: str, docs: dict) -> str | None:
     """The one region of the indexed documents that a level word (``LEVEL_WORDS``: 省里, 全市 …) names:
     the only region whose name ends with ``char`` ("省" or "市"); None when there are none or several.
     ``docs``: doc_id → DocumentMeta (its ``region``, read from each document)."""
-    found = {m.region for m in docs.values() if m.region and m.region != "全国" and m.region.endswith(char)}
+    found = {r for r in _docs_lookup(docs)[2] if r.endswith(char)}
     return found.pop() if len(found) == 1 else None
 
 
@@ -193,7 +195,7 @@ def indexed_regions(question: str, docs: dict) -> tuple[str, ...]:
     doc_id → DocumentMeta."""
     norm = normalize(question)
     spans: list[tuple[int, int, str]] = []
-    for region in sorted({m.region for m in docs.values() if m.region and m.region != "全国"}):
+    for region in _docs_lookup(docs)[2]:
         for name in {normalize(region), normalize(bare_region(region) or "")}:
             if len(name) >= 2:
                 spans += [(m.start(), m.end(), region) for m in re.finditer(re.escape(name), norm)]
@@ -262,9 +264,29 @@ def _topic_words(cues: tuple[DocumentCues, ...], tokenizer) -> tuple[str, ...]:
     fixed = {*(era_name(n) for n in range(FIRST_ERA, LAST_ERA + 1)), *_DOC_KINDS}
     for c in cues:
         fixed.update(x for x in (c.region, c.region_name) if x)
+    shared = _names_containing(vocab, cues)
     return tuple(sorted(w for w in vocab if len(w) >= 2 and not w.isdigit()
                         and not any(f in w or w in f for f in fixed)
-                        and 2 * sum(w in c.names for c in cues) <= len(cues)))
+                        and 2 * shared[w] <= len(cues)))
+
+
+def _names_containing(words, cues: tuple[DocumentCues, ...]) -> dict[str, int]:
+    """word → number of ``cues`` whose names contain it (one Aho–Corasick pass over each document's names,
+    not words × documents substring tests)."""
+    import ahocorasick
+
+    counts = dict.fromkeys(words, 0)
+    automaton = ahocorasick.Automaton()
+    for w in counts:
+        if w:
+            automaton.add_word(w, w)
+    if not len(automaton):
+        return counts
+    automaton.make_automaton()
+    for c in cues:
+        for w in {w for _, w in automaton.iter(c.names)}:
+            counts[w] += 1
+    return counts
 
 
 def _mention_region(mention: str, cues: tuple[DocumentCues, ...]) -> str | None:

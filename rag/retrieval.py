@@ -24,7 +24,8 @@ from rag.index import LoadedIndex, card_rows
 from rag.meta_answers import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
-from rag.query import QueryPlan, chunk_section_labels, is_comparison, plan_query, scope_weights
+from rag.query import (QueryPlan, changed_first, chunk_section_labels, is_comparison, plan_query, prepare_index,
+                       routing_rankings)
 from rag.settings import Settings
 from rag.types import Hit
 
@@ -77,6 +78,8 @@ class HybridRetriever:
         self.index = index
         self.settings = settings
         self.arrays = index_arrays(index)  # built once per loaded index, shared by its retrievers
+        prepare_index(index, settings)  # what the first question would build (rag.query.prepare_index)
+        outline_chunks(index)  # the per-document outline map (outlines themselves are built per document)
         self._mask_cache = _Bounded(MASK_CACHE)
         self._rows_cache = _Bounded(MASK_CACHE)
         self._scores_cache = _Bounded(SCORES_CACHE)
@@ -259,9 +262,11 @@ class HybridRetriever:
         if routing and not multi:
             # named documents (one, or the candidates of an ambiguous reference): their in-document
             # rankings of the whole question (no other scope's words to keep out), weighted
-            for d, w in scope_weights(plan, self.settings.routing_weight).items():
-                if filters.doc_ids is None or d in filters.doc_ids:
-                    scope = Filters(doc_ids=(d,), region=filters.region, in_force_on=filters.in_force_on)
+            # (and the documents of the regions a question names without naming a document)
+            for ids, w in routing_rankings(plan, self.settings.routing_weight):
+                ids = tuple(d for d in ids if filters.doc_ids is None or d in filters.doc_ids)
+                if ids:
+                    scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
                     scopes.append((scope, plan.tokens, plan.dense_text, w))
         for scope, tokens, text, w in scopes:
             lists, bm25_all = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
@@ -271,7 +276,7 @@ class HybridRetriever:
                 plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)]
         if routing and plan.sections and bm25_all is not None:
             # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
-            rows = self._section_rows(plan.sections, plan.doc_ids, filters)
+            rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)
             rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
             weights.append(self.settings.routing_weight)
         fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
@@ -288,6 +293,9 @@ class HybridRetriever:
         rrf = dict(fused)
         order = [row for row, _ in fused]
         reordered = False
+        if routing and plan.changed_versions:  # 修改后有什么变化: passages the versions share come last
+            order, plain = (changed_first(rows, self.index, plan.changed_versions) for rows in (order, plain))
+            reordered = True
         if multi:
             per_scope = []
             for s in plan.scopes:
@@ -382,7 +390,8 @@ class RowVectors:
 
     def _collection(self):
         store = self._index.vectorstore
-        return getattr(store, "collection", None) or getattr(store, "_collection", None)
+        collection = getattr(store, "collection", None)
+        return collection if collection is not None else getattr(store, "_collection", None)
 
     def _ids(self, rows) -> list[str]:
         ids = getattr(self._index, "vector_ids", None)

@@ -141,3 +141,33 @@ def test_referenced_documents_by_automaton_equal_the_per_document_scan(shared_qa
         assert referenced_documents(q, docs) == scan(q, docs)
     other = {d: replace(m, doc_number="X府发〔2030〕9号") for d, m in list(docs.items())[:2]}
     assert referenced_documents("X府发〔2030〕9号的规定", other) == tuple(other)
+
+
+def test_topic_word_counts_by_automaton_equal_the_substring_scan(shared_qa):
+    """rag.references._names_containing (one Aho–Corasick pass per document's names) = counting, for each word,
+    the documents whose names contain it."""
+    from rag.references import _names_containing, document_cues
+
+    cues = document_cues(shared_qa.retriever.index.docs)
+    words = {w for c in cues for w in shared_qa.retriever.index.tokenizer.tokens(c.names.replace("|", " "))}
+    words |= {"不在名称里的词", "规划", "四川省"}
+    assert _names_containing(words, cues) == {w: sum(w in c.names for c in cues) for w in words}
+
+
+def test_loading_prepares_what_the_first_question_would_build(built_index):
+    """A new retriever builds, at load, the per-index structures a question uses (rag.query.prepare_index), so
+    the first question builds none of them."""
+    from rag.index import load_index
+    from rag.pipeline import PolicyQA
+    from rag.query import prepare_index
+
+    qa = PolicyQA(built_index)
+    index = qa.index
+    assert load_index(built_index) is index and index._prepared
+    built = {name for name in vars(index) if name.startswith("_")}
+    assert {"_section_labels", "_heading_automata", "_corpus_text", "_document_cues", "_index_arrays"} <= built
+    qa.ask("发展愿景分了哪两个时间段？")
+    qa.ask("违反规定要承担什么法律责任？")
+    assert {name for name in vars(index) if name.startswith("_")} == built
+    prepare_index(index)  # once per index: nothing is rebuilt
+    assert {name for name in vars(index) if name.startswith("_")} == built
