@@ -1,54 +1,30 @@
 """When the extractive answer refuses ("文件中未找到…"), and why.
 
-A question is refused when the retrieved evidence cannot hold what the question asks for. The rules,
-checked in this order, look only at the question's *information need* (``need_clause``: the question
-without the clauses in which a company describes itself, "我们是一家做火锅底料的企业，…"):
+One answerability decision (issue 11 §4) replaces the former ordered chain of hand-written rules:
 
-============  ===========================================================================================
-rule          refuse when …
-============  ===========================================================================================
-no_content    the question has no recognisable content (``content_terms``): none of its words that hold a
-              letter (Chinese or Latin) occurs in the index vocabulary — punctuation, code or SQL
-              (`" OR 1=1 --`, ``<script>``), bare numbers, or words no indexed document uses. Its reason asks
-              the user to describe the policy content in Chinese (an English question naming a term of the
-              documents, "What is 专精特新?", has content and goes on to the rules below); the pipeline answers
-              with ``NO_CONTENT_TEXT`` and shows no passages, as none is near such a question)
-no_evidence   no question term occurs in any retrieved sentence (best coverage < ``min_evidence_coverage``)
-region        the question names a province or city outside the corpus regions (manifest ``region``
-              values and their cities) as a word (``mentioned_regions``: 川西藏区 names no 西藏) and no
-              retrieved sentence mentions it
-document      the document the question asks about (its first reference) has the topic of a corpus
-              document but another five-year-plan era — "十四五战略性新兴产业发展规划" when the corpus
-              has the 十三五 one (``rag.references.missing_document``)
-year          the need names a year outside every document's stated period (2030年; 今年/明年/去年 count
-              relative to ``settings.today``) that no retrieved top sentence, its chunk or section states
-              (a range such as 2025—2027年 names a plan: not checked), or a five-year plan (十五五, the
-              middle numeral required) that the corpus never names
-answer_type   the need asks for a type of information — an amount of money, a calendar deadline, a phone
-              number, an address, a website, a contact person, a tax/interest rate, rent exemption — and
-              no top sentence contains that type (e.g. a number followed by 元/万元 for an amount)
-value         the need asks for one value (``rag.refusal_value``) — a number (多少/几个), a year or date
-              (哪年/何时), a place (哪个县), an organisation (哪家企业/由谁), a person (叫什么名字) — and no
-              top-8 sentence states a value of that kind (a number: naming the counted noun, in the asked
-              unit, for the one year asked) while covering ≥ ``min_value_support`` (idf share) of the question's *focus*
-              (``focus_terms``: content words of the need without question, region, document and generic
-              words; concept expansions count for the company's words). Skipped when the focus weighs
-              < ``min_value_focus_idf``. Calibrated on dev.jsonl by a grid over both settings.
-detail        the need asks for a detail by its noun (申请材料, 认定条件, 评分标准, 权重, 办法, 程序,
-              名单 … — ``rag.refusal_need``) and no top-8 sentence states that noun while covering ≥
-              ``min_detail_support`` of the focus. Calibrated on dev.jsonl by a grid.
-members       the need asks to name the members of a group it counts (具体是哪8家, “三网”是指哪三张网 —
-              ``rag.refusal_need.asks_members``) and no top-8 sentence enumerates ≥ min(count, 3) items
-              while covering ≥ ``min_member_support`` of the focus (a sentence that only counts names none)
-outcome       the need asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top-8
-              sentence states an outcome (已建成, 累计达到, 获批; naming the asked years) while covering ≥
-              ``min_outcome_support`` of the focus — plans state targets. Both calibrated on dev by a grid.
-definition    the need asks what a term means (“硅巷”是什么意思, “N”具体指什么) and no top-8 sentence defines it
-              (the term followed by 是指/指/即/是/为/包括/：)
-missing_term  a word of the need occurs nowhere in the corpus (``rag.query.missing_terms``) and the best
-              coverage is below
-              ``need_missing_term_coverage`` (settings; 0 disables the rule)
-============  ===========================================================================================
+1. **Hard rules** (``hard_refusal``) — those that hold on every corpus:
+
+   ============  ======================================================================================
+   no_content    no word of the question that holds a letter occurs in the index vocabulary (punctuation,
+                 code or SQL, bare numbers, words no document uses); the pipeline answers with
+                 ``NO_CONTENT_TEXT`` and shows no passages
+   no_evidence   no sentence was retrieved, or none shares a word with the question (best coverage 0)
+   region        the question names a province or city (the gazetteer, ``named_places``) that no indexed
+                 document covers (``place_covered``: the documents' own ``region`` fields, a province
+                 question may use its cities' documents, a city lies in its province) and it names no
+                 covered place or no top sentence mentions it
+   ============  ======================================================================================
+
+2. **The answerability model** (``rag.answerability``): a logistic regression fitted on the tuning
+   questions over evidence features — the former rules' signals (``rule_signals``: coverage, focus
+   coverage, asked value kind vs. values stated, asked detail noun, members, outcome, definition, years
+   and five-year plans, another era's document, answer types such as amounts or phone numbers, words
+   no document contains, a place beside the covered ones) and the retrieval scores (BM25, dense cosine,
+   fused). The refusal names its decisive feature with that signal's one-line Chinese reason.
+
+The question's *information need* (``need_clause``) is the question without the clauses in which a
+company describes itself ("我们是一家做火锅底料的企业，…"); its *focus* (``focus_terms``) the need's
+content words without question, place, document and generic words.
 
 ``check_refusal`` returns a ``RefusalDecision`` whose ``reason`` is a Chinese sentence for users (the
 pipeline adds it to ``Answer.notices``).
@@ -56,12 +32,13 @@ pipeline adds it to ``Answer.notices``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from rag.query import corpus_text
 from rag.refusal_value import (  # noqa: F401  (re-exported: ``from rag.refusal import …`` keeps working)
-    ORG_NAME, SICHUAN_CITIES, VALUE_KINDS, ValueKind, asked_kinds, asked_unit, value_head, value_support)
+    ORG_NAME, VALUE_KINDS, ValueKind, asked_kinds, asked_unit, value_head, value_support)
 from rag.text import normalize
 
 # Clauses in which a company describes itself (not the information need).
@@ -93,7 +70,7 @@ NEED_TYPES: tuple[NeedType, ...] = (
         r"(多少|几)[十百千万亿]*元|(多少|几)[千万亿]+(?=元|[？?]|$)|金额|额度|(补贴|奖励|资助|补助|奖补|贴息|扶持资金|奖金)有?(多少|几|标准)"
         r"|(多少|几)[\u4e00-\u9fff]{0,2}?(奖金|补贴|奖励|资助|补助|钱)"
         r"|(一次性|最高)(奖励|补贴|补助|资助)"),
-        re.compile(r"\d[\d.,]*\s*[十百千万亿]*元")),
+        re.compile(r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿]+)\s*[十百千万亿]*元")),
     NeedType("deadline", "具体日期或截止时间", re.compile(
         r"截止|哪一?天|几月几[日号]|几号|(申报|申请|受理|报名)(时间|日期|期限)"),
         re.compile(r"(截止|截至|之前|申报|受理).{0,20}(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
@@ -111,39 +88,98 @@ NEED_TYPES: tuple[NeedType, ...] = (
     NeedType("rent", "租金减免", re.compile(r"免租|租金|房租|减租"), re.compile(r"免租|租金|房租|减租")),
 )
 
-# Provinces, province-level cities and large cities outside Sichuan (a question about them asks for
-# another jurisdiction's policy).
-OTHER_REGIONS = (
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
-    "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "贵州", "云南", "陕西", "甘肃", "青海", "台湾",
-    "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门", "深圳", "广州", "杭州", "南京", "武汉", "西安",
-    "苏州", "合肥", "长沙", "郑州", "青岛", "厦门", "宁波", "昆明", "贵阳", "兰州", "济南", "沈阳", "大连",
-    "哈尔滨", "长春", "福州", "南昌", "南宁", "太原", "石家庄", "乌鲁木齐", "拉萨", "呼和浩特", "银川", "西宁",
-)
-def mentioned_regions(question: str) -> list[str]:
-    """The ``OTHER_REGIONS`` the question names as words: a jieba word (precise mode) that is the
-    region or starts with it (云南省, 西藏自治区), not a region's characters inside another place name
-    (川西藏区 is 川西/藏区, not 西藏; 浙江西部 names 浙江, not 江西)."""
+# --- places (hard rule "region"): the gazetteer against the regions of the indexed documents ---------
+def named_places(question: str) -> list:
+    """The provinces and prefecture-level cities (``rag.metadata.Place``) the question names as words:
+    a gazetteer name (full 云南省 or short 云南, ``rag.metadata.find_places``) starting a jieba word (precise
+    mode) — a region's characters inside another word name none (川西藏区 is 川西/藏区, not 西藏; 浙江西部
+    names 浙江, not 江西). In question order, each place once."""
     import jieba
 
-    words = [w for w in jieba.lcut(normalize(question)) if len(w) >= 2]
-    return [r for r in OTHER_REGIONS if any(w.startswith(r) for w in words)]
+    from rag.metadata import find_places
+
+    text = normalize(question)
+    starts, pos = set(), 0
+    for w in jieba.lcut(text):
+        starts.add(pos)
+        pos += len(w)
+    out = []
+    for place, offset in find_places(text):
+        if place.level in ("province", "city") and offset in starts and place not in out:
+            out.append(place)
+    return out
+
+
+def _region_places(docs: dict) -> list:
+    """The gazetteer places of the indexed documents' regions (``DocumentMeta.region``)."""
+    from rag.metadata import find_places
+
+    out = []
+    for region in {m.region for m in docs.values() if m.region}:
+        found = find_places(normalize(region))
+        if found:
+            out.append(found[0][0])
+    return out
+
+
+def place_covered(place, docs: dict) -> bool:
+    """True when an indexed document covers ``place``: a document of that place, of a division inside it
+    (a province question may use its cities' documents), of the province it lies in, or a national one
+    (region 全国); also True when no document states a region (nothing is known against it)."""
+    regions = {m.region for m in docs.values() if m.region}
+    if not regions or "全国" in regions:
+        return True
+    for d in _region_places(docs):
+        if d.code == place.code or d.name == place.name:
+            return True
+        if place.level == "province" and d.province == place.name:
+            return True
+        if d.level == "province" and place.province == d.name:
+            return True
+        if d.level == "city" and place.level == "county" and place.code[:4] == d.code[:4]:
+            return True
+    return False
+
+
+def uncovered_place(question: str, docs: dict, top_text: str) -> str | None:
+    """The name of a place the question names (``named_places``) that no indexed document covers
+    (``place_covered``) when the question is about it: it names no covered place, or the top
+    sentences (``top_text``, normalised) never mention it. None otherwise."""
+    places = named_places(question)
+    uncovered = [p for p in places if not place_covered(p, docs)]
+    if not uncovered:
+        return None
+    names_covered = len(uncovered) < len(places)
+    for p in uncovered:
+        mentioned = any(n in top_text for n in (p.name, *p.aliases))
+        if not names_covered or not mentioned:
+            return p.name
+    return None
 
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
-# a five-year plan: 十三五/十四五/十五五 — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
+# a five-year plan (十X五) — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
 _FIVE_YEAR_PLAN = re.compile(r"(?<![一二三四五六七八九十百])十[一二三四五六七八九]五(?![个届万亿千百岁名家位条项次倍%％])")
+NEAR = 60  # characters after a sentence, in its passage, where an asked value or detail may stand (``*_near``)
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
 # --- the question's focus (rules "value", "detail", "members", "outcome"; rag.refusal_value) ---------
 _QUESTION_TOKEN = re.compile(r"[几哪啥谁]|多少|什么|怎么|怎样|如何|是否|能否|具体|分别|请问|有没有|^\d+$"
                              r"|^[一二三四五六七八九十两]+[条个项大类家种点年份]?$")
-_SCOPE_TOKEN = re.compile(r"^(四川|成都|省里|市里|全省|我省|全市|省级|市级|四川省|成都市|规划|方案|意见|文件|实施方案"
-                          r"|实施意见|十三五|十四五|政策|提到|提出|要求|目标|计划|今年|明年|去年)$")
+_SCOPE_TOKEN = re.compile(r"^(省里|市里|全省|我省|本省|全市|本市|省级|市级|规划|方案|意见|文件|实施方案"
+                          r"|实施意见|政策|提到|提出|要求|目标|计划|今年|明年|去年|十[一二三四五六七八九]五)$")
+
+
+def _is_place_word(token: str) -> bool:
+    """``token`` is exactly a gazetteer place name (full or short: 云南, 杭州市)."""
+    from rag.metadata import find_places
+
+    found = find_places(token)
+    return len(found) == 1 and found[0][1] == 0 and token in (found[0][0].name, *found[0][0].aliases)
 GENERIC_DF_SHARE = 0.15  # a word in ≥ 15 % of the passages (产业, 发展, 支持) is not a focus word
 
 
@@ -153,7 +189,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
 
     The need clause (``need_clause``) without document names, tokenised as in
     ``rag.extractive.question_terms``; dropped: question words (多少/哪个/具体), region and document
-    words (四川/省里/规划/十四五), words in ≥ ``GENERIC_DF_SHARE`` of the passages, and jieba pieces
+    words (a gazetteer place, 省里, 规划, a five-year-plan era), words in ≥ ``GENERIC_DF_SHARE`` of the passages, and jieba pieces
     that are no dictionary word and no corpus word (收要, 谷叫). Returns (term → idf, term →
     alternative spellings from ``plan.concepts``).
     """
@@ -165,7 +201,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
     n = max(index.df.get("__N__", 1), 1) if hasattr(index, "df") else 1
     out: dict[str, float] = {}
     for t, w in question_terms(need, index.tokenizer, index.idf).items():
-        if _QUESTION_TOKEN.search(t) or _SCOPE_TOKEN.match(t):
+        if _QUESTION_TOKEN.search(t) or _SCOPE_TOKEN.match(t) or _is_place_word(t):
             continue
         df = index.df.get(t, 0) if hasattr(index, "df") else 0
         if df / n >= GENERIC_DF_SHARE:
@@ -209,11 +245,13 @@ def content_terms(question: str, index) -> list[str]:
 @dataclass(frozen=True)
 class RefusalDecision:
     """``refused``; ``rule``: which rule refused (see module docstring) or None; ``reason``: a user-facing
-    Chinese sentence saying why (None when answered)."""
+    Chinese sentence saying why (None when answered); ``probability``: the model's refusal probability in
+    [0, 1] (None when a hard rule decided)."""
 
     refused: bool
     rule: str | None = None
     reason: str | None = None
+    probability: float | None = None  # the answerability model's refusal probability (None for a hard rule)
 
 
 ANSWER = RefusalDecision(False)
@@ -236,104 +274,179 @@ def _strip_names(question: str, docs: dict) -> str:
     return q
 
 
-def check_refusal(question: str, scored: list, index, settings, plan=None) -> RefusalDecision:
-    """Decide whether to refuse (rules in the module docstring).
-
-    ``scored``: ``rag.extractive.ScoredSentence`` list, best first; ``index``: the LoadedIndex (``docs``,
-    corpus text); ``settings``: ``min_evidence_coverage``, ``need_missing_term_coverage``; ``plan``: the
-    QueryPlan (its concept matches count as covering the company's words).
-    """
+def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
+    """The refusals that hold on every corpus, checked before the answerability model
+    (``rag.answerability``): no recognisable content (``content_terms``), no retrieved sentence or none
+    sharing a word with the question (best coverage 0), and a place no indexed document covers
+    (``uncovered_place``). None when none applies."""
     if hasattr(index, "tokenizer") and hasattr(index, "df") and not content_terms(question, index):
         return RefusalDecision(True, "no_content", NO_CONTENT_REASON)
     if not scored:
-        return RefusalDecision(True, "no_evidence", "检索到的段落与问题没有共同的关键词。")
+        return RefusalDecision(True, "no_evidence", "没有检索到与问题相关的段落。")
     best_coverage = max(s.coverage for s in scored[:TOP_SENTENCES])
-    if best_coverage < settings.min_evidence_coverage:
-        return RefusalDecision(True, "no_evidence",
-                               f"检索到的段落与问题的关键词重合很少（覆盖率 {best_coverage:.2f}）。")
+    if best_coverage <= 0:
+        return RefusalDecision(True, "no_evidence", "检索到的段落与问题没有共同的关键词。")
+    top_text = normalize("".join(s.text for s in scored[:TOP_SENTENCES]))
+    place = uncovered_place(question, index.docs, top_text)
+    if place:
+        regions = "、".join(sorted({m.region for m in index.docs.values() if m.region}))
+        return RefusalDecision(True, "region", f"已收录的文件只涉及{regions}，没有关于“{place}”的文件，"
+                                               f"检索到的段落也没有提到它。")
+    return None
+
+
+def document_years(docs: dict) -> set[int]:
+    """Years the indexed documents speak of by their metadata: every year of a stated period, the
+    outlook year, and the years of the issued and effective dates (a version adopted or amended in 2024
+    answers "2024年修改后…")."""
+    years = {y for m in docs.values() if m.period_start and m.period_end
+             for y in range(m.period_start, m.period_end + 1)}
+    for m in docs.values():
+        years.update(y for y in (m.outlook_year,) if y)
+        for d in (m.date, getattr(m, "effective_date", None)):
+            if d and _YEAR.match(d[:4]):
+                years.add(int(d[:4]))
+    return years
+
+
+def rule_signals(question: str, scored: list, index, settings, plan=None) -> dict[str, tuple[float, str | None]]:
+    """The evidence signals of the former refusal rules, each ``name → (value, reason)``: ``value`` a
+    float (a share in [0, 1] or 0/1) that is higher when the evidence fits the question less, ``reason``
+    the one-line Chinese sentence a refusal decided by this signal states (None when the signal says
+    nothing against the evidence). Names: ``coverage`` (1 − best coverage of the top sentences),
+    ``year`` (a year or five-year plan of the need absent from the evidence and the documents' periods),
+    ``document`` (the asked document exists only in another era), ``answer_type`` (an asked type of
+    information — amount, deadline, phone … — absent), ``value``, ``detail``, ``members``, ``outcome``
+    (1 − support, when the need asks for that; 0 otherwise), ``value_near``/``detail_near`` (the same
+    when the value or detail may stand within ``NEAR`` characters after the sentence in its passage),
+    ``*_fires`` (1 when that support is below its former calibrated setting ``min_*_support``), ``definition`` (the asked term is defined by no
+    sentence), ``missing_term`` (idf share of need words no document contains), ``focus`` (1 − best
+    focus coverage of a top sentence), ``focus_idf`` (log(1 + idf weight of the focus)), ``place``
+    (the question names a place no document covers, but also one they cover). Requires ``scored``
+    non-empty. ``index`` needs ``docs``; without ``tokenizer``/``df`` (hand-made test indexes) the
+    focus-based signals are 0."""
+    out: dict[str, tuple[float, str | None]] = {}
     top = scored[:TOP_SENTENCES]
-    top_text = normalize("".join(s.text for s in top))
+    best_coverage = max(s.coverage for s in top)
+    out["coverage"] = (1.0 - best_coverage, f"检索到的段落与问题的关键词重合很少（覆盖率 {best_coverage:.2f}）。")
     need = need_clause(question)
 
-    corpus_regions = {m.region for m in index.docs.values() if m.region}
-    names_corpus_region = any(r[:2] in question for r in corpus_regions)
-    for region in mentioned_regions(question):
-        # another jurisdiction is the subject (no corpus region named), or the evidence never mentions it
-        if not any(region in r for r in corpus_regions) and (not names_corpus_region or region not in top_text):
-            return RefusalDecision(True, "region", f"文件只涉及{'、'.join(sorted(corpus_regions))}，"
-                                                   f"检索到的段落没有关于“{region}”的内容。")
+    # a place the documents do not cover, named beside one they do (the hard rule takes the rest)
+    places = named_places(question)
+    uncovered = [p for p in places if not place_covered(p, index.docs)]
+    out["place"] = (1.0 if uncovered else 0.0,
+                    f"问题问的是“{uncovered[0].name}”，已收录的文件不涉及该地区。" if uncovered else None)
 
     from rag.references import missing_document
 
     missing = missing_document(need, index) if hasattr(index, "tokenizer") else None
+    reason = None
     if missing:
         era, doc_id = missing
         meta = index.docs[doc_id]
-        return RefusalDecision(True, "document", f"文件库中没有{era}时期的这份文件；同一主题的只有《{meta.title}》"
-                                                 f"（{meta.period_label() or '期限未注明'}）。")
+        reason = (f"文件库中没有{era}时期的这份文件；同一主题的只有《{meta.title}》"
+                  f"（{meta.period_label() or '期限未注明'}）。")
+    out["document"] = (1.0 if missing else 0.0, reason)
 
     # years of the need that no document's stated period covers (a period range "2025—2027年" names a plan)
-    covered = {y for m in index.docs.values() if m.period_start and m.period_end
-               for y in range(m.period_start, m.period_end + 1)}
+    covered = document_years(index.docs)
     need_text = _RANGE.sub("", _strip_names(need, index.docs))
     this_year = settings.today_date().year  # 今年/明年/去年 are years too (relative to settings.today)
     named = _YEAR.findall(need_text) + [str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text]
     need_years = {y for y in named if int(y) not in covered}
-    for label in _FIVE_YEAR_PLAN.findall(need_text):  # a five-year plan (十五五) no document belongs to
+    year_reason = None
+    for label in _FIVE_YEAR_PLAN.findall(need_text):  # a five-year plan no document belongs to
         if label not in corpus_text(index):
-            return RefusalDecision(True, "year", f"文件中没有“{label}”时期的规划。")
-    if need_years:
+            year_reason = f"文件中没有“{label}”时期的规划。"
+    if year_reason is None and need_years:
         context = normalize("".join(s.hit.chunk.text + s.hit.chunk.section for s in top[:3]))
         absent = sorted(y for y in need_years if y not in context)
         if absent:
-            return RefusalDecision(True, "year", f"检索到的段落没有提到{'、'.join(absent)}年的内容。")
+            year_reason = f"检索到的段落没有提到{'、'.join(absent)}年的内容。"
+    out["year"] = (1.0 if year_reason else 0.0, year_reason)
 
-    for need_type in asked_types(need):
-        if not any(need_type.evidence.search(normalize(s.text)) for s in top):
-            return RefusalDecision(True, "answer_type",
-                                   f"问题询问的是{need_type.label}，检索到的段落中没有这类信息。")
+    missing_type = next((t for t in asked_types(need)
+                         if not any(t.evidence.search(normalize(s.text)) for s in top)), None)
+    out["answer_type"] = (1.0 if missing_type else 0.0,
+                          f"问题询问的是{missing_type.label}，检索到的段落中没有这类信息。" if missing_type else None)
 
-    # the focus of the need (``focus_terms``), computed once for the value, detail, members and outcome rules
-    focus = focus_terms(question, index, plan) if hasattr(index, "df") else None
-    threshold = getattr(settings, "min_value_support", 0.0)
-    if threshold > 0 and focus is not None:
-        support = value_support(question, scored, index, plan,
-                                min_focus_idf=getattr(settings, "min_value_focus_idf", 0.0), focus=focus)
-        if support is not None and support[1] < threshold:
-            kind, share = support
-            return RefusalDecision(True, "value", f"问题询问的是{kind.label}，检索到的段落中没有同时提到问题要点"
-                                                  f"和这类信息的句子（要点覆盖 {share:.2f}）。")
+    from rag.refusal_need import asked_term, defines, detail_support, member_support, outcome_support
 
-    detail_threshold = getattr(settings, "min_detail_support", 0.0)
-    if detail_threshold > 0 and focus is not None:
-        from rag.refusal_need import detail_support
+    term = asked_term(need)
+    undefined = term is not None and not any(defines(term, s.text) for s in scored[:8])
+    out["definition"] = (1.0 if undefined else 0.0,
+                         f"问题询问“{term}”的含义，检索到的段落只提到它，没有给出解释。" if undefined else None)
 
-        detail = detail_support(question, scored, *focus)
-        if detail is not None and detail[1] < detail_threshold:
-            noun, share = detail
-            return RefusalDecision(True, "detail", f"问题询问的是“{noun}”这类具体规定，检索到的段落中没有同时提到"
-                                                   f"问题要点和“{noun}”的句子（要点覆盖 {share:.2f}）。")
+    has_df = hasattr(index, "df") and hasattr(index, "tokenizer")
+    focus, alternatives = focus_terms(question, index, plan) if has_df else ({}, {})
+    weight = sum(focus.values())
+    out["focus_idf"] = (math.log1p(weight), None)
+    best_focus = max((focus_coverage(s, focus, alternatives) for s in scored[:8]), default=0.0) if has_df else 1.0
+    out["focus"] = (1.0 - best_focus, f"检索到的段落没有同时提到问题要点的句子（要点覆盖 {best_focus:.2f}）。")
 
-    from rag.refusal_need import definition_refusal, member_or_outcome_refusal
+    gate = weight >= getattr(settings, "min_value_focus_idf", 0.0)
+    value = value_support(question, scored, index, plan, focus=(focus, alternatives)) if has_df and gate else None
+    detail = detail_support(question, scored, focus, alternatives) if has_df else None
+    members = member_support(question, scored, focus, alternatives) if has_df else None
+    outcome = outcome_support(question, scored, focus, alternatives) if has_df else None
+    supports = {
+        "value": (value[1] if value else None, getattr(settings, "min_value_support", 0.4),
+                  f"问题询问的是{value[0].label}，检索到的段落中没有同时提到问题要点和这类信息的句子" if value else ""),
+        "detail": (detail[1] if detail else None, getattr(settings, "min_detail_support", 0.3),
+                   f"问题询问的是“{detail[0]}”这类具体规定，检索到的段落中没有同时提到问题要点和“{detail[0]}”的句子"
+                   if detail else ""),
+        "members": (members, getattr(settings, "min_member_support", 0.8),
+                    "问题要求列出这些成员的具体名单，检索到的段落只给出数量，没有同时提到问题要点并逐一列出名称的句子"),
+        "outcome": (outcome, getattr(settings, "min_outcome_support", 0.5),
+                    "问题询问的是实际完成或审批的结果，文件只写了目标和部署，没有同时提到问题要点和实际结果的句子"),
+    }
+    # the same supports when the value or detail may stand in the next clause of the passage
+    near_value = (value_support(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
+                  if has_df and gate else None)
+    near_detail = detail_support(question, scored, focus, alternatives, reach=NEAR) if has_df else None
+    for name, near in (("value", near_value), ("detail", near_detail)):
+        share = near[1] if near else None
+        out[f"{name}_near"] = (0.0 if share is None else 1.0 - share,
+                               f"{supports[name][2]}（要点覆盖 {share:.2f}）。" if share is not None else None)
+    for name, (support, threshold, text) in supports.items():
+        reason = f"{text}（要点覆盖 {support:.2f}）。" if support is not None else None
+        out[name] = (0.0 if support is None else 1.0 - support, reason)
+        out[f"{name}_fires"] = (1.0 if support is not None and support < threshold else 0.0, reason)
 
-    decision = (member_or_outcome_refusal(question, scored, index, settings, plan, focus=focus)
-                or definition_refusal(question, scored))
-    if decision is not None:
-        return decision
+    missing_share, reason = 0.0, None
+    if has_df:
+        from rag.extractive import question_terms
+        from rag.query import missing_terms
 
-    if settings.need_missing_term_coverage <= 0 or best_coverage >= settings.need_missing_term_coverage:
-        return ANSWER
-    from rag.query import missing_terms
+        terms = question_terms(need, index.tokenizer, index.idf)
+        matched = {m.matched for m in (plan.concepts if plan else ())}
+        absent = missing_terms([t for t in terms if not any(t in c or c in t for c in matched)], corpus_text(index))
+        total = sum(terms.values())
+        if absent and total:
+            missing_share = sum(terms.get(t, 0.0) for t in absent) / total
+            reason = f"文件中没有出现“{'、'.join(absent)}”。"
+    out["missing_term"] = (missing_share, reason)
+    return out
 
-    from rag.extractive import question_terms
 
-    terms = question_terms(need, index.tokenizer, index.idf)
-    covered = {m.matched for m in (plan.concepts if plan else ())}
-    absent_terms = missing_terms([t for t in terms if not any(t in c or c in t for c in covered)],
-                                 corpus_text(index))
-    if absent_terms:
-        return RefusalDecision(True, "missing_term", f"文件中没有出现“{'、'.join(absent_terms)}”。")
-    return ANSWER
+def check_refusal(question: str, scored: list, index, settings, plan=None, model=None) -> RefusalDecision:
+    """Decide whether to refuse: first the hard rules (``hard_refusal``), then one answerability decision
+    by the fitted model (``rag.answerability``) over the evidence features — the rule signals
+    (``rule_signals``) and the retrieval scores of the hits. The decision's ``rule`` names the decisive
+    feature (the one that pushed the refusal probability up most) and ``reason`` states it in one
+    Chinese line; ``probability`` is the model's refusal probability.
+
+    ``scored``: ``rag.extractive.ScoredSentence`` list, best first; ``index``: the LoadedIndex (``docs``,
+    corpus text); ``settings``: the rule settings (``min_*``); ``plan``: the QueryPlan (its concept
+    matches count as covering the company's words); ``model``: an ``rag.answerability.Model`` (default:
+    the bundled fitted one).
+    """
+    hard = hard_refusal(question, scored, index)
+    if hard is not None:
+        return hard
+    from rag import answerability
+
+    return answerability.decide(answerability.features(question, scored, index, settings, plan), model)
 
 
 _FIELD = re.compile(r"哪个(领域|方向|专项|板块|产业|工程|行业)|哪块|哪一块|哪类|属于|沾边|对应的?(培育)?方向|相关的?(方向|工程|专项)")

@@ -47,11 +47,13 @@ def need_nouns(need: str) -> list[str]:
 
 
 def detail_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
-                   top: int = 8) -> tuple[str, float] | None:
+                   top: int = 8, reach: int = 0) -> tuple[str, float] | None:
     """For a question with need nouns (``need_nouns``): the noun whose best support is lowest and that
     support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that states
-    the noun (one of its ``DETAIL_NOUNS`` words). None when the question asks for no need noun."""
+    the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
+    its chunk: ``rag.refusal_value.continuation``). None when the question asks for no need noun."""
     from rag.refusal import focus_coverage, need_clause
+    from rag.refusal_value import continuation
 
     nouns = need_nouns(need_clause(question))
     worst = None
@@ -60,7 +62,7 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
         # the noun itself is no focus word: it is what the sentence must state
         f = {t: w for t, w in focus.items() if not any(x in t for x in words)}
         support = max((focus_coverage(s, f, alternatives) for s in scored[:top]
-                       if any(x in normalize(s.text) for x in words)), default=0.0)
+                       if any(x in normalize(continuation(s, reach)) for x in words)), default=0.0)
         if worst is None or support < worst[1]:
             worst = (noun, support)
     return worst
@@ -73,7 +75,7 @@ _COUNTED = re.compile(r"(?<![哪\d])(?:\d+|[一二三四五六七八九十两]+)
 # asking for the members: 哪8家, 哪几个, 哪些, 分别是哪/指什么, 具体是哪, 另外4个是哪些
 _ASKS_MEMBERS = re.compile(r"哪\s*(?:\d+|[一二三四五六七八九十两几])\s*(?:家|个|户|座|张|项|类|所|条|大|座)?"
                            r"|哪些|分别(?:是|指|在|为)|指什么|是指|具体(?:是|包括)|包括哪")
-_ERA = re.compile(r"十[一二三四五六七八九]五")  # “十四五” is an era, not a counted group
+_ERA = re.compile(r"十[一二三四五六七八九]五")  # a five-year-plan era (十X五) is not a counted group
 _ASKED_COUNT = re.compile(r"哪\s*(\d+|[一二三四五六七八九十两])")
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
 

@@ -16,15 +16,27 @@ from dataclasses import dataclass
 from rag.text import normalize
 
 # An organisation *named*: a name ending in an organisation word (经济和信息化厅, 市科技局, 东方电气集团,
-# 四川大学, 中国工程物理研究院) not preceded by a generic word (有关部门, 牵头单位, 各市(州)政府 name none),
+# 某某大学, 中国工程物理研究院) not preceded by a generic word (有关部门, 牵头单位, 各市(州)政府 name none),
 # or enterprises listed by name (…等龙头企业); a quoted phrase (“研发—工程化—产业化”) names none.
 ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(?<!责任)(?<![各等])"
                       r"[\u4e00-\u9fff]{2,12}?(?:厅|局|委员会|委|办公室|公司|集团|股份|大学|学院|研究院|研究所|科学院"
                       r"|医院|银行|人民政府|[^技研究创新工程服务验测据算]中心)"
                       r"|等(?:龙头|骨干|领军|重点)?企业|为(?:龙头|支撑|引领|代表)")
-# Sichuan's prefecture-level cities and prefectures: a city named without 市 (绵阳, 宜宾)
-SICHUAN_CITIES = ("成都", "自贡", "攀枝花", "泸州", "德阳", "绵阳", "广元", "遂宁", "内江", "乐山", "南充", "眉山",
-                  "宜宾", "广安", "达州", "雅安", "巴中", "资阳", "阿坝", "甘孜", "凉山")
+
+
+def _city_pattern() -> str:
+    """A regex alternation of every prefecture-level city's names in the gazetteer (``rag.metadata``:
+    full and short, 绵阳 and 绵阳市): a city named without 市 names a place too. Built once."""
+    global _CITY_NAMES
+    if _CITY_NAMES is None:
+        from rag.metadata import gazetteer
+
+        names = {n for p in gazetteer() if p.level == "city" for n in (p.name, *p.aliases) if len(n) >= 2}
+        _CITY_NAMES = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return _CITY_NAMES
+
+
+_CITY_NAMES: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,8 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
     ValueKind("time", "年份或日期", re.compile(r"哪一?年|哪天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
               re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年")),
     ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
-              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]")),
+              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]"
+                         r"|[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)")),
     ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
     ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
@@ -59,7 +72,7 @@ _LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
 _MEASURE_WORDS = frozenset("的 是 为 要 将 能 会 可 有 共 一共 总共 到 达 达到 提升 提高 突破 增长 增加 实现 力争 计划 预计 大约 大概 约 "
                            "目标 数量 规模 总量 总额 总数 个数 比重 比例 占比 水平 指标 任务 具体 分别 各 年 年底 年末 实际 "
                            "基数 基期 基期值 目标值 现状值 数值 值 "
-                           "全市 全省 四川 成都 省里 市里".split())
+                           "全市 全省 本市 本省 省里 市里".split())
 _CLAUSE_PUNCT = re.compile(r"[，,。；;？?！!：:、“”\"]")
 
 
@@ -78,7 +91,7 @@ def value_head(need: str, focus: dict[str, float]) -> str | None:
         word, flag = pair.word.strip(), pair.flag
         if _CLAUSE_PUNCT.search(word):
             return None
-        if not word or word in _MEASURE_WORDS or not flag.startswith("n"):
+        if not word or word in _MEASURE_WORDS or not flag.startswith("n") or flag == "ns":
             continue
         return word if word in focus else None
     return None
@@ -128,7 +141,7 @@ def _kind_evidence(kind: ValueKind, need: str) -> re.Pattern:
     if kind.name == "place":
         unit = _PLACE_UNIT.search(need)
         if unit and unit.group(1) == "市":
-            return re.compile("|".join(SICHUAN_CITIES) + r"|[\u4e00-\u9fff]{2,3}市(?!场|级|区|州|域|民|政)")
+            return re.compile(_city_pattern() + r"|[\u4e00-\u9fff]{2,3}市(?!场|级|区|州|域|民|政)")
         if unit:
             return re.compile(rf"[\u4e00-\u9fff]{{2,4}}?{unit.group(1)}")
     if kind.name == "number":
@@ -147,14 +160,23 @@ def _names_year(sentence, years: set[str]) -> bool:
             or years <= set(_YEAR.findall(sentence.hit.chunk.text)))
 
 
+def continuation(sentence, reach: int) -> str:
+    """The sentence's text followed by up to ``reach`` characters of its chunk after it (the next clause
+    or sentence of the same passage: "…责令限期改正；逾期不改正的，处五百元以上…罚款"); the sentence alone for
+    ``reach`` 0."""
+    chunk = sentence.hit.chunk.text
+    return chunk[sentence.start:min(len(chunk), sentence.end + reach)] if reach > 0 else sentence.text
+
+
 def value_support(question: str, scored: list, index, plan=None, top: int = 8,
-                  min_focus_idf: float = 0.0, focus=None) -> tuple[ValueKind, float] | None:
+                  min_focus_idf: float = 0.0, focus=None, reach: int = 0) -> tuple[ValueKind, float] | None:
     """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
     lowest, and that support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top``
     sentence that states a value of that kind (``_kind_evidence``; for a number also naming the counted
     noun, ``value_head``, and the one year the need names, ``_names_year``). None when the question
     asks for no value kind or its focus words weigh less than ``min_focus_idf`` (sum of idf).
-    ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already."""
+    ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already; ``reach``: a value
+    stated within that many characters after the sentence in its chunk counts (``continuation``)."""
     from rag.refusal import _RANGE, _YEAR, _strip_names, focus_coverage, focus_terms, need_clause
 
     need = need_clause(question)
@@ -173,7 +195,7 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
         heads = (head, *alternatives.get(head, ())) if head else ()
 
         def states(s) -> bool:
-            text = normalize(s.text)
+            text = normalize(continuation(s, reach))
             return (_states(evidence, text, question) and (not heads or any(h in text.lower() for h in heads))
                     and (not number or _names_year(s, years)))
 

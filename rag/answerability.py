@@ -1,0 +1,380 @@
+"""One answerability decision for extractive answers: a calibrated logistic regression over evidence
+features (issue 11 §4), replacing the former ordered chain of hand-written refusal rules.
+
+Features (``FEATURES``; each higher when the evidence fits the question less, except the retrieval scores):
+
+- the former rules' signals (``rag.refusal.rule_signals``): ``coverage`` (1 − best question-term
+  coverage of the top sentences), ``focus`` (1 − best focus coverage) and ``focus_idf``, the asked value
+  kind against the values the sentences state (``value``, ``value_fires``), asked detail nouns
+  (``detail``…), members of a counted group, achieved outcomes, a term's definition, years and five-year
+  plans, another era's document, answer types (amount, deadline, phone …), words no document contains,
+  and scope (``place``: a place no document covers, named beside one they do);
+- scope of the hits (``scope``): the share of the top sentences that come from outside the documents or
+  places the question names;
+- retrieval scores of the best hit: ``bm25`` (its BM25 score over the score of a passage holding every
+  question word once, in [0, 1]), ``dense`` (cosine similarity of the embeddings), ``fused`` (the RRF
+  score × ``rrf_k``: about the number of rankings that put it first).
+
+The model (``Model``) standardises the features (mean, scale), applies the coefficients with numpy
+(scikit-learn is needed only to refit) and refuses when the probability reaches the stored threshold.
+A missing feature (a hand-made index without document frequencies, hits without retriever scores)
+takes its training mean: it then pushes neither way. The refusal's reason is the one-line Chinese
+reason of its *decisive feature*: the feature with the largest push towards refusal,
+coef × standardised value, among those that carry a reason.
+
+The fitted model is the data file ``rag/answerability_model.json`` (feature names, mean, scale,
+coefficients, intercept, threshold and what it was fitted on). Refit it with::
+
+    python -m rag.answerability fit            # bundled eval/datasets/dev.jsonl + external split "dev"
+
+which runs every tuning question through the pipeline (``PolicyQA.ask``) and records the features at the
+decision (``recording``). The held-out ``policy_qa.jsonl`` and the external ``holdout`` split are never
+used. ``python -m rag.answerability show`` prints the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODEL_PATH = Path(__file__).with_name("answerability_model.json")
+
+RULE_FEATURES = ("coverage", "focus", "focus_idf", "place", "document", "year", "answer_type", "definition",
+                 "value", "value_near", "value_fires", "detail", "detail_near", "detail_fires", "members", "members_fires",
+                 "outcome", "outcome_fires", "missing_term")
+FEATURES = (*RULE_FEATURES, "scope", "bm25", "dense", "fused")
+
+# rule name reported for each feature (``RefusalDecision.rule``): the *_fires features report their rule
+_RULE_OF = {f: f.removesuffix("_fires").removesuffix("_near") for f in FEATURES}
+_RETRIEVAL_REASON = "检索到的段落与问题的相关度低（{what}）。"
+_GENERIC_REASON = "综合各项证据，检索到的段落不足以回答该问题（拒答概率 {p:.2f}）。"
+TOP = 5  # sentences whose hits count for the retrieval and scope features
+
+
+@dataclass
+class Evidence:
+    """The features of one question's evidence: ``values`` feature name → float (None when it cannot be
+    computed), ``reasons`` feature name → one-line Chinese reason (None when the feature says nothing
+    against the evidence)."""
+
+    values: dict[str, float | None]
+    reasons: dict[str, str | None] = field(default_factory=dict)
+
+
+def _scope_share(scored: list, index, plan) -> float:
+    """Share of the top ``TOP`` sentences' hits outside the documents the question names (``plan.doc_ids``)
+    or, without those, outside the documents of the places it names (``plan.regions``: a document of
+    the same province counts as inside); 0.0 when it names none."""
+    docs = set(getattr(plan, "doc_ids", ()) or ())
+    regions = tuple(getattr(plan, "regions", ()) or ())
+    if not docs and regions:
+        provinces = {_province_code(r) for r in regions} - {None}
+        docs = {d for d, m in index.docs.items() if m.region and (m.region in regions or (
+            _province_code(m.region) in provinces))}
+    if not docs:
+        return 0.0
+    top = scored[:TOP]
+    return sum(1 for s in top if s.hit.chunk.doc_id not in docs) / len(top)
+
+
+@functools.lru_cache(maxsize=512)
+def _province_code(region: str) -> str | None:
+    """The 2-digit province code of a region name through the gazetteer (浙江省, 杭州市 → "33"), or None."""
+    from rag.metadata import find_places
+
+    found = find_places(region)
+    return found[0][0].code[:2] if found else None
+
+
+def _retrieval(question: str, scored: list, index, settings) -> dict[str, float | None]:
+    """``bm25``, ``dense`` and ``fused`` of the best-ranked hit among the top sentences' hits (None
+    when the hits carry no such score)."""
+    hits = sorted({id(s.hit): s.hit for s in scored[:TOP]}.values(), key=lambda h: h.rank)
+    out: dict[str, float | None] = {"bm25": None, "dense": None, "fused": None}
+    if not hits:
+        return out
+    scores = getattr(hits[0], "scores", None) or {}
+    if "bm25" in scores and hasattr(index, "tokenizer") and hasattr(index, "idf"):
+        # BM25 (k1 = 1.2) of a passage holding each question word once is at most (k1 + 1) × Σ idf
+        bound = 2.2 * sum(index.idf(t) for t in set(index.tokenizer.tokens(question)))
+        out["bm25"] = min(scores["bm25"] / bound, 1.0) if bound > 0 else None
+    if "dense" in scores:
+        out["dense"] = float(scores["dense"])
+    if "rrf" in scores:
+        out["fused"] = float(scores["rrf"]) * getattr(settings, "rrf_k", 60)
+    return out
+
+
+def features(question: str, scored: list, index, settings, plan=None) -> Evidence:
+    """The evidence features of ``question`` (see the module docstring). ``scored``: the
+    ``rag.extractive.ScoredSentence`` list, best first, non-empty; ``index``: the LoadedIndex (or a
+    stand-in with ``docs``); ``settings``: ``rag.settings.Settings``; ``plan``: the QueryPlan or None.
+    When a ``recording`` is active the evidence is appended to it."""
+    from rag.refusal import rule_signals
+
+    signals = rule_signals(question, scored, index, settings, plan)
+    values: dict[str, float | None] = {name: value for name, (value, _) in signals.items()}
+    reasons = {name: reason for name, (_, reason) in signals.items()}
+    if not (hasattr(index, "df") and hasattr(index, "tokenizer")):
+        for name in ("focus", "focus_idf", "value", "value_near", "detail", "detail_near", "members", "outcome",
+                     "missing_term"):
+            values[name] = None  # cannot be computed without document frequencies: the training mean
+    values["scope"] = _scope_share(scored, index, plan) if hasattr(index, "docs") else None
+    reasons["scope"] = "检索到的段落大多不属于问题所问的文件或地区。"
+    values.update(_retrieval(question, scored, index, settings))
+    ev = Evidence(values, reasons)
+    if _RECORDING:
+        _RECORDING[-1].append((question, ev))
+    return ev
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted answerability model: ``names`` (feature names, order of the arrays), ``mean``/``scale``
+    (standardisation), ``coef`` and ``intercept`` (logistic regression on standardised features; a
+    positive coefficient pushes towards refusal), ``threshold`` (refuse when the probability ≥ it) and
+    ``fitted_on`` (what it was fitted on: datasets, counts, settings, metrics)."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+    fitted_on: dict = field(default_factory=dict)
+
+    def standardized(self, values: dict[str, float | None]):
+        """The standardised feature vector (numpy array of ``len(names)``); a missing value → 0."""
+        import numpy as np
+
+        x = np.array([values.get(n) if values.get(n) is not None else m for n, m in zip(self.names, self.mean)],
+                     dtype=float)
+        return (x - np.asarray(self.mean)) / np.asarray(self.scale)
+
+    def probability(self, values: dict[str, float | None]) -> float:
+        """The refusal probability in [0, 1] of one question's feature values."""
+        import numpy as np
+
+        z = float(np.dot(self.standardized(values), np.asarray(self.coef)) + self.intercept)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def contributions(self, values: dict[str, float | None]) -> dict[str, float]:
+        """feature → coef × standardised value (its push towards refusal on the logit scale)."""
+        import numpy as np
+
+        return dict(zip(self.names, (self.standardized(values) * np.asarray(self.coef)).tolist()))
+
+    def to_json(self) -> dict:
+        """The JSON shape of the model file."""
+        return {"features": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+                "coef": list(self.coef), "intercept": self.intercept, "threshold": self.threshold,
+                "fitted_on": self.fitted_on}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Model":
+        """A Model from the JSON shape of ``to_json``. Raises KeyError/ValueError for a malformed file."""
+        names = tuple(data["features"])
+        arrays = [tuple(float(v) for v in data[k]) for k in ("mean", "scale", "coef")]
+        if any(len(a) != len(names) for a in arrays):
+            raise ValueError("answerability model: features, mean, scale and coef differ in length")
+        return cls(names, *arrays, float(data["intercept"]), float(data["threshold"]), data.get("fitted_on", {}))
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> Model | None:
+    """The model stored at ``path`` (default ``MODEL_PATH``), or None when the file does not exist
+    (then only the hard rules refuse). Raises RuntimeError with what to do for a damaged file."""
+    p = Path(path) if path else MODEL_PATH
+    if not p.exists():
+        return None
+    try:
+        return Model.from_json(json.loads(p.read_text(encoding="utf-8")))
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise RuntimeError(f"answerability model {p} is damaged ({e}); refit it: python -m rag.answerability fit") from e
+
+
+def decide(evidence: Evidence, model: Model | None = None):
+    """The ``rag.refusal.RefusalDecision`` of the model (default ``load_model()``) on ``evidence``:
+    refused when the probability ≥ the model's threshold, with ``rule`` the decisive feature's rule
+    and ``reason`` its one-line Chinese reason; answered (``rag.refusal.ANSWER`` with the probability)
+    otherwise or when no model is stored."""
+    from rag.refusal import RefusalDecision
+
+    model = model or load_model()
+    if model is None:
+        return RefusalDecision(False)
+    p = model.probability(evidence.values)
+    if p < model.threshold:
+        return RefusalDecision(False, probability=p)
+    pushes = model.contributions(evidence.values)
+    ranked = sorted((c, n) for n, c in pushes.items() if c > 0)
+    for _, name in reversed(ranked):
+        reason = evidence.reasons.get(name)
+        if reason is None and name in ("bm25", "dense", "fused") and evidence.values.get(name) is not None:
+            label = {"bm25": "BM25 相对得分", "dense": "向量相似度", "fused": "融合得分"}[name]
+            reason = _RETRIEVAL_REASON.format(what=f"{label} {evidence.values[name]:.2f}")
+        if reason:
+            return RefusalDecision(True, _RULE_OF.get(name, name), reason, p)
+    return RefusalDecision(True, "model", _GENERIC_REASON.format(p=p), p)
+
+
+# --- recording and fitting ----------------------------------------------------------------------------
+_RECORDING: list[list] = []  # the active recordings, innermost last (a list, not a ContextVar: the pipeline
+# may answer in a worker thread)
+
+
+@contextlib.contextmanager
+def recording():
+    """Within the block, every ``features`` call appends ``(question, Evidence)`` to the yielded list
+    (used by ``collect`` to read the features at the pipeline's decision)."""
+    rows: list = []
+    _RECORDING.append(rows)
+    try:
+        yield rows
+    finally:
+        _RECORDING.remove(rows)
+
+
+def collect(settings, dataset: Path, corpus: Path | None = None, split: str | None = None,
+            progress=lambda it, d, t: it) -> list[dict]:
+    """Run each question of ``dataset`` (only ``split`` when given) through ``PolicyQA.ask`` on the
+    bundled corpus or the external ``corpus`` directory (indexed as ``rag eval --corpus`` does) and
+    return one row per question that reached the answerability decision: ``{"id", "question", "type",
+    "label" (1 = unanswerable), "values", "source"}``. Questions answered before the decision (metadata
+    answers) or refused by a hard rule have no row."""
+    from rag.dataset import load_questions
+    from rag.eval.runner import corpus_data_dir, corpus_files, select_split
+    from rag.pipeline import PolicyQA
+
+    questions = select_split(load_questions(dataset), split)
+    files = None
+    if corpus is not None:
+        from rag.ingest import ingest
+
+        files = corpus_files(corpus)
+        settings = settings.with_(data_dir=corpus_data_dir(settings, corpus))
+        ingest(settings, files, progress=progress, exclude=[])
+    qa = PolicyQA(settings, auto_ingest=files is None)
+    rows = []
+    source = Path(dataset).name + (f":{split}" if split else "")
+    for q in progress(questions, f"features {source}", len(questions)):
+        with recording() as rec:
+            qa.ask(q["question"])
+        if rec:
+            rows.append({"id": q["id"], "question": q["question"], "type": q["type"],
+                         "label": int(q["type"] == "unanswerable"), "values": rec[-1][1].values, "source": source})
+    return rows
+
+
+def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.3, false_refusal_cost: float = 4.0,
+        folds: int = 5, seed: int = 0) -> Model:
+    """Fit the model on ``rows`` (``collect``'s shape) with scikit-learn: missing values take the
+    feature's mean, features are standardised, L2-regularised logistic regression (``C`` = ``c``);
+    ``weights``: source → sample weight (default 1). Features constant over the rows are dropped.
+    The threshold maximises refusal recall − ``false_refusal_cost`` × share of answerable questions
+    refused on out-of-fold probabilities (stratified ``folds``-fold cross-validation). Raises
+    ValueError when the rows hold only one class."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.array([r["label"] for r in rows])
+    if len(set(y.tolist())) < 2:
+        raise ValueError("fitting needs answerable and unanswerable questions")
+    raw = np.array([[np.nan if r["values"].get(n) is None else r["values"][n] for n in FEATURES] for r in rows],
+                   dtype=float)
+    mean = np.nanmean(np.where(np.isnan(raw), np.nan, raw), axis=0)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    X = np.where(np.isnan(raw), mean, raw)
+    scale = X.std(axis=0)
+    keep = scale > 1e-9
+    names = tuple(n for n, k in zip(FEATURES, keep) if k)
+    X, mean, scale = X[:, keep], mean[keep], scale[keep]
+    Z = (X - mean) / scale
+    w = np.array([(weights or {}).get(r["source"], 1.0) for r in rows])
+
+    def model_for(Zt, yt, wt):
+        return LogisticRegression(C=c, max_iter=2000).fit(Zt, yt, sample_weight=wt)
+
+    oof = np.zeros(len(y))
+    n_splits = max(2, min(folds, int(min(y.sum(), (1 - y).sum()))))
+    for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(Z, y):
+        oof[te] = model_for(Z[tr], y[tr], w[tr]).predict_proba(Z[te])[:, 1]
+    threshold, best = 0.5, -math.inf
+    for t in np.unique(np.round(oof, 4)):
+        refused = oof >= t
+        gain = refused[y == 1].mean() - false_refusal_cost * refused[y == 0].mean()
+        if gain > best:
+            threshold, best = float(t), gain
+    lr = model_for(Z, y, w)
+    refused = oof >= threshold
+    fitted_on = {"n": int(len(y)), "unanswerable": int(y.sum()),
+                 "sources": {s: sum(1 for r in rows if r["source"] == s) for s in dict.fromkeys(r["source"] for r in rows)},
+                 "weights": weights or {}, "C": c, "false_refusal_cost": false_refusal_cost,
+                 "cv_refusal_recall": round(float(refused[y == 1].mean()), 4),
+                 "cv_answerable_refused": round(float(refused[y == 0].mean()), 4)}
+    return Model(names, tuple(mean.tolist()), tuple(scale.tolist()), tuple(lr.coef_[0].tolist()),
+                 float(lr.intercept_[0]), threshold, fitted_on)
+
+
+def save(model: Model, path: Path = MODEL_PATH) -> None:
+    """Write ``model`` as JSON to ``path`` (UTF-8, one key per line)."""
+    Path(path).write_text(json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    load_model.cache_clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: ``fit`` (collect features of the tuning questions, fit, write the model file) and ``show``."""
+    parser = argparse.ArgumentParser(prog="python -m rag.answerability", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fit", help="refit the model on the tuning questions")
+    root = Path(__file__).resolve().parent.parent
+    f.add_argument("--dataset", type=Path, default=root / "eval/datasets/dev.jsonl")
+    f.add_argument("--external", type=Path, default=root / "eval/datasets/external_dev.jsonl")
+    f.add_argument("--corpus", type=Path, default=root / "eval/corpora/lawref-dev")
+    f.add_argument("--external-weight", type=float, default=1.0, help="sample weight of an external question")
+    f.add_argument("--C", type=float, default=0.3, help="inverse L2 regularisation strength")
+    f.add_argument("--cost", type=float, default=4.0, help="cost of a false refusal against a missed one")
+    f.add_argument("--rows", type=Path, help="cache of collected features (JSONL): read if present, else written")
+    f.add_argument("--out", type=Path, default=MODEL_PATH)
+    sub.add_parser("show", help="print the stored model")
+    args = parser.parse_args(argv)
+    if args.cmd == "show":
+        model = load_model()
+        if model is None:
+            print(f"error: no model at {MODEL_PATH}; fit one: python -m rag.answerability fit", file=sys.stderr)
+            return 1
+        print(json.dumps(model.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    from rag.settings import Settings
+
+    if args.rows and args.rows.exists():
+        rows = [json.loads(line) for line in args.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        settings = Settings.from_env()
+        rows = collect(settings, args.dataset)
+        if args.external:
+            rows += collect(settings, args.external, corpus=args.corpus, split="dev")
+        if args.rows:
+            args.rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    if any(r["source"].endswith(":holdout") or r["source"] == "policy_qa.jsonl" for r in rows):
+        print("error: held-out questions are never fitted on", file=sys.stderr)
+        return 1
+    ext = {r["source"] for r in rows if r["source"] != Path(args.dataset).name}
+    model = fit(rows, weights={s: args.external_weight for s in ext}, c=args.C, false_refusal_cost=args.cost)
+    save(model, args.out)
+    print(json.dumps(model.fitted_on, ensure_ascii=False))
+    print(f"model written to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # run the imported module's main: its recording is the one ``features`` appends to
+    from rag import answerability
+
+    raise SystemExit(answerability.main())

@@ -1,0 +1,195 @@
+"""The answerability decision (rag.answerability): evidence features, the hard rules, the fitted model's
+decision and its reason, and refitting."""
+
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from rag import answerability as A
+from rag.extractive import question_terms, score_sentences
+from rag.refusal import check_refusal, hard_refusal, named_places, place_covered
+from rag.settings import Settings
+from rag.types import Chunk, DocumentMeta, Hit
+
+SETTINGS = Settings()
+FILLER = ["推动产业集群发展。", "加强人才队伍建设。", "优化营商环境。", "完善政策体系。", "强化要素保障。",
+          "推进开放合作。", "加快数字化转型。", "提升创新能力。"]
+
+
+def _docs(*regions: str | None) -> dict:
+    return {f"d{i}": DocumentMeta(f"d{i}", f"docs/d{i}.txt", f"d{i}.txt", f"测试条例{i}", region=r,
+                                  period_start=2021, period_end=2025)
+            for i, r in enumerate(regions)}
+
+
+def _hit(text: str, doc_id: str = "d0", rank: int = 1, scores: dict | None = None) -> Hit:
+    chunk = Chunk(f"{doc_id}-{rank}", doc_id, "第一章 总则 › 第三条", text, 0, len(text), len(text), "text")
+    return Hit(rank, 1.0 / (60 + rank), chunk, "测试条例0", scores or {})
+
+
+def _index(texts: list[str], docs: dict):
+    """A hand-made index over ``texts`` (one passage each): jieba tokenizer, document frequencies, idf."""
+    from rag.text import Tokenizer
+
+    tok = Tokenizer()
+    df: dict = {"__N__": len(texts)}
+    for t in texts:
+        for w in set(tok.tokens(t)):
+            df[w] = df.get(w, 0) + 1
+    idf = lambda w: math.log(1 + (df["__N__"] - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))  # noqa: E731
+    return SimpleNamespace(docs=docs, chunks=[], _corpus_text="\n".join(texts), tokenizer=tok, df=df, idf=idf)
+
+
+def _evidence(q: str, text: str, docs=None, scores=None):
+    index = _index([text, *FILLER], docs or _docs("浙江省"))
+    scored = score_sentences(q, [_hit(text, scores=scores)], question_terms(q, index.tokenizer, index.idf))
+    return A.features(q, scored, index, SETTINGS), scored, index
+
+
+# --- features ---------------------------------------------------------------------------------------
+def test_features_measure_the_asked_value_against_the_values_the_evidence_states():
+    q = "物流港二期工程计划哪年建成？"
+    missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
+    stated, _, _ = _evidence(q, "物流港二期工程计划于2026年建成。")
+    assert set(A.FEATURES) <= set(missing.values)
+    assert missing.values["value"] > 0.5 and missing.values["value_fires"] == 1.0
+    assert "年份" in missing.reasons["value"]
+    assert stated.values["value"] < 0.5 and stated.values["value_fires"] == 0.0
+    assert stated.values["coverage"] < missing.values["coverage"]
+
+
+def test_retrieval_scores_are_features_and_missing_ones_are_none():
+    q = "电动自行车在楼道充电罚多少？"
+    text = "在楼道内为电动自行车充电的，处五十元以上二百元以下罚款。"
+    with_scores, _, _ = _evidence(q, text, scores={"bm25": 6.0, "dense": 0.71, "rrf": 2 / 61})
+    assert 0 < with_scores.values["bm25"] <= 1.0
+    assert with_scores.values["dense"] == pytest.approx(0.71)
+    assert with_scores.values["fused"] == pytest.approx(120 / 61)
+    without, _, _ = _evidence(q, text)
+    assert without.values["bm25"] is None and without.values["dense"] is None
+    # an amount written in Chinese numerals is an amount
+    assert with_scores.values["answer_type"] == 0.0
+
+
+def test_hits_outside_the_named_document_region_are_the_scope_feature():
+    docs = _docs("浙江省", "杭州市", "山东省")
+    index = _index(["垃圾分类投放。"], docs)
+    scored = score_sentences("垃圾", [_hit("垃圾分类投放。", "d2")], {"垃圾": 1.0})
+    inside = score_sentences("垃圾", [_hit("垃圾分类投放。", "d1")], {"垃圾": 1.0})
+    plan = SimpleNamespace(doc_ids=(), regions=("浙江省",), concepts=())
+    assert A._scope_share(scored, index, plan) == 1.0
+    assert A._scope_share(inside, index, plan) == 0.0  # a city of the named province is inside its scope
+    assert A._scope_share(scored, index, SimpleNamespace(doc_ids=(), regions=())) == 0.0
+
+
+# --- hard rules: places from the gazetteer against the documents' regions -----------------------------
+def test_a_place_no_document_covers_is_refused_with_its_reason_and_covered_places_are_not():
+    docs = _docs("浙江省", "济南市")
+    assert [p.name for p in named_places("云南和杭州的垃圾分类有什么不同？")] == ["云南省", "杭州市"]
+    assert named_places("浙江西部山区") and named_places("浙江西部山区")[0].name == "浙江省"  # not 江西
+    hz, yn, sd, qd = (named_places(n)[0] for n in ("杭州", "云南", "山东", "青岛"))
+    assert place_covered(hz, docs)  # a city of a covered province
+    assert place_covered(sd, docs)  # a province question may use its cities' documents
+    assert not place_covered(yn, docs) and not place_covered(qd, docs)
+    assert place_covered(yn, _docs(None))  # no document states a region: nothing is known against it
+    d = hard_refusal("云南的垃圾分类有什么规定？", score_sentences("垃圾分类", [_hit("垃圾分类投放。")], {"垃圾": 1.0}),
+                     SimpleNamespace(docs=docs))
+    assert d.refused and d.rule == "region" and "云南省" in d.reason and "浙江省" in d.reason and "\n" not in d.reason
+    assert hard_refusal("杭州的垃圾分类有什么规定？", score_sentences("垃圾分类", [_hit("垃圾分类投放。")], {"垃圾": 1.0}),
+                        SimpleNamespace(docs=docs)) is None
+
+
+# --- the decision ---------------------------------------------------------------------------------
+def _model(threshold: float = 0.5) -> A.Model:
+    names = ("coverage", "value", "dense")
+    return A.Model(names, (0.3, 0.2, 0.5), (0.2, 0.3, 0.1), (1.0, 2.0, -1.0), -1.0, threshold, {"n": 0})
+
+
+def test_the_decision_refuses_at_the_threshold_and_names_the_decisive_feature():
+    ev = A.Evidence({"coverage": 0.3, "value": 0.9, "dense": 0.5},
+                    {"coverage": "检索到的段落与问题的关键词重合很少（覆盖率 0.70）。",
+                     "value": "问题询问的是具体数字，检索到的段落中没有同时提到问题要点和这类信息的句子（要点覆盖 0.10）。"})
+    m = _model()
+    p = m.probability(ev.values)
+    assert p == pytest.approx(1 / (1 + math.exp(-(2.0 * 0.7 / 0.3 - 1.0))))
+    d = A.decide(ev, m)
+    assert d.refused and d.rule == "value" and d.reason == ev.reasons["value"] and d.probability == pytest.approx(p)
+    assert not A.decide(ev, _model(threshold=0.99)).refused
+    # a low dense similarity is decisive with a reason naming the score; a missing value pushes neither way
+    low = A.Evidence({"coverage": 0.3, "value": None, "dense": 0.1}, {})
+    d = A.decide(low, _model(threshold=0.3))
+    assert d.refused and d.rule == "dense" and "向量相似度 0.10" in d.reason
+    assert m.contributions({"coverage": None, "value": None, "dense": None}) == {"coverage": 0.0, "value": 0.0,
+                                                                               "dense": 0.0}
+
+
+def test_check_refusal_applies_the_model_after_the_hard_rules():
+    q = "物流港二期工程计划哪年建成？"
+    ev, scored, index = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
+    model = A.Model(("value_fires",), (0.1,), (0.3,), (3.0,), -1.0, 0.5)
+    d = check_refusal(q, scored, index, SETTINGS, model=model)
+    assert d.refused and d.rule == "value" and "年份" in d.reason and d.probability > 0.5
+    _, scored2, index2 = _evidence(q, "物流港二期工程计划于2026年建成。")
+    assert not check_refusal(q, scored2, index2, SETTINGS, model=model).refused
+
+
+# --- fitting ----------------------------------------------------------------------------------------
+def _rows(n: int = 40) -> list[dict]:
+    rows = []
+    for i in range(n):
+        label = i % 3 == 0
+        values = {f: 0.0 for f in A.FEATURES}
+        values.update(coverage=(0.8 if label else 0.2) + (i % 5) * 0.02, value=(0.9 if label else 0.1) - (i % 4) * 0.05,
+                      dense=(0.3 if label else 0.7) + (i % 7) * 0.01, bm25=None if i % 6 == 0 else 0.3 + (i % 3) * 0.1)
+        rows.append({"id": f"q{i}", "question": "", "type": "unanswerable" if label else "numeric",
+                     "label": int(label), "values": values, "source": "tiny.jsonl"})
+    return rows
+
+
+def test_a_refit_on_a_tiny_set_reproduces_the_model_shape(tmp_path):
+    model = A.fit(_rows(), folds=3)
+    assert set(model.names) <= set(A.FEATURES) and {"coverage", "value", "dense"} <= set(model.names)
+    assert len(model.mean) == len(model.scale) == len(model.coef) == len(model.names)
+    assert "focus" not in model.names  # constant over the rows: dropped
+    coef = dict(zip(model.names, model.coef))
+    assert coef["coverage"] > 0 and coef["value"] > 0 and coef["dense"] < 0
+    assert 0.0 <= model.threshold <= 1.0
+    assert model.fitted_on["n"] == 40 and model.fitted_on["unanswerable"] == 14
+    rows = _rows()
+    assert all(A.decide(A.Evidence(r["values"], {"coverage": "x"}), model).refused == bool(r["label"]) for r in rows)
+    path = tmp_path / "model.json"
+    A.save(model, path)
+    again = A.load_model(str(path))
+    assert again == model and json.loads(path.read_text(encoding="utf-8"))["features"] == list(model.names)
+    with pytest.raises(ValueError):
+        A.fit([r for r in rows if r["label"] == 0])
+
+
+def test_the_bundled_model_file_is_fitted_on_tuning_questions_only():
+    model = A.load_model()
+    assert model is not None and set(model.names) <= set(A.FEATURES)
+    sources = model.fitted_on["sources"]
+    assert "dev.jsonl" in sources and not any("holdout" in s or "policy_qa" in s for s in sources)
+    assert 0.0 < model.threshold < 1.0
+
+
+def test_a_damaged_model_file_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"features": ["coverage"]}', encoding="utf-8")
+    with pytest.raises(RuntimeError, match="python -m rag.answerability fit"):
+        A.load_model(str(bad))
+
+
+def test_the_refusal_modules_hold_no_place_or_era_literals():
+    from pathlib import Path
+
+    import rag
+
+    root = Path(rag.__file__).parent
+    for name in ("refusal.py", "refusal_need.py", "refusal_value.py", "answerability.py"):
+        text = (root / name).read_text(encoding="utf-8")
+        assert not any(w in text for w in ("四川", "成都", "十四五", "十三五")), name
