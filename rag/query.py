@@ -681,9 +681,9 @@ def _everyday_char(char: str) -> bool:
     """True when ``char`` is an everyday word of its own (jieba dictionary frequency ≥ COMMON_WORD_FREQ:
     字, 靠, 跟, 钱), whose compounds (数字, 可靠) are other words; a rarer one (罚, 骗, 遗) is the head of
     the documents' compounds (罚款, 骗取, 遗产)."""
-    import jieba
+    from rag.text import _jieba
 
-    return jieba.dt.FREQ.get(char, 0) >= COMMON_WORD_FREQ
+    return _jieba(None).dt.FREQ.get(char, 0) >= COMMON_WORD_FREQ  # (the dictionary loaded on first use)
 
 
 def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

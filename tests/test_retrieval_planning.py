@@ -476,3 +476,122 @@ def test_merge_outline_prefers_better_ranked_spread():
     # equal scores: the deeper section (its sub-sections are the items)
     hits = [_c("甲 › （一）子 › 1.a"), _c("甲 › （一）子 › 2.b")]
     assert merge_outline(hits, outlines).section == "甲 › （一）子 › 提纲"
+
+
+# --- unseen corpora: jurisdiction scoping, the documents' words, version changes (hand-made documents) ----
+from types import SimpleNamespace  # noqa: E402
+
+from rag.query import (changed_first, changed_version_groups, jurisdiction_covers, routing_rankings,  # noqa: E402
+                       unchanged_rows, vocabulary_expansions)
+from rag.types import Chunk, DocumentMeta  # noqa: E402
+
+
+def test_jurisdiction_covers_the_province_of_a_named_city_and_the_cities_of_a_named_province():
+    assert jurisdiction_covers("青岛市", ("青岛市",))
+    assert jurisdiction_covers("山东省", ("青岛市",))  # a province's regulation applies in its cities
+    assert jurisdiction_covers("德州市", ("山东省",))  # a province question may use its cities' documents
+    assert not jurisdiction_covers("德州市", ("青岛市",))  # a sibling city is another jurisdiction
+    assert not jurisdiction_covers("浙江省", ("山东省",)) and not jurisdiction_covers("宁波市", ("青岛市",))
+    assert not jurisdiction_covers(None, ("青岛市",))
+
+
+def _vocab_index(df):
+    return SimpleNamespace(df={"__N__": 100, **df})
+
+
+def test_vocabulary_expansions_use_the_index_words_for_words_it_lacks():
+    index = _vocab_index({"罚款": 30, "处罚": 20, "行政处罚": 5, "四类": 3, "三类": 2, "数字": 40, "分为": 9,
+                          "依靠": 4, "可靠": 4})
+    # 罚 alone is no index word (jieba keeps 罚款 whole): the most frequent words containing it
+    assert vocabulary_expansions(["罚", "多少钱"], index) == ["罚款", "处罚", "行政处罚"]
+    # a count asked with its measure word: the index's numeral words with that measure word
+    assert vocabulary_expansions(["分为", "几类"], index) == ["四类", "三类"]
+    # everyday single characters (字, 靠) are words of their own; question words and known words get none
+    assert vocabulary_expansions(["七个", "字", "靠", "多少钱", "分为"], index) == []
+
+
+def _doc(doc_id, title, region, date):
+    return DocumentMeta(doc_id, f"{doc_id}.md", f"{doc_id}.md", title, region=region, date=date)
+
+
+def test_change_question_ranks_the_passages_a_revision_changed_first():
+    old_text = "第一条 为了规范停车管理，制定本条例。\n第二条 调整小区共有车位收费应当经业主过半数同意。"
+    new_text = "第一条 为了规范停车管理，制定本条例。\n第三条 调整小区共有车位收费应当由业主依法共同决定。"
+    docs = {"p-old": _doc("p-old", "青岛市停车条例", "青岛市", "2020-01-01"),
+            "p-new": _doc("p-new", "青岛市停车条例", "青岛市", "2024-01-01"),
+            "other": _doc("other", "青岛市消防条例", "青岛市", "2022-01-01")}
+
+    def chunk(doc_id, text):
+        return Chunk(f"{doc_id}-{len(text)}", doc_id, "", text, 0, len(text), 10)
+
+    chunks = [chunk("p-old", "第一条 为了规范停车管理，制定本条例。"),
+              chunk("p-old", "第二条 调整小区共有车位收费应当经业主过半数同意。"),
+              chunk("p-new", "第一条 为了规范停车管理，制定本条例。"),
+              chunk("p-new", "第三条 调整小区共有车位收费应当由业主依法共同决定。")]
+    index = SimpleNamespace(docs=docs, chunks=chunks, doc_texts={"p-old": old_text, "p-new": new_text})
+    scopes = [SimpleNamespace(doc_ids=("p-old", "p-new"))]
+    groups = changed_version_groups("停车条例修改后车位收费规则有什么变化？", scopes, docs)
+    assert groups == (("p-old", "p-new"),)
+    assert changed_version_groups("停车条例对车位收费怎么规定？", scopes, docs) == ()  # no change asked
+    # two documents of different titles are no versions
+    assert changed_version_groups("两部条例有什么不同？", [SimpleNamespace(doc_ids=("p-old", "other"))], docs) == ()
+    assert unchanged_rows(index, groups[0]) == {0, 2}  # article 1 stands in both versions
+    assert changed_first([0, 2, 1, 3], index, groups) == [1, 3, 0, 2]
+
+
+def test_a_question_naming_a_place_gets_a_ranking_within_its_jurisdiction():
+    docs = {"qd": _doc("qd", "青岛市海洋牧场管理条例", "青岛市", "2020-01-01"),
+            "sd": _doc("sd", "山东省海洋牧场管理条例", "山东省", "2020-01-01"),
+            "nb": _doc("nb", "宁波市海洋牧场管理条例", "宁波市", "2020-01-01")}
+    plan = SimpleNamespace(compare=False, scopes=(), region_doc_ids=("qd", "sd"))
+    assert routing_rankings(plan, 0.5) == [(("qd", "sd"), 0.5)]
+    assert routing_rankings(SimpleNamespace(compare=True, scopes=(), region_doc_ids=("qd",)), 0.5) == []
+    assert {d for d, m in docs.items() if jurisdiction_covers(m.region, ("青岛市",))} == {"qd", "sd"}
+
+
+_MARINE = ("{title}\n\n（{date}{body}通过）\n\n第一章 总则\n\n第一条 为了加强海洋牧场管理，制定本条例。\n\n"
+           "第二条 {place}行政区域内海洋牧场的规划、建设和管理，适用本条例。\n\n第二章 扶持\n\n{article}\n\n"
+           "第三章 法律责任\n\n第九条 骗取海洋牧场建设补贴的，由渔业主管部门责令退回，并处骗取金额一倍以上三倍以下罚款。\n")
+
+
+@pytest.fixture(scope="module")
+def marine_qa(tmp_path_factory):
+    from rag.ingest import ingest
+
+    from core_support import session_settings
+
+    root = tmp_path_factory.mktemp("marine")
+    docs = root / "docs"
+    docs.mkdir()
+    texts = {
+        "青岛市海洋牧场管理条例": ("2020年3月1日", "青岛市人民代表大会常务委员会", "本市",
+                          "第五条 本市设立海洋牧场发展专项资金，支持人工鱼礁建设。"),
+        "宁波市海洋牧场管理条例": ("2021年5月1日", "宁波市人民代表大会常务委员会", "本市",
+                          "第五条 海洋牧场专项资金专项资金专项资金由市财政安排，支持海洋牧场专项资金项目。"),
+        "山东省渔业资源保护条例": ("2019年6月1日", "山东省人民代表大会常务委员会", "本省",
+                          "第五条 省人民政府设立渔业资源增殖放流补助资金。"),
+    }
+    for title, (date, body, place, article) in texts.items():
+        (docs / f"{title}.md").write_text(_MARINE.format(title=title, date=date, body=body, place=place,
+                                                         article=article), encoding="utf-8")
+    settings = session_settings(root / "data")
+    ingest(settings, [docs], exclude=[])
+    return PolicyQA(settings)
+
+
+def test_a_place_question_over_unseen_regulations_is_scoped_to_its_jurisdiction(marine_qa):
+    index = marine_qa.index
+    plan = plan_query("青岛设立了哪些海洋牧场专项资金？", index, marine_qa.settings)
+    regions = {index.docs[d].region for d in plan.region_doc_ids}
+    assert regions == {"青岛市", "山东省"}  # the city and its province, not 宁波 (another province)
+    hits = marine_qa.retrieve("青岛设立了哪些海洋牧场专项资金？", 3)
+    assert "本市设立海洋牧场发展专项资金" in hits[0].chunk.text  # 本市 found by the place the question names
+
+
+def test_a_penalty_question_naming_a_place_searches_the_penalty_chapter(marine_qa):
+    plan = plan_query("青岛有人骗领海洋牧场补贴怎么处理？", marine_qa.index, marine_qa.settings)
+    assert any(lab.endswith("法律责任") for lab in plan.sections)
+    assert plan.region_doc_ids and "骗取" not in plan.tokens  # 骗领 is no index word and no part of one
+    hits = marine_qa.retrieve("青岛有人骗领海洋牧场补贴怎么处理？", 3)
+    assert any("骗取海洋牧场建设补贴" in h.chunk.text and marine_qa.index.docs[h.chunk.doc_id].region == "青岛市"
+               for h in hits)
