@@ -108,7 +108,7 @@ def _pinyin_tables() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def pinyin(name: str) -> str:
-    """Plain pinyin of a Chinese name ("成都" → "chengdu"): the phrase dictionary, else character by
+    """Plain pinyin of a Chinese name ("杭州" → "hangzhou"): the phrase dictionary, else character by
     character; "" when a character is unknown."""
     phrases, chars = _pinyin_tables()
     if name in phrases:

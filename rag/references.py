@@ -20,7 +20,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from rag.eras import ERA, FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
+from rag.eras import FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
 from rag.text import normalize
 
 

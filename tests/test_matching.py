@@ -141,13 +141,34 @@ def test_document_flags_rules():
     mianyang = Profile(city="绵阳市", products=("无人机",))
     chengdu = Profile(city="成都市", products=("无人机",))
     codes = lambda m, p, d: [f.code for f in document_flags(m, p, date.fromisoformat(d))]  # noqa: E731
-    assert codes(chengdu_plan, mianyang, "2024-06-01") == ["only_chengdu"]
+    assert codes(chengdu_plan, mianyang, "2024-06-01") == ["only_city"]
     assert codes(chengdu_plan, chengdu, "2024-06-01") == []
     flags = document_flags(chengdu_plan, chengdu, date(2026, 11, 20))
     assert [f.text for f in flags] == ["规划期已结束（2021—2025年）"]
     draft = _meta(region="四川省", status="征求意见稿", period_start=2021, period_end=2025)
     assert [f.text for f in document_flags(draft, chengdu, date(2024, 1, 1))] == ["征求意见稿"]
-    assert codes(_meta(region="四川省"), Profile(city="重庆市", products=("x",)), "2024-01-01") == ["only_sichuan"]
+    assert codes(_meta(region="四川省"), Profile(city="重庆市", products=("x",)), "2024-01-01") == ["only_province"]
+    # any place of the gazetteer: a province's document for a company of another province, a municipality's
+    # document, a county's document
+    hz = Profile(city="杭州市", district="西湖区", products=("x",))
+    assert codes(_meta(region="浙江省"), hz, "2024-01-01") == []
+    assert codes(_meta(region="江苏省"), hz, "2024-01-01") == ["only_province"]
+    assert codes(_meta(region="重庆市"), hz, "2024-01-01") == ["only_province"]
+    assert codes(_meta(region="杭州市"), hz, "2024-01-01") == []
+    assert codes(_meta(region="宁波市"), hz, "2024-01-01") == ["only_city"]
+    assert [f.text for f in document_flags(_meta(region="宁波市"), hz, date(2024, 1, 1))] == ["仅适用于宁波市"]
+
+
+def test_parser_places_of_any_province_from_the_gazetteer():
+    from rag.matching.places import find_location
+
+    # a company in another province, read with that province's documents as home
+    p = parse_profile_text("我们是杭州一家做跨境电商SaaS的公司，想申请研发补贴", home=("杭州市", "浙江省"))
+    assert (p.city, p.district) == ("杭州市", None)
+    assert find_location("西湖区做茶叶深加工", home=("杭州市", "浙江省")) == ("杭州市", "西湖区")
+    assert find_location("高新区做芯片", home=("杭州市", "浙江省")) == ("杭州市", "高新区")
+    assert find_location("在宁波做模具", home=()) == ("宁波市", None)
+    assert find_location("朝阳产业里的企业", home=()) == (None, None)  # a word, not a place named as such
 
 
 # --- matching on the real corpus ---------------------------------------------------------------------

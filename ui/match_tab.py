@@ -14,7 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.matching.profile import (NEEDS, QUALIFICATIONS, SICHUAN_CITIES, Profile, canonical_city, canonical_district,
+from rag.matching.places import cities_of
+from rag.matching.profile import (NEEDS, QUALIFICATIONS, Profile, canonical_city, canonical_district,
                                   parse_profile_text)
 from rag.settings import Settings
 
@@ -64,7 +65,7 @@ def form_profile(city, district, industry, products, qualifications, stage, need
         data["text"] = text.strip()
     if not (data["industry"] or data["products"] or data["qualifications"] or data["needs"]) and data.get("text"):
         parsed = parse(data["text"]) if parse else parse_profile_text(data["text"])
-        district_, implied_city = canonical_district(data["district"])
+        district_, implied_city = canonical_district(data["district"], canonical_city(data["city"]) or parsed.city)
         return replace(parsed, city=canonical_city(data["city"]) or implied_city or parsed.city,
                        district=district_ or parsed.district, stage=data["stage"] or parsed.stage)
     return Profile.from_dict(data)
@@ -98,13 +99,17 @@ def build_match_tab(settings: Settings) -> dict:
     """Create the tab's components in the current Gradio context; returns them by name."""
     import gradio as gr
 
+    from ui.options import document_rows
+
+    # the company's city is offered among the cities of the indexed documents' provinces
+    home = tuple(dict.fromkeys(r["region"] for r in document_rows(settings) if r.get("region")))
     with gr.Column():
         gr.Markdown("### 企业政策匹配\n用一句话描述企业，或填写下面的表单；结果逐条给出原文、匹配理由和适用提示。")
         text = gr.Textbox(label="企业描述（可选）", lines=2,
                           placeholder="例如：我们是本市一家做钠离子电池的专精特新企业，想扩产")
         parse_btn = gr.Button("从描述识别画像", variant="secondary")
         with gr.Row():
-            city = gr.Dropdown(choices=list(SICHUAN_CITIES), label="所在市（州）", allow_custom_value=True)
+            city = gr.Dropdown(choices=list(cities_of(home)), label="所在市（州）", allow_custom_value=True)
             district = gr.Textbox(label="区（市）县")
             industry = gr.Textbox(label="行业（企业自己的说法）")
         products = gr.Textbox(label="主要产品（用顿号或逗号分隔）")

@@ -1,7 +1,7 @@
 """Enterprise policy matching: a company profile → the policy provisions that apply to it.
 
     from rag.matching import ProfileMatcher, parse_profile_text
-    profile = parse_profile_text("我们是成都一家做钠离子电池的专精特新企业，想扩产")
+    profile = parse_profile_text("我们是某市一家做钠离子电池的专精特新企业，想扩产")
     result = ProfileMatcher(settings).match(profile, k=10)   # MatchResult (ranked provisions + flags)
     result.to_json()                                          # {"profile", "summary", "provisions", "mapping"}
 

@@ -7,8 +7,8 @@ Per profile, over the top-k provisions (k = 10):
   quotes instead of the whole passages;
 * **precision@k** — share of the top-k provisions whose passage contains at least one expected anchor;
 * **flag accuracy** — over the expected documents that appear in the top-k: share whose shown flags
-  (codes only_chengdu / expired / draft) equal ``expected_flags`` exactly; split into **status** (expired /
-  draft: the document on the day) and **place** (only_chengdu: depends on the company's location, which
+  (codes only_city / expired / draft) equal ``expected_flags`` exactly; split into **status** (expired /
+  draft: the document on the day) and **place** (only_city: depends on the company's location, which
   a free text may not state — the expected flags are those of the curated profile's location). With
   ``--source text`` this is the *free-text flag accuracy*;
 * **in-force first** — share of profiles whose list shows every in-force provision before the others
@@ -36,7 +36,7 @@ from rag.text import normalize
 
 REFERENCE_TODAY = "2026-11-20"
 DEFAULT_PROFILES = PROJECT_ROOT / "eval" / "datasets" / "profiles.jsonl"
-FLAG_CODES = {"only_chengdu", "expired", "draft"}
+FLAG_CODES = {"only_city", "expired", "draft"}
 STATUS_CODES = {"expired", "draft"}  # the document's own status on the day; the rest depend on the location
 
 
@@ -112,7 +112,7 @@ def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int
     Raises RagError (unreadable file), IndexNotBuiltError (no index).
     """
     from rag.matching.matcher import ProfileMatcher
-    from rag.matching.profile import Profile, parse_profile_text
+    from rag.matching.profile import Profile
 
     if source not in ("profile", "text"):
         raise RagError(f"source={source!r}: use 'profile' or 'text'")
@@ -127,7 +127,7 @@ def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int
     per = []
     for row in rows:
         if source == "text":
-            profile = parse_profile_text(row["text"], matcher.concepts, matcher.vocabulary())
+            profile = matcher.parse(row["text"])  # concepts, document vocabulary and regions of the index
         else:
             profile = Profile.from_dict({key: v for key, v in row["profile"].items()})
         per.append(score_profile(row, matcher.match(profile, k=k, summarize=False), file_to_id, k))

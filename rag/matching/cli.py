@@ -1,6 +1,6 @@
 """``rag match``: enterprise profile → applicable provisions (registered by ``rag.cli.build_parser``).
 
-    rag match --text "我们是成都一家做钠离子电池的专精特新企业，想扩产"      # Markdown checklist
+    rag match --text "我们是某市一家做钠离子电池的专精特新企业，想扩产"      # Markdown checklist
     rag match --profile company.json --json --k 10                       # JSON (shape below)
     rag match --jsonl profiles.jsonl                                     # one JSON result per line, with "id"
     rag match --text "…" --output checklist.md                           # also write .md or .json

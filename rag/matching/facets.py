@@ -9,8 +9,8 @@ links to the *sectors* of the products — the broader terms of the concepts the
 curated profile's own sector word often is not (the free-text parser takes the policy term directly).
 A need links to its policy words (用地/空间 → 工业用地 …, 补贴/奖励 → 补助, 奖补 …), a qualification to its
 concept or, for the documents' own terms, to itself and its stem (中小企业 → 中小), the location
-to the names documents use for it (district, city, 攀西/川南 … at 0.6). ``FACET_WEIGHTS`` weigh the
-facet kinds in the ranking (``rag.matching.matcher``).
+to the names documents use for it (district, city; the economic zones of ``rag/data/place_aliases.json``
+at 0.6). ``FACET_WEIGHTS`` weigh the facet kinds in the ranking (``rag.matching.matcher``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ BROADER = 0.4  # link weight of a concept's broader term
 BROADER_ALIAS = 0.3  # … and of the aliases of the broader concept
 SECTOR = 0.6  # link weight of a product's sector for an industry word no concept knows
 SECTOR_ALIAS = 0.5  # … and of that sector's aliases
-REGION_WEIGHT = 0.6  # link weight of a region (攀西, 川南 …) for the company's city
+REGION_WEIGHT = 0.6  # link weight of an economic zone the documents name for the company's city
 FACET_WEIGHTS = {"product": 1.0, "industry": 0.6, "need": 0.6, "direction": 0.3, "qualification": 0.25,
                  "location": 0.6}
 
@@ -100,7 +100,7 @@ def _sector_links(word: str, sectors: list[str], concepts) -> list[TermLink]:
     return links
 
 
-def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
+def build_facets(profile: Profile, concepts, tokenizer=None, home=()) -> list[Facet]:
     """The facets of a profile (see the module docstring), products first, then industry words, needs,
     qualifications and the location. ``concepts``: ``rag.query.Concept`` records; ``tokenizer``: gives
     the sub-words of unknown words (None: no sub-word links)."""
@@ -132,7 +132,7 @@ def build_facets(profile: Profile, concepts, tokenizer=None) -> list[Facet]:
         terms = list(dict.fromkeys([q, *bare, *((c.term, *c.aliases) if c else ())]))
         links = tuple(TermLink("qualification", q, t, "qualification", 1.0) for t in terms)
         facets.append(Facet("qualification", q, links, " ".join(terms), FACET_WEIGHTS["qualification"]))
-    places = profile.place_words()
+    places = profile.place_words(home)  # home: the indexed documents' regions (``Profile.place_words``)
     if places:
         label = profile.district or profile.city
         links = tuple(TermLink("location", label, p, "place", 1.0) for p in places) + \

@@ -1,53 +1,18 @@
 """The dictionaries of company profiles and their canonical forms.
 
-Sichuan's 21 cities/prefectures and Chengdu's districts, counties and functional areas (as texts write
-them), a few districts of other cities, the regions documents name instead of a city (攀西, 川南 …);
-qualification patterns (中小企业, 小微企业, 规上企业, 高新技术企业, 专精特新, 小巨人 …), stages
+Qualification patterns (中小企业, 小微企业, 规上企业, 高新技术企业, 专精特新, 小巨人 …), stages
 (初创/成长/成熟/龙头) and needs (研发, 融资, 补贴/奖励, 人才, 应用场景, 用地/空间, 市场, 数字化转型, 绿色低碳)
-with the keywords that imply them (a need word is never a product); and the
-``canonical_*`` functions that map a written form to its canonical label. No imports beyond ``re``.
+with the keywords that imply them (a need word is never a product); and the ``canonical_*`` functions
+that map a written form to its canonical label. Places (cities, districts, zones) come from the
+administrative-division gazetteer: ``rag.matching.places`` (``canonical_city`` / ``canonical_district``
+are re-exported here).
 """
 
 from __future__ import annotations
 
 import re
 
-SICHUAN_CITIES: dict[str, tuple[str, ...]] = {  # canonical name → how texts write it (longest first)
-    "成都市": ("成都",), "自贡市": ("自贡",), "攀枝花市": ("攀枝花",), "泸州市": ("泸州",), "德阳市": ("德阳",),
-    "绵阳市": ("绵阳",), "广元市": ("广元",), "遂宁市": ("遂宁",), "内江市": ("内江",), "乐山市": ("乐山",),
-    "南充市": ("南充",), "眉山市": ("眉山",), "宜宾市": ("宜宾",), "广安市": ("广安",), "达州市": ("达州",),
-    "雅安市": ("雅安",), "巴中市": ("巴中",), "资阳市": ("资阳",), "阿坝藏族羌族自治州": ("阿坝州", "阿坝"),
-    "甘孜藏族自治州": ("甘孜州", "甘孜"), "凉山彝族自治州": ("凉山州", "凉山"),
-}
-# Chengdu's 12 districts, 3 counties, 5 county-level cities and 3 functional areas → written forms.
-CHENGDU_DISTRICTS: dict[str, tuple[str, ...]] = {
-    "锦江区": ("锦江",), "青羊区": ("青羊",), "金牛区": ("金牛",), "武侯区": ("武侯",), "成华区": ("成华",),
-    "龙泉驿区": ("龙泉驿", "龙泉", "成都经开区"), "青白江区": ("青白江",), "新都区": ("新都",),
-    "温江区": ("温江", "成都医学城"), "双流区": ("双流", "天府国际生物城"), "郫都区": ("郫都", "郫县"),
-    "新津区": ("新津",), "简阳市": ("简阳",), "都江堰市": ("都江堰",), "彭州市": ("彭州",), "邛崃市": ("邛崃",),
-    "崇州市": ("崇州",), "金堂县": ("金堂",), "大邑县": ("大邑",), "蒲江县": ("蒲江",),
-    "高新区": ("成都高新区", "高新区"), "天府新区": ("天府新区",), "东部新区": ("东部新区",),
-}
-# A few well-known districts/counties of other cities (a district names its city).
-OTHER_DISTRICTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "涪城区": ("绵阳市", ("涪城",)), "游仙区": ("绵阳市", ("游仙",)), "江油市": ("绵阳市", ("江油",)),
-    "旌阳区": ("德阳市", ("旌阳",)), "广汉市": ("德阳市", ("广汉",)), "什邡市": ("德阳市", ("什邡",)),
-    "绵竹市": ("德阳市", ("绵竹",)), "翠屏区": ("宜宾市", ("翠屏",)), "叙州区": ("宜宾市", ("叙州",)),
-    "江阳区": ("泸州市", ("江阳",)), "龙马潭区": ("泸州市", ("龙马潭",)), "五通桥区": ("乐山市", ("五通桥",)),
-    "夹江县": ("乐山市", ("夹江",)), "峨眉山市": ("乐山市", ("峨眉山",)), "自流井区": ("自贡市", ("自流井",)),
-    "富顺县": ("自贡市", ("富顺",)), "西昌市": ("凉山彝族自治州", ("西昌",)), "彭山区": ("眉山市", ("彭山",)),
-    "仁寿县": ("眉山市", ("仁寿",)), "射洪市": ("遂宁市", ("射洪",)), "隆昌市": ("内江市", ("隆昌",)),
-    "米易县": ("攀枝花市", ("米易",)), "盐边县": ("攀枝花市", ("盐边",)), "阆中市": ("南充市", ("阆中",)),
-}
-# Regions that documents name instead of a city (四川五大经济区 and the Chengdu metropolitan belts).
-REGIONS: dict[str, tuple[str, ...]] = {
-    "攀西": ("攀枝花市", "凉山彝族自治州"), "川南": ("自贡市", "泸州市", "内江市", "宜宾市"),
-    "川东北": ("南充市", "广安市", "达州市", "巴中市", "广元市"), "川西北": ("阿坝藏族羌族自治州", "甘孜藏族自治州"),
-    "成德临港": ("德阳市",), "成德绵": ("德阳市", "绵阳市"), "成德眉资": ("德阳市", "眉山市", "资阳市"),
-    "成眉高新": ("眉山市",), "成资临空": ("资阳市",),
-}
-OTHER_PROVINCE_CITIES = ("重庆", "北京", "上海", "天津", "广州", "深圳", "杭州", "苏州", "南京", "武汉", "西安",
-                         "长沙", "合肥", "昆明", "贵阳")
+from rag.matching.places import canonical_city, canonical_district  # noqa: F401  (re-exported)
 
 QUALIFICATIONS: dict[str, tuple[str, ...]] = {  # canonical → regular expressions (order: specific first)
     "小巨人": (r"小巨人",),
@@ -109,31 +74,6 @@ def _one_of(table: dict[str, tuple[str, ...]], value: str) -> str | None:
         if v == canon or v in forms or any(v.startswith(f) for f in forms if len(f) >= 2):
             return canon
     return None
-
-
-def canonical_city(value: str | None) -> str | None:
-    """"成都" → "成都市", "凉山" → "凉山彝族自治州"; other names are kept as given ("重庆" → "重庆市")."""
-    if not value or not value.strip():
-        return None
-    v = value.strip()
-    found = _one_of(SICHUAN_CITIES, v)
-    if found:
-        return found
-    return v if v.endswith(("市", "州", "区", "县")) else v + "市"
-
-
-def canonical_district(value: str | None) -> tuple[str | None, str | None]:
-    """``(district, city it implies)``: "双流" → ("双流区", "成都市"); unknown names are kept, city None."""
-    if not value or not value.strip():
-        return None, None
-    v = value.strip()
-    found = _one_of(CHENGDU_DISTRICTS, v)
-    if found:
-        return found, "成都市"
-    for canon, (city, forms) in OTHER_DISTRICTS.items():
-        if v == canon or v in forms:
-            return canon, city
-    return v, None
 
 
 def canonical_need(value: str) -> str:

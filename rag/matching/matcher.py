@@ -142,10 +142,15 @@ class ProfileMatcher:
         return self._vocab[1]
 
     def parse(self, text: str) -> Profile:
-        """``parse_profile_text`` with this index's concepts and document vocabulary."""
+        """``parse_profile_text`` with this index's concepts, document vocabulary and regions (``home``)."""
         from rag.matching.parser import parse_profile_text
 
-        return parse_profile_text(text, self.concepts, self.vocabulary())
+        return parse_profile_text(text, self.concepts, self.vocabulary(), home=self.home())
+
+    def home(self) -> tuple[str, ...]:
+        """The regions of the indexed documents (read from them): where a company's short place names are
+        looked up first (``rag.matching.places``) and the cities their own documents name everywhere."""
+        return tuple(sorted({m.region for m in self.index.docs.values() if m.region}))
 
     def _normalized(self) -> tuple[list[str], list[str]]:
         index = self.index
@@ -224,7 +229,7 @@ class ProfileMatcher:
         for r, v in rel.items():
             d = index.chunks[r].doc_id
             docrel[d] = max(docrel[d], v)
-        places = [normalize(p).lower() for p in profile.place_words()]
+        places = [normalize(p).lower() for p in profile.place_words(self.home())]
         texts, _ = self._normalized()
         scored = {}
         for r, c in cands.items():
@@ -257,7 +262,7 @@ class ProfileMatcher:
     def _match(self, profile: Profile, k: int, summarize: bool) -> MatchResult:
         today = profile.on(self.settings.today_date())
         index = self.index
-        facets = build_facets(profile, self.concepts, index.tokenizer)
+        facets = build_facets(profile, self.concepts, index.tokenizer, home=self.home())
         if not facets:
             return MatchResult(profile, (), "企业画像中没有可用于匹配的产品、行业、资质或需求。", today=today)
         cands, scored, _docrel = self.score(profile, facets)

@@ -1,7 +1,8 @@
 """Free-text parser: one sentence about a company → a ``Profile``, by deterministic rules (no model).
 
-"我们是成都一家做钠离子电池的专精特新企业，想扩产" → city 成都市, products 钠离子电池, qualifications 专精特新,
-stage 成长, needs 用地/空间 + 融资. Location, qualifications, stage and needs come from the dictionaries of
+"我们是某市一家做钠离子电池的专精特新企业，想扩产" → city 某市, products 钠离子电池, qualifications 专精特新,
+stage 成长, needs 用地/空间 + 融资. The location comes from the gazetteer (``rag.matching.places``, the
+indexed documents' regions as home), qualifications, stage and needs from the dictionaries of
 ``rag.matching.lexicon``; products are the company words/aliases/terms of ``corpus/concepts.json`` found
 in the text (not inside a place, need or qualification word), widened to the noun phrase after
 做/生产/研发/从事 … that contains them, else that noun phrase itself; the industry is the policy term of
@@ -13,8 +14,8 @@ from __future__ import annotations
 import re
 
 from rag.matching.concepts import concept_matches, word_pattern
-from rag.matching.lexicon import (CHENGDU_DISTRICTS, NEED_KEYWORDS, OTHER_DISTRICTS, OTHER_PROVINCE_CITIES,
-                                  QUALIFICATIONS, SICHUAN_CITIES, STAGES, canonical_qualification, unique)
+from rag.matching.lexicon import NEED_KEYWORDS, QUALIFICATIONS, STAGES, canonical_qualification, unique
+from rag.matching.places import find_location, place_forms
 from rag.matching.vocabulary import KIND_MAX
 from rag.matching.profile import Profile, ProfileError
 from rag.text import normalize
@@ -22,44 +23,6 @@ from rag.text import normalize
 PRODUCT_VERBS = re.compile(r"(?<![想要备算望搞])(?:做(?![完了过好])|生产|研发(?![中团投费力])|从事|制造|主营|主打|专注于?|专做)")
 PRODUCT_STOP = re.compile(r"的|，|。|,|；|;|！|？|\s|给|为|供|卖|想|需要|客户|公司|企业|团队|厂(?![商])|主要|也在")
 LIST_SPLIT = re.compile(r"和|及|与|、|跟|/|以及")
-
-
-def _find_location(text: str) -> tuple[str | None, str | None]:
-    hits: list[tuple[int, str, str]] = []  # (position, kind, canonical)
-    for canon, forms in SICHUAN_CITIES.items():
-        for f in forms:
-            i = text.find(f)
-            if i >= 0:
-                hits.append((i, "city", canon))
-    for canon, forms in CHENGDU_DISTRICTS.items():
-        for f in forms:
-            i = text.find(f)
-            if i >= 0:
-                hits.append((i, "district", canon))
-    for canon, (_city, forms) in OTHER_DISTRICTS.items():
-        for f in forms:
-            i = text.find(f)
-            if i >= 0:
-                hits.append((i, "other_district", canon))
-    for name in OTHER_PROVINCE_CITIES:
-        i = text.find(name)
-        if i >= 0:
-            hits.append((i, "city", name + "市"))
-    hits.sort()
-    city = next((c for _, k, c in hits if k == "city"), None)
-    district = None
-    for _, kind, canon in hits:
-        if kind == "other_district" and city in (None, OTHER_DISTRICTS[canon][0]):
-            district, city = canon, OTHER_DISTRICTS[canon][0]
-            break
-        if kind == "district":
-            if canon == "高新区" and city not in (None, "成都市"):
-                district = "高新区"  # 高新区 of the named city
-                break
-            if city in (None, "成都市"):
-                district, city = canon, "成都市"
-                break
-    return city, district
 
 
 def _spans(text: str, patterns) -> list[tuple[int, int]]:
@@ -131,12 +94,14 @@ def _document_qualifications(t: str, vocabulary, concepts, taken: list, place_sp
     return out
 
 
-def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None) -> Profile:
+def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None, home=()) -> Profile:
     """A profile from one free-text sentence (see the module docstring for the rules).
 
     ``concepts``: ``rag.query.Concept`` records (default: the bundled ``corpus/concepts.json``);
     ``vocabulary``: a ``rag.matching.vocabulary.DocumentVocabulary`` of the indexed documents (None:
-    qualifications from the built-in dictionary only; ``ProfileMatcher.vocabulary()`` gives one).
+    qualifications from the built-in dictionary only; ``ProfileMatcher.vocabulary()`` gives one);
+    ``home``: the regions of the indexed documents (``rag.matching.places.find_location``; ``ProfileMatcher.parse``
+    passes them).
     Raises ProfileError when the text is blank.
     """
     if not isinstance(text, str) or not text.strip():
@@ -148,7 +113,7 @@ def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None
         from rag.settings import PROJECT_ROOT
 
         concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
-    city, district = _find_location(t)
+    city, district = find_location(t, home)
 
     quals: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []  # spans of qualification and need words: never part of a product
@@ -167,8 +132,7 @@ def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None
         for s, e in _spans(t, [re.escape(word)]):
             taken.append((s, e))
             needs_found += [(s, n) for n in implied]
-    place_spans = _spans(t, [re.escape(f) for forms in (*SICHUAN_CITIES.values(), *CHENGDU_DISTRICTS.values())
-                             for f in forms])
+    place_spans = _spans(t, [re.escape(f) for f in place_forms(home, city, district)])
     if vocabulary is not None:
         quals += _document_qualifications(t, vocabulary, concepts, taken, place_spans)
 

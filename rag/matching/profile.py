@@ -17,13 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.matching.lexicon import (CHENGDU_DISTRICTS, NEEDS, OTHER_DISTRICTS, PROFILE_KEYS, QUALIFICATIONS,
-                                  REGIONS, SICHUAN_CITIES, STAGES, canonical_city, canonical_district,
-                                  canonical_need, canonical_qualification, canonical_stage, needs_of_word, unique)
+from rag.matching.lexicon import (NEEDS, PROFILE_KEYS, QUALIFICATIONS, STAGES, canonical_need,
+                                  canonical_qualification, canonical_stage, needs_of_word, unique)
+from rag.matching.places import (canonical_city, canonical_district, city_forms, city_of, district_forms,
+                                 province_of, zones_of)
 
 
 __all__ = ["Profile", "ProfileError", "load_profile_file", "profile_from_json", "NEEDS",
-           "QUALIFICATIONS", "STAGES", "SICHUAN_CITIES", "CHENGDU_DISTRICTS", "canonical_city", "canonical_district",
+           "QUALIFICATIONS", "STAGES", "canonical_city", "canonical_district",
            "canonical_need", "canonical_qualification", "canonical_stage"]
 
 
@@ -37,8 +38,8 @@ class ProfileError(RagError, ValueError):
 class Profile:
     """A company profile. Lists are tuples of canonical labels; unknown fields are None / empty.
 
-    ``city``: "成都市", "绵阳市" …; ``district``: "双流区" …; ``industry``/``products``: the company's
-    words; ``qualifications``: canonical names (QUALIFICATIONS); ``stage``: 初创/成长/成熟/龙头;
+    ``city``: a gazetteer full name ("某某市", "某某自治州"); ``district``: "某某区" …;
+    ``industry``/``products``: the company's words; ``qualifications``: canonical names (QUALIFICATIONS); ``stage``: 初创/成长/成熟/龙头;
     ``needs``: canonical needs (NEEDS) or the company's own words; ``text``: the free text it came from;
     ``date``: the day to match for (which plans are in force then; JSON "YYYY-MM-DD"), None = today.
     """
@@ -57,32 +58,38 @@ class Profile:
         """The day the match is for: the profile's ``date`` when given, else ``default`` (settings' today)."""
         return self.date or default
 
-    @property
-    def in_sichuan(self) -> bool | None:
-        """True/False when the city is known, None when it is not."""
-        return None if not self.city else self.city in SICHUAN_CITIES
+    def inside(self, region: str | None) -> bool | None:
+        """Whether the company lies in ``region`` (a document's jurisdiction: province, city or county,
+        gazetteer full names): None when that is unknown (no city, or a place the gazetteer lacks)."""
+        if not region or not self.city:
+            return None
+        if region in (self.city, self.district):
+            return True
+        from rag.metadata import _place_index
 
-    @property
-    def in_chengdu(self) -> bool | None:
-        return None if not self.city else self.city == "成都市"
+        places = _place_index()[0].get(region, [])
+        if any(p.level == "county" for p in places):
+            return False if self.district else (None if any(city_of(p) == self.city for p in places) else False)
+        if any(p.level == "city" for p in places):
+            return False
+        province = province_of(self.city)
+        return None if province is None else province == region
 
     def is_empty(self) -> bool:
         return not (self.industry or self.products or self.needs or self.qualifications)
 
-    def place_words(self) -> tuple[str, ...]:
-        """How documents write the company's location: district name and its forms, short city name.
-        Chengdu itself is left out: nearly every passage of a Chengdu document names it."""
-        words: list[str] = []
-        if self.district:
-            words += [self.district, *CHENGDU_DISTRICTS.get(self.district, ()),
-                      *OTHER_DISTRICTS.get(self.district, ("", ()))[1]]
-        if self.city and self.city != "成都市":
-            words += [self.city, *SICHUAN_CITIES.get(self.city, ())]
+    def place_words(self, home=()) -> tuple[str, ...]:
+        """How documents write the company's location: the district and its forms, the city and its short
+        names — the city left out when it is one of ``home`` (the indexed documents' regions): nearly every
+        passage of a city's own documents names it."""
+        words: list[str] = list(district_forms(self.district))
+        if self.city and self.city not in home:
+            words += city_forms(self.city)
         return unique(w for w in words if len(w) >= 2)
 
     def region_words(self) -> tuple[str, ...]:
-        """Regions the documents may name for the company's city (攀西 for 攀枝花市, 川南 for 宜宾市 …)."""
-        return tuple(r for r, cities in REGIONS.items() if self.city in cities)
+        """Economic zones the documents may name instead of the company's city (``rag.matching.places.zones_of``)."""
+        return zones_of(self.city)
 
     def location_label(self) -> str:
         return "".join(p for p in (self.city, f"（{self.district}）" if self.district else "") if p) or "未注明"
@@ -132,8 +139,9 @@ class Profile:
                 day = _dt.date.fromisoformat(text_field("date"))
             except ValueError:
                 raise ProfileError(f"profile.date {data['date']!r} is not a date; write it as YYYY-MM-DD") from None
-        district, implied_city = canonical_district(text_field("district"))
-        city = canonical_city(text_field("city")) or implied_city
+        named_city = canonical_city(text_field("city"))
+        district, implied_city = canonical_district(text_field("district"), named_city)
+        city = named_city or implied_city
         products = list_field("products")  # a need written as a product (补贴, 研发补贴) is a need
         need_products = [n for p in products for n in needs_of_word(p)]
         profile = cls(city=city, district=district, industry=text_field("industry"),

@@ -21,9 +21,9 @@ KIND_LABELS = {"product": "产品", "industry": "行业", "need": "需求", "dir
 
 @dataclass(frozen=True)
 class Flag:
-    """A plain-language caveat of a provision's document. ``code``: "only_chengdu" | "only_city" |
-    "only_sichuan" | "repealed" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g.
-    "仅适用于成都市", "规划期已结束（2021—2025年）"."""
+    """A plain-language caveat of a provision's document. ``code``: "only_city" | "only_province" |
+    "repealed" | "expired" | "not_started" | "draft"; ``text``: what the user reads, e.g.
+    "仅适用于某某市", "规划期已结束（2021—2025年）"."""
 
     code: str
     text: str
@@ -146,16 +146,24 @@ class MatchResult:
 
 # --- flags -------------------------------------------------------------------------------------------
 def is_city_region(region: str | None) -> bool:
-    """True for a city/prefecture jurisdiction ("成都市", "凉山彝族自治州"), False for 四川省 or unknown."""
-    return bool(region) and region != "四川省" and region.endswith(("市", "州"))
+    """True for a jurisdiction below a province — a prefecture ("某某市", "某某自治州") or a county — by
+    the gazetteer (a municipality such as 重庆市 counts as a province); else the old rule of thumb for
+    names the gazetteer lacks (ends with 市/州). False for a province or unknown."""
+    if not region:
+        return False
+    from rag.metadata import _place_index
+
+    places = _place_index()[0].get(region, [])
+    if places:
+        return all(p.level != "province" for p in places)
+    return region.endswith(("市", "州"))
 
 
 def applies_elsewhere(meta: DocumentMeta, profile: Profile) -> bool:
-    """True when the document's jurisdiction is known not to include the company (a 成都市 document for
-    a company in 绵阳市; a 四川省 document for a company in 重庆市). Unknown locations count as inside."""
-    if is_city_region(meta.region):
-        return profile.city is not None and profile.city != meta.region
-    return meta.region == "四川省" and profile.in_sichuan is False
+    """True when the document's jurisdiction is known not to include the company (a city's document for
+    a company in another city; a province's document for a company in another province:
+    ``Profile.inside``). Unknown locations count as inside."""
+    return profile.inside(meta.region) is False
 
 
 REPEALED = ("废止", "失效", "停止执行", "撤销", "废除")  # words of a status that says the document no longer applies
@@ -200,14 +208,14 @@ def display_order(provisions, today: date) -> list:
 def document_flags(meta: DocumentMeta, profile: Profile, today: date) -> tuple[Flag, ...]:
     """Caveats of a document for this company on ``today``: jurisdiction, ended plan, draft.
 
-    A city document (成都市) is flagged "仅适用于成都市" unless the company is known to be in that city
-    — also when its location is unknown; a 四川省 document only for a company known to be elsewhere.
-    ``code``: only_chengdu | only_city | only_sichuan | repealed | expired | not_started | draft."""
+    A document of a city or county (``is_city_region``) is flagged "仅适用于<region>" unless the company
+    is known to be there — also when its location is unknown; a province's document only for a company
+    known to be elsewhere. ``code``: only_city | only_province | repealed | expired | not_started | draft."""
     flags = []
-    if is_city_region(meta.region) and profile.city != meta.region:
-        flags.append(Flag("only_chengdu" if meta.region == "成都市" else "only_city", f"仅适用于{meta.region}"))
-    elif meta.region == "四川省" and profile.in_sichuan is False:
-        flags.append(Flag("only_sichuan", "仅适用于四川省"))
+    if is_city_region(meta.region) and profile.inside(meta.region) is not True:
+        flags.append(Flag("only_city", f"仅适用于{meta.region}"))
+    elif meta.region and meta.region != "全国" and profile.inside(meta.region) is False:
+        flags.append(Flag("only_province", f"仅适用于{meta.region}"))
     if is_repealed(meta):
         flags.append(Flag("repealed", f"文件已失效（{meta.status}）"))
     if meta.expired_on(today):

@@ -1,6 +1,6 @@
 """Presenting a MatchResult: the summary (LLM or template), Markdown and JSON export.
 
-Every output form shows each provision's flags (仅适用于成都市 / 规划期已结束（…） / 征求意见稿) next to
+Every output form shows each provision's flags (仅适用于某某市 / 规划期已结束（…） / 征求意见稿) next to
 the provision, and the summary counts them, so flagged provisions are never silently mixed in.
 The LLM summary uses ``prompts/match_summary.md`` (variables ``{profile}``, ``{provisions}``); any LLM
 failure falls back to the template with a remark appended to the summary.
@@ -28,7 +28,7 @@ def profile_lines(profile) -> list[tuple[str, str]]:
 
 
 def profile_brief(profile) -> str:
-    """One line: "成都市（双流区）· 钠离子电池 · 专精特新 · 需求：用地/空间、研发"."""
+    """One line: "某某市（某某区）· 钠离子电池 · 专精特新 · 需求：用地/空间、研发"."""
     parts = [profile.location_label()] if profile.city or profile.district else []
     parts += ["、".join(profile.products or ([profile.industry] if profile.industry else []))]
     if profile.qualifications:
@@ -51,8 +51,8 @@ def template_summary(result) -> str:
              f"来自 {len(groups)} 份文件：{docs}。"]
     caveats = []
     for code, label in (("repealed", "出自已失效的文件"), ("expired", "出自规划期已结束的文件，反映当时的部署"), ("draft", "出自征求意见稿，不是正式发布的文本"),
-                        ("only_chengdu", "出自仅适用于成都市的文件"), ("only_city", "出自仅适用于其他市（州）的文件"),
-                        ("only_sichuan", "出自仅适用于四川省的文件"),
+                        ("only_city", "出自仅适用于特定市（州）或区县、企业不在或未注明在该地的文件"),
+                        ("only_province", "出自仅适用于其他省份的文件"),
                         ("not_started", "出自规划期尚未开始的文件")):
         n = sum(1 for p in provs if any(f.code == code for f in p.flags))
         if n:
