@@ -24,8 +24,8 @@ from rag.index import LoadedIndex, card_rows
 from rag.meta_answers import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
-from rag.query import (QueryPlan, changed_first, chunk_section_labels, is_comparison, plan_query, prepare_index,
-                       routing_rankings)
+from rag.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
+                       prepare_index, routing_rankings)
 from rag.settings import Settings
 from rag.types import Hit
 
@@ -229,6 +229,12 @@ class HybridRetriever:
         * a compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
           top ``PROTECTED_ROWS`` first and then gets ``slots_per_scope`` passages of each scope from
           that scope's sub-query (round-robin, ``guarantee_scope_slots``);
+        * a plan naming places but no document adds one ranking within the documents of their
+          jurisdiction (``plan.region_doc_ids``: 本市/本省 articles found by place; ``routing_rankings``);
+        * a BM25 first row scoring ``DOMINANT_RATIO`` × the second's (the one passage holding the
+          question's rare words) gets a ranking of its own (``rag.query.dominant_match``);
+        * a question asking what changed between versions of a title (``plan.changed_versions``) gets
+          the passages a revision left unchanged after the others (``rag.query.changed_first``);
         * any other plan naming documents adds one in-document ranking per document, weighted by
           ``scope_weights`` (an ambiguous reference only nudges); named sections add a ranking; a
           question about a document itself (``plan.about_document``) gets the cards of its documents
@@ -274,6 +280,10 @@ class HybridRetriever:
             weights += [w] * len(lists)
             if len(rankings) == len(lists):  # the global ranking, before any routing
                 plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)]
+        lead = dominant_match(rankings[0], bm25_all) if routing and bm25_all is not None and rankings else None
+        if lead is not None:  # one passage alone holds the question's rare words: a ranking of its own
+            rankings.append([lead])
+            weights.append(1.0)
         if routing and plan.sections and bm25_all is not None:
             # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
             rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)

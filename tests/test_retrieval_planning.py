@@ -543,7 +543,7 @@ def test_a_question_naming_a_place_gets_a_ranking_within_its_jurisdiction():
     docs = {"qd": _doc("qd", "青岛市海洋牧场管理条例", "青岛市", "2020-01-01"),
             "sd": _doc("sd", "山东省海洋牧场管理条例", "山东省", "2020-01-01"),
             "nb": _doc("nb", "宁波市海洋牧场管理条例", "宁波市", "2020-01-01")}
-    plan = SimpleNamespace(compare=False, scopes=(), region_doc_ids=("qd", "sd"))
+    plan = SimpleNamespace(compare=False, scopes=(), region_doc_ids=("qd", "sd"), tokens=["青岛", "专项资金"])
     assert routing_rankings(plan, 0.5) == [(("qd", "sd"), 0.5)]
     assert routing_rankings(SimpleNamespace(compare=True, scopes=(), region_doc_ids=("qd",)), 0.5) == []
     assert {d for d, m in docs.items() if jurisdiction_covers(m.region, ("青岛市",))} == {"qd", "sd"}
@@ -595,3 +595,12 @@ def test_a_penalty_question_naming_a_place_searches_the_penalty_chapter(marine_q
     hits = marine_qa.retrieve("青岛有人骗领海洋牧场补贴怎么处理？", 3)
     assert any("骗取海洋牧场建设补贴" in h.chunk.text and marine_qa.index.docs[h.chunk.doc_id].region == "青岛市"
                for h in hits)
+
+
+def test_dominant_match_is_a_first_row_far_ahead_of_the_second():
+    from rag.query import dominant_match
+
+    scores = [15.0, 3.5, 3.4, 0.0]
+    assert dominant_match([0, 1, 2], scores) == 0  # 首席数据官: one passage holds the rare words
+    assert dominant_match([1, 2, 0], scores) is None  # 3.5 vs 3.4: no passage stands out
+    assert dominant_match([0], scores) is None and dominant_match([0, 3], scores) is None
