@@ -104,3 +104,18 @@ def test_chat_asks_back_then_answers_the_chosen_document(tmp_path):
     assert qa.calls[-1][1].region == "杭州市"
     list(h.chat_stream("那上海呢？", views[-1].session, h.ChatOptions(), settings, qa=qa))
     assert qa.calls[-1][1].region is None  # no 上海 document: no filter (the answer says what is missing)
+
+
+from test_llm import llm_env, llm_server  # noqa: E402,F401  (pytest fixtures)
+
+
+def test_ambiguous_followup_is_not_resolved_by_the_llm(llm_server, llm_env):  # noqa: F811
+    from rag.pipeline import PolicyQA
+
+    srv = llm_server("ok", followup="《杭州市生活垃圾管理条例》的施行日期是哪天？")
+    qa = PolicyQA(llm_env(srv.base_url))
+    rw = qa.resolve_followup("它的施行日期是哪天？", "垃圾和停车有什么罚款？", None, (),
+                             cited_titles=(HZ.title, BJ.title))
+    assert rw.rule == "ambiguous" and rw.choices == (HZ.title, BJ.title) and not srv.of_kind("followup")
+    done = qa.resolve_followup("2", rw.question, None, (), pending_choices=rw.choices)
+    assert (done.question, done.rule) == (f"《{BJ.title}》的施行日期是哪天？", "document")

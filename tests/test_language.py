@@ -22,7 +22,7 @@ def test_english_words_map_to_policy_terms_and_places():
     terms, _, _ = map_english("Zhejiang Province's penalties for illegal parking")
     assert terms[:1] == ["浙江省"] and "停车" in terms and "罚款" in terms and "园区" not in terms
     terms, _, _ = map_english("hundred-billion-yuan industrial clusters")
-    assert "千亿" in terms and "产业集群" in terms
+    assert terms == ["千亿级", "产业集群"]  # the documents' word for a hundred-billion-yuan scale
 
 
 class _Index:
@@ -73,3 +73,19 @@ def test_rewrite_prompt_asks_for_chinese_rewrites():
 
     prompt = str(load_prompt("rewrite"))
     assert "英文" in prompt and "中文" in prompt
+
+
+# --- with an LLM configured (the scripted OpenAI-compatible server of tests/test_llm.py) ------------
+from test_llm import llm_env, llm_server  # noqa: E402,F401  (pytest fixtures)
+
+
+def test_english_question_with_an_llm_is_translated_by_its_rewriting(llm_server, llm_env):  # noqa: F811
+    from rag.pipeline import PolicyQA
+
+    srv = llm_server("ok", rewrite="到2027年打造几个千亿级产业集群？\n千亿级产业集群的目标")
+    qa = PolicyQA(llm_env(srv.base_url))
+    answer = qa.ask("What is the weather like tomorrow in Paris?")  # no glossary words: the LLM translates
+    assert answer.text != ASK_IN_CHINESE
+    sent = srv.of_kind("rewrite")[0]["body"]["messages"][-1]["content"]
+    assert "What is the weather like tomorrow in Paris?" in sent
+    assert answer.question == "What is the weather like tomorrow in Paris?"
