@@ -152,7 +152,7 @@ def cmd_ingest(args) -> int:
     paths = [Path(p) for p in args.paths] or None
     if args.replace and not paths:
         paths = [Path(settings.corpus_dir)]
-    keep = {"keep_others": not args.replace}
+    keep = {"keep_others": not args.replace, "refit": args.replace}
     if args.include_hidden:
         hidden = kb.excluded(settings)  # a damaged kb.json is reported before the index is touched
         report = ingest(settings, paths, progress=_progress, exclude=[], on_wait=_waiting(settings), **keep)
@@ -358,7 +358,7 @@ def cmd_info(args) -> int:
         rows = kb.metadata_rows(settings)
         info["documents"] = [{k: v for k, v in r.items() if k != "field_sources"} for r in rows]
         info["index"] = {"generation": pointer["generation"], "created": pointer.get("created"),
-                         "chunks": sum(r["chunks"] for r in rows)}
+                         "chunks": sum(r["chunks"] for r in rows), "embedder": pointer.get("embedder")}
     if args.json:
         _print_json(info)
         return 0
@@ -368,6 +368,11 @@ def cmd_info(args) -> int:
         print("index        not built (run `rag ingest`)")
         return 0
     print(f"index        {info['index']['generation']}, {info['index']['chunks']} chunks, built {info['index']['created']}")
+    fit = info["index"].get("embedder") or {}
+    if fit.get("fitted"):
+        print(f"lsa model    fitted {fit['fitted']} on {fit.get('fit_rows')} of {fit.get('corpus_rows')} chunks "
+              f"({fit.get('features')} features); {fit.get('added_rows', 0)} chunks projected since "
+              f"(unknown features {fit.get('added_oov', 0):.0%}); refitted because: {fit.get('refit_reason')}")
     unknown = "—"
 
     def period(d):
@@ -432,7 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-hidden", action="store_true",
                    help="also index documents hidden in the knowledge base (they are un-hidden)")
     p.add_argument("--replace", action="store_true",
-                   help="make PATHs (default: the bundled corpus) the whole index; other documents are removed")
+                   help="make PATHs (default: the bundled corpus) the whole index; other documents are removed "
+                        "(the offline LSA embedding is fitted afresh)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("remove", help="remove documents from the index (bundled ones are hidden, uploads deleted)")

@@ -33,22 +33,83 @@ def lsa_features(text: str, tokenizer: Tokenizer) -> list[str]:
     return tokenizer.tokens(text) + _bigrams(text)
 
 
-GRAM_MAX_ROWS = 8000
-"""Largest number of chunks fitted through the dense Gram matrix (8000² float64 ≈ 512 MB); larger fits use svds."""
+GRAM_MAX_ROWS = 2000
+"""Largest number of fitted chunks whose SVD is computed exactly through the dense Gram matrix
+(2000² float64 = 32 MB); larger fits use a randomized truncated SVD of the sparse matrix."""
+
+FIT_MAX_ROWS = 20000
+"""Largest number of chunks the LSA model is fitted on: a larger corpus is fitted on a deterministic
+random sample of this many chunks (time ~ nnz·dim, memory ~ (rows + features)·dim) and every chunk is
+projected with the fitted model."""
+
+MAX_FEATURES = 120000
+"""Largest vocabulary of a model fitted on more than ``GRAM_MAX_ROWS`` chunks: features seen in at least
+two fitted chunks, the most frequent first (components are dim × features float32: ≤ 123 MB at dim 256)."""
+
+
+def _limit_blas():
+    """A context that keeps BLAS (OpenBLAS/MKL) to one thread: on a machine whose cores are busy, BLAS
+    threads spinning against each other made a 900×900 eigendecomposition ten times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1)
+
+
+def randomized_svd(matrix, k: int, n_oversamples: int = 10, n_iter: int = 4, seed: int = 0):
+    """Top-``k`` truncated SVD of a (sparse or dense) n×V ``matrix`` with n ≤ V (chunks × features):
+    ``(U (n, k), sigma (k,), Vt (k, V))``, sigma descending. Randomized range finder with ``n_iter`` power
+    iterations, re-orthonormalised on the row side (Halko, Martinsson & Tropp 2011, Algorithms 4.4 and
+    5.1 — the method of scikit-learn's ``randomized_svd``); the small factor B = Qᵀ·A is decomposed
+    through its w×w Gram matrix B·Bᵀ (w = k + n_oversamples), so that no V-sized QR or SVD is needed.
+    Time ~ nnz·w·(2·n_iter + 2) + (n + V)·w², memory ~ (n + V)·w. Deterministic for a given ``seed``.
+    Raises ValueError when k < 1."""
+    from scipy import linalg
+
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    n, v = matrix.shape
+    width = min(k + n_oversamples, n, v)
+    rng = np.random.default_rng(seed)
+    q = np.asarray(matrix @ rng.standard_normal((v, width)))
+    q, _ = linalg.qr(q, mode="economic", check_finite=False)
+    for _ in range(n_iter):
+        q, _ = linalg.qr(np.asarray(matrix @ np.asarray(matrix.T @ q)), mode="economic", check_finite=False)
+    b = np.asarray(matrix.T @ q).T  # width × V, B = Qᵀ A
+    eigvals, eigvecs = linalg.eigh(b @ b.T, check_finite=False)
+    order = np.argsort(eigvals)[::-1][:min(k, width)]
+    sigma = np.sqrt(np.clip(eigvals[order], 1e-24, None))
+    vt = (eigvecs[:, order].T @ b) / sigma[:, None]
+    return q @ eigvecs[:, order], sigma, vt
+
+
+def sample_rows(n: int, cap: int, seed: int = 0) -> np.ndarray:
+    """Sorted row indices: all ``n`` rows when n ≤ cap, else a deterministic random ``cap`` of them."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
+
 
 class LSAEmbeddings(Embeddings):
     """Offline dense embeddings: TF-IDF (sublinear tf, smooth idf) → truncated SVD → L2 norm.
 
-    ``vocab``: feature → column; ``idf``: float32, length V; ``components``: float32 (dim, V).
+    ``vocab``: feature → column; ``idf``: float32, length V; ``components``: float32 (dim, V);
+    ``info``: how the model was fitted — ``id`` (unique per fit), ``fitted`` (ISO time), ``fit_rows``
+    (chunks fitted on), ``corpus_rows`` (chunks of the corpus then), ``method`` ("gram" or "randomized").
     ``embed_query``/``embed_documents`` return lists of ``dim`` floats, unit length (zero vector for a
-    text with no known feature).
+    text with no known feature); ``embed_features`` embeds many chunks at once as a float32 matrix.
     """
 
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray, components: np.ndarray, tokenizer: Tokenizer):
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray, components: np.ndarray, tokenizer: Tokenizer,
+                 info: dict | None = None):
         self.vocab = vocab
         self.idf = idf.astype(np.float32)
-        self.components = components.astype(np.float32)
+        self.components = np.ascontiguousarray(components, dtype=np.float32)
         self.tokenizer = tokenizer
+        self.info = dict(info or {})
 
     @property
     def dim(self) -> int:
@@ -56,49 +117,62 @@ class LSAEmbeddings(Embeddings):
 
     @classmethod
     def fit(cls, texts: list[str], tokenizer: Tokenizer, dim: int = 256,
-            tokens: list[list[str]] | None = None) -> "LSAEmbeddings":
+            tokens: list[list[str]] | None = None, max_rows: int = FIT_MAX_ROWS) -> "LSAEmbeddings":
         """Fit on the corpus texts; ``tokens`` (the jieba tokens of each text) may be passed to avoid
-        tokenising twice. ``dim`` is capped at ``len(texts) - 1``.
+        tokenising again. ``dim`` is capped at the number of fitted rows − 1. With more than ``max_rows``
+        texts the model is fitted on a deterministic random sample of ``max_rows`` of them.
 
         TF-IDF as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``: tf = 1 + ln(count),
-        idf = ln((1 + n) / (1 + df)) + 1, rows L2-normalised. The truncated SVD is computed exactly
-        through the eigendecomposition of the n×n Gram matrix X·Xᵀ = U Σ² Uᵀ, so Vᵀ = Σ⁻¹ Uᵀ X
-        (cheap because n, the number of chunks, is small); above ``GRAM_MAX_ROWS`` chunks (e.g. one
-        document of millions of characters) it is computed by ARPACK (``scipy.sparse.linalg.svds``) on
-        the sparse matrix, in memory linear in its size.
+        idf = ln((1 + n) / (1 + df)) + 1, rows L2-normalised. Up to ``GRAM_MAX_ROWS`` fitted rows the
+        truncated SVD is exact, through the eigendecomposition of the n×n Gram matrix X·Xᵀ = U Σ² Uᵀ
+        (Vᵀ = Σ⁻¹ Uᵀ X); above, the vocabulary is the features of at least two fitted chunks (at most
+        ``MAX_FEATURES``, most frequent first) and the SVD is ``randomized_svd`` of the sparse matrix.
         """
+        import time as _time
+
         from scipy import sparse
 
-        features = [(tokens[i] if tokens is not None else tokenizer.tokens(t)) + _bigrams(t)
-                    for i, t in enumerate(texts)]
-        vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        for r, feats in enumerate(features):
-            for f, c in Counter(feats).items():
-                if not f:
+        rows = sample_rows(len(texts), max_rows)
+        features = [(tokens[i] if tokens is not None else tokenizer.tokens(texts[i])) + _bigrams(texts[i])
+                    for i in rows]
+        n = len(features)
+        big = n > GRAM_MAX_ROWS
+        counts = [Counter(f for f in feats if f) for feats in features]
+        if big:
+            df_all = Counter(f for c in counts for f in c)
+            kept = [f for f, d in df_all.most_common(MAX_FEATURES) if d >= 2]
+            vocab = {f: i for i, f in enumerate(kept)}
+        else:
+            vocab = {}
+        indptr, cols, vals = [0], [], []
+        for c in counts:
+            for f, m in c.items():
+                col = vocab.get(f) if big else vocab.setdefault(f, len(vocab))
+                if col is None:
                     continue
-                rows.append(r)
-                cols.append(vocab.setdefault(f, len(vocab)))
-                vals.append(1.0 + np.log(c))
-        n = len(texts)
-        matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float64)
+                cols.append(col)
+                vals.append(1.0 + np.log(m))
+            indptr.append(len(cols))
+        matrix = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), np.asarray(cols, dtype=np.int64), indptr),
+                                   shape=(n, len(vocab)))
         df = np.bincount(matrix.indices, minlength=len(vocab))
         idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
         matrix = matrix @ sparse.diags(idf)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        matrix = sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix
-        if n > GRAM_MAX_ROWS:  # the dense n×n Gram matrix would cost O(n²) memory and O(n³) time
-            from scipy.sparse.linalg import svds
-
-            k = max(1, min(dim, n - 1, len(vocab) - 1))
-            _u, sigma, vt = svds(matrix, k=k, random_state=0)
-            return cls(vocab, idf, vt[np.argsort(sigma)[::-1]], tokenizer)
-        gram = (matrix @ matrix.T).toarray()
-        eigvals, eigvecs = np.linalg.eigh(gram)
-        order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
-        sigma = np.sqrt(np.clip(eigvals[order], 1e-12, None))
-        components = (sparse.csr_matrix(eigvecs[:, order].T / sigma[:, None]) @ matrix).toarray()
-        return cls(vocab, idf, components, tokenizer)
+        matrix = (sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix).tocsr()
+        info = {"id": f"{_time.time_ns():x}", "fitted": _time.strftime("%Y-%m-%dT%H:%M:%S"), "fit_rows": n,
+                "corpus_rows": len(texts), "features": len(vocab), "method": "randomized" if big else "gram"}
+        with _limit_blas():
+            if big:
+                k = max(1, min(dim, n - 1, len(vocab) - 1))
+                _u, _sigma, components = randomized_svd(matrix, k)
+                return cls(vocab, idf, components, tokenizer, info)
+            gram = (matrix @ matrix.T).toarray()
+            eigvals, eigvecs = np.linalg.eigh(gram)
+            order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
+            sigma = np.sqrt(np.clip(eigvals[order], 1e-12, None))
+            components = (sparse.csr_matrix(eigvecs[:, order].T / sigma[:, None]) @ matrix).toarray()
+        return cls(vocab, idf, components, tokenizer, info)
 
     def _vector(self, text: str) -> np.ndarray:
         counts = Counter(f for f in lsa_features(text, self.tokenizer) if f in self.vocab)
@@ -112,6 +186,37 @@ class LSAEmbeddings(Embeddings):
         norm = np.linalg.norm(vec)
         return vec / norm if norm > 0 else vec
 
+    def embed_features(self, tokens: list[list[str]], texts: list[str]) -> tuple[np.ndarray, float]:
+        """Vectors of many chunks at once from their stored jieba ``tokens`` and indexed ``texts`` (for
+        the character bigrams): float32 (len(texts), dim), unit rows (zero rows for chunks without a
+        known feature), the same as ``embed_documents`` without tokenising again. Also returns the share
+        of the chunks' feature occurrences that are out of the model's vocabulary (0..1; drift)."""
+        from scipy import sparse
+
+        indptr, cols, vals = [0], [], []
+        total = known = 0
+        vocab = self.vocab
+        for toks, text in zip(tokens, texts):
+            counts = Counter(f for f in toks + _bigrams(text) if f)
+            total += sum(counts.values())
+            for f, m in counts.items():
+                col = vocab.get(f)
+                if col is not None:
+                    cols.append(col)
+                    vals.append(1.0 + np.log(m))
+                    known += m
+            indptr.append(len(cols))
+        matrix = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
+                                   shape=(len(texts), len(vocab)))
+        matrix = (matrix @ sparse.diags(self.idf)).tocsr()
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        matrix = (sparse.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ matrix).tocsr()
+        with _limit_blas():
+            vectors = np.asarray(matrix @ self.components.T, dtype=np.float32)
+        lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors /= np.where(lengths > 0, lengths, 1.0)
+        return vectors, (1.0 - known / total) if total else 0.0
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [self._vector(t).tolist() for t in texts]
 
@@ -119,17 +224,25 @@ class LSAEmbeddings(Embeddings):
         return self._vector(text).tolist()
 
     def save(self, path: Path) -> None:
-        """Write one ``.npz`` (terms, idf, components)."""
+        """Write one ``.npz`` (terms, idf, components, info as JSON)."""
+        import json
+
         terms = np.empty(len(self.vocab), dtype=object)
         for term, i in self.vocab.items():
             terms[i] = term
-        np.savez(path, terms=np.array(terms.tolist(), dtype=str), idf=self.idf, components=self.components)
+        with open(path, "wb") as fh:  # a file object: np.savez would append ".npz" to a path without it
+            np.savez(fh, terms=np.array(terms.tolist(), dtype=str), idf=self.idf, components=self.components,
+                     info=np.array(json.dumps(self.info)))
 
     @classmethod
     def load(cls, path: Path, tokenizer: Tokenizer) -> "LSAEmbeddings":
+        """Read a model written by ``save`` (models saved before ``info`` existed load with info {})."""
+        import json
+
         with np.load(path, allow_pickle=False) as data:
             vocab = {str(t): i for i, t in enumerate(data["terms"])}
-            return cls(vocab, data["idf"], data["components"], tokenizer)
+            info = json.loads(str(data["info"])) if "info" in data.files else {}
+            return cls(vocab, data["idf"], data["components"], tokenizer, info)
 
 
 def openai_embeddings(model: str, base_url: str | None, api_key: str | None, timeout: float = 30.0) -> Embeddings:

@@ -2,15 +2,23 @@
 
 Layout under ``Settings.data_dir`` (everything the product writes lives here)::
 
-    chroma/                  Chroma PersistentClient (unless RAG_CHROMA_HOST names a server);
-                             one collection ``chunks_<generation>`` per index generation
+    chroma/                  Chroma PersistentClient (unless RAG_CHROMA_HOST names a server); one
+                             persistent collection ``chunks_<embedder id>`` per embedding model (a fitted
+                             LSA model, or a remote model), updated in place by every ingest
     index/CURRENT.json       the live generation; replaced atomically (os.replace) at the end of an ingest
-    index/<generation>/      chunks.jsonl, documents.json, bm25/ (bm25s), df.json, lsa.npz (offline embedder)
+    index/<generation>/      chunks.jsonl, documents.json, bm25/ (bm25s), df.json, tokens.npz (each chunk's
+                             jieba tokens, computed once), lsa.npz (offline embedder; a hard link shared by
+                             the generations that use the same fitted model)
     ingest.lock              the ingest lock (``ingest_lock``): one ingest or knowledge-base change at a time
 
 An ingest writes a complete new generation beside the live one and only then switches CURRENT, so
 an interrupted or failed ingest leaves the previous index usable; stale generations are removed by
-the next successful ingest.
+the next successful ingest. The generation's chunks.jsonl is the truth: the vectors of its chunks are
+upserted into the collection under content-addressed ids (``vector_id``: chunk id + a hash of what the
+vector and its metadata depend on) before the switch — only ids the collection lacks are embedded —
+and ids no kept generation references are deleted after it. Retrieval sees only the live generation's
+ids (``LiveVectors``), so vectors an interrupted ingest left behind are ignored until the next ingest
+deletes them.
 
 A damaged live generation (a file missing, unreadable or inconsistent with the others: ``check_index``)
 is reported by ``load_index`` as one ``IndexDamagedError`` naming the file and the fix (``rag ingest``);
@@ -32,7 +40,7 @@ from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
 
-INDEX_FORMAT = 13 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
+INDEX_FORMAT = 14 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
 
 
 def index_dir(settings: Settings) -> Path:
@@ -166,9 +174,27 @@ def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict:
     }
 
 
+def vector_id(chunk: Chunk, text: str, metadata: dict) -> str:
+    """The Chroma id of a chunk's vector: ``<chunk_id>-<12 hex>``, the hex a sha1 of its indexed ``text``
+    and Chroma ``metadata`` (``chunk_metadata``), so that a chunk whose title, section, text or
+    filterable fields changed gets a new id (and a new vector) while an unchanged one keeps its id."""
+    import hashlib
+
+    sig = hashlib.sha1((text + "\x00" + json.dumps(metadata, sort_keys=True, ensure_ascii=False)
+                        + "\x00" + chunk.text).encode("utf-8")).hexdigest()[:12]
+    return f"{chunk.chunk_id}-{sig}"
+
+
 def indexed_text(chunk: Chunk, meta: DocumentMeta) -> str:
-    """The text that BM25 and the embedder see: short title, section path, table header, passage."""
-    return "\n".join(p for p in (meta.title, chunk.section, chunk.context, chunk.text) if p)
+    """The text that BM25 and the embedder see: title, the document's region when the title does not name
+    it (a 实施方案 of 某省 whose articles say 本省 is found by the place a question names), section path,
+    table header, passage. For indexing only: the stored and quoted chunk text stays verbatim."""
+    from rag.references import bare_region
+
+    region = meta.region if meta.region and meta.region != "全国" else ""
+    if region and (bare_region(region) or region) in (meta.title or ""):
+        region = ""
+    return "\n".join(p for p in (meta.title, region, chunk.section, chunk.context, chunk.text) if p)
 
 
 @dataclass
@@ -177,7 +203,9 @@ class LoadedIndex:
 
     ``chunks``: all chunks, row i of BM25 is chunks[i]; ``docs``: doc_id → DocumentMeta;
     ``doc_texts``: doc_id → cleaned text; ``bm25``: bm25s.BM25; ``embedder``: LangChain Embeddings;
-    ``vectorstore``: langchain_chroma.Chroma over the generation's collection.
+    ``vectorstore``: ``LiveVectors`` over the collection (LangChain Chroma's
+    ``similarity_search_by_vector_with_relevance_scores``, restricted to this generation's vectors);
+    ``vector_ids``: the Chroma id of each chunk's vector (row-aligned with ``chunks``).
     """
 
     pointer: dict
@@ -189,6 +217,7 @@ class LoadedIndex:
     vectorstore: object
     tokenizer: Tokenizer
     df: dict  # token → chunk frequency; "__N__" → number of chunks
+    vector_ids: list | None = None
 
     def __post_init__(self):
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -205,6 +234,82 @@ class LoadedIndex:
     @property
     def generation(self) -> str:
         return self.pointer["generation"]
+
+
+class LiveVectors:
+    """The vector store as one generation sees it: the persistent Chroma collection, searched for the
+    vectors of ``live_ids`` (the generation's ``vector_id``s) only. The collection may also hold vectors
+    of the generation kept for answers in flight, or of an interrupted ingest: a search asks Chroma for
+    ``k`` plus that many more (``n_extra``) and drops them, so the result is the top ``k`` live vectors.
+    ``store`` is the LangChain ``Chroma`` over the collection (made on first use: importing
+    langchain_chroma takes seconds); other attributes are looked up on it."""
+
+    def __init__(self, make_store, collection, live_ids, n_extra: int):
+        self._make_store = make_store
+        self._store = None
+        self.collection = collection
+        self.live_ids = frozenset(live_ids)
+        self.n_extra = max(0, int(n_extra))
+
+    def similarity_search_by_vector_with_relevance_scores(self, embedding, k: int = 4, filter=None, **_kwargs):
+        """``[(Document, cosine distance)]`` of the ``k`` nearest live vectors (nearest first) that match
+        the Chroma ``filter`` (a ``where`` dict or None); each Document carries the chunk's Chroma metadata
+        (``chunk_id``, ``doc_id`` …), its vector id as ``id`` and the chunk text when the store holds it."""
+        from langchain_core.documents import Document
+
+        if k <= 0:
+            return []
+        n = min(k + self.n_extra, max(len(self.live_ids) + self.n_extra, 1))
+        got = self.collection.query(query_embeddings=[list(map(float, embedding))], n_results=n, where=filter,
+                                    include=["metadatas", "distances", "documents"])
+        out = []
+        for vid, meta, dist, text in zip(got["ids"][0], got["metadatas"][0], got["distances"][0],
+                                         (got.get("documents") or [[]])[0] or [None] * len(got["ids"][0])):
+            if vid in self.live_ids:
+                out.append((Document(page_content=text or "", metadata=meta or {}, id=vid), float(dist)))
+                if len(out) == k:
+                    break
+        return out
+
+    @property
+    def store(self):
+        if self._store is None:
+            self._store = self._make_store()
+        return self._store
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+
+TOKENS_FILE = "tokens.npz"
+
+
+def save_tokens(path: Path, vocab: list[str], ids, offsets, keys: list[str], vector_ids: list[str]) -> None:
+    """Write a generation's ``tokens.npz``: ``vocab`` (token strings), ``ids`` (int32, the tokens of
+    all chunks as vocabulary positions, concatenated), ``offsets`` (int64, n + 1: chunk i's tokens are
+    ids[offsets[i]:offsets[i + 1]]), ``keys`` (sha1 of each chunk's indexed text, what its tokens depend
+    on) and ``vector_ids`` (``vector_id`` of each chunk)."""
+    import numpy as np
+
+    with open(path, "wb") as fh:
+        np.savez(fh, vocab=np.array(vocab, dtype=str), ids=np.asarray(ids, dtype=np.int32),
+                 offsets=np.asarray(offsets, dtype=np.int64), keys=np.array(keys, dtype=str),
+                 vector_ids=np.array(vector_ids, dtype=str))
+
+
+def load_tokens(path: Path) -> dict:
+    """The arrays of a ``tokens.npz`` (see ``save_tokens``) as a dict of NumPy arrays; raises OSError or
+    ValueError when the file is missing or damaged."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        out = {k: data[k] for k in ("vocab", "ids", "offsets", "keys", "vector_ids")}
+    n = len(out["keys"])
+    if len(out["offsets"]) != n + 1 or len(out["vector_ids"]) != n or int(out["offsets"][-1]) != len(out["ids"]):
+        raise ValueError("arrays of different lengths")
+    return out
 
 
 def card_rows(index: "LoadedIndex") -> dict[str, int]:
@@ -275,21 +380,29 @@ def check_index(settings: Settings) -> IndexDamagedError | None:
     """Verify the live generation from disk (not from the cache): CURRENT.json, documents.json,
     chunks.jsonl, the bm25/ files, df.json, lsa.npz (offline embeddings), the Chroma store and collection
     are present and readable, and the numbers of documents, chunks, BM25 rows, df's ``__N__`` and Chroma
-    vectors agree (a vector query finds a stored chunk). Returns None when the index is sound or not
-    built yet, else the IndexDamagedError ``load_index`` would raise (its ``path`` names the damaged part)."""
+    vectors agree (the collection holds at least one vector per chunk, probed chunks' vectors are stored
+    and a vector query finds one), tokens.npz has a row per chunk. Returns None when the index is sound or
+    not built yet, else the IndexDamagedError ``load_index`` would raise (its ``path`` names the damaged part)."""
+    return inspect_index(settings)[1]
+
+
+def inspect_index(settings: Settings) -> tuple[LoadedIndex | None, IndexDamagedError | None]:
+    """``check_index`` that also returns what it loaded: ``(LoadedIndex, None)`` for a sound index,
+    ``(None, damage)`` for a damaged one, ``(None, None)`` when no index was built yet. The LoadedIndex
+    also carries ``entries``: the rows of documents.json as read (for ``rag.ingest``)."""
     try:
         pointer = read_current(settings)
         if pointer is not None:
-            _load_generation(settings, pointer)
+            return _load_generation(settings, pointer), None
     except IndexDamagedError as exc:
-        return exc
-    return None
+        return None, exc
+    return None, None
 
 
 def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     """Read and check every file of ``pointer``'s generation; raises IndexDamagedError at the first problem."""
     import bm25s
-    from langchain_chroma import Chroma
+    import numpy as np
 
     generation = pointer["generation"]
     gen_dir = index_dir(settings) / generation
@@ -339,6 +452,11 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     if not isinstance(df, dict) or df.get("__N__") != len(chunks):
         raise damaged("df.json", f"__N__ is {df.get('__N__') if isinstance(df, dict) else None} "
                                  f"for {len(chunks)} chunks")
+    tokens = read(TOKENS_FILE, load_tokens)
+    if len(tokens["keys"]) != len(chunks):
+        raise damaged(TOKENS_FILE, f"{len(tokens['keys'])} rows for {len(chunks)} chunks")
+    vector_ids = [str(v) for v in tokens["vector_ids"]]
+    del tokens
     tokenizer = Tokenizer(userdict_path(settings))
     embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
     if embed_settings.embeddings == "lsa":
@@ -354,7 +472,9 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
             client = chroma_client(settings, fresh=True)  # what other processes wrote, too
             collection = client.get_collection(collection_name)
             n_vectors = collection.count()
-            probe = collection.get(ids=[chunks[0].chunk_id], include=["embeddings"])
+            # a few vectors of the generation (first, last and evenly between) must be stored and searchable
+            probes = sorted({vector_ids[int(i)] for i in np.linspace(0, len(vector_ids) - 1, num=8)})
+            probe = collection.get(ids=probes, include=["embeddings"])
             found = collection.query(query_embeddings=[list(probe["embeddings"][0])], n_results=1)["ids"][0] \
                 if len(probe["ids"]) else []
             break
@@ -364,13 +484,22 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
                 continue
             why = "missing" if isinstance(exc, FileNotFoundError) else f"collection {collection_name}: {exc}"
             raise _damage(where, why) from None
-    if n_vectors != len(chunks) or not found:
-        raise _damage(where, f"collection {collection_name} holds {n_vectors} vectors "
-                             f"for {len(chunks)} chunks" + ("" if found else ", none found"))
-    vectorstore = Chroma(collection_name=collection_name, embedding_function=embedder, client=client,
-                         create_collection_if_not_exists=False)
-    return LoadedIndex(pointer=pointer, chunks=chunks, docs=docs, doc_texts=doc_texts, bm25=bm25,
-                       embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df)
+    if n_vectors < len(chunks) or len(probe["ids"]) != len(probes) or not found:
+        missing = len(probes) - len(probe["ids"])
+        raise _damage(where, f"collection {collection_name} holds {n_vectors} vectors for {len(chunks)} chunks"
+                             + (f", {missing} of {len(probes)} probed chunks missing" if missing else "")
+                             + ("" if found else ", none found"))
+    def store():
+        from langchain_chroma import Chroma
+
+        return Chroma(collection_name=collection_name, embedding_function=embedder, client=client,
+                      create_collection_if_not_exists=False)
+
+    vectorstore = LiveVectors(store, collection, vector_ids, n_vectors - len(chunks))
+    loaded = LoadedIndex(pointer=pointer, chunks=chunks, docs=docs, doc_texts=doc_texts, bm25=bm25,
+                         embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df, vector_ids=vector_ids)
+    loaded.entries = docs_json
+    return loaded
 
 
 BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy",
@@ -410,8 +539,9 @@ def release_chroma(settings: Settings) -> None:
             pass
 
 
-def remove_stale(settings: Settings, keep: set[str], client=None) -> None:
-    """Delete generation folders and Chroma collections whose generation is not in ``keep`` (best effort)."""
+def remove_stale(settings: Settings, keep: set[str], client=None, keep_collections: set[str] = frozenset()) -> None:
+    """Delete generation folders whose generation is not in ``keep``, and Chroma collections named
+    ``chunks_…`` that are not in ``keep_collections`` (best effort)."""
     root = index_dir(settings)
     for child in root.iterdir() if root.exists() else []:
         if child.is_dir() and child.name not in keep:
@@ -419,7 +549,7 @@ def remove_stale(settings: Settings, keep: set[str], client=None) -> None:
     if client is not None:
         for col in client.list_collections():
             name = getattr(col, "name", col)
-            if name.startswith("chunks_") and name.removeprefix("chunks_") not in keep:
+            if name.startswith("chunks_") and name not in keep_collections:
                 try:
                     client.delete_collection(name)
                 except Exception:  # noqa: BLE001 - a stale collection that is already gone is fine

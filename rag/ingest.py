@@ -16,6 +16,7 @@ a second one waits for the first, then syncs against the index the first one lef
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -27,8 +28,8 @@ from rag.metadata import METADATA_VERSION
 from rag.injection import flagged_passages
 from rag.corpus import Source, card_statements, collect_sources, file_sha256, load_document
 from rag.errors import DocumentReadError, IngestError, RagError
-from rag.index import (INDEX_FORMAT, check_index, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
-                       index_dir, indexed_text, ingest_lock, make_embedder, meta_from_json, read_current,
+from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
+                       index_dir, indexed_text, ingest_lock, inspect_index, make_embedder, meta_from_json, read_current,
                        release_chroma, remove_stale, userdict_path, write_current)
 from rag.settings import Settings
 from rag.text import Tokenizer
@@ -137,10 +138,18 @@ def _verbatim(statement: str, text: str) -> str | None:
     return m.group() if m else None
 
 
-def _previous(settings: Settings, pointer: dict | None) -> tuple[dict, dict, dict]:
-    """(doc entries, chunks by doc, cleaned texts by doc) of the live generation, or empty dicts."""
+def _previous(settings: Settings, pointer: dict | None, loaded=None) -> tuple[dict, dict, dict]:
+    """(doc entries, chunks by doc, cleaned texts by doc) of the live generation, or empty dicts; taken
+    from ``loaded`` (the generation as ``rag.index.inspect_index`` read it) when given."""
     if not pointer:
         return {}, {}, {}
+    if loaded is not None and getattr(loaded, "entries", None) is not None \
+            and loaded.generation == pointer["generation"]:
+        chunks: dict[str, list[Chunk]] = {}
+        for c in loaded.chunks:
+            chunks.setdefault(c.doc_id, []).append(c)
+        by_id = {d["meta"]["doc_id"]: d for d in loaded.entries}
+        return by_id, chunks, {d: e["text"] for d, e in by_id.items()}
     gen_dir = index_dir(settings) / pointer["generation"]
     try:
         docs = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
@@ -165,7 +174,8 @@ def _fingerprint(settings: Settings) -> dict:
 
 
 def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress,
-           exclude: Iterable[str] | None = None, keep_others: bool = False, on_wait=None) -> IngestReport:
+           exclude: Iterable[str] | None = None, keep_others: bool = False, on_wait=None,
+           refit: bool = False) -> IngestReport:
     """Sync the index with ``paths`` (files or directories; default ``default_sources``) without the
     documents whose ids are in ``exclude``.
 
@@ -183,6 +193,12 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     A damaged live generation (``rag.index.check_index``) is rebuilt from the sources even when no file
     changed; ``IngestReport.repaired`` holds the damage found.
 
+    Work is proportional to what changed: chunks of unchanged text reuse their stored jieba tokens
+    (tokens.npz), BM25 is rebuilt from stored tokens, and only vectors the persistent Chroma collection
+    lacks are computed and upserted. The offline LSA model stays frozen (new chunks are projected with
+    it) unless ``refit`` (``rag ingest --replace``), the corpus is small (``REFIT_ALWAYS_ROWS``) or it
+    drifted (``_refit_reason``); a refit fills a new collection and the old one is dropped after the switch.
+
     The whole sync holds the data directory's ingest lock (``rag.index.ingest_lock``): while another
     ingest or knowledge-base change runs, this one waits (``on_wait()`` is called once when it starts
     waiting), then reads the index that one left.
@@ -193,10 +209,10 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     live in every case.
     """
     with ingest_lock(settings, on_wait=on_wait):
-        return _ingest(settings, paths, progress, exclude, keep_others)
+        return _ingest(settings, paths, progress, exclude, keep_others, refit)
 
 
-def _ingest(settings, paths, progress, exclude, keep_others) -> IngestReport:
+def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> IngestReport:
     started = time.perf_counter()
     if exclude is None:
         exclude = default_exclude(settings)
@@ -211,7 +227,7 @@ def _ingest(settings, paths, progress, exclude, keep_others) -> IngestReport:
             report.excluded.append(source.meta.doc_id)
         else:
             sources.append(source)
-    damage = check_index(settings)
+    loaded, damage = inspect_index(settings)
     pointer = None if damage is not None and damage.path == "index/CURRENT.json" else read_current(settings)
     if damage is not None:
         report.repaired = damage.detail
@@ -219,7 +235,7 @@ def _ingest(settings, paths, progress, exclude, keep_others) -> IngestReport:
             _set_aside_chroma(settings)
     fingerprint = _fingerprint(settings)
     same_settings = bool(pointer) and pointer.get("fingerprint") == fingerprint
-    prev_docs, prev_chunks, prev_texts = _previous(settings, pointer)
+    prev_docs, prev_chunks, prev_texts = _previous(settings, pointer, loaded)
 
     entries: dict[str, dict] = {}
     chunks_by_doc: dict[str, list[Chunk]] = {}
@@ -290,7 +306,7 @@ def _ingest(settings, paths, progress, exclude, keep_others) -> IngestReport:
         report.seconds = time.perf_counter() - started
         return report
     report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress,
-                                          keep_previous=damage is None)
+                                          keep_previous=damage is None, refit=refit)
     shutil.rmtree(Path(settings.data_dir) / CHROMA_ASIDE, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
@@ -333,101 +349,289 @@ def _unique(source: Source, seen: set[str]) -> Source:
     return replace(source, meta=replace(source.meta, doc_id=doc_id))
 
 
-def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress, keep_previous=True) -> str:
+REFIT_ALWAYS_ROWS = 2000
+"""A corpus of at most this many chunks gets a freshly fitted LSA model at every ingest that changes it
+(exact and cheap at that size: the Gram-matrix SVD); a larger one keeps its frozen model until
+``_refit_reason`` says it drifted."""
+
+DRIFT_MIN_SHARE = 0.10
+"""Drift is judged once the chunks embedded since the fit are at least this share of the corpus."""
+
+DRIFT_MAX_OOV = 0.10
+"""... and refits when their share of feature occurrences out of the model's vocabulary exceeds the
+share measured on the corpus at fit time by more than this."""
+
+UPSERT_BATCH = 1000
+EMBED_BATCH = 2000
+
+
+def _refit_reason(model, info: dict, n_rows: int) -> str | None:
+    """Why the LSA model must be fitted again for a corpus of ``n_rows`` chunks (None: keep it frozen).
+    ``info``: the live pointer's ``embedder`` record (fit statistics and the drift counters)."""
+    if model is None:
+        return "no model"
+    if n_rows <= REFIT_ALWAYS_ROWS:
+        return "small corpus"
+    fit_rows = int(model.info.get("fit_rows") or 0)
+    from rag.embeddings import FIT_MAX_ROWS
+
+    if fit_rows < min(FIT_MAX_ROWS, n_rows) / 2:
+        return f"fitted on {fit_rows} chunks, the corpus has {n_rows}"
+    added, oov = int(info.get("added_rows") or 0), float(info.get("added_oov") or 0.0)
+    if added >= DRIFT_MIN_SHARE * n_rows and oov > float(info.get("fit_oov") or 0.0) + DRIFT_MAX_OOV:
+        return f"vocabulary drift ({oov:.0%} of new chunks' features unknown)"
+    return None
+
+
+def _text_key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _collection_ids(collection) -> set[str]:
+    """All ids stored in a Chroma collection (paged)."""
+    ids: set[str] = set()
+    page, offset = 20000, 0
+    while True:
+        got = collection.get(include=[], limit=page, offset=offset)["ids"]
+        ids.update(got)
+        if len(got) < page:
+            return ids
+        offset += page
+
+
+def _tokens(settings, chunks, texts, prev_gen, progress):
+    """Each chunk's jieba tokens as vocabulary ids: ``(vocab list, flat int32 ids, int64 offsets, keys,
+    previous tokens.npz arrays or None)``. Chunks whose indexed text (``keys``: its sha1) was tokenised
+    in the previous generation reuse those tokens; only the others are tokenised. A chunk without
+    tokens gets the empty token "" (BM25 needs one per row). The vocabulary keeps only used tokens."""
+    import numpy as np
+
+    from rag.index import TOKENS_FILE, load_tokens
+
+    keys = [_text_key(t) for t in texts]
+    prev = None
+    if prev_gen is not None:
+        try:
+            prev = load_tokens(prev_gen / TOKENS_FILE)
+        except (OSError, ValueError, KeyError):
+            prev = None
+    vocab: list[str] = list(map(str, prev["vocab"])) if prev is not None else []
+    position = {t: i for i, t in enumerate(vocab)}
+    prev_rows = {str(k): i for i, k in enumerate(prev["keys"])} if prev is not None else {}
+    parts: list = [None] * len(chunks)
+    todo = []
+    for i, key in enumerate(keys):
+        j = prev_rows.get(key)
+        if j is None:
+            todo.append(i)
+        else:
+            parts[i] = prev["ids"][prev["offsets"][j]:prev["offsets"][j + 1]]
+    tokenizer = Tokenizer(userdict_path(settings))
+    for i in progress(todo, "分词", len(todo)):
+        words = tokenizer.tokens(texts[i]) or [""]
+        parts[i] = np.fromiter((position.setdefault(w, len(position)) for w in words), dtype=np.int32,
+                               count=len(words))
+    vocab.extend(list(position)[len(vocab):])
+    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
+    used = np.bincount(flat, minlength=len(vocab)) > 0
+    if not used.all():  # tokens of chunks no longer indexed leave the vocabulary
+        remap = (np.cumsum(used) - 1).astype(np.int32)
+        flat = remap[flat]
+        vocab = [t for t, u in zip(vocab, used) if u]
+    return vocab, flat, offsets, keys, prev, len(todo)
+
+
+def _document_frequencies_ids(vocab: list[str], flat, offsets) -> dict:
+    """Token → number of chunks containing it (the empty token left out), plus ``"__N__"``."""
+    import numpy as np
+
+    n, v = len(offsets) - 1, max(len(vocab), 1)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    pairs = np.unique(rows * v + flat.astype(np.int64))
+    counts = np.bincount(pairs % v, minlength=len(vocab))
+    df = {vocab[i]: int(c) for i, c in enumerate(counts) if c and vocab[i]}
+    return {"__N__": n, **df}
+
+
+def _collection_name(settings, model) -> str:
+    import hashlib
+
+    if settings.embeddings == "lsa":
+        return f"chunks_{model.info['id']}"
+    key = f"{settings.embedding_model}|{settings.embedding_base_url or ''}"
+    return "chunks_" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress, keep_previous=True,
+                      refit=False) -> str:
+    """Write a new generation from ``entries``/``chunks_by_doc``, upsert the vectors the collection lacks,
+    switch CURRENT, then delete what no kept generation references. Returns the generation name."""
     import bm25s
+    import numpy as np
+
+    from rag.index import TOKENS_FILE, save_tokens, vector_id
 
     generation = f"g{time.time_ns():x}"
     root = index_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
     tmp_dir = root / (generation + ".partial")
     gen_dir = root / generation
-    client = None
-    collection_name = f"chunks_{generation}"
+    client = collection = None
+    created_collection = None
+    upserted: list[str] = []
+    prev_gen = (root / pointer["generation"]) if pointer and pointer.get("fingerprint") == fingerprint else None
     try:
         tmp_dir.mkdir()
         chunks = [c for doc_id in entries for c in chunks_by_doc[doc_id]]
         metas = {d: meta_from_json(e["meta"]) for d, e in entries.items()}
         texts = [indexed_text(c, metas[c.doc_id]) for c in chunks]
-        tokenizer = Tokenizer(userdict_path(settings))
-        corpus_tokens = [tokenizer.tokens(t) or [""] for t in progress(texts, "分词", len(texts))]
+        chroma_meta = [chunk_metadata(c, metas[c.doc_id]) for c in chunks]
+        vids = [vector_id(c, t, m) for c, t, m in zip(chunks, texts, chroma_meta)]
+        vocab, flat, offsets, keys, prev_tok, n_tokenized = _tokens(settings, chunks, texts, prev_gen, progress)
+        vocab_arr = np.array(vocab, dtype=object)
+
+        def tokens_of(i: int) -> list[str]:
+            return [t for t in vocab_arr[flat[offsets[i]:offsets[i + 1]]] if t]
+
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index(corpus_tokens, show_progress=False)
+        bm25.index(([flat[offsets[i]:offsets[i + 1]].tolist() for i in range(len(chunks))],
+                    {t: i for i, t in enumerate(vocab)}), show_progress=False)
         bm25.save(str(tmp_dir / "bm25"))
-        (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies(corpus_tokens), ensure_ascii=False),
-                                         encoding="utf-8")
+        (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies_ids(vocab, flat, offsets),
+                                                    ensure_ascii=False), encoding="utf-8")
+        save_tokens(tmp_dir / TOKENS_FILE, vocab, flat, offsets, keys, vids)
+
+        tokenizer = Tokenizer(userdict_path(settings))
+        info = dict((pointer or {}).get("embedder") or {}) if prev_gen is not None else {}
         if settings.embeddings == "lsa":
             from rag.embeddings import LSAEmbeddings
 
-            embedder = LSAEmbeddings.fit(texts, tokenizer, tokens=corpus_tokens)
-            embedder.save(tmp_dir / "lsa.npz")
+            model = None
+            if prev_gen is not None and not refit:
+                try:
+                    model = LSAEmbeddings.load(prev_gen / "lsa.npz", tokenizer)
+                except Exception:  # noqa: BLE001 - a missing or damaged model is fitted again
+                    model = None
+            reason = "replace" if refit else _refit_reason(model, info, len(chunks))
+            if reason is not None:
+                from rag.embeddings import FIT_MAX_ROWS, sample_rows
+
+                sample = sample_rows(len(chunks), FIT_MAX_ROWS)
+                model = LSAEmbeddings.fit([texts[i] for i in sample], tokenizer,
+                                          tokens=[tokens_of(i) for i in sample])
+                model.info["corpus_rows"] = len(chunks)
+                model.save(tmp_dir / "lsa.npz")
+                info = {**model.info, "refit_reason": reason, "added_rows": 0, "added_oov": 0.0}
+            else:
+                try:
+                    os.link(prev_gen / "lsa.npz", tmp_dir / "lsa.npz")
+                except OSError:
+                    shutil.copyfile(prev_gen / "lsa.npz", tmp_dir / "lsa.npz")
+            embedder = model
         else:
             embedder = make_embedder(settings, tmp_dir, tokenizer)
-        vectors = _embed(embedder, chunks, texts, settings, pointer, progress)
+            info = {"model": settings.embedding_model}
+        name = _collection_name(settings, embedder)
+        client = chroma_client(settings)
+        try:
+            collection = client.get_collection(name)
+            existing = _collection_ids(collection)
+        except Exception:  # noqa: BLE001 - not there yet (a new model, or a store rebuilt after damage)
+            collection = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+            created_collection, existing = name, set()
+        todo = [i for i, v in enumerate(vids) if v not in existing]
+        fit_oov = oov_sum = 0.0
+        step = EMBED_BATCH if settings.embeddings == "lsa" else 64
+        for start in progress(range(0, len(todo), step), "向量化", (len(todo) + step - 1) // step):
+            rows = todo[start:start + step]
+            if settings.embeddings == "lsa":
+                vectors, oov = embedder.embed_features([tokens_of(i) for i in rows], [texts[i] for i in rows])
+                oov_sum += oov * len(rows)
+            else:
+                vectors = np.asarray(embedder.embed_documents([texts[i] for i in rows]), dtype=np.float32)
+            for at in range(0, len(rows), UPSERT_BATCH):
+                part = rows[at:at + UPSERT_BATCH]
+                collection.upsert(ids=[vids[i] for i in part], embeddings=vectors[at:at + UPSERT_BATCH],
+                                  documents=[chunks[i].text for i in part],
+                                  metadatas=[chroma_meta[i] for i in part])
+                upserted.extend(vids[i] for i in part)
+        if settings.embeddings == "lsa" and todo:
+            if created_collection and info.get("added_rows") == 0 and len(todo) == len(chunks):
+                info["fit_oov"] = round(oov_sum / len(todo), 4)  # the whole corpus, just fitted
+            else:
+                added = int(info.get("added_rows") or 0)
+                info["added_oov"] = round((float(info.get("added_oov") or 0.0) * added + oov_sum) / (added + len(todo)), 4)
+                info["added_rows"] = added + len(todo)
+        info.update(rows=len(chunks), embedded_now=len(todo), tokenized_now=n_tokenized)
         with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n")
         (tmp_dir / "documents.json").write_text(json.dumps(list(entries.values()), ensure_ascii=False),
                                                 encoding="utf-8")
-        client = chroma_client(settings)
-        collection = client.create_collection(collection_name, embedding_function=None,
-                                              metadata={"hnsw:space": "cosine"})
-        batch = 256
-        for i in progress(range(0, len(chunks), batch), "写入向量库", (len(chunks) + batch - 1) // batch):
-            part = chunks[i:i + batch]
-            collection.add(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + batch],
-                           documents=[c.text for c in part],
-                           metadatas=[chunk_metadata(c, metas[c.doc_id]) for c in part])
         tmp_dir.rename(gen_dir)
-        write_current(settings, {"generation": generation, "collection": collection_name,
+        write_current(settings, {"generation": generation, "collection": name,
                                  "embeddings": settings.embeddings, "fingerprint": fingerprint,
                                  "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                 "documents": sorted(entries)})
+                                 "documents": sorted(entries), "embedder": info})
     except BaseException as exc:
-        import shutil
-
         shutil.rmtree(tmp_dir, ignore_errors=True)
         shutil.rmtree(gen_dir, ignore_errors=True)
-        if client is not None:
-            try:
-                client.delete_collection(collection_name)
-            except Exception:  # noqa: BLE001 - it may not exist yet
-                pass
+        _undo_vectors(settings, client, created_collection, collection, upserted, pointer)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         if isinstance(exc, RagError):
             raise
         raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
     # keep the previous generation one ingest longer: answers in flight may still be reading it
-    # (unless it is damaged)
-    remove_stale(settings, keep={generation, pointer["generation"]} if pointer and keep_previous else {generation},
-                 client=client)
+    # (unless it is damaged); its vectors stay too, everything else leaves the collection
+    keep_prev = bool(pointer) and keep_previous
+    live = set(vids)
+    if keep_prev and pointer.get("collection") == name:
+        live |= _generation_vector_ids(root / pointer["generation"], prev_tok if prev_gen is not None else None)
+    stale = (existing | set(upserted)) - live
+    if stale:
+        stale_list = sorted(stale)
+        try:
+            for at in range(0, len(stale_list), 5000):
+                collection.delete(ids=stale_list[at:at + 5000])
+        except Exception:  # noqa: BLE001 - best effort: the next ingest deletes what is left
+            pass
+    remove_stale(settings, keep={generation, pointer["generation"]} if keep_prev else {generation},
+                 client=client, keep_collections={name, pointer.get("collection")} if keep_prev else {name})
     return generation
 
 
-def _document_frequencies(corpus_tokens: list[list[str]]) -> dict:
-    """Token → number of chunks containing it, plus ``"__N__"``: the number of chunks."""
-    from collections import Counter
+def _generation_vector_ids(gen_dir: Path, tokens: dict | None) -> set[str]:
+    """The vector ids a generation references (from its tokens.npz; empty when unreadable)."""
+    from rag.index import TOKENS_FILE, load_tokens
 
-    df = Counter(t for tokens in corpus_tokens for t in set(tokens) if t)
-    return {"__N__": len(corpus_tokens), **df}
-
-
-def _embed(embedder, chunks, texts, settings, pointer, progress) -> list[list[float]]:
-    """Vectors for all chunks; with a remote embedder, vectors of unchanged chunks are copied from the
-    live collection instead of being requested again."""
-    reuse: dict[str, list[float]] = {}
-    if settings.embeddings == "openai" and pointer and pointer.get("fingerprint", {}).get("embeddings") == "openai":
+    if tokens is None:
         try:
-            old = chroma_client(settings).get_collection(pointer["collection"])
-            got = old.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
-            reuse = {i: list(v) for i, v in zip(got["ids"], got["embeddings"])}
-        except Exception:  # noqa: BLE001 - nothing to reuse
-            reuse = {}
-    todo = [i for i, c in enumerate(chunks) if c.chunk_id not in reuse]
-    vectors: dict[int, list[float]] = {}
-    batch = 64
-    for start in progress(range(0, len(todo), batch), "向量化", (len(todo) + batch - 1) // batch):
-        idx = todo[start:start + batch]
-        for i, vec in zip(idx, embedder.embed_documents([texts[i] for i in idx])):
-            vectors[i] = vec
-    return [vectors[i] if i in vectors else reuse[c.chunk_id] for i, c in enumerate(chunks)]
+            tokens = load_tokens(gen_dir / TOKENS_FILE)
+        except (OSError, ValueError, KeyError):
+            return set()
+    return {str(v) for v in tokens["vector_ids"]}
+
+
+def _undo_vectors(settings, client, created_collection, collection, upserted, pointer) -> None:
+    """After a failed ingest: drop the collection it created, or the vectors it upserted into the live
+    collection that the live generation does not use (best effort; retrieval ignores them anyway)."""
+    if client is None:
+        return
+    try:
+        if created_collection is not None:
+            if not pointer or pointer.get("collection") != created_collection:
+                client.delete_collection(created_collection)
+            return
+        if collection is not None and upserted:
+            live = _generation_vector_ids(index_dir(settings) / pointer["generation"], None) if pointer else set()
+            extra = sorted(set(upserted) - live)
+            for at in range(0, len(extra), 5000):
+                collection.delete(ids=extra[at:at + 5000])
+    except Exception:  # noqa: BLE001 - best effort
+        pass

@@ -51,9 +51,9 @@ def test_first_ingest_builds_complete_generation(built):
     assert pointer["generation"] == report.generation
     assert sorted(pointer["documents"]) == sorted(MINI_DOC_IDS)
     gen = index_dir(settings) / report.generation
-    for name in ("chunks.jsonl", "documents.json", "df.json", "lsa.npz", "bm25"):
+    for name in ("chunks.jsonl", "documents.json", "df.json", "lsa.npz", "bm25", "tokens.npz"):
         assert (gen / name).exists(), name
-    assert _live_collections(settings) == [f"chunks_{report.generation}"]
+    assert _live_collections(settings) == [pointer["collection"]]
     index = load_index(settings)
     assert len(index.chunks) == report.n_chunks
     assert {c.doc_id for c in index.chunks} == set(MINI_DOC_IDS)
@@ -77,6 +77,7 @@ def test_reingest_unchanged_is_a_no_op(built):
 
 def test_changed_file_replaces_its_chunks(built, mini_corpus):
     settings, first = built
+    first_collection = read_current(settings)["collection"]
     path = _doc_path(mini_corpus)
     old_index = load_index(settings)
     old_chunk = next(c for c in old_index.chunks if "培育30家以上具有全国影响力" in c.text)
@@ -96,7 +97,7 @@ def test_changed_file_replaces_its_chunks(built, mini_corpus):
     # the previous generation is kept one ingest longer (answers in flight may read it), not longer
     assert read_current(settings)["generation"] == report.generation
     assert sorted(d.name for d in index_dir(settings).iterdir() if d.is_dir()) == sorted({first.generation, report.generation})
-    assert sorted(_live_collections(settings)) == sorted({f"chunks_{first.generation}", f"chunks_{report.generation}"})
+    assert sorted(_live_collections(settings)) == sorted({first_collection, read_current(settings)["collection"]})
 
 
 def test_removed_file_loses_its_chunks(built, mini_corpus):
@@ -230,7 +231,7 @@ def _assert_previous_live(settings, generation):
     root = index_dir(settings)
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [generation]
     assert not list(root.glob("*.partial"))
-    assert _live_collections(settings) == [f"chunks_{generation}"]
+    assert _live_collections(settings) == [read_current(settings)["collection"]]
     rag_index._CACHE.clear()  # load from disk, not from memory
     assert load_index(settings).generation == generation
     assert _answers_leaders(settings)
@@ -258,8 +259,11 @@ def test_failure_in_vector_store_add_leaves_previous_generation(built, mini_corp
         def __init__(self, inner):
             self.inner = inner
 
-        def add(self, **_kwargs):
+        def upsert(self, **_kwargs):
             raise RuntimeError("chroma add failed")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
 
     class ClientProxy:
         def __init__(self, inner):
@@ -267,6 +271,9 @@ def test_failure_in_vector_store_add_leaves_previous_generation(built, mini_corp
 
         def create_collection(self, *a, **k):
             return FailingCollection(self.inner.create_collection(*a, **k))
+
+        def get_collection(self, *a, **k):
+            return FailingCollection(self.inner.get_collection(*a, **k))
 
         def __getattr__(self, name):
             return getattr(self.inner, name)
