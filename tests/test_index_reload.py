@@ -76,6 +76,63 @@ def test_loaded_process_picks_up_an_ingest_and_a_removal_by_another_process(shar
     assert hits and EXTRA_ID not in {h.chunk.doc_id for h in hits}
 
 
+FROZEN_MODEL = "import sys, rag.ingest; rag.ingest.REFIT_ALWAYS_ROWS = 0; from rag.cli import main; sys.exit(main())"
+"""``rag`` with the LSA model kept frozen however small the corpus (as for a large library): an ingest
+updates the same Chroma collection in place instead of filling a new one."""
+
+
+def test_vectors_updated_in_place_by_another_process_are_seen(shared_dir, monkeypatch):
+    """Embedded Chroma: another process upserts into and deletes from the collection this process has
+    open; the next question searches the vectors as they are now (not a stale copy held in memory)."""
+    import rag.ingest
+    from rag.index import read_current
+    from rag.ingest import ingest
+    from rag.pipeline import PolicyQA
+
+    settings, env, extra = shared_dir
+    monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
+    ingest(settings, refit=True)  # a model fitted now, kept by the ingests below
+    collection = read_current(settings)["collection"]
+    dense = PolicyQA(settings.with_(retrieval_mode="dense"))
+    assert EXTRA_ID not in {h.chunk.doc_id for h in dense.retrieve(Q_EXTRA, k=5)}
+
+    def other_process(*args):
+        proc = subprocess.run([sys.executable, "-c", FROZEN_MODEL, *args], capture_output=True, text=True,
+                              encoding="utf-8", timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+
+    other_process("ingest", str(extra))
+    assert read_current(settings)["collection"] == collection  # the same collection, updated in place
+    assert EXTRA_ID in {h.chunk.doc_id for h in dense.retrieve(Q_EXTRA, k=3)}
+    other_process("remove", EXTRA_ID)
+    assert read_current(settings)["collection"] == collection
+    hits = dense.retrieve(Q_EXTRA, k=5)
+    assert hits and EXTRA_ID not in {h.chunk.doc_id for h in hits}
+
+
+def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shared_dir, monkeypatch):
+    """Two PolicyQA of one process (two chat sessions): while one is mid-answer on the old generation,
+    the other loads the generation another process wrote into the same collection; both keep working."""
+    import rag.ingest
+    from rag.ingest import ingest
+    from rag.pipeline import PolicyQA
+
+    settings, env, extra = shared_dir
+    monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
+    ingest(settings, refit=True)
+    dense = settings.with_(retrieval_mode="dense")
+    first, second = PolicyQA(dense), PolicyQA(dense)
+    stream = first.ask_stream(Q_EXTRA)
+    assert next(stream)["type"] == "hits"  # first is mid-answer
+    proc = subprocess.run([sys.executable, "-c", FROZEN_MODEL, "ingest", str(extra)], capture_output=True,
+                          text=True, encoding="utf-8", timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert EXTRA_ID in {h.chunk.doc_id for h in second.retrieve(Q_EXTRA, k=3)}  # loads the new generation
+    assert EXTRA_ID not in {h.chunk.doc_id for h in first.retrieve(Q_EXTRA, k=5)}  # still its answer's index
+    assert list(stream)[-1]["type"] == "final"
+    assert EXTRA_ID in {h.chunk.doc_id for h in first.retrieve(Q_EXTRA, k=3)}
+
+
 def test_an_answer_in_progress_keeps_its_index_the_next_question_sees_the_new_one(shared_dir):
     from rag.ingest import ingest
     from rag.pipeline import PolicyQA
