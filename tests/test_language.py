@@ -89,3 +89,16 @@ def test_english_question_with_an_llm_is_translated_by_its_rewriting(llm_server,
     sent = srv.of_kind("rewrite")[0]["body"]["messages"][-1]["content"]
     assert "What is the weather like tomorrow in Paris?" in sent
     assert answer.question == "What is the weather like tomorrow in Paris?"
+
+
+def test_library_code_names_no_place_era_or_document_of_the_bundled_corpus():
+    """Issue 11: places, eras and documents are read from the corpus and the gazetteer, never written
+    into library code (data files under rag/data/ may hold them)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    literal = re.compile("四川|成都|十三五|十四五")
+    found = [f"{p.relative_to(root)}:{i}" for d in ("rag", "ui") for p in sorted((root / d).rglob("*.py"))
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
+    assert found == []
