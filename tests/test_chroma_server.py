@@ -90,11 +90,17 @@ def server_ids(host: str, port: int, chunk_ids: list[str]) -> set[str]:
     return found
 
 
+@pytest.mark.parametrize("frozen", [False, True], ids=["refit", "frozen-model"])
 def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_path, mini_corpus, monkeypatch,
-                                                          capsys):
-    from rag.index import load_index
+                                                          capsys, frozen):
+    """``frozen``: the LSA model is kept however small the corpus (as for a large library), so adding and
+    removing update the server's collection in place; else every ingest fits a new model and collection."""
+    import rag.ingest
+    from rag.index import load_index, read_current
     from rag.pipeline import PolicyQA
 
+    if frozen:
+        monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
     host, port, server_dir = chroma_server
     monkeypatch.setenv("RAG_CHROMA_HOST", host)
     monkeypatch.setenv("RAG_CHROMA_PORT", str(port))
@@ -104,6 +110,7 @@ def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_pa
 
     code, out, err = run(["ingest"], capsys)
     assert code == 0, err
+    collection = read_current(settings)["collection"]
     code, out, err = run(["info", "--json"], capsys)
     info = json.loads(out)
     assert code == 0 and info["vector_store"] == f"chroma server {host}:{port}"
@@ -121,6 +128,7 @@ def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_pa
     code, out, err = run(["ingest", str(extra)], capsys)  # adds one, keeps the others
     assert code == 0, err
     assert "新增 1" in out and "删除 0" in out
+    assert (read_current(settings)["collection"] == collection) == frozen  # in place, or a new collection
     code, out, err = run(["info", "--json"], capsys)
     assert {d["doc_id"] for d in json.loads(out)["documents"]} == {*MINI_DOC_IDS, EXTRA_ID}
     code, out, err = run(["ask", "--json", Q_EXTRA], capsys)
@@ -141,6 +149,7 @@ def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_pa
 
     code, out, err = run(["remove", EXTRA_ID], capsys)
     assert code == 0, err
+    assert (read_current(settings)["collection"] == collection) == frozen
     code, out, err = run(["info", "--json"], capsys)
     assert {d["doc_id"] for d in json.loads(out)["documents"]} == set(MINI_DOC_IDS)
     code, out, err = run(["ask", "--json", Q_EXTRA], capsys)
