@@ -232,7 +232,8 @@ class HybridRetriever:
         * a plan naming places but no document adds one ranking within the documents of their
           jurisdiction (``plan.region_doc_ids``: 本市/本省 articles found by place; ``routing_rankings``);
         * a BM25 first row scoring ``DOMINANT_RATIO`` × the second's (the one passage holding the
-          question's rare words) gets a ranking of its own (``rag.query.dominant_match``);
+          question's rare words) gets a ranking of its own and counts as the first global top row
+          (``rag.query.dominant_match``);
         * a question asking what changed between versions of a title (``plan.changed_versions``) gets
           the passages a revision left unchanged after the others (``rag.query.changed_first``);
         * any other plan naming documents adds one in-document ranking per document, weighted by
@@ -281,9 +282,10 @@ class HybridRetriever:
             if len(rankings) == len(lists):  # the global ranking, before any routing
                 plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)]
         lead = dominant_match(rankings[0], bm25_all) if routing and bm25_all is not None and rankings else None
-        if lead is not None:  # one passage alone holds the question's rare words: a ranking of its own
-            rankings.append([lead])
+        if lead is not None:  # one passage alone holds the question's rare words: a ranking of its own,
+            rankings.append([lead])  # and a place among the global top rows that routing keeps in the window
             weights.append(1.0)
+            plain = [lead] + [row for row in plain if row != lead]
         if routing and plan.sections and bm25_all is not None:
             # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
             rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)

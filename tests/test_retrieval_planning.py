@@ -604,3 +604,15 @@ def test_dominant_match_is_a_first_row_far_ahead_of_the_second():
     assert dominant_match([0, 1, 2], scores) == 0  # 首席数据官: one passage holds the rare words
     assert dominant_match([1, 2, 0], scores) is None  # 3.5 vs 3.4: no passage stands out
     assert dominant_match([0], scores) is None and dominant_match([0, 3], scores) is None
+
+
+def test_indexed_text_adds_the_region_a_title_does_not_name_and_keeps_the_passage_verbatim():
+    from rag.index import indexed_text
+
+    passage = "第三条 本省设立海洋牧场专项资金。"
+    chunk = Chunk("c1", "plan", "第一章 总则 › 第三条", passage, 0, len(passage), 10)
+    untitled = _doc("plan", "关于加快海洋牧场建设的实施意见", "山东省", "2024-01-01")
+    titled = _doc("reg", "山东省海洋牧场管理条例", "山东省", "2024-01-01")
+    assert indexed_text(chunk, untitled).split("\n") == [untitled.title, "山东省", chunk.section, passage]
+    assert indexed_text(chunk, titled).split("\n") == [titled.title, chunk.section, passage]  # named once
+    assert chunk.text == passage  # what is quoted stays the document's own text
