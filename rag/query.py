@@ -614,7 +614,8 @@ def dominant_match(ranking: list[int], scores) -> int | None:
 
 
 # a question about what changed between versions of a document (修改后有什么变化, 修正前后有什么不同, 新旧版区别)
-CHANGE_QUESTION = re.compile(r"变化|变动|改动|改变|修改|修订|修正|前后|不同|区别|差别|差异|新旧|调整了|改了")
+CHANGE_QUESTION = re.compile(r"变化|变动|改动|改变|(?:修改|修订|修正)[前后]|前后|新旧|区别|差别|差异|调整了|改了"
+                             r"|(?:什么|何|哪些|哪里|哪儿)(?:不同|不一样)")  # not 不同车型: a kind, not a change
 
 
 def changed_version_groups(question: str, scopes, docs: dict) -> tuple[tuple[str, ...], ...]:

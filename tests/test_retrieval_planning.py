@@ -533,6 +533,8 @@ def test_change_question_ranks_the_passages_a_revision_changed_first():
     groups = changed_version_groups("停车条例修改后车位收费规则有什么变化？", scopes, docs)
     assert groups == (("p-old", "p-new"),)
     assert changed_version_groups("停车条例对车位收费怎么规定？", scopes, docs) == ()  # no change asked
+    assert changed_version_groups("停车条例对不同车型怎么收费？", scopes, docs) == ()  # a kind, not a change
+    assert changed_version_groups("停车条例修正前后收费规则有什么不同？", scopes, docs) == groups
     # two documents of different titles are no versions
     assert changed_version_groups("两部条例有什么不同？", [SimpleNamespace(doc_ids=("p-old", "other"))], docs) == ()
     assert unchanged_rows(index, groups[0]) == {0, 2}  # article 1 stands in both versions
