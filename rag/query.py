@@ -16,7 +16,14 @@
   company uses (钠离子电池, 火锅底料, 减速器) to the documents' vocabulary (新型储能, 绿色食品,
   机器人); matched concept terms are added to the lexical query and the dense query text; a
   concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents themselves use for one
-  thing) expand each other even though the documents use the question's word.
+  thing) expand each other even though the documents use the question's word;
+* **unseen corpora** — a question naming places but no document ranks within the documents of their
+  jurisdiction (the place, its province, a province's cities: ``jurisdiction_covers``,
+  ``routing_rankings``), so that articles saying 本市/本省 are found by place; question words the index
+  lacks get the index's words that contain them (罚 → 罚款) or, for a count (几类), its numeral words
+  (``vocabulary_expansions``); a BM25 first place far ahead of the second is kept (``dominant_match``);
+  a question about what changed between versions of a title ranks the changed passages first
+  (``changed_version_groups``, ``changed_first``).
 """
 
 from __future__ import annotations
