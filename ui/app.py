@@ -278,14 +278,18 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
                     concurrency_id="chat")
 
         # --- knowledge base (one change at a time) -------------------------------------------
+        def regions_now():  # the region filter's choices as the index is now (documents added or removed)
+            return gr.Radio(choices=list(region_choices(document_rows(settings))))
+
         def refreshed(message: str, meta_id: str | None = None):
             new_choices = kb_tab.doc_choices(settings)
             meta_id = meta_id if meta_id in {d for _, d in new_choices} else None
             return (message, _rows(settings), gr.Dropdown(choices=new_choices, value=[]),
                     gr.Dropdown(choices=new_choices, value=None), gr.Dropdown(choices=_hidden(settings), value=None),
-                    None, gr.Dropdown(choices=new_choices, value=meta_id), kb_tab.kb_metadata_html(meta_id, settings))
+                    None, gr.Dropdown(choices=new_choices, value=meta_id), kb_tab.kb_metadata_html(meta_id, settings),
+                    regions_now())
 
-        kb_outputs = [kb_message, table, docs, to_delete, hidden, upload, meta_doc, meta_view]
+        kb_outputs = [kb_message, table, docs, to_delete, hidden, upload, meta_doc, meta_view, region]
 
         def kb_action(action):
             def handler(value=None, request: gr.Request = None, progress=gr.Progress()):
@@ -319,18 +323,18 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
         def on_tick(seen):  # the queue's statuses; the lists once a batch has finished
             busy, version = uploads.busy, uploads.version
             if version == seen:
-                return (uploads.html(), seen, gr.Timer(active=busy)) + (gr.skip(),) * 6
+                return (uploads.html(), seen, gr.Timer(active=busy)) + (gr.skip(),) * 7
             new_choices = kb_tab.doc_choices(settings)
             return (uploads.html(), version, gr.Timer(active=busy), _rows(settings), gr.Dropdown(choices=new_choices),
                     gr.Dropdown(choices=new_choices), gr.Dropdown(choices=_hidden(settings)),
-                    gr.Dropdown(choices=new_choices), uploads.last_message)
+                    gr.Dropdown(choices=new_choices), uploads.last_message, regions_now())
 
         add.click(on_add, [upload], [queue_view, upload, queue_timer], concurrency_limit=None,
                   concurrency_id="kb-queue", show_progress="hidden")
         cancel.click(on_cancel, None, [queue_view], concurrency_limit=None, concurrency_id="kb-queue",
                      show_progress="hidden")
         queue_timer.tick(on_tick, [queue_seen], [queue_view, queue_seen, queue_timer, table, docs, to_delete, hidden,
-                                                 meta_doc, kb_message],
+                                                 meta_doc, kb_message, region],
                          concurrency_limit=None, concurrency_id="kb-queue", show_progress="hidden")
         delete.click(kb_action(kb_tab.kb_delete), [to_delete], kb_outputs,
                      js="(d) => (d && confirm('确定从知识库删除所选文件？')) ? d : null", **kb_kwargs)
@@ -370,9 +374,10 @@ def build_app(settings: Settings, llm=None, admin: str | None = None) -> gr.Bloc
             r = refreshed("")
             allowed = not admin or getattr(request, "username", None) == admin  # others may look, not change
             return (r[1], r[2], r[3], r[4], gr.Dropdown(choices=kb_tab.doc_choices(settings)), uploads.html(),
-                    gr.Timer(active=uploads.busy)) + tuple(gr.Button(interactive=allowed) for _ in kb_controls)
+                    gr.Timer(active=uploads.busy), r[8]) + tuple(gr.Button(interactive=allowed) for _ in kb_controls)
 
-        demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc, queue_view, queue_timer, *kb_controls])
+        demo.load(on_load, None, [table, docs, to_delete, hidden, meta_doc, queue_view, queue_timer, region,
+                                  *kb_controls])
     return demo
 
 
