@@ -4,16 +4,22 @@ slots per scope, document cards first for questions about a document itself."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from rag.corpus import load_manifest
+from rag.index import indexed_text
 from rag.pipeline import PolicyQA
 from rag.query import (asks_about_document, document_cues, is_comparison, plan_era, plan_query,
                        reference_mentions, referenced_regions, resolve_reference, scope_weights, _topic_words)
 from rag.retrieval import Filters, guarantee_scope_slots, protect_rows
+from rag.query import (changed_first, changed_version_groups, dominant_match, jurisdiction_covers,
+                       routing_rankings, unchanged_rows, vocabulary_expansions)
 from rag.text import Tokenizer
+from rag.types import Chunk, DocumentMeta
 
-from core_support import CORPUS_DIR
+from core_support import CORPUS_DIR, session_settings
 
 SC_NEW, SC_HITECH, SC_13TH = "sc-emerging-future-2025", "sc-hitech-14th-draft", "sc-sei-13th"
 CD_FUTURE, CD_MANU = "cd-future-industries-2024", "cd-manufacturing-14th"
@@ -479,11 +485,6 @@ def test_merge_outline_prefers_better_ranked_spread():
 
 
 # --- unseen corpora: jurisdiction scoping, the documents' words, version changes (hand-made documents) ----
-from types import SimpleNamespace  # noqa: E402
-
-from rag.query import (changed_first, changed_version_groups, jurisdiction_covers, routing_rankings,  # noqa: E402
-                       unchanged_rows, vocabulary_expansions)
-from rag.types import Chunk, DocumentMeta  # noqa: E402
 
 
 def test_jurisdiction_covers_the_province_of_a_named_city_and_the_cities_of_a_named_province():
@@ -560,8 +561,6 @@ _MARINE = ("{title}\n\n（{date}{body}通过）\n\n第一章 总则\n\n第一条
 def marine_qa(tmp_path_factory):
     from rag.ingest import ingest
 
-    from core_support import session_settings
-
     root = tmp_path_factory.mktemp("marine")
     docs = root / "docs"
     docs.mkdir()
@@ -600,8 +599,6 @@ def test_a_penalty_question_naming_a_place_searches_the_penalty_chapter(marine_q
 
 
 def test_dominant_match_is_a_first_row_far_ahead_of_the_second():
-    from rag.query import dominant_match
-
     scores = [15.0, 3.5, 3.4, 0.0]
     assert dominant_match([0, 1, 2], scores) == 0  # 首席数据官: one passage holds the rare words
     assert dominant_match([1, 2, 0], scores) is None  # 3.5 vs 3.4: no passage stands out
@@ -609,8 +606,6 @@ def test_dominant_match_is_a_first_row_far_ahead_of_the_second():
 
 
 def test_indexed_text_adds_the_region_a_title_does_not_name_and_keeps_the_passage_verbatim():
-    from rag.index import indexed_text
-
     passage = "第三条 本省设立海洋牧场专项资金。"
     chunk = Chunk("c1", "plan", "第一章 总则 › 第三条", passage, 0, len(passage), 10)
     untitled = _doc("plan", "关于加快海洋牧场建设的实施意见", "山东省", "2024-01-01")
