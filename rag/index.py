@@ -123,6 +123,11 @@ def ingest_lock(settings: Settings, wait_s: float | None = None, on_wait=None):
         lock.release()
 
 
+_MADE_LIVE_HERE: dict[str, str] = {}
+"""data directory → the generation this process last made live (its embedded Chroma client made every
+change of that generation, so loading it needs no fresh client: ``_load_generation``)."""
+
+
 def write_current(settings: Settings, pointer: dict) -> None:
     """Atomically replace CURRENT.json (write a temp file, fsync, os.replace)."""
     path = current_path(settings)
@@ -132,6 +137,7 @@ def write_current(settings: Settings, pointer: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    _MADE_LIVE_HERE[str(Path(settings.data_dir).resolve())] = pointer.get("generation")
 
 
 def chroma_client(settings: Settings, fresh: bool = False):
@@ -469,7 +475,9 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
         try:
             if not settings.chroma_host and not (Path(settings.data_dir) / "chroma" / "chroma.sqlite3").is_file():
                 raise FileNotFoundError("chroma.sqlite3")
-            client = chroma_client(settings, fresh=True)  # what other processes wrote, too
+            # a generation another process made live may have changed the collection this process has open
+            client = chroma_client(settings, fresh=_MADE_LIVE_HERE.get(str(Path(settings.data_dir).resolve()))
+                                   != generation)
             collection = client.get_collection(collection_name)
             n_vectors = collection.count()
             # a few vectors of the generation (first, last and evenly between) must be stored and searchable
