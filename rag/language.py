@@ -12,7 +12,8 @@
   (``rag.metadata.gazetteer``; the pinyin of its province and prefecture names from jionlp's
   dictionaries), places of the indexed documents first. Years and numbers are kept.
 * An English question whose content words are mostly not in the glossary is not guessed at: offline its
-  answer is ``ASK_IN_CHINESE`` (one line in both languages); with an LLM configured the question goes on
+  answer is ``ASK_IN_CHINESE`` (one line in both languages; text that is no English sentence — code,
+  markup, stray words — goes on to the no-content refusal of ``rag.refusal``); with an LLM configured the question goes on
   as written and the LLM's query rewriting translates it (``prompts/rewrite.md``).
 """
 
@@ -42,6 +43,10 @@ what's which's who's how's any all some each every such same other another than 
 only just very more most much many please tell give show list explain describe according mentioned say says said
 get gets got need needs want wants like s etc e.g i.e vs per
 """.split())
+QUESTION_TERMS = frozenset({"什么", "哪些", "多少", "如何", "何时", "谁", "哪里"})
+"""Glossary renderings of English question words: no content of their own."""
+_QUESTION_START = frozenset("what which how when who whom whose where why is are does do did can could will "
+                            "should may has have".split())
 _SUFFIXES = (("ies", "y"), ("ses", "s"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"), ("s", ""), ("ing", ""),
              ("ing", "e"), ("ed", ""), ("ed", "e"), ("d", ""))
 _PLACE_SUFFIX = {"province": "省", "city": "市", "municipality": "市", "prefecture": "州", "county": "县",
@@ -227,17 +232,28 @@ def prepare_question(question: str, index=None, llm: bool = False) -> PreparedQu
         terms, mapped, unmapped = map_english(question, regions)
     except (OSError, ValueError, KeyError):
         terms, mapped, unmapped = [], [], [w for w in re.findall(r"[A-Za-z]{2,}", question)]
-    content = sum(1 for _p, zh in mapped if any(_CJK.search(t) for t in zh)) + len(unmapped)
+    content = sum(1 for _p, zh in mapped if any(_CJK.search(t) and t not in QUESTION_TERMS for t in zh)) + len(unmapped)
     coverage = (content - len(unmapped)) / content if content else 0.0
     if kind == "mixed":
         # Chinese text stays; English words the glossary knows are added in the documents' terms
-        extra = [t for _p, zh in mapped for t in zh if t not in question and _CJK.search(t)]
+        extra = [t for _p, zh in mapped for t in zh if t not in question and _CJK.search(t) and t not in QUESTION_TERMS]
         query = question + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
         return PreparedQuestion(question, query, kind, tuple(mapped), tuple(unmapped))
-    if coverage >= MIN_COVERAGE and any(_CJK.search(t) for t in terms):
+    if coverage >= MIN_COVERAGE and any(_CJK.search(t) and t not in QUESTION_TERMS for t in terms):
         query = " ".join(dict.fromkeys(terms))
         notice = f"英文问题已按术语表理解为：{query}（English question read as these Chinese terms）"
         return PreparedQuestion(question, query, kind, tuple(mapped), tuple(unmapped), notices=(notice,))
-    if llm:
+    if llm or not is_english_sentence(question):  # code, markup or stray words: the no-content rule answers
         return PreparedQuestion(question, question, kind, tuple(mapped), tuple(unmapped))
     return PreparedQuestion(question, question, kind, tuple(mapped), tuple(unmapped), reply=ASK_IN_CHINESE)
+
+
+def is_english_sentence(text: str) -> bool:
+    """Text that reads as an English question or request — at least three words, and a question mark, a
+    question word or auxiliary first, or two function words (``STOPWORDS``) — not code, markup or a few
+    stray words ("SELECT * FROM users", "<script>…", "xyzzy foo bar")."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    if len(words) < 3 or re.search(r"[<>{};=*]", text):
+        return False
+    return (text.rstrip().endswith(("?", "？")) or words[0] in _QUESTION_START
+            or sum(w in STOPWORDS for w in words) >= 2)

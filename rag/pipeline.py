@@ -297,9 +297,13 @@ class PolicyQA:
         return Rewrite(text, offline.rule if offline.rule == "region" else "llm", offline.region)
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
-        """Top-k hits for the question. Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
+        """Top-k hits for the question (English words searched as the documents' Chinese terms:
+        ``rag.language.prepare_question``). Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
+        from rag.language import prepare_question
+
         q = validate_question(question, self.settings.max_question_chars)
-        return self.retriever.retrieve(q, _check_k(k, self.settings), filters)
+        retriever = self.retriever
+        return retriever.retrieve(prepare_question(q, retriever.index).query, _check_k(k, self.settings), filters)
 
     def ask(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Answer:
         """Answer with citations (see ``ask_stream``); returns the final Answer."""

@@ -62,6 +62,11 @@ def test_english_question_is_answered_from_the_chinese_documents(shared_qa, ques
     assert any("英文问题已按术语表理解为" in n for n in answer.notices)
 
 
+def test_english_question_is_retrieved_in_the_documents_terms(shared_qa):
+    hits = shared_qa.retrieve("By 2027, how many hundred-billion-yuan industrial clusters will Sichuan build?", k=5)
+    assert any("千亿级产业集群" in h.chunk.text for h in hits)
+
+
 def test_unmappable_english_question_gets_the_bilingual_line(shared_qa):
     answer = shared_qa.ask("What is the weather like tomorrow in Paris?")
     assert answer.refused and answer.text == ASK_IN_CHINESE and not answer.hits
@@ -102,3 +107,9 @@ def test_library_code_names_no_place_era_or_document_of_the_bundled_corpus():
     found = [f"{p.relative_to(root)}:{i}" for d in ("rag", "ui") for p in sorted((root / d).rglob("*.py"))
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if literal.search(line)]
     assert found == []
+
+
+@pytest.mark.parametrize("text", ['" OR 1=1 --', "<script>alert(1)</script>", "xyzzy foo bar",
+                                  "SELECT * FROM users; DROP TABLE chunks"])
+def test_code_and_stray_words_are_left_to_the_no_content_refusal(text):
+    assert prepare_question(text).reply is None
