@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -50,6 +51,8 @@ two fitted chunks, the most frequent first (components are dim × features float
 def _limit_blas():
     """A context that keeps BLAS (OpenBLAS/MKL) to one thread: on a machine whose cores are busy, BLAS
     threads spinning against each other made a 900×900 eigendecomposition ten times slower."""
+    import scipy.linalg  # noqa: F401 - load SciPy's own BLAS first: threadpoolctl limits loaded libraries only
+
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
@@ -65,7 +68,8 @@ def randomized_svd(matrix, k: int, n_oversamples: int = 10, n_iter: int = 4, see
     iterations, re-orthonormalised on the row side (Halko, Martinsson & Tropp 2011, Algorithms 4.4 and
     5.1 — the method of scikit-learn's ``randomized_svd``); the small factor B = Qᵀ·A is decomposed
     through its w×w Gram matrix B·Bᵀ (w = k + n_oversamples), so that no V-sized QR or SVD is needed.
-    Time ~ nnz·w·(2·n_iter + 2) + (n + V)·w², memory ~ (n + V)·w. Deterministic for a given ``seed``.
+    Time ~ nnz·w·(2·n_iter + 2) + (n + V)·w², memory ~ (n + V)·w; the passes over the matrix run in float32.
+    Deterministic for a given ``seed``.
     Raises ValueError when k < 1."""
     from scipy import linalg
 
@@ -74,11 +78,13 @@ def randomized_svd(matrix, k: int, n_oversamples: int = 10, n_iter: int = 4, see
     n, v = matrix.shape
     width = min(k + n_oversamples, n, v)
     rng = np.random.default_rng(seed)
-    q = np.asarray(matrix @ rng.standard_normal((v, width)))
+    matrix = matrix.astype(np.float32)  # the passes over the matrix in single precision: half the memory traffic
+    q = np.asarray(matrix @ rng.standard_normal((v, width), dtype=np.float32))
     q, _ = linalg.qr(q, mode="economic", check_finite=False)
     for _ in range(n_iter):
         q, _ = linalg.qr(np.asarray(matrix @ np.asarray(matrix.T @ q)), mode="economic", check_finite=False)
-    b = np.asarray(matrix.T @ q).T  # width × V, B = Qᵀ A
+    b = np.asarray(matrix.T @ q, dtype=np.float64).T  # width × V, B = Qᵀ A
+    q = q.astype(np.float64)
     eigvals, eigvecs = linalg.eigh(b @ b.T, check_finite=False)
     order = np.argsort(eigvals)[::-1][:min(k, width)]
     sigma = np.sqrt(np.clip(eigvals[order], 1e-24, None))
@@ -93,6 +99,19 @@ def sample_rows(n: int, cap: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
 
 
+def _flat_features(pairs) -> tuple[list[str], list[int]]:
+    """All LSA features of many chunks in one list, and each chunk's count: for each ``(tokens, text)``
+    the non-empty jieba tokens then the character bigrams of ``text``."""
+    flat: list[str] = []
+    lengths: list[int] = []
+    for toks, text in pairs:
+        before = len(flat)
+        flat.extend(t for t in toks if t)
+        flat.extend(_bigrams(text))
+        lengths.append(len(flat) - before)
+    return flat, lengths
+
+
 class LSAEmbeddings(Embeddings):
     """Offline dense embeddings: TF-IDF (sublinear tf, smooth idf) → truncated SVD → L2 norm.
 
@@ -101,6 +120,9 @@ class LSAEmbeddings(Embeddings):
     (chunks fitted on), ``corpus_rows`` (chunks of the corpus then), ``method`` ("gram" or "randomized").
     ``embed_query``/``embed_documents`` return lists of ``dim`` floats, unit length (zero vector for a
     text with no known feature); ``embed_features`` embeds many chunks at once as a float32 matrix.
+    Right after ``fit``: ``fit_rows`` (the fitted rows of the texts, ascending) and ``fit_vectors``
+    (their vectors, float32, as ``embed_features`` gives them) — the ingest stores them without
+    computing them again.
     """
 
     def __init__(self, vocab: dict[str, int], idf: np.ndarray, components: np.ndarray, tokenizer: Tokenizer,
@@ -133,46 +155,55 @@ class LSAEmbeddings(Embeddings):
         from scipy import sparse
 
         rows = sample_rows(len(texts), max_rows)
-        features = [(tokens[i] if tokens is not None else tokenizer.tokens(texts[i])) + _bigrams(texts[i])
-                    for i in rows]
-        n = len(features)
+        flat, lengths = _flat_features((tokens[i] if tokens is not None else tokenizer.tokens(texts[i]), texts[i])
+                                       for i in rows)
+        n = len(rows)
         big = n > GRAM_MAX_ROWS
-        counts = [Counter(f for f in feats if f) for feats in features]
+        # intern the features in order of first appearance (C-level map: no Python loop per occurrence)
+        table: dict[str, int] = {}
+        raw = np.fromiter(map(table.setdefault, flat, itertools.count()), dtype=np.int64, count=len(flat))
+        first, cols = np.unique(raw, return_inverse=True)
+        by_raw = {v: f for f, v in table.items()}
+        names = [by_raw[int(r)] for r in first]
+        row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        counts = sparse.csr_matrix((np.ones(len(cols)), (row_of, cols.ravel())), shape=(n, len(names)))
+        counts.sum_duplicates()
+        n_occurrences = len(flat)
         if big:
-            df_all = Counter(f for c in counts for f in c)
-            kept = [f for f, d in df_all.most_common(MAX_FEATURES) if d >= 2]
-            vocab = {f: i for i, f in enumerate(kept)}
-        else:
-            vocab = {}
-        indptr, cols, vals = [0], [], []
-        for c in counts:
-            for f, m in c.items():
-                col = vocab.get(f) if big else vocab.setdefault(f, len(vocab))
-                if col is None:
-                    continue
-                cols.append(col)
-                vals.append(1.0 + np.log(m))
-            indptr.append(len(cols))
-        matrix = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), np.asarray(cols, dtype=np.int64), indptr),
-                                   shape=(n, len(vocab)))
+            df_all = np.bincount(counts.indices, minlength=len(names))
+            candidates = np.flatnonzero(df_all >= 2)
+            keep = candidates[np.argsort(-df_all[candidates], kind="stable")[:MAX_FEATURES]]
+            keep.sort()
+            counts = counts[:, keep].tocsr()
+            names = [names[i] for i in keep]
+        vocab = {f: i for i, f in enumerate(names)}
+        matrix = counts.astype(np.float64)
+        matrix.data = 1.0 + np.log(matrix.data)
         df = np.bincount(matrix.indices, minlength=len(vocab))
         idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
         matrix = matrix @ sparse.diags(idf)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         matrix = (sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ matrix).tocsr()
         info = {"id": f"{_time.time_ns():x}", "fitted": _time.strftime("%Y-%m-%dT%H:%M:%S"), "fit_rows": n,
-                "corpus_rows": len(texts), "features": len(vocab), "method": "randomized" if big else "gram"}
+                "corpus_rows": len(texts), "features": len(vocab), "method": "randomized" if big else "gram",
+                # share of the fitted chunks' feature occurrences left out of the vocabulary (rare features)
+                "fit_oov": round(1.0 - float(counts.sum()) / n_occurrences, 4) if n_occurrences else 0.0}
         with _limit_blas():
             if big:
                 k = max(1, min(dim, n - 1, len(vocab) - 1))
                 _u, _sigma, components = randomized_svd(matrix, k)
-                return cls(vocab, idf, components, tokenizer, info)
-            gram = (matrix @ matrix.T).toarray()
-            eigvals, eigvecs = np.linalg.eigh(gram)
-            order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
-            sigma = np.sqrt(np.clip(eigvals[order], 1e-12, None))
-            components = (sparse.csr_matrix(eigvecs[:, order].T / sigma[:, None]) @ matrix).toarray()
-        return cls(vocab, idf, components, tokenizer, info)
+            else:
+                gram = (matrix @ matrix.T).toarray()
+                eigvals, eigvecs = np.linalg.eigh(gram)
+                order = np.argsort(eigvals)[::-1][: max(1, min(dim, n - 1))]
+                sigma = np.sqrt(np.clip(eigvals[order], 1e-12, None))
+                components = (sparse.csr_matrix(eigvecs[:, order].T / sigma[:, None]) @ matrix).toarray()
+            model = cls(vocab, idf, components, tokenizer, info)
+            vectors = np.asarray(matrix @ model.components.T.astype(np.float64), dtype=np.float32)
+        lengths_v = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors /= np.where(lengths_v > 0, lengths_v, 1.0)
+        model.fit_rows, model.fit_vectors = rows, vectors
+        return model
 
     def _vector(self, text: str) -> np.ndarray:
         counts = Counter(f for f in lsa_features(text, self.tokenizer) if f in self.vocab)
@@ -193,21 +224,15 @@ class LSAEmbeddings(Embeddings):
         of the chunks' feature occurrences that are out of the model's vocabulary (0..1; drift)."""
         from scipy import sparse
 
-        indptr, cols, vals = [0], [], []
-        total = known = 0
-        vocab = self.vocab
-        for toks, text in zip(tokens, texts):
-            counts = Counter(f for f in toks + _bigrams(text) if f)
-            total += sum(counts.values())
-            for f, m in counts.items():
-                col = vocab.get(f)
-                if col is not None:
-                    cols.append(col)
-                    vals.append(1.0 + np.log(m))
-                    known += m
-            indptr.append(len(cols))
-        matrix = sparse.csr_matrix((np.asarray(vals, dtype=np.float32), np.asarray(cols, dtype=np.int64), indptr),
-                                   shape=(len(texts), len(vocab)))
+        flat, lengths = _flat_features(zip(tokens, texts))
+        cols = np.fromiter(map(self.vocab.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
+        row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        known_mask = cols >= 0
+        total, known = len(flat), int(known_mask.sum())
+        matrix = sparse.csr_matrix((np.ones(known, dtype=np.float32), (row_of[known_mask], cols[known_mask])),
+                                   shape=(len(texts), len(self.vocab)))
+        matrix.sum_duplicates()
+        matrix.data = (1.0 + np.log(matrix.data)).astype(np.float32)
         matrix = (matrix @ sparse.diags(self.idf)).tocsr()
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         matrix = (sparse.diags((1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)) @ matrix).tocsr()

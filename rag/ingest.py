@@ -507,6 +507,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         save_tokens(tmp_dir / TOKENS_FILE, vocab, flat, offsets, keys, vids)
 
         tokenizer = Tokenizer(userdict_path(settings))
+        fitted = None  # chunk row → row of the fit's vectors (-1: not fitted), after a refit
         info = dict((pointer or {}).get("embedder") or {}) if prev_gen is not None else {}
         if settings.embeddings == "lsa":
             from rag.embeddings import LSAEmbeddings
@@ -525,6 +526,8 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                 model = LSAEmbeddings.fit([texts[i] for i in sample], tokenizer,
                                           tokens=[tokens_of(i) for i in sample])
                 model.info["corpus_rows"] = len(chunks)
+                fitted = np.full(len(chunks), -1, dtype=np.int64)
+                fitted[np.asarray(sample)[model.fit_rows]] = np.arange(len(model.fit_rows))
                 model.save(tmp_dir / "lsa.npz")
                 info = {**model.info, "refit_reason": reason, "added_rows": 0, "added_oov": 0.0}
             else:
@@ -545,13 +548,22 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
             collection = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
             created_collection, existing = name, set()
         todo = [i for i, v in enumerate(vids) if v not in existing]
-        fit_oov = oov_sum = 0.0
+        oov_sum, n_projected = 0.0, 0
         step = EMBED_BATCH if settings.embeddings == "lsa" else 64
         for start in progress(range(0, len(todo), step), "向量化", (len(todo) + step - 1) // step):
             rows = todo[start:start + step]
             if settings.embeddings == "lsa":
-                vectors, oov = embedder.embed_features([tokens_of(i) for i in rows], [texts[i] for i in rows])
-                oov_sum += oov * len(rows)
+                vectors = np.empty((len(rows), embedder.dim), dtype=np.float32)
+                at_fit = fitted[rows] if fitted is not None else np.full(len(rows), -1)
+                have = at_fit >= 0
+                if have.any():  # the fit computed these already
+                    vectors[have] = embedder.fit_vectors[at_fit[have]]
+                other = [r for r, h in zip(rows, have) if not h]
+                if other:
+                    vectors[~have], oov = embedder.embed_features([tokens_of(i) for i in other],
+                                                                  [texts[i] for i in other])
+                    oov_sum += oov * len(other)
+                    n_projected += len(other)
             else:
                 vectors = np.asarray(embedder.embed_documents([texts[i] for i in rows]), dtype=np.float32)
             for at in range(0, len(rows), UPSERT_BATCH):
@@ -560,13 +572,16 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                                   documents=[chunks[i].text for i in part],
                                   metadatas=[chroma_meta[i] for i in part])
                 upserted.extend(vids[i] for i in part)
-        if settings.embeddings == "lsa" and todo:
-            if created_collection and info.get("added_rows") == 0 and len(todo) == len(chunks):
-                info["fit_oov"] = round(oov_sum / len(todo), 4)  # the whole corpus, just fitted
+        if settings.embeddings == "lsa" and n_projected:
+            if fitted is not None:  # chunks of the corpus outside the fitted sample: the baseline for drift
+                info["fit_oov"] = round(oov_sum / n_projected, 4)
             else:
                 added = int(info.get("added_rows") or 0)
-                info["added_oov"] = round((float(info.get("added_oov") or 0.0) * added + oov_sum) / (added + len(todo)), 4)
-                info["added_rows"] = added + len(todo)
+                info["added_oov"] = round((float(info.get("added_oov") or 0.0) * added + oov_sum)
+                                          / (added + n_projected), 4)
+                info["added_rows"] = added + n_projected
+        if fitted is not None:
+            embedder.fit_vectors = None
         info.update(rows=len(chunks), embedded_now=len(todo), tokenized_now=n_tokenized)
         with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
