@@ -318,6 +318,18 @@ def load_tokens(path: Path) -> dict:
     return out
 
 
+def _load_vector_ids(path: Path) -> list[str]:
+    """The ``vector_ids`` of a tokens.npz (the token arrays are not read: loading an index needs only
+    these); raises ValueError when the file's arrays disagree in length."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        vector_ids, offsets = data["vector_ids"].tolist(), data["offsets"]
+    if len(offsets) != len(vector_ids) + 1:
+        raise ValueError("arrays of different lengths")
+    return vector_ids
+
+
 def card_rows(index: "LoadedIndex") -> dict[str, int]:
     """doc_id → row (index into ``index.chunks``) of the document's card (``kind == "card"``);
     computed once per loaded index and kept on it (documents without a card are absent)."""
@@ -458,11 +470,9 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     if not isinstance(df, dict) or df.get("__N__") != len(chunks):
         raise damaged("df.json", f"__N__ is {df.get('__N__') if isinstance(df, dict) else None} "
                                  f"for {len(chunks)} chunks")
-    tokens = read(TOKENS_FILE, load_tokens)
-    if len(tokens["keys"]) != len(chunks):
-        raise damaged(TOKENS_FILE, f"{len(tokens['keys'])} rows for {len(chunks)} chunks")
-    vector_ids = [str(v) for v in tokens["vector_ids"]]
-    del tokens
+    vector_ids = read(TOKENS_FILE, _load_vector_ids)
+    if len(vector_ids) != len(chunks):
+        raise damaged(TOKENS_FILE, f"{len(vector_ids)} rows for {len(chunks)} chunks")
     tokenizer = Tokenizer(userdict_path(settings))
     embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
     if embed_settings.embeddings == "lsa":
