@@ -171,3 +171,25 @@ def test_loading_prepares_what_the_first_question_would_build(built_index):
     assert {name for name in vars(index) if name.startswith("_")} == built
     prepare_index(index)  # once per index: nothing is rebuilt
     assert {name for name in vars(index) if name.startswith("_")} == built
+
+
+def test_filtered_dense_search_is_exact_over_the_stored_vectors(shared_qa):
+    """A filter naming documents is searched over those chunks' stored vectors (RowVectors, fetched from the
+    vector store once per document): the same rows and cosine similarities as the store's own filtered search."""
+    from rag.retrieval import Filters
+
+    retriever = shared_qa.retriever
+    index = retriever.index
+    docs = list(index.docs)
+    for filters, text in ((Filters(doc_ids=(docs[0],)), "发展目标和重点任务"),
+                          (Filters(doc_ids=tuple(docs[1:3])), "培育领军企业"), (Filters(doc_ids=()), "任务")):
+        ranking, sims = retriever.dense_ranking(text, 8, filters)
+        assert not retriever.arrays.vectors._failed
+        vector = index.embedder.embed_query(text)
+        where = filters.chroma_where()
+        expected = {index.by_id[d.metadata["chunk_id"]]: 1.0 - float(dist) for d, dist in
+                    index.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=8, filter=where)}
+        assert set(ranking) == set(expected) and len(ranking) == len(expected)
+        assert all(abs(sims[r] - expected[r]) < 1e-4 for r in ranking)
+        assert [sims[r] for r in ranking] == sorted((sims[r] for r in ranking), reverse=True)
+        assert all(index.chunks[r].doc_id in filters.doc_ids for r in ranking)
