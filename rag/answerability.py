@@ -46,12 +46,12 @@ from pathlib import Path
 MODEL_PATH = Path(__file__).with_name("answerability_model.json")
 
 RULE_FEATURES = ("coverage", "focus", "focus_idf", "place", "document", "year", "answer_type", "definition",
-                 "value", "value_near", "value_fires", "detail", "detail_near", "detail_fires", "members", "members_fires",
+                 "value", "value_fires", "detail", "detail_fires", "members", "members_fires",
                  "outcome", "outcome_fires", "missing_term")
 FEATURES = (*RULE_FEATURES, "scope", "bm25", "dense", "fused")
 
 # rule name reported for each feature (``RefusalDecision.rule``): the *_fires features report their rule
-_RULE_OF = {f: f.removesuffix("_fires").removesuffix("_near") for f in FEATURES}
+_RULE_OF = {f: f.removesuffix("_fires") for f in FEATURES}
 _RETRIEVAL_REASON = "检索到的段落与问题的相关度低（{what}）。"
 _GENERIC_REASON = "综合各项证据，检索到的段落不足以回答该问题（拒答概率 {p:.2f}）。"
 TOP = 5  # sentences whose hits count for the retrieval and scope features
@@ -122,8 +122,7 @@ def features(question: str, scored: list, index, settings, plan=None) -> Evidenc
     values: dict[str, float | None] = {name: value for name, (value, _) in signals.items()}
     reasons = {name: reason for name, (_, reason) in signals.items()}
     if not (hasattr(index, "df") and hasattr(index, "tokenizer")):
-        for name in ("focus", "focus_idf", "value", "value_near", "detail", "detail_near", "members", "outcome",
-                     "missing_term"):
+        for name in ("focus", "focus_idf", "value", "detail", "members", "outcome", "missing_term"):
             values[name] = None  # cannot be computed without document frequencies: the training mean
     values["scope"] = _scope_share(scored, index, plan) if hasattr(index, "docs") else None
     reasons["scope"] = "检索到的段落大多不属于问题所问的文件或地区。"
@@ -177,7 +176,7 @@ class Model:
                 "fitted_on": self.fitted_on}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Model":
+    def from_json(cls, data: dict) -> Model:
         """A Model from the JSON shape of ``to_json``. Raises KeyError/ValueError for a malformed file."""
         names = tuple(data["features"])
         arrays = [tuple(float(v) for v in data[k]) for k in ("mean", "scale", "coef")]
@@ -272,14 +271,15 @@ def collect(settings, dataset: Path, corpus: Path | None = None, split: str | No
     return rows
 
 
-def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.3, false_refusal_cost: float = 4.0,
-        folds: int = 5, seed: int = 0) -> Model:
+def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.3,
+        max_false_refusals: float = 0.02, folds: int = 5, repeats: int = 5, seed: int = 0) -> Model:
     """Fit the model on ``rows`` (``collect``'s shape) with scikit-learn: missing values take the
     feature's mean, features are standardised, L2-regularised logistic regression (``C`` = ``c``);
     ``weights``: source → sample weight (default 1). Features constant over the rows are dropped.
-    The threshold maximises refusal recall − ``false_refusal_cost`` × share of answerable questions
-    refused on out-of-fold probabilities (stratified ``folds``-fold cross-validation). Raises
-    ValueError when the rows hold only one class."""
+    The threshold is the lowest refusal probability at which the share of answerable questions
+    refused stays ≤ ``max_false_refusals``, on out-of-fold probabilities (stratified ``folds``-fold
+    cross-validation, averaged over ``repeats`` shuffles). Raises ValueError when the rows hold only
+    one class."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -289,9 +289,9 @@ def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.
         raise ValueError("fitting needs answerable and unanswerable questions")
     raw = np.array([[np.nan if r["values"].get(n) is None else r["values"][n] for n in FEATURES] for r in rows],
                    dtype=float)
-    mean = np.nanmean(np.where(np.isnan(raw), np.nan, raw), axis=0)
-    mean = np.where(np.isnan(mean), 0.0, mean)
-    X = np.where(np.isnan(raw), mean, raw)
+    present = ~np.isnan(raw)
+    mean = np.where(present.any(axis=0), np.nansum(raw, axis=0) / np.maximum(present.sum(axis=0), 1), 0.0)
+    X = np.where(present, raw, mean)
     scale = X.std(axis=0)
     keep = scale > 1e-9
     names = tuple(n for n, k in zip(FEATURES, keep) if k)
@@ -304,23 +304,24 @@ def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.
 
     oof = np.zeros(len(y))
     n_splits = max(2, min(folds, int(min(y.sum(), (1 - y).sum()))))
-    for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(Z, y):
-        oof[te] = model_for(Z[tr], y[tr], w[tr]).predict_proba(Z[te])[:, 1]
-    threshold, best = 0.5, -math.inf
-    for t in np.unique(np.round(oof, 4)):
-        refused = oof >= t
-        gain = refused[y == 1].mean() - false_refusal_cost * refused[y == 0].mean()
-        if gain > best:
-            threshold, best = float(t), gain
+    for rep in range(repeats):
+        for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed + rep).split(Z, y):
+            oof[te] += model_for(Z[tr], y[tr], w[tr]).predict_proba(Z[te])[:, 1] / repeats
+    threshold = 1.0
+    for t in sorted(set(np.round(oof, 4).tolist()), reverse=True):
+        if (oof[y == 0] >= t).mean() > max_false_refusals:
+            break
+        threshold = t
     lr = model_for(Z, y, w)
     refused = oof >= threshold
-    fitted_on = {"n": int(len(y)), "unanswerable": int(y.sum()),
+    fitted_on = {"n": len(y), "unanswerable": int(y.sum()),
                  "sources": {s: sum(1 for r in rows if r["source"] == s) for s in dict.fromkeys(r["source"] for r in rows)},
-                 "weights": weights or {}, "C": c, "false_refusal_cost": false_refusal_cost,
+                 "weights": weights or {}, "C": c, "max_false_refusals": max_false_refusals,
+                 "cv": f"{n_splits}-fold x {repeats}",
                  "cv_refusal_recall": round(float(refused[y == 1].mean()), 4),
                  "cv_answerable_refused": round(float(refused[y == 0].mean()), 4)}
     return Model(names, tuple(mean.tolist()), tuple(scale.tolist()), tuple(lr.coef_[0].tolist()),
-                 float(lr.intercept_[0]), threshold, fitted_on)
+                 float(lr.intercept_[0]), float(threshold), fitted_on)
 
 
 def save(model: Model, path: Path = MODEL_PATH) -> None:
@@ -340,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--corpus", type=Path, default=root / "eval/corpora/lawref-dev")
     f.add_argument("--external-weight", type=float, default=1.0, help="sample weight of an external question")
     f.add_argument("--C", type=float, default=0.3, help="inverse L2 regularisation strength")
-    f.add_argument("--cost", type=float, default=4.0, help="cost of a false refusal against a missed one")
+    f.add_argument("--max-false-refusals", type=float, default=0.02,
+                   help="share of answerable questions the threshold may refuse (out of fold)")
     f.add_argument("--rows", type=Path, help="cache of collected features (JSONL): read if present, else written")
     f.add_argument("--out", type=Path, default=MODEL_PATH)
     sub.add_parser("show", help="print the stored model")
@@ -367,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: held-out questions are never fitted on", file=sys.stderr)
         return 1
     ext = {r["source"] for r in rows if r["source"] != Path(args.dataset).name}
-    model = fit(rows, weights={s: args.external_weight for s in ext}, c=args.C, false_refusal_cost=args.cost)
+    model = fit(rows, weights={s: args.external_weight for s in ext}, c=args.C, max_false_refusals=args.max_false_refusals)
     save(model, args.out)
     print(json.dumps(model.fitted_on, ensure_ascii=False))
     print(f"model written to {args.out}", file=sys.stderr)
@@ -375,6 +377,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # run the imported module's main: its recording is the one ``features`` appends to
-    from rag import answerability
+    from rag import answerability  # noqa: PLW0406
 
     raise SystemExit(answerability.main())

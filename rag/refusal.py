@@ -163,7 +163,7 @@ _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
 # a five-year plan (十X五) — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
 _FIVE_YEAR_PLAN = re.compile(r"(?<![一二三四五六七八九十百])十[一二三四五六七八九]五(?![个届万亿千百岁名家位条项次倍%％])")
-NEAR = 60  # characters after a sentence, in its passage, where an asked value or detail may stand (``*_near``)
+NEAR = 60  # characters after a sentence, in its passage, where an asked value or detail may stand
 TOP_SENTENCES = 5  # evidence = the best-scoring sentences (and their chunks for the year rule)
 
 
@@ -296,13 +296,12 @@ def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
 
 
 def document_years(docs: dict) -> set[int]:
-    """Years the indexed documents speak of by their metadata: every year of a stated period, the
-    outlook year, and the years of the issued and effective dates (a version adopted or amended in 2024
-    answers "2024年修改后…")."""
+    """Years the indexed documents speak of by their metadata: every year of a stated period and the
+    years of the issued and effective dates (a version adopted or amended in 2024 answers "2024年修改后…").
+    An outlook year (远景2035) is not one: a plan states few targets for it."""
     years = {y for m in docs.values() if m.period_start and m.period_end
              for y in range(m.period_start, m.period_end + 1)}
     for m in docs.values():
-        years.update(y for y in (m.outlook_year,) if y)
         for d in (m.date, getattr(m, "effective_date", None)):
             if d and _YEAR.match(d[:4]):
                 years.add(int(d[:4]))
@@ -317,9 +316,9 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     ``year`` (a year or five-year plan of the need absent from the evidence and the documents' periods),
     ``document`` (the asked document exists only in another era), ``answer_type`` (an asked type of
     information — amount, deadline, phone … — absent), ``value``, ``detail``, ``members``, ``outcome``
-    (1 − support, when the need asks for that; 0 otherwise), ``value_near``/``detail_near`` (the same
-    when the value or detail may stand within ``NEAR`` characters after the sentence in its passage),
-    ``*_fires`` (1 when that support is below its former calibrated setting ``min_*_support``), ``definition`` (the asked term is defined by no
+    (1 − support, when the need asks for that; 0 otherwise; a value or detail may stand within ``NEAR``
+    characters after the sentence in its passage), ``*_fires`` (1 when that support is below the former
+    rule's calibrated setting ``min_*_support``), ``definition`` (the asked term is defined by no
     sentence), ``missing_term`` (idf share of need words no document contains), ``focus`` (1 − best
     focus coverage of a top sentence), ``focus_idf`` (log(1 + idf weight of the focus)), ``place``
     (the question names a place no document covers, but also one they cover). Requires ``scored``
@@ -385,8 +384,11 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     out["focus"] = (1.0 - best_focus, f"检索到的段落没有同时提到问题要点的句子（要点覆盖 {best_focus:.2f}）。")
 
     gate = weight >= getattr(settings, "min_value_focus_idf", 0.0)
-    value = value_support(question, scored, index, plan, focus=(focus, alternatives)) if has_df and gate else None
-    detail = detail_support(question, scored, focus, alternatives) if has_df else None
+    # a value or detail may stand in the next clause of the sentence's passage (``NEAR`` characters):
+    # "…责令限期改正；逾期不改正的，处五百元以上五千元以下罚款"
+    value = (value_support(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
+             if has_df and gate else None)
+    detail = detail_support(question, scored, focus, alternatives, reach=NEAR) if has_df else None
     members = member_support(question, scored, focus, alternatives) if has_df else None
     outcome = outcome_support(question, scored, focus, alternatives) if has_df else None
     supports = {
@@ -400,14 +402,6 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
         "outcome": (outcome, getattr(settings, "min_outcome_support", 0.5),
                     "问题询问的是实际完成或审批的结果，文件只写了目标和部署，没有同时提到问题要点和实际结果的句子"),
     }
-    # the same supports when the value or detail may stand in the next clause of the passage
-    near_value = (value_support(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
-                  if has_df and gate else None)
-    near_detail = detail_support(question, scored, focus, alternatives, reach=NEAR) if has_df else None
-    for name, near in (("value", near_value), ("detail", near_detail)):
-        share = near[1] if near else None
-        out[f"{name}_near"] = (0.0 if share is None else 1.0 - share,
-                               f"{supports[name][2]}（要点覆盖 {share:.2f}）。" if share is not None else None)
     for name, (support, threshold, text) in supports.items():
         reason = f"{text}（要点覆盖 {support:.2f}）。" if support is not None else None
         out[name] = (0.0 if support is None else 1.0 - support, reason)

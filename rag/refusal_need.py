@@ -53,7 +53,7 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
     the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
     its chunk: ``rag.refusal_value.continuation``). None when the question asks for no need noun."""
     from rag.refusal import focus_coverage, need_clause
-    from rag.refusal_value import continuation
+    from rag.refusal_value import continuation, extended
 
     nouns = need_nouns(need_clause(question))
     worst = None
@@ -61,7 +61,7 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
         words = DETAIL_NOUNS[noun]
         # the noun itself is no focus word: it is what the sentence must state
         f = {t: w for t, w in focus.items() if not any(x in t for x in words)}
-        support = max((focus_coverage(s, f, alternatives) for s in scored[:top]
+        support = max((focus_coverage(extended(s, reach), f, alternatives) for s in scored[:top]
                        if any(x in normalize(continuation(s, reach)) for x in words)), default=0.0)
         if worst is None or support < worst[1]:
             worst = (noun, support)

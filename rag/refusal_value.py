@@ -168,6 +168,16 @@ def continuation(sentence, reach: int) -> str:
     return chunk[sentence.start:min(len(chunk), sentence.end + reach)] if reach > 0 else sentence.text
 
 
+def extended(sentence, reach: int):
+    """The sentence as its ``continuation`` (an object with ``text`` and ``hit``, for
+    ``rag.refusal.focus_coverage``); the sentence itself for ``reach`` 0."""
+    if reach <= 0:
+        return sentence
+    from types import SimpleNamespace
+
+    return SimpleNamespace(text=continuation(sentence, reach), hit=sentence.hit)
+
+
 def value_support(question: str, scored: list, index, plan=None, top: int = 8,
                   min_focus_idf: float = 0.0, focus=None, reach: int = 0) -> tuple[ValueKind, float] | None:
     """For a question asking for one value (``asked_kinds``): the asked kind whose best support is
@@ -176,7 +186,8 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
     noun, ``value_head``, and the one year the need names, ``_names_year``). None when the question
     asks for no value kind or its focus words weigh less than ``min_focus_idf`` (sum of idf).
     ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already; ``reach``: a value
-    stated within that many characters after the sentence in its chunk counts (``continuation``)."""
+    stated within that many characters after the sentence in its chunk counts, and the focus is then
+    measured on the sentence with that continuation (``continuation``)."""
     from rag.refusal import _RANGE, _YEAR, _strip_names, focus_coverage, focus_terms, need_clause
 
     need = need_clause(question)
@@ -199,7 +210,8 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
             return (_states(evidence, text, question) and (not heads or any(h in text.lower() for h in heads))
                     and (not number or _names_year(s, years)))
 
-        support = max((focus_coverage(s, focus, alternatives) for s in scored[:top] if states(s)), default=0.0)
+        support = max((focus_coverage(extended(s, reach), focus, alternatives) for s in scored[:top] if states(s)),
+                      default=0.0)
         if worst is None or support < worst[1]:
             worst = (kind, support)
     return worst

@@ -40,7 +40,7 @@ def _index(texts: list[str], docs: dict):
     for t in texts:
         for w in set(tok.tokens(t)):
             df[w] = df.get(w, 0) + 1
-    idf = lambda w: math.log(1 + (df["__N__"] - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))  # noqa: E731
+    idf = lambda w: math.log(1 + (df["__N__"] - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))
     return SimpleNamespace(docs=docs, chunks=[], _corpus_text="\n".join(texts), tokenizer=tok, df=df, idf=idf)
 
 
@@ -129,7 +129,7 @@ def test_the_decision_refuses_at_the_threshold_and_names_the_decisive_feature():
 
 def test_check_refusal_applies_the_model_after_the_hard_rules():
     q = "物流港二期工程计划哪年建成？"
-    ev, scored, index = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
+    _, scored, index = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
     model = A.Model(("value_fires",), (0.1,), (0.3,), (3.0,), -1.0, 0.5)
     d = check_refusal(q, scored, index, SETTINGS, model=model)
     assert d.refused and d.rule == "value" and "年份" in d.reason and d.probability > 0.5
