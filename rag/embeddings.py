@@ -62,7 +62,7 @@ def _limit_blas():
     return threadpool_limits(1)
 
 
-def randomized_svd(matrix, k: int, n_oversamples: int = 10, n_iter: int = 4, seed: int = 0):
+def randomized_svd(matrix, k: int, n_oversamples: int = 256, n_iter: int = 4, seed: int = 0):
     """Top-``k`` truncated SVD of a (sparse or dense) n×V ``matrix`` with n ≤ V (chunks × features):
     ``(U (n, k), sigma (k,), Vt (k, V))``, sigma descending. Randomized range finder with ``n_iter`` power
     iterations, re-orthonormalised on the row side (Halko, Martinsson & Tropp 2011, Algorithms 4.4 and
