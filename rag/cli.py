@@ -119,16 +119,20 @@ def _build_progress(items, desc, total):
 
 
 def _ready_qa(args):
-    """A PolicyQA over an index that is built and loaded. When no index exists yet, the bundled corpus
-    (+ uploads) is ingested first, announced on stderr ("正在建立索引…" with progress bars), so that
+    """A PolicyQA over an index that is built and loaded. When no index exists yet, or the index was
+    written by an older version (an older ``INDEX_FORMAT``), the default sources (bundled corpus, uploads,
+    documents added earlier) are ingested first, announced on stderr ("正在建立索引…" with progress bars), so that
     the build is never part of an answer's reported retrieve time. Raises RagError subclasses."""
-    from rag.index import read_current
+    from rag.index import INDEX_FORMAT, pointer_format, read_current
     from rag.ingest import ingest
     from rag.pipeline import PolicyQA
 
     settings = _settings(args)
-    if read_current(settings) is None:
-        print(f"正在建立索引…（首次使用，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
+    pointer = read_current(settings)
+    old = pointer_format(pointer) if pointer is not None else None
+    if pointer is None or (old is not None and old < INDEX_FORMAT):
+        why = "首次使用" if pointer is None else f"索引由旧版本建立 (format {old} < {INDEX_FORMAT})"
+        print(f"正在建立索引…（{why}，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
         report = ingest(settings, progress=_build_progress)  # the default sources, hidden ones left out
         print(f"索引已建立：{report.n_documents} 篇文件，{report.n_chunks} 个段落，用时 {report.seconds:.1f} 秒",
               file=sys.stderr, flush=True)

@@ -28,12 +28,14 @@ class IndexDamagedError(RagError):
     """A file of the live index is missing, unreadable or inconsistent with the others; the message names
     it and says that ``rag ingest`` repairs the index (it verifies the live generation and rebuilds it).
     ``path``: the damaged file or folder relative to the data directory (``chroma/``, ``index/CURRENT.json``,
-    ``index/<generation>/bm25/vocab.index.json`` …), or the Chroma server; ``detail``: "<path>: <what is wrong>"."""
+    ``index/<generation>/bm25/vocab.index.json`` …), or the Chroma server; ``detail``: "<path>: <what is wrong>";
+    ``outdated``: the index was written by an older version (an older index format), not damaged since."""
 
-    def __init__(self, message: str, path: str = "", detail: str = ""):
+    def __init__(self, message: str, path: str = "", detail: str = "", outdated: bool = False):
         super().__init__(message)
         self.path = path
         self.detail = detail or message
+        self.outdated = outdated
 
 
 class IngestBusyError(RagError):

@@ -417,8 +417,38 @@ def inspect_index(settings: Settings) -> tuple[LoadedIndex | None, IndexDamagedE
     return None, None
 
 
+def pointer_format(pointer: dict) -> int | None:
+    """The index format (``INDEX_FORMAT`` of the version that wrote it) of a CURRENT.json pointer, or
+    None when it records none."""
+    fingerprint = pointer.get("fingerprint")
+    found = fingerprint.get("format") if isinstance(fingerprint, dict) else None
+    return found if isinstance(found, int) else None
+
+
+def _outdated(pointer: dict, damage: IndexDamagedError) -> IndexDamagedError:
+    """``damage`` of a generation written by an older index format (``fingerprint.format`` of
+    CURRENT.json below ``INDEX_FORMAT``) said as such: the index predates this version and
+    ``rag ingest`` rebuilds it; ``damage`` itself otherwise."""
+    old = pointer_format(pointer)
+    if old is None or old >= INDEX_FORMAT:
+        return damage
+    return IndexDamagedError(f"索引由旧版本建立 (index built by an older version: format {old}, this version "
+                             f"reads {INDEX_FORMAT}); 运行 `rag ingest` 重建 (run `rag ingest` to rebuild it)",
+                             path=damage.path, detail=f"{damage.detail} (index format {old} < {INDEX_FORMAT})",
+                             outdated=True)
+
+
 def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
-    """Read and check every file of ``pointer``'s generation; raises IndexDamagedError at the first problem."""
+    """Read and check every file of ``pointer``'s generation; raises IndexDamagedError at the first
+    problem (saying that the index predates this version when its format is older)."""
+    try:
+        return _read_generation(settings, pointer)
+    except IndexDamagedError as exc:
+        raise _outdated(pointer, exc) from None
+
+
+def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
+    """``_load_generation`` without the format check."""
     import bm25s
     import numpy as np
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Iterator
 
-from rag.errors import IndexNotBuiltError, InvalidQuestionError
+from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
 from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_answer, outline_items, question_terms,
                             score_sentences)
 from rag.query import comparison_groups
@@ -103,7 +103,8 @@ class PolicyQA:
 
     ``llm``: optional LangChain chat model (tests pass fakes); by default one is built from settings
     when ``settings.llm_enabled``. The index is loaded lazily; when ``auto_ingest`` is true and no index
-    exists, the bundled corpus is ingested first.
+    exists, or the index was written by an older version (``IndexDamagedError.outdated``), ``rag ingest``'s
+    default sources (bundled corpus, uploads, documents added earlier) are ingested first.
 
     The live generation is checked when a question starts (``current_signature``: one ``os.stat`` of
     ``index/CURRENT.json``): after an ingest by this or another process the next question is answered from
@@ -129,7 +130,8 @@ class PolicyQA:
     def retriever(self) -> HybridRetriever:
         """The retriever over the live index: the pinned one while an answer is in progress, else the
         current generation's (reloaded when ``index/CURRENT.json`` changed since the last check).
-        Raises IndexNotBuiltError (no index and no ``auto_ingest``) or IndexDamagedError."""
+        Raises IndexNotBuiltError (no index and no ``auto_ingest``) or IndexDamagedError (damaged, or
+        outdated without ``auto_ingest``)."""
         if self._pinned is not None:
             return self._pinned
         signature = current_signature(self.settings)
@@ -137,8 +139,8 @@ class PolicyQA:
             return self._retriever
         try:
             index = load_index(self.settings)
-        except IndexNotBuiltError:
-            if not self.auto_ingest:
+        except (IndexNotBuiltError, IndexDamagedError) as exc:
+            if not self.auto_ingest or (isinstance(exc, IndexDamagedError) and not exc.outdated):
                 raise
             from rag.ingest import ingest
 

@@ -253,7 +253,8 @@ class HybridRetriever:
           (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window);
         * a list question (``plan.wants_list``, not compared; ``use_outlines``) whose first hits lie in
           two or more sub-sections of one section gets that section's outline (its sub-headings with
-          their first sentences, ``merge_outline``) in place ``OUTLINE_RANK`` (3), pushing the last hit
+          their first sentences, ``merge_outline``) in place ``OUTLINE_RANK`` (3) — behind an
+          enumeration continuation that directly follows its head — pushing the last hit
           that is not a global top row out of the top ``k``.
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
@@ -357,7 +358,13 @@ class HybridRetriever:
             outline = merge_outline([self.index.chunks[row] for row in order[:OUTLINE_DEPTH]],
                                     outline_chunks(self.index), rrf_k=self.settings.rrf_k)
             if outline is not None:
-                order = protect_rows(order[:OUTLINE_RANK - 1] + [_OUTLINE] + order[OUTLINE_RANK - 1:],
+                at = OUTLINE_RANK - 1
+                if self.settings.use_list_continuation:
+                    # an enumeration's continuation stays directly behind the chunk it continues
+                    following = self._next_rows()
+                    while at < len(order) and following.get(order[at - 1]) == order[at]:
+                        at += 1
+                order = protect_rows(order[:at] + [_OUTLINE] + order[at:],
                                      plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
                 reordered = True
         hits = []

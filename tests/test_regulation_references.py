@@ -11,7 +11,7 @@ import pytest
 
 from rag.ingest import build_card
 from rag.meta_answers import asks_about_document
-from rag.references import (bare_region, derived_names, document_cues, document_scopes, reference_mentions,
+from rag.references import (bare_region, derived_names, document_scopes, reference_mentions,
                             referenced_documents, region_names)
 from rag.text import Tokenizer, normalize
 from rag.types import DocumentMeta

@@ -205,3 +205,33 @@ def test_lock_is_reentrant_in_one_thread_and_exclusive_across_threads(damaged_co
     t.start()
     t.join()
     assert results[-1] == "acquired"
+
+
+# --- an index written by an older version --------------------------------------------------------
+def _age(settings: Settings) -> None:
+    """Make the live generation look written by the previous index format, without a file that
+    format lacked (tokens.npz)."""
+    from rag.index import INDEX_FORMAT, current_path
+
+    pointer = read_current(settings)
+    pointer["fingerprint"]["format"] = INDEX_FORMAT - 1
+    current_path(settings).write_text(json.dumps(pointer), encoding="utf-8")
+    (settings.data_dir / "index" / pointer["generation"] / "tokens.npz").unlink()
+
+
+def test_index_of_an_older_version_is_named_as_such_and_rebuilt_on_first_question(damaged_copy, capsys):
+    from rag.errors import IndexDamagedError
+    from rag.index import INDEX_FORMAT, load_index
+
+    _age(damaged_copy)
+    with pytest.raises(IndexDamagedError) as caught:
+        load_index(damaged_copy)
+    assert caught.value.outdated and "旧版本" in str(caught.value) and "rag ingest" in str(caught.value)
+    code, _out, err = run(["info"], capsys)  # reads the index as it is: says what to do
+    assert_one_line_error(code, err)
+    assert "旧版本" in err and "rag ingest" in err, err
+    code, out, err = run(["ask", Q_LEADERS, "--json"], capsys)  # rebuilds, then answers
+    assert code == 0 and "正在建立索引" in err and "旧版本" in err, err
+    assert not json.loads(out)["refused"]
+    assert read_current(damaged_copy)["fingerprint"]["format"] == INDEX_FORMAT
+    assert set(read_current(damaged_copy)["documents"]) == set(MINI_DOC_IDS)

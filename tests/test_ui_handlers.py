@@ -841,7 +841,7 @@ def test_upload_queue_checks_files_in_order_and_indexes_once(tiny, tmp_path, mon
     assert 'data-status="失败"' in queue.html() and "坏文件.exe" in queue.html()
     queue.submit([str(files[0])])  # already added: refused with its reason, nothing re-indexed
     queue.run()
-    assert queue.rows()[-1] == ("甲方案.txt", f"失败：已存在同名文件“甲方案.txt”：如需替换，请先删除旧文件 (file exists)")
+    assert queue.rows()[-1] == ("甲方案.txt", "失败：已存在同名文件“甲方案.txt”：如需替换，请先删除旧文件 (file exists)")
     assert len(reindexed) == 1
 
 
