@@ -1,18 +1,34 @@
-"""The external dev set (eval/datasets/external_dev.jsonl) against its committed corpus eval/corpora/lawref-dev/:
-every anchor and key fact checks out, every type is present, and the held-out split is a third."""
+"""The external question sets (eval/datasets/external_dev.jsonl, eval/datasets/external_qa2.jsonl) against their
+committed corpus eval/corpora/lawref-dev/: every anchor and key fact checks out, every type is present, the held-out
+split is the documented draw, and the second batch is no near-duplicate of an existing question."""
 
-from collections import Counter
+import random
+import unicodedata
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from rag.dataset import QUESTION_TYPES, load_questions, validate_dataset
+import pytest
+
+from rag.dataset import QUESTION_TYPES, cross_file_problems, load_questions, validate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASET = ROOT / "eval" / "datasets" / "external_dev.jsonl"
+DATASETS = ROOT / "eval" / "datasets"
+DATASET = DATASETS / "external_dev.jsonl"
+QA2 = DATASETS / "external_qa2.jsonl"
 CORPUS = ROOT / "eval" / "corpora" / "lawref-dev"
+# eval/README.md: split of external_qa2.jsonl = per type (in this order), ids sorted and shuffled with one
+# random.Random(20261206); the first round(0.4 * n) of each type are `holdout`.
+QA2_SEED = 20261206
+QA2_TYPE_ORDER = ("numeric", "factual", "list", "applicability", "cross_doc", "temporal", "unanswerable")
 
 
-def test_external_dev_is_valid_against_its_corpus():
-    assert validate_dataset(str(DATASET), corpus_dir=str(CORPUS)) == []
+@pytest.mark.parametrize("path", [DATASET, QA2], ids=lambda p: p.name)
+def test_external_sets_are_valid_against_their_corpus(path):
+    assert validate_dataset(str(path), corpus_dir=str(CORPUS)) == []
+
+
+def test_external_sets_share_no_id_or_question():
+    assert cross_file_problems([str(DATASET), str(QA2)]) == []
 
 
 def test_external_dev_covers_every_type_and_splits():
@@ -24,6 +40,45 @@ def test_external_dev_covers_every_type_and_splits():
     assert set(splits) == {"dev", "holdout"} and splits["holdout"] == len(questions) // 3
     docs = {e["doc"] for q in questions for e in q["evidence"]}
     assert all((CORPUS / d).is_file() for d in docs)
+
+
+def test_external_qa2_covers_every_type_and_its_split_is_the_seeded_draw():
+    questions = load_questions(str(QA2))
+    types = Counter(q["type"] for q in questions)
+    assert len(questions) >= 70 and set(types) == set(QUESTION_TYPES)
+    assert types["unanswerable"] >= 12 and all(n >= 8 for n in types.values())
+    ids = defaultdict(list)
+    for q in questions:
+        ids[q["type"]].append(q["id"])
+    rng = random.Random(QA2_SEED)
+    holdout = set()
+    for qtype in QA2_TYPE_ORDER:
+        drawn = sorted(ids[qtype])
+        rng.shuffle(drawn)
+        holdout.update(drawn[: round(0.4 * len(drawn))])
+    assert {q["id"] for q in questions if q["split"] == "holdout"} == holdout
+    assert {q["split"] for q in questions} == {"dev", "holdout"}
+    docs = {e["doc"] for q in questions for e in q["evidence"]}
+    assert all((CORPUS / d).is_file() for d in docs)
+
+
+def _bigrams(text: str) -> set[str]:
+    s = "".join(unicodedata.normalize("NFKC", text).split())
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def test_external_qa2_is_no_near_duplicate_of_an_existing_question():
+    """Character-bigram Jaccard <= 0.5 between every external_qa2 question and every question of
+    external_dev.jsonl, dev.jsonl and policy_qa.jsonl (question texts only)."""
+    others = [
+        _bigrams(q["question"])
+        for name in ("external_dev.jsonl", "dev.jsonl", "policy_qa.jsonl")
+        for q in load_questions(str(DATASETS / name))
+    ]
+    for q in load_questions(str(QA2)):
+        mine = _bigrams(q["question"])
+        worst = max(len(mine & o) / len(mine | o) for o in others)
+        assert worst <= 0.5, (q["id"], round(worst, 3))
 
 
 def test_corpus_without_manifest_reports_a_missing_document(tmp_path):
