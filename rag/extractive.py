@@ -90,11 +90,49 @@ def asked_values(question: str) -> list[re.Pattern]:
     """Patterns of the values ``question`` asks for — a number, a year or date, a place, an
     organisation, a person (``rag.refusal_value.asked_kinds`` on its need clause: 多少/几个, 哪一年,
     哪个县, 牵头单位/哪个部门, 叫什么名字) — each the evidence a sentence must match to state one; [] for
-    a question that asks for no single value (a list, a description)."""
+    a question that asks for no single value (a list, a description). A number is ``NUMBER_STATED``;
+    a number or time asked by its wording as an amount of money or a duration (``asked_quantity``: 罚多少,
+    多长时间内) is that quantity."""
     from rag.refusal import need_clause
     from rag.refusal_value import asked_kinds
 
-    return [k.evidence for k in asked_kinds(need_clause(question))]
+    need = need_clause(question)
+    kinds = asked_kinds(need)
+    quantity = asked_quantity(need)
+    if quantity is MONEY_STATED and not any(k.name in ("number", "time") for k in kinds):
+        quantity = None  # "补贴标准有哪些": a list, no one amount
+    if quantity is not None:  # 罚多少, 多长时间内: the number must be an amount in 元 / a duration
+        kinds = [k for k in kinds if k.name not in ("number", "time")]
+        return [quantity, *(k.evidence for k in kinds)]
+    return [NUMBER_STATED if k.name == "number" else k.evidence for k in kinds]
+
+
+_NUMERAL = r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿零〇]+)"
+# the kinds of quantity a number question may ask for by its wording, each with the evidence a sentence
+# must match to state one: an amount of money (罚多少, 多少钱, 罚款是多少, 补贴多少 → "五百元以上五千元以下",
+# "10万元") and a duration (多长时间内, 多久, 几个工作日, 多少天 → "五个工作日内", "30日")
+MONEY_ASKED = re.compile(r"(?:罚|钱|金额|费用?|补贴|补助|奖励|资助|奖金|价格?)[\u4e00-\u9fff]{0,4}?(?:多少|几|标准|上限|最高|最低)"
+                         r"|(?:多少|几)[十百千万亿]*(?:钱|元)|最[高多低少]罚")
+MONEY_STATED = re.compile(_NUMERAL + r"\s*[十百千万亿]*\s*元")
+DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天|日|小时|个月|周)|几(?:个)?(?:工作日|天|日|小时|个月|周)"
+                            r"|(?:期限|时限)[\u4e00-\u9fff]{0,2}?(?:是|为|有)?(?:多少|几|多长)")
+DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
+
+
+# a number stated: digits, or Chinese numerals with a unit or counter ("五年", "二次", "三名", "一批") — a
+# 百/千/万 inside a word (千行百业, 千家万户) is none
+NUMBER_STATED = re.compile(r"\d|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所批倍元日天年月周岁人米吨亩户件]|平方米|公里)")
+
+
+def asked_quantity(need: str) -> re.Pattern | None:
+    """The evidence pattern of the quantity a question's need clause asks for by its wording: an amount
+    of money (``MONEY_STATED``, for 罚多少/多少钱/补贴标准) or a duration (``DURATION_STATED``, for
+    多长时间/多久/几个工作日); None for any other question (a count, a share, a date)."""
+    if MONEY_ASKED.search(need):
+        return MONEY_STATED
+    if DURATION_ASKED.search(need):
+        return DURATION_STATED
+    return None
 
 
 _VALUE_SCORED = ("org", "place", "person")  # asked kinds whose stated value adds VALUE_BONUS (numbers and dates
@@ -105,10 +143,16 @@ VALUE_BONUS = 0.15
 def states_value(sentence: str, patterns: list[re.Pattern], question: str) -> bool:
     """``sentence`` states a value one of ``patterns`` (``asked_values``) matches that ``question``
     does not already contain (its last four characters: “建设若干概念验证中心” is the 概念验证中心 the question
-    names); an item's numbering ("2. …", "（三）", "专栏 9") states none."""
-    sentence = _HEADING_NUMBER.sub("", sentence)
+    names); an item's numbering ("2. …", "（三）", "专栏 9") and a reference to an article or item
+    ("违反本条例第二十四条第一款规定", ``_REFERENCE``) state none."""
+    sentence = _REFERENCE.sub("", _HEADING_NUMBER.sub("", sentence))
     return any(m.group(0)[-4:] not in question and not _names_nothing(sentence, m)
                for p in patterns for m in p.finditer(sentence))
+
+
+# a reference to an article, paragraph or item ("本条例第二十四条第一款", "第三十四条第二项", "前款第（三）项")
+# states no value of its own
+_REFERENCE = re.compile(r"第[一二三四五六七八九十百零〇两\d]+[条款项目章节编]|第?[（(][一二三四五六七八九十\d]{1,3}[）)]项")
 
 
 _COMMON_ENDINGS = ("布局", "格局", "大局", "全局", "结局", "开局", "终局", "时局", "当局", "邮局")
@@ -155,13 +199,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                 label = sent
             if len(sent) < 4:
                 continue
-            found: dict[str, float] = {}
-            for term, weight in terms.items():
-                options = (term, *alternatives.get(term, ()))
-                if any(o in sent for o in options):
-                    found[term] = weight
-                elif any(o in context for o in options):
-                    found[term] = 0.5 * weight
+            found = _found_terms(sent, context, terms, alternatives)
             coverage = sum(found.values()) / total
             value = tuple(bool(a) and states_value(raw, a, question) for a in asked)
             covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
@@ -179,6 +217,72 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                 bonus += 0.04 * min(run, 8) if run >= 2 else 0.0
             out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus, value, covered))
     out.sort(key=lambda s: -s.score)
+    return out
+
+
+def _found_terms(sent: str, context: str, terms: dict[str, float],
+                 alternatives: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """Question ``terms`` (term → idf weight) that normalised, lower-cased ``sent`` holds (full weight) or
+    only its ``context`` holds (half weight), a term's concept ``alternatives`` counting for it."""
+    found: dict[str, float] = {}
+    for term, weight in terms.items():
+        options = (term, *alternatives.get(term, ()))
+        if any(o in sent for o in options):
+            found[term] = weight
+        elif any(o in context for o in options):
+            found[term] = 0.5 * weight
+    return found
+
+
+UNIT_MAX_CHARS = 2 * MAX_SENTENCE_CHARS  # longest lead + value span quoted as one unit
+
+
+def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str, float],
+                alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
+    """``sentences`` (``score_sentences``, best first) re-ranked for answering a question that asks for a
+    value (a penalty amount, a time limit, a number, an organisation — ``asked_values``): a regulation
+    article states the case in its lead clause and the value in a later clause of the same paragraph
+    ("…的，由城管执法部门责令立即改正；" + "拒不改正的，处五十元以上二百元以下罚款。"), so each sentence stating an
+    asked value (``value``) is also offered as a unit with the best earlier sentence of its paragraph in
+    the same passage: the verbatim span from that lead to the value (≤ ``UNIT_MAX_CHARS``), scored like a
+    sentence on its whole text (coverage of question ``terms`` with their concept ``alternatives``, the
+    value sentence's bonuses). Every sentence stating an asked value adds ``VALUE_BONUS`` (a neighbour
+    sentence without the value answers nothing asked). ``sentences`` unchanged, in their order, when the
+    question asks for no value or no sentence states one."""
+    if not sentences or not asked_values(question) or not any(any(s.value) for s in sentences):
+        return sentences  # a list question ("一共多少个方向？列一下") asks for no single value
+    alternatives = alternatives or {}
+    total = sum(terms.values()) or 1.0
+    parts = question_parts(question)
+    part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
+    by_chunk: dict[str, list[ScoredSentence]] = {}
+    for s in sentences:
+        by_chunk.setdefault(s.hit.chunk.chunk_id, []).append(s)
+    out: list[ScoredSentence] = []
+    for s in sentences:
+        if not any(s.value):
+            out.append(s)
+            continue
+        bonus = s.score - s.coverage + VALUE_BONUS
+        out.append(replace(s, score=s.coverage + bonus))
+        text = s.hit.chunk.text
+        best = None
+        for lead in by_chunk[s.hit.chunk.chunk_id]:
+            if not (lead.end <= s.start and "\n" not in text[lead.start:s.start]
+                    and s.end - lead.start <= UNIT_MAX_CHARS and lead.coverage > s.coverage):
+                continue
+            sent = normalize(text[lead.start:s.end]).lower()
+            context = normalize(s.hit.title + s.hit.chunk.section).lower()
+            found = _found_terms(sent, context, terms, alternatives)
+            coverage = sum(found.values()) / total
+            if best is None or coverage > best.coverage:
+                covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
+                value = tuple(a or b for a, b in zip(s.value, lead.value)) if lead.value else s.value
+                best = replace(s, start=lead.start, coverage=coverage, score=coverage + bonus, value=value,
+                               parts=covered)
+        if best is not None and best.coverage > s.coverage:
+            out.append(best)
+    out.sort(key=lambda x: -x.score)
     return out
 
 

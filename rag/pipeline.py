@@ -28,7 +28,7 @@ from typing import Iterator
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
 from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_answer, outline_items, question_terms,
-                            score_sentences)
+                            score_sentences, value_units)
 from rag.query import comparison_groups
 from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index import LoadedIndex, current_path, load_index
@@ -433,7 +433,9 @@ class PolicyQA:
         wants_list = bool(ASKS_LIST.search(question))
         outline = next((h for h in hits if h.chunk.kind == "outline"), None) if wants_list and not groups else None
         items = outline_items(question, outline, self._first_chunk) if outline is not None else []
-        text, citations = compose(scored, groups=groups, docs=index.docs, label_sections=asks_field(question),
+        # a value the question asks for (罚多少, 多长时间内) is quoted with the lead clause of its article
+        answering = value_units(question, scored, terms, alternatives)
+        text, citations = compose(answering, groups=groups, docs=index.docs, label_sections=asks_field(question),
                                   wants_list=wants_list, items=items, terms=terms)
         # a list item cites its sub-section's own passage, which retrieval may not have returned
         shown = {h.chunk.chunk_id for h in hits}

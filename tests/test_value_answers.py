@@ -1,0 +1,73 @@
+"""Extractive answers to questions that ask for a value inside a regulation article (rag.extractive:
+asked_values, asked_quantity, states_value, value_units): the clause carrying the asked amount or time
+limit is quoted with the lead clause of its article, verbatim."""
+
+from __future__ import annotations
+
+from rag.extractive import (DURATION_STATED, MONEY_STATED, asked_quantity, asked_values, compose, score_sentences,
+                            states_value, value_units)
+from rag.types import Chunk, Hit
+
+ARTICLE = ("第五十七条 个人违反本条例第二十四条第一款规定，将湿垃圾与可回收物、干垃圾混合投放的，由城管执法部门责令立即改正；"
+           "拒不改正的，处五十元以上二百元以下罚款。")
+OTHER = ("第五十条 单位和个人未在指定的地点分类投放生活垃圾的，由综合行政执法部门责令改正；\n"
+         "第五十一条 收集单位未按规定收集的，责令限期改正；逾期不改正的，处五万元以上五十万元以下罚款。")
+
+
+def _hit(text: str, rank: int = 1, section: str = "第七章 法律责任") -> Hit:
+    chunk = Chunk(f"law-{rank}", "law", section, text, 0, len(text), len(text), "text")
+    return Hit(rank, 1.0 / rank, chunk, "某市生活垃圾管理条例")
+
+
+def _answer(question: str, hits: list[Hit], terms: dict[str, float]):
+    scored = score_sentences(question, hits, terms)
+    return compose(value_units(question, scored, terms), terms=terms)
+
+
+def test_an_article_reference_states_no_value():
+    q = "个人把湿垃圾和干垃圾混着扔，拒不改正的罚多少？"
+    assert not states_value("个人违反本条例第二十四条第一款规定，由城管执法部门责令立即改正；", asked_values(q), q)
+    assert not states_value("违反前款第（三）项规定的，责令改正；", asked_values(q), q)
+    assert states_value("拒不改正的，处五十元以上二百元以下罚款。", asked_values(q), q)
+
+
+def test_the_asked_quantity_follows_the_wording_of_the_question():
+    assert asked_quantity("拒不改正的罚多少？") is MONEY_STATED
+    assert asked_quantity("最高罚多少钱？") is MONEY_STATED
+    assert asked_quantity("职能部门多长时间内要办结答复？") is DURATION_STATED
+    assert asked_quantity("几个工作日内答复？") is DURATION_STATED
+    assert asked_quantity("到2027年要培育多少家企业？") is None
+    q = "投诉后多长时间内要办结答复？"
+    assert states_value("应当在五个工作日内办结并答复；", asked_values(q), q)
+    assert not states_value("于2024年5月10日通过。", asked_values(q), q)  # a date is no duration
+    q = "逾期不改正罚款多少？"
+    assert not states_value("由文化旅游部门责令限期改正；", asked_values(q), q)
+    assert states_value("逾期不改正的，处五百元以上五千元以下罚款。", asked_values(q), q)
+    assert states_value("处10万元罚款。", asked_values(q), q)
+
+
+def test_the_penalty_clause_is_quoted_with_the_lead_clause_of_its_article():
+    q = "个人把湿垃圾和干垃圾混着扔，拒不改正的罚多少？"
+    terms = {"个人": 2.4, "垃圾": 2.2, "混着": 9.5, "改正": 2.9}
+    answer, citations = _answer(q, [_hit(ARTICLE, 1), _hit(OTHER, 2)], terms)
+    first = answer.split("\n")[0]
+    assert "湿垃圾与可回收物" in first and "五十元以上二百元以下" in first  # one line: case and penalty
+    assert all(c.quote in ARTICLE or c.quote in OTHER for c in citations)  # verbatim
+    assert citations[0].quote.endswith("处五十元以上二百元以下罚款。")
+
+
+def test_a_neighbour_clause_without_the_value_is_no_answer_for_a_time_limit():
+    text = ("第六十二条 有关部门收到投诉举报后，对属于本部门职权范围内的投诉举报，应当依法处理；"
+            "处理结果应当在五个工作日内书面答复投诉人。")
+    q = "投诉举报后，有关部门多长时间内要答复？"
+    terms = {"投诉": 3.0, "举报": 3.0, "部门": 1.0, "答复": 3.0}
+    answer, citations = _answer(q, [_hit(text, section="第六章 工作监督")], terms)
+    assert "五个工作日" in answer
+    assert all(c.quote in text for c in citations)
+
+
+def test_a_question_without_an_asked_value_keeps_the_sentence_order():
+    q = "生活垃圾分哪几类？"
+    terms = {"生活": 1.0, "垃圾": 2.0}
+    scored = score_sentences(q, [_hit(ARTICLE), _hit(OTHER, 2)], terms)
+    assert value_units(q, scored, terms) == scored
