@@ -286,6 +286,32 @@ def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str,
     return out
 
 
+LIST_HEAD_ITEM_BONUS = 0.04  # per item (at most 8) of the enumeration a "…下列事项：" sentence heads, as for 、 items
+
+
+def _head_items(s: ScoredSentence) -> int:
+    """The number of numbered items ("（一）", "1.", "一、") on the lines right after ``s`` in its passage
+    when ``s`` ends in "：", else 0."""
+    text = s.hit.chunk.text
+    if not text[s.start:s.end].rstrip().endswith(("：", ":")) or "\n" not in text[s.end:s.end + 3]:
+        return 0
+    n = 0
+    for line in text[s.end:].split("\n"):
+        if not line.strip():
+            continue
+        if not _HEADING_NUMBER.match(line):
+            break
+        n += 1
+    return n
+
+
+def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str, float],
+                 alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
+    """The sentences ``compose`` answers from: ``score_sentences``'s list (which the refusal rules read)
+    re-ranked for answering — asked values with the lead clause of their article (``value_units``)."""
+    return value_units(question, sentences, terms, alternatives)
+
+
 def _table_header(chunk) -> str:
     """The normalised header row of a table chunk (its ``context``, else its first line when that is
     a row of cells), "" for other chunks."""
@@ -364,7 +390,7 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
     hit, seen = s.hit, {normalize(text[s.start:s.end])}
     while hit is not None and len(out) < limit:
         if colon:
-            items, stop = spans[i + 1:i + 1 + limit], False
+            items, stop = _numbered_run(hit.chunk.text, spans[i + 1:i + 1 + limit]), False
         else:
             items = _label_run(hit.chunk.text, spans, i)
             stop = any(hit.chunk.text[a:b].lstrip().startswith(("——", "--")) for a, b in spans[i + 1:])
@@ -382,6 +408,21 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
                   key=lambda h: h.chunk.start, default=None)
         if hit is not None:
             spans, i = split_sentences(hit.chunk.text), -1
+    return out
+
+
+def _numbered_run(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` (the sentences after a "…：" head) up to the first line that does not start with an item
+    number when the first starts with one ("（一）…；（二）…" then the article's next paragraph); all of
+    them otherwise."""
+    if not spans or not _HEADING_NUMBER.match(text[spans[0][0]:spans[0][1]]):
+        return spans
+    out = []
+    for a, b in spans:
+        line_start = a == 0 or text[:a].rstrip(" \t").endswith("\n")
+        if line_start and not _HEADING_NUMBER.match(text[a:b]):
+            break
+        out.append((a, b))
     return out
 
 
@@ -409,9 +450,11 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     ``docs`` = index.docs), at most 6 lines. ``label_sections``: prefix each sentence
     with the innermost heading of its section in 【】 (the field a company's activity falls under).
     ``wants_list`` (a list question): a chosen label or "…：" sentence is followed on its line by the
-    rest of its enumeration (``_continuation``, also from the next chunk of the section), and unless a
-    chosen sentence already heads a run of labels, the best enumerating sentence not chosen (≥ 3 items
-    with 、, or a label heading ≥ 2 labels, with its run) scoring ≥ 60 % of the best is added; the items
+    rest of its enumeration (``_continuation``, also from the next chunk of the section; after a "…：" head
+    of numbered items, the items only), and unless a chosen sentence already heads a run of labels, the
+    best enumerating sentence not chosen (≥ 3 items with 、, a label heading ≥ 2 labels, or a "…：" sentence
+    heading ≥ 2 numbered lines — "主要用于下列事项：" + "（一）…" —, its score raised by
+    ``LIST_HEAD_ITEM_BONUS`` per item; with its run) scoring ≥ 60 % of the best is added; the items
     of an enumeration are shown one per line ("- item[n]").
     ``items`` (``outline_items``: the sub-sections of the section a list question names): the answer is
     the numbered list of them ("1. （一）前沿生物[1]"), followed by the best sentence when it answers
@@ -468,14 +511,22 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
     if wants_list and not groups and not any(len(line) > 2 for line in lines):
         # the best enumeration (≥ 3 items with 、, or a label heading ≥ 2 labels) not in the answer yet
         best = sentences[0].score
-        for s in sentences[:12]:
+        quoted = [x for line in lines for x in line]
+        found = None  # (score with the items of a "…：" head counted, sentence, run)
+        for rank, s in enumerate(sentences[:40]):
             if s.score < 0.6 * best:
                 break
-            run = _continuation(s, hits) if is_label(s.text) else []
-            quoted = [x for line in lines for x in line]
+            items = _head_items(s)
+            if rank >= 12 and items < 2:
+                continue
+            run = _continuation(s, hits) if is_label(s.text) or items >= 2 else []
             if (s.text.count("、") >= 2 or len(run) >= 2) and _pick([s], 1, quoted):
-                lines.append([s, *[c for c in run if not _repeats(c, quoted)]])
-                break
+                score = s.score + LIST_HEAD_ITEM_BONUS * min(items, 8)
+                if found is None or score > found[0]:
+                    found = (score, s, run)
+        if found is not None:
+            _, s, run = found
+            lines.append([s, *[c for c in run if not _repeats(c, quoted)]])
     rows: list[tuple[str, list[ScoredSentence]]] = []  # (prefix, sentences) per answer line
     for line in lines:
         if wants_list and len(line) > 1:  # an enumeration: its head, then one item per line

@@ -71,3 +71,17 @@ def test_a_question_without_an_asked_value_keeps_the_sentence_order():
     terms = {"生活": 1.0, "垃圾": 2.0}
     scored = score_sentences(q, [_hit(ARTICLE), _hit(OTHER, 2)], terms)
     assert value_units(q, scored, terms) == scored
+
+
+def test_a_list_question_gets_the_numbered_items_a_colon_sentence_heads():
+    fund = ("第八条 市人民政府设立科技创新专项资金，主要用于下列事项：\n（一）培育壮大科技创新主体；\n"
+            "（二）支持科技创新平台建设；\n（三）促进产学研合作；\n市人民政府应当加强财政科技投入的统筹。")
+    other = ("第九条 支持科技服务机构创新服务模式，为科技创新提供研究开发、技术转移、检验检测等专业化服务。"
+             "第十条 支持企业、高等院校、科研机构参与标准制定。")
+    q = "科技创新专项资金主要支持哪些方面？"
+    terms = {"科技创新": 3.0, "专项资金": 5.0, "支持": 2.4, "哪些方面": 9.0}
+    scored = score_sentences(q, [_hit(other, 1), _hit(fund, 2)], terms)
+    answer, citations = compose(value_units(q, scored, terms), terms=terms, wants_list=True)
+    assert "- （二）支持科技创新平台建设；" in answer and "- （三）促进产学研合作；" in answer
+    assert "统筹" not in answer  # the article's next paragraph is no item
+    assert all(c.quote in fund or c.quote in other for c in citations)
