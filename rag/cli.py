@@ -430,7 +430,14 @@ def cmd_meta(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = ("ingest", "remove", "retrieve", "ask", "info", "meta")
+"""Commands defined in this module; the others (eval, match, ui) are registered by their packages."""
+
+
+def build_parser(extras: bool = True) -> argparse.ArgumentParser:
+    """The ``rag`` argument parser. ``extras``: also register the subcommands of ``rag.eval.cli``,
+    ``rag.matching.cli`` and ``ui.cli`` (importing those packages costs a new process ≈ 0.3 s, so
+    ``main`` leaves them out when the command is one of ``CORE_COMMANDS``)."""
     parser = argparse.ArgumentParser(prog="rag", description="政策文件问答：引用原文作答（默认离线）")
     parser.add_argument("--data-dir", help="index directory (default: $RAG_DATA_DIR or ~/.local/share/policy-rag)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -473,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="record corrections for a document not indexed yet")
     p.set_defaults(func=cmd_meta)
 
-    for extra in ("rag.eval.cli", "rag.matching.cli", "ui.cli"):
+    for extra in ("rag.eval.cli", "rag.matching.cli", "ui.cli") if extras else ():
         try:
             module = __import__(extra, fromlist=["register"])
         except ImportError:
@@ -490,9 +497,25 @@ def _utf8_streams() -> None:
             stream.reconfigure(encoding="utf-8")
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand word of ``argv`` (the first argument that is not a top-level option or its value)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--data-dir":
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            return arg
+        i += 1
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     _utf8_streams()
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(extras=_command(argv) not in CORE_COMMANDS)
     args = parser.parse_args(argv)
     if getattr(args, "k", 1) is not None and getattr(args, "k", 1) < 1:
         print("error: --k must be at least 1", file=sys.stderr)

@@ -449,8 +449,11 @@ def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
 
 def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     """``_load_generation`` without the format check."""
-    import bm25s
     import numpy as np
+
+    from rag import imports
+
+    bm25s = imports.bm25s()  # without numba: bm25s' NumPy backend is the one used
 
     generation = pointer["generation"]
     gen_dir = index_dir(settings) / generation
@@ -504,6 +507,7 @@ def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     if len(vector_ids) != len(chunks):
         raise damaged(TOKENS_FILE, f"{len(vector_ids)} rows for {len(chunks)} chunks")
     tokenizer = Tokenizer(userdict_path(settings))
+    imports.jieba()  # the tokenizer's jieba, imported without pkg_resources before anything imports it
     embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
     if embed_settings.embeddings == "lsa":
         embedder = read("lsa.npz", lambda p: make_embedder(embed_settings, gen_dir, tokenizer))

@@ -214,6 +214,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
 
 def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> IngestReport:
     started = time.perf_counter()
+    from rag import imports
+
+    imports.jieba()  # the tokenizer's jieba, imported without pkg_resources before anything imports it
     if exclude is None:
         exclude = default_exclude(settings)
     leave_out = set(exclude)
@@ -471,8 +474,11 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                       refit=False) -> str:
     """Write a new generation from ``entries``/``chunks_by_doc``, upsert the vectors the collection lacks,
     switch CURRENT, then delete what no kept generation references. Returns the generation name."""
-    import bm25s
     import numpy as np
+
+    from rag import imports
+
+    bm25s = imports.bm25s()  # without numba: the NumPy backend is the one used
 
     from rag.index import TOKENS_FILE, save_tokens, vector_id
 
