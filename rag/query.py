@@ -510,31 +510,44 @@ _PREPARE_LOCK = threading.Lock()
 
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
-    tokens = index.tokenizer.tokens(question)
-    dense_text = question
+    from rag.abbreviations import abbreviation_matches, expand_abbreviations
+
+    asked = question
+    # 非遗 → 非物质文化遗产: a short form the documents never write names documents by its long form, and
+    # is searched as its long form unless it is a title word of the documents the question names
+    # (十三五战新规划: the title's words are no content to search the document for)
+    abbreviations = abbreviation_matches(question, index)
+    question = expand_abbreviations(question, abbreviations)
+    content = asked
+    if abbreviations:
+        titles = [normalize(index.docs[d].title or "") for _label, ids in document_scopes(question, index) for d in ids]
+        content = expand_abbreviations(asked, [(short, full) for short, full in abbreviations
+                                               if not any(full in title for title in titles)])
+    tokens = index.tokenizer.tokens(content)
+    dense_text = content
     matches: list[ConceptMatch] = []
     extra: list[str] = []
     if settings.use_concepts:
-        matches = match_concepts(question, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
+        matches = match_concepts(content, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
         corpus = corpus_text(index)
         for m in matches:
             # expand only the company's words that the documents do not use themselves
-            if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(question):
+            if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(content):
                 extra.extend(m.expansions[:3])
             # the documents' other wordings of the same thing (研发投入 → 研发经费, R&D经费)
-            extra.extend(v for v in m.variants if normalize(v).lower() not in normalize(question).lower()
+            extra.extend(v for v in m.variants if normalize(v).lower() not in normalize(content).lower()
                          and v not in extra)
         for word in extra:
             tokens.extend(index.tokenizer.tokens(word))
         if extra:
-            dense_text = question + " " + " ".join(extra)
+            dense_text = content + " " + " ".join(extra)
     words = vocabulary_expansions(tokens, index)
     if words:  # 罚 → 罚款/处罚, 几类 → 四类/三类: the documents' words for what the question's word names
         tokens.extend(words)
         extra.extend(words)
         dense_text = dense_text + " " + " ".join(words)
     if not settings.use_doc_routing:
-        return QueryPlan(question, tokens, dense_text, (), tuple(matches), ())
+        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), ())
     regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     if not scopes and len(regions) == 1:
@@ -560,7 +573,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     sections = named_sections(question, index, tuple(s.label for s in scopes))
     if (doc_ids or region_docs) and PENALTY_QUESTION.search(question):
         sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
-    return QueryPlan(question, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
+    return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs,
                      changed_version_groups(question, scopes, index.docs))
 

@@ -1,0 +1,58 @@
+"""Short forms a question uses for the documents' terms, learnt from the indexed text (rag.abbreviations)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from rag.abbreviations import abbreviation_candidates, abbreviation_matches, expand_abbreviations, long_form
+from rag.query import plan_query
+from rag.text import Tokenizer
+
+HERITAGE = ("第一条 为了加强非物质文化遗产保护，制定本条例。第二条 非物质文化遗产代表性项目的保护。"
+            "第三条 非物质文化遗产代表性传承人可以是个人或者团体。第四条 企业营业收入按年度申报。"
+            "第五条 本市的营业收入统计。第六条 电能利用率应当提高，水资源利用率、土地利用率纳入考核。")
+
+
+def _index(text: str = HERITAGE):
+    """The fields of a loaded index the abbreviation functions read (texts, cards, tokenizer)."""
+    return SimpleNamespace(doc_texts={"d": text}, chunks=[], tokenizer=Tokenizer())
+
+
+def test_short_form_the_documents_never_write_gets_its_long_form():
+    index = _index()
+    assert abbreviation_matches("上海的非遗条例对传承人有什么规定？", index) == [("非遗", "非物质文化遗产")]
+    assert ("营收", "营业收入") in abbreviation_matches("企业营收多少？", index)
+
+
+def test_words_the_documents_write_and_question_words_are_no_candidates():
+    index = _index()
+    assert "传承人" not in abbreviation_candidates("非遗传承人是谁？", index)  # written in the text
+    assert not any("多少" in c or "什么" in c for c in abbreviation_candidates("要多少钱？有什么规定？", index))
+
+
+def test_a_span_that_is_no_short_form_is_rejected():
+    # 利率 is not 利用率: the long form is too short and 率 begins no word of it
+    assert long_form("利率", _index()) is None
+    # too rare: one occurrence is no long form
+    assert long_form("电考", _index()) is None
+
+
+def test_expansion_does_not_repeat_the_words_after_the_short_form():
+    assert expand_abbreviations("全省战新产业规划", [("战新", "战略性新兴产业")]) == "全省战略性新兴产业规划"
+    assert expand_abbreviations("非遗条例和非遗项目", [("非遗", "非物质文化遗产")]) == \
+        "非物质文化遗产条例和非物质文化遗产项目"
+
+
+def test_plan_searches_a_content_short_form_as_its_long_form(shared_qa):
+    index = shared_qa.retriever.index
+    plan = plan_query("成都医药健康产业2030年的营收目标是多少？", index, shared_qa.settings)
+    assert {"营业", "收入"} <= set(plan.tokens)
+    assert plan.question == "成都医药健康产业2030年的营收目标是多少？"  # the question as asked
+
+
+def test_short_form_of_a_title_names_the_document_like_the_full_title(shared_qa):
+    index = shared_qa.retriever.index
+    short = plan_query("十三五战新规划里部署的重大行动有哪些？", index, shared_qa.settings)
+    full = plan_query("十三五战略性新兴产业规划里部署的重大行动有哪些？", index, shared_qa.settings)
+    assert short.doc_ids == full.doc_ids and short.doc_ids
+    assert "战略性新兴产业" not in short.tokens  # a title word of the named document is no content
