@@ -89,12 +89,13 @@ _JIEBA_READY: dict[str, object] = {}
 def _jieba(userdict: Path | None):
     """jieba's default tokenizer with ``userdict`` loaded once per process (thread-safe)."""
     with _JIEBA_LOCK:
-        import jieba
+        from rag import imports, jieba_dict
 
+        jieba = imports.jieba()
         key = str(userdict) if userdict else ""
         if key not in _JIEBA_READY:
             jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
+            jieba_dict.initialize(jieba.dt)  # the dictionary merged by first character as texts need it
             if userdict and Path(userdict).exists():
                 jieba.load_userdict(str(userdict))
             _JIEBA_READY[key] = jieba

@@ -1,0 +1,146 @@
+"""jieba's prefix dictionary loaded by first character, as the text needs it.
+
+jieba 0.42 keeps its dictionary as one dict ``FREQ`` (≈ 500 k words and word prefixes → frequency) and
+loads all of it from a marshal cache when a process first cuts text: 0.5–1 s on a busy 2-core machine,
+the largest single cost of a new ``rag ask`` process, which then cuts one question and a few passages.
+
+Every dictionary lookup jieba makes while cutting a text is a substring of that text (``get_DAG``
+looks up ``sentence[k:i]``, ``calc``, ``cut_for_search`` and the HMM buffer look up substrings of the
+block being cut, ``add_word`` the prefixes of its word), so it starts with one of the text's own
+characters. ``initialize`` therefore keeps the dictionary in the system temp directory split by first
+character (one marshal blob per character; ≈ 9 MB, ≈ 40 ms to open) and, before jieba cuts a block
+(``get_DAG``) or adds a word (``add_word``), merges the blobs of the characters it has not seen yet into
+``FREQ``. Every lookup then finds exactly what the fully loaded dictionary holds, so words, frequencies
+and cuts are identical (tests/test_jieba_dict.py compares both on the corpora); once every blob is
+merged, jieba's own methods are put back.
+
+Used only for jieba 0.42 with its default dictionary; anything else (another version, another
+dictionary, an unreadable cache) falls back to jieba's own ``initialize``. The first process on a
+machine loads the whole dictionary as before and writes the split cache for the next ones.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import threading
+from pathlib import Path
+
+SPLIT_CACHE_VERSION = 1
+"""Bump when the cache layout changes."""
+
+
+def initialize(dt) -> bool:
+    """Initialise the jieba ``Tokenizer`` ``dt`` (e.g. ``jieba.dt``) if it is not yet: lazily from the
+    split cache (``_cache_path``) when jieba and its dictionary allow it, else with jieba's own
+    ``initialize`` (writing the split cache for the next process). Returns True when the dictionary is
+    loaded lazily. Thread-safe (``dt.lock``); never raises for a missing or damaged cache."""
+    with dt.lock:
+        if dt.initialized:
+            return False
+        path = _cache_path(dt)
+        if path is None:
+            dt.initialize()
+            return False
+        try:
+            with open(path, "rb") as fh:
+                version, total, blobs = marshal.load(fh)
+            if version != SPLIT_CACHE_VERSION or not isinstance(total, int) or not isinstance(blobs, dict):
+                raise ValueError("not a split dictionary cache")
+        except (OSError, ValueError, EOFError, TypeError):
+            dt.initialize()
+            _write_split(path, dt.FREQ, dt.total)
+            return False
+        _LazyDictionary(dt, total, blobs).install()
+        return True
+
+
+def _cache_path(dt) -> Path | None:
+    """The split cache of jieba's default dictionary (named by jieba's version, the dictionary file's
+    size and modification time and ``SPLIT_CACHE_VERSION``), or None when ``dt`` is not a jieba 0.42
+    Tokenizer with the default dictionary."""
+    import hashlib
+    import tempfile
+
+    import jieba
+
+    if not str(getattr(jieba, "__version__", "")).startswith("0.42.") or not isinstance(dt, jieba.Tokenizer) \
+            or dt.dictionary != jieba.DEFAULT_DICT or dt.FREQ:
+        return None
+    source = Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    key = hashlib.sha1(f"{jieba.__version__}|{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
+                       f"{SPLIT_CACHE_VERSION}".encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"policy-rag-jieba-{key}.marshal"
+
+
+def _write_split(path: Path, freq: dict, total: int) -> None:
+    """Write ``freq`` split by first character to ``path`` atomically; errors are ignored (the next
+    process then loads the whole dictionary again)."""
+    import tempfile
+
+    groups: dict[str, dict] = {}
+    for word, count in freq.items():
+        if word:
+            groups.setdefault(word[0], {})[word] = count
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump((SPLIT_CACHE_VERSION, int(total), {c: marshal.dumps(g) for c, g in groups.items()}), fh)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class _LazyDictionary:
+    """The lazily merged ``FREQ`` of one jieba Tokenizer: ``blobs`` maps a first character to the
+    marshal of its words and prefixes; ``seen`` holds the characters already merged (or absent)."""
+
+    def __init__(self, dt, total: int, blobs: dict):
+        self.dt = dt
+        self.total = total
+        self.blobs = blobs
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+        cls = type(dt)
+        self._get_dag = cls.get_DAG.__get__(dt)
+        self._add_word = cls.add_word.__get__(dt)
+
+    def install(self) -> None:
+        dt = self.dt
+        dt.FREQ = {}
+        dt.total = self.total
+        dt.get_DAG = self.get_DAG  # instance attributes: jieba's methods call self.get_DAG / self.add_word
+        dt.add_word = self.add_word
+        dt.initialized = True
+
+    def merge(self, text: str) -> None:
+        """Merge the dictionary entries starting with any character of ``text`` not merged yet."""
+        new = set(text) - self.seen
+        if not new:
+            return
+        with self.lock:
+            freq = self.dt.FREQ
+            for ch in new:
+                blob = self.blobs.pop(ch, None)
+                if blob is not None:
+                    freq.update(marshal.loads(blob))
+            self.seen |= new
+            if not self.blobs:  # everything merged: jieba's own methods from now on
+                self.dt.__dict__.pop("get_DAG", None)
+                self.dt.__dict__.pop("add_word", None)
+
+    def get_DAG(self, sentence):  # noqa: N802 - jieba's name
+        self.merge(sentence)
+        return self._get_dag(sentence)
+
+    def add_word(self, word, freq=None, tag=None):
+        from jieba._compat import strdecode
+
+        self.merge(strdecode(word))
+        return self._add_word(word, freq, tag)

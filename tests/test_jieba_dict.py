@@ -1,0 +1,69 @@
+"""rag.jieba_dict: jieba's dictionary merged by first character cuts exactly as the fully loaded one."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from rag import imports, jieba_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _texts() -> list[str]:
+    """The bundled corpus and every tenth document of the external dev corpus, as lines."""
+    files = sorted((ROOT / "corpus" / "docs").iterdir()) + sorted((ROOT / "eval" / "corpora" / "lawref-dev")
+                                                                   .glob("*.md"))[::10]
+    return [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def split_cache(tmp_path, monkeypatch):
+    """A private temp directory for the split cache, filled by a first (eager) initialisation."""
+    jieba = imports.jieba()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    first = jieba.Tokenizer()
+    assert jieba_dict.initialize(first) is False  # no cache yet: jieba's own loading, cache written
+    assert list(tmp_path.glob("policy-rag-jieba-*.marshal"))
+    return first
+
+
+def test_lazy_dictionary_cuts_as_the_full_one(split_cache):
+    jieba = imports.jieba()
+    eager = split_cache
+    lazy = jieba.Tokenizer()
+    assert jieba_dict.initialize(lazy) is True
+    assert len(lazy.FREQ) == 0 and lazy.total == eager.total
+    userdict = str(ROOT / "corpus" / "userdict.txt")
+    eager.load_userdict(userdict)
+    lazy.load_userdict(userdict)
+    assert 0 < len(lazy.FREQ) < len(eager.FREQ)  # only the user words' first characters so far
+    question = "到2027年四川要培育多少家具有全国影响力的行业领军企业？"
+    assert lazy.lcut_for_search(question) == eager.lcut_for_search(question)
+    for text in _texts():
+        assert lazy.lcut_for_search(text) == eager.lcut_for_search(text)
+        assert lazy.lcut(text, HMM=False) == eager.lcut(text, HMM=False)
+    assert lazy.total == eager.total
+    assert {w: f for w, f in lazy.FREQ.items()} == {w: eager.FREQ[w] for w in lazy.FREQ}
+
+
+def test_every_character_merged_restores_jiebas_methods(split_cache):
+    jieba = imports.jieba()
+    lazy = jieba.Tokenizer()
+    assert jieba_dict.initialize(lazy) is True
+    firsts = "".join({w[0] for w in split_cache.FREQ if w})
+    lazy.get_DAG(firsts)  # (cut() passes only runs of Han characters, letters and digits to get_DAG)
+    assert "get_DAG" not in lazy.__dict__ and "add_word" not in lazy.__dict__
+    assert lazy.FREQ == split_cache.FREQ
+
+
+def test_damaged_cache_falls_back_to_jieba(split_cache, tmp_path):
+    jieba = imports.jieba()
+    for path in tmp_path.glob("policy-rag-jieba-*.marshal"):
+        path.write_bytes(b"\x00garbage")
+    dt = jieba.Tokenizer()
+    assert jieba_dict.initialize(dt) is False
+    assert dt.initialized and len(dt.FREQ) == len(split_cache.FREQ)
+    assert jieba_dict.initialize(jieba.Tokenizer()) is True  # rewritten
