@@ -5,10 +5,14 @@ All functions work on chunk row ids (ints, best first) and return new lists with
 * ``reciprocal_rank_fusion`` — score(d) = Σ_r w_r / (k_rrf + rank_r(d)), k_rrf = 60 (Cormack, Clarke &
   Büttcher, SIGIR 2009);
 * ``protect_rows`` — the global ranking's best rows stay inside the top k whatever routing adds;
-* ``guarantee_scope_slots`` — every compared scope (document/region) gets places early in the list.
+* ``guarantee_scope_slots`` — every compared scope (document/region) gets places early in the list;
+* ``with_article_pieces`` — the pieces of a regulation article cut into several chunks take the place
+  of the best-ranked one in a ranking, in text order (``article_pieces``).
 """
 
 from __future__ import annotations
+
+import re
 
 PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
 
@@ -77,4 +81,44 @@ def guarantee_scope_slots(global_order: list[int], scope_orders: list[list[int]]
         if row not in taken:
             out.append(row)
             taken.add(row)
+    return out
+
+
+_ARTICLE = re.compile(r"第[零〇一二三四五六七八九十百千\d]+条$")  # a section path ending in an article (第二十六条)
+
+
+def article_pieces(index) -> dict[int, tuple[int, ...]]:
+    """Row → the rows of all pieces of its article, in text order, for the text chunks of a regulation
+    article (section path ending in 第…条, the standard unit of Chinese laws and regulations) that
+    chunking cut into two or more chunks; rows of whole articles are absent. Built once per loaded index
+    (one pass over the chunks) and kept on it."""
+    cached = getattr(index, "_article_pieces", None)
+    if cached is None:
+        by_article: dict[tuple[str, str], list[int]] = {}
+        for row, chunk in enumerate(index.chunks):
+            if chunk.kind == "text" and _ARTICLE.search(chunk.section or ""):
+                by_article.setdefault((chunk.doc_id, chunk.section), []).append(row)
+        cached = {}
+        for rows in by_article.values():
+            if len(rows) > 1:
+                ordered = tuple(sorted(rows, key=lambda r: index.chunks[r].start))
+                cached.update(dict.fromkeys(ordered, ordered))
+        index._article_pieces = cached
+    return cached
+
+
+def with_article_pieces(ranking: list[int], pieces: dict[int, tuple[int, ...]]) -> list[int]:
+    """``ranking`` (rows, best first) with all pieces of each article (``article_pieces``) in the place
+    of its best-ranked piece, in text order: an article is retrieved as one unit, so that
+    the head of an enumeration ("本市生活垃圾分为以下四类：") comes with the items one ranking liked and
+    the items with the head another ranking liked. Rows without pieces keep their order."""
+    if not pieces:
+        return ranking
+    out: list[int] = []
+    seen: set[int] = set()
+    for row in ranking:
+        for r in pieces.get(row, (row,)):
+            if r not in seen:
+                seen.add(r)
+                out.append(r)
     return out

@@ -19,7 +19,8 @@ from datetime import date
 
 import numpy as np
 
-from rag.fusion import PROTECTED_ROWS, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion
+from rag.fusion import (PROTECTED_ROWS, article_pieces, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion,
+                        with_article_pieces)
 from rag.index import LoadedIndex, card_rows
 from rag.meta_answers import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
@@ -80,6 +81,7 @@ class HybridRetriever:
         self.arrays = index_arrays(index)  # built once per loaded index, shared by its retrievers
         prepare_index(index, settings)  # what the first question would build (rag.query.prepare_index)
         outline_chunks(index)  # the per-document outline map (outlines themselves are built per document)
+        article_pieces(index)  # the pieces of regulation articles cut into several chunks
         self._mask_cache = _Bounded(MASK_CACHE)
         self._rows_cache = _Bounded(MASK_CACHE)
         self._scores_cache = _Bounded(SCORES_CACHE)
@@ -223,7 +225,9 @@ class HybridRetriever:
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
 
-        The global ranking fuses BM25 and dense rankings of the whole question. With
+        The global ranking fuses BM25 and dense rankings of the whole question; every ranking lists the
+        pieces of a regulation article cut into several chunks together, in text order, where it ranked
+        the best one (``rag.fusion.with_article_pieces``). With
         ``use_doc_routing`` (routing is additive — it never evicts the global ranking's best rows):
 
         * a compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
@@ -292,6 +296,10 @@ class HybridRetriever:
             rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)
             rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
             weights.append(self.settings.routing_weight)
+        # a regulation article cut into pieces is one unit: each ranking lists all its pieces, in text
+        # order, where it ranked the best one (the head "分为以下四类：" with the items the dense ranking liked)
+        pieces = article_pieces(self.index)
+        rankings = [with_article_pieces(r, pieces) for r in rankings]
         fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
         if (routing and self.settings.use_list_sections and plan.wants_list and not multi and not plan.sections
                 and fused and bm25_all is not None):
@@ -574,3 +582,4 @@ def index_arrays(index: LoadedIndex) -> IndexArrays:
 
 _OUTLINE = -1  # the merged outline's place in a row order (it has no row: outlines are not indexed)
 WHICH_DOCUMENT = re.compile(r"哪(?:一|几)?[份个些部](?:文件|规划|方案|意见|政策)?|几份")  # asks which document
+

@@ -191,3 +191,39 @@ def test_document_meta_periods():
     assert not METAS["cd-future-industries-2024"].expired_on(date(2099, 1, 1))
     assert METAS["cd-future-industries-2024"].period_label() == "2024年起"
     assert DocumentMeta("x", "x", "x", "t").period_label() == ""
+
+
+# --- regulation articles cut into pieces ------------------------------------------------------------
+def _article_index():
+    from types import SimpleNamespace
+
+    def chunk(i, doc, section, start, kind="text"):
+        return Chunk(f"c{i}", doc, section, "x", start, start + 1, 1, kind)
+
+    return SimpleNamespace(chunks=[
+        chunk(0, "a", "第四章 分类投放 › 第二十六条", 100),  # head of a two-piece article
+        chunk(1, "a", "第四章 分类投放 › 第二十七条", 300),  # a whole article
+        chunk(2, "a", "第四章 分类投放 › 第二十六条", 200),  # its second piece
+        chunk(3, "b", "第四章 分类投放 › 第二十六条", 100),  # another document's article of that number
+        chunk(4, "a", "一、总体要求 › （一）指导思想", 0),  # a plan section in two chunks: no article
+        chunk(5, "a", "一、总体要求 › （一）指导思想", 50),
+        chunk(6, "a", "", 0, kind="card"),
+    ])
+
+
+def test_article_pieces_group_the_chunks_of_one_article_only():
+    from rag.fusion import article_pieces
+
+    pieces = article_pieces(_article_index())
+    assert pieces == {0: (0, 2), 2: (0, 2)}
+
+
+def test_article_pieces_take_the_place_of_the_best_ranked_piece():
+    from rag.fusion import article_pieces, with_article_pieces
+
+    pieces = article_pieces(_article_index())
+    assert with_article_pieces([2, 1, 0, 3], pieces) == [0, 2, 1, 3]  # head and second piece where the second ranked
+    assert with_article_pieces([1, 0, 5], pieces) == [1, 0, 2, 5]
+    assert with_article_pieces([1, 4], pieces) == [1, 4]
+    fused = [row for row, _ in reciprocal_rank_fusion([with_article_pieces(r, pieces) for r in ([3, 1, 2], [0, 5, 1])])]
+    assert fused.index(0) < 3 and fused.index(2) < 3  # both pieces of the article both rankings found
