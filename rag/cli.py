@@ -124,13 +124,14 @@ def _ready_qa(args):
     documents added earlier) are ingested first, announced on stderr ("正在建立索引…" with progress bars), so that
     the build is never part of an answer's reported retrieve time. Raises RagError subclasses."""
     from rag.index import INDEX_FORMAT, pointer_format, read_current
-    from rag.ingest import ingest
     from rag.pipeline import PolicyQA
 
     settings = _settings(args)
     pointer = read_current(settings)
     old = pointer_format(pointer) if pointer is not None else None
     if pointer is None or (old is not None and old < INDEX_FORMAT):
+        from rag.ingest import ingest
+
         why = "首次使用" if pointer is None else f"索引由旧版本建立 (format {old} < {INDEX_FORMAT})"
         print(f"正在建立索引…（{why}，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
         report = ingest(settings, progress=_build_progress)  # the default sources, hidden ones left out
