@@ -486,8 +486,16 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
         return []
     chosen: list[ScoredSentence] = []
     if groups:
-        for doc_ids in groups.values():
-            group = [s for s in sentences if s.hit.chunk.doc_id in doc_ids]
+        members = {name: [s for s in sentences if s.hit.chunk.doc_id in doc_ids] for name, doc_ids in groups.items()}
+        top = max((g[0].score for g in members.values() if g), default=0.0)
+        ranked = sorted((name for name in groups if members[name]), key=lambda n: -members[n][0].score)
+        shown = set(ranked)
+        if len(ranked) > GROUP_LINES:  # more groups than the answer has lines: the best ones
+            shown = {name for name in ranked[:GROUP_LINES // 2] if members[name][0].score >= GROUP_MIN * top}
+            shown |= set(ranked[:2])
+        per_group: dict[str, list[ScoredSentence]] = {}
+        for name in (n for n in groups if n in shown):
+            group = members[name]
             picked = _pick(group, 2, chosen)
             for s in group:  # the best sentence of each other document of the group, when nearly as good
                 if picked and s.score >= 0.85 * picked[0].score and all(
@@ -495,8 +503,17 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
                     picked += _pick([s], 1, chosen + picked)
             if len(picked) < 2:
                 picked += _complement(group, picked, chosen + picked, terms or {}, 2 - len(picked))
+            per_group[name] = picked
             chosen += picked
-        chosen = chosen[:6]
+        for name, picked in per_group.items():  # each compared provision with its counterpart in the others
+            for other, theirs in per_group.items():
+                if other == name or not theirs:
+                    continue
+                twin = _counterpart(theirs[0], members[name], chosen)
+                if twin is not None:
+                    picked.append(twin)
+                    chosen.append(twin)
+        chosen = [s for picked in per_group.values() for s in picked][:GROUP_LINES]
     if not chosen:
         chosen = _pick(sentences, max_sentences, [])
         chosen += _complement(sentences, chosen, chosen, terms or {}, max_sentences - len(chosen))
@@ -534,6 +551,32 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
         else:
             rows.append(("", line))
     return rows
+
+
+GROUP_LINES = 6  # lines of a comparison answer (two per compared group)
+GROUP_MIN = 0.5  # when more groups are compared than the answer has lines, the (at most three) best groups whose best
+# sentence scores this share of the best one are shown (the two best always)
+COUNTERPART_SIM = 0.6  # share of the shorter one's character bigrams a provision and its counterpart in another
+# compared document have in common (overlap coefficient)
+_ARTICLE_NUMBER = re.compile(r"^\s*第[一二三四五六七八九十百零〇\d]+条\s*")
+
+
+def _counterpart(s: ScoredSentence, group: list[ScoredSentence], chosen: list[ScoredSentence]) -> ScoredSentence | None:
+    """The sentence of ``group`` (another compared document's sentences) that says what ``s`` says — the
+    same provision in the other document or version ("新建城镇住宅区…按照每百户不低于二十平方米…" /
+    "新建城镇居住区按照每一百户不低于二十平方米…"): the highest overlap coefficient of character bigrams with
+    ``s`` (|A∩B| / min(|A|, |B|), article numbers left out, sentences of ≥ 8 bigrams), at least
+    ``COUNTERPART_SIM``, not already quoted (``_pick``); else None."""
+    key = _bigrams(normalize(_ARTICLE_NUMBER.sub("", s.text)))
+    best, best_sim = None, COUNTERPART_SIM
+    for o in group:
+        other = _bigrams(normalize(_ARTICLE_NUMBER.sub("", o.text)))
+        if min(len(key), len(other)) < 8:
+            continue
+        sim = len(key & other) / min(len(key), len(other))
+        if sim >= best_sim:
+            best, best_sim = o, sim
+    return best if best is not None and _pick([best], 1, chosen) else None
 
 
 ITEM_SUPPLEMENT = 0.15  # share of the question's term weight the best sentence must add to the items

@@ -85,3 +85,35 @@ def test_a_list_question_gets_the_numbered_items_a_colon_sentence_heads():
     assert "- （二）支持科技创新平台建设；" in answer and "- （三）促进产学研合作；" in answer
     assert "统筹" not in answer  # the article's next paragraph is no item
     assert all(c.quote in fund or c.quote in other for c in citations)
+
+
+def _doc_hit(text: str, doc_id: str, rank: int) -> Hit:
+    chunk = Chunk(f"{doc_id}-{rank}", doc_id, "第二章 › 第十一条", text, 0, len(text), len(text), "text")
+    return Hit(rank, 1.0 / rank, chunk, doc_id)
+
+
+def test_a_compared_provision_is_shown_with_its_counterpart_in_the_other_document():
+    city = _doc_hit("第十一条 新建城镇住宅区应当根据规划要求，按照每百户不低于二十平方米的标准配套建设养老服务设施。"
+                    "已建成城镇住宅区无养老服务设施的，按照每百户不低于十五平方米的标准配置。", "city", 1)
+    province = _doc_hit("已建成的城镇居住区未配套建设养老服务设施的，应当通过新建、改建、购置等方式配置养老服务设施。"
+                        "新建住宅区配建的养老服务设施，应当与住宅同步交付使用。"
+                        "第十一条 新建城镇居住区按照每一百户不低于二十平方米的标准配套建设社区养老服务设施。", "province", 2)
+    q = "省里和市里对新建住宅区配建养老设施的面积要求一致吗？"
+    terms = {"新建": 4.0, "住宅区": 3.9, "配建": 6.0, "养老": 2.7, "设施": 2.0, "面积": 4.4, "一致": 5.4}
+    scored = score_sentences(q, [city, province], terms)
+    province_best = next(s for s in scored if s.hit.chunk.doc_id == "province")
+    assert "每一百户" not in province_best.text  # the province's best sentence is not the counterpart
+    answer, citations = compose(scored, groups={"市": {"city"}, "省": {"province"}}, docs={}, terms=terms)
+    assert "每一百户不低于二十平方米" in answer and "每百户不低于二十平方米" in answer
+    assert all(c.quote in city.chunk.text or c.quote in province.chunk.text for c in citations)
+
+
+def test_of_more_compared_groups_than_answer_lines_the_best_are_shown():
+    hits = [_doc_hit(f"第{n}条 本条例自公布之日起施行，文件{n}。", f"other-{n}", n) for n in range(1, 8)]
+    hits += [_doc_hit("代表性传承人包括个人和团体。", "heritage-a", 8),
+             _doc_hit("代表性传承人可以获得传承人补助费。", "heritage-b", 9)]
+    groups = {h.chunk.doc_id: {h.chunk.doc_id} for h in hits}
+    q = "两地的条例对代表性传承人分别有什么规定？"
+    terms = {"代表性": 4.0, "传承人": 4.0, "条例": 0.1}
+    answer, _ = compose(score_sentences(q, hits, terms), groups=groups, docs={}, terms=terms)
+    assert "个人和团体" in answer and "传承人补助费" in answer and "文件1" not in answer
