@@ -1,19 +1,30 @@
 """One answerability decision for extractive answers: a calibrated logistic regression over evidence
 features (issue 11 §4), replacing the former ordered chain of hand-written refusal rules.
 
-Features (``FEATURES``; each higher when the evidence fits the question less, except the retrieval scores):
+Candidate features (``FEATURES``; each higher when the evidence fits the question less, except the
+retrieval scores in ``LOWER_IS_WORSE``). All are shares, 0/1 flags or normalised scores, so that their
+scale does not depend on the corpus's size:
 
 - the former rules' signals (``rag.refusal.rule_signals``): ``coverage`` (1 − best question-term
-  coverage of the top sentences), ``focus`` (1 − best focus coverage) and ``focus_idf``, the asked value
-  kind against the values the sentences state (``value``, ``value_fires``), asked detail nouns
-  (``detail``…), members of a counted group, achieved outcomes, a term's definition, years and five-year
-  plans, another era's document, answer types (amount, deadline, phone …), words no document contains,
-  and scope (``place``: a place no document covers, named beside one they do);
+  coverage of the top sentences), ``focus`` (1 − best focus coverage), the value-kind match per asked
+  kind (``value_time``, ``value_number``, ``value_place``, ``value_org``, ``value_person``: 1 − the
+  best focus coverage of a sentence stating such a value; ``value_fires`` when the worst is below
+  ``min_value_support``), asked detail nouns (``detail``…), members of a counted group, achieved
+  outcomes, a term's definition, years and five-year plans, another era's document, answer types
+  (amount, deadline, phone …), words no document contains, and scope (``place``: a place no document
+  covers, named beside one they do);
 - scope of the hits (``scope``): the share of the top sentences that come from outside the documents or
   places the question names;
 - retrieval scores of the best hit: ``bm25`` (its BM25 score over the score of a passage holding every
-  question word once, in [0, 1]), ``dense`` (cosine similarity of the embeddings), ``fused`` (the RRF
-  score × ``rrf_k``: about the number of rankings that put it first).
+  question word once, in [0, 1]) and ``fused`` (the RRF score × ``rrf_k``: about the number of rankings
+  that put it first). The dense cosine (``dense``) is recorded but no candidate: its scale depends on
+  the embedding model and the corpus it was fitted on.
+
+``fit`` keeps only the candidates whose coefficient points the way the feature says (a wrong sign is
+collinearity or an artefact of the tuning questions) and chooses the regularisation and the threshold
+by *grouped* cross-validation: each writing batch of questions (and the external corpus's questions)
+is scored by a model that never saw it; it also reports leave-one-corpus-out (fitted on the bundled
+corpus's questions, scored on the external corpus's, and the other way round).
 
 The model (``Model``) standardises the features (mean, scale), applies the coefficients with numpy
 (scikit-learn is needed only to refit) and refuses when the probability reaches the stored threshold.
@@ -23,7 +34,8 @@ reason of its *decisive feature*: the feature with the largest push towards refu
 coef × standardised value, among those that carry a reason.
 
 The fitted model is the data file ``rag/answerability_model.json`` (feature names, mean, scale,
-coefficients, intercept, threshold and what it was fitted on). Refit it with::
+coefficients, intercept, threshold and what it was fitted on, with the grouped and leave-one-corpus-out
+scores). Refit it with::
 
     python -m rag.answerability fit            # bundled eval/datasets/dev.jsonl + external split "dev"
 
@@ -45,13 +57,16 @@ from pathlib import Path
 
 MODEL_PATH = Path(__file__).with_name("answerability_model.json")
 
-RULE_FEATURES = ("coverage", "focus", "focus_idf", "place", "document", "year", "answer_type", "definition",
-                 "value", "value_fires", "detail", "detail_fires", "members", "members_fires",
-                 "outcome", "outcome_fires", "missing_term")
-FEATURES = (*RULE_FEATURES, "scope", "bm25", "dense", "fused")
+RULE_FEATURES = ("coverage", "focus", "place", "document", "year", "answer_type", "definition",
+                 "value_time", "value_number", "value_place", "value_org", "value_person", "value_fires",
+                 "detail", "detail_fires", "members", "members_fires", "outcome", "outcome_fires", "missing_term")
+# the candidate features; ``fit`` keeps those whose coefficient points the way the feature says (``LOWER_IS_WORSE``)
+FEATURES = (*RULE_FEATURES, "scope", "bm25", "fused")
+LOWER_IS_WORSE = frozenset({"bm25", "fused"})  # retrieval scores: a lower score is weaker evidence
 
-# rule name reported for each feature (``RefusalDecision.rule``): the *_fires features report their rule
-_RULE_OF = {f: f.removesuffix("_fires") for f in FEATURES}
+# rule name reported for each feature (``RefusalDecision.rule``): the *_fires and value_<kind> features
+# report their rule
+_RULE_OF = {f: "value" if f.startswith("value_") else f.removesuffix("_fires") for f in FEATURES}
 _RETRIEVAL_REASON = "检索到的段落与问题的相关度低（{what}）。"
 _GENERIC_REASON = "综合各项证据，检索到的段落不足以回答该问题（拒答概率 {p:.2f}）。"
 TOP = 5  # sentences whose hits count for the retrieval and scope features
@@ -116,13 +131,14 @@ def features(question: str, scored: list, index, settings, plan=None) -> Evidenc
     ``rag.extractive.ScoredSentence`` list, best first, non-empty; ``index``: the LoadedIndex (or a
     stand-in with ``docs``); ``settings``: ``rag.settings.Settings``; ``plan``: the QueryPlan or None.
     When a ``recording`` is active the evidence is appended to it."""
-    from rag.refusal import rule_signals
+    from rag.refusal import VALUE_KINDS, rule_signals
 
     signals = rule_signals(question, scored, index, settings, plan)
     values: dict[str, float | None] = {name: value for name, (value, _) in signals.items()}
     reasons = {name: reason for name, (_, reason) in signals.items()}
     if not (hasattr(index, "df") and hasattr(index, "tokenizer")):
-        for name in ("focus", "focus_idf", "value", "detail", "members", "outcome", "missing_term"):
+        for name in ("focus", "value", *(f"value_{k.name}" for k in VALUE_KINDS), "detail", "members",
+                     "outcome", "missing_term"):
             values[name] = None  # cannot be computed without document frequencies: the training mean
     values["scope"] = _scope_share(scored, index, plan) if hasattr(index, "docs") else None
     reasons["scope"] = "检索到的段落大多不属于问题所问的文件或地区。"
@@ -271,57 +287,159 @@ def collect(settings, dataset: Path, corpus: Path | None = None, split: str | No
     return rows
 
 
-def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float = 0.3,
-        max_false_refusals: float = 0.02, folds: int = 5, repeats: int = 5, seed: int = 0) -> Model:
-    """Fit the model on ``rows`` (``collect``'s shape) with scikit-learn: missing values take the
-    feature's mean, features are standardised, L2-regularised logistic regression (``C`` = ``c``);
-    ``weights``: source → sample weight (default 1). Features constant over the rows are dropped.
-    The threshold is the lowest refusal probability at which the share of answerable questions
-    refused stays ≤ ``max_false_refusals``, on out-of-fold probabilities (stratified ``folds``-fold
-    cross-validation, averaged over ``repeats`` shuffles). Raises ValueError when the rows hold only
-    one class."""
+def question_group(row: dict) -> str:
+    """The group of a tuning row for grouped cross-validation: its source (dataset and split, i.e. its
+    corpus) and the batch its id names ("d6-U09" → "dev.jsonl:d6"; the tuning sets were written in
+    batches, each a few dozen questions by one author at one time); the source alone for an id without
+    a "-"."""
+    qid = str(row.get("id", ""))
+    return f"{row['source']}:{qid.split('-')[0]}" if "-" in qid else row["source"]
+
+
+def _matrix(rows: list[dict], names):
+    import numpy as np
+
+    return np.array([[np.nan if r["values"].get(n) is None else r["values"][n] for n in names] for r in rows], dtype=float)
+
+
+def _fit_lr(raw, y, w, names, c: float):
+    """Missing values → column mean, standardise, L2 logistic regression (scikit-learn). Returns
+    (names, mean, scale, coef, intercept) over the non-constant columns."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
 
-    y = np.array([r["label"] for r in rows])
-    if len(set(y.tolist())) < 2:
-        raise ValueError("fitting needs answerable and unanswerable questions")
-    raw = np.array([[np.nan if r["values"].get(n) is None else r["values"][n] for n in FEATURES] for r in rows],
-                   dtype=float)
     present = ~np.isnan(raw)
     mean = np.where(present.any(axis=0), np.nansum(raw, axis=0) / np.maximum(present.sum(axis=0), 1), 0.0)
     X = np.where(present, raw, mean)
     scale = X.std(axis=0)
     keep = scale > 1e-9
-    names = tuple(n for n, k in zip(FEATURES, keep) if k)
-    X, mean, scale = X[:, keep], mean[keep], scale[keep]
-    Z = (X - mean) / scale
-    w = np.array([(weights or {}).get(r["source"], 1.0) for r in rows])
+    lr = LogisticRegression(C=c, max_iter=5000).fit((X[:, keep] - mean[keep]) / scale[keep], y, sample_weight=w)
+    return (tuple(n for n, k in zip(names, keep) if k), mean[keep], scale[keep], lr.coef_[0], float(lr.intercept_[0]))
 
-    def model_for(Zt, yt, wt):
-        return LogisticRegression(C=c, max_iter=2000).fit(Zt, yt, sample_weight=wt)
 
-    oof = np.zeros(len(y))
-    n_splits = max(2, min(folds, int(min(y.sum(), (1 - y).sum()))))
-    for rep in range(repeats):
-        for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=seed + rep).split(Z, y):
-            oof[te] += model_for(Z[tr], y[tr], w[tr]).predict_proba(Z[te])[:, 1] / repeats
+def _predict(params, raw_rows: list[dict]):
+    import numpy as np
+
+    names, mean, scale, coef, intercept = params
+    raw = _matrix(raw_rows, names)
+    z = (np.where(np.isnan(raw), mean, raw) - mean) / scale @ coef + intercept
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _fit_signed(rows: list[dict], y, w, names, c: float):
+    """``_fit_lr`` keeping only features whose coefficient points the way the feature says (a refusal
+    signal up, a retrieval score in ``LOWER_IS_WORSE`` down): the feature with the largest wrong-signed
+    coefficient is dropped and the rest refitted until none is left — a wrong sign is collinearity or
+    an artefact of the tuning questions, which does not carry over to another corpus."""
+    names = list(names)
+    while True:
+        params = _fit_lr(_matrix(rows, names), y, w, names, c)
+        wrong = [(abs(b), n) for n, b in zip(params[0], params[3]) if b != 0 and (b < 0) != (n in LOWER_IS_WORSE)]
+        if not wrong:
+            return params
+        names.remove(max(wrong)[1])
+
+
+def _grouped_oof(rows: list[dict], y, w, names, c: float):
+    """Out-of-group refusal probabilities: each group (``question_group``) predicted by the model fitted
+    (with feature selection) on the other groups."""
+    import numpy as np
+
+    groups = np.array([question_group(r) for r in rows])
+    if len(set(groups.tolist())) < 2:  # one group (a single batch): stratified 5-fold instead
+        from sklearn.model_selection import StratifiedKFold
+
+        groups = np.zeros(len(rows), dtype=int)
+        n_splits = max(2, min(5, int(min(y.sum(), (1 - y).sum()))))
+        for fold, (_, te) in enumerate(StratifiedKFold(n_splits, shuffle=True, random_state=0).split(groups, y)):
+            groups[te] = fold
+    oof = np.zeros(len(rows))
+    for g in dict.fromkeys(groups.tolist()):
+        test = groups == g
+        train = [r for r, t in zip(rows, test) if not t]
+        if len(set(y[~test].tolist())) < 2:
+            oof[test] = y[~test].mean()
+            continue
+        params = _fit_signed(train, y[~test], w[~test], names, c)
+        oof[test] = _predict(params, [r for r, t in zip(rows, test) if t])
+    return oof
+
+
+def _threshold(oof, y, max_false_refusals: float) -> float:
+    """The lowest probability at which the share of answerable rows (y = 0) refused stays ≤ the limit."""
+    import numpy as np
+
     threshold = 1.0
     for t in sorted(set(np.round(oof, 4).tolist()), reverse=True):
         if (oof[y == 0] >= t).mean() > max_false_refusals:
             break
         threshold = t
-    lr = model_for(Z, y, w)
-    refused = oof >= threshold
+    return threshold
+
+
+def _rates(p, y, threshold: float) -> dict:
+    """answerable refused, refusal recall and precision of probabilities ``p`` at ``threshold``."""
+    r = p >= threshold
+    return {"n": len(y), "unanswerable": int(y.sum()),
+            "answerable_refused": round(float(r[y == 0].mean()), 4) if (y == 0).any() else None,
+            "refusal_recall": round(float(r[y == 1].mean()), 4) if (y == 1).any() else None,
+            "refusal_precision": round(float((r & (y == 1)).sum() / r.sum()), 4) if r.any() else None}
+
+
+def fit(rows: list[dict], weights: dict[str, float] | None = None, c: float | None = None,
+        max_false_refusals: float = 0.02, cs: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)) -> Model:
+    """Fit the model on ``rows`` (``collect``'s shape) with scikit-learn for transfer to unseen corpora
+    and question authors.
+
+    Missing values take the feature's mean; features are standardised; L2-regularised logistic
+    regression over the candidate ``FEATURES``, keeping only features whose coefficient has the sign the
+    feature stands for (``_fit_signed``). Cross-validation is *grouped*: each question group
+    (``question_group``: a corpus's writing batch) is predicted by a model fitted on the other groups,
+    so the scores measure questions of a batch (and, for the external set, a corpus) the model never
+    saw. ``C`` is the one of ``cs`` with the lowest grouped log loss (or ``c``); the threshold the lowest
+    refusal probability at which the share of answerable questions refused stays ≤ ``max_false_refusals``
+    on the grouped out-of-group probabilities. ``fitted_on`` also reports leave-one-corpus-out: for each
+    source, the model and threshold fitted on the other sources, scored on it. ``weights``: source →
+    sample weight (default 1). Raises ValueError when the rows hold only one class."""
+    import numpy as np
+    from sklearn.metrics import log_loss
+
+    y = np.array([r["label"] for r in rows])
+    if len(set(y.tolist())) < 2:
+        raise ValueError("fitting needs answerable and unanswerable questions")
+    w = np.array([(weights or {}).get(r["source"], 1.0) for r in rows])
+    losses = {}
+    for cc in ([c] if c else cs):
+        oof = _grouped_oof(rows, y, w, FEATURES, cc)
+        losses[cc] = (log_loss(y, np.clip(oof, 1e-6, 1 - 1e-6)), oof)
+    c = min(losses, key=lambda k: losses[k][0])
+    oof = losses[c][1]
+    threshold = _threshold(oof, y, max_false_refusals)
+    names, mean, scale, coef, intercept = _fit_signed(rows, y, w, FEATURES, c)
+
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    loco = {}
+    for s in sources if len(sources) > 1 else ():
+        test = np.array([r["source"] == s for r in rows])
+        train = [r for r, t in zip(rows, test) if not t]
+        if len(set(y[~test].tolist())) < 2:
+            continue
+        t = _threshold(_grouped_oof(train, y[~test], w[~test], FEATURES, c), y[~test], max_false_refusals)
+        p = _predict(_fit_signed(train, y[~test], w[~test], FEATURES, c), [r for r, t_ in zip(rows, test) if t_])
+        loco[s] = {"threshold": round(t, 4), **_rates(p, y[test], t)}
+    groups = [question_group(r) for r in rows]
     fitted_on = {"n": len(y), "unanswerable": int(y.sum()),
-                 "sources": {s: sum(1 for r in rows if r["source"] == s) for s in dict.fromkeys(r["source"] for r in rows)},
-                 "weights": weights or {}, "C": c, "max_false_refusals": max_false_refusals,
-                 "cv": f"{n_splits}-fold x {repeats}",
-                 "cv_refusal_recall": round(float(refused[y == 1].mean()), 4),
-                 "cv_answerable_refused": round(float(refused[y == 0].mean()), 4)}
-    return Model(names, tuple(mean.tolist()), tuple(scale.tolist()), tuple(lr.coef_[0].tolist()),
-                 float(lr.intercept_[0]), float(threshold), fitted_on)
+                 "sources": {s: sum(1 for r in rows if r["source"] == s) for s in sources},
+                 "groups": len(set(groups)), "weights": weights or {}, "C": c,
+                 "grouped_log_loss": {str(k): round(v[0], 4) for k, v in losses.items()},
+                 "dropped": [n for n in FEATURES if n not in names],
+                 "max_false_refusals": max_false_refusals, "cv": "leave one question group out",
+                 "cv_all": _rates(oof, y, threshold),
+                 "cv_by_source": {s: _rates(oof[np.array([r["source"] == s for r in rows])],
+                                            y[np.array([r["source"] == s for r in rows])], threshold) for s in sources},
+                 "leave_one_corpus_out": loco}
+    return Model(names, tuple(mean.tolist()), tuple(scale.tolist()), tuple(coef.tolist()), intercept,
+                 float(threshold), fitted_on)
 
 
 def save(model: Model, path: Path = MODEL_PATH) -> None:
@@ -340,9 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--external", type=Path, default=root / "eval/datasets/external_dev.jsonl")
     f.add_argument("--corpus", type=Path, default=root / "eval/corpora/lawref-dev")
     f.add_argument("--external-weight", type=float, default=1.0, help="sample weight of an external question")
-    f.add_argument("--C", type=float, default=0.3, help="inverse L2 regularisation strength")
+    f.add_argument("--C", type=float, default=None,
+                   help="inverse L2 regularisation strength (default: chosen by grouped cross-validation)")
     f.add_argument("--max-false-refusals", type=float, default=0.02,
-                   help="share of answerable questions the threshold may refuse (out of fold)")
+                   help="share of answerable questions the threshold may refuse (out of group)")
     f.add_argument("--rows", type=Path, help="cache of collected features (JSONL): read if present, else written")
     f.add_argument("--out", type=Path, default=MODEL_PATH)
     sub.add_parser("show", help="print the stored model")

@@ -32,13 +32,20 @@ pipeline adds it to ``Answer.notices``).
 
 from __future__ import annotations
 
-import math
+import functools
 import re
 from dataclasses import dataclass
 
 from rag.query import corpus_text
 from rag.refusal_value import (  # noqa: F401  (re-exported: ``from rag.refusal import …`` keeps working)
-    ORG_NAME, VALUE_KINDS, ValueKind, asked_kinds, asked_unit, value_head, value_support)
+    ORG_NAME,
+    VALUE_KINDS,
+    ValueKind,
+    asked_kinds,
+    asked_unit,
+    value_head,
+    value_support,
+)
 from rag.text import normalize
 
 # Clauses in which a company describes itself (not the information need).
@@ -225,8 +232,30 @@ def focus_coverage(sentence, focus: dict[str, float], alternatives: dict[str, tu
     ctx = normalize(sentence.hit.title + sentence.hit.chunk.section).lower()
     if "\t" in sentence.text:
         ctx += _table_header(sentence.hit.chunk)
-    got = sum(w for t, w in focus.items() if any(o in sent or o in ctx for o in (t, *alternatives.get(t, ()))))
+    got = sum(w for t, w in focus.items() if any(o in sent or o in ctx for o in (t, *alternatives.get(t, ())))
+              or abbreviates(t, sent))
     return got / total
+
+
+_CJK_TERM = re.compile(r"[\u4e00-\u9fff]{3,8}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _abbreviation_pattern(term: str) -> re.Pattern | None:
+    """The regex of the full forms a Chinese term of 3–8 characters may abbreviate: its characters in
+    order, at most two others between two of them, within one clause; None for any other term."""
+    if not _CJK_TERM.fullmatch(term):
+        return None
+    return re.compile(re.escape(term[0]) + "".join(f"[\u4e00-\u9fff]{{0,2}}?{re.escape(c)}" for c in term[1:]))
+
+
+def abbreviates(term: str, text: str) -> bool:
+    """``term`` is a Chinese abbreviation of words in ``text`` (normalised): 电动车 of 电动自行车, 中医馆 of
+    中医医疗馆 — its characters in order with at most two others between two of them, the span at most
+    twice the term's length. Terms of fewer than 3 characters never match this way (充电 is no
+    abbreviation of 充分用电)."""
+    pattern = _abbreviation_pattern(term)
+    return bool(pattern) and any(len(m.group(0)) <= 2 * len(term) for m in pattern.finditer(text))
 
 
 _LETTER = re.compile(r"[^\W\d_]")  # a letter of any script (Chinese characters included), not a digit
@@ -317,12 +346,14 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     ``document`` (the asked document exists only in another era), ``answer_type`` (an asked type of
     information — amount, deadline, phone … — absent), ``value``, ``detail``, ``members``, ``outcome``
     (1 − support, when the need asks for that; 0 otherwise; a value or detail may stand within ``NEAR``
-    characters after the sentence in its passage), ``*_fires`` (1 when that support is below the former
-    rule's calibrated setting ``min_*_support``), ``definition`` (the asked term is defined by no
-    sentence), ``missing_term`` (idf share of need words no document contains), ``focus`` (1 − best
-    focus coverage of a top sentence), ``focus_idf`` (log(1 + idf weight of the focus)), ``place``
-    (the question names a place no document covers, but also one they cover). Requires ``scored``
-    non-empty. ``index`` needs ``docs``; without ``tokenizer``/``df`` (hand-made test indexes) the
+    characters after the sentence in its passage; ``value`` is the worst asked kind), ``value_<kind>``
+    (1 − support of each asked value kind of ``VALUE_KINDS``, 0 when not asked), ``*_fires`` (1 when
+    that support is below the former rule's setting ``min_*_support``), ``definition`` (the asked term
+    is defined by no sentence), ``missing_term`` (idf share of need words no document contains),
+    ``focus`` (1 − best focus coverage of a top sentence; a focus word also counts when the sentence
+    holds a full form it abbreviates, ``abbreviates``), ``place`` (the question names a place no
+    document covers, but also one they cover). Requires ``scored`` non-empty. ``index`` needs
+    ``docs``; without ``tokenizer``/``df`` (hand-made test indexes) the
     focus-based signals are 0."""
     out: dict[str, tuple[float, str | None]] = {}
     top = scored[:TOP_SENTENCES]
@@ -369,7 +400,14 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     out["answer_type"] = (1.0 if missing_type else 0.0,
                           f"问题询问的是{missing_type.label}，检索到的段落中没有这类信息。" if missing_type else None)
 
-    from rag.refusal_need import asked_term, defines, detail_support, member_support, outcome_support
+    from rag.refusal_need import (
+        asked_term,
+        defines,
+        detail_support,
+        member_support,
+        outcome_support,
+    )
+    from rag.refusal_value import value_supports
 
     term = asked_term(need)
     undefined = term is not None and not any(defines(term, s.text) for s in scored[:8])
@@ -379,15 +417,15 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     has_df = hasattr(index, "df") and hasattr(index, "tokenizer")
     focus, alternatives = focus_terms(question, index, plan) if has_df else ({}, {})
     weight = sum(focus.values())
-    out["focus_idf"] = (math.log1p(weight), None)
     best_focus = max((focus_coverage(s, focus, alternatives) for s in scored[:8]), default=0.0) if has_df else 1.0
     out["focus"] = (1.0 - best_focus, f"检索到的段落没有同时提到问题要点的句子（要点覆盖 {best_focus:.2f}）。")
 
     gate = weight >= getattr(settings, "min_value_focus_idf", 0.0)
     # a value or detail may stand in the next clause of the sentence's passage (``NEAR`` characters):
     # "…责令限期改正；逾期不改正的，处五百元以上五千元以下罚款"
-    value = (value_support(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
-             if has_df and gate else None)
+    per_kind = (value_supports(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
+                if has_df and gate else [])
+    value = min(per_kind, key=lambda ks: ks[1]) if per_kind else None
     detail = detail_support(question, scored, focus, alternatives, reach=NEAR) if has_df else None
     members = member_support(question, scored, focus, alternatives) if has_df else None
     outcome = outcome_support(question, scored, focus, alternatives) if has_df else None
@@ -406,6 +444,13 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
         reason = f"{text}（要点覆盖 {support:.2f}）。" if support is not None else None
         out[name] = (0.0 if support is None else 1.0 - support, reason)
         out[f"{name}_fires"] = (1.0 if support is not None and support < threshold else 0.0, reason)
+    # value-kind match per asked kind (a year, a number, a place, an organisation, a person): the model
+    # learns how far each kind's evidence pattern can be trusted
+    asked = {k.name: sup for k, sup in per_kind}
+    for k in VALUE_KINDS:
+        sup = asked.get(k.name)
+        out[f"value_{k.name}"] = (0.0 if sup is None else 1.0 - sup, None if sup is None else
+                                  f"问题询问的是{k.label}，检索到的段落中没有同时提到问题要点和这类信息的句子（要点覆盖 {sup:.2f}）。")
 
     missing_share, reason = 0.0, None
     if has_df:

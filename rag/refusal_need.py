@@ -1,15 +1,16 @@
-"""Refusal rules "detail", "members", "outcome" and "definition" (see ``rag.refusal``).
+"""Signals "detail", "members", "outcome" and "definition" of the answerability decision (see
+``rag.refusal.rule_signals`` and ``rag.answerability``).
 
-"detail": the question asks for a detail the documents never state (application materials,
-eligibility conditions, scoring standards and weights, procedures, detailed rules, first-batch lists)
-although its topic is there.
+"detail": the question asks for a detail (application materials, eligibility conditions, scoring
+standards and weights, procedures, detailed rules, first-batch lists) and the support is how well a
+top sentence that states it covers the question's focus — "科创通平台需要准备哪些申请材料" finds 科创通
+sentences, none about 材料.
 
 The *need noun* is found by position in the need clause (``rag.refusal.need_clause``): a word of
 ``DETAIL_NOUNS`` within a few characters after a question word (哪些/什么/怎样的/何种/如何/怎么) or
-right before one (…条件是什么, …材料有哪些, …标准怎么定). The rule refuses when no top sentence
-contains the noun (or a synonym) while covering ≥ ``min_detail_support`` (idf share, ``focus_coverage``)
-of the question's focus words — "科创通平台需要准备哪些申请材料" finds 科创通 sentences, none about
-材料. Calibrated on dev.jsonl by a grid (see eval/README).
+right before one (…条件是什么, …材料有哪些, …标准怎么定). "members": the members of a counted group
+are asked and a sentence must enumerate them; "outcome": an achieved result is asked and a sentence
+must state one; "definition": a term's meaning is asked and a sentence must define it.
 """
 
 from __future__ import annotations
@@ -176,35 +177,3 @@ def defines(term: str, text: str) -> bool:
         if "、" in before and not re.search(r"[，,；;。]", before[before.rfind("、"):]):
             return True
     return False
-
-
-def definition_refusal(question: str, scored: list, top: int = 8):
-    """Rule "definition": a ``RefusalDecision`` refusing when the need asks what a term means
-    (``asked_term``) and no top-``top`` sentence defines it (``defines``) — "“6+N”体系的“N”具体指
-    什么" when the documents only name the system; else None."""
-    from rag.refusal import RefusalDecision, need_clause
-
-    term = asked_term(need_clause(question))
-    if term is None or any(defines(term, s.text) for s in scored[:top]):
-        return None
-    return RefusalDecision(True, "definition", f"问题询问“{term}”的含义，检索到的段落只提到它，没有给出解释。")
-
-
-def member_or_outcome_refusal(question: str, scored: list, index, settings, plan=None, focus=None):
-    """Rules "members" and "outcome" (see ``rag.refusal``): a ``RefusalDecision`` refusing, or None to
-    go on. ``settings``: ``min_member_support``, ``min_outcome_support`` (0 disables a rule);
-    ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already."""
-    from rag.refusal import RefusalDecision, focus_terms
-
-    rules = (("members", member_support, getattr(settings, "min_member_support", 0.0),
-              "问题要求列出{0}的具体名单，检索到的段落只给出数量，没有同时提到问题要点并逐一列出名称的句子"),
-             ("outcome", outcome_support, getattr(settings, "min_outcome_support", 0.0),
-              "问题询问的是实际完成或审批的结果，文件只写了目标和部署，没有同时提到问题要点和实际结果的句子"))
-    if not hasattr(index, "df") or not any(r[2] > 0 for r in rules):
-        return None
-    focus, alternatives = focus or focus_terms(question, index, plan)
-    for rule, support_of, threshold, reason in rules:
-        support = support_of(question, scored, focus, alternatives) if threshold > 0 else None
-        if support is not None and support < threshold:
-            return RefusalDecision(True, rule, reason.format("这些成员") + f"（要点覆盖 {support:.2f}）。")
-    return None

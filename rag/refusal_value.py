@@ -69,10 +69,7 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
 _LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
 # words between a counted thing and 多少 that say how it is measured or asked ("利润总额的目标是多少",
 # "上市公司数量达到多少家"): skipped when looking for the thing itself (``value_head``)
-_MEASURE_WORDS = frozenset("的 是 为 要 将 能 会 可 有 共 一共 总共 到 达 达到 提升 提高 突破 增长 增加 实现 力争 计划 预计 大约 大概 约 "
-                           "目标 数量 规模 总量 总额 总数 个数 比重 比例 占比 水平 指标 任务 具体 分别 各 年 年底 年末 实际 "
-                           "基数 基期 基期值 目标值 现状值 数值 值 "
-                           "全市 全省 本市 本省 省里 市里".split())
+_MEASURE_WORDS = frozenset(["的", "是", "为", "要", "将", "能", "会", "可", "有", "共", "一共", "总共", "到", "达", "达到", "提升", "提高", "突破", "增长", "增加", "实现", "力争", "计划", "预计", "大约", "大概", "约", "目标", "数量", "规模", "总量", "总额", "总数", "个数", "比重", "比例", "占比", "水平", "指标", "任务", "具体", "分别", "各", "年", "年底", "年末", "实际", "基数", "基期", "基期值", "目标值", "现状值", "数值", "值", "全市", "全省", "本市", "本省", "省里", "市里"])
 _CLAUSE_PUNCT = re.compile(r"[，,。；;？?！!：:、“”\"]")
 
 
@@ -188,17 +185,33 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
     ``focus``: ``rag.refusal.focus_terms``'s result when the caller has it already; ``reach``: a value
     stated within that many characters after the sentence in its chunk counts, and the focus is then
     measured on the sentence with that continuation (``continuation``)."""
-    from rag.refusal import _RANGE, _YEAR, _strip_names, focus_coverage, focus_terms, need_clause
+    supports = value_supports(question, scored, index, plan, top, min_focus_idf, focus, reach)
+    return min(supports, key=lambda ks: ks[1]) if supports else None
+
+
+def value_supports(question: str, scored: list, index, plan=None, top: int = 8,
+                   min_focus_idf: float = 0.0, focus=None, reach: int = 0) -> list[tuple[ValueKind, float]]:
+    """``value_support`` for every asked kind: ``[(kind, support), …]`` in ``VALUE_KINDS`` order, [] when
+    the question asks for no value or its focus weighs less than ``min_focus_idf``."""
+    from rag.refusal import (
+        _RANGE,
+        _YEAR,
+        _strip_names,
+        abbreviates,
+        focus_coverage,
+        focus_terms,
+        need_clause,
+    )
 
     need = need_clause(question)
     kinds = asked_kinds(need)
     if not kinds:
-        return None
+        return []
     focus, alternatives = focus or focus_terms(question, index, plan)
     if sum(focus.values()) < min_focus_idf:
-        return None
+        return []
     years = set(_YEAR.findall(_RANGE.sub("", _strip_names(need, getattr(index, "docs", {})))))
-    worst = None
+    out = []
     for kind in kinds:
         evidence = _kind_evidence(kind, need)
         number = kind.name == "number"
@@ -207,11 +220,10 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
 
         def states(s) -> bool:
             text = normalize(continuation(s, reach))
-            return (_states(evidence, text, question) and (not heads or any(h in text.lower() for h in heads))
+            return (_states(evidence, text, question) and (not heads or any(h in text.lower() or abbreviates(h, text) for h in heads))
                     and (not number or _names_year(s, years)))
 
         support = max((focus_coverage(extended(s, reach), focus, alternatives) for s in scored[:top] if states(s)),
                       default=0.0)
-        if worst is None or support < worst[1]:
-            worst = (kind, support)
-    return worst
+        out.append((kind, support))
+    return out

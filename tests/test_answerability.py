@@ -57,6 +57,7 @@ def test_features_measure_the_asked_value_against_the_values_the_evidence_states
     stated, _, _ = _evidence(q, "物流港二期工程计划于2026年建成。")
     assert set(A.FEATURES) <= set(missing.values)
     assert missing.values["value"] > 0.5 and missing.values["value_fires"] == 1.0
+    assert missing.values["value_time"] == missing.values["value"]
     assert "年份" in missing.reasons["value"]
     assert stated.values["value"] < 0.5 and stated.values["value_fires"] == 0.0
     assert stated.values["coverage"] < missing.values["coverage"]
@@ -138,27 +139,32 @@ def test_check_refusal_applies_the_model_after_the_hard_rules():
 
 
 # --- fitting ----------------------------------------------------------------------------------------
-def _rows(n: int = 40) -> list[dict]:
+def _rows(n: int = 60, sources: tuple[str, ...] = ("tiny.jsonl",)) -> list[dict]:
     rows = []
     for i in range(n):
         label = i % 3 == 0
         values = {f: 0.0 for f in A.FEATURES}
-        values.update(coverage=(0.8 if label else 0.2) + (i % 5) * 0.02, value=(0.9 if label else 0.1) - (i % 4) * 0.05,
-                      dense=(0.3 if label else 0.7) + (i % 7) * 0.01, bm25=None if i % 6 == 0 else 0.3 + (i % 3) * 0.1)
-        rows.append({"id": f"q{i}", "question": "", "type": "unanswerable" if label else "numeric",
-                     "label": int(label), "values": values, "source": "tiny.jsonl"})
+        values.update(coverage=(0.8 if label else 0.2) + (i % 5) * 0.02,
+                      value_number=(0.9 if label else 0.1) - (i % 4) * 0.05,
+                      bm25=None if i % 6 == 0 else (0.1 if label else 0.3) + (i % 3) * 0.1,
+                      # a feature whose fitted sign would contradict what it stands for
+                      scope=(0.0 if label else 0.4) + (i % 2) * 0.1)
+        rows.append({"id": f"b{i % 4}-{i}", "question": "", "type": "unanswerable" if label else "numeric",
+                     "label": int(label), "values": values, "source": sources[i % len(sources)]})
     return rows
 
 
-def test_a_refit_on_a_tiny_set_reproduces_the_model_shape(tmp_path):
-    model = A.fit(_rows(), folds=3)
-    assert set(model.names) <= set(A.FEATURES) and {"coverage", "value", "dense"} <= set(model.names)
+def test_a_refit_keeps_features_pointing_the_way_they_stand_for_and_reproduces_the_model_shape(tmp_path):
+    model = A.fit(_rows(), cs=(0.3, 1.0))
+    assert set(model.names) <= set(A.FEATURES) and {"coverage", "value_number", "bm25"} <= set(model.names)
     assert len(model.mean) == len(model.scale) == len(model.coef) == len(model.names)
     assert "focus" not in model.names  # constant over the rows: dropped
+    assert "scope" not in model.names and "scope" in model.fitted_on["dropped"]  # wrong sign: dropped
     coef = dict(zip(model.names, model.coef))
-    assert coef["coverage"] > 0 and coef["value"] > 0 and coef["dense"] < 0
-    assert 0.0 <= model.threshold <= 1.0
-    assert model.fitted_on["n"] == 40 and model.fitted_on["unanswerable"] == 14
+    assert coef["coverage"] > 0 and coef["value_number"] > 0 and coef["bm25"] < 0
+    assert 0.0 <= model.threshold <= 1.0 and model.fitted_on["C"] in (0.3, 1.0)
+    assert model.fitted_on["n"] == 60 and model.fitted_on["unanswerable"] == 20
+    assert model.fitted_on["groups"] == 4 and model.fitted_on["cv"] == "leave one question group out"
     rows = _rows()
     assert all(A.decide(A.Evidence(r["values"], {"coverage": "x"}), model).refused == bool(r["label"]) for r in rows)
     path = tmp_path / "model.json"
@@ -167,6 +173,39 @@ def test_a_refit_on_a_tiny_set_reproduces_the_model_shape(tmp_path):
     assert again == model and json.loads(path.read_text(encoding="utf-8"))["features"] == list(model.names)
     with pytest.raises(ValueError):
         A.fit([r for r in rows if r["label"] == 0])
+
+
+def test_question_groups_and_the_leave_one_corpus_out_report():
+    assert A.question_group({"id": "d6-U09", "source": "dev.jsonl"}) == "dev.jsonl:d6"
+    assert A.question_group({"id": "q7", "source": "x.jsonl:dev"}) == "x.jsonl:dev"
+    model = A.fit(_rows(sources=("a.jsonl", "b.jsonl:dev")), c=1.0)
+    loco = model.fitted_on["leave_one_corpus_out"]
+    assert set(loco) == {"a.jsonl", "b.jsonl:dev"}
+    for held in loco.values():  # fitted on the other corpus only, scored on this one
+        assert held["n"] == 30 and 0.0 <= held["threshold"] <= 1.0
+        assert held["answerable_refused"] == 0.0 and held["refusal_recall"] == 1.0
+    assert set(model.fitted_on["cv_by_source"]) == {"a.jsonl", "b.jsonl:dev"}
+
+
+def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates():
+    from rag.refusal import abbreviates
+
+    assert abbreviates("电动车", "禁止为电动自行车充电")
+    assert not abbreviates("充电", "充分用电")  # two characters: never an abbreviation match
+    assert not abbreviates("电动车", "电力驱动的各类机动车")  # too far apart
+    q = "在楼道给电动车充电罚多少？"
+    full, _, _ = _evidence(q, "为电动自行车充电的，处五十元以上二百元以下罚款。")
+    assert full.values["value_number"] < 0.5
+
+
+def test_each_asked_value_kind_is_its_own_feature_with_a_reason():
+    q = "物流港二期工程计划哪年建成？"
+    missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
+    assert missing.values["value_time"] > 0.5 and missing.values["value_number"] == 0.0
+    assert "年份或日期" in missing.reasons["value_time"] and missing.reasons["value_org"] is None
+    model = A.Model(("value_time",), (0.1,), (0.3,), (3.0,), -1.0, 0.5)
+    d = A.decide(missing, model)
+    assert d.refused and d.rule == "value" and "年份或日期" in d.reason
 
 
 def test_the_bundled_model_file_is_fitted_on_tuning_questions_only():
