@@ -129,30 +129,23 @@ class Settings:
     # gets that section's outline (its sub-headings in one passage, rag.lists.merge_outline: auto-merging
     # of the hits into their parent); off for the comparison table
     use_outlines: bool = True
-    # rag.refusal (extractive answers): refuse when the best sentence covers less than this share of the
-    # question's idf weight (chosen on dev.jsonl) …
+    # rag.refusal / rag.answerability (extractive answers). The refusal is one decision of a fitted model
+    # (rag/answerability_model.json) after three hard rules (no content, no shared word, a place no
+    # document covers); the min_* values below are no refusal thresholds of their own.
+    # Not read by the refusal decision any more (kept for the eval summary and older configurations):
     min_evidence_coverage: float = 0.1
-    # …and when a word of the question's information need occurs in no document, below this coverage
-    # (0 disables that rule: answer-type checks cover the dev set's unanswerable questions without it)
     need_missing_term_coverage: float = 0.0
-    # …and when a question asking for one value (a number, a year, a place, an organisation) has no top
-    # sentence that states such a value and covers at least this idf share of its focus words
-    # (rag.refusal.value_support; grid on dev.jsonl; 0 disables the rule)
+    # cut points of the model's 0/1 features value_fires, detail_fires, members_fires, outcome_fires: the
+    # support (idf share of the question's focus words covered by a top sentence that states an asked
+    # value / detail noun / enumerated members / an achieved outcome) is below this; the model weighs them
+    # with the supports themselves. Changing one changes a feature: refit (python -m rag.answerability fit)
     min_value_support: float = 0.4
-    # …only when the focus words weigh at least this much idf (about one specific word): a question
-    # whose only focus is a generic word (数据, 执行) says too little to check (re-calibrated 8.0→4.0 on
-    # dev plus the tuning batches d6/d7/d9, 594 questions: refusal R 0.849→0.859, answerable refused
-    # 1.0%→1.2%)
-    min_value_focus_idf: float = 4.0
-    # …and when the question asks for a detail by its noun (申请材料, 认定条件, 评分标准 …) and no top
-    # sentence states the noun while covering this idf share of its focus (rag.refusal_need; 0 disables)
     min_detail_support: float = 0.3
-    # …and when the question asks to name the members of a group it counts (哪8家, “三网”是指哪三张网) and no
-    # top sentence enumerates them while covering this idf share of its focus (rag.refusal_need; 0 disables)
     min_member_support: float = 0.8
-    # …and when it asks for an achieved result (实际完成了多少, 截至2024年底, 获批了吗) and no top sentence
-    # states an outcome while covering this idf share of its focus (rag.refusal_need; 0 disables)
     min_outcome_support: float = 0.5
+    # the value supports are computed only when the question's focus words weigh at least this much idf
+    # (about one specific word): a question whose only focus is a generic word (数据, 执行) says too little
+    min_value_focus_idf: float = 4.0
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
 
     def today_date(self):
