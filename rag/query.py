@@ -112,7 +112,9 @@ class QueryPlan:
     weighted ranking within them (``routing_rankings``); ``changed_versions``: groups of doc_ids that are
     versions of one title (same normalised title) when the question asks what changed between them
     (修改后有什么变化, 修正前后有什么不同) — passages whose text stands unchanged in another version rank
-    after the changed ones (``changed_first``)."""
+    after the changed ones (``changed_first``); ``other_versions``: the versions of a named title
+    that the question does not ask for (``other_versions``) — their in-document rankings get
+    ``OTHER_VERSION_SHARE`` of the weight."""
 
     question: str
     tokens: list[str]
@@ -128,6 +130,7 @@ class QueryPlan:
     wants_list: bool = False
     region_doc_ids: tuple[str, ...] = ()
     changed_versions: tuple[tuple[str, ...], ...] = ()
+    other_versions: tuple[str, ...] = ()
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
@@ -316,9 +319,45 @@ def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
             w = weight if named or len(s.label) > MAX_REFERENCE_CHARS else weight * WEAK_SHARE
             if s.implicit:
                 w = weight * IMPLICIT_SHARE
-            for d in s.doc_ids:
-                out[d] = max(out.get(d, 0.0), w / len(s.doc_ids))
+            asked = [d for d in s.doc_ids if d not in plan.other_versions]
+            others = [d for d in s.doc_ids if d in plan.other_versions]
+            shares = {d: w / len(asked) for d in asked} if asked and others else \
+                {d: w / len(s.doc_ids) for d in s.doc_ids}
+            shares.update({d: w * OTHER_VERSION_SHARE / len(others) for d in others if asked})
+            for d, share in shares.items():
+                out[d] = max(out.get(d, 0.0), share)
     return out
+
+
+OTHER_VERSION_SHARE = 0.25  # share of the routing weight for the versions of a title the question does not ask for
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+def other_versions(question: str, scopes, docs: dict) -> tuple[str, ...]:
+    """The documents of the question's scopes that are versions of one title (same normalised title, every
+    version dated) other than the one the question asks for: the version dated in a year the question
+    names ("2007年那版", "2024年修改后"), else the earliest for 修订前/原来/旧版 … and the latest otherwise —
+    the version in force unless the question says which (``rag.meta_answers`` version words). () for a
+    scope of one document or of several titles. ``scopes``: ``Scope`` list; ``docs``: doc_id → DocumentMeta."""
+    from rag.meta_answers import _EARLIER_VERSION, _LATER_VERSION
+
+    out: list[str] = []
+    years = set(_YEAR.findall(question))
+    for s in scopes:
+        ids = [d for d in s.doc_ids if d in docs]
+        if s.region is not None or len(ids) < 2 or len({normalize(docs[d].title or "") for d in ids}) != 1 \
+                or not all(docs[d].date for d in ids):
+            continue
+        dated = sorted(ids, key=lambda d: docs[d].date)
+        named = [d for d in ids if docs[d].date[:4] in years]
+        if len(named) == 1:
+            asked = named[0]
+        elif _EARLIER_VERSION.search(question) and not _LATER_VERSION.search(question):
+            asked = dated[0]
+        else:
+            asked = dated[-1]
+        out += [d for d in ids if d != asked and d not in out]
+    return tuple(out)
 
 
 MIN_SUB_QUERY_TOKENS = 2  # a sub-query with fewer words left ("…里有哪些？") says too little to search with
@@ -573,9 +612,10 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     sections = named_sections(question, index, tuple(s.label for s in scopes))
     if (doc_ids or region_docs) and PENALTY_QUESTION.search(question):
         sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
+    changed = changed_version_groups(question, scopes, index.docs)
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
-                     tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs,
-                     changed_version_groups(question, scopes, index.docs))
+                     tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
+                     () if compare or changed else other_versions(question, scopes, index.docs))
 
 
 def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:

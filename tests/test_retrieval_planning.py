@@ -613,3 +613,78 @@ def test_indexed_text_adds_the_region_a_title_does_not_name_and_keeps_the_passag
     assert indexed_text(chunk, untitled).split("\n") == [untitled.title, "山东省", chunk.section, passage]
     assert indexed_text(chunk, titled).split("\n") == [titled.title, chunk.section, passage]  # named once
     assert chunk.text == passage  # what is quoted stays the document's own text
+
+
+# --- versions of one title ---------------------------------------------------------------------------
+def _versions():
+    from rag.query import Scope
+
+    def meta(doc_id, title, day):
+        return DocumentMeta(doc_id, f"{doc_id}.md", f"{doc_id}.md", title, region="某市", date=day)
+
+    docs = {"old": meta("old", "某市停车条例", "2007-10-10"), "new": meta("new", "某市停车条例", "2024-03-29"),
+            "other": meta("other", "某市审计条例", "2017-09-22")}
+    return docs, [Scope("停车条例", ("old", "new"))]
+
+
+@pytest.mark.parametrize("question, others", [
+    ("停车条例对收费是怎么规定的？", ("old",)),  # no version named: the latest, in force
+    ("停车条例最近一次修改是什么时候？", ("old",)),
+    ("停车条例修订前那一版怎么规定？", ("new",)),
+    ("2007年那版停车条例是哪天施行的？", ("new",)),  # the version of the year named
+    ("停车条例2024年修改后怎么规定？", ("old",)),
+])
+def test_other_versions_are_the_ones_the_question_does_not_ask_for(question, others):
+    from rag.query import other_versions
+
+    docs, scopes = _versions()
+    assert other_versions(question, scopes, docs) == others
+
+
+def test_other_versions_need_one_title_and_dated_versions():
+    from rag.query import Scope, other_versions
+
+    docs, _ = _versions()
+    assert other_versions("两部条例怎么规定？", [Scope("条例", ("old", "other"))], docs) == ()
+    undated = {**docs, "new": DocumentMeta("new", "n.md", "n.md", "某市停车条例", region="某市")}
+    assert other_versions("停车条例怎么规定？", [Scope("停车条例", ("old", "new"))], undated) == ()
+
+
+def test_the_version_asked_for_gets_the_routing_weight():
+    from rag.query import OTHER_VERSION_SHARE, QueryPlan, scope_weights
+
+    _docs, scopes = _versions()
+    plan = QueryPlan("停车条例怎么规定？", [], "", ("old", "new"), scopes=tuple(scopes), other_versions=("old",))
+    assert scope_weights(plan, 1.0) == {"new": 1.0, "old": OTHER_VERSION_SHARE}
+    both = QueryPlan("停车条例怎么规定？", [], "", ("old", "new"), scopes=tuple(scopes))
+    assert scope_weights(both, 1.0) == {"new": 0.5, "old": 0.5}
+
+
+def test_a_question_naming_a_title_with_versions_gets_the_current_version_first(tmp_path):
+    """End to end on a two-version corpus: an unqualified question ranks the latest version's article first,
+    one naming the older version's year that version's."""
+    from rag.ingest import ingest
+
+    from core_support import session_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "某市停车条例-2007.md").write_text(
+        "某市停车条例\n\n（2007年10月10日某市人民代表大会常务委员会通过）\n\n第一条 为了加强停车管理，制定本条例。\n\n"
+        "第二条 住宅小区共有车位的收费标准由业主大会决定，每月不超过一百元。\n", encoding="utf-8")
+    (docs / "某市停车条例-2024.md").write_text(
+        "某市停车条例\n\n（2024年3月29日某市人民代表大会常务委员会修订）\n\n第一条 为了加强停车管理，制定本条例。\n\n"
+        "第二条 住宅小区共有车位的收费标准由业主共同决定，并向业主公示。\n", encoding="utf-8")
+    settings = session_settings(tmp_path / "data")
+    report = ingest(settings, sorted(docs.iterdir()), exclude=[])
+    assert not report.failed
+    qa = PolicyQA(settings, auto_ingest=False)
+    dates = {d: m.date for d, m in qa.retriever.index.docs.items()}
+    if len(set(dates.values())) < 2 or not all(dates.values()):
+        pytest.skip(f"version dates not read: {dates}")
+    newest = max(dates, key=dates.get)
+    oldest = min(dates, key=dates.get)
+    top = [h for h in qa.retrieve("某市停车条例对小区共有车位收费标准怎么规定？", 3) if h.chunk.kind == "text"]
+    assert top[0].chunk.doc_id == newest
+    top = [h for h in qa.retrieve("2007年那版某市停车条例对小区共有车位收费标准怎么规定？", 3) if h.chunk.kind == "text"]
+    assert top[0].chunk.doc_id == oldest
