@@ -377,7 +377,8 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
     """The rest of an enumeration that ``s`` heads: for a label sentence, the labels after it (a 专栏's
     items, "新型能源材料。…先进高分子材料。"); for a sentence ending in "：", the sentences after it.
     When the run reaches the end of the chunk it continues in the next chunk of the same document
-    section among ``hits`` (chunks overlap by one sentence; repeats are dropped). Verbatim spans."""
+    section among ``hits`` (chunks overlap by one sentence, or follow after the line break that ends
+    this one; repeats are dropped). Verbatim spans."""
     text = s.hit.chunk.text
     spans = split_sentences(text)
     i = next((j for j, (a, _) in enumerate(spans) if a == s.start), None)
@@ -404,11 +405,35 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
             break
         chunk = hit.chunk
         hit = min((h for h in hits if h.chunk.doc_id == chunk.doc_id and h.chunk.section == chunk.section
-                   and h.chunk.kind == chunk.kind and chunk.start < h.chunk.start <= chunk.end),
+                   and h.chunk.kind == chunk.kind and chunk.start < h.chunk.start <= chunk.end + 1),
                   key=lambda h: h.chunk.start, default=None)
         if hit is not None:
             spans, i = split_sentences(hit.chunk.text), -1
     return out
+
+
+def _list_head(s: ScoredSentence) -> ScoredSentence | None:
+    """The "…：" sentence heading the numbered list that ``s`` is an item of ("第二十六条 本市生活垃圾分为以下
+    四类：" for "（二）有害垃圾，指…"): ``s`` starts a line with an item number, and the lines before it in its
+    passage are numbered items up to a line ending in "："; that sentence with ``s``'s scores, else None."""
+    text = s.hit.chunk.text
+    if not _HEADING_NUMBER.match(text[s.start:s.end]) or not _starts_line(text, s.start):
+        return None
+    for a, b in reversed([sp for sp in split_sentences(text) if sp[1] <= s.start]):
+        if not _starts_line(text, a):
+            continue  # a later sentence of an item's line
+        raw = text[a:b]
+        if _HEADING_NUMBER.match(raw):
+            continue
+        if raw.rstrip().endswith(("：", ":")) and "\n" in text[b:s.start]:
+            return replace(s, start=a, end=b)
+        return None
+    return None
+
+
+def _starts_line(text: str, a: int) -> bool:
+    """Offset ``a`` of ``text`` begins a line (spaces before it aside)."""
+    return a == 0 or text[:a].rstrip(" \t\u3000").endswith("\n")
 
 
 def _numbered_run(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -419,8 +444,7 @@ def _numbered_run(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, in
         return spans
     out = []
     for a, b in spans:
-        line_start = a == 0 or text[:a].rstrip(" \t").endswith("\n")
-        if line_start and not _HEADING_NUMBER.match(text[a:b]):
+        if _starts_line(text, a) and not _HEADING_NUMBER.match(text[a:b]):
             break
         out.append((a, b))
     return out
@@ -519,6 +543,15 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
         chosen += _complement(sentences, chosen, chosen, terms or {}, max_sentences - len(chosen))
         chosen += _answer_parts(sentences, chosen)
     hits = list({s.hit.chunk.chunk_id: s.hit for s in sentences}.values())
+    if wants_list and not groups:  # an item of a numbered list answers with the whole list, from its head
+        heads: list[ScoredSentence] = []
+        for s in chosen:
+            head = _list_head(s)
+            if head is None:
+                heads.append(s)
+            elif not any(h.hit.chunk.chunk_id == head.hit.chunk.chunk_id and h.start == head.start for h in heads):
+                heads.append(head)
+        chosen = heads
     lines: list[list[ScoredSentence]] = []
     for s in chosen:
         line = [s]

@@ -117,3 +117,22 @@ def test_of_more_compared_groups_than_answer_lines_the_best_are_shown():
     terms = {"代表性": 4.0, "传承人": 4.0, "条例": 0.1}
     answer, _ = compose(score_sentences(q, hits, terms), groups=groups, docs={}, terms=terms)
     assert "个人和团体" in answer and "传承人补助费" in answer and "文件1" not in answer
+
+
+def test_an_item_of_a_numbered_list_answers_a_list_question_with_the_whole_list():
+    head = ("第四章 分类投放\n第二十六条 本市生活垃圾分为以下四类：\n（一）可回收物，指适宜回收利用的生活垃圾；\n"
+            "（二）有害垃圾，指对人体健康造成危害的生活垃圾，包括废电池、废灯管、弃置药品等；\n（三）易腐垃圾，指餐厨废弃物；")
+    rest = "（四）其他垃圾，指除上述以外的其他生活垃圾。\n市主管部门应当制定生活垃圾分类指南。"
+    a = _hit(head, 1, "第四章 分类投放 › 第二十六条")
+    b = Hit(2, 0.5, Chunk("law-2", "law", "第四章 分类投放 › 第二十六条", rest, len(head) + 1, len(head) + 1 + len(rest),
+                          len(rest), "text"), "某市生活垃圾管理条例")
+    a = Hit(1, 1.0, Chunk("law-1", "law", a.chunk.section, head, 0, len(head), len(head), "text"), a.title)
+    q = "生活垃圾分哪几类？"
+    terms = {"生活": 2.0, "垃圾": 2.2, "几类": 9.0}
+    scored = score_sentences(q, [a, b], terms)
+    assert scored[0].text.startswith("（二）有害垃圾")  # the enumerating item scores best
+    answer, citations = compose(scored, terms=terms, wants_list=True)
+    lines = answer.splitlines()
+    assert lines[0].startswith("第二十六条 本市生活垃圾分为以下四类：")
+    assert [ln[:6] for ln in lines[1:5]] == ["- （一）可", "- （二）有", "- （三）易", "- （四）其"]  # (四): the next passage
+    assert all(c.quote in head or c.quote in rest for c in citations)
