@@ -198,6 +198,20 @@ def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates(
     assert full.values["value_number"] < 0.5
 
 
+def test_a_sum_of_money_asked_by_its_noun_is_an_amount():
+    from rag.refusal import asked_types
+
+    for q in ("首席数据官每年有多少津贴？", "生活垃圾处理费交多少？", "逾期不改正罚款多少？", "每月要交多少押金？"):
+        assert [t.name for t in asked_types(q)] == ["amount"], q
+    for q in ("有多少消费者投诉？", "经费保障有哪些？", "新建多少座加氢站？"):
+        assert asked_types(q) == [], q
+    q = "逾期不改正罚款多少？"
+    stated, _, _ = _evidence(q, "逾期不改正的，处二千元以上一万元以下罚款。")
+    missing, _, _ = _evidence(q, "逾期不改正的，依法予以处罚。")
+    assert stated.values["answer_type"] == 0.0 and missing.values["answer_type"] == 1.0
+    assert "具体金额" in missing.reasons["answer_type"]
+
+
 def test_each_asked_value_kind_is_its_own_feature_with_a_reason():
     q = "物流港二期工程计划哪年建成？"
     missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
