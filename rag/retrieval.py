@@ -324,6 +324,7 @@ class HybridRetriever:
                 scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
                 lists, bm25_all = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
                                               n, scope, bm25_all, dense_sims)
+                lists = [with_article_pieces(r, pieces) for r in lists]
                 per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)])
             # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
             # without comparison words may still ask about one passage, so the global top 2 stay first
