@@ -7,19 +7,20 @@ word. ``abbreviation_matches`` finds such short forms and their long forms in th
 list of abbreviations:
 
 * **candidates** (``abbreviation_candidates``): words of the question (jieba, 2–4 Chinese characters,
-  or a run of single characters jieba could not join) that occur nowhere in the indexed text;
+  or a run of single characters jieba could not join) that are no index word, occur nowhere in the
+  indexed text and neither begin nor end with a stopword (是从 is 是 + 从);
 * **long form** (``long_form``): the corpus spans that start with the candidate's first character and
   hold its other characters in order (each within ``MAX_GAP`` characters of the previous one), cut at
   the end of the word holding the last one; a span counts when a word begins at its start (not 区 of
-  地区生产总值), when every character of the short form
-  after the first begins a word of two or more characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) and it
-  is at least ``MIN_EXPANSION`` times as long as the short form. The most frequent such span is the
-  long form when it occurs at least ``MIN_LONG_FORM_COUNT`` times and makes up at least
-  ``MIN_LONG_FORM_SHARE`` of all the spans the short form's characters match (利率 in a corpus
-  without 利率 is not 利用率: too short, and 利用率's 率 begins no word).
+  地区生产总值), when every character of the short form after the first begins a word of two or more
+  characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) and when it is at least
+  ``MIN_EXPANSION`` times as long as the short form. The most frequent such span is the long form when
+  it occurs at least ``MIN_LONG_FORM_COUNT`` times and makes up at least ``MIN_LONG_FORM_SHARE`` of
+  all the spans the short form's characters match (利率 in a corpus without 利率 is not 利用率: too
+  short, and 利用率's 率 begins no word).
 
-Results are cached on the loaded index (one scan of the corpus text per new candidate: ~0.5 ms per
-million characters).
+Results are cached on the loaded index (two scans of the corpus text per new candidate, ~0.5 ms per
+million characters each; a word of the index vocabulary costs a dictionary lookup).
 """
 
 from __future__ import annotations
@@ -44,18 +45,19 @@ _ASKS = re.compile(r"[几哪啥谁]|多少|什么|怎么|如何")  # question wo
 def abbreviation_candidates(question: str, index) -> list[str]:
     """Short-form candidates of ``question`` (normalised, in question order, distinct): its jieba words
     of 2–4 Chinese characters, and its runs of 2–4 single Chinese characters jieba did not join (非 遗),
-    that occur nowhere in the index's text (``rag.query.corpus_text``), are no stopword and ask nothing
-    (几, 哪, 多少 …). ``index``: a loaded index (its tokenizer's jieba and its corpus text)."""
-    from rag.query import corpus_text
+    that are no index word (``index.df``), occur nowhere in the index's text (``in_corpus``), are no
+    stopword and ask nothing (几, 哪, 多少 …). ``index``: a loaded index (its tokenizer's jieba, its
+    document frequencies and its corpus text)."""
     from rag.text import _jieba
 
-    corpus = corpus_text(index)
     jieba = _jieba(getattr(index.tokenizer, "userdict", None))
+    df = index.df
     out: list[str] = []
 
     def keep(word: str) -> None:
-        if 2 <= len(word) <= 4 and _CJK.match(word) and word not in STOPWORDS and not _ASKS.search(word) \
-                and word[0] not in STOPWORDS and word[-1] not in STOPWORDS and word not in corpus and word not in out:
+        if 2 <= len(word) <= 4 and _CJK.match(word) and not df.get(word) and word not in STOPWORDS \
+                and not _ASKS.search(word) and word[0] not in STOPWORDS and word[-1] not in STOPWORDS \
+                and word not in out and not in_corpus(word, index):
             out.append(word)
 
     run: list[str] = []
@@ -71,14 +73,31 @@ def abbreviation_candidates(question: str, index) -> list[str]:
     return out
 
 
-def long_form(short: str, index) -> str | None:
-    """The corpus's long form of ``short`` (see the module docstring), or None; cached on ``index``."""
+def in_corpus(word: str, index) -> bool:
+    """``word`` occurs in the index's text (``rag.query.corpus_text``); one scan per word, cached on ``index``
+    with the long forms."""
+    cache = _cache(index)
+    key = ("in", word)
+    if key not in cache:
+        from rag.query import corpus_text
+
+        cache[key] = word in corpus_text(index)
+    return cache[key]
+
+
+def _cache(index) -> dict:
     cache = getattr(index, "_long_forms", None)
     if cache is None:
         with _LOCK:
             cache = getattr(index, "_long_forms", None)
             if cache is None:
                 cache = index._long_forms = {}
+    return cache
+
+
+def long_form(short: str, index) -> str | None:
+    """The corpus's long form of ``short`` (see the module docstring), or None; cached on ``index``."""
+    cache = _cache(index)
     if short not in cache:
         cache[short] = _long_form(short, index)
     return cache[short]

@@ -14,8 +14,10 @@ HERITAGE = ("第一条 为了加强非物质文化遗产保护，制定本条例
 
 
 def _index(text: str = HERITAGE):
-    """The fields of a loaded index the abbreviation functions read (texts, cards, tokenizer)."""
-    return SimpleNamespace(doc_texts={"d": text}, chunks=[], tokenizer=Tokenizer())
+    """The fields of a loaded index the abbreviation functions read (texts, cards, tokenizer, document
+    frequencies)."""
+    tokenizer = Tokenizer()
+    return SimpleNamespace(doc_texts={"d": text}, chunks=[], tokenizer=tokenizer, df=dict.fromkeys(tokenizer.tokens(text), 1))
 
 
 def test_short_form_the_documents_never_write_gets_its_long_form():
