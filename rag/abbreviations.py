@@ -85,12 +85,16 @@ def in_corpus(word: str, index) -> bool:
     return cache[key]
 
 
+MAX_CACHED = 20_000  # words whose corpus look-ups an index keeps (then the cache starts afresh)
+
+
 def _cache(index) -> dict:
+    """The per-index cache of ``in_corpus`` and ``long_form`` (emptied when it holds ``MAX_CACHED`` words)."""
     cache = getattr(index, "_long_forms", None)
-    if cache is None:
+    if cache is None or len(cache) >= MAX_CACHED:
         with _LOCK:
             cache = getattr(index, "_long_forms", None)
-            if cache is None:
+            if cache is None or len(cache) >= MAX_CACHED:
                 cache = index._long_forms = {}
     return cache
 

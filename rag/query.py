@@ -23,7 +23,11 @@
   lacks get the index's words that contain them (罚 → 罚款) or, for a count (几类), its numeral words
   (``vocabulary_expansions``); a BM25 first place far ahead of the second is kept (``dominant_match``);
   a question about what changed between versions of a title ranks the changed passages first
-  (``changed_version_groups``, ``changed_first``).
+  (``changed_version_groups``, ``changed_first``), any other question naming such a title searches
+  mainly the version it asks for — the year it names, the earliest for 修订前/旧版, else the latest
+  (``other_versions``); a short form the documents never write (非遗, 营收) is planned as the long form
+  the corpus writes (非物质文化遗产, 营业收入: ``rag.abbreviations``) — for references always, for the
+  search unless it is a title word of the named document.
 """
 
 from __future__ import annotations
