@@ -7,7 +7,8 @@ word. ``abbreviation_matches`` finds such short forms and their long forms in th
 list of abbreviations:
 
 * **candidates** (``abbreviation_candidates``): words of the question (jieba, 2–4 Chinese characters,
-  or a run of single characters jieba could not join) that are no index word, occur nowhere in the
+  a run of single characters jieba could not join, or a lone character with the next word's first
+  character: jieba cuts 非遗传承人 as 非 / 遗传 / 承人) that are no index word, occur nowhere in the
   indexed text and neither begin nor end with a stopword (是从 is 是 + 从);
 * **long form** (``long_form``): the corpus spans that start with the candidate's first character and
   hold its other characters in order (each within ``MAX_GAP`` characters of the previous one), cut at
@@ -33,7 +34,7 @@ from rag.text import STOPWORDS, normalize
 
 MAX_GAP = 5  # characters between two characters of a short form in its long form (非物质文化遗产: 非 +5 遗)
 MIN_EXPANSION = 2  # a long form has at least this many times the short form's characters
-MIN_LONG_FORM_COUNT = 2  # occurrences of a long form in the corpus
+MIN_LONG_FORM_COUNT = 3  # occurrences of a long form in the corpus (获国 → 获批国家 twice is chance)
 MIN_LONG_FORM_SHARE = 0.5  # its share of the corpus spans its characters match
 MAX_SCANNED = 500  # corpus spans looked at per short form
 _TAIL = 8  # characters read after a span to finish the word holding its last character
@@ -44,7 +45,8 @@ _ASKS = re.compile(r"[几哪啥谁]|多少|什么|怎么|如何")  # question wo
 
 def abbreviation_candidates(question: str, index) -> list[str]:
     """Short-form candidates of ``question`` (normalised, in question order, distinct): its jieba words
-    of 2–4 Chinese characters, and its runs of 2–4 single Chinese characters jieba did not join (非 遗),
+    of 2–4 Chinese characters, its runs of 2–4 single Chinese characters jieba did not join (非 遗), and
+    a lone single character with the first character of the word after it (非遗传承人 cut 非 / 遗传 / 承人),
     that are no index word (``index.df``), occur nowhere in the index's text (``in_corpus``), are no
     stopword and ask nothing (几, 哪, 多少 …). ``index``: a loaded index (its tokenizer's jieba, its
     document frequencies and its corpus text)."""
@@ -60,13 +62,16 @@ def abbreviation_candidates(question: str, index) -> list[str]:
                 and word not in out and not in_corpus(word, index):
             out.append(word)
 
+    words = jieba.lcut(normalize(question).lower())
     run: list[str] = []
-    for w in [*jieba.lcut(normalize(question).lower()), "。"]:
+    for w in [*words, "。"]:
         if len(w) == 1 and _CJK.match(w) and w not in STOPWORDS and not _ASKS.search(w):
             run.append(w)
             continue
         if len(run) >= 2:
             keep("".join(run))
+        elif len(run) == 1 and _CJK.match(w):  # 非遗传承人 cut 非 / 遗传 / 承人: the lone character and the next
+            keep(run[0] + w[0])
         run = []
         if len(w) >= 2:
             keep(w)

@@ -10,7 +10,7 @@ from rag.text import Tokenizer
 
 HERITAGE = ("第一条 为了加强非物质文化遗产保护，制定本条例。第二条 非物质文化遗产代表性项目的保护。"
             "第三条 非物质文化遗产代表性传承人可以是个人或者团体。第四条 企业营业收入按年度申报。"
-            "第五条 本市的营业收入统计。第六条 电能利用率应当提高，水资源利用率、土地利用率纳入考核。")
+            "第五条 本市的营业收入统计，营业收入按季度公布。第六条 电能利用率应当提高，水资源利用率、土地利用率纳入考核。")
 
 
 def _index(text: str = HERITAGE):
@@ -24,6 +24,12 @@ def test_short_form_the_documents_never_write_gets_its_long_form():
     index = _index()
     assert abbreviation_matches("上海的非遗条例对传承人有什么规定？", index) == [("非遗", "非物质文化遗产")]
     assert ("营收", "营业收入") in abbreviation_matches("企业营收多少？", index)
+
+
+def test_a_short_form_jieba_glued_to_the_next_word_is_found():
+    # jieba cuts 非遗传承人 as 非 / 遗传 / 承人
+    assert abbreviation_matches("非遗传承人有补助吗？", _index()) == [("非遗", "非物质文化遗产")]
+    assert expand_abbreviations("非遗传承人有补助吗？", [("非遗", "非物质文化遗产")]) == "非物质文化遗产传承人有补助吗？"
 
 
 def test_words_the_documents_write_and_question_words_are_no_candidates():
