@@ -305,11 +305,46 @@ def _head_items(s: ScoredSentence) -> int:
     return n
 
 
+SUBWORD_SHARE = 0.5  # a question term's sub-word found in a sentence counts with this share of the sub-word's weight
+
+
 def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str, float],
-                 alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
+                 alternatives: dict[str, tuple[str, ...]] | None = None,
+                 subwords: dict[str, dict[str, float]] | None = None) -> list[ScoredSentence]:
     """The sentences ``compose`` answers from: ``score_sentences``'s list (which the refusal rules read)
-    re-ranked for answering — asked values with the lead clause of their article (``value_units``)."""
+    re-ranked for answering — a question term the sentence lacks whose sub-word it holds (``subwords``:
+    term → {sub-word: idf weight}, "海洋生物" → 海洋, 生物: a company's own compound word) adds
+    ``SUBWORD_SHARE`` of the best such sub-word's weight to the score, as a share of the question's term
+    weight; then asked values with the lead clause of their article (``value_units``)."""
+    if subwords:
+        total = sum(terms.values()) or 1.0
+        out = []
+        for s in sentences:
+            sent = normalize(s.text).lower()
+            extra = sum(max((w for sub, w in subwords.get(t, {}).items() if sub in sent), default=0.0)
+                        for t in terms if t in subwords and t not in sent)
+            out.append(replace(s, score=s.score + SUBWORD_SHARE * extra / total) if extra else s)
+        sentences = sorted(out, key=lambda x: -x.score)
     return value_units(question, sentences, terms, alternatives)
+
+
+def term_subwords(question: str, terms: dict[str, float], tokenizer, idf) -> dict[str, dict[str, float]]:
+    """term → {sub-word: idf weight} for the question ``terms`` of ≥ 3 characters that the asker uses to
+    describe themselves (outside ``rag.refusal.need_clause``: "我们是…做海洋生物材料的企业" — the documents
+    name the field more broadly): the question's tokens (jieba search mode) of ≥ 2 characters inside the
+    term ("海洋生物" → 海洋, 生物). {} for a question without a self-description."""
+    from rag.refusal import need_clause
+
+    need = need_clause(question).lower()
+    tokens = {t for t in tokenizer.tokens(question) if len(t) >= 2}
+    out: dict[str, dict[str, float]] = {}
+    for term in terms:
+        if len(term) < 3 or term in need:
+            continue
+        subs = {t: idf(t) for t in tokens if t != term and t in term}
+        if subs:
+            out[term] = subs
+    return out
 
 
 def _table_header(chunk) -> str:

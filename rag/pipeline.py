@@ -27,8 +27,8 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import (ASKS_LIST, compose, concept_alternatives, metadata_answer, outline_items, question_terms,
-                            score_sentences, value_units)
+from rag.extractive import (ASKS_LIST, answer_order, compose, concept_alternatives, metadata_answer, outline_items,
+                            question_terms, score_sentences, term_subwords)
 from rag.query import comparison_groups
 from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index import LoadedIndex, current_path, load_index
@@ -433,8 +433,10 @@ class PolicyQA:
         wants_list = bool(ASKS_LIST.search(question))
         outline = next((h for h in hits if h.chunk.kind == "outline"), None) if wants_list and not groups else None
         items = outline_items(question, outline, self._first_chunk) if outline is not None else []
-        # a value the question asks for (罚多少, 多长时间内) is quoted with the lead clause of its article
-        answering = value_units(question, scored, terms, alternatives)
+        # a value the question asks for (罚多少, 多长时间内) is quoted with the lead clause of its article, a list
+        # with the sentence heading its items
+        answering = answer_order(question, scored, terms, alternatives,
+                                 term_subwords(question, terms, index.tokenizer, index.idf))
         text, citations = compose(answering, groups=groups, docs=index.docs, label_sections=asks_field(question),
                                   wants_list=wants_list, items=items, terms=terms)
         # a list item cites its sub-section's own passage, which retrieval may not have returned

@@ -136,3 +136,24 @@ def test_an_item_of_a_numbered_list_answers_a_list_question_with_the_whole_list(
     assert lines[0].startswith("第二十六条 本市生活垃圾分为以下四类：")
     assert [ln[:6] for ln in lines[1:5]] == ["- （一）可", "- （二）有", "- （三）易", "- （四）其"]  # (四): the next passage
     assert all(c.quote in head or c.quote in rest for c in citations)
+
+
+def test_a_self_described_compound_word_counts_by_its_parts_for_the_answer():
+    from rag.extractive import answer_order, term_subwords
+
+    class Tok:
+        def tokens(self, text):
+            words = ["我们", "青岛", "海洋", "生物", "海洋生物", "材料", "科技", "企业", "扶持", "资金"]
+            return [w for w in words if w in text]
+
+    q = "我们是青岛一家做海洋生物材料的科技企业，市里有没有对口的扶持资金？"
+    idf = {"海洋": 4.0, "生物": 3.0}.get
+    terms = {"海洋生物": 9.0, "材料": 3.9, "扶持": 4.0, "资金": 2.8}
+    subwords = term_subwords(q, terms, Tok(), lambda t: idf(t) or 1.0)
+    assert subwords == {"海洋生物": {"海洋": 4.0, "生物": 3.0}}  # a term of the self-description only
+    assert term_subwords("海洋生物产业有哪些扶持资金？", terms, Tok(), lambda t: 1.0) == {}
+    general = _hit("第二十二条 有关部门应当制定科技资源共享扶持政策，支持科研机构提供服务。", 1)
+    marine = _hit("第三十一条 市人民政府应当加大海洋科技投入，设立海洋战略性新兴产业发展专项资金。", 2)
+    scored = score_sentences(q, [general, marine], terms)
+    assert scored[0].hit is general
+    assert answer_order(q, scored, terms, None, subwords)[0].hit is marine
