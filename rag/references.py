@@ -313,9 +313,11 @@ def _mention_cues(mention: str, topics: tuple[str, ...]) -> tuple[str | None, st
 def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> tuple[str, ...]:
     """Documents a reference such as "某市的未来产业意见", "十一五那份规划", "省方案" or "2025—2027年"
     denotes: those consistent with its kind, era, region and years, and among them those whose
-    names share most of its topic words; 最新/最早 keeps the one(s) whose period starts latest/
-    earliest. () when the reference has none of these cues."""
+    names share most of its topic words — or, when no name shares one, whose names hold the rest of the
+    reference as an abbreviation (青岛科创条例 → 科技创新促进条例, ``_abbreviated_names``); 最新/最早 keeps
+    the one(s) whose period starts latest/earliest. () when the reference has none of these cues."""
     kind, era, words = _mention_cues(mention, topics)
+    best = 0
     years = _YEAR_RANGE.search(mention)
     period = (int(years.group(1)), int(years.group(2))) if years else None
     region = _mention_region(mention, cues)
@@ -330,11 +332,38 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
             found = [c for c in found if score[c.doc_id] == best]
         elif not (era or period or region):
             return ()
+    if not words or not best:  # "青岛科创条例": the rest of the reference may abbreviate a name (科技创新促进条例)
+        found = _abbreviated_names(mention, found, cues) or found
     dated = [c for c in found if c.period[0]]
     if len(found) > 1 and dated and ("最新" in mention or "最早" in mention):  # 最新省方案: the latest start
         pick = (max if "最新" in mention else min)(c.period[0] for c in dated)
         found = [c for c in dated if c.period[0] == pick]
     return tuple(c.doc_id for c in found)
+
+
+_REFERENCE_FILLER = re.compile(r"[的那这该此份个部项]|现行|最新|旧版|新版|原来")  # words around a name in a reference
+MAX_NAME_GAP = 5  # characters of a name between two characters of its abbreviation (科技创新: 科 +2 创)
+
+
+def _abbreviated_names(mention: str, found: list, cues: tuple[DocumentCues, ...]) -> list:
+    """The documents of ``found`` whose names hold the rest of ``mention`` — without region names, kind
+    words, eras, years and filler words — as an abbreviation: its 2–4 characters in order, each within
+    ``MAX_NAME_GAP`` characters of the previous one ("青岛科创条例" → 科技创新促进条例). [] when the rest
+    is no such abbreviation, or every or no document of ``found`` holds it."""
+    rest = mention
+    for name in sorted({n for c in cues for n in (c.region, c.region_name) if n}, key=len, reverse=True):
+        rest = rest.replace(name, "")
+    rest = _YEAR_RANGE.sub("", rest)
+    for a, b, _era in reversed(eras_in(rest)):
+        rest = rest[:a] + rest[b:]
+    rest = _REFERENCE_FILLER.sub("", _KIND_WORD.sub("", rest))
+    rest = re.sub(r"[^\u4e00-\u9fff]", "", rest)
+    if not 2 <= len(rest) <= 4 or len(found) < 2:
+        return []
+    pattern = re.compile(re.escape(rest[0]) + "".join(f"[\u4e00-\u9fff]{{0,{MAX_NAME_GAP}}}?{re.escape(ch)}"
+                                                      for ch in rest[1:]))
+    hits = [c for c in found if pattern.search(c.names)]
+    return hits if len(hits) < len(found) else []
 
 
 _ERA_AS_TIME = re.compile(r"十[一二三四五六七八九]五[”\"]?(?:期间|时期|以来|末|初|中)")  # a time ("十一五期间"), not a document's era

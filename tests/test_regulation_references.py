@@ -183,3 +183,13 @@ def test_penalty_questions_add_the_named_documents_liability_chapter():
     assert penalty_sections(SimpleNamespace(chunks=chunks)) == ("第八章法律责任",)
     assert PENALTY_QUESTION.search("拒不改正的最高罚多少钱？") and PENALTY_QUESTION.search("有人骗领补贴会怎么处理？")
     assert not PENALTY_QUESTION.search("生活垃圾分哪几类？")
+
+
+def test_a_reference_abbreviating_a_title_names_that_document():
+    docs = {**DOCS, "tech-f": _meta("tech-f", "甲市科技创新促进条例", "甲市", "2011-07-29")}
+    index = SimpleNamespace(docs=docs, tokenizer=Tokenizer(None))
+    assert [ids for _label, ids in document_scopes("甲市安生条例对企业有什么要求？", index)] == [("safety-a",)]
+    assert [ids for _label, ids in document_scopes("甲市科创条例里有哪些专项资金？", index)] == [("tech-f",)]
+    # no abbreviation of any name: every regulation of the place stays a candidate
+    scopes = document_scopes("甲市那份条例里有哪些专项资金？", index)
+    assert [set(ids) for _label, ids in scopes] == [{"park-old", "park-new", "safety-a", "tech-f"}]
