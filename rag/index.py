@@ -194,13 +194,21 @@ def vector_id(chunk: Chunk, text: str, metadata: dict) -> str:
 def indexed_text(chunk: Chunk, meta: DocumentMeta) -> str:
     """The text that BM25 and the embedder see: title, the document's region when the title does not name
     it (a 实施方案 of 某省 whose articles say 本省 is found by the place a question names), section path,
-    table header, passage. For indexing only: the stored and quoted chunk text stays verbatim."""
+    table header, passage. For indexing only: the stored and quoted chunk text stays verbatim.
+    ``"\\n".join(indexed_parts(chunk, meta))``."""
+    return "\n".join(indexed_parts(chunk, meta))
+
+
+def indexed_parts(chunk: Chunk, meta: DocumentMeta) -> list[str]:
+    """The non-empty lines ``indexed_text`` joins: title, region (see there), section path, table header,
+    passage (last). Most repeat over a document's chunks, so the ingest tokenises each distinct one once
+    (``rag.ingest._tokens``: jieba never cuts across a line break)."""
     from rag.references import bare_region
 
     region = meta.region if meta.region and meta.region != "全国" else ""
     if region and (bare_region(region) or region) in (meta.title or ""):
         region = ""
-    return "\n".join(p for p in (meta.title, region, chunk.section, chunk.context, chunk.text) if p)
+    return [p for p in (meta.title, region, chunk.section, chunk.context, chunk.text) if p]
 
 
 @dataclass
@@ -247,32 +255,35 @@ class LiveVectors:
     vectors of ``live_ids`` (the generation's ``vector_id``s) only. The collection may also hold vectors
     of the generation kept for answers in flight, or of an interrupted ingest: a search asks Chroma for
     ``k`` plus that many more (``n_extra``) and drops them, so the result is the top ``k`` live vectors.
-    ``store`` is the LangChain ``Chroma`` over the collection (made on first use: importing
+    ``texts``: the chunk text of each live vector id (the collection stores vectors and metadata only:
+    chunks.jsonl holds the texts, and Chroma's full-text index of stored documents made upserts ~1.7×
+    slower). ``store`` is the LangChain ``Chroma`` over the collection (made on first use: importing
     langchain_chroma takes seconds); other attributes are looked up on it."""
 
-    def __init__(self, make_store, collection, live_ids, n_extra: int):
+    def __init__(self, make_store, collection, live_ids, n_extra: int, texts=None):
         self._make_store = make_store
         self._store = None
         self.collection = collection
+        self.texts = texts if texts is not None else {}
         self.live_ids = frozenset(live_ids)
         self.n_extra = max(0, int(n_extra))
 
     def similarity_search_by_vector_with_relevance_scores(self, embedding, k: int = 4, filter=None, **_kwargs):
         """``[(Document, cosine distance)]`` of the ``k`` nearest live vectors (nearest first) that match
         the Chroma ``filter`` (a ``where`` dict or None); each Document carries the chunk's Chroma metadata
-        (``chunk_id``, ``doc_id`` …), its vector id as ``id`` and the chunk text when the store holds it."""
+        (``chunk_id``, ``doc_id`` …), its vector id as ``id`` and the chunk text (``texts``)."""
         from langchain_core.documents import Document
 
         if k <= 0:
             return []
         n = min(k + self.n_extra, max(len(self.live_ids) + self.n_extra, 1))
         got = self.collection.query(query_embeddings=[list(map(float, embedding))], n_results=n, where=filter,
-                                    include=["metadatas", "distances", "documents"])
+                                    include=["metadatas", "distances"])
         out = []
-        for vid, meta, dist, text in zip(got["ids"][0], got["metadatas"][0], got["distances"][0],
-                                         (got.get("documents") or [[]])[0] or [None] * len(got["ids"][0])):
+        for vid, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0]):
             if vid in self.live_ids:
-                out.append((Document(page_content=text or "", metadata=meta or {}, id=vid), float(dist)))
+                out.append((Document(page_content=self.texts.get(vid, ""), metadata=meta or {}, id=vid),
+                            float(dist)))
                 if len(out) == k:
                     break
         return out
@@ -547,7 +558,8 @@ def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
         return Chroma(collection_name=collection_name, embedding_function=embedder, client=client,
                       create_collection_if_not_exists=False)
 
-    vectorstore = LiveVectors(store, collection, vector_ids, n_vectors - len(chunks))
+    vectorstore = LiveVectors(store, collection, vector_ids, n_vectors - len(chunks),
+                              texts=dict(zip(vector_ids, (c.text for c in chunks))))
     loaded = LoadedIndex(pointer=pointer, chunks=chunks, docs=docs, doc_texts=doc_texts, bm25=bm25,
                          embedder=embedder, vectorstore=vectorstore, tokenizer=tokenizer, df=df, vector_ids=vector_ids)
     loaded.entries = docs_json

@@ -12,7 +12,7 @@ from rag import index as rag_index
 from rag import ingest as rag_ingest
 from rag.embeddings import LSAEmbeddings, randomized_svd
 from rag.errors import IngestError
-from rag.index import chroma_client, indexed_text, load_index, read_current
+from rag.index import chroma_client, indexed_parts, load_index, read_current
 from rag.ingest import _refit_reason, ingest
 from rag.pipeline import PolicyQA
 from rag.text import Tokenizer
@@ -60,7 +60,9 @@ def test_adding_a_document_embeds_and_tokenises_only_its_chunks(frozen, monkeypa
     assert pointer["collection"] == before["collection"]
     assert pointer["embedder"]["id"] == before["embedder"]["id"]
     assert pointer["embedder"]["embedded_now"] == len(new_rows) == pointer["embedder"]["tokenized_now"]
-    assert sorted(calls) == sorted(indexed_text(index.chunks[i], index.docs["hydrogen-notice"]) for i in new_rows)
+    # each new chunk's passage was cut, and each distinct line before it (title, section path) once
+    new_parts = [indexed_parts(index.chunks[i], index.docs["hydrogen-notice"]) for i in new_rows]
+    assert sorted(calls) == sorted([p[-1] for p in new_parts] + list({line for p in new_parts for line in p[:-1]}))
     assert old_vectors <= set(index.vector_ids)  # unchanged chunks keep their vectors
     # the frozen model projects the new chunks: they are found by BM25 and by the dense search alone
     retriever = PolicyQA(settings).retriever
