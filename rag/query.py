@@ -558,7 +558,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     asked = question
     # 非遗 → 非物质文化遗产: a short form the documents never write names documents by its long form, and
     # is searched as its long form unless it is a title word of the documents the question names
-    # (十三五战新规划: the title's words are no content to search the document for)
+    # (某省战新规划: the title's words are no content to search the document for)
     abbreviations = abbreviation_matches(question, index)
     question = expand_abbreviations(question, abbreviations)
     content = asked
