@@ -124,6 +124,9 @@ DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八�
 NUMBER_STATED = re.compile(r"\d|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所批倍元日天年月周岁人米吨亩户件]|平方米|公里)")
 
 
+_QUANTITIES = (MONEY_STATED, DURATION_STATED, NUMBER_STATED)
+
+
 def asked_quantity(need: str) -> re.Pattern | None:
     """The evidence pattern of the quantity a question's need clause asks for by its wording: an amount
     of money (``MONEY_STATED``, for 罚多少/多少钱/补贴标准) or a duration (``DURATION_STATED``, for
@@ -142,11 +145,11 @@ VALUE_BONUS = 0.15
 
 def states_value(sentence: str, patterns: list[re.Pattern], question: str) -> bool:
     """``sentence`` states a value one of ``patterns`` (``asked_values``) matches that ``question``
-    does not already contain (its last four characters: “建设若干概念验证中心” is the 概念验证中心 the question
-    names); an item's numbering ("2. …", "（三）", "专栏 9") and a reference to an article or item
+    does not already contain (a name by its last four characters: “建设若干概念验证中心” is the 概念验证中心 the
+    question names; a number, amount or duration as a whole: "五个工作日" is new to "几个工作日内"); an item's numbering ("2. …", "（三）", "专栏 9") and a reference to an article or item
     ("违反本条例第二十四条第一款规定", ``_REFERENCE``) state none."""
     sentence = _REFERENCE.sub("", _HEADING_NUMBER.sub("", sentence))
-    return any(m.group(0)[-4:] not in question and not _names_nothing(sentence, m)
+    return any((m.group(0) if p in _QUANTITIES else m.group(0)[-4:]) not in question and not _names_nothing(sentence, m)
                for p in patterns for m in p.finditer(sentence))
 
 
@@ -244,7 +247,7 @@ def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str,
     article states the case in its lead clause and the value in a later clause of the same paragraph
     ("…的，由城管执法部门责令立即改正；" + "拒不改正的，处五十元以上二百元以下罚款。"), so each sentence stating an
     asked value (``value``) is also offered as a unit with the best earlier sentence of its paragraph in
-    the same passage: the verbatim span from that lead to the value (≤ ``UNIT_MAX_CHARS``), scored like a
+    the same passage that covers the question (or one part of a several-part question) better: the verbatim span from that lead to the value (≤ ``UNIT_MAX_CHARS``), scored like a
     sentence on its whole text (coverage of question ``terms`` with their concept ``alternatives``, the
     value sentence's bonuses). Every sentence stating an asked value adds ``VALUE_BONUS`` (a neighbour
     sentence without the value answers nothing asked). ``sentences`` unchanged, in their order, when the
@@ -268,8 +271,9 @@ def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str,
         text = s.hit.chunk.text
         best = None
         for lead in by_chunk[s.hit.chunk.chunk_id]:
+            better = lead.coverage > s.coverage or any(a > b for a, b in zip(lead.parts, s.parts))
             if not (lead.end <= s.start and "\n" not in text[lead.start:s.start]
-                    and s.end - lead.start <= UNIT_MAX_CHARS and lead.coverage > s.coverage):
+                    and s.end - lead.start <= UNIT_MAX_CHARS and better):
                 continue
             sent = normalize(text[lead.start:s.end]).lower()
             context = normalize(s.hit.title + s.hit.chunk.section).lower()

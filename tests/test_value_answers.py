@@ -157,3 +157,14 @@ def test_a_self_described_compound_word_counts_by_its_parts_for_the_answer():
     scored = score_sentences(q, [general, marine], terms)
     assert scored[0].hit is general
     assert answer_order(q, scored, terms, None, subwords)[0].hit is marine
+
+
+def test_a_two_part_value_question_quotes_both_clauses_of_the_article():
+    text = ("第六十二条 对属于本部门职权范围内的投诉举报，应当在五个工作日内办结并答复；"
+            "情况复杂的案件，经行政机关负责人同意可以延长十个工作日办结，及时答复投诉人。")
+    q = "投诉举报几个工作日内办结？情况复杂的可以延长几个工作日？"
+    assert states_value("应当在五个工作日内办结并答复；", asked_values(q), q)  # the asked unit is in the question
+    terms = {"投诉": 4.5, "举报": 4.4, "工作日内": 5.1, "办结": 5.8, "复杂": 6.5, "延长": 6.5}
+    answer, citations = _answer(q, [_hit(text, section="第六章 工作监督")], terms)
+    assert "五个工作日内" in answer and "延长十个工作日" in answer
+    assert all(c.quote in text for c in citations)
