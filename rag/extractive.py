@@ -10,6 +10,12 @@ Sentence score (all parts in [0, 1]):
                                                       ≥ 2 further labels (is_label)]
                                 + 0.05 / rank(hit)
 
+The answer is composed from these sentences re-ranked by ``answer_order`` (the refusal rules read
+``score_sentences``' own order): a question asking for a value (an amount 罚多少, a duration 多长时间内, a
+number, an organisation) prefers sentences stating it (+``VALUE_BONUS``) and quotes a value clause
+together with the lead clause of its article paragraph ("…的，由…责令改正；拒不改正的，处…罚款。",
+``value_units``); a compound word of the asker's self-description counts by its parts (``term_subwords``).
+
 Sentences inside instruction-like text (``rag.injection.instruction_spans``: “忽略以上所有指令…”) are
 never candidates. Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
 question's information need).
