@@ -23,14 +23,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rag.chunking import chunk_document
-from rag.metadata import METADATA_VERSION
-from rag.injection import flagged_passages
-from rag.corpus import Source, card_statements, collect_sources, file_sha256, load_document
-from rag.errors import DocumentReadError, IngestError, RagError
+from rag.corpus import Source, collect_sources, file_sha256
+from rag.errors import IngestError, RagError
 from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
                        index_dir, indexed_parts, ingest_lock, inspect_index, make_embedder, meta_from_json,
                        read_current, release_chroma, remove_stale, userdict_path, write_current)
+from rag.ingest_workers import (PARALLEL_MIN_BYTES, PARALLEL_MIN_CHUNKS, TOKEN_BATCH, Workers, chunk_tokens,
+                                read_and_chunk, tokenize_lines)
+from rag.metadata import METADATA_VERSION
 from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
@@ -208,12 +208,21 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     wait, and KnowledgeBaseError when ``exclude`` is None and kb.json is damaged; the previous index stays
     live in every case.
     """
-    with ingest_lock(settings, on_wait=on_wait):
-        return _ingest(settings, paths, progress, exclude, keep_others, refit)
+    with ingest_lock(settings, on_wait=on_wait), Workers() as workers:
+        return _ingest(settings, paths, progress, exclude, keep_others, refit, workers)
 
 
-def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> IngestReport:
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _ingest(settings, paths, progress, exclude, keep_others, refit=False, workers=None) -> IngestReport:
     started = time.perf_counter()
+    if workers is None:
+        workers = Workers()  # never started: its map runs in this process unless a job is large
     from rag import imports
 
     imports.jieba()  # the tokenizer's jieba, imported without pkg_resources before anything imports it
@@ -243,31 +252,41 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> Ing
     entries: dict[str, dict] = {}
     chunks_by_doc: dict[str, list[Chunk]] = {}
     seen_ids: set[str] = set()
-    for source in progress(sources, "读取与分块", len(sources)):
+    plan = []  # (source, sha256 or None, previous entry, metadata inputs, unchanged, failure to read it)
+    for source in sources:
         source = _unique(source, seen_ids)
-        doc_id = source.meta.doc_id
-        prev = prev_docs.get(doc_id)
+        prev = prev_docs.get(source.meta.doc_id)
+        failure = None
         try:
             sha = file_sha256(source.path)
         except OSError as exc:
-            report.failed.append((str(source.path), f"cannot be read ({exc.strerror or exc})"))
+            failure = (str(source.path), f"cannot be read ({exc.strerror or exc})")
             sha = None
         # what the metadata depends on besides the text: manifest entry, corrections, extractor version
         meta_json = {**asdict(source.meta), "manifest_fields": list(source.manifest_fields),
                      "overrides": [list(p) for p in source.overrides], "extractor": METADATA_VERSION}
-        if sha and prev and same_settings and prev["sha256"] == sha and prev.get("meta_in") == _jsonable(meta_json):
+        unchanged = bool(sha and prev and same_settings and prev["sha256"] == sha
+                         and prev.get("meta_in") == _jsonable(meta_json))
+        plan.append((source, sha, prev, meta_json, unchanged, failure))
+    # reading, cleaning and chunking: worker processes for a large job (rag.ingest_workers), same results
+    jobs = [(source, sha, settings.chunk_tokens) for source, sha, _p, _m, unchanged, _f in plan
+            if sha and not unchanged]
+    size = sum(_file_size(job[0].path) for job in jobs)
+    loaded_docs = iter(workers.map(read_and_chunk, jobs, size >= PARALLEL_MIN_BYTES, progress, "读取与分块"))
+    for source, sha, prev, meta_json, unchanged, failure in plan:
+        doc_id = source.meta.doc_id
+        if failure is not None:
+            report.failed.append(failure)
+        if unchanged:
             entries[doc_id] = {**prev, "source": str(source.path)}  # the same bytes may have moved
             chunks_by_doc[doc_id] = prev_chunks.get(doc_id, [])
             report.unchanged.append(doc_id)
             continue
-        if sha is None:
-            doc = None
-        else:
-            try:
-                doc = load_document(source, sha)
-            except DocumentReadError as exc:
-                report.failed.append((exc.path, exc.reason))
-                doc = None
+        doc = chunks = flagged = None
+        if sha is not None:
+            doc, chunks, flagged, failure = next(loaded_docs)
+            if failure is not None:
+                report.failed.append(failure)
         if doc is None:
             if prev:  # keep the last good version: nothing is lost
                 entries[doc_id] = prev
@@ -276,13 +295,11 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> Ing
             continue
         if doc.encoding and doc.encoding != "UTF-8":
             report.encodings[doc_id] = doc.encoding
-        chunks = chunk_document(doc_id, doc.text, settings.chunk_tokens)
-        chunks.append(build_card(doc.meta, card_statements(source, doc.meta), doc.text))
         entries[doc_id] = {"meta": _jsonable(asdict(doc.meta)), "meta_in": _jsonable(meta_json), "sha256": sha,
                            "source": str(source.path), "text": doc.text, "n_chunks": len(chunks),
                            "encoding": doc.encoding,
                            # passages with instruction-like text (rag.injection): listed in the knowledge base
-                           "instruction_like": flagged_passages(chunks)}
+                           "instruction_like": flagged}
         chunks_by_doc[doc_id] = chunks
         (report.updated if prev else report.added).append(doc_id)
     if keep_others:
@@ -309,7 +326,7 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False) -> Ing
         report.seconds = time.perf_counter() - started
         return report
     report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress,
-                                          keep_previous=damage is None, refit=refit)
+                                          keep_previous=damage is None, refit=refit, workers=workers)
     shutil.rmtree(Path(settings.data_dir) / CHROMA_ASIDE, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
@@ -404,7 +421,7 @@ def _collection_ids(collection) -> set[str]:
         offset += page
 
 
-def _tokens(settings, chunks, texts, prev_gen, progress, lines=None):
+def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=None):
     """Each chunk's jieba tokens as vocabulary ids: ``(vocab list, flat int32 ids, int64 offsets, keys,
     previous tokens.npz arrays or None)``. Chunks whose indexed text (``keys``: its sha1) was tokenised
     in the previous generation reuse those tokens; only the others are tokenised. A chunk without
@@ -414,7 +431,9 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None):
     jieba never cuts across a line break (it cuts runs of Han characters, letters and digits; NFKC and
     lower-casing stop there too), so a text's tokens are its lines' tokens in order: the lines before
     the passage (title, region, section path, table header), repeated over a document's chunks, are
-    tokenised once each (a tenth to a third of the characters of a regulation's articles)."""
+    tokenised once each (a tenth to a third of the characters of a regulation's articles).
+    ``workers`` (``rag.ingest_workers.Workers``): at least ``PARALLEL_MIN_CHUNKS`` chunks are cut in its
+    processes, in batches of ``TOKEN_BATCH``; the results are the same."""
     import numpy as np
 
     from rag.index import TOKENS_FILE, load_tokens
@@ -437,21 +456,17 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None):
             todo.append(i)
         else:
             parts[i] = prev["ids"][prev["offsets"][j]:prev["offsets"][j + 1]]
-    tokenizer = Tokenizer(userdict_path(settings))
-    memo: dict[str, list[str]] = {}
-
-    def line_tokens(line: str) -> list[str]:
-        got = memo.get(line)
-        if got is None:
-            got = memo[line] = tokenizer.tokens(line)
-        return got
-
-    for i in progress(todo, "分词", len(todo)):
-        if lines is None or not lines[i]:
-            words = tokenizer.tokens(texts[i])
-        else:
-            *head, passage = lines[i]
-            words = [w for line in head for w in line_tokens(line)] + tokenizer.tokens(passage)
+    userdict = userdict_path(settings)
+    batches = [[lines[i] if lines is not None else [texts[i]] for i in todo[at:at + TOKEN_BATCH]]
+               for at in range(0, len(todo), TOKEN_BATCH)]
+    if workers is not None and len(todo) >= PARALLEL_MIN_CHUNKS and workers.n > 1:
+        joined = workers.map(tokenize_lines, [(str(userdict) if userdict else None, b) for b in batches], True,
+                             progress, "分词", len(batches))
+        cut = (t.split("\n") if t else [] for part in joined for t in part)
+    else:
+        tokenizer = Tokenizer(userdict)
+        cut = (words for batch in progress(batches, "分词", len(batches)) for words in chunk_tokens(tokenizer, batch))
+    for i, words in zip(todo, cut):
         words = words or [""]
         parts[i] = np.fromiter((position.setdefault(w, len(position)) for w in words), dtype=np.int32,
                                count=len(words))
@@ -490,7 +505,7 @@ def _collection_name(settings, model) -> str:
 
 
 def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress, keep_previous=True,
-                      refit=False) -> str:
+                      refit=False, workers=None) -> str:
     """Write a new generation from ``entries``/``chunks_by_doc``, upsert the vectors the collection lacks,
     switch CURRENT, then delete what no kept generation references. Returns the generation name."""
     import numpy as np
@@ -518,7 +533,8 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         texts = ["\n".join(p) for p in parts]  # indexed_text
         chroma_meta = [chunk_metadata(c, metas[c.doc_id]) for c in chunks]
         vids = [vector_id(c, t, m) for c, t, m in zip(chunks, texts, chroma_meta)]
-        vocab, flat, offsets, keys, prev_tok, n_tokenized = _tokens(settings, chunks, texts, prev_gen, progress, parts)
+        vocab, flat, offsets, keys, prev_tok, n_tokenized = _tokens(settings, chunks, texts, prev_gen, progress, parts,
+                                                                          workers)
         vocab_arr = np.array(vocab, dtype=object)
 
         def tokens_of(i: int) -> list[str]:
