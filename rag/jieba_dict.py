@@ -144,3 +144,110 @@ class _LazyDictionary:
 
         self.merge(strdecode(word))
         return self._add_word(word, freq, tag)
+
+
+# --- part-of-speech tags ------------------------------------------------------------------------
+_POSSEG_LOCK = threading.Lock()
+
+
+def posseg():
+    """The ``jieba.posseg`` module with its word → part-of-speech table merged by first character as
+    sentences need it, like ``FREQ`` above: importing ``jieba.posseg`` otherwise reads and splits every
+    line of jieba's dict.txt (≈ 0.25 s of a new process, for tagging one question). Every tag lookup of
+    ``posseg.cut`` is a word of the sentence (a substring), so the tags are those of the full table;
+    user-dictionary tags (``add_word(..., tag)``) keep precedence over the dictionary's as in jieba.
+    The split table lives in the temp directory beside the split dictionary (written by the first
+    process, which imports ``jieba.posseg`` as usual). When ``jieba.posseg`` was already imported, or
+    jieba is not the supported version, the module is returned as it is. Thread-safe."""
+    import sys
+
+    with _POSSEG_LOCK:
+        module = sys.modules.get("jieba.posseg")
+        if module is not None:
+            return module
+        from rag import imports
+
+        jieba = imports.jieba()
+        dt = jieba.dt
+        path = _cache_path(jieba.Tokenizer())
+        blobs = None
+        if path is not None and dt.dictionary == jieba.DEFAULT_DICT:
+            path = path.with_name(path.name.replace(".marshal", ".tags.marshal"))
+            try:
+                with open(path, "rb") as fh:
+                    version, blobs = marshal.load(fh)
+                if version != SPLIT_CACHE_VERSION or not isinstance(blobs, dict):
+                    blobs = None
+            except (OSError, ValueError, EOFError, TypeError):
+                blobs = None
+        if blobs is None:
+            import jieba.posseg as module
+
+            if path is not None:
+                _write_tags(path, module.dt.word_tag_tab)
+            return module
+        import io
+
+        dt.get_dict_file = lambda: io.BytesIO(b"")  # the module's POSTokenizer starts with an empty table
+        try:
+            import jieba.posseg as module
+        finally:
+            dt.__dict__.pop("get_dict_file", None)
+        _LazyTags(module.dt, blobs).install()
+        return module
+
+
+def _write_tags(path: Path, tags: dict) -> None:
+    """Write the word → tag table ``tags`` split by first character to ``path`` (errors ignored)."""
+    import tempfile
+
+    groups: dict[str, dict] = {}
+    for word, tag in tags.items():
+        if word:
+            groups.setdefault(word[0], {})[word] = tag
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump((SPLIT_CACHE_VERSION, {c: marshal.dumps(g) for c, g in groups.items()}), fh)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class _LazyTags:
+    """The lazily merged ``word_tag_tab`` of a jieba ``POSTokenizer``."""
+
+    def __init__(self, pos_dt, blobs: dict):
+        self.pos_dt = pos_dt
+        self.blobs = blobs
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+        self._cut = type(pos_dt).cut.__get__(pos_dt)
+
+    def install(self) -> None:
+        self.pos_dt.cut = self.cut
+
+    def merge(self, text: str) -> None:
+        new = set(text) - self.seen
+        if not new:
+            return
+        with self.lock:
+            table = self.pos_dt.word_tag_tab
+            for ch in new:
+                blob = self.blobs.pop(ch, None)
+                if blob is not None:
+                    tags = marshal.loads(blob)
+                    tags.update({w: table[w] for w in tags if w in table})  # user tags merged earlier win
+                    table.update(tags)
+            self.seen |= new
+            if not self.blobs:
+                self.pos_dt.__dict__.pop("cut", None)
+
+    def cut(self, sentence, HMM=True):
+        from jieba._compat import strdecode
+
+        sentence = strdecode(sentence)
+        self.merge(sentence)
+        return self._cut(sentence, HMM=HMM)

@@ -67,3 +67,36 @@ def test_damaged_cache_falls_back_to_jieba(split_cache, tmp_path):
     assert jieba_dict.initialize(dt) is False
     assert dt.initialized and len(dt.FREQ) == len(split_cache.FREQ)
     assert jieba_dict.initialize(jieba.Tokenizer()) is True  # rewritten
+
+
+POSSEG_SCRIPT = """
+import json, sys
+from pathlib import Path
+from rag import jieba_dict
+from rag.text import Tokenizer
+
+root = Path(sys.argv[1])
+Tokenizer(root / "corpus" / "userdict.txt").tokens("初始化")  # jieba and the user dictionary, as rag does
+posseg = jieba_dict.posseg()
+lines = [line for f in sorted((root / "corpus" / "docs").iterdir())
+         for line in f.read_text(encoding="utf-8").splitlines() if line.strip()][:400]
+lines += ["到2027年四川要培育多少家具有全国影响力的行业领军企业？", "专精特新企业和新型储能产业园区"]
+print(json.dumps([[(p.word, p.flag) for p in posseg.lcut(x)] for x in lines], ensure_ascii=False))
+print(len(posseg.dt.word_tag_tab))
+"""
+
+
+def test_lazy_posseg_tags_as_the_full_table(tmp_path):
+    """A first process imports jieba.posseg as usual and writes the split caches; a second one tags the
+    same lines with the lazily merged table: the same words and tags."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", POSSEG_SCRIPT, str(ROOT)], env=env, capture_output=True,
+                           text=True, timeout=300, check=True).stdout for _ in range(2)]
+    assert list(tmp_path.glob("policy-rag-jieba-*.tags.marshal"))
+    (tags_full, size_full), (tags_lazy, size_lazy) = (r.splitlines() for r in runs)
+    assert tags_lazy == tags_full
+    assert int(size_lazy) < int(size_full)  # the second process merged only what its lines needed
