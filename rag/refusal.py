@@ -82,7 +82,7 @@ NEED_TYPES: tuple[NeedType, ...] = (
         r"|(津贴|费|罚款|工资|薪酬|保证金|押金)(标准)?(是|为)?(交|收|要交|要收)?(多少|几)"),
         re.compile(r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿]+)\s*[十百千万亿]*元")),
     NeedType("deadline", "具体日期或截止时间", re.compile(
-        r"截止|哪一?天|几月几[日号]|几号|(申报|申请|受理|报名)(时间|日期|期限)"),
+        r"截止|(申报|申请|受理|报名)(时间|日期|期限)|(哪一?天|几月几[日号]|几号)(前|之前|截止)"),
         re.compile(r"(截止|截至|之前|申报|受理).{0,20}(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
                    r"|(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}).{0,6}(截止|前)")),
     NeedType("phone", "联系电话或联系方式", re.compile(r"电话|热线|联系方式|手机号|传真|邮箱|怎么联系|如何联系"),
@@ -410,7 +410,7 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
         member_support,
         outcome_support,
     )
-    from rag.refusal_value import value_supports
+    from rag.refusal_value import value_in_top, value_supports
 
     term = asked_term(need)
     undefined = term is not None and not any(defines(term, s.text) for s in scored[:8])
@@ -447,6 +447,11 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
         reason = f"{text}（要点覆盖 {support:.2f}）。" if support is not None else None
         out[name] = (0.0 if support is None else 1.0 - support, reason)
         out[f"{name}_fires"] = (1.0 if support is not None and support < threshold else 0.0, reason)
+    # the asked values in the best-ranked sentences (rank-based: a paraphrasing question lowers no share)
+    top_share = value_in_top(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR) if (
+        has_df and gate) else None
+    out["value_top"] = (0.0 if top_share is None else 1.0 - top_share, None if top_share is None or top_share == 1 else
+                        f"问题询问的是{value[0].label}，排在最前的段落没有给出这类信息。" if value else None)
     # value-kind match per asked kind (a year, a number, a place, an organisation, a person): the model
     # learns how far each kind's evidence pattern can be trusted
     asked = {k.name: sup for k, sup in per_kind}

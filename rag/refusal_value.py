@@ -53,11 +53,14 @@ class ValueKind:
 
 
 VALUE_KINDS: tuple[ValueKind, ...] = (
-    ValueKind("time", "年份或日期", re.compile(r"哪一?年|哪天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
-              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年")),
+    ValueKind("time", "年份或日期", re.compile(r"哪一?年|哪一?天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
+              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年"
+                         # a duration or date in Chinese numerals: 三个月, 九十日, 十五个工作日, 十月二十二日
+                         r"|[一二三四五六七八九十两百]+\s*个?\s*(?:月|日|天|小时|周|工作日)")),
     ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
               re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]"
-                         r"|[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)")),
+                         r"|[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)"
+                         r"|[一二三四五六七八九十]+分之[一二三四五六七八九十]+|过半数|半数")),
     ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
     ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
@@ -73,17 +76,27 @@ _MEASURE_WORDS = frozenset(["的", "是", "为", "要", "将", "能", "会", "�
 _CLAUSE_PUNCT = re.compile(r"[，,。；;？?！!：:、“”\"]")
 
 
+_VERSION_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?:[\u4e00-\u9fff]{0,2})?(?:修正|修订|修改|版)")
+_COUNTED_AFTER = re.compile(r"[个位名家项次座条类所批]?([\u4e00-\u9fff]{2,8})")
+
+
 def value_head(need: str, focus: dict[str, float]) -> str | None:
-    """The thing a number question counts or measures: the last noun (jieba part of speech n*, not
-    a measuring word of ``_MEASURE_WORDS``) before 多少/几 within its clause, verbs, numbers and
-    particles skipped — "2025年规上工业企业利润总额的目标是多少亿元" → "利润总额", "上市公司数量达到
-    多少家" → "上市公司" — when it is a focus word (``focus_terms``); else None (the rule then looks
-    at the focus as a whole)."""
+    """The thing a number question counts or measures: the noun right after 多少/几 and its measure
+    word ("至少要请几位专家" → "专家", "分别几个工作日办完" → "工作日"), else the last noun (jieba part of
+    speech n*, not a measuring word of ``_MEASURE_WORDS``) before 多少/几 within its clause, verbs,
+    numbers and particles skipped — "2025年规上工业企业利润总额的目标是多少亿元" → "利润总额", "上市公司
+    数量达到多少家" → "上市公司" — when it is a focus word (``focus_terms``); else None (the support then
+    looks at the focus as a whole)."""
     import jieba.posseg
 
     m = VALUE_KINDS[1].trigger.search(need)
     if not m:
         return None
+    after = _COUNTED_AFTER.match(need, m.end())
+    if after:  # "几位专家", "多少业主", "几个工作日": the noun right after the count word and its measure word
+        first = next(iter(jieba.posseg.lcut(after.group(1))), None)
+        if first is not None and first.flag.startswith("n") and first.flag != "ns" and first.word in focus:
+            return first.word
     for pair in reversed(jieba.posseg.lcut(need[:m.start()])):
         word, flag = pair.word.strip(), pair.flag
         if _CLAUSE_PUNCT.search(word):
@@ -129,7 +142,13 @@ def asked_kinds(need: str) -> list[ValueKind]:
 
     # "除了几类…，还有哪几类", "一共几个方向？列一下": a count word inside a list question
     items = _LIST_NEED.search(need) is not None or asks_list(need)
-    return [k for k in VALUE_KINDS if k.trigger.search(need) and not (items and k.name == "number")]
+    # a count word inside a yes/no question is indefinite: "新招的几个护工…，能先让他们上门吗", "多租几个人，可以吗"
+    asked = _YES_NO.sub("", need)
+    return [k for k in VALUE_KINDS if k.trigger.search(asked) and not (items and k.name == "number")]
+
+
+# a yes/no question: a sentence (up to ？/。/！) that ends with 吗/么
+_YES_NO = re.compile(r"[^。？?！!]*[吗么](?=[？?。！!]|$)[？?。！!]?")
 
 
 def _kind_evidence(kind: ValueKind, need: str) -> re.Pattern:
@@ -197,7 +216,6 @@ def value_supports(question: str, scored: list, index, plan=None, top: int = 8,
         _RANGE,
         _YEAR,
         _strip_names,
-        abbreviates,
         focus_coverage,
         focus_terms,
         need_clause,
@@ -210,20 +228,66 @@ def value_supports(question: str, scored: list, index, plan=None, top: int = 8,
     focus, alternatives = focus or focus_terms(question, index, plan)
     if sum(focus.values()) < min_focus_idf:
         return []
-    years = set(_YEAR.findall(_RANGE.sub("", _strip_names(need, getattr(index, "docs", {})))))
+    # a year naming a version (2020年修正前后, 2024年修订后) is no year of the value
+    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", _strip_names(need, getattr(index, "docs", {}))))))
     out = []
     for kind in kinds:
-        evidence = _kind_evidence(kind, need)
-        number = kind.name == "number"
-        head = value_head(need, focus) if number else None
-        heads = (head, *alternatives.get(head, ())) if head else ()
-
-        def states(s) -> bool:
-            text = normalize(continuation(s, reach))
-            return (_states(evidence, text, question) and (not heads or any(h in text.lower() or abbreviates(h, text) for h in heads))
-                    and (not number or _names_year(s, years)))
-
-        support = max((focus_coverage(extended(s, reach), focus, alternatives) for s in scored[:top] if states(s)),
+        states = _stating(question, need, kind, focus, alternatives, years, reach)
+        own = _asking_sentence_focus(need, kind, focus)
+        support = max((focus_coverage(extended(s, reach), own, alternatives) for s in scored[:top] if states(s)),
                       default=0.0)
         out.append((kind, support))
     return out
+
+
+def _stating(question: str, need: str, kind: ValueKind, focus: dict, alternatives: dict, years: set, reach: int):
+    """The predicate "this scored sentence (with ``reach`` characters of its passage after it) states a
+    value of ``kind`` for this need": ``_kind_evidence``, and for a number the counted noun
+    (``value_head``, also abbreviated) and the one year the need names (``_names_year``)."""
+    from rag.refusal import abbreviates
+
+    evidence = _kind_evidence(kind, need)
+    number = kind.name == "number"
+    head = value_head(need, focus) if number else None
+    heads = (head, *alternatives.get(head, ())) if head else ()
+
+    def states(s) -> bool:
+        text = normalize(continuation(s, reach))
+        return (_states(evidence, text, question)
+                and (not heads or any(h in text.lower() or abbreviates(h, text) for h in heads))
+                and (not number or _names_year(s, years)))
+
+    return states
+
+
+def value_in_top(question: str, scored: list, index, plan=None, top: int = 2, focus=None,
+                 reach: int = 0) -> float | None:
+    """For a question asking for values (``asked_kinds``): the share of the asked kinds that one of the
+    ``top`` best-ranked sentences states (``_stating``) — rank-based, it does not depend on how many of
+    the question's words the passage repeats. None when no value is asked."""
+    from rag.refusal import _RANGE, _YEAR, _strip_names, focus_terms, need_clause
+
+    need = need_clause(question)
+    kinds = asked_kinds(need)
+    if not kinds:
+        return None
+    focus, alternatives = focus or focus_terms(question, index, plan)
+    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", _strip_names(need, getattr(index, "docs", {}))))))
+    stated = [any(_stating(question, need, k, focus, alternatives, years, reach)(s) for s in scored[:top])
+              for k in kinds]
+    return sum(stated) / len(stated)
+
+
+_SENTENCE_END = re.compile(r"(?<=[？?。！!])")
+
+
+def _asking_sentence_focus(need: str, kind: ValueKind, focus: dict[str, float]) -> dict[str, float]:
+    """The focus words of the sentence of a several-sentence question that asks for ``kind``
+    ("…是哪天开始施行的？它替代了哪部旧法规？": the first); the whole focus for a one-sentence question or
+    when that sentence holds none of it. A value answers its own part of the question."""
+    parts = [p for p in _SENTENCE_END.split(need) if p.strip()]
+    if len(parts) < 2:
+        return focus
+    asking = [p for p in parts if kind.trigger.search(p)]
+    own = {t: w for t, w in focus.items() if any(t in p for p in asking)}
+    return own or focus
