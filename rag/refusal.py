@@ -17,10 +17,11 @@ One answerability decision (issue 11 §4) replaces the former ordered chain of h
 
 2. **The answerability model** (``rag.answerability``): a logistic regression fitted on the tuning
    questions over evidence features — the former rules' signals (``rule_signals``: coverage, focus
-   coverage, asked value kind vs. values stated, asked detail noun, members, outcome, definition, years
-   and five-year plans, another era's document, answer types such as amounts or phone numbers, words
-   no document contains, a place beside the covered ones) and the retrieval scores (BM25, dense cosine,
-   fused). The refusal names its decisive feature with that signal's one-line Chinese reason.
+   coverage, each asked value kind vs. the values the sentences state and whether the best-ranked
+   sentences state it, asked detail noun, members, outcome, definition, years and five-year plans,
+   another era's document, answer types such as amounts or phone numbers, words no document contains,
+   a place beside the covered ones), the scope of the hits and the retrieval scores (BM25, fused).
+   The refusal names its decisive feature with that signal's one-line Chinese reason.
 
 The question's *information need* (``need_clause``) is the question without the clauses in which a
 company describes itself ("我们是一家做火锅底料的企业，…"); its *focus* (``focus_terms``) the need's

@@ -246,3 +246,57 @@ def test_the_refusal_modules_hold_no_place_or_era_literals():
     for name in ("refusal.py", "refusal_need.py", "refusal_value.py", "answerability.py"):
         text = (root / name).read_text(encoding="utf-8")
         assert not any(w in text for w in ("四川", "成都", "十四五", "十三五")), name
+
+
+# --- the evidence of an asked value in regulation wording ---------------------------------------------
+def test_a_count_word_in_a_yes_no_question_asks_for_no_number():
+    from rag.refusal_value import asked_kinds
+
+    kinds = lambda q: [k.name for k in asked_kinds(q)]
+    assert kinds("新招的几个护工健康证还在办，能先让他们上门照护老人吗？") == []
+    assert kinds("想把客厅隔出来多租几个人，可以吗？") == []
+    assert kinds("合同到期要提前多久通知？新旧规定有变化吗？") == ["time"]  # the first sentence still asks
+    assert kinds("每年能免费拿几次信用报告？") == ["number"]
+
+
+def test_a_date_question_is_a_time_value_and_a_deadline_only_with_its_word():
+    from rag.refusal import asked_types
+    from rag.refusal_value import asked_kinds
+
+    assert [k.name for k in asked_kinds("中医药文化宣传日定在每年哪一天？")] == ["time"]
+    assert asked_types("条例是哪天开始施行的？") == []
+    assert [t.name for t in asked_types("申报截止到哪天？")] == ["deadline"]
+
+
+def test_durations_fractions_and_dates_in_chinese_numerals_state_values():
+    from rag.refusal_value import VALUE_KINDS
+
+    time, number = VALUE_KINDS[0].evidence, VALUE_KINDS[1].evidence
+    for text in ("应当提前三个月书面告知", "在合同期限届满前九十日书面通知", "于十五个工作日内办结"):
+        assert time.search(text), text
+    for text in ("专有部分面积占比三分之二以上的业主", "占总人数过半数的业主参加"):
+        assert number.search(text), text
+    assert not number.search("业主大会会议应当有业主参加")
+
+
+def test_the_counted_noun_after_the_count_word_is_the_value_head_and_a_version_year_is_no_value_year():
+    from rag.refusal_value import _VERSION_YEAR, value_head
+
+    assert value_head("专家咨询会至少要请几位专家", {"专家": 1.0, "咨询会": 1.0}) == "专家"
+    assert value_head("材料齐全的话分别几个工作日办完", {"工作日": 1.0, "材料": 1.0}) == "工作日"
+    assert value_head("利润总额的目标是多少亿元", {"利润总额": 1.0}) == "利润总额"  # nothing after: the noun before
+    assert _VERSION_YEAR.sub("", "住宅物业管理规定2020年修正前后，业主大会") == "住宅物业管理规定前后，业主大会"
+
+
+def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank():
+    from rag.refusal_value import VALUE_KINDS, _asking_sentence_focus
+
+    focus = {"施行": 1.0, "替代": 1.0, "法规": 1.0}
+    own = _asking_sentence_focus("是哪天开始施行的？它替代了哪部旧法规？", VALUE_KINDS[0], focus)
+    assert own == {"施行": 1.0}
+    assert _asking_sentence_focus("哪天开始施行？", VALUE_KINDS[0], focus) == focus
+    q = "物流港二期工程计划哪年建成？"
+    stated, _, _ = _evidence(q, "物流港二期工程计划于2026年建成。")
+    missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
+    assert stated.values["value_top"] == 0.0 and missing.values["value_top"] == 1.0
+    assert "排在最前的段落" in missing.reasons["value_top"]
