@@ -93,6 +93,12 @@ def in_corpus(word: str, index) -> bool:
 MAX_CACHED = 20_000  # words whose corpus look-ups an index keeps (then the cache starts afresh)
 
 
+def prepare_abbreviations(index) -> None:
+    """Create the per-index cache of ``in_corpus`` and ``long_form`` (called when the index is loaded:
+    ``rag.query.prepare_index``)."""
+    _cache(index)
+
+
 def _cache(index) -> dict:
     """The per-index cache of ``in_corpus`` and ``long_form`` (emptied when it holds ``MAX_CACHED`` words)."""
     cache = getattr(index, "_long_forms", None)

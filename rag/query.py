@@ -522,13 +522,14 @@ def prepare_index(index, settings=None) -> None:
     """Build, once per loaded index, everything a question would otherwise build on its first use (called
     when the index is loaded: ``rag.retrieval.HybridRetriever``), so that the first question of a process
     costs what a later one does: the section labels, headings and their automata, the normalised corpus
-    text, the documents' names, cues and topic words, the cards, the jieba dictionary and the concept
-    list of ``settings``. Thread-safe (one build per index)."""
+    text, the documents' names, cues and topic words, the cards, the jieba dictionary, the abbreviation
+    cache (``rag.abbreviations``) and the concept list of ``settings``. Thread-safe (one build per index)."""
     if getattr(index, "_prepared", False):
         return
     with _PREPARE_LOCK:
         if getattr(index, "_prepared", False):
             return
+        from rag.abbreviations import prepare_abbreviations
         from rag.index import card_rows
         from rag.metadata import _place_index
         from rag.references import _cues, _docs_lookup
@@ -542,6 +543,7 @@ def prepare_index(index, settings=None) -> None:
         _vocabulary(index)
         index.tokenizer.tokens("预热")  # loads the jieba dictionary
         _place_index()  # the gazetteer's place-name patterns (referenced_regions)
+        prepare_abbreviations(index)  # the cache of the question words looked up in the corpus
         if settings is not None and settings.use_concepts:
             concepts = load_concepts(str(Path(settings.corpus_dir) / "concepts.json"))
             _concept_candidates("", concepts)
