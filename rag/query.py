@@ -558,15 +558,17 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     from rag.abbreviations import abbreviation_matches, expand_abbreviations
 
     asked = question
+    question = arabic_articles(question)  # 第26条 → 第二十六条, as the regulations number their articles
     # 非遗 → 非物质文化遗产: a short form the documents never write names documents by its long form, and
     # is searched as its long form unless it is a title word of the documents the question names
     # (某省战新规划: the title's words are no content to search the document for)
     abbreviations = abbreviation_matches(question, index)
+    plain = question
     question = expand_abbreviations(question, abbreviations)
-    content = asked
+    content = plain
     if abbreviations:
         titles = [normalize(index.docs[d].title or "") for _label, ids in document_scopes(question, index) for d in ids]
-        content = expand_abbreviations(asked, [(short, full) for short, full in abbreviations
+        content = expand_abbreviations(plain, [(short, full) for short, full in abbreviations
                                                if not any(full in title for title in titles)])
     tokens = index.tokenizer.tokens(content)
     dense_text = content
@@ -622,6 +624,36 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs))
+
+
+_ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")
+_DIGIT_CHARS = "零一二三四五六七八九"
+
+
+def chinese_numeral(n: int) -> str:
+    """``n`` (0–999) in Chinese numerals as laws number their parts: 3 → 三, 16 → 十六, 26 → 二十六,
+    106 → 一百零六, 110 → 一百一十; ``str(n)`` from 1000 on."""
+    if n < 10:
+        return _DIGIT_CHARS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _DIGIT_CHARS[tens]) + "十" + (_DIGIT_CHARS[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = _DIGIT_CHARS[hundreds] + "百"
+        if not rest:
+            return head
+        if rest < 10:
+            return head + "零" + _DIGIT_CHARS[rest]
+        tens, ones = divmod(rest, 10)
+        return head + _DIGIT_CHARS[tens] + "十" + (_DIGIT_CHARS[ones] if ones else "")
+    return str(n)
+
+
+def arabic_articles(question: str) -> str:
+    """``question`` with article, chapter, section … numbers written in Arabic digits in the Chinese
+    numerals regulations use (第26条 → 第二十六条, 第3章 → 第三章), so that they match the section path."""
+    return _ARABIC_ARTICLE.sub(lambda m: f"第{chinese_numeral(int(m.group(1)))}{m.group(2)}", question)
 
 
 def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:

@@ -193,3 +193,13 @@ def test_a_reference_abbreviating_a_title_names_that_document():
     # no abbreviation of any name: every regulation of the place stays a candidate
     scopes = document_scopes("甲市那份条例里有哪些专项资金？", index)
     assert [set(ids) for _label, ids in scopes] == [{"park-old", "park-new", "safety-a", "tech-f"}]
+
+
+def test_article_numbers_in_arabic_digits_are_read_as_the_regulations_write_them():
+    from rag.chunking import cn_number
+    from rag.query import arabic_articles, chinese_numeral
+
+    assert all(cn_number(chinese_numeral(n)) == n for n in range(1, 1000))
+    assert [chinese_numeral(n) for n in (3, 10, 16, 26, 106, 110)] == ["三", "十", "十六", "二十六", "一百零六", "一百一十"]
+    assert arabic_articles("甲市停车条例第26条和第3章说了什么？") == "甲市停车条例第二十六条和第三章说了什么？"
+    assert arabic_articles("到2027年培育30家") == "到2027年培育30家"  # no article number

@@ -688,3 +688,20 @@ def test_a_question_naming_a_title_with_versions_gets_the_current_version_first(
     assert top[0].chunk.doc_id == newest
     top = [h for h in qa.retrieve("2007年那版某市停车条例对小区共有车位收费标准怎么规定？", 3) if h.chunk.kind == "text"]
     assert top[0].chunk.doc_id == oldest
+
+
+def test_an_article_number_in_arabic_digits_finds_that_article(tmp_path):
+    from core_support import session_settings
+
+    from rag.ingest import ingest
+    from rag.query import chinese_numeral
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    articles = "\n\n".join(f"第{chinese_numeral(n)}条 停车场管理单位应当做好车位登记和收费公示。" for n in range(1, 31))
+    (docs / "某市停车条例.md").write_text(f"某市停车条例\n\n{articles}\n", encoding="utf-8")
+    settings = session_settings(tmp_path / "data")
+    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    qa = PolicyQA(settings, auto_ingest=False)
+    top = [h for h in qa.retrieve("某市停车条例第26条是怎么规定的？", 3) if h.chunk.kind == "text"]
+    assert top[0].chunk.section.endswith("第二十六条")
