@@ -6,8 +6,9 @@ All functions work on chunk row ids (ints, best first) and return new lists with
   Büttcher, SIGIR 2009);
 * ``protect_rows`` — the global ranking's best rows stay inside the top k whatever routing adds;
 * ``guarantee_scope_slots`` — every compared scope (document/region) gets places early in the list;
-* ``with_article_pieces`` — the pieces of a regulation article cut into several chunks take the place
-  of the best-ranked one in a ranking, in text order (``article_pieces``).
+* ``article_pieces`` — the pieces of a regulation article cut into several chunks, which fusion counts
+  at the rank of the best-ranked one (``reciprocal_rank_fusion(…, pieces=…)``) and a compared scope's
+  ranking lists together (``with_article_pieces``).
 """
 
 from __future__ import annotations
@@ -17,19 +18,31 @@ import re
 PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
 
 
-def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60,
-                           weights: list[float] | None = None) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60, weights: list[float] | None = None,
+                           pieces: dict[int, tuple[int, ...]] | None = None) -> list[tuple[int, float]]:
     """Fuse ranked lists of ids (best first) into one: ``[(id, score)]`` sorted by descending score.
 
     score(id) = Σ_i w_i / (k + rank_i(id)), ranks 1-based; ids missing from a list add nothing.
-    Ties keep the order of first appearance.
+    ``pieces`` (``article_pieces``: row → all pieces of its article): within each list, a piece counts
+    at the rank of the best-ranked piece of its article, the pieces a list did not place there
+    ``PIECE_OFFSET`` behind it, unless the list ranks them better themselves — an article is one unit,
+    and its pieces take no place from the rows ranked after it. Ties keep the order of first appearance.
     """
     weights = weights or [1.0] * len(rankings)
     scores: dict[int, float] = {}
     for ranking, w in zip(rankings, weights):
+        ranks: dict[int, float] = {}
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + w / (k + rank)
+            for row in (pieces.get(item, (item,)) if pieces else (item,)):
+                own = rank if row == item else rank + PIECE_OFFSET
+                if own < ranks.get(row, float("inf")):
+                    ranks[row] = own
+        for row, rank in ranks.items():
+            scores[row] = scores.get(row, 0.0) + w / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+PIECE_OFFSET = 1  # places behind the best-ranked piece at which a list counts the other pieces of its article
 
 
 def protect_rows(order: list[int], protected: list[int], window: int) -> list[int]:

@@ -225,9 +225,9 @@ class HybridRetriever:
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
 
-        The global ranking fuses BM25 and dense rankings of the whole question; every ranking lists the
-        pieces of a regulation article cut into several chunks together, in text order, where it ranked
-        the best one (``rag.fusion.with_article_pieces``). With
+        The global ranking fuses BM25 and dense rankings of the whole question; in every fusion the pieces
+        of a regulation article cut into several chunks count as ranked where a ranking placed the best
+        of them (the others one place behind: ``reciprocal_rank_fusion(…, pieces=article_pieces)``). With
         ``use_doc_routing`` (routing is additive — it never evicts the global ranking's best rows):
 
         * a compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
@@ -296,11 +296,10 @@ class HybridRetriever:
             rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)
             rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
             weights.append(self.settings.routing_weight)
-        # a regulation article cut into pieces is one unit: each ranking lists all its pieces, in text
-        # order, where it ranked the best one (the head "分为以下四类：" with the items the dense ranking liked)
+        # a regulation article cut into pieces is one unit: its pieces count where a ranking placed the best
+        # of them (the head "分为以下四类：" with the items the dense ranking liked)
         pieces = article_pieces(self.index)
-        rankings = [with_article_pieces(r, pieces) for r in rankings]
-        fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
+        fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
         if (routing and self.settings.use_list_sections and plan.wants_list and not multi and not plan.sections
                 and fused and bm25_all is not None):
             # a list question: the enumeration often spans the sub-sections/专栏 of the best hit's section
@@ -310,7 +309,7 @@ class HybridRetriever:
             if len(rows) > 1:
                 rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
                 weights.append(self.settings.routing_weight)
-                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights)
+                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
         rrf = dict(fused)
         order = [row for row, _ in fused]
         reordered = False
@@ -324,6 +323,8 @@ class HybridRetriever:
                 scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
                 lists, bm25_all = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
                                               n, scope, bm25_all, dense_sims)
+                # a compared place's best article is shown whole: its pieces next to each other in each
+                # of the scope's rankings, whose fused first rows fill the scope's slots
                 lists = [with_article_pieces(r, pieces) for r in lists]
                 per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)])
             # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named

@@ -227,3 +227,16 @@ def test_article_pieces_take_the_place_of_the_best_ranked_piece():
     assert with_article_pieces([1, 4], pieces) == [1, 4]
     fused = [row for row, _ in reciprocal_rank_fusion([with_article_pieces(r, pieces) for r in ([3, 1, 2], [0, 5, 1])])]
     assert fused.index(0) < 3 and fused.index(2) < 3  # both pieces of the article both rankings found
+
+
+def test_fusion_counts_an_articles_pieces_at_its_best_rank_without_displacing_other_rows():
+    from rag.fusion import PIECE_OFFSET, article_pieces
+
+    pieces = article_pieces(_article_index())  # rows 0 and 2 are the two pieces of one article
+    fused = dict(reciprocal_rank_fusion([[2, 1, 3]], k=60, pieces=pieces))
+    assert fused[2] == 1 / 61 and fused[0] == 1 / (61 + PIECE_OFFSET)  # the head one place behind its piece
+    assert fused[1] == 1 / 62 and fused[3] == 1 / 63  # the rows after the article keep their ranks
+    # a piece a list ranks better itself keeps that rank; each piece counts once per list
+    fused = dict(reciprocal_rank_fusion([[0, 1, 2]], k=60, pieces=pieces))
+    assert fused[0] == 1 / 61 and fused[2] == 1 / (61 + PIECE_OFFSET)
+    assert dict(reciprocal_rank_fusion([[2, 1, 0]], k=60)) == {2: 1 / 61, 1: 1 / 62, 0: 1 / 63}  # no pieces: plain RRF
