@@ -125,9 +125,12 @@ DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天
 DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
 
 
-# a number stated: digits, or Chinese numerals with a unit or counter ("五年", "二次", "三名", "一批") — a
-# 百/千/万 inside a word (千行百业, 千家万户) is none
-NUMBER_STATED = re.compile(r"\d|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所批倍元日天年月周岁人米吨亩户件]|平方米|公里)")
+# a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
+# or Chinese numerals with a unit or counter ("五年", "二次", "三名") — a 百/千/万 inside a word (千行百业, 千家万户)
+# and "一批" (a batch) are none
+NUMBER_STATED = re.compile(r"(?<![\d.])(?!\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*日)\d"
+                           r"|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所倍元日天年月周岁人米吨亩户件]"
+                           r"|平方米|公里)")
 
 
 _QUANTITIES = (MONEY_STATED, DURATION_STATED, NUMBER_STATED)

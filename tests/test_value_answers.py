@@ -176,3 +176,11 @@ def test_a_two_part_value_question_quotes_both_clauses_of_the_article():
     answer, citations = _answer(q, [_hit(text, section="第六章 工作监督")], terms)
     assert "五个工作日内" in answer and "延长十个工作日" in answer
     assert all(c.quote in text for c in citations)
+
+
+def test_a_year_or_a_batch_is_no_number_stated():
+    q = "到2027年要培育多少家领军企业？"
+    assert not states_value("到2020年，培育形成一批龙头骨干企业。", asked_values(q), q)
+    assert not states_value("自2021年5月1日起施行。", asked_values(q), q)
+    assert states_value("到2027年，培育30家以上领军企业。", asked_values(q), q)
+    assert states_value("培育领军企业三十家。", asked_values(q), q)
