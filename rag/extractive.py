@@ -325,10 +325,12 @@ def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str
                  alternatives: dict[str, tuple[str, ...]] | None = None,
                  subwords: dict[str, dict[str, float]] | None = None) -> list[ScoredSentence]:
     """The sentences ``compose`` answers from: ``score_sentences``'s list (which the refusal rules read)
-    re-ranked for answering — a question term the sentence lacks whose sub-word it holds (``subwords``:
-    term → {sub-word: idf weight}, "海洋生物" → 海洋, 生物: a company's own compound word) adds
+    re-ranked for answering — a question term no retrieved passage holds whose sub-word the sentence holds
+    (``subwords``: term → {sub-word: idf weight}, "海洋生物" → 海洋, 生物: a company's own compound word) adds
     ``SUBWORD_SHARE`` of the best such sub-word's weight to the score, as a share of the question's term
     weight; then asked values with the lead clause of their article (``value_units``)."""
+    texts = [normalize(h.chunk.text).lower() for h in {s.hit.chunk.chunk_id: s.hit for s in sentences}.values()]
+    subwords = {t: subs for t, subs in (subwords or {}).items() if not any(t in x for x in texts)}
     if subwords:
         total = sum(terms.values()) or 1.0
         out = []

@@ -165,6 +165,10 @@ def test_a_self_described_compound_word_counts_by_its_parts_for_the_answer():
     scored = score_sentences(q, [general, marine], terms)
     assert scored[0].hit is general
     assert answer_order(q, scored, terms, None, subwords)[0].hit is marine
+    # a passage that writes the asker's word itself: its parts count for nothing
+    exact = _hit("第九条 支持海洋生物产业发展。", 3)
+    scored = score_sentences(q, [general, marine, exact], terms)
+    assert [s.hit for s in answer_order(q, scored, terms, None, subwords)] == [s.hit for s in scored]
 
 
 def test_a_two_part_value_question_quotes_both_clauses_of_the_article():
