@@ -164,7 +164,28 @@ def _kind_evidence(kind: ValueKind, need: str) -> re.Pattern:
         family = asked_unit(need)
         if family:  # "500辆", "1.2万辆"
             return re.compile(r"(?:\d|[一二三四五六七八九十两])[\d.,]*\s*[十百千万亿]*\s*(?:" + "|".join(family) + ")")
+    if kind.name in ("org", "person"):
+        role = asked_role(need)
+        if role:  # "管理人是谁": "施工单位为管理人"; "首席数据官由谁来担任": "首席数据官由…相关负责人担任"
+            r = re.escape(role)
+            return re.compile(rf"{kind.evidence.pattern}|(?:为|是){r}|{r}(?:由|为)[^，。；;]{{2,24}}?(?:担任|负责|承担)"
+                              rf"|由[^，。；;]{{2,24}}?担任{r}")
     return kind.evidence
+
+
+_ROLE_ASKED = re.compile(r"([\u4e00-\u9fff]{2,12}?)(?:是谁|由谁来?(?:担任|负责|承担|出任)?)")
+
+
+def asked_role(need: str) -> str | None:
+    """The role whose holder the need asks for ("生活垃圾分类投放的管理人是谁" → "管理人", "首席数据官由谁来
+    担任" → "首席数据官"): the words right before 是谁/由谁, after the last 的 or clause break; None when
+    the need asks for no role holder. A sentence that assigns the role (…为管理人, 首席数据官由…担任)
+    names its holder, as a regulation does (a unit or an office rather than a person's name)."""
+    m = _ROLE_ASKED.search(need)
+    if not m:
+        return None
+    role = re.split(r"[的，,、]", need[:m.end(1)])[-1]
+    return role[-6:] if len(role) >= 2 else None
 
 
 def _names_year(sentence, years: set[str]) -> bool:

@@ -300,3 +300,17 @@ def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank()
     missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
     assert stated.values["value_top"] == 0.0 and missing.values["value_top"] == 1.0
     assert "排在最前的段落" in missing.reasons["value_top"]
+
+
+def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
+    from rag.refusal_value import _kind_evidence, asked_kinds, asked_role
+
+    q = "生活垃圾分类投放的管理人是谁？"
+    assert asked_role(q) == "管理人" and asked_role("首席数据官由谁来担任？") == "首席数据官"
+    assert asked_role("低空经济产业链由哪个厅局牵头负责？") is None
+    (kind,) = asked_kinds(q)
+    assert _kind_evidence(kind, q).search("建设工程已开工的，施工单位为管理人")
+    assert not _kind_evidence(kind, q).search("管理人应当履行下列义务")
+    (org,) = asked_kinds("首席数据官由谁来担任？")
+    assert _kind_evidence(org, "首席数据官由谁来担任？").search("首席数据官由本区域、本部门、本单位相关负责人担任")
+
