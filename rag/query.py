@@ -118,7 +118,9 @@ class QueryPlan:
     (修改后有什么变化, 修正前后有什么不同) — passages whose text stands unchanged in another version rank
     after the changed ones (``changed_first``); ``other_versions``: the versions of a named title
     that the question does not ask for (``other_versions``) — their in-document rankings get
-    ``OTHER_VERSION_SHARE`` of the weight."""
+    ``OTHER_VERSION_SHARE`` of the weight; ``asks_penalty``: the question asks about the consequence of
+    a violation (``PENALTY_QUESTION``: 罚多少, 有什么后果) — the articles citing a top hit's article
+    (违反本条例第X条…的，处…罚款) are placed right after it."""
 
     question: str
     tokens: list[str]
@@ -135,6 +137,7 @@ class QueryPlan:
     region_doc_ids: tuple[str, ...] = ()
     changed_versions: tuple[tuple[str, ...], ...] = ()
     other_versions: tuple[str, ...] = ()
+    asks_penalty: bool = False
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
@@ -623,7 +626,8 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     changed = changed_version_groups(question, scopes, index.docs)
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
-                     () if compare or changed else other_versions(question, scopes, index.docs))
+                     () if compare or changed else other_versions(question, scopes, index.docs),
+                     PENALTY_QUESTION.search(question) is not None)
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")
@@ -821,7 +825,7 @@ def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 # a question about the consequence of a violation (罚多少, 怎么处理, 要担什么责任); regulations state it in
 # their chapter 法律责任 (the standard chapter of Chinese laws and regulations)
-PENALTY_QUESTION = re.compile(r"罚|处分|法律责任|(?:怎么|如何|怎样)(?:处理|处置|追责)|追究|担什么责任")
+PENALTY_QUESTION = re.compile(r"罚|处分|法律责任|(?:怎么|如何|怎样)(?:处理|处置|追责)|追究|担什么责任|后果")
 PENALTY_SECTION = "法律责任"
 
 

@@ -19,8 +19,8 @@ from datetime import date
 
 import numpy as np
 
-from rag.fusion import (PROTECTED_ROWS, article_pieces, guarantee_scope_slots, protect_rows, reciprocal_rank_fusion,
-                        with_article_pieces)
+from rag.fusion import (PROTECTED_ROWS, DocumentCitations, add_citing_rows, article_pieces, guarantee_scope_slots,
+                        protect_rows, reciprocal_rank_fusion, with_article_pieces)
 from rag.index import LoadedIndex, card_rows
 from rag.meta_answers import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
@@ -252,6 +252,10 @@ class HybridRetriever:
           section (that section's ranking already says where to look);
         * a list question (``plan.wants_list``, not compared, not about a document itself) gets no
           document card (a card lists no items);
+        * a question about a penalty (``plan.asks_penalty``, not compared) gets the articles of the same
+          regulation that cite the article of one of its first ``CITING_RANKS`` hits ("违反本条例第二十一条
+          …的，…处…罚款", ``rag.fusion.DocumentCitations``) right after that hit (``add_citing_rows``, at
+          most ``MAX_CITING``, the global top 2 kept in the window);
         * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
           chunk of the section of a top hit whose enumeration is unfinished right after that hit
           (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window);
@@ -354,6 +358,12 @@ class HybridRetriever:
             if any(row in cards for row in order[:k]):
                 order = [row for row in order if row not in cards]
                 reordered = True
+        if routing and plan.asks_penalty and not multi:
+            # a penalty question: the articles citing a top hit's article ("违反本条例第二十一条…的，…罚款")
+            # state the penalty for breaking it — right after that hit
+            cited = add_citing_rows(order, self.arrays.citations, min(k, self.settings.top_k), plain[:PROTECTED_ROWS])
+            reordered = reordered or cited != order
+            order = cited
         if routing and self.settings.use_list_continuation and plan.wants_list and not multi:
             # a list question: an enumeration a top hit leaves unfinished continues in the next chunk
             extended = add_continuations(order, self._next_rows(), min(k, self.settings.top_k),
@@ -528,6 +538,7 @@ class IndexArrays:
     vectors: RowVectors
     docs: dict
     _in_force: _Bounded
+    citations: Mapping
 
     def allowed_docs(self, filters: Filters) -> np.ndarray:
         """Boolean array over document positions: the document passes ``filters`` (the same decision
@@ -577,7 +588,8 @@ def index_arrays(index: LoadedIndex) -> IndexArrays:
             label_rows = {lab: np.array(rows, dtype=np.int64) for lab, rows in label_lists.items()}
             cached = IndexArrays(doc_ids, position, doc_of_row, rows_of_doc, region, label_rows,
                                  DocumentContinuations(chunks, doc_of_row, rows_of_doc),
-                                 RowVectors(index, doc_of_row, rows_of_doc), index.docs, _Bounded(MASK_CACHE))
+                                 RowVectors(index, doc_of_row, rows_of_doc), index.docs, _Bounded(MASK_CACHE),
+                                 DocumentCitations(chunks, doc_of_row, rows_of_doc))
             index._index_arrays = cached
     return cached
 
