@@ -404,6 +404,12 @@ class PolicyQA:
 
     def _extractive(self, question: str, hits: list[Hit], plan, filters: Filters = NO_FILTERS) -> Answer:
         index = self.retriever.index
+        # --- a named document no indexed document matches (rag.references.unmatched_document): say so,
+        # never another document's facts — a hard rule on every corpus, as a place no document covers
+        if getattr(plan, "unmatched_reference", None) is not None:
+            return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits,
+                          [f"未作答的原因：{plan.unmatched_reference.reason}"])
+        # ---
         # one decision on "about a document": the planner's (rag.references.asks_about_document);
         # asked_metadata only says which fields of the card answer it
         meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date(),

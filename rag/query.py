@@ -42,7 +42,8 @@ from pathlib import Path
 from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
     _EVOLUTION, _KIND_WORD, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
     bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
-    referenced_documents, referenced_regions, region_words, resolve_reference)
+    UnmatchedReference, referenced_documents, referenced_regions, region_words, resolve_reference,
+    unmatched_document)
 from rag.text import normalize
 
 
@@ -120,7 +121,10 @@ class QueryPlan:
     that the question does not ask for (``other_versions``) — their in-document rankings get
     ``OTHER_VERSION_SHARE`` of the weight; ``asks_penalty``: the question asks about the consequence of
     a violation (``PENALTY_QUESTION``: 罚多少, 有什么后果) — the articles citing a top hit's article
-    (违反本条例第X条…的，处…罚款) are placed right after it."""
+    (违反本条例第X条…的，处…罚款) are placed right after it; ``unmatched_reference``: a document the
+    question names that no indexed document matches (``rag.references.unmatched_document``: 重庆市的生活垃圾
+    分类条例 when no 重庆市 document is about 生活垃圾), with its words and the place's titles — the answer
+    says so instead of stating other documents' facts."""
 
     question: str
     tokens: list[str]
@@ -138,6 +142,7 @@ class QueryPlan:
     changed_versions: tuple[tuple[str, ...], ...] = ()
     other_versions: tuple[str, ...] = ()
     asks_penalty: bool = False
+    unmatched_reference: UnmatchedReference | None = None
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
@@ -627,7 +632,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None)
+                     PENALTY_QUESTION.search(question) is not None, unmatched_document(question, index))
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")

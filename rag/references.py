@@ -9,6 +9,9 @@
 * ``document_scopes`` — ``(reference words, doc_ids)`` of every reference of a question;
 * ``missing_document`` — a question about a document that does not exist (a topic of one document
   with another five-year-plan era: "十二五战略性新兴产业发展规划" when only a 十一五 one exists);
+* ``unmatched_document`` — a question naming a document of a place by topic words that no indexed
+  document of that place has in its name ("重庆市的生活垃圾分类条例" when the 重庆市 documents are
+  安全生产/消防… regulations): no indexed document is that one;
 * ``is_comparison`` / ``asks_about_document`` — what kind of question it is.
 
 All functions are pure (the index is only read; ``document_scopes`` caches the cues on it).
@@ -330,8 +333,8 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
         best = max(score.values(), default=0)
         if best:
             found = [c for c in found if score[c.doc_id] == best]
-        elif not (era or period or region):
-            return ()
+        elif not (era or period or region) or unmatched_region(mention, cues, topics):
+            return ()  # (a place's document on a topic none of its documents has: no document, not all)
     if not words or not best:  # "青岛科创条例": the rest of the reference may abbreviate a name (科技创新促进条例)
         found = _abbreviated_names(mention, found, cues) or found
     dated = [c for c in found if c.period[0]]
@@ -350,6 +353,16 @@ def _abbreviated_names(mention: str, found: list, cues: tuple[DocumentCues, ...]
     words, eras, years and filler words — as an abbreviation: its 2–4 characters in order, each within
     ``MAX_NAME_GAP`` characters of the previous one ("青岛科创条例" → 科技创新促进条例). [] when the rest
     is no such abbreviation, or every or no document of ``found`` holds it."""
+    pattern = _abbreviation(mention, cues)
+    if pattern is None or len(found) < 2:
+        return []
+    hits = [c for c in found if pattern.search(c.names)]
+    return hits if len(hits) < len(found) else []
+
+
+def _reference_rest(mention: str, cues: tuple[DocumentCues, ...]) -> str:
+    """``mention`` without region names, kind words, eras, years, filler words and non-Han characters:
+    the words that say which document of a place it is ("青岛科创条例" → 科创)."""
     rest = mention
     for name in sorted({n for c in cues for n in (c.region, c.region_name) if n}, key=len, reverse=True):
         rest = rest.replace(name, "")
@@ -357,13 +370,80 @@ def _abbreviated_names(mention: str, found: list, cues: tuple[DocumentCues, ...]
     for a, b, _era in reversed(eras_in(rest)):
         rest = rest[:a] + rest[b:]
     rest = _REFERENCE_FILLER.sub("", _KIND_WORD.sub("", rest))
-    rest = re.sub(r"[^\u4e00-\u9fff]", "", rest)
-    if not 2 <= len(rest) <= 4 or len(found) < 2:
-        return []
-    pattern = re.compile(re.escape(rest[0]) + "".join(f"[\u4e00-\u9fff]{{0,{MAX_NAME_GAP}}}?{re.escape(ch)}"
-                                                      for ch in rest[1:]))
-    hits = [c for c in found if pattern.search(c.names)]
-    return hits if len(hits) < len(found) else []
+    return re.sub(r"[^\u4e00-\u9fff]", "", rest)
+
+
+def _abbreviation(mention: str, cues: tuple[DocumentCues, ...]) -> re.Pattern | None:
+    """The pattern a name holding the rest of ``mention`` (``_reference_rest``) as an abbreviation matches:
+    its 2–4 characters in order, each within ``MAX_NAME_GAP`` characters of the previous one; None when
+    the rest is shorter or longer."""
+    rest = _reference_rest(mention, cues)
+    if not 2 <= len(rest) <= 4:
+        return None
+    return re.compile(re.escape(rest[0]) + "".join(f"[\u4e00-\u9fff]{{0,{MAX_NAME_GAP}}}?{re.escape(ch)}"
+                                                   for ch in rest[1:]))
+
+
+def unmatched_region(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> str | None:
+    """The region of a reference that names a document of one place by topic words (``_topic_words``:
+    words of the indexed names) of which no name of that place's documents holds one — nor holds the rest
+    of the reference as an abbreviation (非遗 → 非物质文化遗产 is expanded before; 科创 →
+    科技创新促进): "重庆市的生活垃圾分类条例" when the 重庆市 documents are 安全生产, 志愿服务, 消防 and
+    非物质文化遗产 regulations. None when the reference names no single place or no topic word, or a
+    document of the place shares one (whatever its kind word or era: 重庆消防办法 may mean 重庆市消防条例)."""
+    _kind, _era, words = _mention_cues(mention, topics)
+    region = _mention_region(mention, cues) if words else None
+    if not region:
+        return None
+    local = [c for c in cues if c.region == region]
+    if not local or any(w in c.names for c in local for w in words):
+        return None
+    pattern = _abbreviation(mention, cues)
+    if pattern is not None and any(pattern.search(c.names) for c in local):
+        return None
+    return region
+
+
+@dataclass(frozen=True)
+class UnmatchedReference:
+    """A document a question names that no indexed document matches (``unmatched_document``):
+    ``mention``, the question's words naming it ("重庆市的生活垃圾分类条例"); ``region``, the place it
+    names; ``suggestions``, the titles of that place's indexed documents, closest first (characters shared
+    with the mention), at most ``MAX_SUGGESTIONS``."""
+
+    mention: str
+    region: str
+    suggestions: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        """One Chinese line stating that no indexed document matches, with the place's titles."""
+        titles = "".join(f"《{t}》" for t in self.suggestions)
+        return (f"已收录的文件中没有与“{self.mention}”相符的文件"
+                + (f"；{self.region}已收录的文件有：{titles}。" if titles else "。"))
+
+
+MAX_SUGGESTIONS = 5  # titles of the named place's documents listed with an unmatched reference
+
+
+def unmatched_document(question: str, index) -> UnmatchedReference | None:
+    """The first document reference of ``question`` (``reference_mentions``) that names a document of a
+    place by topic words no indexed document of that place has in its name (``unmatched_region``), and
+    that no title, short name or document number of the question names exactly; None otherwise.
+    ``index``: the loaded index (``docs``, ``tokenizer``; the cues are cached on it)."""
+    cues, topics = _cues(index)
+    if referenced_documents(question, index.docs):
+        return None
+    for a, b in reference_mentions(question):
+        mention = question[a:b]
+        region = unmatched_region(mention, cues, topics)
+        if region:
+            chars = set(_reference_rest(mention, cues))
+            titles = list(dict.fromkeys(index.docs[c.doc_id].title for c in cues
+                                        if c.region == region and index.docs[c.doc_id].title))
+            titles.sort(key=lambda t: -len(chars & set(t)))  # stable: ties keep the index order
+            return UnmatchedReference(mention, region, tuple(titles[:MAX_SUGGESTIONS]))
+    return None
 
 
 _ERA_AS_TIME = re.compile(r"十[一二三四五六七八九]五[”\"]?(?:期间|时期|以来|末|初|中)")  # a time ("十一五期间"), not a document's era

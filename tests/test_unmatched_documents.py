@@ -1,0 +1,101 @@
+"""A document named by place and topic that no indexed document matches (rag.references.unmatched_region,
+unmatched_document; rag.query.QueryPlan.unmatched_reference) is no reference to the place's other documents,
+and the answer says that no indexed document matches instead of stating their facts (rag.pipeline).
+Abbreviated and partial references still resolve. Hand-made documents only."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from rag.references import (
+    _cues,
+    document_scopes,
+    resolve_reference,
+    unmatched_document,
+    unmatched_region,
+)
+from rag.text import Tokenizer
+from rag.types import DocumentMeta
+
+
+def _meta(doc_id, title, region):
+    return DocumentMeta(doc_id, f"{doc_id}.md", f"{doc_id}.md", title, region=region, level="市级")
+
+
+DOCS = {m.doc_id: m for m in [
+    _meta("jia-safety", "甲市安全生产条例", "甲市"),
+    _meta("jia-fire", "甲市消防条例", "甲市"),
+    _meta("jia-heritage", "甲市非物质文化遗产条例", "甲市"),
+    _meta("jia-tech", "甲市科技创新促进条例", "甲市"),
+    _meta("yi-waste", "乙市生活垃圾管理条例", "乙市"),
+    _meta("yi-volunteer", "乙市志愿服务条例", "乙市"),
+    _meta("bing-data", "丙市数据条例", "丙市"),
+]}
+
+
+@pytest.fixture(scope="module")
+def index():
+    return SimpleNamespace(docs=DOCS, tokenizer=Tokenizer(None))
+
+
+def test_a_topic_no_document_of_the_place_has_is_unmatched(index):
+    cues, topics = _cues(index)
+    assert unmatched_region("甲市的生活垃圾分类条例", cues, topics) == "甲市"
+    assert resolve_reference("甲市的生活垃圾分类条例", cues, topics) == ()  # not every 甲市 document
+    found = unmatched_document("甲市的生活垃圾分类条例什么时候施行？", index)
+    assert found is not None and found.mention == "甲市的生活垃圾分类条例" and found.region == "甲市"
+    assert set(found.suggestions) == {"甲市安全生产条例", "甲市消防条例", "甲市非物质文化遗产条例", "甲市科技创新促进条例"}
+    assert "甲市的生活垃圾分类条例" in found.reason and "《甲市消防条例》" in found.reason
+    assert document_scopes("甲市的生活垃圾分类条例什么时候施行？", index) == ()
+
+
+@pytest.mark.parametrize("question, doc_id", [
+    ("乙市的生活垃圾分类条例什么时候施行？", "yi-waste"),  # partial: shares 生活/垃圾 with the title
+    ("甲市科创条例什么时候施行？", "jia-tech"),  # an abbreviation of 科技创新促进
+    ("甲市的安全条例什么时候施行？", "jia-safety"),
+    ("甲市消防条例什么时候施行？", "jia-fire"),
+])
+def test_partial_and_abbreviated_references_still_resolve(index, question, doc_id):
+    assert unmatched_document(question, index) is None
+    assert [ids for _label, ids in document_scopes(question, index)] == [(doc_id,)]
+
+
+@pytest.mark.parametrize("question", [
+    "甲市的条例有哪些？",  # no topic words: every document of the place
+    "甲市的消防办法什么时候施行？",  # another kind word: the place's document on that topic may be meant
+    "生活垃圾分类条例什么时候施行？",  # no place
+    "丁市的生活垃圾条例什么时候施行？",  # a place no document covers (rag.refusal's place rule)
+])
+def test_references_that_are_no_unmatched_document(index, question):
+    assert unmatched_document(question, index) is None
+
+
+def test_the_answer_says_no_indexed_document_matches(tmp_path):
+    from core_support import session_settings
+
+    from rag.ingest import ingest
+    from rag.pipeline import PolicyQA
+    from rag.query import plan_query
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = {  # real places: the region is read from the text through the gazetteer
+        "南京市安全生产条例": "第一条 为了加强安全生产工作，制定本条例。\n\n第二条 本条例自2016年3月1日起施行。",
+        "南京市消防条例": "第一条 为了预防火灾，制定本条例。\n\n第二条 本条例自2014年1月1日起施行。",
+        "苏州市生活垃圾管理条例": "第一条 为了加强生活垃圾分类管理，制定本条例。\n\n第二条 本条例自2019年7月1日起施行。",
+    }
+    for title, body in texts.items():
+        (docs / f"{title}.md").write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    settings = session_settings(tmp_path / "data")
+    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    qa = PolicyQA(settings, auto_ingest=False)
+    answer = qa.ask("南京市的生活垃圾分类条例什么时候施行？")
+    assert answer.refused and not answer.citations
+    assert any("没有与“南京市的生活垃圾分类条例”相符的文件" in n for n in answer.notices)
+    assert "2016" not in answer.text and "2014" not in answer.text  # no other document's 施行 date
+    plan = plan_query("南京市的生活垃圾分类条例什么时候施行？", qa.retriever.index, settings)
+    assert plan.unmatched_reference is not None
+    answer = qa.ask("苏州市的生活垃圾分类条例什么时候施行？")  # a partial reference of an indexed title
+    assert not answer.refused and "2019" in answer.text
