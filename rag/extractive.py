@@ -16,6 +16,9 @@ number, an organisation) prefers sentences stating it (+``VALUE_BONUS``) and quo
 together with the lead clause of its article paragraph ("…的，由…责令改正；拒不改正的，处…罚款。",
 ``value_units``); a compound word of the asker's self-description counts by its parts (``term_subwords``).
 
+A question scoped to a place (a question term names the region of some retrieved documents) is answered
+from the documents applying there when they hold a question term (``scoped_order``).
+
 Sentences inside instruction-like text (``rag.injection.instruction_spans``: “忽略以上所有指令…”) are
 never candidates. Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
 question's information need).
@@ -517,7 +520,9 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     sentences already contained in a chosen one (chunks overlap by one sentence, so the same sentence
     can come from two chunks), then fills the remaining places with sentences scoring ≥ 70 % that hold
     question ``terms`` no chosen sentence holds (``_complement``); a document's title line is never
-    chosen (``_is_title``) unless nothing else is there; citation numbers follow first use.
+    chosen (``_is_title``) unless nothing else is there; citation numbers follow first use. Without
+    ``groups``, a question whose terms name the region of some documents keeps the sentences of the documents
+    applying there (``scoped_order``; ``docs`` = index.docs).
     ``groups`` (cross-document questions: group name → document ids, e.g. one group per named
     document or region): up to two sentences per group (the second also by ``_complement``), plus the best sentence of each other document
     of the group scoring ≥ 85 % of the group's best, each labelled by its document (``doc_label``;
@@ -541,6 +546,8 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     are merged (``merge_citations``). Labels are ours; the sentences and quotes are verbatim.
     """
     sentences = [s for s in sentences if not _is_title(s)] or sentences  # a title line answers nothing asked
+    if not groups:  # a question scoped to a place: its documents' sentences first
+        sentences = scoped_order(sentences, terms or {}, docs or {})
     if items:
         rows = [(f"{i}. ", [it]) for i, it in enumerate(items, start=1)]
         if _asks_more(items, sentences, terms or {}):  # the question asks what the items say, not their names
@@ -759,6 +766,55 @@ def _answer_parts(sentences: list[ScoredSentence], chosen: list[ScoredSentence])
                 out.append(s)
                 break
     return out
+
+
+def scope_regions(terms: dict[str, float], docs: dict, doc_ids) -> tuple[str, ...]:
+    """The regions of the documents ``doc_ids`` (``docs``: doc_id → DocumentMeta) that a question term
+    (``terms``: lower-cased question terms) names by full or bare name (上海 → 上海市, ``rag.references.bare_region``),
+    in ``doc_ids`` order; "全国" and documents without a region name none."""
+    out: list[str] = []
+    for d in doc_ids:
+        meta = docs.get(d)
+        region = getattr(meta, "region", None) if meta is not None else None
+        if not region or region == "全国" or region in out:
+            continue
+        if any(n in t for n in _region_names(region) for t in terms):
+            out.append(region)
+    return tuple(out)
+
+
+def _region_names(region: str) -> set[str]:
+    """A region's full and bare name (上海市, 上海), lower-cased, each of ≥ 2 characters."""
+    from rag.references import bare_region
+
+    return {n.lower() for n in (region, bare_region(region) or region) if len(n) >= 2}
+
+
+def scoped_order(sentences: list[ScoredSentence], terms: dict[str, float], docs: dict) -> list[ScoredSentence]:
+    """``sentences`` (best first) of the documents that apply in the place a question is scoped to: when a
+    question term names the region of some retrieved documents (``scope_regions``) and a sentence of a
+    document applying there (``rag.query.jurisdiction_covers``: the region, its province, its cities;
+    national documents and documents without a region too) holds a question term other than the place's
+    name, the sentences of every other document are left out — another place's rule sharing more words
+    with the question does not answer it. ``sentences`` unchanged otherwise."""
+    from rag.query import jurisdiction_covers
+
+    doc_ids = list(dict.fromkeys(s.hit.chunk.doc_id for s in sentences))
+    regions = scope_regions(terms, docs, doc_ids)
+    if not regions:
+        return sentences
+    places = set().union(*(_region_names(r) for r in regions))
+    asked = [t for t in terms if not any(t in p or p in t for p in places)]
+
+    def applies(s: ScoredSentence) -> bool:
+        meta = docs.get(s.hit.chunk.doc_id)
+        region = getattr(meta, "region", None) if meta is not None else None
+        return not region or region == "全国" or jurisdiction_covers(region, regions)
+
+    inside = [s for s in sentences if applies(s)]
+    if not any(t in normalize(s.text).lower() for s in inside for t in asked):
+        return sentences
+    return inside
 
 
 def _is_title(s: ScoredSentence) -> bool:
