@@ -37,6 +37,7 @@ from rag.types import Citation, Hit
 ASKS_NUMBER = re.compile(r"多少|几[个家项大类条]?|比例|比重|目标|规模|增速|增长|达到|亿元|万元|占比|数量|多大|多高|百分")
 ASKS_DATE = re.compile(r"何时|哪年|哪一年|什么时候|时间|期限|日期|年份|起止|规划期|多久|截至|到期|发布")
 ASKS_LIST = re.compile(r"哪些|哪[几两二三四五六七八九十]|包括|有什么|列举|分别|几大|主要方向|重点")
+ASKS_HEADING = re.compile(r"章节|[哪几]个?一?[章节编]|第几[章节编条]|标题|叫什么|名称")
 HAS_NUMBER = re.compile(r"\d")
 HAS_DATE = re.compile(r"\d{4}\s*年|\d{1,2}月")
 MAX_SENTENCE_CHARS = 220
@@ -328,10 +329,13 @@ def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str
                  alternatives: dict[str, tuple[str, ...]] | None = None,
                  subwords: dict[str, dict[str, float]] | None = None) -> list[ScoredSentence]:
     """The sentences ``compose`` answers from: ``score_sentences``'s list (which the refusal rules read)
-    re-ranked for answering — a question term no retrieved passage holds whose sub-word the sentence holds
+    re-ranked for answering — heading lines left out (``is_heading``) unless the question asks for a heading
+    (``ASKS_HEADING``: 哪一章, 章节, 叫什么) —, a question term no retrieved passage holds whose sub-word the sentence holds
     (``subwords``: term → {sub-word: idf weight}, "海洋生物" → 海洋, 生物: a company's own compound word) adds
     ``SUBWORD_SHARE`` of the best such sub-word's weight to the score, as a share of the question's term
     weight; then asked values with the lead clause of their article (``value_units``)."""
+    if not ASKS_HEADING.search(question):  # a heading line answers nothing asked, unless a heading is asked for
+        sentences = [s for s in sentences if not is_heading(s)] or sentences
     texts = [normalize(h.chunk.text).lower() for h in {s.hit.chunk.chunk_id: s.hit for s in sentences}.values()]
     subwords = {t: subs for t, subs in (subwords or {}).items() if not any(t in x for x in texts)}
     if subwords:
@@ -468,18 +472,20 @@ def _continuation(s: ScoredSentence, hits: list[Hit], limit: int = 10) -> list[S
 def _list_head(s: ScoredSentence) -> ScoredSentence | None:
     """The "…：" sentence heading the numbered list that ``s`` is an item of ("第二十六条 本市生活垃圾分为以下
     四类：" for "（二）有害垃圾，指…"): ``s`` starts a line with an item number, and the lines before it in its
-    passage are numbered items up to a line ending in "："; that sentence with ``s``'s scores, else None."""
+    passage are numbered items up to a line ending in "：" (its last sentence, which may follow the article's
+    lead sentence: "第四十四条…提供相应的服务。物业服务合同可以约定下列服务事项："); that sentence with ``s``'s
+    scores, else None."""
     text = s.hit.chunk.text
     if not _HEADING_NUMBER.match(text[s.start:s.end]) or not _starts_line(text, s.start):
         return None
     for a, b in reversed([sp for sp in split_sentences(text) if sp[1] <= s.start]):
+        raw = text[a:b]
+        if raw.rstrip().endswith(("：", ":")) and text[b:s.start].lstrip(" \t\u3000").startswith("\n"):
+            return replace(s, start=a, end=b)  # the head ends its line (it may follow the article's lead sentence)
         if not _starts_line(text, a):
             continue  # a later sentence of an item's line
-        raw = text[a:b]
         if _HEADING_NUMBER.match(raw):
             continue
-        if raw.rstrip().endswith(("：", ":")) and "\n" in text[b:s.start]:
-            return replace(s, start=a, end=b)
         return None
     return None
 
@@ -535,6 +541,9 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     heading ≥ 2 numbered lines — "主要用于下列事项：" + "（一）…" —, its score raised by
     ``LIST_HEAD_ITEM_BONUS`` per item; with its run) scoring ≥ 60 % of the best is added; the items
     of an enumeration are shown one per line ("- item[n]").
+    A chosen bare item of a numbered list ("（七）…；") is shown on its line after the "…：" sentence it
+    completes (``_list_head``) in a comparison or an answer that is no list (a list answer quotes the
+    whole list from its head).
     ``items`` (``outline_items``: the sub-sections of the section a list question names): the answer is
     the numbered list of them ("1. （一）前沿生物[1]"), followed by the best sentence when it answers
     question ``terms`` (term → idf weight) that neither the items nor the section heading hold — it
@@ -610,9 +619,14 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
                 heads.append(head)
         chosen = heads
     lines: list[list[ScoredSentence]] = []
+    paired: set[int] = set()  # lines that are one item with its head, shown as one line
     for s in chosen:
         line = [s]
-        if wants_list:
+        head = _list_head(s) if groups or not wants_list else None  # (a list answer quotes the whole list)
+        if head is not None and not _repeats(head, chosen + [x for ln in lines for x in ln]):
+            line = [head, s]  # a bare item "（七）…；" with the "…：" sentence it completes
+            paired.add(len(lines))
+        elif wants_list:
             line += [c for c in _continuation(s, hits) if not _repeats(c, chosen + [x for ln in lines for x in ln])]
         lines.append(line)
     if wants_list and not groups and not any(len(line) > 2 for line in lines):
@@ -635,8 +649,8 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
             _, s, run = found
             lines.append([s, *[c for c in run if not _repeats(c, quoted)]])
     rows: list[tuple[str, list[ScoredSentence]]] = []  # (prefix, sentences) per answer line
-    for line in lines:
-        if wants_list and len(line) > 1:  # an enumeration: its head, then one item per line
+    for j, line in enumerate(lines):
+        if wants_list and len(line) > 1 and j not in paired:  # an enumeration: its head, then one item per line
             rows += [("", line[:1])] + [("- ", [c]) for c in line[1:]]
         else:
             rows.append(("", line))
@@ -766,6 +780,20 @@ def _answer_parts(sentences: list[ScoredSentence], chosen: list[ScoredSentence])
                 out.append(s)
                 break
     return out
+
+
+_PART_HEADING = re.compile(r"第[一二三四五六七八九十百千零〇两\d]+(?:编|章|节|部分)[^，,。；;：:！？!?、]{0,30}")
+
+
+def is_heading(s: ScoredSentence) -> bool:
+    """``s`` is a heading line, never an answer sentence: a part, chapter or section heading ("第五章
+    物业服务", "第二节 监督管理") without punctuation, or a label of its own section path ("第五章 物业服务 ›
+    第六十一条" → 第五章 物业服务, 第六十一条); whitespace and a final 。 ignored."""
+    text = re.sub(r"\s+", "", normalize(s.text)).rstrip("。.")
+    if not text:
+        return False
+    labels = {re.sub(r"\s+", "", normalize(p)).rstrip("。.") for p in s.hit.chunk.section.split(" › ")}
+    return text in labels or _PART_HEADING.fullmatch(text) is not None
 
 
 def scope_regions(terms: dict[str, float], docs: dict, doc_ids) -> tuple[str, ...]:

@@ -1,14 +1,16 @@
 """Extractive answers on small hand-made passages: a question scoped to a place quotes that place's
-documents (rag.extractive.scoped_order)."""
+documents (rag.extractive.scoped_order), heading lines are never answer sentences (is_heading), and a
+bare list item is quoted with the "…：" sentence it completes (_list_head), also in comparisons."""
 
 from __future__ import annotations
 
-from rag.extractive import compose, score_sentences, scope_regions, scoped_order
+from rag.extractive import answer_order, compose, is_heading, score_sentences, scope_regions, scoped_order
 from rag.types import Chunk, DocumentMeta, Hit
 
 DOCS = {
     "sh": DocumentMeta("sh", "a.txt", "a.txt", "上海市生活垃圾管理条例", ("生活垃圾管理条例",), region="上海市"),
     "ta": DocumentMeta("ta", "b.txt", "b.txt", "泰安市生活垃圾分类管理条例", ("生活垃圾分类管理条例",), region="泰安市"),
+    "bj": DocumentMeta("bj", "c.txt", "c.txt", "北京市物业管理条例", ("物业管理条例",), region="北京市"),
     "nat": DocumentMeta("nat", "d.txt", "d.txt", "固体废物污染环境防治法", ("固废法",), region="全国"),
 }
 
@@ -55,3 +57,52 @@ def test_out_of_scope_sentences_stay_when_the_scoped_documents_hold_only_the_pla
     q = "上海餐饮企业不提供一次性餐具有什么规定？"
     scored = score_sentences(q, hits, TERMS)
     assert scoped_order(scored, TERMS, DOCS) == scored
+
+
+def test_a_chapter_heading_line_is_never_an_answer_sentence():
+    text = ("第五章物业服务\n第六十一条业主可以自行管理物业，也可以委托他人管理；"
+            "委托物业服务企业提供物业服务的，一个物业管理区域应当选定一个物业服务企业提供物业服务。")
+    hit = _hit(text, "bj", 1, section="第五章 物业服务 › 第六十一条")
+    terms = {"物业": 2.0, "服务": 1.0}
+    scored = score_sentences("北京对物业服务有什么规定？", [hit], terms)
+    assert any(s.text == "第五章物业服务" for s in scored)
+    assert is_heading(next(s for s in scored if s.text == "第五章物业服务"))
+    assert not any(is_heading(s) for s in scored if s.text != "第五章物业服务")
+    text, _ = compose(answer_order("北京对物业服务有什么规定？", scored, terms), docs=DOCS, terms=terms)
+    assert "第五章物业服务" not in text and "一个物业管理区域" in text
+    q = "北京物业管理条例里讲物业服务的章节叫什么？"  # a question asking for a heading is answered by it
+    assert any(s.text == "第五章物业服务" for s in answer_order(q, score_sentences(q, [hit], terms), terms))
+
+
+def test_heading_detection_keeps_articles_with_content():
+    hit = _hit("第三条本条例自2020年1月1日起施行。第二节监督管理", "bj", 1, section="第一章 总则 › 第三条")
+    scored = score_sentences("什么时候施行？", [hit], {"施行": 1.0})
+    assert [is_heading(s) for s in sorted(scored, key=lambda s: s.start)] == [False, True]
+
+
+ITEMS = ("第四十四条物业服务企业应当按照物业服务合同的约定，提供相应的服务。物业服务合同可以约定下列服务事项：\n"
+         "（一）物业共用部位的使用管理和维护；\n（二）共有绿化的维护；\n（三）物业维修、更新和养护费用的账务管理；\n"
+         "（四）物业档案资料的保管。")
+
+
+def test_a_bare_item_in_a_comparison_is_quoted_with_its_head():
+    hits = [_hit(ITEMS, "sh", 1, section="第三章 物业管理服务 › 第四十四条"),
+            _hit("第六十九条物业服务人可以将专项服务事项委托给专业服务企业。", "bj", 2, section="第五章 物业服务 › 第六十九条")]
+    terms = {"北京": 1.7, "上海": 1.6, "物业": 2.1, "维修": 3.0, "费用": 2.0}
+    q = "北京和上海对物业维修费用的规定有什么不同？"
+    scored = score_sentences(q, hits, terms)
+    assert scored[0].text.startswith("（三）")  # the item holds most of the question's words
+    text, citations = compose(scored, groups={"北京市": {"bj"}, "上海市": {"sh"}}, docs=DOCS, wants_list=True,
+                              terms=terms)
+    line = next(ln for ln in text.split("\n") if "（三）" in ln)
+    assert "物业服务合同可以约定下列服务事项：（三）物业维修、更新和养护费用的账务管理；" in line
+    quote = next(c.quote for c in citations if c.doc_id == "sh")
+    assert quote in ITEMS and quote.startswith("物业服务合同可以约定下列服务事项：")
+
+
+def test_a_bare_item_answering_a_single_value_question_is_quoted_with_its_head():
+    hit = _hit(ITEMS, "sh", 1, section="第三章 物业管理服务 › 第四十四条")
+    terms = {"维修": 3.0, "费用": 2.0, "账务": 4.0}
+    scored = score_sentences("物业维修费用的账务管理由谁约定？", [hit], terms)
+    text, _ = compose(scored, docs=DOCS, terms=terms)
+    assert text.startswith("物业服务合同可以约定下列服务事项：（三）物业维修")
