@@ -797,9 +797,10 @@ def is_heading(s: ScoredSentence) -> bool:
 
 
 def scope_regions(terms: dict[str, float], docs: dict, doc_ids) -> tuple[str, ...]:
-    """The regions of the documents ``doc_ids`` (``docs``: doc_id → DocumentMeta) that a question term
-    (``terms``: lower-cased question terms) names by full or bare name (上海 → 上海市, ``rag.references.bare_region``),
-    in ``doc_ids`` order; "全国" and documents without a region name none."""
+    """The regions of the documents ``doc_ids`` (``docs``: doc_id → DocumentMeta; ``scoped_order`` passes every
+    indexed document, so that a named province whose own documents were not retrieved still scopes its cities'
+    ones) that a question term (``terms``: lower-cased question terms) names by full or bare name (上海 → 上海市,
+    ``rag.references.bare_region``), in ``doc_ids`` order; "全国" and documents without a region name none."""
     out: list[str] = []
     for d in doc_ids:
         meta = docs.get(d)
@@ -820,15 +821,14 @@ def _region_names(region: str) -> set[str]:
 
 def scoped_order(sentences: list[ScoredSentence], terms: dict[str, float], docs: dict) -> list[ScoredSentence]:
     """``sentences`` (best first) of the documents that apply in the place a question is scoped to: when a
-    question term names the region of some retrieved documents (``scope_regions``) and a sentence of a
+    question term names the region of some indexed documents (``scope_regions``) and a sentence of a
     document applying there (``rag.query.jurisdiction_covers``: the region, its province, its cities;
     national documents and documents without a region too) holds a question term other than the place's
     name, the sentences of every other document are left out — another place's rule sharing more words
     with the question does not answer it. ``sentences`` unchanged otherwise."""
     from rag.query import jurisdiction_covers
 
-    doc_ids = list(dict.fromkeys(s.hit.chunk.doc_id for s in sentences))
-    regions = scope_regions(terms, docs, doc_ids)
+    regions = scope_regions(terms, docs, [*dict.fromkeys(s.hit.chunk.doc_id for s in sentences), *docs])
     if not regions:
         return sentences
     places = set().union(*(_region_names(r) for r in regions))

@@ -106,3 +106,16 @@ def test_a_bare_item_answering_a_single_value_question_is_quoted_with_its_head()
     scored = score_sentences("物业维修费用的账务管理由谁约定？", [hit], terms)
     text, _ = compose(scored, docs=DOCS, terms=terms)
     assert text.startswith("物业服务合同可以约定下列服务事项：（三）物业维修")
+
+
+def test_a_named_province_without_retrieved_documents_of_its_own_scopes_its_cities_documents():
+    docs = {**DOCS, "gd": DocumentMeta("gd", "e.txt", "e.txt", "广东省养犬管理条例", ("养犬条例",), region="广东省"),
+            "dg": DocumentMeta("dg", "f.txt", "f.txt", "东莞市文明行为促进条例", ("文明条例",), region="东莞市")}
+    text_dg = "携带犬只外出应当为犬只佩戴犬牌，用牵引带牵领犬只。"
+    hits = [Hit(1, 1.0, Chunk("dg-1", "dg", "第二章 › 第十一条", text_dg, 0, len(text_dg), 9), docs["dg"].title),
+            Hit(2, 0.5, Chunk("ta-2", "ta", "第三章 › 第九条", "养犬人应当携带犬只外出时为犬只佩戴犬牌并束犬链。", 0, 24, 9),
+                docs["ta"].title)]
+    terms = {"广东": 1.5, "犬只": 6.0, "犬牌": 7.0, "养犬": 7.0}
+    scored = score_sentences("广东对犬只犬牌有什么规定？", hits, terms)
+    assert scope_regions(terms, docs, [*docs]) == ("广东省",)
+    assert [s.hit.chunk.doc_id for s in scoped_order(scored, terms, docs)] == ["dg"]
