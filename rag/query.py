@@ -605,7 +605,8 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         return QueryPlan(asked, tokens, dense_text, (), tuple(matches), ())
     regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
-    if not scopes and len(regions) == 1:
+    unmatched = unmatched_document(question, index)  # a named document no indexed one matches
+    if not scopes and len(regions) == 1 and unmatched is None:
         scopes = implicit_scope(question, index, regions[0])
     doc_ids = tuple(dict.fromkeys(d for s in scopes if s.region is None for d in s.doc_ids))
     if scopes:
@@ -632,7 +633,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None, unmatched_document(question, index))
+                     PENALTY_QUESTION.search(question) is not None, unmatched)
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")

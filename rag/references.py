@@ -19,6 +19,7 @@ All functions are pure (the index is only read; ``document_scopes`` caches the c
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -326,6 +327,8 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
     region = _mention_region(mention, cues)
     if not (era or period or region or words):
         return ()
+    if region and words and unmatched_region(mention, cues, topics):
+        return ()  # a place's document on a topic none of its documents has: no document, not all of them
     found = [c for c in cues if (kind is None or kind in c.kinds) and (era is None or c.era == era)
              and (region is None or c.region == region) and (period is None or c.period == period)]
     if words:
@@ -333,8 +336,14 @@ def resolve_reference(mention: str, cues: tuple[DocumentCues, ...], topics: tupl
         best = max(score.values(), default=0)
         if best:
             found = [c for c in found if score[c.doc_id] == best]
-        elif not (era or period or region) or unmatched_region(mention, cues, topics):
-            return ()  # (a place's document on a topic none of its documents has: no document, not all)
+        elif not (era or period or region):
+            return ()
+        elif region and not _abbreviated_names(mention, found, cues):
+            # no document of its kind and place: one of another kind word (广东省消防条例: 实施消防法办法)
+            # or whose region was read otherwise — after an abbreviation of its kind (上海科技条例)
+            local = [c for c in _local_cues(region, cues)
+                     if (era is None or c.era == era) and (period is None or c.period == period)]
+            found = _topic_leaders(local, words) or found
     if not words or not best:  # "青岛科创条例": the rest of the reference may abbreviate a name (科技创新促进条例)
         found = _abbreviated_names(mention, found, cues) or found
     dated = [c for c in found if c.period[0]]
@@ -386,22 +395,50 @@ def _abbreviation(mention: str, cues: tuple[DocumentCues, ...]) -> re.Pattern | 
 
 def unmatched_region(mention: str, cues: tuple[DocumentCues, ...], topics: tuple[str, ...]) -> str | None:
     """The region of a reference that names a document of one place by topic words (``_topic_words``:
-    words of the indexed names) of which no name of that place's documents holds one — nor holds the rest
-    of the reference as an abbreviation (非遗 → 非物质文化遗产 is expanded before; 科创 →
+    words of the indexed names) of which no name of that place's documents (``_local_cues``) holds
+    ``MIN_TOPIC_SHARE`` of the weight — each word weighing log((N+1)/(n+1)), n of the N names holding it —
+    nor holds the rest of the reference as an abbreviation (非遗 → 非物质文化遗产 is expanded before; 科创 →
     科技创新促进): "重庆市的生活垃圾分类条例" when the 重庆市 documents are 安全生产, 志愿服务, 消防 and
-    非物质文化遗产 regulations. None when the reference names no single place or no topic word, or a
-    document of the place shares one (whatever its kind word or era: 重庆消防办法 may mean 重庆市消防条例)."""
-    _kind, _era, words = _mention_cues(mention, topics)
+    非物质文化遗产 regulations; "广州的物业管理条例" when only 社会急救医疗管理条例 shares a word (管理).
+    None when the reference names no single place or no topic word, or a document of the place shares
+    them (whatever its kind word or era: 重庆消防办法 may mean 重庆市消防条例)."""
+    # (经济特区 belongs to the place, as in derived names: 深圳经济特区数据条例 → 深圳数据条例)
+    _kind, _era, words = _mention_cues(re.sub(r"经济特区|特区", "", mention), topics)
     region = _mention_region(mention, cues) if words else None
     if not region:
         return None
-    local = [c for c in cues if c.region == region]
-    if not local or any(w in c.names for c in local for w in words):
+    local = _local_cues(region, cues)
+    if not local:
+        return None
+    # each word weighs by how few names hold it (log N/n): 物业管理条例 is not matched by 急救医疗管理条例
+    # through 管理 alone, 生活垃圾分类条例 is by 生活垃圾管理条例
+    holders = _names_containing(words, cues)
+    weight = {w: math.log((len(cues) + 1) / (holders[w] + 1)) + 1e-9 for w in words}
+    total = sum(weight.values())
+    if any(sum(weight[w] for w in words if w in c.names) >= MIN_TOPIC_SHARE * total for c in local):
         return None
     pattern = _abbreviation(mention, cues)
     if pattern is not None and any(pattern.search(c.names) for c in local):
         return None
     return region
+
+
+MIN_TOPIC_SHARE = 0.5  # share of a reference's topic-word weight a name of its place must hold to match it
+
+
+def _local_cues(region: str, cues: tuple[DocumentCues, ...]) -> list[DocumentCues]:
+    """The cues of the documents of ``region``: its region, or a name that starts with the region's full or
+    bare name (a city's regulation approved by the province may be read as the province's)."""
+    bare = bare_region(region) or region
+    return [c for c in cues if c.region == region
+            or any(n.startswith((region, bare)) for n in c.names.split("|"))]
+
+
+def _topic_leaders(local: list[DocumentCues], words: list[str]) -> list[DocumentCues]:
+    """The cues of ``local`` whose names share most of ``words`` (at least one); [] when none shares one."""
+    score = {c.doc_id: sum(w in c.names for w in words) for c in local}
+    best = max(score.values(), default=0)
+    return [c for c in local if best and score[c.doc_id] == best]
 
 
 @dataclass(frozen=True)
@@ -439,8 +476,8 @@ def unmatched_document(question: str, index) -> UnmatchedReference | None:
         region = unmatched_region(mention, cues, topics)
         if region:
             chars = set(_reference_rest(mention, cues))
-            titles = list(dict.fromkeys(index.docs[c.doc_id].title for c in cues
-                                        if c.region == region and index.docs[c.doc_id].title))
+            titles = list(dict.fromkeys(index.docs[c.doc_id].title for c in _local_cues(region, cues)
+                                        if index.docs[c.doc_id].title))
             titles.sort(key=lambda t: -len(chars & set(t)))  # stable: ties keep the index order
             return UnmatchedReference(mention, region, tuple(titles[:MAX_SUGGESTIONS]))
     return None

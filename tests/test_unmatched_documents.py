@@ -32,6 +32,14 @@ DOCS = {m.doc_id: m for m in [
     _meta("yi-waste", "乙市生活垃圾管理条例", "乙市"),
     _meta("yi-volunteer", "乙市志愿服务条例", "乙市"),
     _meta("bing-data", "丙市数据条例", "丙市"),
+    _meta("bing-aid", "丙市社会急救医疗管理条例", "丁省"),  # a city's regulation read as its province's
+    _meta("bing-fire", "丙市实施消防法办法", "丙市"),
+    _meta("wu-safety", "戊市安全生产监督管理条例", "戊市"),
+    _meta("wu-park", "戊市停车场管理条例", "戊市"),
+    _meta("wu-farm", "戊市促进农业科技进步若干规定", "戊市"),
+    _meta("wu-science", "戊市科学技术进步条例", "戊市"),
+    _meta("ji-land", "己市土地管理条例", "己市"),
+    _meta("ji-estate", "己市住宅物业管理条例", "己市"),
 ]}
 
 
@@ -51,7 +59,18 @@ def test_a_topic_no_document_of_the_place_has_is_unmatched(index):
     assert document_scopes("甲市的生活垃圾分类条例什么时候施行？", index) == ()
 
 
+def test_a_common_word_alone_does_not_match_and_the_place_is_read_from_the_names_too(index):
+    # 管理 is in many names: 急救医疗管理条例 is not the 物业管理条例 of 丙市
+    found = unmatched_document("丙市的物业管理条例什么时候施行？", index)
+    assert found is not None and "丙市社会急救医疗管理条例" in found.suggestions
+    assert unmatched_document("丙市的急救条例什么时候施行？", index) is None
+
+
 @pytest.mark.parametrize("question, doc_id", [
+    ("丙市的急救条例什么时候施行？", "bing-aid"),  # the region read otherwise: the name says 丙市
+    ("丙市消防条例什么时候施行？", "bing-fire"),  # another kind word: the place's document on the topic
+    ("戊市科技条例什么时候施行？", "wu-science"),  # an abbreviation of its kind before a topic word of another
+
     ("乙市的生活垃圾分类条例什么时候施行？", "yi-waste"),  # partial: shares 生活/垃圾 with the title
     ("甲市科创条例什么时候施行？", "jia-tech"),  # an abbreviation of 科技创新促进
     ("甲市的安全条例什么时候施行？", "jia-safety"),
