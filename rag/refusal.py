@@ -44,6 +44,7 @@ from rag.refusal_value import (  # noqa: F401  (re-exported: ``from rag.refusal 
     ValueKind,
     asked_kinds,
     asked_unit,
+    continuation,
     value_head,
     value_support,
 )
@@ -310,8 +311,9 @@ def _strip_names(question: str, docs: dict) -> str:
 def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
     """The refusals that hold on every corpus, checked before the answerability model
     (``rag.answerability``): no recognisable content (``content_terms``), no retrieved sentence or none
-    sharing a word with the question (best coverage 0), and a place no indexed document covers
-    (``uncovered_place``). None when none applies."""
+    sharing a word with the question (best coverage 0), a place no indexed document covers
+    (``uncovered_place``) and a document named by place and topic words that no indexed document of that
+    place matches (``rag.references.unmatched_document``). None when none applies."""
     if hasattr(index, "tokenizer") and hasattr(index, "df") and not content_terms(question, index):
         return RefusalDecision(True, "no_content", NO_CONTENT_REASON)
     if not scored:
@@ -325,6 +327,12 @@ def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
         regions = "、".join(sorted({m.region for m in index.docs.values() if m.region}))
         return RefusalDecision(True, "region", f"已收录的文件只涉及{regions}，没有关于“{place}”的文件，"
                                                f"检索到的段落也没有提到它。")
+    if hasattr(index, "tokenizer"):
+        from rag.references import unmatched_document
+
+        unmatched = unmatched_document(question, index)
+        if unmatched is not None:
+            return RefusalDecision(True, "unmatched_document", unmatched.reason)
     return None
 
 
@@ -399,8 +407,9 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
             year_reason = f"检索到的段落没有提到{'、'.join(absent)}年的内容。"
     out["year"] = (1.0 if year_reason else 0.0, year_reason)
 
+    # a value may stand in the next clause of its passage ('…责令改正；拒不改正的，可以处…罚款')
     missing_type = next((t for t in asked_types(need)
-                         if not any(t.evidence.search(normalize(s.text)) for s in top)), None)
+                         if not any(t.evidence.search(normalize(continuation(s, NEAR))) for s in top)), None)
     out["answer_type"] = (1.0 if missing_type else 0.0,
                           f"问题询问的是{missing_type.label}，检索到的段落中没有这类信息。" if missing_type else None)
 

@@ -116,5 +116,13 @@ def test_the_answer_says_no_indexed_document_matches(tmp_path):
     assert "2016" not in answer.text and "2014" not in answer.text  # no other document's 施行 date
     plan = plan_query("南京市的生活垃圾分类条例什么时候施行？", qa.retriever.index, settings)
     assert plan.unmatched_reference is not None
+    from rag.extractive import question_terms, score_sentences
+    from rag.refusal import hard_refusal
+
+    index = qa.retriever.index
+    question = "南京市的生活垃圾分类条例有哪些规定？"  # a content question: the hard rule, for every caller
+    scored = score_sentences(question, qa.retrieve(question), question_terms(question, index.tokenizer, index.idf))
+    decision = hard_refusal(question, scored, index)
+    assert decision is not None and decision.rule == "unmatched_document"
     answer = qa.ask("苏州市的生活垃圾分类条例什么时候施行？")  # a partial reference of an indexed title
     assert not answer.refused and "2019" in answer.text
