@@ -216,10 +216,10 @@ def test_each_asked_value_kind_is_its_own_feature_with_a_reason():
     q = "物流港二期工程计划哪年建成？"
     missing, _, _ = _evidence(q, "以物流港为重点，共建国际铁路门户枢纽。")
     assert missing.values["value_time"] > 0.5 and missing.values["value_number"] == 0.0
-    assert "年份或日期" in missing.reasons["value_time"] and missing.reasons["value_org"] is None
+    assert "年份、日期或期限" in missing.reasons["value_time"] and missing.reasons["value_org"] is None
     model = A.Model(("value_time",), (0.1,), (0.3,), (3.0,), -1.0, 0.5)
     d = A.decide(missing, model)
-    assert d.refused and d.rule == "value" and "年份或日期" in d.reason
+    assert d.refused and d.rule == "value" and "年份、日期或期限" in d.reason
 
 
 def test_the_bundled_model_file_is_fitted_on_tuning_questions_only():
@@ -314,3 +314,14 @@ def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
     (org,) = asked_kinds("首席数据官由谁来担任？")
     assert _kind_evidence(org, "首席数据官由谁来担任？").search("首席数据官由本区域、本部门、本单位相关负责人担任")
 
+
+
+def test_a_duration_in_minutes_states_a_time():
+    """多久 asks for a time; '三分钟内' and '30分钟' state one (a duration, not only a year or a date)."""
+    from rag.refusal_value import VALUE_KINDS
+
+    time_kind = next(k for k in VALUE_KINDS if k.name == "time")
+    assert time_kind.trigger.search("接到调度指令后多久要出车")
+    for stated in ("在接到调度指令后三分钟内派出急救车辆", "应当在30分钟内到达", "十五个工作日内办结"):
+        assert time_kind.evidence.search(stated), stated
+    assert not time_kind.evidence.search("派出急救车辆及急救人员")
