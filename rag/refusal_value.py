@@ -88,17 +88,17 @@ def value_head(need: str, focus: dict[str, float]) -> str | None:
     numbers and particles skipped — "2025年规上工业企业利润总额的目标是多少亿元" → "利润总额", "上市公司
     数量达到多少家" → "上市公司" — when it is a focus word (``focus_terms``); else None (the support then
     looks at the focus as a whole)."""
-    import jieba.posseg
+    from rag.jieba_dict import posseg
 
     m = VALUE_KINDS[1].trigger.search(need)
     if not m:
         return None
     after = _COUNTED_AFTER.match(need, m.end())
     if after:  # "几位专家", "多少业主", "几个工作日": the noun right after the count word and its measure word
-        first = next(iter(jieba.posseg.lcut(after.group(1))), None)
+        first = next(iter(posseg().lcut(after.group(1))), None)
         if first is not None and first.flag.startswith("n") and first.flag != "ns" and first.word in focus:
             return first.word
-    for pair in reversed(jieba.posseg.lcut(need[:m.start()])):
+    for pair in reversed(posseg().lcut(need[:m.start()])):
         word, flag = pair.word.strip(), pair.flag
         if _CLAUSE_PUNCT.search(word):
             return None
