@@ -32,7 +32,7 @@ import os
 import shutil
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, IngestBusyError
@@ -354,8 +354,13 @@ def chunk_from_json(row: dict) -> Chunk:
     return Chunk(**{k: row[k] for k in Chunk.__dataclass_fields__ if k in row})
 
 
+_CHUNK_FIELDS = tuple(Chunk.__dataclass_fields__)
+
+
 def chunk_to_json(chunk: Chunk) -> dict:
-    return asdict(chunk)
+    """The chunk's fields in declaration order (``dataclasses.asdict`` without its deep copy: every field
+    is a str or int; 8 s of asdict per 164 k chunks when writing chunks.jsonl)."""
+    return {name: getattr(chunk, name) for name in _CHUNK_FIELDS}
 
 
 def meta_from_json(row: dict) -> DocumentMeta:

@@ -487,10 +487,17 @@ def _document_frequencies_ids(vocab: list[str], flat, offsets) -> dict:
     """Token → number of chunks containing it (the empty token left out), plus ``"__N__"``."""
     import numpy as np
 
-    n, v = len(offsets) - 1, max(len(vocab), 1)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    pairs = np.unique(rows * v + flat.astype(np.int64))
-    counts = np.bincount(pairs % v, minlength=len(vocab))
+    import scipy.sparse
+
+    n = len(offsets) - 1
+    # a chunk × token count matrix whose duplicates are merged within each row (a sort per row): the
+    # column indices left are each chunk's distinct tokens (a global np.unique over every token took
+    # 7.3 s at 164 k chunks / 13.6 M tokens, this 0.4 s)
+    # (copies: sum_duplicates sorts the index arrays in place, and ``flat`` is written to tokens.npz)
+    matrix = scipy.sparse.csr_matrix((np.ones(len(flat), dtype=np.int32), np.array(flat, dtype=np.int32),
+                                      np.array(offsets, dtype=np.int64)), shape=(n, max(len(vocab), 1)))
+    matrix.sum_duplicates()
+    counts = np.bincount(matrix.indices, minlength=len(vocab))
     df = {vocab[i]: int(c) for i, c in enumerate(counts) if c and vocab[i]}
     return {"__N__": n, **df}
 
