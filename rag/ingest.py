@@ -483,6 +483,53 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
     return vocab, flat, offsets, keys, prev, len(todo)
 
 
+def _bm25_index(bm25s, vocab: list[str], flat, offsets):
+    """A ``bm25s.BM25(k1=1.2, b=0.75)`` (Lucene scoring, NumPy CSC backend) over the chunks whose token ids
+    are ``flat[offsets[i]:offsets[i + 1]]`` (ids into ``vocab``) — the index ``BM25.index((id lists,
+    vocab dict))`` builds, with the same float32 scores and CSC arrays, computed over the arrays at once
+    instead of a Counter per chunk (whole LawRefBook corpus, 164 k chunks: ~6 s → well under 1 s). The
+    term frequencies come from a chunk × token CSR matrix; each score is bm25s's
+    ``idf · tf / (k1 · (1 − b + b · len / avg_len) + tf)`` in float64 with the idf rounded to float32 first,
+    as bm25s computes it (``_score_idf_lucene`` with ``math.log``, ``_score_tfc_robertson``)."""
+    import math
+
+    import numpy as np
+    import scipy.sparse
+
+    bm25 = bm25s.BM25(k1=1.2, b=0.75)
+    if bm25.method != "lucene" or bm25.idf_method != "lucene" or bm25.csc_backend != "numpy":
+        raise RuntimeError(f"bm25s defaults changed ({bm25.method}, {bm25.csc_backend}): update _bm25_index")
+    n, n_vocab = len(offsets) - 1, len(vocab)
+    vocab_dict = {t: i for i, t in enumerate(vocab)}
+    lengths = np.diff(np.asarray(offsets, dtype=np.int64))
+    avg_len = np.array([int(x) for x in lengths]).mean() if n else np.float64("nan")
+    matrix = scipy.sparse.csr_matrix((np.ones(len(flat), dtype=np.int64), np.array(flat, dtype=np.int32),
+                                      np.array(offsets, dtype=np.int64)), shape=(n, max(n_vocab, 1)))
+    matrix.sum_duplicates()
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(matrix.indptr))
+    cols = matrix.indices.astype(np.int32)
+    df = np.bincount(cols, minlength=n_vocab)
+    idf = np.zeros(n_vocab, dtype=bm25.dtype)
+    for token, count in enumerate(df.tolist()):
+        if count:
+            idf[token] = math.log(1 + (n - count + 0.5) / (count + 0.5))
+    k1, b = bm25.k1, bm25.b
+    doc_part = np.array([k1 * ((1 - b) + b * int(length) / avg_len) for length in lengths], dtype=np.float64)
+    tf = matrix.data.astype(bm25.dtype).astype(np.float64)
+    scores = (idf[cols].astype(np.float64) * (tf / (doc_part[rows] + tf))).astype(bm25.dtype)
+    order = np.argsort((cols.astype(np.int64) << 32) | rows.astype(np.int64))
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_vocab), out=indptr[1:])
+    bm25.scores = {"data": scores[order].astype(bm25.dtype), "indices": rows[order], "indptr": indptr,
+                   "num_docs": n}
+    bm25.nonoccurrence_array = None
+    if "" not in vocab_dict:
+        vocab_dict[""] = max(vocab_dict.values()) + 1
+    bm25.vocab_dict = vocab_dict
+    bm25.unique_token_ids_set = set(vocab_dict.values())
+    return bm25
+
+
 def _document_frequencies_ids(vocab: list[str], flat, offsets) -> dict:
     """Token → number of chunks containing it (the empty token left out), plus ``"__N__"``."""
     import numpy as np
@@ -547,9 +594,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         def tokens_of(i: int) -> list[str]:
             return [t for t in vocab_arr[flat[offsets[i]:offsets[i + 1]]] if t]
 
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index(([flat[offsets[i]:offsets[i + 1]].tolist() for i in range(len(chunks))],
-                    {t: i for i, t in enumerate(vocab)}), show_progress=False)
+        bm25 = _bm25_index(bm25s, vocab, flat, offsets)
         bm25.save(str(tmp_dir / "bm25"))
         (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies_ids(vocab, flat, offsets),
                                                     ensure_ascii=False), encoding="utf-8")
