@@ -210,28 +210,31 @@ def citing_rows(chunks, rows) -> dict[int, tuple[int, ...]]:
     return {row: tuple(citing) for row, citing in links.items()}
 
 
-class DocumentCitations(Mapping):
-    """``citing_rows`` of an index, computed per document on first access of one of its rows
-    (thread-safe): a question pays for the documents of its top hits, never for the whole library.
-    ``chunks``: the index's chunks; ``doc_of_row``: int array, row → document position; ``rows_of_doc``:
-    document position → its rows in ascending order. Iterating or ``len`` computes every document."""
+class PerDocumentRows(Mapping):
+    """Row → value of a per-document map of an index (``build(chunks, rows of one document)`` → ``{row:
+    value}``), computed per document on first access of one of its rows (thread-safe): a question pays
+    for the documents of its top hits, never for the whole library. ``chunks``: the index's chunks;
+    ``doc_of_row``: int array, row → document position; ``rows_of_doc``: document position → its rows in
+    ascending order. A row outside the index or of no entry is absent; iterating or ``len`` computes every
+    document."""
 
-    def __init__(self, chunks, doc_of_row, rows_of_doc):
+    def __init__(self, chunks, doc_of_row, rows_of_doc, build):
         self._chunks = chunks
         self._doc_of_row = doc_of_row
         self._rows_of_doc = rows_of_doc
-        self._built: dict[int, dict[int, tuple[int, ...]]] = {}
+        self._build = build
+        self._built: dict[int, dict] = {}
         self._lock = threading.Lock()
 
-    def _doc(self, position: int) -> dict[int, tuple[int, ...]]:
+    def _doc(self, position: int) -> dict:
         built = self._built.get(position)
         if built is None:
-            built = citing_rows(self._chunks, self._rows_of_doc[position])
+            built = self._build(self._chunks, self._rows_of_doc[position])
             with self._lock:
                 built = self._built.setdefault(position, built)
         return built
 
-    def _of(self, row) -> dict[int, tuple[int, ...]]:
+    def _of(self, row) -> dict:
         try:
             row = operator.index(row)
         except TypeError:
@@ -240,7 +243,7 @@ class DocumentCitations(Mapping):
             return {}
         return self._doc(int(self._doc_of_row[row]))
 
-    def __getitem__(self, row: int) -> tuple[int, ...]:
+    def __getitem__(self, row: int):
         return self._of(row)[row]
 
     def __contains__(self, row) -> bool:
@@ -252,6 +255,14 @@ class DocumentCitations(Mapping):
 
     def __len__(self) -> int:
         return sum(len(self._doc(p)) for p in range(len(self._rows_of_doc)))
+
+
+class DocumentCitations(PerDocumentRows):
+    """``citing_rows`` of an index per document on first use (``PerDocumentRows``): row of an article →
+    rows of the articles of its document that cite it."""
+
+    def __init__(self, chunks, doc_of_row, rows_of_doc):
+        super().__init__(chunks, doc_of_row, rows_of_doc, citing_rows)
 
 
 MAX_CITING = 2  # citing articles added for one question

@@ -483,18 +483,18 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
     return vocab, flat, offsets, keys, prev, len(todo)
 
 
-def _bm25_index(bm25s, vocab: list[str], flat, offsets):
+def _bm25_index(bm25s, vocab: list[str], flat, offsets, counts=None):
     """A ``bm25s.BM25(k1=1.2, b=0.75)`` (Lucene scoring, NumPy CSC backend) over the chunks whose token ids
     are ``flat[offsets[i]:offsets[i + 1]]`` (ids into ``vocab``) — the index ``BM25.index((id lists,
     vocab dict))`` builds, with the same float32 scores and CSC arrays, computed over the arrays at once
     instead of a Counter per chunk (whole LawRefBook corpus, 164 k chunks: ~6 s → well under 1 s). The
     term frequencies come from a chunk × token CSR matrix; each score is bm25s's
     ``idf · tf / (k1 · (1 − b + b · len / avg_len) + tf)`` in float64 with the idf rounded to float32 first,
-    as bm25s computes it (``_score_idf_lucene`` with ``math.log``, ``_score_tfc_robertson``)."""
+    as bm25s computes it (``_score_idf_lucene`` with ``math.log``, ``_score_tfc_robertson``). ``counts``:
+    ``_token_counts`` of the same chunks when already computed."""
     import math
 
     import numpy as np
-    import scipy.sparse
 
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
     if bm25.method != "lucene" or bm25.idf_method != "lucene" or bm25.csc_backend != "numpy":
@@ -503,9 +503,7 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets):
     vocab_dict = {t: i for i, t in enumerate(vocab)}
     lengths = np.diff(np.asarray(offsets, dtype=np.int64))
     avg_len = np.array([int(x) for x in lengths]).mean() if n else np.float64("nan")
-    matrix = scipy.sparse.csr_matrix((np.ones(len(flat), dtype=np.int64), np.array(flat, dtype=np.int32),
-                                      np.array(offsets, dtype=np.int64)), shape=(n, max(n_vocab, 1)))
-    matrix.sum_duplicates()
+    matrix = _token_counts(n_vocab, flat, offsets) if counts is None else counts
     rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(matrix.indptr))
     cols = matrix.indices.astype(np.int32)
     df = np.bincount(cols, minlength=n_vocab)
@@ -519,7 +517,7 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets):
     scores = (idf[cols].astype(np.float64) * (tf / (doc_part[rows] + tf))).astype(bm25.dtype)
     order = np.argsort((cols.astype(np.int64) << 32) | rows.astype(np.int64))
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cols, minlength=n_vocab), out=indptr[1:])
+    np.cumsum(df, out=indptr[1:])
     bm25.scores = {"data": scores[order].astype(bm25.dtype), "indices": rows[order], "indptr": indptr,
                    "num_docs": n}
     bm25.nonoccurrence_array = None
@@ -530,23 +528,27 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets):
     return bm25
 
 
-def _document_frequencies_ids(vocab: list[str], flat, offsets) -> dict:
-    """Token → number of chunks containing it (the empty token left out), plus ``"__N__"``."""
+def _token_counts(n_vocab: int, flat, offsets):
+    """The chunk × token count matrix (scipy CSR, int64, duplicates merged: each row's column indices are
+    its chunk's distinct token ids, ascending) of the chunks ``flat[offsets[i]:offsets[i + 1]]``. Copies
+    its inputs: merging sorts the index arrays in place, and ``flat`` is written to tokens.npz."""
     import numpy as np
-
     import scipy.sparse
 
-    n = len(offsets) - 1
-    # a chunk × token count matrix whose duplicates are merged within each row (a sort per row): the
-    # column indices left are each chunk's distinct tokens (a global np.unique over every token took
-    # 7.3 s at 164 k chunks / 13.6 M tokens, this 0.4 s)
-    # (copies: sum_duplicates sorts the index arrays in place, and ``flat`` is written to tokens.npz)
-    matrix = scipy.sparse.csr_matrix((np.ones(len(flat), dtype=np.int32), np.array(flat, dtype=np.int32),
-                                      np.array(offsets, dtype=np.int64)), shape=(n, max(len(vocab), 1)))
-    matrix.sum_duplicates()
-    counts = np.bincount(matrix.indices, minlength=len(vocab))
-    df = {vocab[i]: int(c) for i, c in enumerate(counts) if c and vocab[i]}
-    return {"__N__": n, **df}
+    matrix = scipy.sparse.csr_matrix((np.ones(len(flat), dtype=np.int64), np.array(flat, dtype=np.int32),
+                                      np.array(offsets, dtype=np.int64)), shape=(len(offsets) - 1, max(n_vocab, 1)))
+    matrix.sum_duplicates()  # a sort per row (np.unique over all 13.6 M tokens of LawRefBook took 7.3 s, this 0.4 s)
+    return matrix
+
+
+def _document_frequencies_ids(vocab: list[str], flat, offsets, counts=None) -> dict:
+    """Token → number of chunks containing it (the empty token left out), plus ``"__N__"``; ``counts``:
+    ``_token_counts`` of the same chunks when already computed."""
+    import numpy as np
+
+    counts = _token_counts(len(vocab), flat, offsets) if counts is None else counts
+    df = np.bincount(counts.indices, minlength=len(vocab))
+    return {"__N__": len(offsets) - 1, **{vocab[i]: int(c) for i, c in enumerate(df) if c and vocab[i]}}
 
 
 def _collection_name(settings, model) -> str:
@@ -594,9 +596,10 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         def tokens_of(i: int) -> list[str]:
             return [t for t in vocab_arr[flat[offsets[i]:offsets[i + 1]]] if t]
 
-        bm25 = _bm25_index(bm25s, vocab, flat, offsets)
+        counts = _token_counts(len(vocab), flat, offsets)
+        bm25 = _bm25_index(bm25s, vocab, flat, offsets, counts)
         bm25.save(str(tmp_dir / "bm25"))
-        (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies_ids(vocab, flat, offsets),
+        (tmp_dir / "df.json").write_text(json.dumps(_document_frequencies_ids(vocab, flat, offsets, counts),
                                                     ensure_ascii=False), encoding="utf-8")
         save_tokens(tmp_dir / TOKENS_FILE, vocab, flat, offsets, keys, vids)
 

@@ -13,14 +13,13 @@ Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best f
 
 from __future__ import annotations
 
-import operator
 import re
 import threading
 from collections.abc import Mapping
 
 from rag.chunking import SECTION_SEP, build_outlines, outline_section
 from rag.extractive import is_label
-from rag.fusion import protect_rows
+from rag.fusion import PerDocumentRows, protect_rows
 from rag.text import split_sentences
 from rag.types import Chunk
 
@@ -98,48 +97,12 @@ def continuation_rows(chunks: list[Chunk], rows=None) -> dict[int, int]:
     return out
 
 
-class DocumentContinuations(Mapping):
-    """``continuation_rows`` of an index, computed per document on first access of one of its rows
-    (thread-safe): a list question pays for the documents of its top hits, never for the whole
-    library. ``doc_of_row``: int array, row → document position; ``rows_of_doc``: document position →
-    its rows in ascending order. Iterating or ``len`` computes every document."""
+class DocumentContinuations(PerDocumentRows):
+    """``continuation_rows`` of an index per document on first use (``rag.fusion.PerDocumentRows``): a
+    list question pays for the documents of its top hits, never for the whole library."""
 
     def __init__(self, chunks: list[Chunk], doc_of_row, rows_of_doc):
-        self._chunks = chunks
-        self._doc_of_row = doc_of_row
-        self._rows_of_doc = rows_of_doc
-        self._built: dict[int, dict[int, int]] = {}
-        self._lock = threading.Lock()
-
-    def _doc(self, position: int) -> dict[int, int]:
-        built = self._built.get(position)
-        if built is None:
-            built = continuation_rows(self._chunks, self._rows_of_doc[position])
-            with self._lock:
-                built = self._built.setdefault(position, built)
-        return built
-
-    def _of(self, row) -> dict[int, int]:
-        try:
-            row = operator.index(row)
-        except TypeError:
-            return {}
-        if not 0 <= row < len(self._chunks):
-            return {}
-        return self._doc(int(self._doc_of_row[row]))
-
-    def __getitem__(self, row: int) -> int:
-        return self._of(row)[row]
-
-    def __contains__(self, row) -> bool:
-        return row in self._of(row)
-
-    def __iter__(self):
-        for position in range(len(self._rows_of_doc)):
-            yield from self._doc(position)
-
-    def __len__(self) -> int:
-        return sum(len(self._doc(p)) for p in range(len(self._rows_of_doc)))
+        super().__init__(chunks, doc_of_row, rows_of_doc, continuation_rows)
 
 
 def add_continuations(order: list[int], next_rows: dict[int, int], window: int, protected: list[int],

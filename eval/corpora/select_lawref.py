@@ -94,27 +94,36 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    wanted = {os.path.basename(p): p for p in chosen}
-    present = set(os.listdir(args.out)) - set(KEEP) if os.path.isdir(args.out) else set()
-    if args.check:
-        problems = [f"missing {n}" for n in sorted(set(wanted) - present)]
-        problems += [f"extra {n}" for n in sorted(present - set(wanted))]
-        problems += [f"differs {n}" for n in sorted(present & set(wanted))
-                     if not filecmp.cmp(wanted[n], os.path.join(args.out, n), shallow=False)]
-        for p in problems:
-            print(p)
-        print(f"{len(wanted)} selected, {len(problems)} problem(s)", file=sys.stderr)
-        return 1 if problems else 0
-    os.makedirs(args.out, exist_ok=True)
-    for name in sorted(present - set(wanted)):
-        os.remove(os.path.join(args.out, name))
-    for name, path in wanted.items():
-        shutil.copyfile(path, os.path.join(args.out, name))
+    status = sync(chosen, args.out, args.check, f"{len(chosen)} selected")
+    if status or args.check:
+        return status
     size = sum(os.path.getsize(p) for p in chosen)
     provinces = {os.path.relpath(p, args.src).split(os.sep)[0] for p in chosen}
     print(f"{len(chosen)} files from {len(provinces)} provinces, {size} bytes → {args.out}", file=sys.stderr)
     return 0
 
+
+def sync(chosen: list[str], out: str, check: bool, label: str, keep: tuple[str, ...] = KEEP) -> int:
+    """Make folder ``out`` hold exactly the files ``chosen`` (byte copies under their base names, besides
+    ``keep``), or with ``check`` only print what differs (missing / extra / differs lines, then ``label``
+    and the problem count on stderr). Returns the exit status: 1 when ``check`` found a problem, else 0."""
+    wanted = {os.path.basename(p): p for p in chosen}
+    present = set(os.listdir(out)) - set(keep) if os.path.isdir(out) else set()
+    if check:
+        problems = [f"missing {n}" for n in sorted(set(wanted) - present)]
+        problems += [f"extra {n}" for n in sorted(present - set(wanted))]
+        problems += [f"differs {n}" for n in sorted(present & set(wanted))
+                     if not filecmp.cmp(wanted[n], os.path.join(out, n), shallow=False)]
+        for p in problems:
+            print(p)
+        print(f"{label}, {len(problems)} problem(s)", file=sys.stderr)
+        return 1 if problems else 0
+    os.makedirs(out, exist_ok=True)
+    for name in sorted(present - set(wanted)):
+        os.remove(os.path.join(out, name))
+    for name, path in wanted.items():
+        shutil.copyfile(path, os.path.join(out, name))
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

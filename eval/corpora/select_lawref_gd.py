@@ -17,10 +17,8 @@ files); exit status 2 when the source folder cannot be read. Standard library on
 from __future__ import annotations
 
 import argparse
-import filecmp
 import importlib.util
 import os
-import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,26 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    wanted = {os.path.basename(p): p for p in chosen}
-    present = set(os.listdir(args.out)) - set(KEEP) if os.path.isdir(args.out) else set()
-    if args.check:
-        problems = [f"missing {n}" for n in sorted(set(wanted) - present)]
-        problems += [f"extra {n}" for n in sorted(present - set(wanted))]
-        problems += [f"differs {n}" for n in sorted(present & set(wanted))
-                     if not filecmp.cmp(wanted[n], os.path.join(args.out, n), shallow=False)]
-        for p in problems:
-            print(p)
-        print(f"{len(wanted)} selected of {len(paths)}, {len(problems)} problem(s)", file=sys.stderr)
-        return 1 if problems else 0
-    os.makedirs(args.out, exist_ok=True)
-    for name in sorted(present - set(wanted)):
-        os.remove(os.path.join(args.out, name))
-    for name, path in wanted.items():
-        shutil.copyfile(path, os.path.join(args.out, name))
+    status = _dev_rule().sync(chosen, args.out, args.check, f"{len(chosen)} selected of {len(paths)}", KEEP)
+    if status or args.check:
+        return status
     size = sum(os.path.getsize(p) for p in chosen)
     print(f"{len(chosen)} of {len(paths)} files, {size} bytes → {args.out}", file=sys.stderr)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
