@@ -69,7 +69,10 @@ def randomized_svd(matrix, k: int, n_oversamples: int = 256, n_iter: int = 4, se
     5.1 — the method of scikit-learn's ``randomized_svd``); the small factor B = Qᵀ·A is decomposed
     through its w×w Gram matrix B·Bᵀ (w = k + n_oversamples), so that no V-sized QR or SVD is needed.
     Time ~ nnz·w·(2·n_iter + 2) + (n + V)·w², memory ~ (n + V)·w; the passes over the matrix run in float32.
-    Deterministic for a given ``seed``.
+    Deterministic for a given ``seed``. ``n_oversamples`` 64 would fit 8.5 k chunks in 3.3 s instead of
+    5.3 s with the same self-retrieval (R@10 0.927 on 300 sentences), but it moved the smaller components
+    enough (least principal-angle cosine 0.19 on the 6.4 k chunks of lawref-dev) to lower external dev
+    key facts 0.917 → 0.896: 256 stays.
     Raises ValueError when k < 1."""
     from scipy import linalg
 

@@ -166,18 +166,22 @@ def chroma_client(settings: Settings, fresh: bool = False):
 
 
 def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict:
-    """Chroma metadata of a chunk (filterable: doc_id, region, level, period bounds, draft, kind)."""
+    """Chroma metadata of a chunk: the fields ``rag.retrieval.Filters.chroma_where`` filters on (doc_id,
+    region, period bounds, draft) and nothing else — Chroma writes one SQLite row per key and vector, and
+    the four unused keys it had (chunk_id, section, kind, level) made an upsert of 8.5 k vectors 0.65 s
+    (14 %) slower. The chunk id is the vector id's prefix (``chunk_id_of``)."""
     return {
-        "chunk_id": chunk.chunk_id,
         "doc_id": chunk.doc_id,
-        "section": chunk.section,
-        "kind": chunk.kind,
         "region": meta.region or "",
-        "level": meta.level or "",
         "period_start": meta.period_start if meta.period_start is not None else -1,
         "period_end": meta.period_end if meta.period_end is not None else 9999,
         "draft": meta.is_draft,
     }
+
+
+def chunk_id_of(vector_id: str) -> str:
+    """The chunk id of a vector id made by ``vector_id`` (``<chunk_id>-<12 hex>``)."""
+    return vector_id.rsplit("-", 1)[0]
 
 
 def vector_id(chunk: Chunk, text: str, metadata: dict) -> str:
@@ -271,7 +275,7 @@ class LiveVectors:
     def similarity_search_by_vector_with_relevance_scores(self, embedding, k: int = 4, filter=None, **_kwargs):
         """``[(Document, cosine distance)]`` of the ``k`` nearest live vectors (nearest first) that match
         the Chroma ``filter`` (a ``where`` dict or None); each Document carries the chunk's Chroma metadata
-        (``chunk_id``, ``doc_id`` …), its vector id as ``id`` and the chunk text (``texts``)."""
+        (``doc_id`` …) and its ``chunk_id``, its vector id as ``id`` and the chunk text (``texts``)."""
         from langchain_core.documents import Document
 
         if k <= 0:
@@ -282,7 +286,8 @@ class LiveVectors:
         out = []
         for vid, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0]):
             if vid in self.live_ids:
-                out.append((Document(page_content=self.texts.get(vid, ""), metadata=meta or {}, id=vid),
+                out.append((Document(page_content=self.texts.get(vid, ""),
+                                     metadata={**(meta or {}), "chunk_id": chunk_id_of(vid)}, id=vid),
                             float(dist)))
                 if len(out) == k:
                     break

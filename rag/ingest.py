@@ -219,6 +219,27 @@ def _file_size(path: Path) -> int:
         return 0
 
 
+def _warm_imports() -> None:
+    """Import, in a daemon thread, the libraries the later stages of an ingest need (Chroma's client,
+    bm25s, SciPy's sparse matrices, the embeddings module): started while worker processes read and chunk
+    the documents, when this process only waits for them, so that ~1.5 s of imports are not paid after.
+    An import that fails here is left to fail, with its own error, where the stage imports it."""
+    import threading
+
+    def run():
+        try:
+            import scipy.sparse  # noqa: F401
+
+            from rag import embeddings, imports  # noqa: F401
+
+            imports.bm25s()
+            import chromadb  # noqa: F401
+        except Exception:  # noqa: BLE001 - the stage that needs the module reports it
+            pass
+
+    threading.Thread(target=run, name="warm-imports", daemon=True).start()
+
+
 def _ingest(settings, paths, progress, exclude, keep_others, refit=False, workers=None) -> IngestReport:
     started = time.perf_counter()
     if workers is None:
@@ -272,7 +293,10 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False, worker
     jobs = [(source, sha, settings.chunk_tokens) for source, sha, _p, _m, unchanged, _f in plan
             if sha and not unchanged]
     size = sum(_file_size(job[0].path) for job in jobs)
-    loaded_docs = iter(workers.map(read_and_chunk, jobs, size >= PARALLEL_MIN_BYTES, progress, "读取与分块"))
+    parallel = size >= PARALLEL_MIN_BYTES and len(jobs) > 1 and workers.n > 1
+    if parallel:
+        _warm_imports()
+    loaded_docs = iter(workers.map(read_and_chunk, jobs, parallel, progress, "读取与分块"))
     for source, sha, prev, meta_json, unchanged, failure in plan:
         doc_id = source.meta.doc_id
         if failure is not None:
@@ -432,8 +456,9 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
     lower-casing stop there too), so a text's tokens are its lines' tokens in order: the lines before
     the passage (title, region, section path, table header), repeated over a document's chunks, are
     tokenised once each (a tenth to a third of the characters of a regulation's articles).
-    ``workers`` (``rag.ingest_workers.Workers``): at least ``PARALLEL_MIN_CHUNKS`` chunks are cut in its
-    processes, in batches of ``TOKEN_BATCH``; the results are the same."""
+    ``workers`` (``rag.ingest_workers.Workers``): at least ``PARALLEL_MIN_CHUNKS`` chunks (more than
+    ``TOKEN_BATCH`` when its processes already run) are cut in its processes, in batches of
+    ``TOKEN_BATCH``; the results are the same."""
     import numpy as np
 
     from rag.index import TOKENS_FILE, load_tokens
@@ -459,7 +484,8 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
     userdict = userdict_path(settings)
     batches = [[lines[i] if lines is not None else [texts[i]] for i in todo[at:at + TOKEN_BATCH]]
                for at in range(0, len(todo), TOKEN_BATCH)]
-    if workers is not None and len(todo) >= PARALLEL_MIN_CHUNKS and workers.n > 1:
+    if workers is not None and workers.n > 1 and (len(todo) >= PARALLEL_MIN_CHUNKS
+                                                  or (workers.started and len(todo) > TOKEN_BATCH)):
         joined = workers.map(tokenize_lines, [(str(userdict) if userdict else None, b) for b in batches], True,
                              progress, "分词", len(batches))
         cut = (t.split("\n") if t else [] for part in joined for t in part)

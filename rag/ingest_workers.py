@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable, Sequence
 
-PARALLEL_MIN_BYTES = 4_000_000
-"""Files to read and chunk totalling at least this many bytes are read by workers."""
+PARALLEL_MIN_BYTES = 1_000_000
+"""Files to read and chunk totalling at least this many bytes (≈ 330 k Chinese characters, three times
+the bundled corpus) are read by workers; the pool then stays up for tokenising."""
 
 PARALLEL_MIN_CHUNKS = 8_000
-"""At least this many chunks to tokenise are cut by workers."""
+"""At least this many chunks to tokenise are cut by workers (more than ``TOKEN_BATCH`` when the workers
+are already running from reading)."""
 
 MAX_WORKERS = 4
 TOKEN_BATCH = 400
@@ -55,6 +57,12 @@ class Workers:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def started(self) -> bool:
+        """Whether the processes are running (an earlier ``map`` ran in them): a later job of any size
+        costs them no start-up."""
+        return self._pool is not None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -41,7 +41,7 @@ class ReadLimits:
     uncompressed size of a DOCX's zip members, in bytes; ``max_zip_ratio``: largest uncompressed /
     compressed ratio of a zip member larger than 1 MiB expanded (zip-bomb guard)."""
 
-    max_chars: int = 1_000_000
+    max_chars: int = 4_000_000
     max_expanded_bytes: int = 64 * 1024 * 1024
     max_zip_ratio: int = 100
 

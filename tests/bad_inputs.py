@@ -126,7 +126,7 @@ def text_with_script(folder: Path) -> Path:
 
 INPUTS: dict = {
     "DOCX zip bomb (63 MiB XML)": (zip_bomb_docx, "refused"),
-    "10 MB Chinese text": (lambda f: text_file(f, "chinese-10mb.txt", 10 * 1024 * 1024), "refused"),
+    "10 MB Chinese text": (lambda f: text_file(f, "chinese-10mb.txt", 10 * 1024 * 1024), "indexed"),
     "50 MB text": (lambda f: text_file(f, "text-50mb.txt", 50 * 1024 * 1024), "refused"),
     "DOCX of 10,000 paragraphs": (many_paragraphs_docx, "either"),
     "empty file": (empty_file, "refused"),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.index import chunk_id_of
 from rag.settings import Settings
 
 from core_support import MINI_DOC_IDS, run
@@ -77,16 +78,16 @@ def chroma_server(tmp_path):
 
 
 def server_ids(host: str, port: int, chunk_ids: list[str]) -> set[str]:
-    """The chunk ids among ``chunk_ids`` that some collection of the server holds a vector for (by the
-    ``chunk_id`` of the vectors' metadata, whatever ids the vectors are stored under)."""
+    """The chunk ids among ``chunk_ids`` that some collection of the server holds a vector for (the chunk id
+    is the prefix of a vector id, ``rag.index.chunk_id_of``)."""
     import chromadb
 
     client = chromadb.HttpClient(host=host, port=port, settings=chromadb.config.Settings(anonymized_telemetry=False))
     found: set[str] = set()
     for col in client.list_collections():
         collection = client.get_collection(getattr(col, "name", col))
-        got = collection.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["metadatas"])
-        found |= {m["chunk_id"] for m in got["metadatas"] if m}
+        got = collection.get(include=[])
+        found |= {chunk_id_of(vid) for vid in got["ids"]} & set(chunk_ids)
     return found
 
 

@@ -75,7 +75,7 @@ def test_kill_9_during_ingest_keeps_the_previous_index_and_the_next_ingest_compl
 # --- (d) bad inputs ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("make", [
     lambda f: zip_bomb_docx(f, expanded_mb=8),
-    lambda f: text_file(f, "long.txt", 4 * 1024 * 1024),  # > 1,000,000 characters
+    lambda f: text_file(f, "long.txt", 14 * 1024 * 1024),  # ≈ 4.9 M characters > the 4,000,000 default
     empty_file, binary_as_txt, pdf_without_text, unsupported_type,
 ], ids=["zip-bomb-docx", "over-char-limit", "empty", "binary-as-txt", "pdf-no-text", "unsupported"])
 def test_bad_file_is_refused_with_one_line_and_nothing_is_lost(make, mini_template, tmp_path, monkeypatch, capsys):
