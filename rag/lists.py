@@ -110,22 +110,26 @@ def add_continuations(order: list[int], next_rows: dict[int, int], window: int, 
     """``order`` with the continuation ``next_rows[row]`` of each of its first ``min(ranks, window)``
     rows (best first; at most ``limit`` added, none of an added row) placed directly after that row —
     but behind the rows of ``protected`` (the global top 2) and continuations of better rows that
-    directly follow it, so that those keep their places — unless the continuation is already in the first ``window`` places or would land outside
-    them. Each addition pushes the window's lowest-ranked row out of it; a row of ``protected`` stays
-    inside (``protect_rows``). Row ids, best first, without duplicates."""
+    directly follow it, so that those keep their places — unless it is there already (or ranked before
+    the row) or would land outside the first ``window`` places. A continuation ranked lower inside the
+    window moves up behind its head (a later insertion, such as a section outline, then keeps it there
+    instead of pushing it out); one from outside the window pushes the window's lowest-ranked row out
+    of it; a row of ``protected`` stays inside (``protect_rows``). Row ids, best first, without duplicates."""
     out = list(order)
     added: list[int] = []
     for row in order[:min(ranks, window)]:
         nxt = next_rows.get(row)
-        if len(added) >= limit or nxt is None or nxt in out[:window]:
+        if len(added) >= limit or nxt is None:
             continue
         # behind the protected rows (and continuations of better rows) that directly follow the row
         at = out.index(row) + 1
         while at < len(out) and (out[at] in protected or out[at] in added):
             at += 1
+        if nxt in out[:window] and out.index(nxt) <= at:
+            continue  # already behind its head (or before it)
         if at < window:
             if nxt in out:
-                out.remove(nxt)  # ranked below the window: removing it shifts no place before ``at``
+                out.remove(nxt)  # ranked after ``at``: removing it shifts no place before ``at``
             out.insert(at, nxt)
             added.append(nxt)
     return protect_rows(out, protected, window) if added else out

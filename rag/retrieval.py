@@ -185,18 +185,23 @@ class HybridRetriever:
     # --- hybrid ------------------------------------------------------------------------------
     def _lists(self, tokens, text: str, n: int, scope: Filters, bm25_all, dense_sims: dict):
         """The BM25 and/or dense rankings (per ``retrieval_mode``) of one query within ``scope``;
-        returns ``(rankings, bm25_all)`` and records cosine similarities in ``dense_sims``."""
-        rankings = []
-        if self.settings.retrieval_mode in ("hybrid", "bm25"):
+        returns ``(rankings, bm25_all, weights)`` — ``weights`` each ranking's RRF weight factor (1 for
+        BM25, ``Settings.fusion_dense_weight`` for the dense ranking in hybrid mode) — and records cosine similarities
+        in ``dense_sims``."""
+        rankings, weights = [], []
+        mode = self.settings.retrieval_mode
+        if mode in ("hybrid", "bm25"):
             ranking, scores = self.bm25_ranking(list(tokens), n, scope)
             bm25_all = scores if bm25_all is None else bm25_all
             rankings.append(ranking)
-        if self.settings.retrieval_mode in ("hybrid", "dense"):
+            weights.append(1.0)
+        if mode in ("hybrid", "dense"):
             ranking, sims = self.dense_ranking(text, n, scope)
             for row, sim in sims.items():
                 dense_sims.setdefault(row, sim)
             rankings.append(ranking)
-        return rankings, bm25_all
+            weights.append(self.settings.fusion_dense_weight if mode == "hybrid" else 1.0)
+        return rankings, bm25_all, weights
 
     def _card_rows(self, doc_ids, filters: Filters) -> list[int]:
         """Rows of the document cards of ``doc_ids`` (in that order) that ``filters`` allows."""
@@ -289,11 +294,11 @@ class HybridRetriever:
                     scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
                     scopes.append((scope, plan.tokens, plan.dense_text, w))
         for scope, tokens, text, w in scopes:
-            lists, bm25_all = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
+            lists, bm25_all, factors = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
             rankings += lists
-            weights += [w] * len(lists)
+            weights += [w * f for f in factors]
             if len(rankings) == len(lists):  # the global ranking, before any routing
-                plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)]
+                plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k, weights=factors)]
         lead = dominant_match(rankings[0], bm25_all) if routing and bm25_all is not None and rankings else None
         if lead is not None:  # one passage alone holds the question's rare words: a ranking of its own,
             rankings.append([lead])  # and a place among the global top rows that routing keeps in the window
@@ -329,12 +334,13 @@ class HybridRetriever:
             for s in plan.scopes:
                 ids = tuple(d for d in s.doc_ids if filters.doc_ids is None or d in filters.doc_ids)
                 scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
-                lists, bm25_all = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
-                                              n, scope, bm25_all, dense_sims)
+                lists, bm25_all, factors = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
+                                                       n, scope, bm25_all, dense_sims)
                 # a compared place's best article is shown whole: its pieces next to each other in each
                 # of the scope's rankings, whose fused first rows fill the scope's slots
                 lists = [with_article_pieces(r, pieces) for r in lists]
-                per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k)])
+                per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k,
+                                                                            weights=factors)])
             # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
             # without comparison words may still ask about one passage, so the global top 2 stay first
             head = plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]

@@ -15,6 +15,7 @@ CONFIGS: dict[str, dict] = {
     "bm25-only": {"retrieval_mode": "bm25", "use_concepts": False, "use_doc_routing": False},
     "dense-only": {"retrieval_mode": "dense", "use_concepts": False, "use_doc_routing": False},
     "hybrid-plain": {"use_concepts": False, "use_doc_routing": False},
+    "equal-fusion": {"dense_weight": 1.0},  # the dense ranking votes as much as BM25's
     "no-concepts": {"use_concepts": False},
     "no-routing": {"use_doc_routing": False},
     "no-list-continuation": {"use_list_continuation": False},
@@ -35,6 +36,8 @@ def parse_set(pairs: list[str]) -> dict:
         if key not in fields:
             raise ConfigError(f"--set {key}: unknown setting; known: {', '.join(sorted(fields))}")
         current = getattr(Settings(), key)
+        if current is None and "float" in str(fields[key].type):
+            current = 0.0  # an optional number (None: its automatic value)
         try:
             if isinstance(current, bool):
                 out[key] = value.lower() in {"1", "true", "yes", "on"}
