@@ -164,7 +164,8 @@ def test_a_refit_keeps_features_pointing_the_way_they_stand_for_and_reproduces_t
     assert coef["coverage"] > 0 and coef["value_number"] > 0 and coef["bm25"] < 0
     assert 0.0 <= model.threshold <= 1.0 and model.fitted_on["C"] in (0.3, 1.0)
     assert model.fitted_on["n"] == 60 and model.fitted_on["unanswerable"] == 20
-    assert model.fitted_on["groups"] == 4 and model.fitted_on["cv"] == "leave one question group out"
+    assert model.fitted_on["groups"] == 4 and model.fitted_on["cv"].startswith("leave one question group out")
+    assert model.fitted_on["selection"] == "grouped log loss"  # one corpus: nothing to leave out
     rows = _rows()
     assert all(A.decide(A.Evidence(r["values"], {"coverage": "x"}), model).refused == bool(r["label"]) for r in rows)
     path = tmp_path / "model.json"
@@ -184,7 +185,56 @@ def test_question_groups_and_the_leave_one_corpus_out_report():
     for held in loco.values():  # fitted on the other corpus only, scored on this one
         assert held["n"] == 30 and 0.0 <= held["threshold"] <= 1.0
         assert held["answerable_refused"] == 0.0 and held["refusal_recall"] == 1.0
-    assert set(model.fitted_on["cv_by_source"]) == {"a.jsonl", "b.jsonl:dev"}
+    assert set(model.fitted_on["cv_by_domain"]) == {"a.jsonl", "b.jsonl:dev"}
+    assert model.fitted_on["selection"] == "leave one corpus out"
+
+
+def test_corpora_are_the_domains_of_leave_one_corpus_out_and_weigh_alike():
+    import numpy as np
+
+    # two question sets over one corpus are one domain, and one cross-validation group
+    a = {"id": "xd-001", "source": "external_dev.jsonl:dev", "corpus": "lawref-dev"}
+    b = {"id": "q2-004", "source": "external_qa2.jsonl:dev", "corpus": "lawref-dev"}
+    assert A.row_domain(a) == A.row_domain(b) == "lawref-dev"
+    assert A.question_group(a) == A.question_group(b) == "lawref-dev"
+    assert A.question_group({"id": "d6-U09", "source": "dev.jsonl", "corpus": A.BUNDLED}) == "dev.jsonl:d6"
+    rows = [{"source": "dev.jsonl", "corpus": A.BUNDLED}] * 9 + [{"source": "x.jsonl:dev", "corpus": "x"}] * 3
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0])
+    w = A.domain_weights(rows, y, power=1.0)
+    assert w[:9].sum() == pytest.approx(w[9:].sum()) and w.mean() == pytest.approx(1.0)
+    assert np.allclose(A.domain_weights(rows, y, power=0.0), 1.0)
+    wb = A.domain_weights(rows, y, power=1.0, balance=True)  # each domain: its two classes weigh alike
+    assert wb[:3].sum() == pytest.approx(wb[3:9].sum()) and wb[9] == pytest.approx(wb[10:12].sum())
+
+
+def test_the_threshold_counts_every_domains_answerable_refusals_alike():
+    import numpy as np
+
+    # domain a: six answerable questions scoring low; domain b: two scoring high
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.95, 0.7, 0.8, 0.9])
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 0, 0, 1])
+    d = ["a"] * 7 + ["b"] * 3
+    assert A._threshold(p, y, 0.0) == A._threshold(p, y, 0.0, d) == 0.9  # above every answerable one
+    assert A._threshold(p, y, 0.25) == 0.7  # pooled: two of eight refused, both of b
+    assert A._threshold(p, y, 0.25, d) == 0.8  # per domain: a 0 and b 1/2 refused, mean 0.25
+
+
+def test_an_external_sets_corpus_is_the_folder_holding_its_evidence_documents(tmp_path):
+    from rag.errors import ConfigError
+
+    for name, doc in (("c1", "甲条例.md"), ("c2", "乙条例.md")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / doc).write_text("第一条 测试。", encoding="utf-8")
+    data = tmp_path / "set.jsonl"
+    data.write_text(json.dumps({"id": "s-1", "question": "问？", "answer": "答", "key_facts": [], "type": "factual",
+                                "persona": "enterprise", "split": "dev", "evidence": [{"doc": "乙条例.md", "anchor": "测试"}]},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    assert A._external_arg(str(data), tmp_path) == (data, tmp_path / "c2")
+    assert A._external_arg(f"{data}={tmp_path / 'c1'}", tmp_path) == (data, tmp_path / "c1")
+    (tmp_path / "c2" / "乙条例.md").unlink()
+    (tmp_path / "c2" / "丙.md").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        A.dataset_corpus(data, tmp_path)
 
 
 def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates():
@@ -226,7 +276,9 @@ def test_the_bundled_model_file_is_fitted_on_tuning_questions_only():
     model = A.load_model()
     assert model is not None and set(model.names) <= set(A.FEATURES)
     sources = model.fitted_on["sources"]
-    assert "dev.jsonl" in sources and not any("holdout" in s or "policy_qa" in s for s in sources)
+    assert "dev.jsonl" in sources and not any("holdout" in s or "policy_qa" in s or "external_gd" in s
+                                              for s in sources)
+    assert len(model.fitted_on["leave_one_corpus_out"]) >= 2  # chosen by leave-one-corpus-out
     assert 0.0 < model.threshold < 1.0
 
 
