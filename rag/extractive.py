@@ -121,7 +121,7 @@ _NUMERAL = r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿零〇]+
 # the kinds of quantity a number question may ask for by its wording, each with the evidence a sentence
 # must match to state one: an amount of money (罚多少, 多少钱, 罚款是多少, 补贴多少 → "五百元以上五千元以下",
 # "10万元") and a duration (多长时间内, 多久, 几个工作日, 多少天 → "五个工作日内", "30日")
-MONEY_ASKED = re.compile(r"(?:罚|钱|金额|费用?|补贴|补助|奖励|资助|奖金|价格?)[\u4e00-\u9fff]{0,4}?(?:多少|几|标准|上限|最高|最低)"
+MONEY_ASKED = re.compile(r"(?:罚|钱|金额|费用?|补贴|补助|奖励|资助|奖金|价格?)[\u4e00-\u9fff]{0,4}?(?:多少|几|标准|上限|最[高低多少])"
                          r"|(?:多少|几)[十百千万亿]*(?:钱|元)|最[高多低少]罚")
 MONEY_STATED = re.compile(_NUMERAL + r"\s*[十百千万亿]*\s*元")
 DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天|日|小时|个月|周)|几(?:个)?(?:工作日|天|日|小时|个月|周)"

@@ -124,7 +124,11 @@ class QueryPlan:
     (违反本条例第X条…的，处…罚款) are placed right after it; ``unmatched_reference``: a document the
     question names that no indexed document matches (``rag.references.unmatched_document``: 重庆市的生活垃圾
     分类条例 when no 重庆市 document is about 生活垃圾), with its words and the place's titles — the answer
-    says so instead of stating other documents' facts."""
+    says so instead of stating other documents' facts; ``asked_values``: the evidence patterns of the
+    values the question asks for (``rag.extractive.asked_values``: an amount of money for 罚多少/奖励金额,
+    a duration for 多少天内/多久, a year or date for 何时, a number, a place, an organisation …), one per
+    asked kind — the retriever ranks the candidate passages stating an amount, a duration or a date
+    (``value_rows``)."""
 
     question: str
     tokens: list[str]
@@ -143,6 +147,7 @@ class QueryPlan:
     other_versions: tuple[str, ...] = ()
     asks_penalty: bool = False
     unmatched_reference: UnmatchedReference | None = None
+    asked_values: tuple[re.Pattern, ...] = ()
 
 
 # The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
@@ -564,8 +569,10 @@ _PREPARE_LOCK = threading.Lock()
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
     from rag.abbreviations import abbreviation_matches, expand_abbreviations
+    from rag.extractive import asked_values
 
     asked = question
+    values = tuple(asked_values(asked))  # 罚多少 → an amount in 元, 多久 → a duration: once per question
     question = arabic_articles(question)  # 第26条 → 第二十六条, as the regulations number their articles
     # 非遗 → 非物质文化遗产: a short form the documents never write names documents by its long form, and
     # is searched as its long form unless it is a title word of the documents the question names
@@ -602,7 +609,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         extra.extend(words)
         dense_text = dense_text + " " + " ".join(words)
     if not settings.use_doc_routing:
-        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), ())
+        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values)
     regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     unmatched = unmatched_document(question, index)  # a named document no indexed one matches
@@ -633,7 +640,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None, unmatched)
+                     PENALTY_QUESTION.search(question) is not None, unmatched, values)
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")

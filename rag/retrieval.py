@@ -259,6 +259,11 @@ class HybridRetriever:
           BM25, weight ``routing_weight``) of the chunks of the section around the best fused hit
           (``list_section_rows``: its sub-headings and 专栏 hold the other items), unless it names a
           section (that section's ranking already says where to look);
+        * a question asking an amount of money, a duration or a date (``plan.asked_values``, not compared;
+          ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
+          fused rows — of the documents it names, or of its places' documents, when it names any — whose
+          text states a value of that kind, in fused order (``value_rows``: "二十日内", "三万元以下" — the
+          article stating the value among the regulation's articles sharing the question's words);
         * a list question (``plan.wants_list``, not compared, not about a document itself) gets no
           document card (a card lists no items);
         * a question about a penalty (``plan.asks_penalty``, not compared) gets the articles of the same
@@ -321,6 +326,18 @@ class HybridRetriever:
                                      doc_rows=self.arrays.rows_of_doc[self.arrays.doc_of_row[top]])
             if len(rows) > 1:
                 rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
+                weights.append(self.settings.routing_weight)
+                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
+        if routing and self.settings.use_value_ranking and plan.asked_values and not multi and fused:
+            # a question asking an amount, a duration or a date: every article of the right regulation shares
+            # its words; the candidates stating a value of the asked kind form one more ranking
+            # (among the documents the question names, or those of the places it names, when it names any:
+            # another document's value answers a question about another document)
+            named = set(plan.doc_ids or plan.region_doc_ids)
+            candidates = [row for row, _ in fused[:n] if not named or self.index.chunks[row].doc_id in named]
+            rows = value_rows(candidates, self.index.chunks, plan.asked_values, plan.question)
+            if rows:
+                rankings.append(rows)
                 weights.append(self.settings.routing_weight)
                 fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
         rrf = dict(fused)
@@ -602,6 +619,30 @@ def index_arrays(index: LoadedIndex) -> IndexArrays:
                                  DocumentCitations(chunks, doc_of_row, rows_of_doc))
             index._index_arrays = cached
     return cached
+
+
+def ranked_value_patterns() -> tuple[re.Pattern, ...]:
+    """The asked-value evidence patterns (``rag.extractive.asked_values``) that rank passages
+    (``value_rows``): an amount of money (``MONEY_STATED``: "五百元以上", "10万元"), a duration
+    (``DURATION_STATED``: "二十日内", "六十个工作日") and a year, date or period (the "time" kind of
+    ``rag.refusal_value.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
+    person is stated by too many passages to say which one answers."""
+    from rag.extractive import DURATION_STATED, MONEY_STATED
+    from rag.refusal_value import VALUE_KINDS
+
+    return (MONEY_STATED, DURATION_STATED, *(k.evidence for k in VALUE_KINDS if k.name == "time"))
+
+
+def value_rows(rows: list[int], chunks, asked: tuple[re.Pattern, ...], question: str) -> list[int]:
+    """``rows`` (chunk rows, best first) whose chunk text states a value one of ``asked`` (a plan's
+    ``asked_values``) matches, in their order — only the patterns of ``ranked_value_patterns`` count, and
+    a value the question itself contains ("2025年" in "2025年前要完成多少") states nothing new. [] when the
+    question asks no such value. ``chunks``: the index's chunks, indexed by row."""
+    patterns = [p for p in asked if p in ranked_value_patterns()]
+    if not patterns:
+        return []
+    return [row for row in rows
+            if any(m.group(0) not in question for p in patterns for m in p.finditer(chunks[row].text))]
 
 
 _OUTLINE = -1  # the merged outline's place in a row order (it has no row: outlines are not indexed)

@@ -142,6 +142,9 @@ class Settings:
     # gets that section's outline (its sub-headings in one passage, rag.lists.merge_outline: auto-merging
     # of the hits into their parent); off for the comparison table
     use_outlines: bool = True
+    # with use_doc_routing, a question asking an amount, a duration or a date (rag.query.QueryPlan.asked_values)
+    # adds a ranking of the candidate passages stating one (rag.retrieval.value_rows); off for the comparison table
+    use_value_ranking: bool = True
     # rag.refusal / rag.answerability (extractive answers). The refusal is one decision of a fitted model
     # (rag/answerability_model.json) after three hard rules (no content, no shared word, a place no
     # document covers); the min_* values below are no refusal thresholds of their own.

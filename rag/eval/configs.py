@@ -21,6 +21,7 @@ CONFIGS: dict[str, dict] = {
     "no-list-continuation": {"use_list_continuation": False},
     "no-list-sections": {"use_list_sections": False},
     "no-outlines": {"use_outlines": False},
+    "no-value-ranking": {"use_value_ranking": False},
     "naive-langchain": {"naive": True},
 }
 
