@@ -15,11 +15,14 @@ import itertools
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from rag.text import Tokenizer
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -115,8 +118,13 @@ def _flat_features(pairs) -> tuple[list[str], list[int]]:
     return flat, lengths
 
 
-class LSAEmbeddings(Embeddings):
+class LSAEmbeddings:
     """Offline dense embeddings: TF-IDF (sublinear tf, smooth idf) → truncated SVD → L2 norm.
+
+    It implements LangChain's ``Embeddings`` interface (``embed_documents``, ``embed_query`` and their
+    async forms) without deriving from it: importing ``langchain_core.embeddings`` (its callbacks and
+    pydantic models) cost a new process ~0.3 s before its first answer, and LangChain's ``Chroma`` only
+    calls these methods.
 
     ``vocab``: feature → column; ``idf``: float32, length V; ``components``: float32 (dim, V);
     ``info``: how the model was fitted — ``id`` (unique per fit), ``fitted`` (ISO time), ``fit_rows``
@@ -251,6 +259,14 @@ class LSAEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self._vector(text).tolist()
 
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """``embed_documents`` for async callers (NumPy only: no I/O to wait for)."""
+        return self.embed_documents(texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """``embed_query`` for async callers (NumPy only: no I/O to wait for)."""
+        return self.embed_query(text)
+
     def save(self, path: Path) -> None:
         """Write one ``.npz`` (terms, idf, components, info as JSON)."""
         import json
@@ -273,7 +289,7 @@ class LSAEmbeddings(Embeddings):
             return cls(vocab, data["idf"], data["components"], tokenizer, info)
 
 
-def openai_embeddings(model: str, base_url: str | None, api_key: str | None, timeout: float = 30.0) -> Embeddings:
+def openai_embeddings(model: str, base_url: str | None, api_key: str | None, timeout: float = 30.0) -> "Embeddings":
     """Embeddings from an OpenAI-compatible server (OpenAI, DeepSeek, Qwen, vLLM, Ollama …)."""
     from langchain_openai import OpenAIEmbeddings
 

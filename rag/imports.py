@@ -5,7 +5,13 @@ project never uses, which cost a new process time before its first answer (2-cor
 
 * ``bm25s`` imports ``numba`` when it is installed (≈ 0.35 s; it arrives with ``ranx`` of the eval
   extra) for its optional ``backend="numba"``; the index is built and loaded with bm25s' default NumPy
-  backend (``BM25(...)``, ``BM25.load``), so numba is never called;
+  backend (``BM25(...)``, ``BM25.load``), so numba is never called. It also imports ``scipy.sparse``
+  (≈ 0.2 s) for its optional ``csc_backend="scipy"`` (the default, and the one used, is ``"numpy"``) and
+  ``tqdm`` for progress bars the project never shows (it falls back to iterating without one): nothing
+  else on the path of ``rag ask`` imports either;
+* ``chromadb`` imports ``httpx``, whose package imports its command-line client when ``click`` is
+  installed (``httpx._main``: click, rich, pygments, ≈ 0.1 s); without click httpx defines a stub
+  ``httpx.main`` and is otherwise the same library;
 * ``jieba`` 0.42 imports ``pkg_resources`` (≈ 0.13 s: it scans every installed distribution) only to
   open its own dictionary files, and opens them by path when ``pkg_resources`` is absent.
 
@@ -25,11 +31,14 @@ from types import ModuleType
 
 _LOCK = threading.Lock()
 
-BM25S_UNUSED = ("numba",)
+BM25S_UNUSED = ("numba", "scipy", "tqdm")
 """Optional packages bm25s imports that the project does not use (see the module docstring)."""
 
 JIEBA_UNUSED = ("pkg_resources",)
 """Optional packages jieba imports that the project does not use (see the module docstring)."""
+
+CHROMADB_UNUSED = ("click",)
+"""Optional packages chromadb's imports import that the project does not use (httpx's command line)."""
 
 
 def import_without(name: str, hidden: tuple[str, ...]) -> ModuleType:
@@ -55,10 +64,15 @@ def import_without(name: str, hidden: tuple[str, ...]) -> ModuleType:
 
 
 def bm25s() -> ModuleType:
-    """The ``bm25s`` module, imported without numba (``BM25S_UNUSED``)."""
+    """The ``bm25s`` module, imported without numba, SciPy and tqdm (``BM25S_UNUSED``)."""
     return import_without("bm25s", BM25S_UNUSED)
 
 
 def jieba() -> ModuleType:
     """The ``jieba`` module, imported without pkg_resources (``JIEBA_UNUSED``)."""
     return import_without("jieba", JIEBA_UNUSED)
+
+
+def chromadb() -> ModuleType:
+    """The ``chromadb`` module, imported without httpx's command-line client (``CHROMADB_UNUSED``)."""
+    return import_without("chromadb", CHROMADB_UNUSED)

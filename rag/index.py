@@ -527,6 +527,7 @@ def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     vector_ids = read(TOKENS_FILE, _load_vector_ids)
     if len(vector_ids) != len(chunks):
         raise damaged(TOKENS_FILE, f"{len(vector_ids)} rows for {len(chunks)} chunks")
+    imports.chromadb()  # (chroma_client's import) without the optional packages it would load for nothing
     tokenizer = Tokenizer(userdict_path(settings))
     imports.jieba()  # the tokenizer's jieba, imported without pkg_resources before anything imports it
     embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))

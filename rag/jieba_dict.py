@@ -97,14 +97,51 @@ def _write_split(path: Path, freq: dict, total: int) -> None:
             os.unlink(tmp)
 
 
+def load_userdict(dt, path) -> bool:
+    """``dt.load_userdict(path)`` (jieba's format: ``word [freq] [tag]`` a line, UTF-8), with the words
+    merged into ``FREQ`` by first character like the dictionary itself when ``dt``'s dictionary is merged
+    lazily (``initialize``) and every line gives a frequency above 0: adding 2.4 k policy terms with 588
+    first characters eagerly merged most of the dictionary (≈ 0.3 s of a new process). ``total`` and the
+    user tags are updated at once, as jieba's ``add_word`` would; each word (and its prefixes, at 0 when
+    absent) enters ``FREQ`` right after its first character's dictionary entries, as it does when jieba
+    adds it, so cuts are identical. Returns True when the words are deferred so; otherwise jieba's own
+    ``load_userdict`` runs (a line without frequency gets ``suggest_freq``, which depends on the order).
+    Raises what jieba's raises for an unreadable or non-UTF-8 file."""
+    lazy = getattr(dt.__dict__.get("get_DAG"), "__self__", None)
+    if not isinstance(lazy, _LazyDictionary):
+        dt.load_userdict(str(path))
+        return False
+    from jieba import re_userdict
+
+    rows: list[tuple[str, int, str | None]] = []
+    with open(path, "rb") as fh:
+        for ln in fh:
+            line = ln.strip()
+            try:
+                line = line.decode("utf-8").lstrip("\ufeff")
+            except UnicodeDecodeError:
+                raise ValueError(f"dictionary file {path} must be utf-8") from None
+            if not line:
+                continue
+            word, freq, tag = re_userdict.match(line).groups()
+            if freq is None or int(freq) == 0:
+                dt.load_userdict(str(path))
+                return False
+            rows.append((word, int(freq), tag.strip() if tag is not None else None))
+    lazy.defer(rows)
+    return True
+
+
 class _LazyDictionary:
     """The lazily merged ``FREQ`` of one jieba Tokenizer: ``blobs`` maps a first character to the
-    marshal of its words and prefixes; ``seen`` holds the characters already merged (or absent)."""
+    marshal of its words and prefixes; ``pending`` a first character to the user words (word, frequency)
+    to add after them (``load_userdict``); ``seen`` holds the characters already merged (or absent)."""
 
     def __init__(self, dt, total: int, blobs: dict):
         self.dt = dt
         self.total = total
         self.blobs = blobs
+        self.pending: dict[str, list[tuple[str, int]]] = {}
         self.seen: set[str] = set()
         self.lock = threading.Lock()
         cls = type(dt)
@@ -119,8 +156,32 @@ class _LazyDictionary:
         dt.add_word = self.add_word
         dt.initialized = True
 
+    def defer(self, rows) -> None:
+        """Add the user words ``rows`` ((word, frequency > 0, tag or None), in file order) as jieba's
+        ``add_word`` would: ``total`` and the tags now, each word into ``FREQ`` when its first character
+        is merged (at once when it already is)."""
+        with self.lock:
+            dt = self.dt
+            for word, count, tag in rows:
+                dt.total += count
+                if tag:
+                    dt.user_word_tag_tab[word] = tag
+                if word[0] in self.seen:
+                    self._add(word, count)
+                else:
+                    self.pending.setdefault(word[0], []).append((word, count))
+
+    def _add(self, word: str, count: int) -> None:
+        """``add_word``'s change of ``FREQ`` for one word of a positive frequency."""
+        freq = self.dt.FREQ
+        freq[word] = count
+        for i in range(1, len(word) + 1):
+            if word[:i] not in freq:
+                freq[word[:i]] = 0
+
     def merge(self, text: str) -> None:
-        """Merge the dictionary entries starting with any character of ``text`` not merged yet."""
+        """Merge the dictionary entries (then the pending user words) starting with any character of
+        ``text`` not merged yet."""
         new = set(text) - self.seen
         if not new:
             return
@@ -130,8 +191,10 @@ class _LazyDictionary:
                 blob = self.blobs.pop(ch, None)
                 if blob is not None:
                     freq.update(marshal.loads(blob))
+                for word, count in self.pending.pop(ch, ()):
+                    self._add(word, count)
             self.seen |= new
-            if not self.blobs:  # everything merged: jieba's own methods from now on
+            if not self.blobs and not self.pending:  # everything merged: jieba's own methods from now on
                 self.dt.__dict__.pop("get_DAG", None)
                 self.dt.__dict__.pop("add_word", None)
 

@@ -97,7 +97,7 @@ def _jieba(userdict: Path | None):
             jieba.setLogLevel(logging.WARNING)
             jieba_dict.initialize(jieba.dt)  # the dictionary merged by first character as texts need it
             if userdict and Path(userdict).exists():
-                jieba.load_userdict(str(userdict))
+                jieba_dict.load_userdict(jieba.dt, userdict)  # its words merged by first character too
             _JIEBA_READY[key] = jieba
         return _JIEBA_READY[key]
 

@@ -49,6 +49,40 @@ def test_lazy_dictionary_cuts_as_the_full_one(split_cache):
     assert {w: f for w, f in lazy.FREQ.items()} == {w: eager.FREQ[w] for w in lazy.FREQ}
 
 
+def test_deferred_user_dictionary_cuts_as_jiebas_own(split_cache):
+    """rag.jieba_dict.load_userdict adds the user words when their first character is merged: the same
+    total, tags, frequencies and cuts as jieba's load_userdict on the fully loaded dictionary."""
+    jieba = imports.jieba()
+    eager = split_cache
+    lazy = jieba.Tokenizer()
+    assert jieba_dict.initialize(lazy) is True
+    userdict = ROOT / "corpus" / "userdict.txt"
+    eager.load_userdict(str(userdict))
+    assert jieba_dict.load_userdict(lazy, userdict) is True
+    assert len(lazy.FREQ) == 0 and lazy.total == eager.total
+    assert lazy.user_word_tag_tab == eager.user_word_tag_tab
+    question = "专精特新企业和新型储能产业园区要培育多少家？"
+    assert lazy.lcut_for_search(question) == eager.lcut_for_search(question)
+    for text in _texts():
+        assert lazy.lcut_for_search(text) == eager.lcut_for_search(text)
+        assert lazy.lcut(text, HMM=False) == eager.lcut(text, HMM=False)
+    assert {w: f for w, f in lazy.FREQ.items()} == {w: eager.FREQ[w] for w in lazy.FREQ}
+    firsts = "".join({w[0] for w in eager.FREQ if w})
+    lazy.get_DAG(firsts)
+    assert lazy.FREQ == eager.FREQ and "get_DAG" not in lazy.__dict__
+
+
+def test_user_dictionary_without_frequencies_is_loaded_by_jieba(split_cache, tmp_path):
+    jieba = imports.jieba()
+    path = tmp_path / "words.txt"
+    path.write_text("新型储能\n专精特新 3000 n\n", encoding="utf-8")
+    lazy = jieba.Tokenizer()
+    assert jieba_dict.initialize(lazy) is True
+    assert jieba_dict.load_userdict(lazy, path) is False  # suggest_freq depends on the order: jieba's own
+    split_cache.load_userdict(str(path))
+    assert lazy.total == split_cache.total and lazy.FREQ["新型储能"] == split_cache.FREQ["新型储能"]
+
+
 def test_every_character_merged_restores_jiebas_methods(split_cache):
     jieba = imports.jieba()
     lazy = jieba.Tokenizer()

@@ -212,3 +212,24 @@ def test_corrections_persist_and_apply_at_ingest(tmp_path, capsys):
     assert "?" not in out and "浙江省数字经济促进条例" in out
     kb.clear_metadata(settings, "reg")
     assert kb.metadata_corrections(settings) == {}
+
+
+def test_name_matcher_finds_what_a_longest_first_alternation_finds():
+    """rag.metadata.NameMatcher (Aho–Corasick) gives the matches of re.compile("|".join(names longest
+    first)): leftmost, then longest, no overlaps — for the gazetteer's names and for made-up ones."""
+    import random
+    import re
+
+    from rag.metadata import NameMatcher, gazetteer
+
+    made_up = ["ab", "abc", "bcd", "c", "cde", "e"]
+    places = sorted({p.name for p in gazetteer()}, key=len, reverse=True)
+    texts = ["abcde", "xabcdex", "bcdeabc", "", "cc", "四川省成都市武侯区和浙江省杭州市西湖区", "吉林省吉林市"]
+    rnd = random.Random(0)
+    texts += ["".join(rnd.choice(places[:300] + ["的", "省", "市"]) for _ in range(6)) for _ in range(200)]
+    for names in (made_up, places):
+        regex = re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))))
+        matcher = NameMatcher(names)
+        for text in texts:
+            assert [m.span() + (m.group(),) for m in matcher.finditer(text)] == \
+                   [m.span() + (m.group(),) for m in regex.finditer(text)]
