@@ -47,7 +47,6 @@ import re
 from dataclasses import dataclass, field, fields as dc_fields
 from pathlib import Path
 
-from rag.cleaning import fullwidth_alnum_to_ascii
 
 # The DOC fields (``rag info --json``) that metadata gives, in display order.
 DOC_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date", "effective_date",
@@ -307,6 +306,8 @@ _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 def _norm(line: str) -> str:
     """A header line for matching: full-width letters/digits ASCII, Markdown marks gone, no spaces
     next to Chinese characters."""
+    from rag.cleaning import fullwidth_alnum_to_ascii  # (not at import: the question path needs no cleaning)
+
     s = fullwidth_alnum_to_ascii(line).strip().lstrip("#>").strip().strip("*_").strip()
     return re.sub(rf"\s+(?=[{_CJK}（）()《》“”〔〕\[\]])|(?<=[{_CJK}（）()《》“”〔〕\[\]])\s+", "", s)
 
