@@ -145,24 +145,51 @@ def _previous(settings: Settings, pointer: dict | None, loaded=None) -> tuple[di
         return {}, {}, {}
     if loaded is not None and getattr(loaded, "entries", None) is not None \
             and loaded.generation == pointer["generation"]:
-        chunks: dict[str, list[Chunk]] = {}
-        for c in loaded.chunks:
-            chunks.setdefault(c.doc_id, []).append(c)
+        chunks = _chunks_by_doc(loaded.chunks)
         by_id = {d["meta"]["doc_id"]: d for d in loaded.entries}
         return by_id, chunks, {d: e["text"] for d, e in by_id.items()}
     gen_dir = index_dir(settings) / pointer["generation"]
     try:
         docs = json.loads((gen_dir / "documents.json").read_text(encoding="utf-8"))
-        chunks: dict[str, list[Chunk]] = {}
-        for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
-            c = chunk_from_json(json.loads(line))
-            chunks.setdefault(c.doc_id, []).append(c)
+        chunks = _chunks_by_doc([chunk_from_json(json.loads(line))
+                                 for line in (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()])
         by_id = {d["meta"]["doc_id"]: d for d in docs}
         if any(len(chunks.get(doc_id, ())) != int(d.get("n_chunks", -1)) for doc_id, d in by_id.items()):
             return {}, {}, {}  # chunks.jsonl and documents.json disagree: re-read every source
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return {}, {}, {}  # a damaged live generation: rebuild everything
     return by_id, chunks, {d["meta"]["doc_id"]: d["text"] for d in docs}
+
+
+class PreviousChunks(list):
+    """A document's chunks as the live generation stores them: a list of Chunk that also records
+    ``rows``, the range of rows (chunks.jsonl lines, tokens.npz rows) they occupy there, or None when
+    the document's chunks are not one contiguous run. ``_build_generation`` reuses those rows' stored
+    line, tokens and vector ids for a document whose chunk list is this very object (carried over
+    unchanged), instead of serialising, hashing and tokenising its chunks again."""
+
+    rows: tuple[int, int] | None = None
+
+
+def _chunks_by_doc(chunks: list[Chunk]) -> dict[str, PreviousChunks]:
+    """doc_id → PreviousChunks (with their row range) of a generation's ``chunks`` in row order."""
+    out: dict[str, PreviousChunks] = {}
+    start: dict[str, int] = {}
+    broken: set[str] = set()
+    last = None
+    for row, c in enumerate(chunks):
+        doc = c.doc_id
+        if doc != last:
+            if doc in out:
+                broken.add(doc)  # a second run of the same document: no row range
+            else:
+                out[doc], start[doc] = PreviousChunks(), row
+            last = doc
+        out[doc].append(c)
+    for doc, got in out.items():
+        if doc not in broken:
+            got.rows = (start[doc], start[doc] + len(got))
+    return out
 
 
 def _fingerprint(settings: Settings) -> dict:
@@ -195,7 +222,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
 
     Work is proportional to what changed: chunks of unchanged text reuse their stored jieba tokens
     (tokens.npz), BM25 is rebuilt from stored tokens, and only vectors the persistent Chroma collection
-    lacks are computed and upserted. The offline LSA model stays frozen (new chunks are projected with
+    lacks are computed and upserted; a document carried over unchanged keeps its stored chunks.jsonl lines,
+    tokens and vector ids (``_reused_rows``), and the collection's ids are listed only when it holds
+    other vectors than the live pointer records (``_known_ids``). The offline LSA model stays frozen (new chunks are projected with
     it) unless ``refit`` (``rag ingest --replace``), the corpus is small (``REFIT_ALWAYS_ROWS``) or it
     drifted (``_refit_reason``); a refit fills a new collection and the old one is dropped after the switch.
 
@@ -445,11 +474,17 @@ def _collection_ids(collection) -> set[str]:
         offset += page
 
 
-def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=None):
+def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=None, reuse=None, prev=None):
     """Each chunk's jieba tokens as vocabulary ids: ``(vocab list, flat int32 ids, int64 offsets, keys,
     previous tokens.npz arrays or None)``. Chunks whose indexed text (``keys``: its sha1) was tokenised
     in the previous generation reuse those tokens; only the others are tokenised. A chunk without
     tokens gets the empty token "" (BM25 needs one per row). The vocabulary keeps only used tokens.
+
+    ``texts`` and ``lines`` may be sequences or callables row → value (computed only for the rows
+    tokenised or keyed here). ``reuse`` (optional int array, one per chunk): the previous generation's
+    row holding this chunk unchanged (same chunk, document metadata and so indexed text), or -1; such
+    rows take that row's key and tokens without hashing their text. ``prev``: the previous
+    generation's tokens.npz arrays when already loaded (else read from ``prev_gen``).
 
     ``lines``: per chunk, the lines its indexed text joins with "\\n" (``rag.index.indexed_parts``).
     jieba never cuts across a line break (it cuts runs of Han characters, letters and digits; NFKC and
@@ -463,26 +498,32 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
 
     from rag.index import TOKENS_FILE, load_tokens
 
-    keys = [_text_key(t) for t in texts]
-    prev = None
-    if prev_gen is not None:
+    text_of = texts if callable(texts) else texts.__getitem__
+    line_of = None if lines is None else (lines if callable(lines) else lines.__getitem__)
+    if prev is None and prev_gen is not None:
         try:
             prev = load_tokens(prev_gen / TOKENS_FILE)
         except (OSError, ValueError, KeyError):
             prev = None
-    vocab: list[str] = list(map(str, prev["vocab"])) if prev is not None else []
+    if prev is None or reuse is None:
+        reuse = np.full(len(chunks), -1, dtype=np.int64)
+    prev_keys = prev["keys"].tolist() if prev is not None else []
+    keys = [prev_keys[j] if j >= 0 else _text_key(text_of(i)) for i, j in enumerate(reuse.tolist())]
+    vocab: list[str] = prev["vocab"].tolist() if prev is not None else []
     position = {t: i for i, t in enumerate(vocab)}
-    prev_rows = {str(k): i for i, k in enumerate(prev["keys"])} if prev is not None else {}
-    parts: list = [None] * len(chunks)
+    src = reuse.astype(np.int64)  # per chunk: the previous generation's row with the same key, or -1
+    rest = np.flatnonzero(src < 0).tolist()
+    prev_rows = {k: i for i, k in enumerate(prev_keys)} if rest and prev_keys else {}
     todo = []
-    for i, key in enumerate(keys):
-        j = prev_rows.get(key)
+    for i in rest:
+        j = prev_rows.get(keys[i])
         if j is None:
             todo.append(i)
         else:
-            parts[i] = prev["ids"][prev["offsets"][j]:prev["offsets"][j + 1]]
+            src[i] = j
+    new_parts: dict[int, object] = {}
     userdict = userdict_path(settings)
-    batches = [[lines[i] if lines is not None else [texts[i]] for i in todo[at:at + TOKEN_BATCH]]
+    batches = [[line_of(i) if line_of is not None else [text_of(i)] for i in todo[at:at + TOKEN_BATCH]]
                for at in range(0, len(todo), TOKEN_BATCH)]
     if workers is not None and workers.n > 1 and (len(todo) >= PARALLEL_MIN_CHUNKS
                                                   or (workers.started and len(todo) > TOKEN_BATCH)):
@@ -494,13 +535,36 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
         cut = (words for batch in progress(batches, "分词", len(batches)) for words in chunk_tokens(tokenizer, batch))
     for i, words in zip(todo, cut):
         words = words or [""]
-        parts[i] = np.fromiter((position.setdefault(w, len(position)) for w in words), dtype=np.int32,
-                               count=len(words))
+        new_parts[i] = np.fromiter((position.setdefault(w, len(position)) for w in words), dtype=np.int32,
+                                   count=len(words))
     vocab.extend(list(position)[len(vocab):])
-    lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    lengths = np.zeros(len(chunks), dtype=np.int64)
+    have = src >= 0
+    if prev is not None and have.any():
+        prev_ids, prev_off = prev["ids"], prev["offsets"]
+        lengths[have] = prev_off[src[have] + 1] - prev_off[src[have]]
+    for i, got in new_parts.items():
+        lengths[i] = len(got)
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    flat = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
+    pieces = []  # runs of consecutive previous rows are copied as one slice
+    run_start = run_end = -1
+    for i, j in enumerate(src.tolist()):
+        if j >= 0:
+            if j == run_end:
+                run_end += 1
+                continue
+            if run_start >= 0:
+                pieces.append(prev_ids[prev_off[run_start]:prev_off[run_end]])
+            run_start, run_end = j, j + 1
+            continue
+        if run_start >= 0:
+            pieces.append(prev_ids[prev_off[run_start]:prev_off[run_end]])
+        run_start = run_end = -1
+        pieces.append(new_parts[i])
+    if run_start >= 0:
+        pieces.append(prev_ids[prev_off[run_start]:prev_off[run_end]])
+    flat = np.concatenate(pieces).astype(np.int32) if pieces else np.zeros(0, dtype=np.int32)
     used = np.bincount(flat, minlength=len(vocab)) > 0
     if not used.all():  # tokens of chunks no longer indexed leave the vocabulary
         remap = (np.cumsum(used) - 1).astype(np.int32)
@@ -521,6 +585,7 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets, counts=None):
     import math
 
     import numpy as np
+    import scipy.sparse
 
     bm25 = bm25s.BM25(k1=1.2, b=0.75)
     if bm25.method != "lucene" or bm25.idf_method != "lucene" or bm25.csc_backend != "numpy":
@@ -528,7 +593,7 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets, counts=None):
     n, n_vocab = len(offsets) - 1, len(vocab)
     vocab_dict = {t: i for i, t in enumerate(vocab)}
     lengths = np.diff(np.asarray(offsets, dtype=np.int64))
-    avg_len = np.array([int(x) for x in lengths]).mean() if n else np.float64("nan")
+    avg_len = lengths.mean() if n else np.float64("nan")
     matrix = _token_counts(n_vocab, flat, offsets) if counts is None else counts
     rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(matrix.indptr))
     cols = matrix.indices.astype(np.int32)
@@ -538,14 +603,17 @@ def _bm25_index(bm25s, vocab: list[str], flat, offsets, counts=None):
         if count:
             idf[token] = math.log(1 + (n - count + 0.5) / (count + 0.5))
     k1, b = bm25.k1, bm25.b
-    doc_part = np.array([k1 * ((1 - b) + b * int(length) / avg_len) for length in lengths], dtype=np.float64)
+    # the same IEEE operations, in the same order, as k1 * ((1 - b) + b * int(length) / avg_len) per chunk
+    doc_part = k1 * ((1 - b) + b * lengths.astype(np.float64) / avg_len)
     tf = matrix.data.astype(bm25.dtype).astype(np.float64)
     scores = (idf[cols].astype(np.float64) * (tf / (doc_part[rows] + tf))).astype(bm25.dtype)
-    order = np.argsort((cols.astype(np.int64) << 32) | rows.astype(np.int64))
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    bm25.scores = {"data": scores[order].astype(bm25.dtype), "indices": rows[order], "indptr": indptr,
-                   "num_docs": n}
+    # column-major order, rows ascending within a column: SciPy's CSR → CSC conversion (a counting sort,
+    # stable over the row-ordered entries) instead of an argsort of (column, row) keys
+    csc = scipy.sparse.csr_matrix((scores, cols, matrix.indptr), shape=matrix.shape).tocsc()
+    bm25.scores = {"data": np.asarray(csc.data, dtype=bm25.dtype), "indices": csc.indices.astype(np.int32),
+                   "indptr": indptr, "num_docs": n}
     bm25.nonoccurrence_array = None
     if "" not in vocab_dict:
         vocab_dict[""] = max(vocab_dict.values()) + 1
@@ -596,7 +664,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
 
     bm25s = imports.bm25s()  # without numba: the NumPy backend is the one used
 
-    from rag.index import TOKENS_FILE, save_tokens, vector_id
+    from rag.index import TOKENS_FILE, load_tokens, save_tokens, vector_id
 
     generation = f"g{time.time_ns():x}"
     root = index_dir(settings)
@@ -611,12 +679,40 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         tmp_dir.mkdir()
         chunks = [c for doc_id in entries for c in chunks_by_doc[doc_id]]
         metas = {d: meta_from_json(e["meta"]) for d, e in entries.items()}
-        parts = [indexed_parts(c, metas[c.doc_id]) for c in chunks]
-        texts = ["\n".join(p) for p in parts]  # indexed_text
-        chroma_meta = [chunk_metadata(c, metas[c.doc_id]) for c in chunks]
-        vids = [vector_id(c, t, m) for c, t, m in zip(chunks, texts, chroma_meta)]
-        vocab, flat, offsets, keys, prev_tok, n_tokenized = _tokens(settings, chunks, texts, prev_gen, progress, parts,
-                                                                          workers)
+        prev_tok = None
+        if prev_gen is not None:
+            try:
+                prev_tok = load_tokens(prev_gen / TOKENS_FILE)
+            except (OSError, ValueError, KeyError):
+                prev_tok = None
+        reuse = _reused_rows(entries, chunks_by_doc, chunks, prev_tok)
+        reuse_list = reuse.tolist()
+        # indexed text, its lines and the Chroma metadata: computed for a row only when needed (chunks
+        # carried over unchanged take their key, tokens and vector id from the previous generation)
+        parts_cache: dict[int, list[str]] = {}
+
+        def parts_of(i: int) -> list[str]:
+            got = parts_cache.get(i)
+            if got is None:
+                got = parts_cache[i] = indexed_parts(chunks[i], metas[chunks[i].doc_id])
+            return got
+
+        text_cache: dict[int, str] = {}
+
+        def text_of(i: int) -> str:
+            got = text_cache.get(i)
+            if got is None:
+                got = text_cache[i] = "\n".join(parts_of(i))  # indexed_text
+            return got
+
+        def meta_of(i: int) -> dict:
+            return chunk_metadata(chunks[i], metas[chunks[i].doc_id])
+
+        prev_vids = prev_tok["vector_ids"].tolist() if prev_tok is not None else []
+        vids = [prev_vids[j] if j >= 0 else vector_id(chunks[i], text_of(i), meta_of(i))
+                for i, j in enumerate(reuse_list)]
+        vocab, flat, offsets, keys, prev_tok, n_tokenized = _tokens(settings, chunks, text_of, prev_gen, progress,
+                                                                    parts_of, workers, reuse, prev_tok)
         vocab_arr = np.array(vocab, dtype=object)
 
         def tokens_of(i: int) -> list[str]:
@@ -646,7 +742,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                 from rag.embeddings import FIT_MAX_ROWS, sample_rows
 
                 sample = sample_rows(len(chunks), FIT_MAX_ROWS)
-                model = LSAEmbeddings.fit([texts[i] for i in sample], tokenizer,
+                model = LSAEmbeddings.fit([text_of(i) for i in sample], tokenizer,
                                           tokens=[tokens_of(i) for i in sample])
                 model.info["corpus_rows"] = len(chunks)
                 fitted = np.full(len(chunks), -1, dtype=np.int64)
@@ -666,7 +762,9 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         client = chroma_client(settings)
         try:
             collection = client.get_collection(name)
-            existing = _collection_ids(collection)
+            existing = _known_ids(collection, pointer, name, root, prev_vids if prev_tok is not None else None)
+            if existing is None:
+                existing = _collection_ids(collection)
         except Exception:  # noqa: BLE001 - not there yet (a new model, or a store rebuilt after damage)
             collection = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
             created_collection, existing = name, set()
@@ -684,17 +782,17 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                 other = [r for r, h in zip(rows, have) if not h]
                 if other:
                     vectors[~have], oov = embedder.embed_features([tokens_of(i) for i in other],
-                                                                  [texts[i] for i in other])
+                                                                  [text_of(i) for i in other])
                     oov_sum += oov * len(other)
                     n_projected += len(other)
             else:
-                vectors = np.asarray(embedder.embed_documents([texts[i] for i in rows]), dtype=np.float32)
+                vectors = np.asarray(embedder.embed_documents([text_of(i) for i in rows]), dtype=np.float32)
             for at in range(0, len(rows), UPSERT_BATCH):
                 part = rows[at:at + UPSERT_BATCH]
                 # vectors and metadata only: the texts are in chunks.jsonl (LiveVectors.texts), and
                 # Chroma's full-text index of documents made an upsert ~1.7x slower
                 collection.upsert(ids=[vids[i] for i in part], embeddings=vectors[at:at + UPSERT_BATCH],
-                                  metadatas=[chroma_meta[i] for i in part])
+                                  metadatas=[meta_of(i) for i in part])
                 upserted.extend(vids[i] for i in part)
         if settings.embeddings == "lsa" and n_projected:
             if fitted is not None:  # chunks of the corpus outside the fitted sample: the baseline for drift
@@ -707,16 +805,23 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         if fitted is not None:
             embedder.fit_vectors = None
         info.update(rows=len(chunks), embedded_now=len(todo), tokenized_now=n_tokenized)
-        with open(tmp_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n")
+        _write_chunks(tmp_dir / "chunks.jsonl", chunks, reuse_list, prev_gen)
         (tmp_dir / "documents.json").write_text(json.dumps(list(entries.values()), ensure_ascii=False),
                                                 encoding="utf-8")
+        # the vectors the collection holds once the stale ones are deleted below: this generation's,
+        # and the previous one's while it is kept (read by the next ingest's _known_ids)
+        keep_prev = bool(pointer) and keep_previous
+        live = set(vids)
+        kept = [generation]
+        if keep_prev and pointer.get("collection") == name:
+            live |= _generation_vector_ids(root / pointer["generation"], prev_tok if prev_gen is not None else None)
+            kept.append(pointer["generation"])
         tmp_dir.rename(gen_dir)
         write_current(settings, {"generation": generation, "collection": name,
                                  "embeddings": settings.embeddings, "fingerprint": fingerprint,
                                  "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                 "documents": sorted(entries), "embedder": info})
+                                 "documents": sorted(entries), "embedder": info,
+                                 "vectors": {"count": len(live), "generations": kept}})
     except BaseException as exc:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         shutil.rmtree(gen_dir, ignore_errors=True)
@@ -728,10 +833,6 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         raise IngestError(f"indexing failed ({type(exc).__name__}: {exc}); the previous index is unchanged") from exc
     # keep the previous generation one ingest longer: answers in flight may still be reading it
     # (unless it is damaged); its vectors stay too, everything else leaves the collection
-    keep_prev = bool(pointer) and keep_previous
-    live = set(vids)
-    if keep_prev and pointer.get("collection") == name:
-        live |= _generation_vector_ids(root / pointer["generation"], prev_tok if prev_gen is not None else None)
     stale = (existing | set(upserted)) - live
     if stale:
         stale_list = sorted(stale)
@@ -745,16 +846,113 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
     return generation
 
 
+def _reused_rows(entries: dict, chunks_by_doc: dict, chunks: list[Chunk], prev_tok: dict | None):
+    """Per chunk of the new generation (``chunks``: the chunks of ``entries`` in order), the row of the
+    previous generation (``prev_tok``: its tokens.npz arrays) that holds it unchanged, or -1 (int64
+    array). A document's rows are reused when its chunk list is the previous generation's
+    ``PreviousChunks`` (carried over with its stored metadata: same chunks, same indexed text and Chroma
+    metadata, so the same key, tokens, vector id and chunks.jsonl line) and the stored vector ids there
+    name the same chunks."""
+    import numpy as np
+
+    from rag.index import chunk_id_of
+
+    reuse = np.full(len(chunks), -1, dtype=np.int64)
+    if prev_tok is None:
+        return reuse
+    prev_vids = prev_tok["vector_ids"].tolist()
+    at = 0
+    for doc_id in entries:
+        got = chunks_by_doc[doc_id]
+        rows = got.rows if isinstance(got, PreviousChunks) else None
+        if rows is not None and rows[1] - rows[0] == len(got) and rows[1] <= len(prev_vids) \
+                and all(chunk_id_of(str(v)) == c.chunk_id for v, c in zip(prev_vids[rows[0]:rows[1]], got)):
+            reuse[at:at + len(got)] = np.arange(rows[0], rows[1])
+        at += len(got)
+    return reuse
+
+
+def _write_chunks(path: Path, chunks: list[Chunk], reuse: list[int], prev_gen: Path | None) -> None:
+    """Write chunks.jsonl (one ``chunk_to_json`` object a line, UTF-8, not ASCII-escaped): a chunk with
+    a reused row (``reuse[i] >= 0``, see ``_reused_rows``) gets that line of the previous generation's
+    chunks.jsonl verbatim (the same bytes its serialisation gives; runs of consecutive rows are copied
+    as one slice), the others are serialised. Falls back to serialising every chunk when that file is
+    unreadable or its line count is off."""
+    import numpy as np
+
+    data = ends = None
+    if prev_gen is not None and any(j >= 0 for j in reuse):
+        try:
+            data = (prev_gen / "chunks.jsonl").read_bytes()
+            # JSON escapes newlines inside strings: one line a chunk
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10) + 1
+            if not data.endswith(b"\n") or max(reuse) >= len(ends):
+                data = ends = None
+        except OSError:
+            data = ends = None
+    out: list[bytes] = []
+    run_start = run_end = -1  # the previous generation's rows [run_start, run_end) waiting to be copied
+
+    def flush():
+        if run_start >= 0:
+            out.append(data[int(ends[run_start - 1]) if run_start else 0:int(ends[run_end - 1])])
+
+    for c, j in zip(chunks, reuse):
+        if j >= 0 and data is not None:
+            if j == run_end:
+                run_end += 1
+                continue
+            flush()
+            run_start, run_end = j, j + 1
+            continue
+        flush()
+        run_start = run_end = -1
+        out.append((json.dumps(chunk_to_json(c), ensure_ascii=False) + "\n").encode("utf-8"))
+    flush()
+    with open(path, "wb") as fh:
+        for piece in out:
+            fh.write(piece)
+
+
+def _known_ids(collection, pointer: dict | None, name: str, root: Path, prev_vids: list[str] | None) -> set | None:
+    """The ids in Chroma ``collection`` (named ``name``) without listing them, or None when they must be
+    listed (``_collection_ids``): the live pointer records (``vectors``) how many vectors its ingest left
+    in that collection and the generations they belong to; when the collection holds exactly that many
+    and those generations' tokens.npz still name that many distinct vector ids, it holds just those
+    (vectors an interrupted ingest left behind, or a failed stale deletion, change the count).
+    ``prev_vids``: the live generation's vector ids when already read."""
+    record = (pointer or {}).get("vectors")
+    if not pointer or pointer.get("collection") != name or not isinstance(record, dict):
+        return None
+    try:
+        count, generations = int(record["count"]), [str(g) for g in record["generations"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+    ids: set[str] = set()
+    for gen in generations:
+        got = set(prev_vids) if gen == pointer["generation"] and prev_vids is not None \
+            else _generation_vector_ids(root / gen, None)
+        if not got:
+            return None
+        ids |= got
+    try:
+        if len(ids) != count or collection.count() != count:
+            return None
+    except Exception:  # noqa: BLE001 - list the ids instead
+        return None
+    return ids
+
+
 def _generation_vector_ids(gen_dir: Path, tokens: dict | None) -> set[str]:
     """The vector ids a generation references (from its tokens.npz; empty when unreadable)."""
-    from rag.index import TOKENS_FILE, load_tokens
+    from rag.index import TOKENS_FILE, _load_vector_ids
 
     if tokens is None:
         try:
-            tokens = load_tokens(gen_dir / TOKENS_FILE)
+            return set(_load_vector_ids(gen_dir / TOKENS_FILE))
         except (OSError, ValueError, KeyError):
             return set()
-    return {str(v) for v in tokens["vector_ids"]}
+    return set(tokens["vector_ids"].tolist())
 
 
 def _undo_vectors(settings, client, created_collection, collection, upserted, pointer) -> None:
