@@ -74,3 +74,24 @@ def mini_corpus(tmp_path) -> Path:
 def mini_settings(tmp_path, mini_corpus) -> Settings:
     """Settings for a private, not yet built index of ``mini_corpus`` (environment already isolated)."""
     return Settings.from_env(data_dir=tmp_path / "data", corpus_dir=mini_corpus)
+
+
+# --- test tiers -----------------------------------------------------------------------------------------
+INDEX_FIXTURES = frozenset({"built_index", "shared_qa", "mini_corpus", "mini_settings", "mini_template",
+                            "chroma_server"})
+"""Fixtures that build or load a Chroma + BM25 index of (part of) the bundled corpus: a test using one is an
+integration test."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each collected test with its tier: ``browser`` (tests/browser, marked there), ``integration``
+    (uses a fixture of ``INDEX_FIXTURES``: an index of the bundled corpus, a part of it or a Chroma server),
+    or ``unit`` (hand-made inputs, no index). ``pytest -m unit`` runs the unit tier alone; `.ci/run` runs
+    all three."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            continue
+        if INDEX_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
