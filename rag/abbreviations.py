@@ -79,12 +79,12 @@ def abbreviation_candidates(question: str, index) -> list[str]:
 
 
 def in_corpus(word: str, index) -> bool:
-    """``word`` occurs in the index's text (``rag.query.corpus_text``); one scan per word, cached on ``index``
+    """``word`` occurs in the index's text (``rag.text.corpus_text``); one scan per word, cached on ``index``
     with the long forms."""
     cache = _cache(index)
     key = ("in", word)
     if key not in cache:
-        from rag.query import corpus_text
+        from rag.text import corpus_text
 
         cache[key] = word in corpus_text(index)
     return cache[key]
@@ -122,7 +122,7 @@ _LOCK = threading.Lock()
 
 
 def _long_form(short: str, index) -> str | None:
-    from rag.query import corpus_text
+    from rag.text import corpus_text
     from rag.text import _jieba
 
     if len(short) < 2:

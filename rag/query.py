@@ -44,7 +44,7 @@ from rag.references import (  # noqa: F401  (re-exported: ``from rag.query impor
     bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
     UnmatchedReference, referenced_documents, referenced_regions, region_words, resolve_reference,
     unmatched_document)
-from rag.text import normalize
+from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 
 
 @dataclass(frozen=True)
@@ -243,17 +243,6 @@ def _concept_candidates(norm: str, concepts: tuple[Concept, ...]) -> list[Concep
         return []
     found = {i for _, ids in automaton.iter(norm) for i in ids}
     return [concepts[i] for i in sorted(found)]
-
-
-def corpus_text(index) -> str:
-    """All cleaned document texts and cards of the index, normalised and lower-cased (computed once
-    per loaded index and kept on it)."""
-    cached = getattr(index, "_corpus_text", None)
-    if cached is None:
-        cards = "\n".join(c.text for c in index.chunks if c.kind == "card")
-        cached = normalize("\n".join([*index.doc_texts.values(), cards])).lower()
-        index._corpus_text = cached
-    return cached
 
 
 _QUESTION_WORD = re.compile(r"[几哪啥]|多少|什么|一年|^\d+$|^[a-z0-9]+$|^[一二三四五六七八九十两]+[条个项大类家种点年]")

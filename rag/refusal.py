@@ -37,7 +37,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from rag.query import corpus_text
+from rag.text import corpus_text
 from rag.refusal_value import (  # noqa: F401  (re-exported: ``from rag.refusal import …`` keeps working)
     ORG_NAME,
     VALUE_KINDS,

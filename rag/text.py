@@ -122,3 +122,15 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """Words without stopwords; the vocabulary of BM25 and LSA."""
         return [w for w in self.words(text) if w not in STOPWORDS]
+
+
+def corpus_text(index) -> str:
+    """All cleaned document texts and cards of ``index`` (a LoadedIndex, or any object with ``doc_texts``
+    and ``chunks``), normalised and lower-cased: one string, computed once per loaded index and kept on it
+    (``index._corpus_text``). Used to ask whether the corpus writes a word at all."""
+    cached = getattr(index, "_corpus_text", None)
+    if cached is None:
+        cards = "\n".join(c.text for c in index.chunks if c.kind == "card")
+        cached = normalize("\n".join([*index.doc_texts.values(), cards])).lower()
+        index._corpus_text = cached
+    return cached
