@@ -477,36 +477,24 @@ def _loco(rows: list[dict], y, names, c: float, power: float, balance: bool, qs)
     return out
 
 
-def _loco_shortfall(loco: dict, q: float, limit: float = LOCO_LIMIT) -> float:
-    """Summed over the left-out domains of a leave-one-corpus-out result at ``q``: how far the share of
-    answerable questions refused is above ``limit`` plus how far refusal recall is below
-    ``MIN_CV_RECALL`` (0 when a domain meets both; rounded to 4 places)."""
-    total = 0.0
+def _loco_key(loco: dict, q: float, limit: float = LOCO_LIMIT) -> tuple:
+    """The leave-one-corpus-out part of the selection criterion at ``q`` (smaller is better):
+    ``(shortfall, −mean refusal recall, mean log loss)`` over the left-out domains. ``shortfall`` sums,
+    per domain, how far the share of answerable questions refused is above ``limit`` plus how far
+    refusal recall is below ``MIN_CV_RECALL`` (0 when a domain meets both); values rounded to 4 places."""
+    import numpy as np
+
+    shortfall, recall, loss = 0.0, [], []
     for v in loco.values():
         r = _rates(v["p"], v["y"], v["thresholds"][q])
         if r["answerable_refused"] is not None:
-            total += max(0.0, r["answerable_refused"] - limit)
+            shortfall += max(0.0, r["answerable_refused"] - limit)
         if r["refusal_recall"] is not None:
-            total += max(0.0, MIN_CV_RECALL - r["refusal_recall"])
-    return round(total, 4)
-
-
-def _loco_key(loco: dict, q: float, limit: float = LOCO_LIMIT) -> tuple:
-    """The selection criterion of a leave-one-corpus-out result at ``q`` (smaller is better): the number of
-    left-out domains whose answerable questions are refused above ``limit``, the summed excess, then the
-    mean refusal recall (negated) and the mean log loss over the domains."""
-    import numpy as np
-
-    over, excess, recall, loss = 0, 0.0, [], []
-    for v in loco.values():
-        r = _rates(v["p"], v["y"], v["thresholds"][q])
-        if r["answerable_refused"] is not None and r["answerable_refused"] > limit + 1e-9:
-            over, excess = over + 1, excess + r["answerable_refused"] - limit
-        if r["refusal_recall"] is not None:
+            shortfall += max(0.0, MIN_CV_RECALL - r["refusal_recall"])
             recall.append(r["refusal_recall"])
         pc = np.clip(v["p"], 1e-6, 1 - 1e-6)
         loss.append(float(-np.mean(v["y"] * np.log(pc) + (1 - v["y"]) * np.log(1 - pc))))
-    return (over, round(excess, 4), -round(float(np.mean(recall)) if recall else 0.0, 4),
+    return (round(shortfall, 4), -round(float(np.mean(recall)) if recall else 0.0, 4),
             round(float(np.mean(loss)), 4))
 
 
@@ -575,8 +563,8 @@ def fit(rows: list[dict], c: float | None = None, max_false_refusals: float | No
                                                                          - MAX_CV_FALSE_REFUSALS)
             # transfer first: each left-out corpus's shortfall from both targets (answerable refused above
             # ``loco_limit``, refusal recall below ``MIN_CV_RECALL``), then the tuning corpora's own targets
-            _over, _excess, recall, loss = _loco_key(lo, q, loco_limit)
-            return (_loco_shortfall(lo, q, loco_limit), int(short > 0), round(short, 4), recall, loss)
+            shortfall, recall, loss = _loco_key(lo, q, loco_limit)
+            return (shortfall, int(short > 0), round(short, 4), recall, loss)
 
         def best_of(names_, settings_):
             return min(((key_of(names_, cc, pw, bal, q), (cc, pw, bal, q))
