@@ -1,25 +1,42 @@
-"""The corpus: the manifest of documents, reading sources, and cleaning them into ``Document``s.
+"""The corpus: the manifest of documents, the user's changes to it, reading sources, cleaning them into
+``Document``s, and each document's card.
 
 A corpus directory may hold ``manifest.json`` (see ``corpus/manifest.json``) naming its files. Every
 document's metadata is read from its own text (``rag.metadata.extract_metadata``; title = file stem
 when the text states none); a manifest entry overrides the fields it lists (source "manifest") and
 user corrections (``Source.overrides``, ``rag.kb.set_metadata``) override both (source "user").
+
+The user's changes live in two files of the data directory, read at every ingest (``rag.ingest``) and
+changed under the ingest lock by ``rag.kb``: ``kb.json`` (bundled documents hidden from the index,
+``excluded``) and ``metadata.json`` (metadata corrections, ``metadata_corrections``).
+
+A document's card (``build_card``) is the synthetic passage describing it from its metadata, appended
+to its chunks at ingest (``rag.ingest_workers.read_and_chunk``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from rag.cleaning import clean_text
-from rag.errors import DocumentReadError, ManifestError  # noqa: F401 (re-exported)
+from rag.errors import DocumentReadError, KnowledgeBaseError, ManifestError  # noqa: F401 (re-exported)
 from rag.readers import SUPPORTED_SUFFIXES, read_source  # noqa: F401 (SUPPORTED_SUFFIXES re-exported)
-from rag.types import Document, DocumentMeta
+from rag.settings import Settings
+from rag.types import Chunk, Document, DocumentMeta
 
 MANIFEST_NAME = "manifest.json"
+KB_FILE = "kb.json"
+"""``data_dir/kb.json``: {"excluded": [doc_id, …]}, the bundled documents hidden from the index."""
+METADATA_FILE = "metadata.json"
+"""``data_dir/metadata.json``: {"corrections": {doc_id: {DocumentMeta field: value}}}, applied at every ingest."""
+CARD_SECTION = "文件信息"
+"""The section path of a document card (``build_card``)."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +190,111 @@ def card_statements(source: Source, meta: DocumentMeta) -> tuple[str, ...]:
     return tuple(out)
 
 
+def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chunk:
+    """A synthetic passage describing the document from its metadata (read from its text, the manifest
+    or user corrections: ``DocumentMeta``), so that questions about the documents themselves (issuer,
+    number, type, dates, period, status) retrieve it. It quotes the verbatim ``statements`` (the
+    manifest's, or the lines the metadata was read from) that occur in the cleaned text; the type and
+    effective date lines appear only when known."""
+    unknown = "未注明"
+    period = meta.period_label() or unknown
+    if meta.outlook_year:
+        period += f"，远景展望至{meta.outlook_year}年"
+    lines = [
+        f"文件名称：{meta.title}",
+        *([f"文件类型：{meta.doc_type}"] if meta.doc_type else []),
+        f"发布单位：{meta.issuer or unknown}",
+        f"层级与适用地区：{meta.level or unknown}，{meta.region or unknown}",
+        f"文号：{meta.doc_number or unknown}",
+        f"成文日期：{meta.date or unknown}",
+        *([f"施行日期：{meta.effective_date}"] if meta.effective_date else []),
+        f"规划期（实施期）：{period}",
+        f"状态：{meta.status or unknown}",
+    ]
+    quoted = [q for q in (_verbatim(s, text) for s in statements) if q]
+    if quoted:
+        lines.append("原文：" + " / ".join(quoted))
+    body = "\n".join(lines)
+    from rag.chunking import chunk_id
+    from rag.text import count_tokens
+
+    return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
+                 count_tokens(body), "card")
+
+
+def _verbatim(statement: str, text: str) -> str | None:
+    """``statement`` as the cleaned ``text`` writes it: itself when it occurs there, else the first span
+    of ``text`` equal to it up to whitespace (a header line "2024年3月29日 北京市…通过" read from the raw file
+    before cleaning joined it without the space); None when the text has no such span."""
+    if not statement or not statement.strip():
+        return None
+    if statement in text:
+        return statement
+    chars = [re.escape(c) for c in statement if not c.isspace()]
+    m = re.search(r"\s*".join(chars), text)
+    return m.group() if m else None
+
+
 def load_document(source: Source, sha256: str | None = None) -> Document:
     """Read and clean one source; its metadata is read from the text (``resolve_metadata``).
     Raises DocumentReadError as ``read_text`` does."""
     raw = read_source(source.path)
     return Document(meta=resolve_metadata(source, raw.text), text=clean_text(raw.text, hard_wrapped=raw.hard_wrapped),
                     sha256=sha256 or file_sha256(source.path), encoding=raw.encoding)
+
+
+# --- the user's changes: hidden documents (kb.json) and metadata corrections (metadata.json) ----------
+def kb_path(settings: Settings) -> Path:
+    """``data_dir/kb.json``."""
+    return Path(settings.data_dir) / KB_FILE
+
+
+def excluded(settings: Settings) -> list[str]:
+    """Ids of bundled documents hidden from the index (``data_dir/kb.json``; [] when absent).
+
+    Raises KnowledgeBaseError when kb.json is not valid JSON."""
+    try:
+        data = json.loads(kb_path(settings).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{kb_path(settings)} is unreadable ({exc}); fix or delete it") from None
+    return [str(d) for d in data.get("excluded", [])]
+
+
+def write_excluded(settings: Settings, ids: list[str]) -> None:
+    """Replace the hidden list of kb.json with ``ids`` (sorted, without repeats), atomically. The caller
+    holds the ingest lock (``rag.kb``)."""
+    _write_json(kb_path(settings), {"excluded": sorted(set(ids))})
+
+
+def metadata_path(settings: Settings) -> Path:
+    """``data_dir/metadata.json``."""
+    return Path(settings.data_dir) / METADATA_FILE
+
+
+def metadata_corrections(settings: Settings) -> dict[str, dict]:
+    """doc_id → {DocumentMeta field: value} of the user's corrections ({} when none were made).
+
+    Raises KnowledgeBaseError when metadata.json is damaged."""
+    try:
+        data = json.loads(metadata_path(settings).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise KnowledgeBaseError(f"{metadata_path(settings)} is unreadable ({exc}); fix or delete it") from None
+    return {str(d): dict(v) for d, v in (data.get("corrections") or {}).items() if isinstance(v, dict)}
+
+
+def write_corrections(settings: Settings, data: dict) -> None:
+    """Replace metadata.json's corrections with ``data`` (doc_id → {field: value}), atomically. The
+    caller holds the ingest lock (``rag.kb``)."""
+    _write_json(metadata_path(settings), {"corrections": data})
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+

@@ -60,6 +60,11 @@ class ManifestError(RagError):
     """The corpus manifest is missing, malformed, or names a file that does not exist."""
 
 
+class KnowledgeBaseError(RagError):
+    """A knowledge-base change was refused or failed, or a knowledge-base file of the data directory
+    (``kb.json``, ``metadata.json``: ``rag.corpus``) is damaged; nothing was changed. The message says why."""
+
+
 class LLMUnavailableError(RagError):
     """The configured OpenAI-compatible server could not be reached or kept failing after retries."""
 

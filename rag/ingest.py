@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rag.corpus import Source, collect_sources, file_sha256
+from rag.corpus import Source, collect_sources, excluded, file_sha256, metadata_corrections
 from rag.errors import IngestError, RagError
 from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
                        index_dir, indexed_parts, ingest_lock, inspect_index, make_embedder, meta_from_json,
@@ -33,10 +33,9 @@ from rag.ingest_workers import (PARALLEL_MIN_BYTES, PARALLEL_MIN_CHUNKS, TOKEN_B
 from rag.metadata import METADATA_VERSION
 from rag.settings import Settings
 from rag.text import Tokenizer
-from rag.types import Chunk, DocumentMeta
+from rag.types import Chunk
 
 Progress = Callable[[Iterable, str, int], Iterable]
-CARD_SECTION = "文件信息"
 
 
 def _no_progress(items: Iterable, desc: str, total: int) -> Iterable:
@@ -84,58 +83,9 @@ def default_sources(settings: Settings) -> list[Path]:
 
 
 def default_exclude(settings: Settings) -> list[str]:
-    """Ids of the bundled documents hidden in the knowledge-base tab (``rag.kb.excluded``: the list in
+    """Ids of the bundled documents hidden in the knowledge-base tab (``rag.corpus.excluded``: the list in
     ``data_dir/kb.json``; [] when absent). Raises KnowledgeBaseError when kb.json is damaged."""
-    from rag import kb
-
-    return kb.excluded(settings)
-
-
-def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chunk:
-    """A synthetic passage describing the document from its metadata (read from its text, the manifest
-    or user corrections: ``DocumentMeta``), so that questions about the documents themselves (issuer,
-    number, type, dates, period, status) retrieve it. It quotes the verbatim ``statements`` (the
-    manifest's, or the lines the metadata was read from) that occur in the cleaned text; the type and
-    effective date lines appear only when known."""
-    unknown = "未注明"
-    period = meta.period_label() or unknown
-    if meta.outlook_year:
-        period += f"，远景展望至{meta.outlook_year}年"
-    lines = [
-        f"文件名称：{meta.title}",
-        *([f"文件类型：{meta.doc_type}"] if meta.doc_type else []),
-        f"发布单位：{meta.issuer or unknown}",
-        f"层级与适用地区：{meta.level or unknown}，{meta.region or unknown}",
-        f"文号：{meta.doc_number or unknown}",
-        f"成文日期：{meta.date or unknown}",
-        *([f"施行日期：{meta.effective_date}"] if meta.effective_date else []),
-        f"规划期（实施期）：{period}",
-        f"状态：{meta.status or unknown}",
-    ]
-    quoted = [q for q in (_verbatim(s, text) for s in statements) if q]
-    if quoted:
-        lines.append("原文：" + " / ".join(quoted))
-    body = "\n".join(lines)
-    from rag.chunking import chunk_id
-    from rag.text import count_tokens
-
-    return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
-                 count_tokens(body), "card")
-
-
-def _verbatim(statement: str, text: str) -> str | None:
-    """``statement`` as the cleaned ``text`` writes it: itself when it occurs there, else the first span
-    of ``text`` equal to it up to whitespace (a header line "2024年3月29日 北京市…通过" read from the raw file
-    before cleaning joined it without the space); None when the text has no such span."""
-    import re
-
-    if not statement or not statement.strip():
-        return None
-    if statement in text:
-        return statement
-    chars = [re.escape(c) for c in statement if not c.isspace()]
-    m = re.search(r"\s*".join(chars), text)
-    return m.group() if m else None
+    return excluded(settings)
 
 
 def _previous(settings: Settings, pointer: dict | None, loaded=None) -> tuple[dict, dict, dict]:
@@ -281,7 +231,7 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False, worker
     leave_out = set(exclude)
     sources = []
     report = IngestReport()
-    corrections = _corrections(settings)
+    corrections = metadata_corrections(settings)  # doc_id → {field: value}, data_dir/metadata.json
     for source in collect_sources(paths or default_sources(settings)):
         if source.meta.doc_id in corrections:
             source = replace(source, overrides=tuple(sorted(corrections[source.meta.doc_id].items())))
@@ -399,13 +349,6 @@ def _set_aside_chroma(settings: Settings) -> None:
     shutil.rmtree(aside, ignore_errors=True)
     if store.exists():
         store.rename(aside)
-
-
-def _corrections(settings: Settings) -> dict[str, dict]:
-    """doc_id → {field: value} of the user's metadata corrections (``rag.kb.metadata_corrections``)."""
-    from rag import kb
-
-    return kb.metadata_corrections(settings)
 
 
 def _jsonable(meta_json: dict) -> dict:

@@ -90,11 +90,10 @@ class Workers:
 def read_and_chunk(job: tuple) -> tuple:
     """One source read, cleaned, chunked and checked: ``job = (source, sha256, chunk_tokens)`` →
     ``(Document, chunks with the card last, flagged passages, None)``, or ``(None, None, None, (path,
-    reason))`` when the file cannot be read (DocumentReadError)."""
+    reason))`` when the file cannot be read (DocumentReadError). The card is ``rag.corpus.build_card``."""
     from rag.chunking import chunk_document
-    from rag.corpus import card_statements, load_document
+    from rag.corpus import build_card, card_statements, load_document
     from rag.errors import DocumentReadError
-    from rag.ingest import build_card
     from rag.injection import flagged_passages
 
     source, sha, chunk_tokens = job

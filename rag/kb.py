@@ -10,6 +10,11 @@ Layout under ``Settings.data_dir``::
 
     uploads/            uploaded files (ingested with metadata derived from the file name)
     kb.json             {"excluded": [doc_id, …]}: bundled documents hidden from the index
+    metadata.json       {"corrections": {doc_id: {field: value}}}: the user's metadata corrections
+
+Both files are read and written by ``rag.corpus`` (``excluded`` / ``write_excluded``,
+``metadata_corrections`` / ``write_corrections``; the readers are re-exported here): ``rag.ingest``
+reads them at every ingest, this module changes them under the ingest lock.
 
 Every change goes through ``rag.ingest.ingest`` with the explicit source list of ``sources`` and the
 hidden documents as its ``exclude`` (the bundled corpus itself is never copied or changed, so the kept
@@ -35,7 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_text
-from rag.errors import DocumentReadError, RagError
+from rag.corpus import (excluded, kb_path, metadata_corrections, metadata_path,  # noqa: F401 (re-exported)
+                        write_corrections, write_excluded)
+from rag.errors import DocumentReadError, KnowledgeBaseError, RagError
 from rag.index import index_dir, ingest_lock, meta_from_json, read_current
 from rag.settings import Settings
 from rag.types import DocumentBadges
@@ -44,13 +51,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 """Largest accepted upload: 10 MiB (a policy document as text or PDF is far below that)."""
 
 UPLOADS_DIR = "uploads"
-KB_FILE = "kb.json"
 LEGACY_FILTERED_CORPUS = Path("kb") / "corpus"
 """Where earlier versions kept a filtered copy of the corpus while documents were hidden; removed on re-index."""
-
-
-class KnowledgeBaseError(RagError):
-    """A knowledge-base change was refused or failed; nothing was changed. The message says why."""
 
 
 @dataclass(frozen=True)
@@ -70,34 +72,9 @@ class KbDocument:
     n_flagged: int = 0
 
 
-# --- paths and the exclusion list ------------------------------------------------------------
+# --- paths and sources ------------------------------------------------------------------------
 def uploads_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / UPLOADS_DIR
-
-
-def kb_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / KB_FILE
-
-
-def excluded(settings: Settings) -> list[str]:
-    """Ids of bundled documents hidden from the index (``data_dir/kb.json``; [] when absent).
-
-    Raises KnowledgeBaseError when kb.json is not valid JSON."""
-    try:
-        data = json.loads(kb_path(settings).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as exc:
-        raise KnowledgeBaseError(f"{kb_path(settings)} is unreadable ({exc}); fix or delete it") from None
-    return [str(d) for d in data.get("excluded", [])]
-
-
-def _write_excluded(settings: Settings, ids: list[str]) -> None:
-    path = kb_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"excluded": sorted(set(ids))}, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _manifest(settings: Settings) -> dict:
@@ -419,11 +396,11 @@ def delete_document(settings: Settings, doc_id: str, progress=None):
                     shutil.move(str(kept), src)
                     raise
         before = excluded(settings)
-        _write_excluded(settings, [*before, doc_id])
+        write_excluded(settings, [*before, doc_id])
         try:
             return reindex(settings, progress)
         except BaseException:
-            _write_excluded(settings, before)
+            write_excluded(settings, before)
             raise
 
 
@@ -438,7 +415,7 @@ def unhide(settings: Settings, doc_ids) -> list[str]:
         before = excluded(settings)
         gone = [d for d in before if d in drop]
         if gone:
-            _write_excluded(settings, [d for d in before if d not in drop])
+            write_excluded(settings, [d for d in before if d not in drop])
         return gone
 
 
@@ -450,17 +427,15 @@ def restore_document(settings: Settings, doc_id: str, progress=None):
         before = excluded(settings)
         if doc_id not in before:
             raise KnowledgeBaseError(f"“{doc_id}”不是被隐藏的内置文件 (not hidden)")
-        _write_excluded(settings, [d for d in before if d != doc_id])
+        write_excluded(settings, [d for d in before if d != doc_id])
         try:
             return reindex(settings, progress)
         except BaseException:
-            _write_excluded(settings, before)
+            write_excluded(settings, before)
             raise
 
 
 # --- metadata corrections --------------------------------------------------------------------
-METADATA_FILE = "metadata.json"
-"""``data_dir/metadata.json``: {"corrections": {doc_id: {DocumentMeta field: value}}}, applied at every ingest."""
 EDITABLE_FIELDS = ("title", "issuer", "doc_number", "doc_type", "level", "region", "issued_date",
                    "effective_date", "period_start", "period_end", "outlook_year", "status")
 """The metadata fields a user may correct (DOC names; ``issued_date`` is stored as DocumentMeta ``date``)."""
@@ -475,23 +450,6 @@ MAX_METADATA_CHARS = 200
 LEVEL_VALUES = ("国家级", "省级", "市级", "县级")
 """The values of ``level`` (``rag.metadata``: national organ, province, prefecture city, county or district)."""
 """The longest metadata value a user may enter (characters)."""
-
-
-def metadata_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / METADATA_FILE
-
-
-def metadata_corrections(settings: Settings) -> dict[str, dict]:
-    """doc_id → {DocumentMeta field: value} of the user's corrections ({} when none were made).
-
-    Raises KnowledgeBaseError when metadata.json is damaged."""
-    try:
-        data = json.loads(metadata_path(settings).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise KnowledgeBaseError(f"{metadata_path(settings)} is unreadable ({exc}); fix or delete it") from None
-    return {str(d): dict(v) for d, v in (data.get("corrections") or {}).items() if isinstance(v, dict)}
 
 
 def _is_iso_date(text: str) -> bool:
@@ -562,7 +520,7 @@ def set_metadata(settings: Settings, doc_id: str, field: str, value) -> dict:
         data = metadata_corrections(settings)
         entry = data.setdefault(str(doc_id), {})
         entry["date" if field == "issued_date" else field] = parsed
-        _write_corrections(settings, data)
+        write_corrections(settings, data)
         return dict(entry)
 
 
@@ -577,15 +535,7 @@ def clear_metadata(settings: Settings, doc_id: str, field: str | None = None) ->
             data[str(doc_id)].pop("date" if field == "issued_date" else field, None)
             if not data[str(doc_id)]:
                 data.pop(str(doc_id))
-        _write_corrections(settings, data)
-
-
-def _write_corrections(settings: Settings, data: dict) -> None:
-    path = metadata_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"corrections": data}, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+        write_corrections(settings, data)
 
 
 def metadata_rows(settings: Settings) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Regulations referred to as people do (rag.references, rag.meta_answers) and their cards (rag.ingest):
+"""Regulations referred to as people do (rag.references, rag.meta_answers) and their cards (rag.corpus.build_card):
 names derived from the title and the region read from the text, two dated versions of one title as one
 reference, questions about a regulation's adoption, revision and 施行 dates, header lines quoted on the card
 as the cleaned text writes them. Synthetic documents only (no corpus needed)."""
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.ingest import build_card
+from rag.corpus import build_card
 from rag.meta_answers import asks_about_document
 from rag.references import (bare_region, derived_names, document_scopes, reference_mentions,
                             referenced_documents, region_names)
