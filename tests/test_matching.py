@@ -14,7 +14,8 @@ from datetime import date
 import pytest
 
 from rag.matching.matcher import ProfileMatcher, document_flags
-from rag.matching.profile import Profile, ProfileError, load_profile_file, parse_profile_text
+from rag.matching.parser import load_profile_file, parse_profile_text
+from rag.matching.profile import Profile, ProfileError
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import DocumentMeta
 

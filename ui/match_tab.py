@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.matching.places import cities_of
-from rag.matching.profile import (NEEDS, QUALIFICATIONS, Profile, canonical_city, canonical_district,
-                                  parse_profile_text)
+from rag.matching.parser import parse_profile_text
+from rag.matching.profile import NEEDS, QUALIFICATIONS, Profile, canonical_city, canonical_district
 from rag.settings import Settings
 
 STAGES = ["初创", "成长", "成熟", "龙头"]

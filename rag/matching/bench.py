@@ -112,6 +112,7 @@ def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int
     Raises RagError (unreadable file), IndexNotBuiltError (no index).
     """
     from rag.matching.matcher import ProfileMatcher
+    from rag.matching.parser import parse_profile_text
     from rag.matching.profile import Profile
 
     if source not in ("profile", "text"):
@@ -129,7 +130,7 @@ def evaluate_matching(settings: Settings, profiles_path=DEFAULT_PROFILES, k: int
         if source == "text":
             profile = matcher.parse(row["text"])  # concepts, document vocabulary and regions of the index
         else:
-            profile = Profile.from_dict({key: v for key, v in row["profile"].items()})
+            profile = Profile.from_dict({key: v for key, v in row["profile"].items()}, parse=parse_profile_text)
         per.append(score_profile(row, matcher.match(profile, k=k, summarize=False), file_to_id, k))
     half = (len(per) + 1) // 2
     return {"k": k, "source": source, "today": settings.today, "split": f"tune = first {half} ids, holdout = rest",

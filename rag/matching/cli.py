@@ -46,7 +46,8 @@ def _batch_lines(path: str, parse=None):
     """Yield ``(id, profile_or_None, error_or_None)`` per non-blank line of a JSONL file or stdin
     (``parse``: the free-text parser for ``{"id", "text"}`` lines)."""
     from rag.cli import iter_jsonl
-    from rag.matching.profile import ProfileError, profile_from_json
+    from rag.matching.parser import profile_from_json
+    from rag.matching.profile import ProfileError
 
     for no, obj, error in iter_jsonl(path):
         if obj is None:
@@ -61,7 +62,7 @@ def _batch_lines(path: str, parse=None):
 
 def cmd_match(args) -> int:
     from rag.matching.matcher import ProfileMatcher
-    from rag.matching.profile import load_profile_file, parse_profile_text
+    from rag.matching.parser import load_profile_file, parse_profile_text
     from rag.matching.report import to_markdown, write_export
     from rag.query import load_concepts
 

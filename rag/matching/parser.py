@@ -7,11 +7,17 @@ indexed documents' regions as home), qualifications, stage and needs from the di
 in the text (not inside a place, need or qualification word), widened to the noun phrase after
 做/生产/研发/从事 … that contains them, else that noun phrase itself; the industry is the policy term of
 the first product's concept.
+
+A profile given as JSON or a file (``profile_from_json``, ``load_profile_file``) may hold such a text
+instead of fields; it is read here too, so the profile record (``rag.matching.profile``) never imports
+the parser.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from rag.matching.concepts import concept_matches, word_pattern
 from rag.matching.lexicon import NEED_KEYWORDS, QUALIFICATIONS, STAGES, canonical_qualification, unique
@@ -173,3 +179,39 @@ def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None
     return Profile(city=city, district=district, industry=industry, products=product_names,
                    qualifications=unique(q for _, q in sorted(quals)), stage=stage,
                    needs=unique(n for _, n in sorted(needs_found)), text=raw)
+
+
+def load_profile_file(path: str | Path) -> Profile:
+    """A profile from a JSON file holding a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``.
+
+    Raises ProfileError when the file is missing, unreadable, not JSON, or not a valid profile.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"profile file {p} not found; give a JSON file with the company profile") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile file {p} ({exc.__class__.__name__})") from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"profile file {p} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return profile_from_json(data, where=str(p))
+
+
+def profile_from_json(data, where: str = "profile", parse=None) -> Profile:
+    """A profile from a parsed JSON value: a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``;
+    ``parse``: the free-text parser for ``{"text"}`` (default ``parse_profile_text``; ``ProfileMatcher.parse``
+    reads the text in the indexed documents' terms). A profile object that names nothing to match on is
+    read from its ``text`` with ``parse_profile_text`` (``Profile.from_dict``). Raises ProfileError
+    prefixed with ``where`` for an invalid profile object, and as ``parse_profile_text`` for a blank text."""
+    if isinstance(data, dict) and isinstance(data.get("profile"), dict):
+        inner = dict(data["profile"])
+        if isinstance(data.get("text"), str) and "text" not in inner:
+            inner["text"] = data["text"]
+        data = inner
+    elif isinstance(data, dict) and set(data) <= {"id", "text", "note"} and isinstance(data.get("text"), str):
+        return (parse or parse_profile_text)(data["text"])
+    try:
+        return Profile.from_dict(data, parse=parse_profile_text)
+    except ProfileError as exc:
+        raise ProfileError(f"{where}: {exc}") from None

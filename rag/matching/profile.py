@@ -4,17 +4,17 @@ A profile holds what a company says about itself — location (``city``, ``distr
 ``products`` in its own words, ``qualifications`` (中小企业, 规上企业, 高新技术企业, 专精特新 … or the
 documents' own terms), ``stage`` (初创/成长/成熟/龙头) and ``needs`` (研发, 融资, 补贴/奖励, 人才, 应用场景,
 用地/空间, 市场, 数字化转型, 绿色低碳); a need is never a product.
-The dictionaries and canonical forms live in ``rag.matching.lexicon``, the free-text parser
-(``parse_profile_text``) in ``rag.matching.parser``; both are re-exported here.
+The dictionaries and canonical forms live in ``rag.matching.lexicon`` (re-exported here); the free-text
+parser (``parse_profile_text``) and loading a profile from JSON or a file (``profile_from_json``,
+``load_profile_file``), which may hold a text to parse, in ``rag.matching.parser``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from typing import Callable
 
 from rag.errors import RagError
 from rag.matching.lexicon import (NEEDS, PROFILE_KEYS, QUALIFICATIONS, STAGES, canonical_need,
@@ -23,8 +23,7 @@ from rag.matching.places import (canonical_city, canonical_district, city_forms,
                                  province_of, zones_of)
 
 
-__all__ = ["Profile", "ProfileError", "load_profile_file", "profile_from_json", "NEEDS",
-           "QUALIFICATIONS", "STAGES", "canonical_city", "canonical_district",
+__all__ = ["Profile", "ProfileError", "NEEDS", "QUALIFICATIONS", "STAGES", "canonical_city", "canonical_district",
            "canonical_need", "canonical_qualification", "canonical_stage"]
 
 
@@ -106,9 +105,13 @@ class Profile:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Profile":
+    def from_dict(cls, data: dict, parse: Callable[[str], "Profile"] | None = None) -> "Profile":
         """Validate and canonicalise a JSON object with the keys of ``to_json`` (all optional; lists may
-        also be given as "、"/","-separated strings). Raises ProfileError naming the bad field."""
+        also be given as "、"/","-separated strings). A profile that names no industry, product,
+        qualification or need is read from its ``text`` with ``parse`` (the free-text parser,
+        ``rag.matching.parser.parse_profile_text``), keeping its city and district when given. Raises
+        ProfileError naming the bad field, or when the profile names none of those and there is no
+        ``text`` or no ``parse``."""
         if not isinstance(data, dict):
             raise ProfileError(f"a profile must be a JSON object with keys {', '.join(PROFILE_KEYS)}")
         unknown = sorted(set(data) - set(PROFILE_KEYS) - {"text", "id", "note", "date"})
@@ -151,56 +154,9 @@ class Profile:
                       needs=unique([*(canonical_need(n) for n in list_field("needs")), *need_products]),
                       text=text_field("text"), date=day)
         if profile.is_empty():
-            if profile.text:
-                from rag.matching.parser import parse_profile_text
-
-                parsed = parse_profile_text(profile.text)
+            if profile.text and parse is not None:
+                parsed = parse(profile.text)
                 return replace(parsed, city=profile.city or parsed.city, district=profile.district or parsed.district,
                                date=day)
             raise ProfileError("the profile names no industry, product, qualification or need; fill in at least one")
         return profile
-
-
-
-def load_profile_file(path: str | Path) -> Profile:
-    """A profile from a JSON file holding a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``.
-
-    Raises ProfileError when the file is missing, unreadable, not JSON, or not a valid profile.
-    """
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"profile file {p} not found; give a JSON file with the company profile") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read profile file {p} ({exc.__class__.__name__})") from None
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"profile file {p} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return profile_from_json(data, where=str(p))
-
-
-def profile_from_json(data, where: str = "profile", parse=None) -> Profile:
-    """A profile from a parsed JSON value: a profile object, ``{"profile": {...}}`` or ``{"text": "…"}``;
-    ``parse``: the free-text parser for ``{"text"}`` (default ``parse_profile_text``; ``ProfileMatcher.parse``
-    reads the text in the indexed documents' terms)."""
-    if isinstance(data, dict) and isinstance(data.get("profile"), dict):
-        inner = dict(data["profile"])
-        if isinstance(data.get("text"), str) and "text" not in inner:
-            inner["text"] = data["text"]
-        data = inner
-    elif isinstance(data, dict) and set(data) <= {"id", "text", "note"} and isinstance(data.get("text"), str):
-        from rag.matching.parser import parse_profile_text
-
-        return (parse or parse_profile_text)(data["text"])
-    try:
-        return Profile.from_dict(data)
-    except ProfileError as exc:
-        raise ProfileError(f"{where}: {exc}") from None
-
-
-def __getattr__(name: str):  # the parser imports Profile from here, so it is re-exported lazily
-    if name == "parse_profile_text":
-        from rag.matching.parser import parse_profile_text
-
-        return parse_profile_text
-    raise AttributeError(name)
