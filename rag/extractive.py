@@ -29,8 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.meta_answers import asked_metadata, metadata_answer  # noqa: F401  (re-exported)
+from rag.focus import _table_header
 from rag.injection import inside, instruction_spans
+from rag.lists import is_label
+from rag.meta_answers import metadata_answer  # noqa: F401  (re-exported)
+from rag.need import _QUANTITIES, asked_values
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -60,32 +63,6 @@ class ScoredSentence:
         return self.hit.chunk.text[self.start:self.end]
 
 
-def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
-    """Question terms (jieba tokens of ≥ 2 characters or numbers, sub-words of longer terms dropped)
-    with their idf weights. Concept expansions are not terms: they are passed to ``score_sentences``
-    as alternatives of the words they expand."""
-    terms: dict[str, float] = {}
-    for t in tokenizer.tokens(question):
-        if len(t) >= 2 or t.isdigit():
-            terms[t] = idf(t)
-    # drop sub-words of longer terms (jieba search mode emits both 影响 and 影响力)
-    return {t: w for t, w in terms.items() if not any(t != o and t in o for o in terms)}
-
-
-def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:
-    """term → the lower-cased expansions of the concepts in ``plan.concepts`` (``rag.query.ConceptMatch``)
-    whose matched word contains the term or lies inside it: a concept's policy term (新型储能) counts
-    for the company's word (钠离子电池). ``terms``: any iterable of lower-cased question terms; {} when
-    ``plan`` is None."""
-    alternatives: dict[str, tuple[str, ...]] = {}
-    for m in (plan.concepts if plan is not None else ()):
-        matched = m.matched.lower()
-        for t in terms:
-            if t in matched or matched in t:
-                alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
-    return alternatives
-
-
 _PART_END = re.compile(r"(?<=[？?])")
 
 
@@ -94,61 +71,6 @@ def question_parts(question: str) -> list[str]:
     负责？” → two parts; ``[question]`` for a question with one part."""
     parts = [p.strip() for p in _PART_END.split(question) if p.strip(" \t？?，,。；;")]
     return parts if len(parts) >= 2 else [question]
-
-
-def asked_values(question: str) -> list[re.Pattern]:
-    """Patterns of the values ``question`` asks for — a number, a year or date, a place, an
-    organisation, a person (``rag.refusal_value.asked_kinds`` on its need clause: 多少/几个, 哪一年,
-    哪个县, 牵头单位/哪个部门, 叫什么名字) — each the evidence a sentence must match to state one; [] for
-    a question that asks for no single value (a list, a description). A number is ``NUMBER_STATED``;
-    a number or time asked by its wording as an amount of money or a duration (``asked_quantity``: 罚多少,
-    多长时间内) is that quantity."""
-    from rag.refusal import need_clause
-    from rag.refusal_value import asked_kinds
-
-    need = need_clause(question)
-    kinds = asked_kinds(need)
-    quantity = asked_quantity(need)
-    if quantity is MONEY_STATED and not any(k.name in ("number", "time") for k in kinds):
-        quantity = None  # "补贴标准有哪些": a list, no one amount
-    if quantity is not None:  # 罚多少, 多长时间内: the number must be an amount in 元 / a duration
-        kinds = [k for k in kinds if k.name not in ("number", "time")]
-        return [quantity, *(k.evidence for k in kinds)]
-    return [NUMBER_STATED if k.name == "number" else k.evidence for k in kinds]
-
-
-_NUMERAL = r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿零〇]+)"
-# the kinds of quantity a number question may ask for by its wording, each with the evidence a sentence
-# must match to state one: an amount of money (罚多少, 多少钱, 罚款是多少, 补贴多少 → "五百元以上五千元以下",
-# "10万元") and a duration (多长时间内, 多久, 几个工作日, 多少天 → "五个工作日内", "30日")
-MONEY_ASKED = re.compile(r"(?:罚|钱|金额|费用?|补贴|补助|奖励|资助|奖金|价格?)[\u4e00-\u9fff]{0,4}?(?:多少|几|标准|上限|最[高低多少])"
-                         r"|(?:多少|几)[十百千万亿]*(?:钱|元)|最[高多低少]罚")
-MONEY_STATED = re.compile(_NUMERAL + r"\s*[十百千万亿]*\s*元")
-DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天|日|小时|个月|周)|几(?:个)?(?:工作日|天|日|小时|个月|周)"
-                            r"|(?:期限|时限)[\u4e00-\u9fff]{0,2}?(?:是|为|有)?(?:多少|几|多长)")
-DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
-
-
-# a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
-# or Chinese numerals with a unit or counter ("五年", "二次", "三名") — a 百/千/万 inside a word (千行百业, 千家万户)
-# and "一批" (a batch) are none
-NUMBER_STATED = re.compile(r"(?<![\d.])(?!\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*日)\d"
-                           r"|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所倍元日天年月周岁人米吨亩户件]"
-                           r"|平方米|公里)")
-
-
-_QUANTITIES = (MONEY_STATED, DURATION_STATED, NUMBER_STATED)
-
-
-def asked_quantity(need: str) -> re.Pattern | None:
-    """The evidence pattern of the quantity a question's need clause asks for by its wording: an amount
-    of money (``MONEY_STATED``, for 罚多少/多少钱/补贴标准) or a duration (``DURATION_STATED``, for
-    多长时间/多久/几个工作日); None for any other question (a count, a share, a date)."""
-    if MONEY_ASKED.search(need):
-        return MONEY_STATED
-    if DURATION_ASKED.search(need):
-        return DURATION_STATED
-    return None
 
 
 _VALUE_SCORED = ("org", "place", "person")  # asked kinds whose stated value adds VALUE_BONUS (numbers and dates
@@ -190,7 +112,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     alternatives = alternatives or {}
     parts = question_parts(question)
     part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
-    from rag.refusal_value import VALUE_KINDS
+    from rag.need import VALUE_KINDS
 
     asked = [asked_values(part) for part in parts]
     values = [p for a in asked for p in a]
@@ -352,10 +274,10 @@ def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str
 
 def term_subwords(question: str, terms: dict[str, float], tokenizer, idf) -> dict[str, dict[str, float]]:
     """term → {sub-word: idf weight} for the question ``terms`` of ≥ 3 characters that the asker uses to
-    describe themselves (outside ``rag.refusal.need_clause``: "我们是…做海洋生物材料的企业" — the documents
+    describe themselves (outside ``rag.need.need_clause``: "我们是…做海洋生物材料的企业" — the documents
     name the field more broadly): the question's tokens (jieba search mode) of ≥ 2 characters inside the
     term ("海洋生物" → 海洋, 生物). {} for a question without a self-description."""
-    from rag.refusal import need_clause
+    from rag.need import need_clause
 
     need = need_clause(question).lower()
     tokens = {t for t in tokenizer.tokens(question) if len(t) >= 2}
@@ -367,25 +289,6 @@ def term_subwords(question: str, terms: dict[str, float], tokenizer, idf) -> dic
         if subs:
             out[term] = subs
     return out
-
-
-def _table_header(chunk) -> str:
-    """The normalised header row of a table chunk (its ``context``, else its first line when that is
-    a row of cells), "" for other chunks."""
-    if chunk.kind != "table":
-        return ""
-    line = chunk.context or chunk.text.split("\n", 1)[0]
-    return normalize(line).lower() if "\t" in line else ""
-
-
-_LABEL_STRIP = re.compile(r"^[—\-－–\s]+|[。；;.\s]+$")
-
-
-def is_label(sentence: str) -> bool:
-    """A short label sentence ("新型能源材料。", "——智能制造装备。"): ≤ 16 characters without
-    punctuation inside — an item heading in a 专栏 or an enumeration split over sentences."""
-    core = _LABEL_STRIP.sub("", sentence.strip())
-    return 2 <= len(core) <= 16 and not re.search(r"[，,、：:；;（(]", core)
 
 
 def _label_run(text: str, spans: list[tuple[int, int]], i: int) -> list[tuple[int, int]]:

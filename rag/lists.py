@@ -18,7 +18,6 @@ import threading
 from collections.abc import Mapping
 
 from rag.chunking import SECTION_SEP, build_outlines, outline_section
-from rag.extractive import is_label
 from rag.fusion import PerDocumentRows, protect_rows
 from rag.text import split_sentences
 from rag.types import Chunk
@@ -59,7 +58,7 @@ _COLON_LABEL = re.compile(r"^[^，,、：:；;。（(]{2,16}[：:]")
 
 def item_start(line: str) -> bool:
     """True when ``line`` opens an enumeration item: "——智能终端。…", "（1）…", "一是…", a label
-    sentence followed by its text ("整车。着力扩大规模…", see ``rag.extractive.is_label``) or a short
+    sentence followed by its text ("整车。着力扩大规模…", see ``rag.lists.is_label``) or a short
     label with a colon ("大数据发展工程：…")."""
     line = line.strip()
     if not line:
@@ -217,3 +216,13 @@ def merge_outline(hits: list[Chunk], outlines: Mapping[tuple[str, str], Chunk],
     if not scored:
         return None
     return outlines[max(scored)[2]]
+
+
+_LABEL_STRIP = re.compile(r"^[—\-－–\s]+|[。；;.\s]+$")
+
+
+def is_label(sentence: str) -> bool:
+    """A short label sentence ("新型能源材料。", "——智能制造装备。"): ≤ 16 characters without
+    punctuation inside — an item heading in a 专栏 or an enumeration split over sentences."""
+    core = _LABEL_STRIP.sub("", sentence.strip())
+    return 2 <= len(core) <= 16 and not re.search(r"[，,、：:；;（(]", core)

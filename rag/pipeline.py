@@ -27,8 +27,14 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import (ASKS_LIST, answer_order, compose, concept_alternatives, metadata_answer, outline_items,
-                            question_terms, score_sentences, term_subwords)
+from rag.extractive import (ASKS_LIST,
+                            answer_order,
+                            compose,
+                            metadata_answer,
+                            outline_items,
+                            score_sentences,
+                            term_subwords)
+from rag.focus import concept_alternatives, question_terms
 from rag.query import comparison_groups
 from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index import LoadedIndex, current_path, load_index
@@ -410,7 +416,7 @@ class PolicyQA:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits,
                           [f"未作答的原因：{plan.unmatched_reference.reason}"])
         # ---
-        # one decision on "about a document": the planner's (rag.references.asks_about_document);
+        # one decision on "about a document": the planner's (rag.meta_questions.asks_about_document);
         # asked_metadata only says which fields of the card answer it
         meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date(),
                                 plan.card_doc_ids)
@@ -434,7 +440,7 @@ class PolicyQA:
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
         # list answers use the broad ASKS_LIST (also 重点/有什么/主要方向), not the planner's narrower
-        # plan.wants_list (rag.query.asks_list, which limits added retrieval chunks): on dev the broad one
+        # plan.wants_list (rag.need.asks_list, which limits added retrieval chunks): on dev the broad one
         # keeps more key facts (0.776 vs 0.770 — dev-029 "有什么渠道" needs the added enumeration)
         wants_list = bool(ASKS_LIST.search(question))
         outline = next((h for h in hits if h.chunk.kind == "outline"), None) if wants_list and not groups else None

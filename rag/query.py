@@ -40,10 +40,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
-    _EVOLUTION, _KIND_WORD, MAX_REFERENCE_CHARS, DocumentCues, _topic_words, asks_about_document,
+    _EVOLUTION, _KIND_WORD, MAX_REFERENCE_CHARS, DocumentCues, _topic_words,
     bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
     UnmatchedReference, referenced_documents, referenced_regions, region_words, resolve_reference,
     unmatched_document)
+from rag.meta_questions import asks_about_document  # noqa: F401  (re-exported)
+from rag.need import asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 
 
@@ -125,7 +127,7 @@ class QueryPlan:
     question names that no indexed document matches (``rag.references.unmatched_document``: 重庆市的生活垃圾
     分类条例 when no 重庆市 document is about 生活垃圾), with its words and the place's titles — the answer
     says so instead of stating other documents' facts; ``asked_values``: the evidence patterns of the
-    values the question asks for (``rag.extractive.asked_values``: an amount of money for 罚多少/奖励金额,
+    values the question asks for (``rag.need.asked_values``: an amount of money for 罚多少/奖励金额,
     a duration for 多少天内/多久, a year or date for 何时, a number, a place, an organisation …), one per
     asked kind — the retriever ranks the candidate passages stating an amount, a duration or a date
     (``value_rows``)."""
@@ -148,21 +150,6 @@ class QueryPlan:
     asks_penalty: bool = False
     unmatched_reference: UnmatchedReference | None = None
     asked_values: tuple[re.Pattern, ...] = ()
-
-
-# The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
-# 几大, 列举/列一下/罗列, 都有啥/都有什么, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
-# bare 分别 (分别怎么部署, a comparison) also open questions that want one passage, which an added
-# continuation would push down.
-LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包括|几大|列举|列(?:一下|出来|出|个清单)|罗列|(?<![成首京])都有(?:啥|什么)"
-                           r"|分别(?:[是有指为叫](?!怎|如何|多少|哪一|何时)|啥)")
-
-
-def asks_list(question: str) -> bool:
-    """True when ``question`` asks for a list of items (``LIST_QUESTION``; a subset of
-    ``rag.extractive.ASKS_LIST``): "某市未来产业的六大重点培育领域是哪些？" → True,
-    "到2027年要培育多少家领军企业？" → False."""
-    return LIST_QUESTION.search(question) is not None
 
 
 @lru_cache(maxsize=8)
@@ -345,7 +332,7 @@ def other_versions(question: str, scopes, docs: dict) -> tuple[str, ...]:
     names ("2007年那版", "2024年修改后"), else the earliest for 修订前/原来/旧版 … and the latest otherwise —
     the version in force unless the question says which (``rag.meta_answers`` version words). () for a
     scope of one document or of several titles. ``scopes``: ``Scope`` list; ``docs``: doc_id → DocumentMeta."""
-    from rag.meta_answers import _EARLIER_VERSION, _LATER_VERSION
+    from rag.meta_questions import _EARLIER_VERSION, _LATER_VERSION
 
     out: list[str] = []
     years = set(_YEAR.findall(question))
@@ -558,7 +545,7 @@ _PREPARE_LOCK = threading.Lock()
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
     from rag.abbreviations import abbreviation_matches, expand_abbreviations
-    from rag.extractive import asked_values
+    from rag.need import asked_values
 
     asked = question
     values = tuple(asked_values(asked))  # 罚多少 → an amount in 元, 多久 → a duration: once per question

@@ -12,7 +12,7 @@
 * ``unmatched_document`` — a question naming a document of a place by topic words that no indexed
   document of that place has in its name ("重庆市的生活垃圾分类条例" when the 重庆市 documents are
   安全生产/消防… regulations): no indexed document is that one;
-* ``is_comparison`` / ``asks_about_document`` — what kind of question it is.
+* ``is_comparison`` — whether the question compares jurisdictions or documents.
 
 All functions are pure (the index is only read; ``document_scopes`` caches the cues on it).
 """
@@ -634,13 +634,3 @@ def is_comparison(question: str) -> bool:
     gazetteer) or of 都市/首都 is not 都."""
     q = _masked(question, _place_spans(question)).replace("都市", "").replace("首都", "")
     return _COMPARISON.search(q) is not None
-
-
-def asks_about_document(question: str) -> bool:
-    """The question asks about a document itself — period, issuer, date, number, status, validity,
-    level, which document it is, newest/oldest — and about nothing else (no content words remain
-    besides document references and metadata words): ``rag.meta_answers.asks_about_document``.
-    "某市那份制造业规划管到哪年？" → True; "规划中氢能产业由哪个部门牵头推进？", "最新的产业方向" → False."""
-    from rag.meta_answers import asks_about_document as about
-
-    return about(question)

@@ -1,12 +1,12 @@
 """Signals "detail", "members", "outcome" and "definition" of the answerability decision (see
-``rag.refusal.rule_signals`` and ``rag.answerability``).
+``rag.signals.rule_signals`` and ``rag.answerability``).
 
 "detail": the question asks for a detail (application materials, eligibility conditions, scoring
 standards and weights, procedures, detailed rules, first-batch lists) and the support is how well a
 top sentence that states it covers the question's focus — "科创通平台需要准备哪些申请材料" finds 科创通
 sentences, none about 材料.
 
-The *need noun* is found by position in the need clause (``rag.refusal.need_clause``): a word of
+The *need noun* is found by position in the need clause (``rag.need.need_clause``): a word of
 ``DETAIL_NOUNS`` within a few characters after a question word (哪些/什么/怎样的/何种/如何/怎么) or
 right before one (…条件是什么, …材料有哪些, …标准怎么定). "members": the members of a counted group
 are asked and a sentence must enumerate them; "outcome": an achieved result is asked and a sentence
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from rag.focus import focus_coverage
+from rag.need import need_clause
 from rag.text import normalize
 
 # need noun → the words a sentence may state it with
@@ -53,7 +55,6 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
     support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that states
     the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
     its chunk: ``rag.refusal_value.continuation``). None when the question asks for no need noun."""
-    from rag.refusal import focus_coverage, need_clause
     from rag.refusal_value import continuation, extended
 
     nouns = need_nouns(need_clause(question))
@@ -107,7 +108,6 @@ def member_support(question: str, scored: list, focus: dict[str, float], alterna
     ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that enumerates at least
     min(asked count, 3) items — a sentence that only counts them ("国家高新区8家") names none.
     None when the question asks for no members."""
-    from rag.refusal import focus_coverage, need_clause
 
     wanted = asks_members(need_clause(question))
     if wanted is None:
@@ -136,7 +136,6 @@ def outcome_support(question: str, scored: list, focus: dict[str, float], altern
     (``_STATES_OUTCOME``: 已建成, 累计达到, 获批, "2020年…达到…N") and names every year the question
     names. Plans state targets ("到2025年…突破2.96万亿元"), which answer no such question. None when
     the question asks for no outcome."""
-    from rag.refusal import focus_coverage, need_clause
 
     need = need_clause(question)
     if not _ASKS_OUTCOME.search(need):

@@ -22,7 +22,7 @@ import numpy as np
 from rag.fusion import (PROTECTED_ROWS, DocumentCitations, add_citing_rows, article_pieces, guarantee_scope_slots,
                         protect_rows, reciprocal_rank_fusion, with_article_pieces)
 from rag.index import LoadedIndex, card_rows
-from rag.meta_answers import version_order
+from rag.meta_questions import version_order
 from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
@@ -622,13 +622,13 @@ def index_arrays(index: LoadedIndex) -> IndexArrays:
 
 
 def ranked_value_patterns() -> tuple[re.Pattern, ...]:
-    """The asked-value evidence patterns (``rag.extractive.asked_values``) that rank passages
+    """The asked-value evidence patterns (``rag.need.asked_values``) that rank passages
     (``value_rows``): an amount of money (``MONEY_STATED``: "五百元以上", "10万元"), a duration
     (``DURATION_STATED``: "二十日内", "六十个工作日") and a year, date or period (the "time" kind of
-    ``rag.refusal_value.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
+    ``rag.need.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
     person is stated by too many passages to say which one answers."""
-    from rag.extractive import DURATION_STATED, MONEY_STATED
-    from rag.refusal_value import VALUE_KINDS
+    from rag.need import DURATION_STATED, MONEY_STATED
+    from rag.need import VALUE_KINDS
 
     return (MONEY_STATED, DURATION_STATED, *(k.evidence for k in VALUE_KINDS if k.name == "time"))
 

@@ -154,7 +154,7 @@ class Settings:
     # cut points of the model's 0/1 features value_fires, detail_fires, members_fires, outcome_fires: the
     # support (idf share of the question's focus words covered by a top sentence that states an asked
     # value / detail noun / enumerated members / an achieved outcome) is below this; the model weighs them
-    # with the supports themselves. Changing one changes a feature: refit (python -m rag.answerability fit)
+    # with the supports themselves. Changing one changes a feature: refit (python -m rag.eval.answerability_fit fit)
     min_value_support: float = 0.4
     min_detail_support: float = 0.3
     min_member_support: float = 0.8

@@ -10,8 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 from rag import answerability as A
-from rag.extractive import question_terms, score_sentences
-from rag.refusal import check_refusal, hard_refusal, named_places, place_covered
+from rag.eval import answerability_fit as F
+from rag.extractive import score_sentences
+from rag.focus import question_terms
+from rag.refusal import check_refusal, hard_refusal
+from rag.signals import named_places, place_covered
 from rag.settings import Settings
 from rag.types import Chunk, DocumentMeta, Hit
 
@@ -155,7 +158,7 @@ def _rows(n: int = 60, sources: tuple[str, ...] = ("tiny.jsonl",)) -> list[dict]
 
 
 def test_a_refit_keeps_features_pointing_the_way_they_stand_for_and_reproduces_the_model_shape(tmp_path):
-    model = A.fit(_rows(), cs=(0.3, 1.0))
+    model = F.fit(_rows(), cs=(0.3, 1.0))
     assert set(model.names) <= set(A.FEATURES) and {"coverage", "value_number", "bm25"} <= set(model.names)
     assert len(model.mean) == len(model.scale) == len(model.coef) == len(model.names)
     assert "focus" not in model.names  # constant over the rows: dropped
@@ -169,17 +172,17 @@ def test_a_refit_keeps_features_pointing_the_way_they_stand_for_and_reproduces_t
     rows = _rows()
     assert all(A.decide(A.Evidence(r["values"], {"coverage": "x"}), model).refused == bool(r["label"]) for r in rows)
     path = tmp_path / "model.json"
-    A.save(model, path)
+    F.save(model, path)
     again = A.load_model(str(path))
     assert again == model and json.loads(path.read_text(encoding="utf-8"))["features"] == list(model.names)
     with pytest.raises(ValueError):
-        A.fit([r for r in rows if r["label"] == 0])
+        F.fit([r for r in rows if r["label"] == 0])
 
 
 def test_question_groups_and_the_leave_one_corpus_out_report():
-    assert A.question_group({"id": "d6-U09", "source": "dev.jsonl"}) == "dev.jsonl:d6"
-    assert A.question_group({"id": "q7", "source": "x.jsonl:dev"}) == "x.jsonl:dev"
-    model = A.fit(_rows(sources=("a.jsonl", "b.jsonl:dev")), c=1.0)
+    assert F.question_group({"id": "d6-U09", "source": "dev.jsonl"}) == "dev.jsonl:d6"
+    assert F.question_group({"id": "q7", "source": "x.jsonl:dev"}) == "x.jsonl:dev"
+    model = F.fit(_rows(sources=("a.jsonl", "b.jsonl:dev")), c=1.0)
     loco = model.fitted_on["leave_one_corpus_out"]
     assert set(loco) == {"a.jsonl", "b.jsonl:dev"}
     for held in loco.values():  # fitted on the other corpus only, scored on this one
@@ -195,15 +198,15 @@ def test_corpora_are_the_domains_of_leave_one_corpus_out_and_weigh_alike():
     # two question sets over one corpus are one domain, and one cross-validation group
     a = {"id": "xd-001", "source": "external_dev.jsonl:dev", "corpus": "lawref-dev"}
     b = {"id": "q2-004", "source": "external_qa2.jsonl:dev", "corpus": "lawref-dev"}
-    assert A.row_domain(a) == A.row_domain(b) == "lawref-dev"
-    assert A.question_group(a) == A.question_group(b) == "lawref-dev"
-    assert A.question_group({"id": "d6-U09", "source": "dev.jsonl", "corpus": A.BUNDLED}) == "dev.jsonl:d6"
-    rows = [{"source": "dev.jsonl", "corpus": A.BUNDLED}] * 9 + [{"source": "x.jsonl:dev", "corpus": "x"}] * 3
+    assert F.row_domain(a) == F.row_domain(b) == "lawref-dev"
+    assert F.question_group(a) == F.question_group(b) == "lawref-dev"
+    assert F.question_group({"id": "d6-U09", "source": "dev.jsonl", "corpus": F.BUNDLED}) == "dev.jsonl:d6"
+    rows = [{"source": "dev.jsonl", "corpus": F.BUNDLED}] * 9 + [{"source": "x.jsonl:dev", "corpus": "x"}] * 3
     y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0])
-    w = A.domain_weights(rows, y, power=1.0)
+    w = F.domain_weights(rows, y, power=1.0)
     assert w[:9].sum() == pytest.approx(w[9:].sum()) and w.mean() == pytest.approx(1.0)
-    assert np.allclose(A.domain_weights(rows, y, power=0.0), 1.0)
-    wb = A.domain_weights(rows, y, power=1.0, balance=True)  # each domain: its two classes weigh alike
+    assert np.allclose(F.domain_weights(rows, y, power=0.0), 1.0)
+    wb = F.domain_weights(rows, y, power=1.0, balance=True)  # each domain: its two classes weigh alike
     assert wb[:3].sum() == pytest.approx(wb[3:9].sum()) and wb[9] == pytest.approx(wb[10:12].sum())
 
 
@@ -214,9 +217,9 @@ def test_the_threshold_counts_every_domains_answerable_refusals_alike():
     p = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.95, 0.7, 0.8, 0.9])
     y = np.array([0, 0, 0, 0, 0, 0, 1, 0, 0, 1])
     d = ["a"] * 7 + ["b"] * 3
-    assert A._threshold(p, y, 0.0) == A._threshold(p, y, 0.0, d) == 0.9  # above every answerable one
-    assert A._threshold(p, y, 0.25) == 0.7  # pooled: two of eight refused, both of b
-    assert A._threshold(p, y, 0.25, d) == 0.8  # per domain: a 0 and b 1/2 refused, mean 0.25
+    assert F._threshold(p, y, 0.0) == F._threshold(p, y, 0.0, d) == 0.9  # above every answerable one
+    assert F._threshold(p, y, 0.25) == 0.7  # pooled: two of eight refused, both of b
+    assert F._threshold(p, y, 0.25, d) == 0.8  # per domain: a 0 and b 1/2 refused, mean 0.25
 
 
 def test_an_external_sets_corpus_is_the_folder_holding_its_evidence_documents(tmp_path):
@@ -229,16 +232,16 @@ def test_an_external_sets_corpus_is_the_folder_holding_its_evidence_documents(tm
     data.write_text(json.dumps({"id": "s-1", "question": "问？", "answer": "答", "key_facts": [], "type": "factual",
                                 "persona": "enterprise", "split": "dev", "evidence": [{"doc": "乙条例.md", "anchor": "测试"}]},
                                ensure_ascii=False) + "\n", encoding="utf-8")
-    assert A._external_arg(str(data), tmp_path) == (data, tmp_path / "c2")
-    assert A._external_arg(f"{data}={tmp_path / 'c1'}", tmp_path) == (data, tmp_path / "c1")
+    assert F._external_arg(str(data), tmp_path) == (data, tmp_path / "c2")
+    assert F._external_arg(f"{data}={tmp_path / 'c1'}", tmp_path) == (data, tmp_path / "c1")
     (tmp_path / "c2" / "乙条例.md").unlink()
     (tmp_path / "c2" / "丙.md").write_text("x", encoding="utf-8")
     with pytest.raises(ConfigError):
-        A.dataset_corpus(data, tmp_path)
+        F.dataset_corpus(data, tmp_path)
 
 
 def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates():
-    from rag.refusal import abbreviates
+    from rag.focus import abbreviates
 
     assert abbreviates("电动车", "禁止为电动自行车充电")
     assert not abbreviates("充电", "充分用电")  # two characters: never an abbreviation match
@@ -249,7 +252,7 @@ def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates(
 
 
 def test_a_sum_of_money_asked_by_its_noun_is_an_amount():
-    from rag.refusal import asked_types
+    from rag.need import asked_types
 
     for q in ("首席数据官每年有多少津贴？", "生活垃圾处理费交多少？", "逾期不改正罚款多少？", "每月要交多少押金？"):
         assert [t.name for t in asked_types(q)] == ["amount"], q
@@ -285,7 +288,7 @@ def test_the_bundled_model_file_is_fitted_on_tuning_questions_only():
 def test_a_damaged_model_file_is_a_one_line_error(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"features": ["coverage"]}', encoding="utf-8")
-    with pytest.raises(RuntimeError, match="python -m rag.answerability fit"):
+    with pytest.raises(RuntimeError, match="python -m rag.eval.answerability_fit fit"):
         A.load_model(str(bad))
 
 
@@ -302,7 +305,7 @@ def test_the_refusal_modules_hold_no_place_or_era_literals():
 
 # --- the evidence of an asked value in regulation wording ---------------------------------------------
 def test_a_count_word_in_a_yes_no_question_asks_for_no_number():
-    from rag.refusal_value import asked_kinds
+    from rag.need import asked_kinds
 
     kinds = lambda q: [k.name for k in asked_kinds(q)]
     assert kinds("新招的几个护工健康证还在办，能先让他们上门照护老人吗？") == []
@@ -312,8 +315,8 @@ def test_a_count_word_in_a_yes_no_question_asks_for_no_number():
 
 
 def test_a_date_question_is_a_time_value_and_a_deadline_only_with_its_word():
-    from rag.refusal import asked_types
-    from rag.refusal_value import asked_kinds
+    from rag.need import asked_types
+    from rag.need import asked_kinds
 
     assert [k.name for k in asked_kinds("中医药文化宣传日定在每年哪一天？")] == ["time"]
     assert asked_types("条例是哪天开始施行的？") == []
@@ -321,7 +324,7 @@ def test_a_date_question_is_a_time_value_and_a_deadline_only_with_its_word():
 
 
 def test_durations_fractions_and_dates_in_chinese_numerals_state_values():
-    from rag.refusal_value import VALUE_KINDS
+    from rag.need import VALUE_KINDS
 
     time, number = VALUE_KINDS[0].evidence, VALUE_KINDS[1].evidence
     for text in ("应当提前三个月书面告知", "在合同期限届满前九十日书面通知", "于十五个工作日内办结"):
@@ -341,7 +344,8 @@ def test_the_counted_noun_after_the_count_word_is_the_value_head_and_a_version_y
 
 
 def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank():
-    from rag.refusal_value import VALUE_KINDS, _asking_sentence_focus
+    from rag.refusal_value import _asking_sentence_focus
+    from rag.need import VALUE_KINDS
 
     focus = {"施行": 1.0, "替代": 1.0, "法规": 1.0}
     own = _asking_sentence_focus("是哪天开始施行的？它替代了哪部旧法规？", VALUE_KINDS[0], focus)
@@ -355,7 +359,8 @@ def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank()
 
 
 def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
-    from rag.refusal_value import _kind_evidence, asked_kinds, asked_role
+    from rag.refusal_value import _kind_evidence, asked_role
+    from rag.need import asked_kinds
 
     q = "生活垃圾分类投放的管理人是谁？"
     assert asked_role(q) == "管理人" and asked_role("首席数据官由谁来担任？") == "首席数据官"
@@ -370,7 +375,7 @@ def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
 
 def test_a_duration_in_minutes_states_a_time():
     """多久 asks for a time; '三分钟内' and '30分钟' state one (a duration, not only a year or a date)."""
-    from rag.refusal_value import VALUE_KINDS
+    from rag.need import VALUE_KINDS
 
     time_kind = next(k for k in VALUE_KINDS if k.name == "time")
     assert time_kind.trigger.search("接到调度指令后多久要出车")

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 from rag.extractive import compose, metadata_answer, score_sentences
 from rag.query import comparison_groups
-from rag.refusal import check_refusal, need_clause
+from rag.refusal import check_refusal
+from rag.need import need_clause
 from rag.settings import Settings
 from rag.types import Chunk, DocumentMeta, Hit
 
@@ -166,8 +167,8 @@ def test_specific_value_question_whose_focus_word_is_absent_is_flagged_and_less_
     # the evidence names the place, but no sentence states a year together with 二期工程/建成: the value
     # signal says so (whether it alone refuses is the fitted model's choice: literal matches of asked
     # values also fire on paraphrased answerable questions of unseen corpora)
-    from rag.extractive import question_terms
-    from rag.refusal import rule_signals
+    from rag.focus import question_terms
+    from rag.signals import rule_signals
 
     text = "以德阳国际铁路物流港为重点，共建国际铁路门户枢纽。"
     index = _value_index([text, *FILLER])
@@ -186,7 +187,7 @@ def test_specific_value_question_whose_focus_word_is_absent_is_flagged_and_less_
 
 
 def test_company_words_mapped_by_a_concept_are_not_a_missing_focus():
-    from rag.extractive import question_terms
+    from rag.focus import question_terms
     from rag.query import ConceptMatch
 
     text = "到2027年，新型储能装机规模达到500万千瓦。"
@@ -200,7 +201,7 @@ def test_company_words_mapped_by_a_concept_are_not_a_missing_focus():
     assert not with_concept.refused
     # without the concept the company's word is an uncovered focus word: the value signal fires and the
     # refusal probability rises
-    from rag.refusal import rule_signals
+    from rag.signals import rule_signals
 
     bare = score_sentences(q, [_hit(text)], terms)
     assert (rule_signals(q, bare, index, VALUE_SETTINGS, None)["value_number"][0]
@@ -311,9 +312,9 @@ def test_document_cards_are_collected_once_per_index():
 
 
 def test_concept_alternatives_are_one_definition_for_answers_and_refusals():
-    from rag.extractive import concept_alternatives
+    from rag.focus import concept_alternatives
     from rag.query import ConceptMatch
-    from rag.refusal import focus_terms
+    from rag.focus import focus_terms
 
     plan = SimpleNamespace(concepts=(ConceptMatch("storage", "钠离子电池", "新型储能", ("新型储能", "储能")),))
     assert concept_alternatives(["钠离子电池", "电池", "储能柜"], plan) == {
@@ -343,7 +344,7 @@ def test_a_detail_the_evidence_never_states_is_refused_and_a_stated_one_answered
     text = "建立新兴产业未来产业专家库，开展产业发展趋势研判、技术预见、政策研究。"
     index = _value_index([text, *FILLER])
     q = "四川新兴产业未来产业专家库的入库条件和遴选程序是什么？"
-    from rag.extractive import question_terms
+    from rag.focus import question_terms
 
     scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
     d = check_refusal(q, scored, index, DETAIL_SETTINGS)
@@ -355,7 +356,7 @@ def test_a_detail_the_evidence_never_states_is_refused_and_a_stated_one_answered
 
 
 def test_a_count_word_inside_a_list_question_asks_for_no_number():
-    from rag.refusal import asked_kinds
+    from rag.need import asked_kinds
 
     assert [k.name for k in asked_kinds("除了几类优势材料，还有哪几类被当作特色材料来培育？")] == []
     assert [k.name for k in asked_kinds("到2027年要培育几家领军企业？")] == ["number"]
@@ -363,7 +364,7 @@ def test_a_count_word_inside_a_list_question_asks_for_no_number():
 
 # --- questions about the document itself; rules "members", "outcome", named organisations ----------
 def test_document_questions_in_varied_phrasing_are_detected_and_content_look_alikes_are_not():
-    from rag.meta_answers import asks_about_document, content_words
+    from rag.meta_questions import asks_about_document, content_words
 
     for q in ("这份方案执行到哪一年？", "那份规划管到哪年？往后还展望到哪一年？", "这份文件现在还能用吗？",
               "那个征求意见稿还算数吗？是哪个单位出的？", "两份文件哪份更新一些？", "这几份文件里最早的是哪一份？",
@@ -393,7 +394,7 @@ def test_metadata_answer_ranks_candidates_lists_drafts_and_judges_validity_as_of
 
 
 def _rule_check(q: str, text: str, settings: Settings):
-    from rag.extractive import question_terms
+    from rag.focus import question_terms
 
     index = _value_index([text, *FILLER])
     scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
@@ -427,7 +428,7 @@ def test_achieved_outcomes_are_refused_when_the_documents_only_state_targets():
 
 
 def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
-    from rag.refusal import ORG_NAME
+    from rag.need import ORG_NAME
 
     assert [m.group() for m in ORG_NAME.finditer("由省经济和信息化厅牵头，市科技局配合")] == ["由省经济和信息化厅", "市科技局"]
     for generic in ("各产业链牵头部门按职责分工负责", "省级有关部门加强协调", "各市(州)政府抓好落实"):
@@ -439,7 +440,7 @@ def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
 
 
 def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
-    from rag.refusal import asked_types
+    from rag.need import asked_types
 
     assert [t.name for t in asked_types("新建一座加氢站，市里给多少建设补贴？")] == ["amount"]
     assert [t.name for t in asked_types("新建多少座加氢站？")] == []
@@ -447,7 +448,7 @@ def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
 
 # --- the counted thing of a number question; present-state outcomes; penalties; missing documents ---
 def test_value_head_is_the_counted_noun_and_must_be_in_the_value_sentence():
-    from rag.refusal import value_head
+    from rag.refusal_value import value_head
 
     focus = {"利润总额": 7.0, "规上工业企业": 4.8, "上市公司": 7.0, "交子之星": 5.9}
     assert value_head("2025年全市规上工业企业利润总额的目标是多少亿元？", focus) == "利润总额"
@@ -462,7 +463,7 @@ def test_value_head_is_the_counted_noun_and_must_be_in_the_value_sentence():
 
 
 def test_present_state_counts_are_outcomes_and_a_list_question_asks_no_number():
-    from rag.refusal import asked_kinds
+    from rag.need import asked_kinds
 
     d = _rule_check("成都现在有几家独角兽企业？", "到2025年，引育独角兽企业15家。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"
@@ -492,7 +493,7 @@ def test_a_document_of_another_era_does_not_exist(shared_qa):
 
 
 def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
-    from rag.refusal import asked_unit
+    from rag.need import asked_unit
 
     assert asked_unit("到2020年全省推广多少辆新能源汽车？") == ("辆",)
     assert asked_unit("要引进几名领军人才？") == ("人", "名", "位")
@@ -507,7 +508,7 @@ def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
 
 
 def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_organisations():
-    from rag.refusal import ORG_NAME, asked_kinds
+    from rag.need import ORG_NAME, asked_kinds
 
     d = _rule_check("国家磁浮系统制造业创新中心现在已经创建成功了吗？", "创建国家磁浮系统制造业创新中心。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"
@@ -531,8 +532,8 @@ def test_a_term_the_evidence_only_names_is_refused_and_a_defined_one_answered():
 
 
 def test_a_number_for_a_named_year_needs_a_passage_naming_that_year():
-    from rag.extractive import question_terms
-    from rag.refusal import value_support
+    from rag.focus import question_terms
+    from rag.refusal_value import value_support
 
     def support(q, text):
         index = _value_index([text, *FILLER])
@@ -731,7 +732,7 @@ def test_a_row_under_a_header_with_fewer_cells_is_answered_by_the_columns_the_he
 
 
 def test_a_table_rows_column_labels_count_as_its_context():
-    from rag.refusal import focus_coverage
+    from rag.focus import focus_coverage
     header = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"
     rows = "9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
     chunk = Chunk("t3", "sc-plan", "二、目标", rows, 0, len(rows), 30, "table", header)
@@ -835,7 +836,8 @@ def test_the_answer_carries_the_asked_value_from_the_paragraph_of_the_best_sente
     assert "[责任单位:市科技局" in answer and "概念验证中心" in answer
     assert all(c.quote in text for c in citations)
     # a word ending like an organisation (布局, 格局) names none
-    from rag.extractive import asked_values, states_value
+    from rag.extractive import states_value
+    from rag.need import asked_values
     assert not states_value("优化产业布局,形成新格局。", asked_values(q), q)
     assert states_value("由经济和信息化厅牵头。", asked_values(q), q)
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag.corpus import build_card
-from rag.meta_answers import asks_about_document
+from rag.meta_questions import asks_about_document
 from rag.references import (bare_region, derived_names, document_scopes, reference_mentions,
                             referenced_documents, region_names)
 from rag.text import Tokenizer, normalize
@@ -107,7 +107,7 @@ def test_card_quotes_header_lines_as_the_cleaned_text_writes_them():
 
 
 def test_version_order_puts_the_asked_version_first():
-    from rag.meta_answers import version_order
+    from rag.meta_questions import version_order
 
     both = ["park-old", "park-new"]
     assert version_order("甲市现行的机动车停车条例哪天施行？", both, DOCS) == ["park-new", "park-old"]

@@ -250,7 +250,8 @@ def test_ambiguous_reference_does_not_restrict_the_ranking(shared_qa, built_inde
 
 
 # --- list questions: the continuation of an enumeration in the next chunk of its section ----------
-from rag.query import asks_list, section_labels  # noqa: E402
+from rag.query import section_labels
+from rag.need import asks_list
 from rag.retrieval import add_continuations, continuation_rows  # noqa: E402
 
 

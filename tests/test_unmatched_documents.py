@@ -116,7 +116,8 @@ def test_the_answer_says_no_indexed_document_matches(tmp_path):
     assert "2016" not in answer.text and "2014" not in answer.text  # no other document's 施行 date
     plan = plan_query("南京市的生活垃圾分类条例什么时候施行？", qa.retriever.index, settings)
     assert plan.unmatched_reference is not None
-    from rag.extractive import question_terms, score_sentences
+    from rag.extractive import score_sentences
+    from rag.focus import question_terms
     from rag.refusal import hard_refusal
 
     index = qa.retriever.index

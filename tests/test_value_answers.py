@@ -4,16 +4,8 @@ limit is quoted with the lead clause of its article, verbatim."""
 
 from __future__ import annotations
 
-from rag.extractive import (
-    DURATION_STATED,
-    MONEY_STATED,
-    asked_quantity,
-    asked_values,
-    compose,
-    score_sentences,
-    states_value,
-    value_units,
-)
+from rag.extractive import compose, score_sentences, states_value, value_units
+from rag.need import DURATION_STATED, MONEY_STATED, asked_quantity, asked_values
 from rag.types import Chunk, Hit
 
 ARTICLE = ("第五十七条 个人违反本条例第二十四条第一款规定，将湿垃圾与可回收物、干垃圾混合投放的，由城管执法部门责令立即改正；"

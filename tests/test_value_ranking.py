@@ -1,5 +1,5 @@
 """Answer-type-aware retrieval: the value kinds a question asks for (``QueryPlan.asked_values``, from
-``rag.extractive.asked_values``) and the ranking of the candidate passages stating one
+``rag.need.asked_values``) and the ranking of the candidate passages stating one
 (``rag.retrieval.value_rows``)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from rag.eval.configs import resolve
-from rag.extractive import DURATION_STATED, MONEY_STATED, NUMBER_STATED, asked_values
+from rag.need import DURATION_STATED, MONEY_STATED, NUMBER_STATED, asked_values
 from rag.query import plan_query
-from rag.refusal_value import VALUE_KINDS
+from rag.need import VALUE_KINDS
 from rag.retrieval import ranked_value_patterns, value_rows
 from rag.types import Chunk
 

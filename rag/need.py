@@ -1,0 +1,251 @@
+"""The question's information need and the values it asks for (question analysis; computed once per
+question on ``rag.query.QueryPlan.asked_values``, read by retrieval, answering and the refusal signals).
+
+* ``need_clause`` — the question without the clauses in which a company describes itself.
+* ``VALUE_KINDS`` / ``asked_kinds`` — the kind of one value asked (a time, a number, a place, an
+  organisation, a person), each with the evidence a sentence must match to state one; ``asked_unit``
+  the unit family of a number question (多少辆 → 辆).
+* ``NEED_TYPES`` / ``asked_types`` — types of information asked (an amount of money, a deadline, a phone
+  number, an address, a website …).
+* ``asked_values`` / ``asked_quantity`` — the evidence patterns of the asked values, an amount of money
+  (``MONEY_STATED``) or a duration (``DURATION_STATED``) when the wording asks for one.
+* ``asks_list`` — the question asks for a list of items (then no single number is asked).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+# An organisation *named*: a name ending in an organisation word (经济和信息化厅, 市科技局, 东方电气集团,
+# 某某大学, 中国工程物理研究院) not preceded by a generic word (有关部门, 牵头单位, 各市(州)政府 name none),
+# or enterprises listed by name (…等龙头企业); a quoted phrase (“研发—工程化—产业化”) names none.
+ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(?<!责任)(?<![各等])"
+                      r"[\u4e00-\u9fff]{2,12}?(?:厅|局|委员会|委|办公室|公司|集团|股份|大学|学院|研究院|研究所|科学院"
+                      r"|医院|银行|人民政府|[^技研究创新工程服务验测据算]中心)"
+                      r"|等(?:龙头|骨干|领军|重点)?企业|为(?:龙头|支撑|引领|代表)")
+
+
+def _city_pattern() -> str:
+    """A regex alternation of every prefecture-level city's names in the gazetteer (``rag.metadata``:
+    full and short, 绵阳 and 绵阳市): a city named without 市 names a place too. Built once."""
+    global _CITY_NAMES
+    if _CITY_NAMES is None:
+        from rag.metadata import gazetteer
+
+        names = {n for p in gazetteer() if p.level == "city" for n in (p.name, *p.aliases) if len(n) >= 2}
+        _CITY_NAMES = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return _CITY_NAMES
+
+
+_CITY_NAMES: str | None = None
+
+
+@dataclass(frozen=True)
+class ValueKind:
+    """A kind of information a question can ask for: ``name``; ``label`` (what it is, for reasons);
+    ``trigger``, a regex on the need clause; ``evidence``, a regex a sentence must match to state one
+    (a number, a year or date, a named place or organisation — and, as ``NeedType``, an
+    amount of money, a deadline, a phone number …)."""
+
+    name: str
+    label: str
+    trigger: re.Pattern
+    evidence: re.Pattern
+
+
+VALUE_KINDS: tuple[ValueKind, ...] = (
+    ValueKind("time", "年份、日期或期限", re.compile(r"哪一?年|哪一?天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
+              re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年"
+                         # a duration or date, in digits or Chinese numerals: 30分钟, 3个月, 三分钟, 九十日,
+                         # 十五个工作日, 十月二十二日
+                         r"|(?:\d+|[一二三四五六七八九十两百]+)\s*个?\s*(?:月|日|天|小时|周|工作日|分钟)")),
+    ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
+              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]"
+                         r"|[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)"
+                         r"|[一二三四五六七八九十]+分之[一二三四五六七八九十]+|过半数|半数")),
+    ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
+              re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
+    ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
+              ORG_NAME),
+    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
+)
+
+
+_LIST_NEED = re.compile(r"哪些|哪[几两二三四五六七八九十\d]")
+
+
+# Units a number question may count in (多少辆, 几吨) whose family a stated number must carry: a
+# sentence "推广新能源汽车" with other numbers does not say how many vehicles. Enterprises counted in
+# 家/户/个 are left out (the documents use all three for the same thing).
+UNIT_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("辆",), ("架",), ("艘",), ("颗",), ("吨",), ("人", "名", "位"),
+    ("瓦", "千瓦", "兆瓦", "万千瓦", "千伏安", "万千伏安"), ("平方米", "亩", "公顷", "平方公里"), ("公里", "千米"),
+)
+
+
+_ASKED_UNIT = re.compile(r"(?:多少|几)(?:[十百千万亿]*)(辆|架|艘|颗|吨|人|名|位|千瓦|兆瓦|瓦|平方米|亩|公顷|平方公里|公里|千米)")
+
+
+def asked_unit(need: str) -> tuple[str, ...] | None:
+    """The unit family of a number question that names its unit (多少辆 → ("辆",), 几名 → 人/名/位),
+    or None."""
+    m = _ASKED_UNIT.search(need)
+    return next((f for f in UNIT_FAMILIES if m and m.group(1) in f), None)
+
+
+def asked_kinds(need: str) -> list[ValueKind]:
+    """The value kinds the need clause asks for (``VALUE_KINDS``); a list question (哪些, 哪几, 列一下,
+    分别是啥 — ``asks_list``) asks for items, not one value, and gets no "number"."""
+    # "除了几类…，还有哪几类", "一共几个方向？列一下": a count word inside a list question
+    items = _LIST_NEED.search(need) is not None or asks_list(need)
+    # a count word inside a yes/no question is indefinite: "新招的几个护工…，能先让他们上门吗", "多租几个人，可以吗"
+    asked = _YES_NO.sub("", need)
+    return [k for k in VALUE_KINDS if k.trigger.search(asked) and not (items and k.name == "number")]
+
+
+# a yes/no question: a sentence (up to ？/。/！) that ends with 吗/么
+_YES_NO = re.compile(r"[^。？?！!]*[吗么](?=[？?。！!]|$)[？?。！!]?")
+
+
+# Clauses in which a company describes itself (not the information need).
+_SELF = re.compile(r"^(我们|我司|我厂|我公司|本公司|本企业|我单位|我们公司|我们厂|我们团队|我是|本人|我在|我家)")
+_ASKS = re.compile(r"[?？吗呢]|哪|什么|怎么|怎样|如何|多少|几|是否|能否|可否|有没有|可以")
+
+
+_CLAUSE = re.compile(r"[，,；;。]")
+
+
+def need_clause(question: str) -> str:
+    """The question without its self-description clauses: clauses that start with 我们/我司/本公司…
+    and ask nothing. "我们厂是做泡菜的，省里有相关方向吗？" → "省里有相关方向吗？". Returns the whole
+    question when every clause would be dropped."""
+    kept, describing = [], False
+    for part in (p for p in _CLAUSE.split(question) if p.strip()):
+        asks = bool(_ASKS.search(part))
+        # a self-description continues over the following clauses that ask nothing ("…，类似空中出租车，")
+        describing = not asks and (describing or bool(_SELF.match(part.strip())))
+        if not describing:
+            kept.append(part)
+    return "，".join(kept) if kept else question
+
+
+NeedType = ValueKind  # a type of information a question can ask for (the same record: name, label,
+# trigger on the need clause, evidence a sentence must match)
+
+
+NEED_TYPES: tuple[NeedType, ...] = (
+    NeedType("amount", "具体金额", re.compile(
+        r"(多少|几)[十百千万亿]*元|(多少|几)[千万亿]+(?=元|[？?]|$)|金额|额度|(补贴|奖励|资助|补助|奖补|贴息|扶持资金|奖金)有?(多少|几|标准)"
+        r"|(多少|几)[\u4e00-\u9fff]{0,2}?(奖金|补贴|奖励|资助|补助|钱)"
+        r"|(一次性|最高)(奖励|补贴|补助|资助)"
+        # a sum of money by its noun: an allowance, a fee, a fine, a wage, a deposit
+        r"|(多少|几)[\u4e00-\u9fff]{0,3}?(津贴|费(?!者)|罚款|工资|薪酬|保证金|押金)"
+        r"|(津贴|费|罚款|工资|薪酬|保证金|押金)(标准)?(是|为)?(交|收|要交|要收)?(多少|几)"),
+        re.compile(r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿]+)\s*[十百千万亿]*元")),
+    NeedType("deadline", "具体日期或截止时间", re.compile(
+        r"截止|(申报|申请|受理|报名)(时间|日期|期限)|(哪一?天|几月几[日号]|几号)(前|之前|截止)"),
+        re.compile(r"(截止|截至|之前|申报|受理).{0,20}(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
+                   r"|(\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}).{0,6}(截止|前)")),
+    NeedType("phone", "联系电话或联系方式", re.compile(r"电话|热线|联系方式|手机号|传真|邮箱|怎么联系|如何联系"),
+             re.compile(r"\d{3,4}-\d{7,8}|1\d{10}|\d{8}|@")),
+    NeedType("address", "地址", re.compile(r"地址|办公地点|在哪里?办|去哪里?办|哪里申请|窗口"),
+             re.compile(r"[路街巷]\d+号|\d+号楼")),
+    NeedType("website", "网址", re.compile(r"网址|网站|官网|链接|网页|公众号|小程序|二维码"),
+             re.compile(r"https?://|www\.|\.gov\.cn|\.com")),
+    NeedType("person", "联系人或负责人姓名", re.compile(r"联系人|负责人是谁|负责人叫|姓名|叫什么名字"),
+             re.compile(r"联系人|同志|先生|女士")),
+    NeedType("rate", "税率或利率", re.compile(r"税率|利率|费率|税负|即征即退|退税|优惠幅度"),
+             re.compile(r"税率|利率|费率|税负|即征即退|退税")),
+    NeedType("rent", "租金减免", re.compile(r"免租|租金|房租|减租"), re.compile(r"免租|租金|房租|减租")),
+)
+
+
+def asked_types(need: str) -> list[NeedType]:
+    """The answer types the need clause asks for (see ``NEED_TYPES``)."""
+    return [t for t in NEED_TYPES if t.trigger.search(need)]
+
+
+def asked_values(question: str) -> list[re.Pattern]:
+    """Patterns of the values ``question`` asks for — a number, a year or date, a place, an
+    organisation, a person (``asked_kinds`` on its need clause: 多少/几个, 哪一年,
+    哪个县, 牵头单位/哪个部门, 叫什么名字) — each the evidence a sentence must match to state one; [] for
+    a question that asks for no single value (a list, a description). A number is ``NUMBER_STATED``;
+    a number or time asked by its wording as an amount of money or a duration (``asked_quantity``: 罚多少,
+    多长时间内) is that quantity."""
+    need = need_clause(question)
+    kinds = asked_kinds(need)
+    quantity = asked_quantity(need)
+    if quantity is MONEY_STATED and not any(k.name in ("number", "time") for k in kinds):
+        quantity = None  # "补贴标准有哪些": a list, no one amount
+    if quantity is not None:  # 罚多少, 多长时间内: the number must be an amount in 元 / a duration
+        kinds = [k for k in kinds if k.name not in ("number", "time")]
+        return [quantity, *(k.evidence for k in kinds)]
+    return [NUMBER_STATED if k.name == "number" else k.evidence for k in kinds]
+
+
+_NUMERAL = r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿零〇]+)"
+
+
+# the kinds of quantity a number question may ask for by its wording, each with the evidence a sentence
+# must match to state one: an amount of money (罚多少, 多少钱, 罚款是多少, 补贴多少 → "五百元以上五千元以下",
+# "10万元") and a duration (多长时间内, 多久, 几个工作日, 多少天 → "五个工作日内", "30日")
+MONEY_ASKED = re.compile(r"(?:罚|钱|金额|费用?|补贴|补助|奖励|资助|奖金|价格?)[\u4e00-\u9fff]{0,4}?(?:多少|几|标准|上限|最[高低多少])"
+                         r"|(?:多少|几)[十百千万亿]*(?:钱|元)|最[高多低少]罚")
+
+
+MONEY_STATED = re.compile(_NUMERAL + r"\s*[十百千万亿]*\s*元")
+
+
+DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天|日|小时|个月|周)|几(?:个)?(?:工作日|天|日|小时|个月|周)"
+                            r"|(?:期限|时限)[\u4e00-\u9fff]{0,2}?(?:是|为|有)?(?:多少|几|多长)")
+
+
+DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
+
+
+# a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
+# or Chinese numerals with a unit or counter ("五年", "二次", "三名") — a 百/千/万 inside a word (千行百业, 千家万户)
+# and "一批" (a batch) are none
+NUMBER_STATED = re.compile(r"(?<![\d.])(?!\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*日)\d"
+                           r"|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所倍元日天年月周岁人米吨亩户件]"
+                           r"|平方米|公里)")
+
+
+_QUANTITIES = (MONEY_STATED, DURATION_STATED, NUMBER_STATED)
+
+
+def asked_quantity(need: str) -> re.Pattern | None:
+    """The evidence pattern of the quantity a question's need clause asks for by its wording: an amount
+    of money (``MONEY_STATED``, for 罚多少/多少钱/补贴标准) or a duration (``DURATION_STATED``, for
+    多长时间/多久/几个工作日); None for any other question (a count, a share, a date)."""
+    if MONEY_ASKED.search(need):
+        return MONEY_STATED
+    if DURATION_ASKED.search(need):
+        return DURATION_STATED
+    return None
+
+
+# The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
+# 几大, 列举/列一下/罗列, 都有啥/都有什么, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
+# bare 分别 (分别怎么部署, a comparison) also open questions that want one passage, which an added
+# continuation would push down.
+LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包括|几大|列举|列(?:一下|出来|出|个清单)|罗列|(?<![成首京])都有(?:啥|什么)"
+                           r"|分别(?:[是有指为叫](?!怎|如何|多少|哪一|何时)|啥)")
+
+
+def asks_list(question: str) -> bool:
+    """True when ``question`` asks for a list of items (``LIST_QUESTION``; a subset of
+    ``rag.extractive.ASKS_LIST``): "某市未来产业的六大重点培育领域是哪些？" → True,
+    "到2027年要培育多少家领军企业？" → False."""
+    return LIST_QUESTION.search(question) is not None
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+_RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
