@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.dataset import cross_file_problems, validate_dataset
 from rag.eval import metrics as M
@@ -21,6 +20,7 @@ from rag.eval.judge import Judge, JudgeParseError, parse_claims, parse_json_repl
 from rag.eval.runner import summarize
 
 from core_support import assert_one_line_error, run
+from fakes import MockModel
 from rag.settings import PROJECT_ROOT, Settings
 
 from core_support import Q_LEADERS
@@ -318,18 +318,8 @@ VERDICTS_REPLY = ('{"verdicts": [{"claim": "…", "reason": "原文", "supported
 RELEVANCY_REPLY = '{"questions": ["问一", "问二", "问三"], "noncommittal": false}'
 
 
-class RecordingFake(FakeListChatModel):
-    """FakeListChatModel that also keeps the text of every prompt it received."""
-
-    prompts: list = []
-
-    def _call(self, messages, *args, **kwargs):
-        self.prompts.append("\n".join(m.content for m in messages))
-        return super()._call(messages, *args, **kwargs)
-
-
 def _judge(*replies):
-    return Judge(RecordingFake(responses=list(replies)), EMB, label="fake")
+    return Judge(MockModel(list(replies)), EMB, label="fake")
 
 
 def test_judge_faithfulness_and_relevancy_scores():
@@ -369,13 +359,11 @@ def test_judge_unparseable_replies_are_unjudged_not_crashes():
 
 
 def test_judge_llm_failure_is_unjudged():
-    class Broken(FakeListChatModel):
-        def _call(self, *a, **k):
-            raise ConnectionError("server down")
-
-    result = Judge(Broken(responses=["x"]), EMB).judge_answer(QUESTION, "答案", ["段落"], refused=False)
+    down = MockModel([ConnectionError("server down"), ConnectionError("server down")])  # claims, relevancy
+    result = Judge(down, EMB).judge_answer(QUESTION, "答案", ["段落"], refused=False)
     assert result["faithfulness"]["score"] is None and result["faithfulness"]["error"].startswith("ConnectionError")
-    assert result["answer_relevancy"]["score"] is None
+    assert result["answer_relevancy"]["score"] is None and result["answer_relevancy"]["error"].startswith("ConnectionError")
+    assert down.remaining == 0  # both judge requests were made
 
 
 # --- LLM judge through rag eval --judge and a local OpenAI-compatible stub -----------------------------

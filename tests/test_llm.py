@@ -10,19 +10,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.llm import MARKER, citations_for, clean_markers, format_context
 from rag.pipeline import REFUSAL_TEXT, PolicyQA
 from rag.settings import Settings
 
 from core_support import Q_LEADERS
+from fakes import MockModel
 
 K = 5
 
 
 def _qa(settings, text):
-    return PolicyQA(settings, llm=FakeListChatModel(responses=[text]))
+    return PolicyQA(settings, llm=MockModel([text]))
 
 
 # --- (a) fake chat model -----------------------------------------------------------------------
@@ -88,19 +88,52 @@ def test_fake_llm_notices_for_cited_draft(built_index):
 
 
 def test_failing_chat_model_falls_back(built_index):
-    class Broken(FakeListChatModel):
-        def _stream(self, *a, **k):
-            raise ConnectionError("down")
-
-        def _call(self, *a, **k):
-            raise ConnectionError("down")
-
-    qa = PolicyQA(built_index, llm=Broken(responses=["x"]))
+    qa = PolicyQA(built_index, llm=MockModel([ConnectionError("down")]))
     events = list(qa.ask_stream(Q_LEADERS, k=K))
     answer = events[-1]["answer"]
     assert any(e["type"] == "reset" for e in events)
     assert answer.mode == "extractive" and "30家以上" in answer.text
     assert any("大模型服务暂不可用" in n and "ConnectionError" in n for n in answer.notices)
+
+
+def test_mock_model_answers_in_order_records_prompts_and_says_when_empty():
+    from fakes import MockModelExhausted
+    from rag.llm import build_message_chain
+
+    model = MockModel(["甲。", "乙。"])
+    chain = build_message_chain(model)
+    inputs = {"question": Q_LEADERS, "context": '<passage id="1">段落</passage>', "corpus": "测试"}
+    assert chain.invoke(inputs).content == "甲。"
+    assert [c.content for c in chain.stream(inputs)] == ["乙", "。"]  # streamed piece by piece
+    assert len(model.prompts) == 2 and all(Q_LEADERS in p for p in model.prompts) and model.remaining == 0
+    with pytest.raises(MockModelExhausted, match="request 3 has no queued response"):
+        chain.invoke(inputs)
+
+
+def _reply(model):
+    """``rag.llm.stream_reply`` over the answer chain with ``model``, no retries, 30 s budget."""
+    from rag.llm import build_message_chain, stream_reply
+
+    gen = stream_reply(lambda _s: build_message_chain(model), {"question": "问", "context": "", "corpus": ""},
+                       time.monotonic() + 30, 0, 30)
+    pieces = []
+    while True:
+        try:
+            pieces.append(next(gen))
+        except StopIteration as done:
+            return pieces, done.value
+
+
+def test_stream_reply_with_a_truncated_or_broken_mock_reply():
+    from langchain_core.messages import AIMessage
+
+    _, reply = _reply(MockModel([AIMessage(content="到2027年培育", response_metadata={"finish_reason": "length"})]))
+    assert reply.text == "到2027年培育" and reply.finish_reason == "length"
+    assert reply.failure == "大模型回复因长度上限被截断"
+    pieces, reply = _reply(MockModel([["到2027年，", "培育", ConnectionError("lost")]]))
+    assert pieces == ["到2027年，", "培育"] and "中途出错（ConnectionError）" in reply.failure
+    _, reply = _reply(MockModel([]))  # asked once more than queued: a failure naming the exhausted queue
+    assert reply.failure == "大模型服务暂不可用（MockModelExhausted）"
 
 
 # --- pure helpers ------------------------------------------------------------------------------
@@ -602,7 +635,7 @@ def test_ui_shows_extractive_answer_first_then_the_checked_llm_answer(built_inde
     import ui.handlers as h
 
     text = "到2027年，四川要培育30家以上具有全国影响力的行业领军企业[1]。另有补贴999万元[1]。"
-    qa = PolicyQA(built_index, llm=FakeListChatModel(responses=[text]))
+    qa = PolicyQA(built_index, llm=MockModel([text]))
     views = list(h.chat_stream(Q_LEADERS, h.new_session(), h.ChatOptions(top_k=K), built_index, qa=qa))
     preview = next(v for v in views if "大模型正在生成" in v.status)
     turn = preview.session["turns"][-1]

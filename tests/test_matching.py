@@ -248,17 +248,13 @@ def test_markdown_export_shows_every_flag(matcher, tmp_path):
 
 
 def test_llm_summary_and_fallback(settings):
-    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from fakes import MockModel
 
     profile = parse_profile_text(EXAMPLE)
-    llm = ProfileMatcher(settings, llm=FakeListChatModel(responses=["建议优先关注[1]。"])).match(profile, k=3)
+    llm = ProfileMatcher(settings, llm=MockModel(["建议优先关注[1]。"])).match(profile, k=3)
     assert llm.summary_mode == "llm" and llm.summary == "建议优先关注[1]。"
 
-    class Broken(FakeListChatModel):
-        def _call(self, *args, **kwargs):
-            raise ConnectionError("down")
-
-    fallback = ProfileMatcher(settings, llm=Broken(responses=["x"])).match(profile, k=3)
+    fallback = ProfileMatcher(settings, llm=MockModel([ConnectionError("down")])).match(profile, k=3)
     assert fallback.summary_mode == "template"
     assert "模板生成" in fallback.summary and "共匹配 3 条" in fallback.summary
 
