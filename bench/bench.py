@@ -42,7 +42,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="rag-bench-"))
     os.environ["RAG_DATA_DIR"] = str(data_dir)
     os.environ["RAG_LLM"] = "off"
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
     from rag.settings import Settings
 

@@ -10,7 +10,7 @@ names, bad LLM servers — end to end with the ``rag`` command line in temporary
     ``rag ask`` (before repair) → ``rag ingest`` → ``rag ask`` (after) run as separate processes.
 (c) concurrency: two ``rag ingest --replace`` of different corpora at once; what each side said and
     which index is live afterwards.
-(d) bad inputs (``tests/bad_inputs.py``): ``rag ingest FILE`` per file, and ``rag.kb.add_upload``
+(d) bad inputs (``tests/bad_inputs.py``): ``rag ingest FILE`` per file, and ``rag.index.kb.add_upload``
     per hostile upload name, each in a child process: outcome, wall seconds and peak RSS of that child
     (``os.wait4``), and whether every indexed document is still there and answering.
 (e) bad servers: a scripted OpenAI-compatible server (``tests/test_llm.FakeOpenAI``) answering empty,
@@ -207,7 +207,7 @@ _UPLOAD = r"""
 import json, sys
 from pathlib import Path
 from rag.errors import RagError
-from rag.kb import add_upload, uploads_dir
+from rag.index.kb import add_upload, uploads_dir
 from rag.settings import Settings
 settings = Settings.from_env()
 path, name = json.loads(sys.argv[1])
@@ -400,7 +400,7 @@ def main() -> int:
         if "d" in sections:
             rows = input_rows(work, clean, corpus, args.quick)
             inputs += [good for _r, good in rows]
-            print("\n## (d) bad inputs (`rag ingest FILE`; upload names via `rag.kb.add_upload`), each in a child process\n")
+            print("\n## (d) bad inputs (`rag ingest FILE`; upload names via `rag.index.kb.add_upload`), each in a child process\n")
             table(["input", "expected", "outcome", "s", "peak RSS MiB", "indexed documents kept"], rows)
         if "e" in sections:
             budget = 5.0 if args.quick else None

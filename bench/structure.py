@@ -1,8 +1,8 @@
 """Structure benchmark: how well chunk section paths name where each chunk lies (reports numbers, asserts nothing).
 
 Reads every ``.md``/``.txt``/``.docx``/``.pdf`` file under ``--corpus`` (a seeded random ``--sample`` of them when
-given), cleans and chunks it exactly as ``rag ingest`` does (``rag.corpus.read_text`` → ``rag.cleaning.clean_text``
-→ ``rag.chunking.chunk_document``) and prints:
+given), cleans and chunks it exactly as ``rag ingest`` does (``rag.ingest.corpus.read_text`` → ``rag.ingest.cleaning.clean_text``
+→ ``rag.ingest.chunking.chunk_document``) and prints:
 
 * ``documents``, ``regulations`` (documents with at least 3 lines opening with 第X条), ``chunks``;
 * ``named``: share of chunks whose section path names their place — for a chunk of a regulation that lies in
@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.chunking import SECTION_SEP, chunk_document, cn_number  # noqa: E402
-from rag.cleaning import clean_text  # noqa: E402
-from rag.corpus import read_text  # noqa: E402
+from rag.ingest.chunking import SECTION_SEP, chunk_document, cn_number  # noqa: E402
+from rag.ingest.cleaning import clean_text  # noqa: E402
+from rag.ingest.corpus import read_text  # noqa: E402
 from rag.errors import DocumentReadError  # noqa: E402
 
 SUFFIXES = (".md", ".txt", ".docx", ".pdf")

@@ -34,7 +34,7 @@ def _settings(args):
 
 
 def _filters(args):
-    from rag.retrieval import Filters
+    from rag.retrieve.hybrid import Filters
 
     in_force = None
     if getattr(args, "in_force", None):
@@ -123,14 +123,14 @@ def _ready_qa(args):
     written by an older version (an older ``INDEX_FORMAT``), the default sources (bundled corpus, uploads,
     documents added earlier) are ingested first, announced on stderr ("正在建立索引…" with progress bars), so that
     the build is never part of an answer's reported retrieve time. Raises RagError subclasses."""
-    from rag.index import INDEX_FORMAT, pointer_format, read_current
+    from rag.index.store import INDEX_FORMAT, pointer_format, read_current
     from rag.pipeline import PolicyQA
 
     settings = _settings(args)
     pointer = read_current(settings)
     old = pointer_format(pointer) if pointer is not None else None
     if pointer is None or (old is not None and old < INDEX_FORMAT):
-        from rag.ingest import ingest
+        from rag.index.build import ingest
 
         why = "首次使用" if pointer is None else f"索引由旧版本建立 (format {old} < {INDEX_FORMAT})"
         print(f"正在建立索引…（{why}，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
@@ -150,8 +150,8 @@ def cmd_ingest(args) -> int:
     (kb.json) stay out — also with explicit paths — with a one-line notice on stderr naming them;
     ``--include-hidden`` indexes them and removes them from the hidden list, so kb.json and the index
     agree either way."""
-    from rag import kb
-    from rag.ingest import ingest
+    from rag.index import kb
+    from rag.index.build import ingest
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or None
@@ -196,10 +196,10 @@ def _waiting(settings):
 
 
 def cmd_remove(args) -> int:
-    """Remove DOC_IDs from the index through the knowledge base (``rag.kb.delete_document``): an upload
+    """Remove DOC_IDs from the index through the knowledge base (``rag.index.kb.delete_document``): an upload
     is deleted from ``uploads/``, any other document is hidden (``rag ingest --include-hidden`` brings
     it back). Unknown ids give a one-line error naming them and nothing is changed."""
-    from rag import kb
+    from rag.index import kb
 
     settings = _settings(args)
     known = {d.doc_id for d in kb.list_documents(settings)}
@@ -341,8 +341,8 @@ def cmd_info(args) -> int:
     "documents": [DOC]} with DOC = {"doc_id", "title", "issuer", "doc_number", "doc_type", "level",
     "region", "issued_date", "effective_date", "period_start", "period_end", "status", "chunks",
     "source"} (unknown = null; dates "YYYY-MM-DD" or "YYYY-MM" as precise as the text states)."""
-    from rag import kb
-    from rag.index import load_index, read_current
+    from rag.index import kb
+    from rag.index.store import load_index, read_current
 
     settings = _settings(args)
     pointer = read_current(settings)
@@ -395,10 +395,10 @@ def cmd_info(args) -> int:
 
 
 def cmd_meta(args) -> int:
-    """``rag meta DOC_ID field=value …``: record corrections of a document's metadata (``rag.kb.set_metadata``;
+    """``rag meta DOC_ID field=value …``: record corrections of a document's metadata (``rag.index.kb.set_metadata``;
     ``field=`` records it as unknown, ``--clear field`` forgets a correction) and re-index so that they
     apply; without assignments, print the document's fields and where each came from."""
-    from rag import kb
+    from rag.index import kb
 
     settings = _settings(args)
     rows = {r["doc_id"]: r for r in kb.metadata_rows(settings)}

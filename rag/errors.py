@@ -40,7 +40,7 @@ class IndexDamagedError(RagError):
 
 class IngestBusyError(RagError):
     """Another ingest or knowledge-base change holds the data directory's ingest lock
-    (``rag.index.ingest_lock``) longer than the wait allowed; nothing was changed."""
+    (``rag.index.store.ingest_lock``) longer than the wait allowed; nothing was changed."""
 
 
 class IngestError(RagError):
@@ -62,7 +62,7 @@ class ManifestError(RagError):
 
 class KnowledgeBaseError(RagError):
     """A knowledge-base change was refused or failed, or a knowledge-base file of the data directory
-    (``kb.json``, ``metadata.json``: ``rag.corpus``) is damaged; nothing was changed. The message says why."""
+    (``kb.json``, ``metadata.json``: ``rag.ingest.corpus``) is damaged; nothing was changed. The message says why."""
 
 
 class LLMUnavailableError(RagError):

@@ -5,8 +5,8 @@ addresses a language model, not the document's reader. ``instruction_spans`` fin
 
 * ingest records, per document, the passages that contain it (``flagged_passages``; the knowledge base
   lists their count per document),
-* extractive answers never quote it (``rag.extractive.score_sentences`` skips sentences inside a span),
-* the LLM prompt marks the passage (``rag.llm.format_context``) — its text still goes in as quoted data.
+* extractive answers never quote it (``rag.answer.extractive.score_sentences`` skips sentences inside a span),
+* the LLM prompt marks the passage (``rag.answer.llm.format_context``) — its text still goes in as quoted data.
 
 Detection is a general pattern set, not a list of known documents: *strong* cues flag a sentence on
 their own (an order to ignore/forget the previous instructions, 你现在是…/you are now…, a reference to

@@ -8,8 +8,8 @@
 Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``
 (any LangChain chat model) is given — LLM-first: the LLM is asked even when the offline refusal rules
 would refuse (they only add a warning), and decides answerability from the passages itself. With a
-configured server the question is also rewritten into the documents' wording (``rag.llm.rewrite_queries``,
-fused by RRF) and, with ``RAG_RERANK_BASE_URL``, the fused candidates are reranked (``rag.rerank``).
+configured server the question is also rewritten into the documents' wording (``rag.answer.llm.rewrite_queries``,
+fused by RRF) and, with ``RAG_RERANK_BASE_URL``, the fused candidates are reranked (``rag.retrieve.rerank``).
 A failing LLM, rewrite or reranker falls back (extractive answer / original query / fused order) with a
 notice; all LLM steps end by ``settings.llm_budget_s`` after the question arrived.
 
@@ -27,18 +27,18 @@ from dataclasses import replace
 from typing import Iterator
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
-from rag.extractive import (ASKS_LIST,
+from rag.answer.extractive import (ASKS_LIST,
                             answer_order,
                             compose,
                             metadata_answer,
                             outline_items,
                             score_sentences,
                             term_subwords)
-from rag.focus import concept_alternatives, question_terms
-from rag.query import comparison_groups
-from rag.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
-from rag.index import LoadedIndex, current_path, load_index
-from rag.retrieval import NO_FILTERS, Filters, HybridRetriever
+from rag.answer.focus import concept_alternatives, question_terms
+from rag.understand.query import comparison_groups
+from rag.answer.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
+from rag.index.store import LoadedIndex, current_path, load_index
+from rag.retrieve.hybrid import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
 from rag.types import Answer, Citation, Hit
 
@@ -148,7 +148,7 @@ class PolicyQA:
         except (IndexNotBuiltError, IndexDamagedError) as exc:
             if not self.auto_ingest or (isinstance(exc, IndexDamagedError) and not exc.outdated):
                 raise
-            from rag.ingest import ingest
+            from rag.index.build import ingest
 
             ingest(self.settings)
             signature = current_signature(self.settings)
@@ -187,14 +187,14 @@ class PolicyQA:
 
     @property
     def rerank_enabled(self) -> bool:
-        """``RAG_RERANK_BASE_URL`` is set (``rag.rerank``)."""
-        from rag.rerank import rerank_configured
+        """``RAG_RERANK_BASE_URL`` is set (``rag.retrieve.rerank``)."""
+        from rag.retrieve.rerank import rerank_configured
 
         return rerank_configured(self.settings)
 
     def corpus_description(self) -> str:
-        """The loaded corpus in one line (``rag.llm.corpus_description``), cached per loaded index."""
-        from rag.llm import corpus_description
+        """The loaded corpus in one line (``rag.answer.llm.corpus_description``), cached per loaded index."""
+        from rag.answer.llm import corpus_description
 
         index = self.retriever.index
         text = getattr(index, "_corpus_description", None)
@@ -208,13 +208,13 @@ class PolicyQA:
         if self._llm is not None:
             return self._llm
         if self._chat is None:
-            from rag.llm import chat_model
+            from rag.answer.llm import chat_model
 
             self._chat = chat_model(self.settings, max_retries=0)
         return self._chat.bind(timeout=max(min(self.settings.llm_timeout_s, timeout_s), 0.1))
 
     def _expand(self, question: str, k: int, filters: Filters, plan, hits: list[Hit], deadline: float):
-        """Rewrite (``rag.llm.rewrite_queries``) and rerank (``rag.rerank.rerank``) around ``hits``.
+        """Rewrite (``rag.answer.llm.rewrite_queries``) and rerank (``rag.retrieve.rerank.rerank``) around ``hits``.
 
         Rewrites get at most a third of the LLM budget (and ``llm_timeout_s``); each rewrite is retrieved
         with the original's filters and fused with the original ranking by reciprocal rank fusion (equal
@@ -222,8 +222,8 @@ class PolicyQA:
         reranker, ``rerank_top_n`` fused candidates are reordered and the top ``k`` kept; its request
         gets ``rerank_timeout_s`` (with an LLM: at most a third of what is left of the budget). Returns
         ``(hits, notices)``; a failed step leaves the order it got and adds a one-line notice."""
-        from rag.fusion import PROTECTED_ROWS, protect_rows, reciprocal_rank_fusion
-        from rag.query import plan_query
+        from rag.retrieve.fusion import PROTECTED_ROWS, protect_rows, reciprocal_rank_fusion
+        from rag.understand.query import plan_query
 
         notices: list[str] = []
         n = max(k, self.settings.rerank_top_n) if self.rerank_enabled else k
@@ -231,7 +231,7 @@ class PolicyQA:
         base = retriever.retrieve(question, n, filters, plan=plan) if n != k else list(hits)
         rankings = [base]
         if self.rewriting_enabled:
-            from rag.llm import load_prompt, rewrite_queries
+            from rag.answer.llm import load_prompt, rewrite_queries
 
             self._model_for(self.settings.llm_timeout_s)  # imports and client set-up: not the rewrite's share
             load_prompt("rewrite")
@@ -263,7 +263,7 @@ class PolicyQA:
                             scores={**by_id[ids[r]].scores, "fused_queries": score.get(r, 0.0)})
                     for i, r in enumerate(order, start=1)]
         if self.rerank_enabled:
-            from rag.rerank import rerank
+            from rag.retrieve.rerank import rerank
 
             timeout = self.settings.rerank_timeout_s
             if self.llm_enabled:
@@ -276,21 +276,21 @@ class PolicyQA:
     def resolve_followup(self, question: str, previous: str | None, previous_title: str | None = None,
                          titles=(), **context):
         """A follow-up made self-contained: by the LLM when query rewriting is on
-        (``rag.llm.resolve_followup``, within ``llm_timeout_s`` and a third of the budget), else — or when
-        it fails — by the offline rules (``rag.conversation.rewrite_followup``). Returns a
-        ``rag.conversation.Rewrite``: rule "llm" when the LLM's question was used ("region", with the
+        (``rag.answer.llm.resolve_followup``, within ``llm_timeout_s`` and a third of the budget), else — or when
+        it fails — by the offline rules (``rag.understand.conversation.rewrite_followup``). Returns a
+        ``rag.understand.conversation.Rewrite``: rule "llm" when the LLM's question was used ("region", with the
         offline rules' region, when they read the follow-up as the other region's question). This request
         comes before the question's own ``llm_budget_s``: a follow-up turn with a hung server takes at
         most ``min(llm_timeout_s, llm_budget_s / 3)`` more. ``context``: the further keyword arguments of
         ``rewrite_followup`` (``regions``, ``cited_titles``, ``pending_choices``); a follow-up whose document
         is ambiguous (rule "ambiguous") or that answers such a question is resolved offline, without the LLM."""
-        from rag.conversation import Rewrite, rewrite_followup
+        from rag.understand.conversation import Rewrite, rewrite_followup
 
         offline = rewrite_followup(question, previous, previous_title, titles, **context)
         if not previous or not self.rewriting_enabled or offline.rule == "ambiguous" \
                 or (context.get("pending_choices") and offline.rule == "document"):
             return offline
-        from rag.llm import load_prompt, resolve_followup
+        from rag.answer.llm import load_prompt, resolve_followup
 
         self._model_for(self.settings.llm_timeout_s)
         load_prompt("followup")
@@ -306,8 +306,8 @@ class PolicyQA:
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> list[Hit]:
         """Top-k hits for the question (English words searched as the documents' Chinese terms:
-        ``rag.language.prepare_question``). Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
-        from rag.language import prepare_question
+        ``rag.understand.language.prepare_question``). Raises InvalidQuestionError, IndexNotBuiltError, ConfigError (k < 1)."""
+        from rag.understand.language import prepare_question
 
         q = validate_question(question, self.settings.max_question_chars)
         retriever = self.retriever
@@ -329,7 +329,7 @@ class PolicyQA:
         while the LLM writes) before the first delta, and ``{"type": "reset", "text", "reason"}`` when
         the streamed text is replaced: by the extractive answer (the LLM failed, timed out, replied empty
         or cut off, or none of its figures stood in the passages) or by the checked answer (sentences
-        removed or re-cited by ``rag.llm.ground``). The LLM's part (requests, retries, waits) ends by
+        removed or re-cited by ``rag.answer.llm.ground``). The LLM's part (requests, retries, waits) ends by
         ``settings.llm_budget_s`` seconds after the question arrived.
 
         LLM-first: with an LLM the answer is the LLM's even when the offline refusal rules refuse (a
@@ -351,12 +351,12 @@ class PolicyQA:
         """``ask_stream`` for a validated question ``q`` received at ``t0`` (perf_counter seconds).
 
         An English (or mixed) question is searched and answered extractively in the documents' Chinese
-        terms (``rag.language.prepare_question``: glossary and gazetteer; the LLM answers the question as
-        asked); one the glossary cannot map gets ``rag.language.ASK_IN_CHINESE`` offline, and goes on as
+        terms (``rag.understand.language.prepare_question``: glossary and gazetteer; the LLM answers the question as
+        asked); one the glossary cannot map gets ``rag.understand.language.ASK_IN_CHINESE`` offline, and goes on as
         written when the LLM rewrites queries (it translates)."""
         retriever = self.retriever
-        from rag.language import prepare_question
-        from rag.query import plan_query
+        from rag.understand.language import prepare_question
+        from rag.understand.query import plan_query
 
         prep = prepare_question(q, retriever.index, llm=self.rewriting_enabled)
         if prep.reply:
@@ -404,19 +404,19 @@ class PolicyQA:
     # --- modes -----------------------------------------------------------------------------
     def extractive_answer(self, question: str, hits: list[Hit]) -> Answer:
         """The extractive answer composed from given hits (used by baselines in the evaluation)."""
-        from rag.query import plan_query
+        from rag.understand.query import plan_query
 
         return self._extractive(question, hits, plan_query(question, self.retriever.index, self.settings))
 
     def _extractive(self, question: str, hits: list[Hit], plan, filters: Filters = NO_FILTERS) -> Answer:
         index = self.retriever.index
-        # --- a named document no indexed document matches (rag.references.unmatched_document): say so,
+        # --- a named document no indexed document matches (rag.understand.references.unmatched_document): say so,
         # never another document's facts — a hard rule on every corpus, as a place no document covers
         if getattr(plan, "unmatched_reference", None) is not None:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits,
                           [f"未作答的原因：{plan.unmatched_reference.reason}"])
         # ---
-        # one decision on "about a document": the planner's (rag.meta_questions.asks_about_document);
+        # one decision on "about a document": the planner's (rag.understand.meta_questions.asks_about_document);
         # asked_metadata only says which fields of the card answer it
         meta = (metadata_answer(question, plan.doc_ids, hits, index, self.settings.today_date(),
                                 plan.card_doc_ids)
@@ -440,7 +440,7 @@ class PolicyQA:
         if decision.refused:
             return Answer(question, REFUSAL_TEXT, "extractive", True, [], hits, [f"未作答的原因：{decision.reason}"])
         # list answers use the broad ASKS_LIST (also 重点/有什么/主要方向), not the planner's narrower
-        # plan.wants_list (rag.need.asks_list, which limits added retrieval chunks): on dev the broad one
+        # plan.wants_list (rag.understand.need.asks_list, which limits added retrieval chunks): on dev the broad one
         # keeps more key facts (0.776 vs 0.770 — dev-029 "有什么渠道" needs the added enumeration)
         wants_list = bool(ASKS_LIST.search(question))
         outline = next((h for h in hits if h.chunk.kind == "outline"), None) if wants_list and not groups else None
@@ -479,11 +479,11 @@ class PolicyQA:
         return Hit(0, 0.0, chunk, meta.title if meta else doc_id)
 
     def _llm_answer(self, question: str, hits: list[Hit], extractive: Answer, deadline: float):
-        """Stream the LLM's answer (``rag.llm.stream_reply``), check its markers and figures
+        """Stream the LLM's answer (``rag.answer.llm.stream_reply``), check its markers and figures
         (``clean_markers``, ``ground``) and return the Answer; any unusable reply falls back to
         ``extractive`` with a notice saying why. An injected chat model is not retried (it has its own
         policy); the configured server is retried ``llm_max_retries`` times within the budget."""
-        from rag.llm import (MARKER, REFUSAL_PREFIX, build_message_chain, citations_for, clean_markers,
+        from rag.answer.llm import (MARKER, REFUSAL_PREFIX, build_message_chain, citations_for, clean_markers,
                              format_context, ground, stream_reply)
 
         index = self.retriever.index

@@ -38,7 +38,7 @@ RAG_MAX_DOCUMENT_CHARS     longest document accepted at ingest, in characters   
 RAG_MAX_EXPANDED_MB        largest expanded size of a DOCX's zip members, in MiB   ``64``
 RAG_MAX_ZIP_RATIO          largest expansion ratio of a DOCX zip member > 1 MiB    ``100``
 RAG_INGEST_WAIT            seconds an ingest waits for another one to finish       ``600``
-                           (``rag.index.ingest_lock``), then gives up
+                           (``rag.index.store.ingest_lock``), then gives up
 =========================  ======================================================  =====================
 """
 
@@ -52,6 +52,8 @@ from rag.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The repository root (the package is installed in editable mode)."""
+DATA_DIR = Path(__file__).resolve().parent / "data"
+"""The package's data files (``rag/data``: place aliases, the English–Chinese glossary)."""
 
 
 def _default_data_dir() -> Path:
@@ -106,7 +108,7 @@ class Settings:
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2
     llm_budget_s: float = 30.0  # wall time of the LLM per question, retries and waits included
-    query_rewrite: str = "auto"  # auto | on | off: LLM query rewriting (rag.llm.rewrite_queries)
+    query_rewrite: str = "auto"  # auto | on | off: LLM query rewriting (rag.answer.llm.rewrite_queries)
     rerank_base_url: str | None = None
     rerank_model: str = "bge-reranker-v2-m3"
     rerank_api_key: str | None = None
@@ -115,14 +117,14 @@ class Settings:
     chunk_tokens: int = 320
     top_k: int = 5
     max_question_chars: int = 500
-    # Bounds on the work one source file may cause (rag.readers.ReadLimits): a file over one is refused
+    # Bounds on the work one source file may cause (rag.ingest.readers.ReadLimits): a file over one is refused
     # with a one-line reason naming the limit. 4 M characters ≈ an 11 MB UTF-8 Chinese text, ~100× the longest
     # bundled document (≈ 36 k): a 10 MB text (3.6 M characters, ≈ 30 k chunks) ingests in under a minute at
     # ≈ 1.4 GB (bench/faults.py). The zip limits guard against DOCX zip bombs.
     max_document_chars: int = 4_000_000
     max_expanded_bytes: int = 64 * 1024 * 1024
     max_zip_ratio: int = 100
-    ingest_wait_s: float = 600.0  # longest wait for the data directory's ingest lock (rag.index.ingest_lock)
+    ingest_wait_s: float = 600.0  # longest wait for the data directory's ingest lock (rag.index.store.ingest_lock)
     # Retrieval knobs (named configurations of the evaluation harness change these).
     retrieval_mode: str = "hybrid"  # "hybrid" | "bm25" | "dense"
     rrf_k: int = 60
@@ -133,19 +135,19 @@ class Settings:
     # RRF weight of the dense ranking beside BM25's 1 in hybrid retrieval; None: ``fusion_dense_weight``
     dense_weight: float | None = None
     # with use_doc_routing, a list question gets the next chunk of a section whose enumeration a top hit
-    # leaves unfinished (rag.retrieval.add_continuations); off for the comparison table
+    # leaves unfinished (rag.retrieve.hybrid.add_continuations); off for the comparison table
     use_list_continuation: bool = True
     # with use_doc_routing, a list question adds a ranking of the chunks of the section around its best hit
-    # (rag.retrieval.list_section_rows); off for the comparison table
+    # (rag.retrieve.hybrid.list_section_rows); off for the comparison table
     use_list_sections: bool = True
     # with use_doc_routing, a list question whose top hits lie in two or more sub-sections of one section
-    # gets that section's outline (its sub-headings in one passage, rag.lists.merge_outline: auto-merging
+    # gets that section's outline (its sub-headings in one passage, rag.retrieve.lists.merge_outline: auto-merging
     # of the hits into their parent); off for the comparison table
     use_outlines: bool = True
-    # with use_doc_routing, a question asking an amount, a duration or a date (rag.query.QueryPlan.asked_values)
-    # adds a ranking of the candidate passages stating one (rag.retrieval.value_rows); off for the comparison table
+    # with use_doc_routing, a question asking an amount, a duration or a date (rag.understand.query.QueryPlan.asked_values)
+    # adds a ranking of the candidate passages stating one (rag.retrieve.hybrid.value_rows); off for the comparison table
     use_value_ranking: bool = True
-    # rag.refusal / rag.answerability (extractive answers). The refusal is one decision of a fitted model
+    # rag.answer.refusal / rag.answer.answerability (extractive answers). The refusal is one decision of a fitted model
     # (rag/answerability_model.json) after three hard rules (no content, no shared word, a place no
     # document covers); the min_* values below are no refusal thresholds of their own.
     # Not read by the refusal decision any more (kept for the eval summary and older configurations):

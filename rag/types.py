@@ -8,8 +8,8 @@ import datetime as _dt
 
 @dataclass(frozen=True)
 class DocumentMeta:
-    """What the document's own text states about it (``rag.metadata.extract_metadata``), overridden by
-    the manifest entry (``corpus/manifest.json``, optional) and by user corrections (``rag.kb.set_metadata``);
+    """What the document's own text states about it (``rag.ingest.metadata.extract_metadata``), overridden by
+    the manifest entry (``corpus/manifest.json``, optional) and by user corrections (``rag.index.kb.set_metadata``);
     unknown fields are None.
 
     ``period_start``/``period_end`` are calendar years (inclusive); ``status`` is e.g. "征求意见稿", "试行",
@@ -108,7 +108,7 @@ class DocumentMeta:
 class Document:
     """A cleaned document: ``text`` is the cleaned text all chunk offsets refer to; ``encoding`` is the
     character encoding its text file was decoded from (e.g. "GB18030", "UTF-16LE"; None for PDF/DOCX),
-    ``rag.readers.SourceText``."""
+    ``rag.ingest.readers.SourceText``."""
 
     meta: DocumentMeta
     text: str
@@ -123,7 +123,7 @@ class Chunk:
     ``text`` is exactly ``document.text[start:end]`` (character offsets into the cleaned text);
     ``section`` is the heading path joined by " › "; ``n_tokens`` counts cl100k tokens of ``text``.
     ``kind`` is "text", "table", "card" (a synthetic per-document card built from the manifest) or
-    "outline" (a section's sub-headings, ``rag.chunking.build_outlines``, built when the index loads,
+    "outline" (a section's sub-headings, ``rag.ingest.chunking.build_outlines``, built when the index loads,
     never indexed); for cards and outlines ``text`` is not a slice of the document.
     """
 
@@ -196,7 +196,7 @@ class Answer:
     hits: list[Hit]
     notices: list[str] = field(default_factory=list)
     timings_ms: dict = field(default_factory=dict)
-    # LLM answers: {"claims", "supported", "removed", "reassigned"} sentence counts of rag.llm.ground
+    # LLM answers: {"claims", "supported", "removed", "reassigned"} sentence counts of rag.answer.llm.ground
     grounding: dict | None = None
 
     def to_json(self) -> dict:

@@ -139,7 +139,7 @@ INPUTS: dict = {
     "text with <script> markup": (text_with_script, "indexed"),
 }
 
-# Upload names for rag.kb.add_upload: traversal, control characters, very long.
+# Upload names for rag.index.kb.add_upload: traversal, control characters, very long.
 UPLOAD_NAMES = {
     "traversal name": "../../../../etc/cron.d/evil.txt",
     "control-char name": "通知\x00\x1b[31m\r\n\t.txt",

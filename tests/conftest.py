@@ -38,7 +38,7 @@ def _isolated_env(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory) -> Settings:
     """Settings of an index of the whole bundled corpus, built once per session. Do not mutate."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     settings = session_settings(tmp_path_factory.mktemp("built") / "data")
     report = ingest(settings)
@@ -58,8 +58,8 @@ def shared_qa(built_index):
 @pytest.fixture(scope="session")
 def cleaned_docs() -> dict[str, str]:
     """doc_id → cleaned text of every bundled document (cleaning is cheap; computed once)."""
-    from rag.corpus import load_manifest, read_text
-    from rag.cleaning import clean_text
+    from rag.ingest.corpus import load_manifest, read_text
+    from rag.ingest.cleaning import clean_text
 
     return {s.meta.doc_id: clean_text(read_text(s.path)) for s in load_manifest(CORPUS_DIR)}
 

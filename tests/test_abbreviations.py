@@ -1,11 +1,11 @@
-"""Short forms a question uses for the documents' terms, learnt from the indexed text (rag.abbreviations)."""
+"""Short forms a question uses for the documents' terms, learnt from the indexed text (rag.understand.abbreviations)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rag.abbreviations import abbreviation_candidates, abbreviation_matches, expand_abbreviations, long_form
-from rag.query import plan_query
+from rag.understand.abbreviations import abbreviation_candidates, abbreviation_matches, expand_abbreviations, long_form
+from rag.understand.query import plan_query
 from rag.text import Tokenizer
 
 HERITAGE = ("第一条 为了加强非物质文化遗产保护，制定本条例。第二条 非物质文化遗产代表性项目的保护。"

@@ -1,4 +1,4 @@
-"""The answerability decision (rag.answerability): evidence features, the hard rules, the fitted model's
+"""The answerability decision (rag.answer.answerability): evidence features, the hard rules, the fitted model's
 decision and its reason, and refitting."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag import answerability as A
+from rag.answer import answerability as A
 from rag.eval import answerability_fit as F
-from rag.extractive import score_sentences
-from rag.focus import question_terms
-from rag.refusal import check_refusal, hard_refusal
-from rag.signals import named_places, place_covered
+from rag.answer.extractive import score_sentences
+from rag.answer.focus import question_terms
+from rag.answer.refusal import check_refusal, hard_refusal
+from rag.answer.signals import named_places, place_covered
 from rag.settings import Settings
 from rag.types import Chunk, DocumentMeta, Hit
 
@@ -241,7 +241,7 @@ def test_an_external_sets_corpus_is_the_folder_holding_its_evidence_documents(tm
 
 
 def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates():
-    from rag.focus import abbreviates
+    from rag.answer.focus import abbreviates
 
     assert abbreviates("电动车", "禁止为电动自行车充电")
     assert not abbreviates("充电", "充分用电")  # two characters: never an abbreviation match
@@ -252,7 +252,7 @@ def test_a_focus_word_counts_in_a_sentence_holding_the_full_form_it_abbreviates(
 
 
 def test_a_sum_of_money_asked_by_its_noun_is_an_amount():
-    from rag.need import asked_types
+    from rag.understand.need import asked_types
 
     for q in ("首席数据官每年有多少津贴？", "生活垃圾处理费交多少？", "逾期不改正罚款多少？", "每月要交多少押金？"):
         assert [t.name for t in asked_types(q)] == ["amount"], q
@@ -297,15 +297,15 @@ def test_the_refusal_modules_hold_no_place_or_era_literals():
 
     import rag
 
-    root = Path(rag.__file__).parent
-    for name in ("refusal.py", "refusal_need.py", "refusal_value.py", "answerability.py"):
+    root = Path(rag.__file__).parent / "answer"
+    for name in ("refusal.py", "refusal_need.py", "refusal_value.py", "answerability.py", "signals.py", "focus.py"):
         text = (root / name).read_text(encoding="utf-8")
         assert not any(w in text for w in ("四川", "成都", "十四五", "十三五")), name
 
 
 # --- the evidence of an asked value in regulation wording ---------------------------------------------
 def test_a_count_word_in_a_yes_no_question_asks_for_no_number():
-    from rag.need import asked_kinds
+    from rag.understand.need import asked_kinds
 
     kinds = lambda q: [k.name for k in asked_kinds(q)]
     assert kinds("新招的几个护工健康证还在办，能先让他们上门照护老人吗？") == []
@@ -315,8 +315,8 @@ def test_a_count_word_in_a_yes_no_question_asks_for_no_number():
 
 
 def test_a_date_question_is_a_time_value_and_a_deadline_only_with_its_word():
-    from rag.need import asked_types
-    from rag.need import asked_kinds
+    from rag.understand.need import asked_types
+    from rag.understand.need import asked_kinds
 
     assert [k.name for k in asked_kinds("中医药文化宣传日定在每年哪一天？")] == ["time"]
     assert asked_types("条例是哪天开始施行的？") == []
@@ -324,7 +324,7 @@ def test_a_date_question_is_a_time_value_and_a_deadline_only_with_its_word():
 
 
 def test_durations_fractions_and_dates_in_chinese_numerals_state_values():
-    from rag.need import VALUE_KINDS
+    from rag.understand.need import VALUE_KINDS
 
     time, number = VALUE_KINDS[0].evidence, VALUE_KINDS[1].evidence
     for text in ("应当提前三个月书面告知", "在合同期限届满前九十日书面通知", "于十五个工作日内办结"):
@@ -335,7 +335,7 @@ def test_durations_fractions_and_dates_in_chinese_numerals_state_values():
 
 
 def test_the_counted_noun_after_the_count_word_is_the_value_head_and_a_version_year_is_no_value_year():
-    from rag.refusal_value import _VERSION_YEAR, value_head
+    from rag.answer.refusal_value import _VERSION_YEAR, value_head
 
     assert value_head("专家咨询会至少要请几位专家", {"专家": 1.0, "咨询会": 1.0}) == "专家"
     assert value_head("材料齐全的话分别几个工作日办完", {"工作日": 1.0, "材料": 1.0}) == "工作日"
@@ -344,8 +344,8 @@ def test_the_counted_noun_after_the_count_word_is_the_value_head_and_a_version_y
 
 
 def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank():
-    from rag.refusal_value import _asking_sentence_focus
-    from rag.need import VALUE_KINDS
+    from rag.answer.refusal_value import _asking_sentence_focus
+    from rag.understand.need import VALUE_KINDS
 
     focus = {"施行": 1.0, "替代": 1.0, "法规": 1.0}
     own = _asking_sentence_focus("是哪天开始施行的？它替代了哪部旧法规？", VALUE_KINDS[0], focus)
@@ -359,8 +359,8 @@ def test_a_value_is_supported_by_the_focus_of_its_own_sentence_and_by_its_rank()
 
 
 def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
-    from rag.refusal_value import _kind_evidence, asked_role
-    from rag.need import asked_kinds
+    from rag.answer.refusal_value import _kind_evidence, asked_role
+    from rag.understand.need import asked_kinds
 
     q = "生活垃圾分类投放的管理人是谁？"
     assert asked_role(q) == "管理人" and asked_role("首席数据官由谁来担任？") == "首席数据官"
@@ -375,7 +375,7 @@ def test_a_role_holder_question_is_answered_by_a_sentence_assigning_the_role():
 
 def test_a_duration_in_minutes_states_a_time():
     """多久 asks for a time; '三分钟内' and '30分钟' state one (a duration, not only a year or a date)."""
-    from rag.need import VALUE_KINDS
+    from rag.understand.need import VALUE_KINDS
 
     time_kind = next(k for k in VALUE_KINDS if k.name == "time")
     assert time_kind.trigger.search("接到调度指令后多久要出车")

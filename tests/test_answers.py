@@ -1,4 +1,4 @@
-"""Extractive answers and refusals on small hand-made hits (rag.extractive, rag.refusal) and through the
+"""Extractive answers and refusals on small hand-made hits (rag.answer.extractive, rag.answer.refusal) and through the
 pipeline on the bundled corpus."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from rag.extractive import compose, metadata_answer, score_sentences
-from rag.query import comparison_groups
-from rag.refusal import check_refusal
-from rag.need import need_clause
+from rag.answer.extractive import compose, metadata_answer, score_sentences
+from rag.understand.query import comparison_groups
+from rag.answer.refusal import check_refusal
+from rag.understand.need import need_clause
 from rag.settings import Settings
 from rag.types import Chunk, DocumentMeta, Hit
 
@@ -29,7 +29,7 @@ def _hit(text: str, doc_id: str = "sc-plan", rank: int = 1, section: str = "一�
 
 
 def _index(*chunks: Chunk):
-    """A hand-made index of the two test documents; its corpus text (``rag.query.corpus_text``'s cache)
+    """A hand-made index of the two test documents; its corpus text (``rag.understand.query.corpus_text``'s cache)
     is the chunks' text."""
     return SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks),
                            _corpus_text="\n".join(c.text for c in chunks))
@@ -76,7 +76,7 @@ def test_company_words_do_not_refuse_an_applicability_question():
 
     index = _index()
     index.tokenizer, index.idf = Tokenizer(), (lambda t: 1.0)
-    index._corpus_text = hits[0].chunk.text  # rag.query.corpus_text's cache: words like 作坊/餐馆 are absent
+    index._corpus_text = hits[0].chunk.text  # rag.understand.query.corpus_text's cache: words like 作坊/餐馆 are absent
     d = check_refusal(q, _scored(q, hits, {"锅底": 3.0, "支持": 1.0, "方向": 1.0, "餐馆": 1.0}), index,
                       Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.75))
     assert not d.refused
@@ -167,8 +167,8 @@ def test_specific_value_question_whose_focus_word_is_absent_is_flagged_and_less_
     # the evidence names the place, but no sentence states a year together with 二期工程/建成: the value
     # signal says so (whether it alone refuses is the fitted model's choice: literal matches of asked
     # values also fire on paraphrased answerable questions of unseen corpora)
-    from rag.focus import question_terms
-    from rag.signals import rule_signals
+    from rag.answer.focus import question_terms
+    from rag.answer.signals import rule_signals
 
     text = "以德阳国际铁路物流港为重点，共建国际铁路门户枢纽。"
     index = _value_index([text, *FILLER])
@@ -187,8 +187,8 @@ def test_specific_value_question_whose_focus_word_is_absent_is_flagged_and_less_
 
 
 def test_company_words_mapped_by_a_concept_are_not_a_missing_focus():
-    from rag.focus import question_terms
-    from rag.query import ConceptMatch
+    from rag.answer.focus import question_terms
+    from rag.understand.query import ConceptMatch
 
     text = "到2027年，新型储能装机规模达到500万千瓦。"
     index = _value_index([text, *FILLER])
@@ -201,7 +201,7 @@ def test_company_words_mapped_by_a_concept_are_not_a_missing_focus():
     assert not with_concept.refused
     # without the concept the company's word is an uncovered focus word: the value signal fires and the
     # refusal probability rises
-    from rag.signals import rule_signals
+    from rag.answer.signals import rule_signals
 
     bare = score_sentences(q, [_hit(text)], terms)
     assert (rule_signals(q, bare, index, VALUE_SETTINGS, None)["value_number"][0]
@@ -312,9 +312,9 @@ def test_document_cards_are_collected_once_per_index():
 
 
 def test_concept_alternatives_are_one_definition_for_answers_and_refusals():
-    from rag.focus import concept_alternatives
-    from rag.query import ConceptMatch
-    from rag.focus import focus_terms
+    from rag.answer.focus import concept_alternatives
+    from rag.understand.query import ConceptMatch
+    from rag.answer.focus import focus_terms
 
     plan = SimpleNamespace(concepts=(ConceptMatch("storage", "钠离子电池", "新型储能", ("新型储能", "储能")),))
     assert concept_alternatives(["钠离子电池", "电池", "储能柜"], plan) == {
@@ -331,7 +331,7 @@ DETAIL_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage
 
 
 def test_need_nouns_are_found_by_position_not_as_topics():
-    from rag.refusal_need import need_nouns
+    from rag.answer.refusal_need import need_nouns
 
     assert need_nouns("企业需要准备哪些申请材料？") == ["材料"]
     assert need_nouns("专家库的入库条件和遴选程序是什么？") == ["条件", "程序"]
@@ -344,7 +344,7 @@ def test_a_detail_the_evidence_never_states_is_refused_and_a_stated_one_answered
     text = "建立新兴产业未来产业专家库，开展产业发展趋势研判、技术预见、政策研究。"
     index = _value_index([text, *FILLER])
     q = "四川新兴产业未来产业专家库的入库条件和遴选程序是什么？"
-    from rag.focus import question_terms
+    from rag.answer.focus import question_terms
 
     scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
     d = check_refusal(q, scored, index, DETAIL_SETTINGS)
@@ -356,7 +356,7 @@ def test_a_detail_the_evidence_never_states_is_refused_and_a_stated_one_answered
 
 
 def test_a_count_word_inside_a_list_question_asks_for_no_number():
-    from rag.need import asked_kinds
+    from rag.understand.need import asked_kinds
 
     assert [k.name for k in asked_kinds("除了几类优势材料，还有哪几类被当作特色材料来培育？")] == []
     assert [k.name for k in asked_kinds("到2027年要培育几家领军企业？")] == ["number"]
@@ -364,7 +364,7 @@ def test_a_count_word_inside_a_list_question_asks_for_no_number():
 
 # --- questions about the document itself; rules "members", "outcome", named organisations ----------
 def test_document_questions_in_varied_phrasing_are_detected_and_content_look_alikes_are_not():
-    from rag.meta_questions import asks_about_document, content_words
+    from rag.understand.meta_questions import asks_about_document, content_words
 
     for q in ("这份方案执行到哪一年？", "那份规划管到哪年？往后还展望到哪一年？", "这份文件现在还能用吗？",
               "那个征求意见稿还算数吗？是哪个单位出的？", "两份文件哪份更新一些？", "这几份文件里最早的是哪一份？",
@@ -394,7 +394,7 @@ def test_metadata_answer_ranks_candidates_lists_drafts_and_judges_validity_as_of
 
 
 def _rule_check(q: str, text: str, settings: Settings):
-    from rag.focus import question_terms
+    from rag.answer.focus import question_terms
 
     index = _value_index([text, *FILLER])
     scored = score_sentences(q, [_hit(text)], question_terms(q, index.tokenizer, index.idf))
@@ -406,7 +406,7 @@ RULE_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0
 
 
 def test_members_of_a_counted_group_are_refused_when_the_evidence_only_counts_them():
-    from rag.refusal_need import asks_members
+    from rag.answer.refusal_need import asks_members
 
     assert asks_members("四川那8家国家高新区具体是哪8家？") == 8
     assert asks_members("这里的“三网”是指哪三张网？") == 3
@@ -428,7 +428,7 @@ def test_achieved_outcomes_are_refused_when_the_documents_only_state_targets():
 
 
 def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
-    from rag.need import ORG_NAME
+    from rag.understand.need import ORG_NAME
 
     assert [m.group() for m in ORG_NAME.finditer("由省经济和信息化厅牵头，市科技局配合")] == ["由省经济和信息化厅", "市科技局"]
     for generic in ("各产业链牵头部门按职责分工负责", "省级有关部门加强协调", "各市(州)政府抓好落实"):
@@ -440,7 +440,7 @@ def test_an_organisation_is_named_only_by_a_name_not_by_generic_words():
 
 
 def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
-    from rag.need import asked_types
+    from rag.understand.need import asked_types
 
     assert [t.name for t in asked_types("新建一座加氢站，市里给多少建设补贴？")] == ["amount"]
     assert [t.name for t in asked_types("新建多少座加氢站？")] == []
@@ -448,7 +448,7 @@ def test_an_amount_asked_with_a_word_between_多少_and_补贴_is_an_amount():
 
 # --- the counted thing of a number question; present-state outcomes; penalties; missing documents ---
 def test_value_head_is_the_counted_noun_and_must_be_in_the_value_sentence():
-    from rag.refusal_value import value_head
+    from rag.answer.refusal_value import value_head
 
     focus = {"利润总额": 7.0, "规上工业企业": 4.8, "上市公司": 7.0, "交子之星": 5.9}
     assert value_head("2025年全市规上工业企业利润总额的目标是多少亿元？", focus) == "利润总额"
@@ -463,7 +463,7 @@ def test_value_head_is_the_counted_noun_and_must_be_in_the_value_sentence():
 
 
 def test_present_state_counts_are_outcomes_and_a_list_question_asks_no_number():
-    from rag.need import asked_kinds
+    from rag.understand.need import asked_kinds
 
     d = _rule_check("成都现在有几家独角兽企业？", "到2025年，引育独角兽企业15家。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"
@@ -473,7 +473,7 @@ def test_present_state_counts_are_outcomes_and_a_list_question_asks_no_number():
 
 
 def test_penalties_and_handed_in_materials_are_details():
-    from rag.refusal_need import need_nouns
+    from rag.answer.refusal_need import need_nouns
 
     assert need_nouns("企业违规上马“两高”项目会被怎么处罚？") == ["处罚"]
     assert need_nouns("企业申请入库需要交哪些材料？") == ["材料"]
@@ -481,7 +481,7 @@ def test_penalties_and_handed_in_materials_are_details():
 
 
 def test_a_document_of_another_era_does_not_exist(shared_qa):
-    from rag.references import missing_document
+    from rag.understand.references import missing_document
 
     index = shared_qa.index
     assert missing_document("四川省“十四五”战略性新兴产业发展规划提出的增加值目标是多少？", index) == ("十四五", "sc-sei-13th")
@@ -493,7 +493,7 @@ def test_a_document_of_another_era_does_not_exist(shared_qa):
 
 
 def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
-    from rag.need import asked_unit
+    from rag.understand.need import asked_unit
 
     assert asked_unit("到2020年全省推广多少辆新能源汽车？") == ("辆",)
     assert asked_unit("要引进几名领军人才？") == ("人", "名", "位")
@@ -508,7 +508,7 @@ def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
 
 
 def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_organisations():
-    from rag.need import ORG_NAME, asked_kinds
+    from rag.understand.need import ORG_NAME, asked_kinds
 
     d = _rule_check("国家磁浮系统制造业创新中心现在已经创建成功了吗？", "创建国家磁浮系统制造业创新中心。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"
@@ -517,7 +517,7 @@ def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_
 
 
 def test_a_term_the_evidence_only_names_is_refused_and_a_defined_one_answered():
-    from rag.refusal_need import asked_term, defines
+    from rag.answer.refusal_need import asked_term, defines
 
     assert asked_term("文件里说要有机融入城市“硅巷”理念，“硅巷”到底是什么意思？") == "硅巷"
     assert asked_term("“6+N”培育发展体系，其中的“N”具体指什么？") == "N"
@@ -532,8 +532,8 @@ def test_a_term_the_evidence_only_names_is_refused_and_a_defined_one_answered():
 
 
 def test_a_number_for_a_named_year_needs_a_passage_naming_that_year():
-    from rag.focus import question_terms
-    from rag.refusal_value import value_support
+    from rag.answer.focus import question_terms
+    from rag.answer.refusal_value import value_support
 
     def support(q, text):
         index = _value_index([text, *FILLER])
@@ -548,21 +548,21 @@ def test_a_number_for_a_named_year_needs_a_passage_naming_that_year():
 
 
 def test_an_era_followed_by_期间_is_a_time_not_a_missing_document(shared_qa):
-    from rag.references import missing_document
+    from rag.understand.references import missing_document
 
     assert missing_document("“十三五”期间四川高新技术产业规划目标完成得怎么样？", shared_qa.index) is None
 
 
 
 def test_an_era_in_quotes_is_no_counted_group():
-    from rag.refusal_need import asks_members
+    from rag.answer.refusal_need import asks_members
 
     assert asks_members("省里“十四五”规划要打造的产业基地主要有哪几个？") is None
     assert asks_members("“5+2”平台具体是哪几个？") == 3
 
 
 def test_an_enumeration_right_before_a_term_defines_it():
-    from rag.refusal_need import defines
+    from rag.answer.refusal_need import defines
 
     assert defines("三位一体", "推动形成回收网点、分拣中心和集散市场“三位一体”的再生资源回收利用网络。")
     assert not defines("6+N", "探索建立未来产业评估机制，构建“6+N”的未来产业培育发展体系。")
@@ -579,7 +579,7 @@ def _subsection(label: str, body: str, n: int) -> Hit:
 
 
 def test_a_list_question_naming_a_section_is_answered_by_its_items_each_cited():
-    from rag.extractive import outline_items
+    from rag.answer.extractive import outline_items
 
     bodies = {"(一)前沿生物": "深入贯彻健康战略。重点培育基因治疗。", "(二)先进能源": "深入贯彻能源战略。",
               "(三)未来交通": "深入贯彻交通强国战略。"}
@@ -604,7 +604,7 @@ def test_a_list_question_naming_a_section_is_answered_by_its_items_each_cited():
 
 
 def test_a_list_question_asking_more_than_the_names_keeps_the_best_sentence_after_the_list():
-    from rag.extractive import outline_items
+    from rag.answer.extractive import outline_items
 
     outline = _hit(OUTLINE, "cd-plan", rank=3, section="二、重点方向 › 提纲", kind="outline")
     body = _hit("深入贯彻能源战略。", "cd-plan", rank=1, section="二、重点方向 › (二)先进能源")
@@ -624,7 +624,7 @@ def test_a_list_question_asking_more_than_the_names_keeps_the_best_sentence_afte
 
 
 def test_a_list_question_asking_what_the_items_say_gives_each_item_the_sentence_that_says_it():
-    from rag.extractive import outline_items
+    from rag.answer.extractive import outline_items
 
     bodies = {"(一)前沿生物": "聚焦基因治疗。深入贯彻健康战略部署。", "(二)先进能源": "深入贯彻能源安全战略。",
               "(三)未来交通": "发展低空装备。"}  # the third says nothing about a strategy
@@ -695,7 +695,7 @@ def test_text_repeated_by_overlapping_chunks_is_shown_and_cited_once():
 
 
 def test_citations_whose_quotes_contain_one_another_are_merged_and_renumbered():
-    from rag.extractive import merge_citations
+    from rag.answer.extractive import merge_citations
     from rag.types import Citation
 
     cits = [Citation(1, "a", "sc-plan", "t", "s", "研发投入强度达到1.5%。"),
@@ -732,7 +732,7 @@ def test_a_row_under_a_header_with_fewer_cells_is_answered_by_the_columns_the_he
 
 
 def test_a_table_rows_column_labels_count_as_its_context():
-    from rag.focus import focus_coverage
+    from rag.answer.focus import focus_coverage
     header = "序号\t指标名称\t单位\t2020 年值\t2025 年目标"
     rows = "9\t基础研究经费占全社会研发经费比重\t%\t5.6\t6.5"
     chunk = Chunk("t3", "sc-plan", "二、目标", rows, 0, len(rows), 30, "table", header)
@@ -746,7 +746,7 @@ def test_a_table_rows_column_labels_count_as_its_context():
 
 
 def test_align_header_places_a_shorter_header_only_where_it_fits_in_one_way():
-    from rag.extractive import align_header
+    from rag.answer.extractive import align_header
     cells = ["8", "规上工业企业 R&D经费投入强度（%）", "1.2", "1.5", "预期性"]
     assert align_header(["具体指标", "2020年", "2025年"], cells) == [None, "具体指标", "2020年", "2025年", None]
     assert align_header(["编号", "具体指标", "2020年", "2025年", "属性"], cells) == ["编号", "具体指标", "2020年",
@@ -789,8 +789,8 @@ def test_notices_name_every_cited_document_that_is_repealed_not_yet_in_force_dra
     """document_notices uses DocumentMeta.notices for every cited document (each once, in citation order);
     end to end, an answer citing a regulation whose text says it takes effect later, or whose status a user
     corrected to 已废止, carries the notice."""
-    from rag import kb
-    from rag.ingest import ingest
+    from rag.index import kb
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA, document_notices
     from rag.types import Citation
 
@@ -836,8 +836,8 @@ def test_the_answer_carries_the_asked_value_from_the_paragraph_of_the_best_sente
     assert "[责任单位:市科技局" in answer and "概念验证中心" in answer
     assert all(c.quote in text for c in citations)
     # a word ending like an organisation (布局, 格局) names none
-    from rag.extractive import states_value
-    from rag.need import asked_values
+    from rag.answer.extractive import states_value
+    from rag.understand.need import asked_values
     assert not states_value("优化产业布局,形成新格局。", asked_values(q), q)
     assert states_value("由经济和信息化厅牵头。", asked_values(q), q)
 
@@ -851,7 +851,7 @@ def test_a_sentence_stating_the_asked_number_is_added_to_its_lead_in_sentence():
 
 
 def test_a_two_part_question_is_answered_in_both_parts():
-    from rag.extractive import question_parts
+    from rag.answer.extractive import question_parts
 
     q = "新型储能的发展目标是多少？由哪个部门负责？"
     assert question_parts(q) == ["新型储能的发展目标是多少？", "由哪个部门负责？"]

@@ -1,4 +1,4 @@
-"""The BM25 index written at ingest (rag.ingest._bm25_index, computed over the token arrays at once) is the
+"""The BM25 index written at ingest (rag.index.build._bm25_index, computed over the token arrays at once) is the
 index bm25s builds from the same token ids (``BM25.index((id lists, vocab))``), file for file."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import filecmp
 import numpy as np
 
 from rag import imports
-from rag.ingest import _bm25_index
+from rag.index.build import _bm25_index
 
 
 def test_vectorised_bm25_index_equals_bm25s_own(tmp_path):

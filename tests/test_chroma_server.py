@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.index import chunk_id_of
+from rag.index.store import chunk_id_of
 from rag.settings import Settings
 
 from core_support import MINI_DOC_IDS, run
@@ -79,7 +79,7 @@ def chroma_server(tmp_path):
 
 def server_ids(host: str, port: int, chunk_ids: list[str]) -> set[str]:
     """The chunk ids among ``chunk_ids`` that some collection of the server holds a vector for (the chunk id
-    is the prefix of a vector id, ``rag.index.chunk_id_of``)."""
+    is the prefix of a vector id, ``rag.index.store.chunk_id_of``)."""
     import chromadb
 
     client = chromadb.HttpClient(host=host, port=port, settings=chromadb.config.Settings(anonymized_telemetry=False))
@@ -96,12 +96,12 @@ def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_pa
                                                           capsys, frozen):
     """``frozen``: the LSA model is kept however small the corpus (as for a large library), so adding and
     removing update the server's collection in place; else every ingest fits a new model and collection."""
-    import rag.ingest
-    from rag.index import load_index, read_current
+    import rag.index.build
+    from rag.index.store import load_index, read_current
     from rag.pipeline import PolicyQA
 
     if frozen:
-        monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
+        monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
     host, port, server_dir = chroma_server
     monkeypatch.setenv("RAG_CHROMA_HOST", host)
     monkeypatch.setenv("RAG_CHROMA_PORT", str(port))

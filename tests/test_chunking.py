@@ -1,4 +1,4 @@
-"""rag.chunking: heading levels and labels, section paths, chunk invariants on the real corpus."""
+"""rag.ingest.chunking: heading levels and labels, section paths, chunk invariants on the real corpus."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from rag.chunking import (ARTICLE_LEVEL, BACK_MATTER_LEVEL, CHAPTER_LEVEL, LABEL_LEVEL, PART_LEVEL, SECTION_LEVEL,
+from rag.ingest.chunking import (ARTICLE_LEVEL, BACK_MATTER_LEVEL, CHAPTER_LEVEL, LABEL_LEVEL, PART_LEVEL, SECTION_LEVEL,
                           SECTION_SEP, cn_number, label_paragraph, SPAN_CHARS, build_outlines, chunk_document, chunk_id, heading_label,
                           heading_level, is_heading_only, max_overlap_tokens, outline_section)
-from rag.cleaning import clean_text, markdown_heading
+from rag.ingest.cleaning import clean_text, markdown_heading
 from rag.text import count_tokens, normalize, split_sentences
 
 MAX_TOKENS = (64, 320)
@@ -724,7 +724,7 @@ def test_docx_heading_styles_become_sections(tmp_path):
     their numbering, unnumbered ones (总则, 附则) by their level; the title is no section."""
     import docx
 
-    from rag.readers import read_source
+    from rag.ingest.readers import read_source
 
     document = docx.Document()
     document.add_heading("某市数据管理办法", level=1)

@@ -1,4 +1,4 @@
-"""rag.cleaning: one test per extraction artefact (shared/seeds/README.md), on small synthetic strings
+"""rag.ingest.cleaning: one test per extraction artefact (shared/seeds/README.md), on small synthetic strings
 and on the bundled corpus files, plus the invariant that Chinese characters are never rewritten."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from rag.cleaning import (clean_text, display_width, ends_sentence, fullwidth_alnum_to_ascii, table_header_cells,
+from rag.ingest.cleaning import (clean_text, display_width, ends_sentence, fullwidth_alnum_to_ascii, table_header_cells,
                           table_row_cells)
-from rag.corpus import load_manifest, read_text
+from rag.ingest.corpus import load_manifest, read_text
 
 from core_support import CORPUS_DIR
 
@@ -126,7 +126,7 @@ def test_wrap_after_closing_bracket_or_quote_joined(cleaned_docs):
     assert "以“文化+旅游+科技”的思路整合全省文旅资源" in text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rag/cleaning.py:187 (_joins) needs ≥30 characters to continue a "
+@pytest.mark.xfail(strict=True, reason="BUG: rag/ingest/cleaning.py:187 (_joins) needs ≥30 characters to continue a "
                    "line without page width, so a short wrapped line in 001 ('…产品及其在高' / '传导性功能材料…') "
                    "stays split mid-word")
 def test_short_wrapped_line_in_001_joined(cleaned_docs):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from rag.index import read_current
+from rag.index.store import read_current
 
 from core_support import MINI_DOC_IDS, Q_LEADERS, assert_one_line_error, run
 
@@ -157,8 +157,8 @@ def test_ingest_summary_then_unchanged(mini_corpus, monkeypatch, capsys):
 
 
 def test_ingest_paths_keep_hidden_documents_out_unless_include_hidden(mini_corpus, monkeypatch, capsys):
-    from rag import kb
-    from rag.index import load_index
+    from rag.index import kb
+    from rag.index.store import load_index
 
     monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
     settings = read_settings_env()
@@ -194,7 +194,7 @@ def test_ingest_include_hidden_with_damaged_kb_json_changes_nothing(mini_corpus,
 
 
 def test_ingest_path_adds_and_keeps_the_rest_replace_and_remove(mini_corpus, tmp_path, monkeypatch, capsys):
-    from rag.index import load_index
+    from rag.index.store import load_index
 
     monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
     settings = read_settings_env()
@@ -248,7 +248,7 @@ def test_first_use_builds_the_index_visibly_and_outside_the_timing(mini_corpus, 
     here on purpose) is not part of the reported retrieve time."""
     import time
 
-    from rag import ingest as rag_ingest
+    from rag.index import build as rag_ingest
 
     real_ingest = rag_ingest.ingest
     builds = []

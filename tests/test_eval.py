@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from rag.dataset import cross_file_problems, validate_dataset
+from rag.eval.dataset import cross_file_problems, validate_dataset
 from rag.eval import metrics as M
 from rag.eval.judge import Judge, JudgeParseError, parse_claims, parse_json_reply, parse_verdicts
 from rag.eval.runner import summarize

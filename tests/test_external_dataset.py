@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.dataset import QUESTION_TYPES, cross_file_problems, load_questions, validate_dataset
+from rag.eval.dataset import QUESTION_TYPES, cross_file_problems, load_questions, validate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"

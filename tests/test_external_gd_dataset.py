@@ -6,7 +6,7 @@ import importlib.util
 from collections import Counter
 from pathlib import Path
 
-from rag.dataset import QUESTION_TYPES, load_questions, normalize, validate_dataset
+from rag.eval.dataset import QUESTION_TYPES, load_questions, normalize, validate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "eval" / "datasets" / "external_gd.jsonl"

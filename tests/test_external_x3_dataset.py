@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.dataset import QUESTION_TYPES, load_questions, normalize, validate_dataset
+from rag.eval.dataset import QUESTION_TYPES, load_questions, normalize, validate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "eval" / "datasets" / "external_x3.jsonl"

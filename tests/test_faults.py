@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.pipeline import PolicyQA
-from rag.refusal import NO_CONTENT_REASON, NO_CONTENT_TEXT, content_terms
+from rag.answer.refusal import NO_CONTENT_REASON, NO_CONTENT_TEXT, content_terms
 from rag.settings import PROJECT_ROOT, Settings
 
 from bad_inputs import (binary_as_txt, empty_file, encoded_text, pdf_without_text, text_file, unsupported_type,
@@ -32,7 +32,7 @@ def _bench_faults():
 @pytest.fixture(scope="module")
 def mini_template(tmp_path_factory) -> Settings:
     """A built index of the two-document corpus; tests copy it (``_copy``) before changing it."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     root = tmp_path_factory.mktemp("faults")
     settings = Settings(data_dir=root / "data", corpus_dir=make_corpus(root / "corpus"), today=TODAY,
@@ -55,7 +55,7 @@ def _live(settings: Settings) -> list[str]:
 # --- (a) kill -9 -------------------------------------------------------------------------------------
 def test_kill_9_during_ingest_keeps_the_previous_index_and_the_next_ingest_completes(mini_template, tmp_path,
                                                                                     monkeypatch):
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     settings = _copy(mini_template, tmp_path, monkeypatch)
     before = _live(settings)
@@ -103,7 +103,7 @@ def test_gbk_and_utf16_files_are_indexed_beside_the_rest(mini_template, tmp_path
 
 def test_hostile_upload_names_stay_inside_uploads(mini_template, tmp_path, monkeypatch):
     from bad_inputs import POLICY_TEXT, UPLOAD_NAMES
-    from rag.kb import add_upload, check_upload, uploads_dir
+    from rag.index.kb import add_upload, check_upload, uploads_dir
 
     settings = _copy(mini_template, tmp_path, monkeypatch)
     src = tmp_path / "src.txt"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ui.handlers as h
-from rag.conversation import clarification, rewrite_followup
+from rag.understand.conversation import clarification, rewrite_followup
 from rag.types import DocumentMeta
 
 # an index of other provinces' regulations (hand-made metadata)

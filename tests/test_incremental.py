@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag import index as rag_index
-from rag import ingest as rag_ingest
-from rag.embeddings import LSAEmbeddings, randomized_svd
+from rag.index import store as rag_index
+from rag.index import build as rag_ingest
+from rag.index.embeddings import LSAEmbeddings, randomized_svd
 from rag.errors import IngestError
-from rag.index import chroma_client, indexed_parts, load_index, read_current
-from rag.ingest import _refit_reason, ingest
+from rag.index.store import chroma_client, indexed_parts, load_index, read_current
+from rag.index.build import _refit_reason, ingest
 from rag.pipeline import PolicyQA
 from rag.text import Tokenizer
 
@@ -73,7 +73,7 @@ def test_adding_a_document_embeds_and_tokenises_only_its_chunks(frozen, monkeypa
 
 
 def rag_index_filters():
-    from rag.retrieval import NO_FILTERS
+    from rag.retrieve.hybrid import NO_FILTERS
 
     return NO_FILTERS
 

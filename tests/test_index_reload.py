@@ -33,7 +33,7 @@ def rag_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 def shared_dir(tmp_path, mini_corpus, monkeypatch):
     """(settings, env, extra file): the mini corpus indexed in this process; ``env`` points another
     process at the same data directory and corpus."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     monkeypatch.setenv("RAG_CORPUS_DIR", str(mini_corpus))
     settings = Settings.from_env(data_dir=tmp_path / "data", corpus_dir=mini_corpus)
@@ -76,7 +76,7 @@ def test_loaded_process_picks_up_an_ingest_and_a_removal_by_another_process(shar
     assert hits and EXTRA_ID not in {h.chunk.doc_id for h in hits}
 
 
-FROZEN_MODEL = "import sys, rag.ingest; rag.ingest.REFIT_ALWAYS_ROWS = 0; from rag.cli import main; sys.exit(main())"
+FROZEN_MODEL = "import sys, rag.index.build; rag.index.build.REFIT_ALWAYS_ROWS = 0; from rag.cli import main; sys.exit(main())"
 """``rag`` with the LSA model kept frozen however small the corpus (as for a large library): an ingest
 updates the same Chroma collection in place instead of filling a new one."""
 
@@ -84,13 +84,13 @@ updates the same Chroma collection in place instead of filling a new one."""
 def test_vectors_updated_in_place_by_another_process_are_seen(shared_dir, monkeypatch):
     """Embedded Chroma: another process upserts into and deletes from the collection this process has
     open; the next question searches the vectors as they are now (not a stale copy held in memory)."""
-    import rag.ingest
-    from rag.index import read_current
-    from rag.ingest import ingest
+    import rag.index.build
+    from rag.index.store import read_current
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     settings, env, extra = shared_dir
-    monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
     ingest(settings, refit=True)  # a model fitted now, kept by the ingests below
     collection = read_current(settings)["collection"]
     dense = PolicyQA(settings.with_(retrieval_mode="dense"))
@@ -113,12 +113,12 @@ def test_vectors_updated_in_place_by_another_process_are_seen(shared_dir, monkey
 def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shared_dir, monkeypatch):
     """Two PolicyQA of one process (two chat sessions): while one is mid-answer on the old generation,
     the other loads the generation another process wrote into the same collection; both keep working."""
-    import rag.ingest
-    from rag.ingest import ingest
+    import rag.index.build
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     settings, env, extra = shared_dir
-    monkeypatch.setattr(rag.ingest, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
     ingest(settings, refit=True)
     dense = settings.with_(retrieval_mode="dense")
     first, second = PolicyQA(dense), PolicyQA(dense)
@@ -134,7 +134,7 @@ def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shar
 
 
 def test_an_answer_in_progress_keeps_its_index_the_next_question_sees_the_new_one(shared_dir):
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     settings, _env, extra = shared_dir
@@ -155,7 +155,7 @@ def test_an_answer_in_progress_keeps_its_index_the_next_question_sees_the_new_on
 
 def test_index_read_between_events_is_the_answers_index(shared_dir):
     """The UI reads ``qa.index.docs`` for the sources while handling an answer's events."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     settings, _env, extra = shared_dir
@@ -172,7 +172,7 @@ def test_an_unchanged_index_is_not_reloaded_per_question(shared_dir, monkeypatch
     """The per-question check is one stat of index/CURRENT.json; the index is loaded again only when
     that file was replaced."""
     import rag.pipeline as pipeline
-    from rag.index import current_path
+    from rag.index.store import current_path
 
     settings, _env, _extra = shared_dir
     loads = []

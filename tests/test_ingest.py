@@ -1,4 +1,4 @@
-"""rag.ingest: incremental, atomic ingestion on a private copy of the corpus (two small documents)."""
+"""rag.index.build: incremental, atomic ingestion on a private copy of the corpus (two small documents)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from rag import index as rag_index
-from rag import ingest as rag_ingest
+from rag.index import store as rag_index
+from rag.index import build as rag_ingest
 from rag.errors import IndexNotBuiltError, IngestError
-from rag.index import chroma_client, index_dir, load_index, read_current
-from rag.ingest import ingest
+from rag.index.store import chroma_client, index_dir, load_index, read_current
+from rag.index.build import ingest
 from rag.pipeline import PolicyQA
 from rag.text import normalize
 
@@ -189,7 +189,7 @@ def test_default_exclude_is_the_knowledge_base_hidden_list(built, mini_corpus):
 
 
 def test_damaged_kb_json_is_an_error_and_changes_nothing(built, mini_corpus):
-    from rag.kb import KnowledgeBaseError
+    from rag.index.kb import KnowledgeBaseError
 
     settings, first = built
     (settings.data_dir / "kb.json").write_text("{not json", encoding="utf-8")
@@ -288,7 +288,7 @@ def test_failure_in_vector_store_add_leaves_previous_generation(built, mini_corp
 def test_interrupt_during_ingest_leaves_previous_generation(built, mini_corpus, monkeypatch):
     settings, first = built
     _touch_doc(mini_corpus)
-    from rag.embeddings import LSAEmbeddings
+    from rag.index.embeddings import LSAEmbeddings
 
     def interrupted(*_a, **_k):
         raise KeyboardInterrupt
@@ -333,11 +333,11 @@ def test_changed_chunk_size_reindexes_everything(built):
     assert report.n_chunks > first.n_chunks
 
 
-# --- reading files as users have them (rag.readers) ----------------------------------------------
+# --- reading files as users have them (rag.ingest.readers) ----------------------------------------------
 from pathlib import Path  # noqa: E402
 
 from rag.errors import DocumentReadError  # noqa: E402
-from rag.readers import ReadLimits, read_source  # noqa: E402
+from rag.ingest.readers import ReadLimits, read_source  # noqa: E402
 
 TEXT = "第一章 总则\n第一条 为了规范数据要素市场，制定本办法。\n第二条 本办法自2024年1月1日起施行。\n"
 DATA = Path(__file__).parent / "data"
@@ -397,7 +397,7 @@ def test_pdf_without_text_layer_says_it_needs_ocr(tmp_path):
 def test_browser_printed_pdf_reads_unified_ideographs():
     """tests/data/browser-printed-zh.pdf: Chromium's print-to-PDF of three lines; its text layer maps 日
     to ⽇ U+2F47 and 门 to ⻔ U+2ED4 (pypdf returns those); the text must match what the page shows."""
-    from rag.cleaning import clean_text
+    from rag.ingest.cleaning import clean_text
 
     source = read_source(DATA / "browser-printed-zh.pdf")
     text = clean_text(source.text, hard_wrapped=source.hard_wrapped)

@@ -1,7 +1,7 @@
 """Adding a document to a large index without redoing the work of the unchanged ones (issue 12): the
 chunks of documents carried over from the live generation keep their chunks.jsonl lines, tokens and
-vector ids (``rag.ingest._reused_rows``), and the Chroma collection is not listed when it holds exactly
-what the live pointer records (``rag.ingest._known_ids``). The files written are byte for byte those
+vector ids (``rag.index.build._reused_rows``), and the Chroma collection is not listed when it holds exactly
+what the live pointer records (``rag.index.build._known_ids``). The files written are byte for byte those
 of the path that serialises and hashes every chunk."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from rag import ingest as rag_ingest
-from rag.index import chroma_client, index_dir, load_index, read_current
-from rag.ingest import ingest
+from rag.index import build as rag_ingest
+from rag.index.store import chroma_client, index_dir, load_index, read_current
+from rag.index.build import ingest
 
 from core_support import MINI_DOC_IDS
 

@@ -1,4 +1,4 @@
-"""rag.ingest_workers: an ingest whose reading, chunking and tokenising run in worker processes writes the
+"""rag.index.workers: an ingest whose reading, chunking and tokenising run in worker processes writes the
 same chunks, tokens, BM25 statistics and metadata as one that runs in a single process."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index import read_current
-from rag.ingest_workers import Workers, worker_count
+from rag.index.store import read_current
+from rag.index.workers import Workers, worker_count
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +22,8 @@ def _generation(settings: Settings) -> Path:
 INGEST_SCRIPT = """
 import sys
 from pathlib import Path
-from rag import ingest as rag_ingest
-from rag.ingest_workers import Workers
+from rag.index import build as rag_ingest
+from rag.index.workers import Workers
 from rag.settings import Settings
 
 data, workers = sys.argv[1], sys.argv[2]

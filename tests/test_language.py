@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.language import ASK_IN_CHINESE, map_english, prepare_question, question_kind
+from rag.understand.language import ASK_IN_CHINESE, map_english, prepare_question, question_kind
 from rag.types import DocumentMeta
 
 
@@ -74,7 +74,7 @@ def test_unmappable_english_question_gets_the_bilingual_line(shared_qa):
 
 
 def test_rewrite_prompt_asks_for_chinese_rewrites():
-    from rag.llm import load_prompt
+    from rag.answer.llm import load_prompt
 
     prompt = str(load_prompt("rewrite"))
     assert "英文" in prompt and "中文" in prompt

@@ -29,7 +29,7 @@ EXAMPLE = "我们是成都一家做钠离子电池的专精特新企业，想扩
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
     """Settings over a fresh index of the bundled corpus (ingested once), no LLM, today 2026-11-20."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     data_dir = tmp_path_factory.mktemp("rag-data")
     s = Settings.from_env(env={}, data_dir=data_dir, corpus_dir=PROJECT_ROOT / "corpus", today=REFERENCE_DAY)
@@ -356,7 +356,7 @@ def test_importing_matching_does_not_import_gradio():
 
 # --- company words → concepts (offline) ---------------------------------------------------------------
 def _concepts():
-    from rag.query import load_concepts
+    from rag.understand.query import load_concepts
 
     return load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
 
@@ -489,7 +489,7 @@ def test_match_lists_at_most_need_max_provisions_of_a_factor_need(matcher):
 # --- industry sectors and selection bookkeeping ------------------------------------------------------
 def test_industry_word_no_concept_knows_links_to_the_products_sectors():
     from rag.matching.facets import SECTOR, build_facets
-    from rag.query import load_concepts
+    from rag.understand.query import load_concepts
 
     concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))
     facets = build_facets(Profile(industry="食品配料", products=("甜菊糖",)), concepts)

@@ -1,4 +1,4 @@
-"""Metadata read from the document text (rag/metadata.py) and its use at ingest, in cards, corrections
+"""Metadata read from the document text (rag/ingest/metadata.py) and its use at ingest, in cards, corrections
 and ``rag info`` (hand-made header snippets of varied documents; the gazetteer comes from jionlp)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import Source, card_statements, load_document, resolve_metadata, source_for_file
+from rag.ingest.corpus import Source, card_statements, load_document, resolve_metadata, source_for_file
 from rag.eval.metadata_accuracy import check
-from rag.metadata import ExtractedMetadata, extract_metadata, find_places
+from rag.ingest.metadata import ExtractedMetadata, extract_metadata, find_places
 from rag.types import DocumentMeta
 
 from core_support import CORPUS_DIR, run
@@ -142,7 +142,7 @@ def test_gazetteer_resolves_full_and_short_names():
 
 def test_bundled_documents_without_manifest_reach_90_percent():
     """The five bundled documents read as loose files reproduce ≥ 90 % of the manifest's non-null fields."""
-    from rag.corpus import read_text
+    from rag.ingest.corpus import read_text
     from rag.eval.metadata_accuracy import _MANIFEST_FIELDS
 
     entries = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))["documents"]
@@ -178,9 +178,9 @@ def test_document_notices_use_effective_date_and_status():
 
 
 def test_corrections_persist_and_apply_at_ingest(tmp_path, capsys):
-    from rag import kb
+    from rag.index import kb
     from rag.errors import RagError
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.settings import Settings
 
     docs = tmp_path / "docs"
@@ -215,12 +215,12 @@ def test_corrections_persist_and_apply_at_ingest(tmp_path, capsys):
 
 
 def test_name_matcher_finds_what_a_longest_first_alternation_finds():
-    """rag.metadata.NameMatcher (Aho–Corasick) gives the matches of re.compile("|".join(names longest
+    """rag.ingest.metadata.NameMatcher (Aho–Corasick) gives the matches of re.compile("|".join(names longest
     first)): leftmost, then longest, no overlaps — for the gazetteer's names and for made-up ones."""
     import random
     import re
 
-    from rag.metadata import NameMatcher, gazetteer
+    from rag.ingest.metadata import NameMatcher, gazetteer
 
     made_up = ["ab", "abc", "bcd", "c", "cde", "e"]
     places = sorted({p.name for p in gazetteer()}, key=len, reverse=True)

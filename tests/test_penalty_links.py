@@ -1,20 +1,20 @@
-"""Penalty articles linked to the obligation articles they cite (rag.fusion.cited_articles, citing_rows,
+"""Penalty articles linked to the obligation articles they cite (rag.retrieve.fusion.cited_articles, citing_rows,
 DocumentCitations, add_citing_rows) and placed right after a retrieved obligation article when a question
-asks about a penalty (rag.retrieval, rag.query.QueryPlan.asks_penalty). Hand-made documents only."""
+asks about a penalty (rag.retrieve.hybrid, rag.understand.query.QueryPlan.asks_penalty). Hand-made documents only."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rag.fusion import (
+from rag.retrieve.fusion import (
     DocumentCitations,
     add_citing_rows,
     article_number,
     cited_articles,
     citing_rows,
 )
-from rag.query import PENALTY_QUESTION
+from rag.understand.query import PENALTY_QUESTION
 from rag.types import Chunk
 
 
@@ -92,9 +92,9 @@ def test_penalty_questions(question, penalty):
 def test_a_penalty_question_gets_the_penalty_article_right_after_the_obligation(tmp_path):
     from core_support import session_settings
 
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
-    from rag.query import chinese_numeral, plan_query
+    from rag.understand.query import chinese_numeral, plan_query
 
     topics = ["客户投诉登记", "客户投诉回访", "投诉处理时限", "客户投诉统计", "投诉信息公开", "客户投诉档案"]
     filler = [f"第{chinese_numeral(n)}条 家政服务机构应当做好{topics[n % len(topics)]}工作。" for n in range(6, 20)]

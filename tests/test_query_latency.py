@@ -12,9 +12,9 @@ from rag.types import Chunk
 
 
 def test_top_rows_equals_a_stable_full_sort():
-    """rag.retrieval.top_rows (np.partition) = np.argsort(-scores, stable)[:n] without rows scoring ≤ 0, ties by
+    """rag.retrieve.hybrid.top_rows (np.partition) = np.argsort(-scores, stable)[:n] without rows scoring ≤ 0, ties by
     lower row, with and without a row subset."""
-    from rag.retrieval import top_rows
+    from rag.retrieve.hybrid import top_rows
 
     rng = np.random.default_rng(7)
     for _ in range(2000):
@@ -34,9 +34,9 @@ def _chunk(row: int, doc: str, section: str, text: str, kind: str = "text") -> C
 
 
 def test_document_continuations_equal_the_library_wide_scan():
-    """rag.lists.DocumentContinuations (per document, on first use) = continuation_rows over every chunk; a
+    """rag.retrieve.lists.DocumentContinuations (per document, on first use) = continuation_rows over every chunk; a
     lookup computes only the document of the row."""
-    from rag.lists import DocumentContinuations, continuation_rows
+    from rag.retrieve.lists import DocumentContinuations, continuation_rows
 
     rng = random.Random(5)
     texts = ["重点发展以下方向：", "——智能终端。加快发展。", "（1）新型显示，", "加强组织领导。", "一是强化保障；"]
@@ -56,7 +56,7 @@ def test_document_continuations_equal_the_library_wide_scan():
 
 def test_list_section_rows_of_the_document_equal_the_scan():
     """list_section_rows with the hit document's rows = the scan over every chunk."""
-    from rag.lists import list_section_rows
+    from rag.retrieve.lists import list_section_rows
 
     rng = random.Random(11)
     sections = ["一、任务", "一、任务 › （一）产业", "一、任务 › （一）产业 › 1.装备", "一、任务 › （二）创新", "二、保障"]
@@ -73,8 +73,8 @@ def test_list_section_rows_of_the_document_equal_the_scan():
 def test_index_arrays_filters_and_section_rows_equal_the_per_chunk_tests(shared_qa):
     """HybridRetriever row sets from the per-index arrays (``_rows``, ``_section_rows``) equal the per-chunk
     tests they replace, and the arrays are built once per loaded index (shared by its retrievers)."""
-    from rag.query import chunk_section_labels
-    from rag.retrieval import Filters, HybridRetriever, index_arrays
+    from rag.understand.query import chunk_section_labels
+    from rag.retrieve.hybrid import Filters, HybridRetriever, index_arrays
 
     retriever = shared_qa.retriever
     index = retriever.index
@@ -100,7 +100,7 @@ def test_index_arrays_filters_and_section_rows_equal_the_per_chunk_tests(shared_
 def test_named_sections_by_automaton_equal_the_heading_scan(shared_qa):
     """named_sections (Aho–Corasick over the headings) = testing every heading against the question, in the
     order of section_headings."""
-    from rag.query import _PARTICLES, MIN_SECTION_CHARS, named_sections, section_headings
+    from rag.understand.query import _PARTICLES, MIN_SECTION_CHARS, named_sections, section_headings
     from rag.text import normalize
 
     index = shared_qa.retriever.index
@@ -123,7 +123,7 @@ def test_referenced_documents_by_automaton_equal_the_per_document_scan(shared_qa
     document against the question, in the order of ``docs``; a changed mapping gets a new automaton."""
     from dataclasses import replace
 
-    from rag.references import referenced_documents, region_names
+    from rag.understand.references import referenced_documents, region_names
     from rag.text import normalize
 
     docs = shared_qa.retriever.index.docs
@@ -144,9 +144,9 @@ def test_referenced_documents_by_automaton_equal_the_per_document_scan(shared_qa
 
 
 def test_topic_word_counts_by_automaton_equal_the_substring_scan(shared_qa):
-    """rag.references._names_containing (one Aho–Corasick pass per document's names) = counting, for each word,
+    """rag.understand.references._names_containing (one Aho–Corasick pass per document's names) = counting, for each word,
     the documents whose names contain it."""
-    from rag.references import _names_containing, document_cues
+    from rag.understand.references import _names_containing, document_cues
 
     cues = document_cues(shared_qa.retriever.index.docs)
     words = {w for c in cues for w in shared_qa.retriever.index.tokenizer.tokens(c.names.replace("|", " "))}
@@ -155,11 +155,11 @@ def test_topic_word_counts_by_automaton_equal_the_substring_scan(shared_qa):
 
 
 def test_loading_prepares_what_the_first_question_would_build(built_index):
-    """A new retriever builds, at load, the per-index structures a question uses (rag.query.prepare_index), so
+    """A new retriever builds, at load, the per-index structures a question uses (rag.understand.query.prepare_index), so
     the first question builds none of them."""
-    from rag.index import load_index
+    from rag.index.store import load_index
     from rag.pipeline import PolicyQA
-    from rag.query import prepare_index
+    from rag.understand.query import prepare_index
 
     qa = PolicyQA(built_index)
     index = qa.index
@@ -176,7 +176,7 @@ def test_loading_prepares_what_the_first_question_would_build(built_index):
 def test_filtered_dense_search_is_exact_over_the_stored_vectors(shared_qa):
     """A filter naming documents is searched over those chunks' stored vectors (RowVectors, fetched from the
     vector store once per document): the same rows and cosine similarities as the store's own filtered search."""
-    from rag.retrieval import Filters
+    from rag.retrieve.hybrid import Filters
 
     retriever = shared_qa.retriever
     index = retriever.index

@@ -1,4 +1,4 @@
-"""Regulations referred to as people do (rag.references, rag.meta_answers) and their cards (rag.corpus.build_card):
+"""Regulations referred to as people do (rag.understand.references, rag.answer.meta_answers) and their cards (rag.ingest.corpus.build_card):
 names derived from the title and the region read from the text, two dated versions of one title as one
 reference, questions about a regulation's adoption, revision and 施行 dates, header lines quoted on the card
 as the cleaned text writes them. Synthetic documents only (no corpus needed)."""
@@ -9,10 +9,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.corpus import build_card
-from rag.meta_questions import asks_about_document
-from rag.references import (bare_region, derived_names, document_scopes, reference_mentions,
-                            referenced_documents, region_names)
+from rag.ingest.corpus import build_card
+from rag.understand.meta_questions import asks_about_document
+from rag.understand.references import (derived_names,
+                                       document_scopes,
+                                       reference_mentions,
+                                       referenced_documents,
+                                       region_names)
+from rag.ingest.metadata import bare_region
 from rag.text import Tokenizer, normalize
 from rag.types import DocumentMeta
 
@@ -107,7 +111,7 @@ def test_card_quotes_header_lines_as_the_cleaned_text_writes_them():
 
 
 def test_version_order_puts_the_asked_version_first():
-    from rag.meta_questions import version_order
+    from rag.understand.meta_questions import version_order
 
     both = ["park-old", "park-new"]
     assert version_order("甲市现行的机动车停车条例哪天施行？", both, DOCS) == ["park-new", "park-old"]
@@ -120,7 +124,7 @@ def test_version_order_puts_the_asked_version_first():
 def test_metadata_answer_states_the_effective_day_as_the_text_writes_it(monkeypatch):
     import datetime as dt
 
-    import rag.meta_answers as ma
+    import rag.answer.meta_answers as ma
 
     text = ("甲市机动车停车条例\n2024年3月29日甲市人民代表大会常务委员会第九次会议通过\n第一条为了……\n"
             "第四十三条本条例自2018年5月1日起施行。")
@@ -138,7 +142,7 @@ def test_metadata_answer_states_the_effective_day_as_the_text_writes_it(monkeypa
 
 
 def test_regions_of_the_indexed_documents_are_named_in_questions():
-    from rag.references import indexed_regions
+    from rag.understand.references import indexed_regions
 
     assert indexed_regions("乙江和丙州对生活垃圾分类的要求有什么不一样？", DOCS) == ("乙江省", "丙州市")
     assert indexed_regions("丙州市生活垃圾怎么分？", DOCS) == ("丙州市",)  # full and bare name count once
@@ -153,7 +157,7 @@ def test_a_region_coordinated_before_a_reference_has_its_own_such_document(index
 
 
 def test_a_province_approving_a_citys_amendment_is_not_its_issuer():
-    from rag.metadata import extract_metadata
+    from rag.ingest.metadata import extract_metadata
 
     text = ("# 丙州市生活垃圾管理条例\n\n2015年6月26日 丙州市人民代表大会常务委员会第二十九次会议通过\n\n"
             "2015年7月30日 乙江省人民代表大会常务委员会第二十一次会议批准\n\n"
@@ -165,7 +169,7 @@ def test_a_province_approving_a_citys_amendment_is_not_its_issuer():
 
 
 def test_a_region_and_two_topic_words_name_one_document_implicitly(index):
-    from rag.query import implicit_scope
+    from rag.understand.query import implicit_scope
 
     docs = {**DOCS, "sci-c": _meta("sci-c", "丙州市科学技术进步条例", "丙州市")}
     idx = SimpleNamespace(docs=docs, tokenizer=Tokenizer(None))
@@ -175,7 +179,7 @@ def test_a_region_and_two_topic_words_name_one_document_implicitly(index):
 
 
 def test_penalty_questions_add_the_named_documents_liability_chapter():
-    from rag.query import PENALTY_QUESTION, penalty_sections
+    from rag.understand.query import PENALTY_QUESTION, penalty_sections
     from rag.types import Chunk
 
     chunks = [Chunk("a", "d", "第八章 法律责任 › 第六十五条", "第六十五条……", 0, 5, 3),
@@ -196,8 +200,8 @@ def test_a_reference_abbreviating_a_title_names_that_document():
 
 
 def test_article_numbers_in_arabic_digits_are_read_as_the_regulations_write_them():
-    from rag.chunking import cn_number
-    from rag.query import arabic_articles, chinese_numeral
+    from rag.ingest.chunking import cn_number
+    from rag.understand.query import arabic_articles, chinese_numeral
 
     assert all(cn_number(chinese_numeral(n)) == n for n in range(1, 1000))
     assert [chinese_numeral(n) for n in (3, 10, 16, 26, 106, 110)] == ["三", "十", "十六", "二十六", "一百零六", "一百一十"]

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from rag.index import check_index, ingest_lock, lock_path, read_current, release_chroma
+from rag.index.store import check_index, ingest_lock, lock_path, read_current, release_chroma
 from rag.settings import Settings
 
 from core_support import MINI_DOC_IDS, Q_LEADERS, assert_one_line_error, make_corpus, run, session_settings
@@ -31,7 +31,7 @@ SELF_HEALING = {"chroma/ segment folder deleted"}  # Chroma rebuilds its vector 
 @pytest.fixture(scope="module")
 def clean_index(tmp_path_factory) -> Settings:
     """A sound index of the two-document mini corpus, built once; tests copy its data directory."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     root = tmp_path_factory.mktemp("repair")
     settings = session_settings(root / "data", make_corpus(root / "corpus"))
@@ -125,7 +125,7 @@ def test_ingest_while_another_process_holds_the_lock_is_a_one_line_error(damaged
         assert notice.startswith("另一个索引任务正在进行，等待其完成")  # said while waiting
         assert_one_line_error(code, "\n".join(rest))
         assert rest[0].startswith("error: 另一个索引任务正在进行") and "another ingest is running" in rest[0]
-        from rag import kb
+        from rag.index import kb
         from rag.errors import IngestBusyError
 
         with pytest.raises(IngestBusyError):  # the knowledge base takes the same lock
@@ -156,7 +156,7 @@ def test_second_ingest_waits_for_the_first_then_runs(damaged_copy, monkeypatch, 
 def test_two_concurrent_ingests_run_one_after_the_other(damaged_copy, tmp_path):
     """Two ``--replace`` ingests of different corpora started at once: both succeed, one after the other,
     and the index that stays live is the later one's, exactly as its report says."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     corpora = [make_corpus(tmp_path / f"corpus-{d}", (d,)) for d in MINI_DOC_IDS]
     barrier = threading.Barrier(2)
@@ -211,7 +211,7 @@ def test_lock_is_reentrant_in_one_thread_and_exclusive_across_threads(damaged_co
 def _age(settings: Settings) -> None:
     """Make the live generation look written by the previous index format, without a file that
     format lacked (tokens.npz)."""
-    from rag.index import INDEX_FORMAT, current_path
+    from rag.index.store import INDEX_FORMAT, current_path
 
     pointer = read_current(settings)
     pointer["fingerprint"]["format"] = INDEX_FORMAT - 1
@@ -221,7 +221,7 @@ def _age(settings: Settings) -> None:
 
 def test_index_of_an_older_version_is_named_as_such_and_rebuilt_on_first_question(damaged_copy, capsys):
     from rag.errors import IndexDamagedError
-    from rag.index import INDEX_FORMAT, load_index
+    from rag.index.store import INDEX_FORMAT, load_index
 
     _age(damaged_copy)
     with pytest.raises(IndexDamagedError) as caught:

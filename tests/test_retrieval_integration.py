@@ -9,7 +9,7 @@ import pytest
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
 from rag.pipeline import REFUSAL_TEXT, PolicyQA
-from rag.retrieval import Filters
+from rag.retrieve.hybrid import Filters
 from rag.settings import Settings
 from rag.text import normalize
 
@@ -73,7 +73,7 @@ def test_dev_set_anchor_recall_at_5(shared_qa):
 
 def test_dev_set_anchors_exist_in_corpus(built_index):
     """Every anchor of the dev set is in the cleaned text of some document (so recall is attainable)."""
-    from rag.index import load_index
+    from rag.index.store import load_index
 
     texts = [normalize(t) for t in load_index(built_index).doc_texts.values()]
     missing = [e["anchor"] for r in _dev_rows() for e in r["evidence"] if not any(normalize(e["anchor"]) in t for t in texts)]
@@ -163,7 +163,7 @@ def test_invalid_questions(shared_qa, question):
 
 @pytest.mark.parametrize("question", ["的了吗？", "？", "😀😀", "a" * 400])
 def test_questions_without_searchable_words_are_refused(shared_qa, question):
-    from rag.refusal import NO_CONTENT_TEXT
+    from rag.answer.refusal import NO_CONTENT_TEXT
 
     answer = shared_qa.ask(question)  # no word of the question is in the index: said so, no passage shown
     assert answer.refused and answer.citations == [] and answer.hits == [] and answer.text == NO_CONTENT_TEXT

@@ -1,5 +1,5 @@
-"""Query planning for cross-document, temporal and section questions (rag.query) and how the
-retriever uses the plan (rag.retrieval): document references, sub-queries per scope, guaranteed
+"""Query planning for cross-document, temporal and section questions (rag.understand.query) and how the
+retriever uses the plan (rag.retrieve.hybrid): document references, sub-queries per scope, guaranteed
 slots per scope, document cards first for questions about a document itself."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.corpus import load_manifest
-from rag.index import indexed_text
+from rag.ingest.corpus import load_manifest
+from rag.index.store import indexed_text
 from rag.pipeline import PolicyQA
-from rag.query import (asks_about_document, document_cues, is_comparison, plan_era, plan_query,
+from rag.understand.query import (asks_about_document, document_cues, is_comparison, plan_era, plan_query,
                        reference_mentions, referenced_regions, resolve_reference, scope_weights, _topic_words)
-from rag.retrieval import Filters, guarantee_scope_slots, protect_rows
-from rag.query import (changed_first, changed_version_groups, dominant_match, jurisdiction_covers,
+from rag.retrieve.hybrid import Filters, guarantee_scope_slots, protect_rows
+from rag.understand.query import (changed_first, changed_version_groups, dominant_match, jurisdiction_covers,
                        routing_rankings, unchanged_rows, vocabulary_expansions)
 from rag.text import Tokenizer
 from rag.types import Chunk, DocumentMeta
@@ -250,9 +250,9 @@ def test_ambiguous_reference_does_not_restrict_the_ranking(shared_qa, built_inde
 
 
 # --- list questions: the continuation of an enumeration in the next chunk of its section ----------
-from rag.query import section_labels
-from rag.need import asks_list
-from rag.retrieval import add_continuations, continuation_rows  # noqa: E402
+from rag.understand.query import section_labels
+from rag.understand.need import asks_list
+from rag.retrieve.hybrid import add_continuations, continuation_rows  # noqa: E402
 
 
 def test_asks_list_words():
@@ -353,7 +353,7 @@ def test_plural_reference_in_a_comparison_gives_one_scope_per_document(shared_qa
 def test_name_matching_only_after_normalisation_is_a_weighted_scope(shared_qa):
     """A document number written with other spacing/width (NFKC) is still the scope's label: it is
     removed from the sub-query and the document gets the full routing weight."""
-    from rag.references import _name_in
+    from rag.understand.references import _name_in
 
     meta = shared_qa.index.docs[CD_FUTURE]
     assert meta.doc_number
@@ -365,8 +365,8 @@ def test_name_matching_only_after_normalisation_is_a_weighted_scope(shared_qa):
 
 
 def test_card_rows_and_section_label_sets_are_cached_per_index(shared_qa):
-    from rag.index import card_rows
-    from rag.query import chunk_section_labels
+    from rag.index.store import card_rows
+    from rag.understand.query import chunk_section_labels
 
     index = shared_qa.index
     cards = card_rows(index)
@@ -379,7 +379,7 @@ def test_card_rows_and_section_label_sets_are_cached_per_index(shared_qa):
 
 
 def test_list_section_rows_take_the_smallest_enclosing_section():
-    from rag.retrieval import list_section_rows
+    from rag.retrieve.hybrid import list_section_rows
     from rag.types import Chunk
 
     def chunk(i, section, doc="d", kind="text"):
@@ -400,8 +400,8 @@ def test_list_question_gets_more_of_its_best_hit_section(shared_qa, built_index)
     """Questions made (by a script over the index) from the second-level headings that have three or
     more sub-sections: with the section ranking the top 5 never holds fewer chunks of the best hit's
     section (``list_section_rows``) than without it, and for some question more."""
-    from rag.chunking import heading_level
-    from rag.retrieval import list_section_rows
+    from rag.ingest.chunking import heading_level
+    from rag.retrieve.hybrid import list_section_rows
 
     index = shared_qa.index
     plain = PolicyQA(built_index.with_(use_list_sections=False))
@@ -425,7 +425,7 @@ def test_list_question_gets_more_of_its_best_hit_section(shared_qa, built_index)
 
 # --- document wordings of one thing (Concept.variants) -------------------------------------------
 def test_variants_expand_a_document_wording_by_the_others():
-    from rag.query import Concept, match_concepts
+    from rag.understand.query import Concept, match_concepts
 
     rd = Concept("rd", "研发投入", ("技术攻关",), ("研发",), (), ("研发经费", "R&D经费"))
     assert "研发经费" not in rd.triggers()  # policy matching does not see the variants
@@ -451,7 +451,7 @@ def test_plan_adds_the_documents_other_wordings(shared_qa):
 
 
 # --- list questions: a section's outline when the top hits spread over its sub-sections ------------
-from rag.lists import merge_outline  # noqa: E402
+from rag.retrieve.lists import merge_outline  # noqa: E402
 from rag.types import Chunk as _Chunk  # noqa: E402
 
 
@@ -560,7 +560,7 @@ _MARINE = ("{title}\n\n（{date}{body}通过）\n\n第一章 总则\n\n第一条
 
 @pytest.fixture(scope="module")
 def marine_qa(tmp_path_factory):
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     root = tmp_path_factory.mktemp("marine")
     docs = root / "docs"
@@ -618,7 +618,7 @@ def test_indexed_text_adds_the_region_a_title_does_not_name_and_keeps_the_passag
 
 # --- versions of one title ---------------------------------------------------------------------------
 def _versions():
-    from rag.query import Scope
+    from rag.understand.query import Scope
 
     def meta(doc_id, title, day):
         return DocumentMeta(doc_id, f"{doc_id}.md", f"{doc_id}.md", title, region="某市", date=day)
@@ -636,14 +636,14 @@ def _versions():
     ("停车条例2024年修改后怎么规定？", ("old",)),
 ])
 def test_other_versions_are_the_ones_the_question_does_not_ask_for(question, others):
-    from rag.query import other_versions
+    from rag.understand.query import other_versions
 
     docs, scopes = _versions()
     assert other_versions(question, scopes, docs) == others
 
 
 def test_other_versions_need_one_title_and_dated_versions():
-    from rag.query import Scope, other_versions
+    from rag.understand.query import Scope, other_versions
 
     docs, _ = _versions()
     assert other_versions("两部条例怎么规定？", [Scope("条例", ("old", "other"))], docs) == ()
@@ -652,7 +652,7 @@ def test_other_versions_need_one_title_and_dated_versions():
 
 
 def test_the_version_asked_for_gets_the_routing_weight():
-    from rag.query import OTHER_VERSION_SHARE, QueryPlan, scope_weights
+    from rag.understand.query import OTHER_VERSION_SHARE, QueryPlan, scope_weights
 
     _docs, scopes = _versions()
     plan = QueryPlan("停车条例怎么规定？", [], "", ("old", "new"), scopes=tuple(scopes), other_versions=("old",))
@@ -664,7 +664,7 @@ def test_the_version_asked_for_gets_the_routing_weight():
 def test_a_question_naming_a_title_with_versions_gets_the_current_version_first(tmp_path):
     """End to end on a two-version corpus: an unqualified question ranks the latest version's article first,
     one naming the older version's year that version's."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     from core_support import session_settings
 
@@ -694,8 +694,8 @@ def test_a_question_naming_a_title_with_versions_gets_the_current_version_first(
 def test_an_article_number_in_arabic_digits_finds_that_article(tmp_path):
     from core_support import session_settings
 
-    from rag.ingest import ingest
-    from rag.query import chinese_numeral
+    from rag.index.build import ingest
+    from rag.understand.query import chinese_numeral
 
     docs = tmp_path / "docs"
     docs.mkdir()

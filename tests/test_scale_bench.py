@@ -62,11 +62,11 @@ def test_missing_corpus_is_a_one_line_error(tmp_path):
 
 
 def test_mentions_outside_counts_like_the_pairwise_scan():
-    """rag.query._mentions_outside (one Aho–Corasick pass) equals the labels × chunks scan it replaces,
+    """rag.understand.query._mentions_outside (one Aho–Corasick pass) equals the labels × chunks scan it replaces,
     overlapping and nested labels included."""
     import random
 
-    from rag.query import _mentions_outside
+    from rag.understand.query import _mentions_outside
 
     rng = random.Random(3)
     alphabet = "发展目标任务保障措施产业"
@@ -81,10 +81,10 @@ def test_mentions_outside_counts_like_the_pairwise_scan():
 
 
 def test_document_outlines_are_built_per_document_on_first_use():
-    """rag.lists.DocumentOutlines: the same (doc_id, section) → outline mapping as building every document's
+    """rag.retrieve.lists.DocumentOutlines: the same (doc_id, section) → outline mapping as building every document's
     outlines up front, but a lookup builds only the document it names."""
-    from rag.chunking import build_outlines, outline_section
-    from rag.lists import UNSPLIT, DocumentOutlines
+    from rag.ingest.chunking import build_outlines, outline_section
+    from rag.retrieve.lists import UNSPLIT, DocumentOutlines
 
     text = ("一、发展目标\n到2027年，产业规模明显提升。\n二、重点任务\n（一）壮大产业\n培育龙头企业。\n"
             "（二）强化创新\n建设创新平台。\n三、保障措施\n加强组织领导。\n")
@@ -108,7 +108,7 @@ def test_filter_mask_is_asked_per_document_and_equals_the_per_chunk_test(shared_
 
     import numpy as np
 
-    from rag.retrieval import Filters
+    from rag.retrieve.hybrid import Filters
 
     retriever = shared_qa.retriever
     index = retriever.index

@@ -1,10 +1,10 @@
 """Extractive answers on small hand-made passages: a question scoped to a place quotes that place's
-documents (rag.extractive.scoped_order), heading lines are never answer sentences (is_heading), and a
+documents (rag.answer.extractive.scoped_order), heading lines are never answer sentences (is_heading), and a
 bare list item is quoted with the "…：" sentence it completes (_list_head), also in comparisons."""
 
 from __future__ import annotations
 
-from rag.extractive import answer_order, compose, is_heading, score_sentences, scope_regions, scoped_order
+from rag.answer.extractive import answer_order, compose, is_heading, score_sentences, scope_regions, scoped_order
 from rag.types import Chunk, DocumentMeta, Hit
 
 DOCS = {

@@ -1,4 +1,4 @@
-"""rag.text (normalize, sentences, tokens) and rag.retrieval's pure parts (RRF, Filters)."""
+"""rag.text (normalize, sentences, tokens) and rag.retrieve.hybrid's pure parts (RRF, Filters)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from rag.corpus import load_manifest
-from rag.index import chunk_metadata
-from rag.retrieval import NO_FILTERS, Filters, reciprocal_rank_fusion
+from rag.ingest.corpus import load_manifest
+from rag.index.store import chunk_metadata
+from rag.retrieve.hybrid import NO_FILTERS, Filters, reciprocal_rank_fusion
 from rag.text import STOPWORDS, Tokenizer, count_tokens, normalize, split_sentences
 from rag.types import Chunk, DocumentMeta
 
@@ -212,14 +212,14 @@ def _article_index():
 
 
 def test_article_pieces_group_the_chunks_of_one_article_only():
-    from rag.fusion import article_pieces
+    from rag.retrieve.fusion import article_pieces
 
     pieces = article_pieces(_article_index())
     assert pieces == {0: (0, 2), 2: (0, 2)}
 
 
 def test_article_pieces_take_the_place_of_the_best_ranked_piece():
-    from rag.fusion import article_pieces, with_article_pieces
+    from rag.retrieve.fusion import article_pieces, with_article_pieces
 
     pieces = article_pieces(_article_index())
     assert with_article_pieces([2, 1, 0, 3], pieces) == [0, 2, 1, 3]  # head and second piece where the second ranked
@@ -230,7 +230,7 @@ def test_article_pieces_take_the_place_of_the_best_ranked_piece():
 
 
 def test_fusion_counts_an_articles_pieces_at_its_best_rank_without_displacing_other_rows():
-    from rag.fusion import PIECE_OFFSET, article_pieces
+    from rag.retrieve.fusion import PIECE_OFFSET, article_pieces
 
     pieces = article_pieces(_article_index())  # rows 0 and 2 are the two pieces of one article
     fused = dict(reciprocal_rank_fusion([[2, 1, 3]], k=60, pieces=pieces))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import kb
-from rag.index import load_index
-from rag.conversation import rewrite_followup
+from rag.index import kb
+from rag.index.store import load_index
+from rag.understand.conversation import rewrite_followup
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Chunk, Citation, DocumentBadges, DocumentMeta, Hit
 from ui import handlers as h
@@ -382,7 +382,7 @@ def tiny_template(tmp_path_factory):
         {"id": "cd-industry-13th", "file": "docs/cd.txt", "title": "成都市“十三五”工业发展规划", "level": "市级",
          "region": "成都市", "period_start": 2016, "period_end": 2020}]}
     (corpus / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     settings = Settings(data_dir=root / "data", corpus_dir=corpus, today=TODAY)
     ingest(settings)
@@ -546,7 +546,7 @@ def test_kb_delete_hides_bundled_document_and_restore(tiny):
         h.kb_delete("no-such-doc", tiny)
     assert "重建完成" in h.kb_reindex(tiny)  # a re-index keeps the document hidden
     assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     assert ingest(tiny.with_()).excluded == ["cd-industry-13th"]  # so does a default ingest after a restart
     assert [d.doc_id for d in kb.list_documents(tiny)] == ["sc-digital"]
@@ -581,7 +581,7 @@ def test_kb_metadata_correction_reindexes_shows_and_clears(tiny):
     assert h.kb_rows(tiny)[0][5] == "征求意见稿、尚未施行"
     badges = {d.doc_id: d for d in kb.list_documents(tiny)}["sc-digital"].badges
     assert (badges.issuer, badges.effective_date, badges.period) == ("四川省<b>经济</b>厅", "2026-09-01", "2025—2030年")
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     ingest(tiny.with_())  # a later re-ingest keeps the corrections
     assert dict((f, v) for f, _, v, _ in h.kb_metadata("sc-digital", tiny))["period_end"] == "2030"
@@ -634,7 +634,7 @@ def test_source_cards_and_export_show_issuer_number_dates_and_status(settings):
 
 
 def test_kb_hide_rolled_back_when_ingest_fails(tiny, monkeypatch):
-    from rag import ingest as rag_ingest
+    from rag.index import build as rag_ingest
     from rag.errors import IngestError
 
     before = _state(tiny)
@@ -664,7 +664,7 @@ def test_real_chat_with_region_filter(tiny):
 
 # --- import hygiene ------------------------------------------------------------------------------
 def test_import_rag_does_not_import_gradio():
-    code = "import rag, rag.pipeline, rag.kb, rag.conversation, rag.cli, sys; assert 'gradio' not in sys.modules"
+    code = "import rag, rag.pipeline, rag.index.kb, rag.understand.conversation, rag.cli, sys; assert 'gradio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=120)
 
 
@@ -685,7 +685,7 @@ def test_cli_registers_ui_and_refuses_remote_without_flag(capsys):
 def served(monkeypatch, settings):
     """``rag ui`` with ui.app.serve replaced by a recorder (nothing is launched); the index exists."""
     import ui.app
-    from rag import index
+    from rag.index import store as index
 
     calls = []
     monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))

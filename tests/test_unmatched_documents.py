@@ -1,5 +1,5 @@
-"""A document named by place and topic that no indexed document matches (rag.references.unmatched_region,
-unmatched_document; rag.query.QueryPlan.unmatched_reference) is no reference to the place's other documents,
+"""A document named by place and topic that no indexed document matches (rag.understand.references.unmatched_region,
+unmatched_document; rag.understand.query.QueryPlan.unmatched_reference) is no reference to the place's other documents,
 and the answer says that no indexed document matches instead of stating their facts (rag.pipeline).
 Abbreviated and partial references still resolve. Hand-made documents only."""
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.references import (
+from rag.understand.references import (
     _cues,
     document_scopes,
     resolve_reference,
@@ -85,7 +85,7 @@ def test_partial_and_abbreviated_references_still_resolve(index, question, doc_i
     "甲市的条例有哪些？",  # no topic words: every document of the place
     "甲市的消防办法什么时候施行？",  # another kind word: the place's document on that topic may be meant
     "生活垃圾分类条例什么时候施行？",  # no place
-    "丁市的生活垃圾条例什么时候施行？",  # a place no document covers (rag.refusal's place rule)
+    "丁市的生活垃圾条例什么时候施行？",  # a place no document covers (rag.answer.refusal's place rule)
 ])
 def test_references_that_are_no_unmatched_document(index, question):
     assert unmatched_document(question, index) is None
@@ -94,9 +94,9 @@ def test_references_that_are_no_unmatched_document(index, question):
 def test_the_answer_says_no_indexed_document_matches(tmp_path):
     from core_support import session_settings
 
-    from rag.ingest import ingest
+    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
-    from rag.query import plan_query
+    from rag.understand.query import plan_query
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -116,9 +116,9 @@ def test_the_answer_says_no_indexed_document_matches(tmp_path):
     assert "2016" not in answer.text and "2014" not in answer.text  # no other document's 施行 date
     plan = plan_query("南京市的生活垃圾分类条例什么时候施行？", qa.retriever.index, settings)
     assert plan.unmatched_reference is not None
-    from rag.extractive import score_sentences
-    from rag.focus import question_terms
-    from rag.refusal import hard_refusal
+    from rag.answer.extractive import score_sentences
+    from rag.answer.focus import question_terms
+    from rag.answer.refusal import hard_refusal
 
     index = qa.retriever.index
     question = "南京市的生活垃圾分类条例有哪些规定？"  # a content question: the hard rule, for every caller

@@ -1,11 +1,11 @@
-"""Extractive answers to questions that ask for a value inside a regulation article (rag.extractive:
+"""Extractive answers to questions that ask for a value inside a regulation article (rag.answer.extractive:
 asked_values, asked_quantity, states_value, value_units): the clause carrying the asked amount or time
 limit is quoted with the lead clause of its article, verbatim."""
 
 from __future__ import annotations
 
-from rag.extractive import compose, score_sentences, states_value, value_units
-from rag.need import DURATION_STATED, MONEY_STATED, asked_quantity, asked_values
+from rag.answer.extractive import compose, score_sentences, states_value, value_units
+from rag.understand.need import DURATION_STATED, MONEY_STATED, asked_quantity, asked_values
 from rag.types import Chunk, Hit
 
 ARTICLE = ("第五十七条 个人违反本条例第二十四条第一款规定，将湿垃圾与可回收物、干垃圾混合投放的，由城管执法部门责令立即改正；"
@@ -139,7 +139,7 @@ def test_an_item_of_a_numbered_list_answers_a_list_question_with_the_whole_list(
 
 
 def test_a_self_described_compound_word_counts_by_its_parts_for_the_answer():
-    from rag.extractive import answer_order, term_subwords
+    from rag.answer.extractive import answer_order, term_subwords
 
     class Tok:
         def tokens(self, text):

@@ -105,7 +105,7 @@ def _options(docs, region, in_force, top_k, model) -> h.ChatOptions:
 
 
 def _ingest_progress(progress: gr.Progress):
-    """Adapt gr.Progress to rag.ingest's ``progress(items, desc, total)`` (Chinese stage names, counted
+    """Adapt gr.Progress to rag.index.build's ``progress(items, desc, total)`` (Chinese stage names, counted
     in 项 rather than Gradio's English "steps")."""
     return lambda items, desc, total: progress.tqdm(items, desc=desc, total=total, unit="项")
 

@@ -94,11 +94,11 @@ def cmd_ui(args) -> int:
     admin = admin_login(getattr(args, "admin", None), auth)
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
     settings = Settings.from_env(**overrides)
-    from rag.index import read_current
+    from rag.index.store import read_current
 
     if read_current(settings) is None:
         from rag.cli import _build_progress
-        from rag.ingest import ingest
+        from rag.index.build import ingest
 
         print(f"正在建立索引…（首次使用，数据目录 {settings.data_dir}）", file=sys.stderr, flush=True)
         ingest(settings, progress=_build_progress)

@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from rag import kb
-from rag.conversation import clarification, rewrite_followup
+from rag.index import kb
+from rag.understand.conversation import clarification, rewrite_followup
 from rag.errors import RagError
 from rag.settings import Settings
 from rag.types import Answer
@@ -165,7 +165,7 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
                 qa=None) -> Iterator[ChatView]:
     """Answer ``question`` in the context of ``session`` (streamed); yields ChatViews.
 
-    The question is rewritten against the previous turn (``rag.conversation``; document titles are
+    The question is rewritten against the previous turn (``rag.understand.conversation``; document titles are
     never rewritten); the input session is not mutated. A RagError (empty/over-long question, no
     index) yields one view with ``error`` set and the session unchanged. ``ChatView.sources`` holds
     the sources of every answer of the session (``sources_html``), the latest one shown; the earlier

@@ -1,13 +1,13 @@
 """The 知识库 tab: the document table, the upload / delete / restore / re-index actions and each
-document's metadata (DOC fields with their sources; corrections) over ``rag.kb``; no gradio here.
-Every action raises ``rag.kb.KnowledgeBaseError`` (nothing changed) or returns a one-line message."""
+document's metadata (DOC fields with their sources; corrections) over ``rag.index.kb``; no gradio here.
+Every action raises ``rag.index.kb.KnowledgeBaseError`` (nothing changed) or returns a one-line message."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from rag import kb
+from rag.index import kb
 from rag.errors import RagError
 from rag.settings import Settings
 from ui.sources import esc
@@ -18,7 +18,7 @@ KB_HEADERS = ["编号", "文件标题", "层级", "地区", "规划期", "状态
 
 def kb_rows(settings: Settings) -> list[list]:
     """Rows of the knowledge-base table (see KB_HEADERS); the last column counts the document's passages
-    with instruction-like text (``rag.kb.KbDocument.n_flagged``, "—" for none)."""
+    with instruction-like text (``rag.index.kb.KbDocument.n_flagged``, "—" for none)."""
     rows = []
     for d in kb.list_documents(settings):
         b = d.badges
@@ -40,10 +40,10 @@ def _summary(report) -> str:
 
 def kb_upload(paths, settings: Settings, progress=None) -> str:
     """Add uploaded files (one path, or a list of paths as ``gr.File(file_count="multiple")`` gives)
-    one after the other, each checked first and indexed (``rag.kb.add_upload``); returns one message
+    one after the other, each checked first and indexed (``rag.index.kb.add_upload``); returns one message
     naming what was added and, one line each, what was not and why.
 
-    ``progress(items, desc, total)`` as in ``rag.ingest``; with several files each stage's description
+    ``progress(items, desc, total)`` as in ``rag.index.build``; with several files each stage's description
     is prefixed with "（i/n）name". Raises KnowledgeBaseError when no file is given or none could be
     added (nothing is changed then); a failed file never undoes the files added before it."""
     if isinstance(paths, (str, Path)):
@@ -107,7 +107,7 @@ class UploadQueue:
     page (and the chat) stay responsive while files are indexed.
 
     ``submit(paths)`` queues files (in order) and returns at once; the worker takes every queued file as
-    one batch (``rag.kb.add_uploads``: each checked in turn, one re-index for all accepted files; a bad
+    one batch (``rag.index.kb.add_uploads``: each checked in turn, one re-index for all accepted files; a bad
     file never blocks the others). ``cancel()`` marks the not-yet-processed files 已取消 and stops the
     running batch between stages, before its index goes live (nothing is changed then). ``jobs`` lists
     the last ``keep`` files with their status; ``version`` grows with every finished batch (the tab
@@ -331,7 +331,7 @@ def _md(text) -> str:
 
 
 def kb_save_metadata(doc_id: str | None, field: str | None, value, settings: Settings, progress=None) -> str:
-    """Correct field ``field`` of document ``doc_id`` to ``value`` (``rag.kb.set_metadata``: "" or 未注明
+    """Correct field ``field`` of document ``doc_id`` to ``value`` (``rag.index.kb.set_metadata``: "" or 未注明
     = unknown) and re-index so that it applies at once, as ``rag meta`` does; returns a one-line message.
     A start year after the end year is refused. Raises KnowledgeBaseError (nothing changed) for no
     document or field, a document not in the index, or a malformed value (one line, Chinese)."""
@@ -364,7 +364,7 @@ def _restore_correction(settings: Settings, doc_id: str, field: str, previous: d
 
 
 def kb_clear_metadata(doc_id: str | None, field: str | None, settings: Settings, progress=None) -> str:
-    """Forget the user's correction of ``field`` of ``doc_id`` (``rag.kb.clear_metadata``) and re-index:
+    """Forget the user's correction of ``field`` of ``doc_id`` (``rag.index.kb.clear_metadata``) and re-index:
     the value read from the text (or the manifest) applies again; returns a message. Raises
     KnowledgeBaseError when nothing is selected or the field has no correction."""
     row = _row(settings, doc_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.retrieval import Filters
+from rag.retrieve.hybrid import Filters
 from rag.settings import Settings
 
 ALL_REGIONS = "全部"
@@ -48,10 +48,10 @@ def make_qa(settings: Settings, options: ChatOptions, llm=None):
 
 
 def document_rows(settings: Settings) -> list[dict]:
-    """Fields of the documents the chat answers from (``rag.kb.metadata_rows``: title, region, doc_type …);
-    before the first index is built, those of the bundled corpus (``rag.corpus.load_manifest``), which the
+    """Fields of the documents the chat answers from (``rag.index.kb.metadata_rows``: title, region, doc_type …);
+    before the first index is built, those of the bundled corpus (``rag.ingest.corpus.load_manifest``), which the
     first question indexes; [] when neither can be read."""
-    from rag import kb
+    from rag.index import kb
     from rag.errors import RagError
 
     try:
@@ -61,7 +61,7 @@ def document_rows(settings: Settings) -> list[dict]:
     if rows:
         return rows
     try:
-        from rag.corpus import load_manifest
+        from rag.ingest.corpus import load_manifest
 
         return [s.meta.doc_fields() for s in load_manifest(settings.corpus_dir)]
     except (RagError, OSError, ValueError):
@@ -96,7 +96,7 @@ def example_questions(rows: list[dict]) -> tuple[tuple[str, ...], tuple[str, ...
     if len(titles) > 1:
         about.append(f"《{titles[1]}》由哪个部门发布？")
     about.append("哪些文件现在仍然有效？")
-    from rag.references import bare_region
+    from rag.ingest.metadata import bare_region
 
     places = [bare_region(r) for r in regions[:2]] or [""]
     support = [f"{p}对企业有哪些支持措施？" if p else "对企业有哪些支持措施？" for p in places]

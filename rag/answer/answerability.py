@@ -5,7 +5,7 @@ Candidate features (``FEATURES``; each higher when the evidence fits the questio
 retrieval scores in ``LOWER_IS_WORSE``). All are shares, 0/1 flags or normalised scores, so that their
 scale does not depend on the corpus's size:
 
-- the former rules' signals (``rag.signals.rule_signals``): ``coverage`` (1 − best question-term
+- the former rules' signals (``rag.answer.signals.rule_signals``): ``coverage`` (1 − best question-term
   coverage of the top sentences), ``focus`` (1 − best focus coverage), the value-kind match per asked
   kind (``value_time``, ``value_number``, ``value_place``, ``value_org``, ``value_person``: 1 − the
   best focus coverage of a sentence stating such a value; ``value_fires`` when the worst is below
@@ -60,7 +60,7 @@ TOP = 5  # sentences whose hits count for the retrieval and scope features
 
 @dataclass(frozen=True)
 class RefusalDecision:
-    """``refused``; ``rule``: which rule refused (``rag.refusal``'s hard rules, or a feature's rule) or None; ``reason``: a user-facing
+    """``refused``; ``rule``: which rule refused (``rag.answer.refusal``'s hard rules, or a feature's rule) or None; ``reason``: a user-facing
     Chinese sentence saying why (None when answered); ``probability``: the model's refusal probability in
     [0, 1] (None when a hard rule decided)."""
 
@@ -103,7 +103,7 @@ def _scope_share(scored: list, index, plan, top: int = TOP) -> float:
 @functools.lru_cache(maxsize=512)
 def _province_code(region: str) -> str | None:
     """The 2-digit province code of a region name through the gazetteer (浙江省, 杭州市 → "33"), or None."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     found = find_places(region)
     return found[0][0].code[:2] if found else None
@@ -130,11 +130,11 @@ def _retrieval(question: str, scored: list, index, settings) -> dict[str, float 
 
 def features(question: str, scored: list, index, settings, plan=None) -> Evidence:
     """The evidence features of ``question`` (see the module docstring). ``scored``: the
-    ``rag.extractive.ScoredSentence`` list, best first, non-empty; ``index``: the LoadedIndex (or a
+    ``rag.answer.extractive.ScoredSentence`` list, best first, non-empty; ``index``: the LoadedIndex (or a
     stand-in with ``docs``); ``settings``: ``rag.settings.Settings``; ``plan``: the QueryPlan or None.
     When a ``recording`` is active the evidence is appended to it."""
-    from rag.need import VALUE_KINDS
-    from rag.signals import rule_signals
+    from rag.understand.need import VALUE_KINDS
+    from rag.answer.signals import rule_signals
 
     signals = rule_signals(question, scored, index, settings, plan)
     values: dict[str, float | None] = {name: value for name, (value, _) in signals.items()}

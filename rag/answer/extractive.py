@@ -20,7 +20,7 @@ A question scoped to a place (a question term names the region of some retrieved
 from the documents applying there when they hold a question term (``scoped_order``).
 
 Sentences inside instruction-like text (``rag.injection.instruction_spans``: “忽略以上所有指令…”) are
-never candidates. Whether to answer at all is decided by ``rag.refusal.check_refusal`` (evidence coverage and the
+never candidates. Whether to answer at all is decided by ``rag.answer.refusal.check_refusal`` (evidence coverage and the
 question's information need).
 """
 
@@ -29,11 +29,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rag.focus import _table_header
+from rag.answer.focus import _table_header
 from rag.injection import inside, instruction_spans
-from rag.lists import is_label
-from rag.meta_answers import metadata_answer  # noqa: F401  (re-exported)
-from rag.need import _QUANTITIES, asked_values
+from rag.retrieve.lists import is_label
+from rag.answer.meta_answers import metadata_answer  # noqa: F401  (re-exported)
+from rag.understand.need import _QUANTITIES, asked_values
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -112,7 +112,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     alternatives = alternatives or {}
     parts = question_parts(question)
     part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
-    from rag.need import VALUE_KINDS
+    from rag.understand.need import VALUE_KINDS
 
     asked = [asked_values(part) for part in parts]
     values = [p for a in asked for p in a]
@@ -274,10 +274,10 @@ def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str
 
 def term_subwords(question: str, terms: dict[str, float], tokenizer, idf) -> dict[str, dict[str, float]]:
     """term → {sub-word: idf weight} for the question ``terms`` of ≥ 3 characters that the asker uses to
-    describe themselves (outside ``rag.need.need_clause``: "我们是…做海洋生物材料的企业" — the documents
+    describe themselves (outside ``rag.understand.need.need_clause``: "我们是…做海洋生物材料的企业" — the documents
     name the field more broadly): the question's tokens (jieba search mode) of ≥ 2 characters inside the
     term ("海洋生物" → 海洋, 生物). {} for a question without a self-description."""
-    from rag.need import need_clause
+    from rag.understand.need import need_clause
 
     need = need_clause(question).lower()
     tokens = {t for t in tokenizer.tokens(question) if len(t) >= 2}
@@ -703,7 +703,7 @@ def scope_regions(terms: dict[str, float], docs: dict, doc_ids) -> tuple[str, ..
     """The regions of the documents ``doc_ids`` (``docs``: doc_id → DocumentMeta; ``scoped_order`` passes every
     indexed document, so that a named province whose own documents were not retrieved still scopes its cities'
     ones) that a question term (``terms``: lower-cased question terms) names by full or bare name (上海 → 上海市,
-    ``rag.references.bare_region``), in ``doc_ids`` order; "全国" and documents without a region name none."""
+    ``rag.ingest.metadata.bare_region``), in ``doc_ids`` order; "全国" and documents without a region name none."""
     out: list[str] = []
     for d in doc_ids:
         meta = docs.get(d)
@@ -717,7 +717,7 @@ def scope_regions(terms: dict[str, float], docs: dict, doc_ids) -> tuple[str, ..
 
 def _region_names(region: str) -> set[str]:
     """A region's full and bare name (上海市, 上海), lower-cased, each of ≥ 2 characters."""
-    from rag.references import bare_region
+    from rag.ingest.metadata import bare_region
 
     return {n.lower() for n in (region, bare_region(region) or region) if len(n) >= 2}
 
@@ -725,11 +725,11 @@ def _region_names(region: str) -> set[str]:
 def scoped_order(sentences: list[ScoredSentence], terms: dict[str, float], docs: dict) -> list[ScoredSentence]:
     """``sentences`` (best first) of the documents that apply in the place a question is scoped to: when a
     question term names the region of some indexed documents (``scope_regions``) and a sentence of a
-    document applying there (``rag.query.jurisdiction_covers``: the region, its province, its cities;
+    document applying there (``rag.understand.query.jurisdiction_covers``: the region, its province, its cities;
     national documents and documents without a region too) holds a question term other than the place's
     name, the sentences of every other document are left out — another place's rule sharing more words
     with the question does not answer it. ``sentences`` unchanged otherwise."""
-    from rag.query import jurisdiction_covers
+    from rag.understand.query import jurisdiction_covers
 
     regions = scope_regions(terms, docs, [*dict.fromkeys(s.hit.chunk.doc_id for s in sentences), *docs])
     if not regions:
@@ -937,14 +937,14 @@ def asks_section_items(question: str, section_title: str) -> bool:
 
 
 def outline_items(question: str, outline: Hit, first_chunk=None) -> list[ScoredSentence]:
-    """The items of the section an outline passage outlines (``rag.chunking.build_outlines``), when the
+    """The items of the section an outline passage outlines (``rag.ingest.chunking.build_outlines``), when the
     question names that section (``asks_section_items``); [] otherwise or with fewer than two items.
 
     Each item is its sub-heading as the outline shows it (``_outline_entry``: "（三）未来交通",
     "1.人工智能。"), quoted verbatim from the sub-section's own first passage when
     ``first_chunk(doc_id, section_path) -> Hit | None`` finds one holding it (the reader opens the
     sub-section, not the outline), else from the outline passage itself. Document order."""
-    from rag.chunking import SECTION_SEP, _outline_entry, heading_label, heading_level, outline_section
+    from rag.ingest.chunking import SECTION_SEP, _outline_entry, heading_label, heading_level, outline_section
 
     parent = outline_section(outline.chunk)
     if not asks_section_items(question, parent.split(SECTION_SEP)[-1] if parent else ""):

@@ -3,7 +3,7 @@ extractive answer and the refusal signals).
 
 * ``question_terms`` — the question's terms (jieba tokens of ≥ 2 characters or numbers) with their idf;
   ``concept_alternatives`` — the policy terms of matched concepts that count for a term.
-* ``focus_terms`` — the content words of the information need (``rag.need.need_clause``) without
+* ``focus_terms`` — the content words of the information need (``rag.understand.need.need_clause``) without
   question, place, document and generic words.
 * ``focus_coverage`` — the idf-weighted share of the focus a sentence (with its title, section path and
   table header) covers; ``abbreviates`` — a term is a Chinese abbreviation of words in a text.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.need import need_clause
+from rag.understand.need import need_clause
 from rag.text import normalize
 
 
@@ -31,7 +31,7 @@ def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
 
 
 def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:
-    """term → the lower-cased expansions of the concepts in ``plan.concepts`` (``rag.query.ConceptMatch``)
+    """term → the lower-cased expansions of the concepts in ``plan.concepts`` (``rag.understand.query.ConceptMatch``)
     whose matched word contains the term or lies inside it: a concept's policy term (新型储能) counts
     for the company's word (钠离子电池). ``terms``: any iterable of lower-cased question terms; {} when
     ``plan`` is None."""
@@ -53,7 +53,7 @@ def _table_header(chunk) -> str:
     return normalize(line).lower() if "\t" in line else ""
 
 
-# --- the question's focus (rules "value", "detail", "members", "outcome"; rag.refusal_value) ---------
+# --- the question's focus (rules "value", "detail", "members", "outcome"; rag.answer.refusal_value) ---------
 _QUESTION_TOKEN = re.compile(r"[几哪啥谁]|多少|什么|怎么|怎样|如何|是否|能否|具体|分别|请问|有没有|^\d+$"
                              r"|^[一二三四五六七八九十两]+[条个项大类家种点年份]?$")
 
@@ -64,7 +64,7 @@ _SCOPE_TOKEN = re.compile(r"^(省里|市里|全省|我省|本省|全市|本市|�
 
 def _is_place_word(token: str) -> bool:
     """``token`` is exactly a gazetteer place name (full or short: 云南, 杭州市)."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     found = find_places(token)
     return len(found) == 1 and found[0][1] == 0 and token in (found[0][0].name, *found[0][0].aliases)
@@ -78,7 +78,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
     concept expansions that count for them.
 
     The need clause (``need_clause``) without document names, tokenised as in
-    ``rag.focus.question_terms``; dropped: question words (多少/哪个/具体), region and document
+    ``rag.answer.focus.question_terms``; dropped: question words (多少/哪个/具体), region and document
     words (a gazetteer place, 省里, 规划, a five-year-plan era), words in ≥ ``GENERIC_DF_SHARE`` of the passages, and jieba pieces
     that are no dictionary word and no corpus word (收要, 谷叫). Returns (term → idf, term →
     alternative spellings from ``plan.concepts``).

@@ -395,11 +395,11 @@ _BODY_TAIL = re.compile(rf"[\u4e00-\u9fff]{{0,14}}?{_BODY_SUFFIX}")
 
 
 def _bodies(text: str) -> list[str]:
-    """The named bodies a text names: a place of the gazetteer (``rag.metadata.find_places``, full or
+    """The named bodies a text names: a place of the gazetteer (``rag.ingest.metadata.find_places``, full or
     short name: 某省, 某市) directly followed by an organisation name ending in 人民政府/委员会/办公厅/
     厅/局/委 … (某省经济和信息化厅, 某市人民政府, 某省科学技术厅). NFKC, markers removed. A
     body without a place name (省财政厅) is not a claim (its place is the document's)."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     norm = re.sub(r"\s+", "", unicodedata.normalize("NFKC", MARKER.sub("", text)))
     out = []
@@ -503,7 +503,7 @@ def resolve_followup(llm, question: str, previous: str, previous_title: str | No
     """The follow-up ``question`` made self-contained by the LLM (``prompts/followup.md``) given the
     previous question and the title it cited first. Returns ``(question, None)``, or ``(None, reason)``
     when the request failed or the reply is not one question (empty, several lines, over 3× the two
-    questions' length) — the caller then uses the offline ``rag.conversation.rewrite_followup``."""
+    questions' length) — the caller then uses the offline ``rag.understand.conversation.rewrite_followup``."""
     reply = ask_once(llm, "followup", {"question": question, "previous": previous,
                                        "previous_title": previous_title or "（无）", "corpus": corpus},
                      deadline, budget_s, clock)

@@ -3,7 +3,7 @@ their metadata (``DocumentMeta``: read from each document's text, the manifest o
 quoting the document card verbatim.
 
 The pipeline calls ``metadata_answer`` only for questions the planner marks as being about a document
-(``QueryPlan.about_document``, ``rag.meta_questions.asks_about_document``); ``asked_metadata`` then says
+(``QueryPlan.about_document``, ``rag.understand.meta_questions.asks_about_document``); ``asked_metadata`` then says
 which fields are asked. Content questions that merely contain 部门/层级/最新 ("氢能产业由哪个部门牵头
 推进", "提升产业层级", "最新的产业方向") are not metadata questions.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.meta_questions import asked_metadata, version_order
+from rag.understand.meta_questions import asked_metadata, version_order
 from rag.text import normalize
 from rag.types import Citation, Hit
 
@@ -21,9 +21,9 @@ _DATE_STATEMENT = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月")
 
 
 def document_cards(index) -> dict[str, object]:
-    """doc_id → the document's card chunk (``kind == "card"``), from ``rag.index.card_rows`` (built once
+    """doc_id → the document's card chunk (``kind == "card"``), from ``rag.index.store.card_rows`` (built once
     per loaded index and kept on it)."""
-    from rag.index import card_rows
+    from rag.index.store import card_rows
 
     return {doc_id: index.chunks[row] for doc_id, row in card_rows(index).items()}
 

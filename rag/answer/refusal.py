@@ -15,16 +15,16 @@ One answerability decision (issue 11 §4) replaces the former ordered chain of h
                  covered place or no top sentence mentions it
    ============  ======================================================================================
 
-2. **The answerability model** (``rag.answerability``): a logistic regression fitted on the tuning
-   questions over evidence features — the former rules' signals (``rag.signals.rule_signals``: coverage, focus
+2. **The answerability model** (``rag.answer.answerability``): a logistic regression fitted on the tuning
+   questions over evidence features — the former rules' signals (``rag.answer.signals.rule_signals``: coverage, focus
    coverage, each asked value kind vs. the values the sentences state and whether the best-ranked
    sentences state it, asked detail noun, members, outcome, definition, years and five-year plans,
    another era's document, answer types such as amounts or phone numbers, words no document contains,
    a place beside the covered ones), the scope of the hits and the retrieval scores (BM25, fused).
    The refusal names its decisive feature with that signal's one-line Chinese reason.
 
-The question's *information need* (``rag.need.need_clause``) is the question without the clauses in which a
-company describes itself ("我们是一家做火锅底料的企业，…"); its *focus* (``rag.focus.focus_terms``) the need's
+The question's *information need* (``rag.understand.need.need_clause``) is the question without the clauses in which a
+company describes itself ("我们是一家做火锅底料的企业，…"); its *focus* (``rag.answer.focus.focus_terms``) the need's
 content words without question, place, document and generic words.
 
 ``check_refusal`` returns a ``RefusalDecision`` whose ``reason`` is a Chinese sentence for users (the
@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answerability import RefusalDecision
-from rag.need import need_clause
-from rag.signals import TOP_SENTENCES, named_places, place_covered
+from rag.answer.answerability import RefusalDecision
+from rag.understand.need import need_clause
+from rag.answer.signals import TOP_SENTENCES, named_places, place_covered
 from rag.text import normalize
 
 
@@ -72,10 +72,10 @@ def content_terms(question: str, index) -> list[str]:
 
 def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
     """The refusals that hold on every corpus, checked before the answerability model
-    (``rag.answerability``): no recognisable content (``content_terms``), no retrieved sentence or none
+    (``rag.answer.answerability``): no recognisable content (``content_terms``), no retrieved sentence or none
     sharing a word with the question (best coverage 0), a place no indexed document covers
     (``uncovered_place``) and a document named by place and topic words that no indexed document of that
-    place matches (``rag.references.unmatched_document``). None when none applies."""
+    place matches (``rag.understand.references.unmatched_document``). None when none applies."""
     if hasattr(index, "tokenizer") and hasattr(index, "df") and not content_terms(question, index):
         return RefusalDecision(True, "no_content", NO_CONTENT_REASON)
     if not scored:
@@ -90,7 +90,7 @@ def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
         return RefusalDecision(True, "region", f"已收录的文件只涉及{regions}，没有关于“{place}”的文件，"
                                                f"检索到的段落也没有提到它。")
     if hasattr(index, "tokenizer"):
-        from rag.references import unmatched_document
+        from rag.understand.references import unmatched_document
 
         unmatched = unmatched_document(question, index)
         if unmatched is not None:
@@ -100,20 +100,20 @@ def hard_refusal(question: str, scored: list, index) -> RefusalDecision | None:
 
 def check_refusal(question: str, scored: list, index, settings, plan=None, model=None) -> RefusalDecision:
     """Decide whether to refuse: first the hard rules (``hard_refusal``), then one answerability decision
-    by the fitted model (``rag.answerability``) over the evidence features — the rule signals
+    by the fitted model (``rag.answer.answerability``) over the evidence features — the rule signals
     (``rule_signals``) and the retrieval scores of the hits. The decision's ``rule`` names the decisive
     feature (the one that pushed the refusal probability up most) and ``reason`` states it in one
     Chinese line; ``probability`` is the model's refusal probability.
 
-    ``scored``: ``rag.extractive.ScoredSentence`` list, best first; ``index``: the LoadedIndex (``docs``,
+    ``scored``: ``rag.answer.extractive.ScoredSentence`` list, best first; ``index``: the LoadedIndex (``docs``,
     corpus text); ``settings``: the rule settings (``min_*``); ``plan``: the QueryPlan (its concept
-    matches count as covering the company's words); ``model``: an ``rag.answerability.Model`` (default:
+    matches count as covering the company's words); ``model``: an ``rag.answer.answerability.Model`` (default:
     the bundled fitted one).
     """
     hard = hard_refusal(question, scored, index)
     if hard is not None:
         return hard
-    from rag import answerability
+    from rag.answer import answerability
 
     return answerability.decide(answerability.features(question, scored, index, settings, plan), model)
 

@@ -1,12 +1,12 @@
 """Signals "detail", "members", "outcome" and "definition" of the answerability decision (see
-``rag.signals.rule_signals`` and ``rag.answerability``).
+``rag.answer.signals.rule_signals`` and ``rag.answer.answerability``).
 
 "detail": the question asks for a detail (application materials, eligibility conditions, scoring
 standards and weights, procedures, detailed rules, first-batch lists) and the support is how well a
 top sentence that states it covers the question's focus — "科创通平台需要准备哪些申请材料" finds 科创通
 sentences, none about 材料.
 
-The *need noun* is found by position in the need clause (``rag.need.need_clause``): a word of
+The *need noun* is found by position in the need clause (``rag.understand.need.need_clause``): a word of
 ``DETAIL_NOUNS`` within a few characters after a question word (哪些/什么/怎样的/何种/如何/怎么) or
 right before one (…条件是什么, …材料有哪些, …标准怎么定). "members": the members of a counted group
 are asked and a sentence must enumerate them; "outcome": an achieved result is asked and a sentence
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 
-from rag.focus import focus_coverage
-from rag.need import need_clause
+from rag.answer.focus import focus_coverage
+from rag.understand.need import need_clause
 from rag.text import normalize
 
 # need noun → the words a sentence may state it with
@@ -54,8 +54,8 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
     """For a question with need nouns (``need_nouns``): the noun whose best support is lowest and that
     support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that states
     the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
-    its chunk: ``rag.refusal_value.continuation``). None when the question asks for no need noun."""
-    from rag.refusal_value import continuation, extended
+    its chunk: ``rag.answer.refusal_value.continuation``). None when the question asks for no need noun."""
+    from rag.answer.refusal_value import continuation, extended
 
     nouns = need_nouns(need_clause(question))
     worst = None

@@ -1,19 +1,19 @@
-"""Refusal rule "value" (see ``rag.refusal``): the question asks for one value — a number (多少/几个),
+"""Refusal rule "value" (see ``rag.answer.refusal``): the question asks for one value — a number (多少/几个),
 a year or date (哪年/何时), a place (哪个县), an organisation (哪家企业/由谁), a person (叫什么名字) — and no
 top sentence states a value of that kind while covering enough of the question's focus.
 
 A number must also name the counted noun (``value_head``: 利润总额 in "利润总额的目标是多少"), carry the
 asked unit (``asked_unit``: 多少辆 needs "…辆") and, for one named year, come from a text passage naming
 that year; an item's numbering ("2. …", "（三）") states no value. ``value_support`` returns the
-support; ``rag.refusal.check_refusal`` compares it with ``min_value_support``.
+support; ``rag.answer.refusal.check_refusal`` compares it with ``min_value_support``.
 """
 
 from __future__ import annotations
 
 import re
 
-from rag.focus import _strip_names, abbreviates, focus_coverage, focus_terms
-from rag.need import (_NUMBER, _RANGE, _YEAR, VALUE_KINDS, ValueKind, _city_pattern, asked_kinds, asked_unit,
+from rag.answer.focus import _strip_names, abbreviates, focus_coverage, focus_terms
+from rag.understand.need import (_NUMBER, _RANGE, _YEAR, VALUE_KINDS, ValueKind, _city_pattern, asked_kinds, asked_unit,
                       need_clause)
 from rag.text import normalize
 
@@ -120,7 +120,7 @@ def continuation(sentence, reach: int) -> str:
 
 def extended(sentence, reach: int):
     """The sentence as its ``continuation`` (an object with ``text`` and ``hit``, for
-    ``rag.focus.focus_coverage``); the sentence itself for ``reach`` 0."""
+    ``rag.answer.focus.focus_coverage``); the sentence itself for ``reach`` 0."""
     if reach <= 0:
         return sentence
     from types import SimpleNamespace
@@ -135,7 +135,7 @@ def value_support(question: str, scored: list, index, plan=None, top: int = 8,
     sentence that states a value of that kind (``_kind_evidence``; for a number also naming the counted
     noun, ``value_head``, and the one year the need names, ``_names_year``). None when the question
     asks for no value kind or its focus words weigh less than ``min_focus_idf`` (sum of idf).
-    ``focus``: ``rag.focus.focus_terms``'s result when the caller has it already; ``reach``: a value
+    ``focus``: ``rag.answer.focus.focus_terms``'s result when the caller has it already; ``reach``: a value
     stated within that many characters after the sentence in its chunk counts, and the focus is then
     measured on the sentence with that continuation (``continuation``)."""
     supports = value_supports(question, scored, index, plan, top, min_focus_idf, focus, reach)

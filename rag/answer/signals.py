@@ -1,7 +1,7 @@
 """The evidence signals of the former refusal rules (``rule_signals``), read by the answerability model
-(``rag.answerability.features``), and the places a question names against the regions the indexed
+(``rag.answer.answerability.features``), and the places a question names against the regions the indexed
 documents cover (``named_places``, ``place_covered``, also read by the hard rule "region" of
-``rag.refusal``).
+``rag.answer.refusal``).
 
 Each signal is ``name → (value, reason)``: a value that is higher when the evidence fits the question
 less and the one-line Chinese sentence a refusal decided by this signal states.
@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import re
 
-from rag.focus import _strip_names, focus_coverage, focus_terms
-from rag.need import _RANGE, _YEAR, VALUE_KINDS, asked_types, need_clause
-from rag.refusal_value import continuation
+from rag.answer.focus import _strip_names, focus_coverage, focus_terms
+from rag.understand.need import _RANGE, _YEAR, VALUE_KINDS, asked_types, need_clause
+from rag.answer.refusal_value import continuation
 from rag.text import corpus_text, normalize
 
 
 # --- places (hard rule "region"): the gazetteer against the regions of the indexed documents ---------
 def named_places(question: str) -> list:
-    """The provinces and prefecture-level cities (``rag.metadata.Place``) the question names as words:
-    a gazetteer name (full 云南省 or short 云南, ``rag.metadata.find_places``) starting a jieba word (precise
+    """The provinces and prefecture-level cities (``rag.ingest.metadata.Place``) the question names as words:
+    a gazetteer name (full 云南省 or short 云南, ``rag.ingest.metadata.find_places``) starting a jieba word (precise
     mode) — a region's characters inside another word name none (川西藏区 is 川西/藏区, not 西藏; 浙江西部
     names 浙江, not 江西). In question order, each place once."""
     import jieba
 
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     text = normalize(question)
     starts, pos = set(), 0
@@ -41,7 +41,7 @@ def named_places(question: str) -> list:
 
 def _region_places(docs: dict) -> list:
     """The gazetteer places of the indexed documents' regions (``DocumentMeta.region``)."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     out = []
     for region in {m.region for m in docs.values() if m.region}:
@@ -126,7 +126,7 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     out["place"] = (1.0 if uncovered else 0.0,
                     f"问题问的是“{uncovered[0].name}”，已收录的文件不涉及该地区。" if uncovered else None)
 
-    from rag.references import missing_document
+    from rag.understand.references import missing_document
 
     missing = missing_document(need, index) if hasattr(index, "tokenizer") else None
     reason = None
@@ -160,14 +160,14 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     out["answer_type"] = (1.0 if missing_type else 0.0,
                           f"问题询问的是{missing_type.label}，检索到的段落中没有这类信息。" if missing_type else None)
 
-    from rag.refusal_need import (
+    from rag.answer.refusal_need import (
         asked_term,
         defines,
         detail_support,
         member_support,
         outcome_support,
     )
-    from rag.refusal_value import value_in_top, value_supports
+    from rag.answer.refusal_value import value_in_top, value_supports
 
     term = asked_term(need)
     undefined = term is not None and not any(defines(term, s.text) for s in scored[:8])
@@ -219,8 +219,8 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
 
     missing_share, reason = 0.0, None
     if has_df:
-        from rag.focus import question_terms
-        from rag.query import missing_terms
+        from rag.answer.focus import question_terms
+        from rag.understand.query import missing_terms
 
         terms = question_terms(need, index.tokenizer, index.idf)
         matched = {m.matched for m in (plan.concepts if plan else ())}

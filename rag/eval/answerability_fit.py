@@ -1,4 +1,4 @@
-"""Fitting the answerability model (``rag.answerability``) on the tuning questions of several corpora.
+"""Fitting the answerability model (``rag.answer.answerability``) on the tuning questions of several corpora.
 
 ``fit`` treats each corpus as a *domain*: the bundled corpus's questions, those over the external corpus
 eval/corpora/lawref-dev (two question sets, one domain) and those over eval/corpora/lawref-x3. It keeps
@@ -34,7 +34,8 @@ import json
 import sys
 from pathlib import Path
 
-from rag.answerability import FEATURES, LOWER_IS_WORSE, MODEL_PATH, Model, load_model, recording
+from rag.settings import PROJECT_ROOT
+from rag.answer.answerability import FEATURES, LOWER_IS_WORSE, MODEL_PATH, Model, load_model, recording
 
 
 MIN_CV_RECALL, MAX_CV_FALSE_REFUSALS = 0.80, 0.05  # grouped cross-validation targets of the fit
@@ -51,14 +52,14 @@ def collect(settings, dataset: Path, corpus: Path | None = None, split: str | No
     "label" (1 = unanswerable), "values", "source", "corpus"}`` (``corpus``: the corpus folder's name, or
     ``BUNDLED``). Questions answered before the decision (metadata
     answers) or refused by a hard rule have no row."""
-    from rag.dataset import load_questions
+    from rag.eval.dataset import load_questions
     from rag.eval.runner import corpus_data_dir, corpus_files, select_split
     from rag.pipeline import PolicyQA
 
     questions = select_split(load_questions(dataset), split)
     files = None
     if corpus is not None:
-        from rag.ingest import ingest
+        from rag.index.build import ingest
 
         files = corpus_files(corpus)
         settings = settings.with_(data_dir=corpus_data_dir(settings, corpus))
@@ -407,7 +408,7 @@ def dataset_corpus(dataset: Path, corpora: Path, split: str = "dev") -> Path:
     """The corpus folder of ``corpora`` (e.g. eval/corpora) whose documents (``corpus_files``) hold every
     evidence document named by the ``split`` questions of ``dataset`` (the first in name order). Raises
     ConfigError when no folder holds them all."""
-    from rag.dataset import load_questions
+    from rag.eval.dataset import load_questions
     from rag.errors import ConfigError
     from rag.eval.runner import corpus_files, select_split
 
@@ -430,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.eval.answerability_fit", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fit", help="refit the model on the tuning questions")
-    root = Path(__file__).resolve().parent.parent
+    root = PROJECT_ROOT
     f.add_argument("--dataset", type=Path, default=root / "eval/datasets/dev.jsonl")
     f.add_argument("--external", nargs="*", default=[str(root / "eval/datasets" / n) for n in EXTERNAL_SETS
                                                       if (root / "eval/datasets" / n).exists()],

@@ -35,7 +35,7 @@ def cmd_eval(args) -> int:
     """Run ``rag eval``. Bad input (missing or malformed dataset, unknown configuration or setting,
     ``--judge`` without an LLM) raises ConfigError before anything runs: one line, exit code 2."""
     from rag.cli import _progress, _settings
-    from rag.dataset import load_questions
+    from rag.eval.dataset import load_questions
     from rag.eval.configs import parse_set, resolve
     from rag.eval.report import compare_table, write_run
     from rag.eval.runner import run_config

@@ -11,7 +11,7 @@ Anchors and key facts are checked against the source texts: by default the repos
 (``--seeds DIR``, or ``--corpus DIR`` when DIR has no ``manifest.json``, e.g. ``eval/corpora/lawref-dev``).
 Pure standard library.  Command line::
 
-    python -m rag.dataset eval/datasets/dev.jsonl eval/datasets/policy_qa.jsonl [--corpus DIR | --seeds DIR]
+    python -m rag.eval.dataset eval/datasets/dev.jsonl eval/datasets/policy_qa.jsonl [--corpus DIR | --seeds DIR]
 
 prints every problem found and exits with status 1 if there is any.
 """
@@ -25,7 +25,7 @@ import re
 import sys
 import unicodedata
 
-DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "corpus")
+DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "corpus")
 """The repository's bundled corpus (``manifest.json`` + ``docs/``)."""
 
 QUESTION_TYPES = frozenset(
@@ -337,7 +337,7 @@ def cross_file_problems(paths: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the process exit status (0 valid, 1 problems)."""
     parser = argparse.ArgumentParser(
-        prog="python -m rag.dataset", description="Validate policy-QA benchmark JSONL files."
+        prog="python -m rag.eval.dataset", description="Validate policy-QA benchmark JSONL files."
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL file(s) to check")
     group = parser.add_mutually_exclusive_group()

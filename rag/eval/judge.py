@@ -9,7 +9,7 @@ Retrieval Augmented Generation", EACL 2024 demo, arXiv:2309.15217) — optional:
   for ``n`` questions (default 3, as in RAGAS) that the answer would answer and whether the answer is
   noncommittal; score = mean cosine similarity between the embeddings of the generated questions and
   of the original question, times 0 for a noncommittal answer. Embeddings: the index's own embedder
-  (``rag.embeddings``; offline LSA by default), so no extra model is needed.
+  (``rag.index.embeddings``; offline LSA by default), so no extra model is needed.
 
 Refused answers (“文件中未找到…”) are not judged (``skipped``): they make no claim, and RAGAS's
 relevancy would score a correct refusal of an unanswerable question as 0. The judge's reply must
@@ -21,7 +21,7 @@ Why not the ``ragas`` library: it pulls ``datasets``, ``instructor``, ``langchai
 ``networkx``, ``scikit-network``, ``diskcache`` and more into an offline tool; it sends usage
 telemetry unless ``RAGAS_DO_NOT_TRACK`` is set; and its prompts are English few-shot prompts, while
 our answers and passages are Chinese. The two metrics need a few prompts and a cosine, written here
-with the project's own LangChain chat model (``rag.llm.chat_model``) and prompt files.
+with the project's own LangChain chat model (``rag.answer.llm.chat_model``) and prompt files.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import re
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.llm import MARKER, PROMPTS_DIR, load_prompt
+from rag.answer.llm import MARKER, PROMPTS_DIR, load_prompt
 
 METRICS = ("faithfulness", "answer_relevancy")
 _FENCE = re.compile(r"```[A-Za-z]*\s*\n?(.*?)```", re.S)
@@ -223,10 +223,10 @@ def _model_name(llm) -> str:
 
 
 def judge_model(settings, model: str | None = None):
-    """The judge's chat model: ``rag.llm.chat_model`` (ChatOpenAI on the configured OpenAI-compatible
+    """The judge's chat model: ``rag.answer.llm.chat_model`` (ChatOpenAI on the configured OpenAI-compatible
     server, temperature 0) with ``model`` instead of ``settings.llm_model`` when given, non-streaming.
     Raises ConfigError when no LLM is configured."""
-    from rag.llm import chat_model
+    from rag.answer.llm import chat_model
 
     if not settings.llm_enabled:
         raise ConfigError("--judge needs an LLM: set OPENAI_BASE_URL and/or OPENAI_API_KEY (and RAG_LLM_MODEL), "

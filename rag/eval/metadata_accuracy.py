@@ -1,4 +1,4 @@
-"""Per-field accuracy of metadata extraction (``rag.metadata.extract_metadata``) against the corpus
+"""Per-field accuracy of metadata extraction (``rag.ingest.metadata.extract_metadata``) against the corpus
 manifest or hand labels.
 
 ``python -m rag.eval.metadata_accuracy --check corpus/`` compares extraction from the files alone with the
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rag.metadata import DOC_FIELDS, ExtractedMetadata, extract_metadata
-from rag.cleaning import fullwidth_alnum_to_ascii
+from rag.ingest.metadata import DOC_FIELDS, ExtractedMetadata, extract_metadata
+from rag.ingest.cleaning import fullwidth_alnum_to_ascii
 
 
 def _field_equal(name: str, want, got) -> bool:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    from rag.corpus import read_text
+    from rag.ingest.corpus import read_text
 
     ap = argparse.ArgumentParser(prog="python -m rag.eval.metadata_accuracy")
     ap.add_argument("--check", metavar="CORPUS_DIR")

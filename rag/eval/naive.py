@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from rag.chunking import chunk_id
-from rag.corpus import collect_sources, read_text
-from rag.ingest import default_exclude, default_sources
+from rag.ingest.chunking import chunk_id
+from rag.ingest.corpus import collect_sources, read_text
+from rag.index.build import default_exclude, default_sources
 from rag.types import Chunk, Hit
 
 
 class NaiveRetriever:
     """``RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)`` over the raw (uncleaned)
     source texts and ``langchain_community`` ``BM25Retriever`` with jieba as ``preprocess_func``.
-    ``paths``: the files or directories to read (default ``rag.ingest.default_sources``)."""
+    ``paths``: the files or directories to read (default ``rag.index.build.default_sources``)."""
 
     def __init__(self, settings, tokenizer, paths=None):
         from langchain_community.retrievers import BM25Retriever

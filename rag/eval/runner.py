@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rag.dataset import load_questions
+from rag.eval.dataset import load_questions
 from rag.eval import metrics as M
 from rag.eval.configs import resolve
 from rag.pipeline import PolicyQA
@@ -22,10 +22,10 @@ def _anchors(q: dict) -> list[str]:
 
 
 def corpus_files(corpus: Path) -> list[Path]:
-    """The documents of an external corpus directory: its supported files (``rag.corpus.SUPPORTED_SUFFIXES``,
+    """The documents of an external corpus directory: its supported files (``rag.ingest.corpus.SUPPORTED_SUFFIXES``,
     recursively, sorted), without README files (the folder's own description). Raises ConfigError when
     ``corpus`` is not a directory or holds no document."""
-    from rag.corpus import SUPPORTED_SUFFIXES
+    from rag.ingest.corpus import SUPPORTED_SUFFIXES
     from rag.errors import ConfigError
 
     corpus = Path(corpus)
@@ -84,7 +84,7 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
     settings = settings.with_(**cfg, **(overrides or {}))
     files = None
     if corpus is not None:
-        from rag.ingest import ingest
+        from rag.index.build import ingest
 
         files = corpus_files(corpus)
         settings = settings.with_(data_dir=corpus_data_dir(settings, corpus))
@@ -96,7 +96,7 @@ def run_config(settings: Settings, dataset: Path, k: int = 10, config: str = "hy
         from rag.eval.naive import NaiveRetriever
 
         naive_retriever = NaiveRetriever(settings, index.tokenizer, paths=files)
-        from rag.chunking import chunk_id
+        from rag.ingest.chunking import chunk_id
 
         pool = {chunk_id(d.metadata["doc_id"], d.page_content): d.page_content for d in naive_retriever.retriever.docs}
     else:

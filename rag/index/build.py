@@ -7,9 +7,9 @@ given, so that the index and kb.json agree; pass ``exclude=[]`` to index them): 
 same chunking settings) reuse their chunks, changed files are re-chunked, files no longer present or
 excluded lose their chunks. A file that cannot be read is reported and skipped; if an earlier version
 of it was indexed, that version is kept. Nothing changes when nothing changed — unless the live
-generation is damaged (``rag.index.check_index``: a file missing, unreadable or inconsistent), which is
+generation is damaged (``rag.index.store.check_index``: a file missing, unreadable or inconsistent), which is
 then rebuilt from the sources (``IngestReport.repaired`` says what was wrong). The new generation
-becomes live only when complete. One ingest runs at a time per data directory (``rag.index.ingest_lock``:
+becomes live only when complete. One ingest runs at a time per data directory (``rag.index.store.ingest_lock``:
 a second one waits for the first, then syncs against the index the first one left).
 """
 
@@ -23,14 +23,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from rag.corpus import Source, collect_sources, excluded, file_sha256, metadata_corrections
+from rag.ingest.corpus import Source, collect_sources, excluded, file_sha256, metadata_corrections
 from rag.errors import IngestError, RagError
-from rag.index import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
+from rag.index.store import (INDEX_FORMAT, chroma_client, chunk_from_json, chunk_metadata, chunk_to_json,
                        index_dir, indexed_parts, ingest_lock, inspect_index, make_embedder, meta_from_json,
                        read_current, release_chroma, remove_stale, userdict_path, write_current)
-from rag.ingest_workers import (PARALLEL_MIN_BYTES, PARALLEL_MIN_CHUNKS, TOKEN_BATCH, Workers, chunk_tokens,
+from rag.index.workers import (PARALLEL_MIN_BYTES, PARALLEL_MIN_CHUNKS, TOKEN_BATCH, Workers, chunk_tokens,
                                 read_and_chunk, tokenize_lines)
-from rag.metadata import METADATA_VERSION
+from rag.ingest.metadata import METADATA_VERSION
 from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk
@@ -58,10 +58,10 @@ class IngestReport:
     seconds: float = 0.0
     excluded: list[str] = field(default_factory=list)
     # doc_id → encoding of the text/HTML files read (re-read) now that were not plain UTF-8 ("GB18030",
-    # "UTF-16LE", "UTF-8 (BOM)" …; rag.readers.decode_bytes)
+    # "UTF-16LE", "UTF-8 (BOM)" …; rag.ingest.readers.decode_bytes)
     encodings: dict[str, str] = field(default_factory=dict)
     # the damage found in the live generation and repaired by rebuilding it ("<file>: <what was wrong>",
-    # rag.index.check_index), None when it was sound
+    # rag.index.store.check_index), None when it was sound
     repaired: str | None = None
 
     @property
@@ -83,14 +83,14 @@ def default_sources(settings: Settings) -> list[Path]:
 
 
 def default_exclude(settings: Settings) -> list[str]:
-    """Ids of the bundled documents hidden in the knowledge-base tab (``rag.corpus.excluded``: the list in
+    """Ids of the bundled documents hidden in the knowledge-base tab (``rag.ingest.corpus.excluded``: the list in
     ``data_dir/kb.json``; [] when absent). Raises KnowledgeBaseError when kb.json is damaged."""
     return excluded(settings)
 
 
 def _previous(settings: Settings, pointer: dict | None, loaded=None) -> tuple[dict, dict, dict]:
     """(doc entries, chunks by doc, cleaned texts by doc) of the live generation, or empty dicts; taken
-    from ``loaded`` (the generation as ``rag.index.inspect_index`` read it) when given."""
+    from ``loaded`` (the generation as ``rag.index.store.inspect_index`` read it) when given."""
     if not pointer:
         return {}, {}, {}
     if loaded is not None and getattr(loaded, "entries", None) is not None \
@@ -165,9 +165,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     when indexed before, their chunks are removed (``IngestReport.removed``), the files are not touched.
     Ids that match no source are ignored. ``None`` means ``default_exclude`` (the documents hidden in
     the knowledge base), with or without ``paths``: a hidden document stays out of the index until it
-    is restored (``rag.kb.restore_document`` / ``rag.kb.unhide``); ``[]`` indexes every source.
+    is restored (``rag.index.kb.restore_document`` / ``rag.index.kb.unhide``); ``[]`` indexes every source.
 
-    A damaged live generation (``rag.index.check_index``) is rebuilt from the sources even when no file
+    A damaged live generation (``rag.index.store.check_index``) is rebuilt from the sources even when no file
     changed; ``IngestReport.repaired`` holds the damage found.
 
     Work is proportional to what changed: chunks of unchanged text reuse their stored jieba tokens
@@ -178,7 +178,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     it) unless ``refit`` (``rag ingest --replace``), the corpus is small (``REFIT_ALWAYS_ROWS``) or it
     drifted (``_refit_reason``); a refit fills a new collection and the old one is dropped after the switch.
 
-    The whole sync holds the data directory's ingest lock (``rag.index.ingest_lock``): while another
+    The whole sync holds the data directory's ingest lock (``rag.index.store.ingest_lock``): while another
     ingest or knowledge-base change runs, this one waits (``on_wait()`` is called once when it starts
     waiting), then reads the index that one left.
 
@@ -209,7 +209,8 @@ def _warm_imports() -> None:
         try:
             import scipy.sparse  # noqa: F401
 
-            from rag import embeddings, imports  # noqa: F401
+            from rag import imports
+            from rag.index import embeddings  # noqa: F401
 
             imports.bm25s()
             import chromadb  # noqa: F401
@@ -268,7 +269,7 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False, worker
         unchanged = bool(sha and prev and same_settings and prev["sha256"] == sha
                          and prev.get("meta_in") == _jsonable(meta_json))
         plan.append((source, sha, prev, meta_json, unchanged, failure))
-    # reading, cleaning and chunking: worker processes for a large job (rag.ingest_workers), same results
+    # reading, cleaning and chunking: worker processes for a large job (rag.index.workers), same results
     jobs = [(source, sha, settings.chunk_tokens) for source, sha, _p, _m, unchanged, _f in plan
             if sha and not unchanged]
     size = sum(_file_size(job[0].path) for job in jobs)
@@ -389,7 +390,7 @@ def _refit_reason(model, info: dict, n_rows: int) -> str | None:
     if n_rows <= REFIT_ALWAYS_ROWS:
         return "small corpus"
     fit_rows = int(model.info.get("fit_rows") or 0)
-    from rag.embeddings import FIT_MAX_ROWS
+    from rag.index.embeddings import FIT_MAX_ROWS
 
     if fit_rows < min(FIT_MAX_ROWS, n_rows) / 2:
         return f"fitted on {fit_rows} chunks, the corpus has {n_rows}"
@@ -429,17 +430,17 @@ def _tokens(settings, chunks, texts, prev_gen, progress, lines=None, workers=Non
     rows take that row's key and tokens without hashing their text. ``prev``: the previous
     generation's tokens.npz arrays when already loaded (else read from ``prev_gen``).
 
-    ``lines``: per chunk, the lines its indexed text joins with "\\n" (``rag.index.indexed_parts``).
+    ``lines``: per chunk, the lines its indexed text joins with "\\n" (``rag.index.store.indexed_parts``).
     jieba never cuts across a line break (it cuts runs of Han characters, letters and digits; NFKC and
     lower-casing stop there too), so a text's tokens are its lines' tokens in order: the lines before
     the passage (title, region, section path, table header), repeated over a document's chunks, are
     tokenised once each (a tenth to a third of the characters of a regulation's articles).
-    ``workers`` (``rag.ingest_workers.Workers``): at least ``PARALLEL_MIN_CHUNKS`` chunks (more than
+    ``workers`` (``rag.index.workers.Workers``): at least ``PARALLEL_MIN_CHUNKS`` chunks (more than
     ``TOKEN_BATCH`` when its processes already run) are cut in its processes, in batches of
     ``TOKEN_BATCH``; the results are the same."""
     import numpy as np
 
-    from rag.index import TOKENS_FILE, load_tokens
+    from rag.index.store import TOKENS_FILE, load_tokens
 
     text_of = texts if callable(texts) else texts.__getitem__
     line_of = None if lines is None else (lines if callable(lines) else lines.__getitem__)
@@ -607,7 +608,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
 
     bm25s = imports.bm25s()  # without numba: the NumPy backend is the one used
 
-    from rag.index import TOKENS_FILE, load_tokens, save_tokens, vector_id
+    from rag.index.store import TOKENS_FILE, load_tokens, save_tokens, vector_id
 
     generation = f"g{time.time_ns():x}"
     root = index_dir(settings)
@@ -672,7 +673,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         fitted = None  # chunk row → row of the fit's vectors (-1: not fitted), after a refit
         info = dict((pointer or {}).get("embedder") or {}) if prev_gen is not None else {}
         if settings.embeddings == "lsa":
-            from rag.embeddings import LSAEmbeddings
+            from rag.index.embeddings import LSAEmbeddings
 
             model = None
             if prev_gen is not None and not refit:
@@ -682,7 +683,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                     model = None
             reason = "replace" if refit else _refit_reason(model, info, len(chunks))
             if reason is not None:
-                from rag.embeddings import FIT_MAX_ROWS, sample_rows
+                from rag.index.embeddings import FIT_MAX_ROWS, sample_rows
 
                 sample = sample_rows(len(chunks), FIT_MAX_ROWS)
                 model = LSAEmbeddings.fit([text_of(i) for i in sample], tokenizer,
@@ -798,7 +799,7 @@ def _reused_rows(entries: dict, chunks_by_doc: dict, chunks: list[Chunk], prev_t
     name the same chunks."""
     import numpy as np
 
-    from rag.index import chunk_id_of
+    from rag.index.store import chunk_id_of
 
     reuse = np.full(len(chunks), -1, dtype=np.int64)
     if prev_tok is None:
@@ -888,7 +889,7 @@ def _known_ids(collection, pointer: dict | None, name: str, root: Path, prev_vid
 
 def _generation_vector_ids(gen_dir: Path, tokens: dict | None) -> set[str]:
     """The vector ids a generation references (from its tokens.npz; empty when unreadable)."""
-    from rag.index import TOKENS_FILE, _load_vector_ids
+    from rag.index.store import TOKENS_FILE, _load_vector_ids
 
     if tokens is None:
         try:

@@ -12,17 +12,17 @@ Layout under ``Settings.data_dir``::
     kb.json             {"excluded": [doc_id, …]}: bundled documents hidden from the index
     metadata.json       {"corrections": {doc_id: {field: value}}}: the user's metadata corrections
 
-Both files are read and written by ``rag.corpus`` (``excluded`` / ``write_excluded``,
-``metadata_corrections`` / ``write_corrections``; the readers are re-exported here): ``rag.ingest``
+Both files are read and written by ``rag.ingest.corpus`` (``excluded`` / ``write_excluded``,
+``metadata_corrections`` / ``write_corrections``; the readers are re-exported here): ``rag.index.build``
 reads them at every ingest, this module changes them under the ingest lock.
 
-Every change goes through ``rag.ingest.ingest`` with the explicit source list of ``sources`` and the
+Every change goes through ``rag.index.build.ingest`` with the explicit source list of ``sources`` and the
 hidden documents as its ``exclude`` (the bundled corpus itself is never copied or changed, so the kept
 documents are not re-chunked); when an ingest fails, the change is rolled back (the file is removed
-again, the exclusion undone) and the previous index stays live. An upload is validated — type, size, parsed with ``rag.corpus.read_text``
+again, the exclusion undone) and the previous index stays live. An upload is validated — type, size, parsed with ``rag.ingest.corpus.read_text``
 — before anything is copied into ``uploads/``, so a bad file changes nothing.
 
-Changes are serialised with every ingest by the data directory's ingest lock (``rag.index.ingest_lock``,
+Changes are serialised with every ingest by the data directory's ingest lock (``rag.index.store.ingest_lock``,
 a file lock in ``data_dir/ingest.lock``): an upload in the UI and a ``rag ingest`` in a shell, or two UI
 processes, never interleave — the later one waits for the earlier one.
 """
@@ -39,11 +39,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_text
-from rag.corpus import (excluded, kb_path, metadata_corrections, metadata_path,  # noqa: F401 (re-exported)
+from rag.ingest.corpus import MANIFEST_NAME, SUPPORTED_SUFFIXES, doc_id_for_file, read_text
+from rag.ingest.corpus import (excluded, kb_path, metadata_corrections, metadata_path,  # noqa: F401 (re-exported)
                         write_corrections, write_excluded)
 from rag.errors import DocumentReadError, KnowledgeBaseError, RagError
-from rag.index import index_dir, ingest_lock, meta_from_json, read_current
+from rag.index.store import index_dir, ingest_lock, meta_from_json, read_current
 from rag.settings import Settings
 from rag.types import DocumentBadges
 
@@ -92,9 +92,9 @@ def bundled_ids(settings: Settings) -> list[str]:
 
 def sources(settings: Settings) -> list[Path]:
     """The paths to ingest: the bundled corpus directory, plus ``uploads/`` when it holds files (the
-    same as ``rag.ingest.default_sources``). Hidden documents are left out by ``reindex`` through
+    same as ``rag.index.build.default_sources``). Hidden documents are left out by ``reindex`` through
     ``ingest(..., exclude=excluded(settings))``, not by the path list."""
-    from rag.ingest import default_sources
+    from rag.index.build import default_sources
 
     return default_sources(settings)
 
@@ -177,7 +177,7 @@ def check_upload(path: str | Path, name: str | None = None, max_bytes: int = MAX
 
     ``path``: where the upload is now (e.g. Gradio's temp file); ``name``: its original name (default
     the name of ``path``). Checks: suffix in ``SUPPORTED_SUFFIXES`` (.txt .md .pdf .docx .html .htm),
-    0 < size ≤ ``max_bytes``, and the content parses with ``rag.corpus.read_text`` (text in a detectable
+    0 < size ≤ ``max_bytes``, and the content parses with ``rag.ingest.corpus.read_text`` (text in a detectable
     encoding, a PDF with a text layer, a DOCX/HTML page within the size limits, not empty).
 
     Raises KnowledgeBaseError saying which check failed and what to do."""
@@ -228,7 +228,7 @@ def reindex(settings: Settings, progress=None):
     Raises KnowledgeBaseError when every bundled document is hidden and nothing was uploaded, and
     IngestError when nothing could be indexed or the index could not be written (in both cases the
     previous index stays live)."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     hidden = excluded(settings)
     uploads = uploads_dir(settings)
@@ -448,7 +448,7 @@ _DATE_FIELDS = {"issued_date", "effective_date"}
 _ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 MAX_METADATA_CHARS = 200
 LEVEL_VALUES = ("国家级", "省级", "市级", "县级")
-"""The values of ``level`` (``rag.metadata``: national organ, province, prefecture city, county or district)."""
+"""The values of ``level`` (``rag.ingest.metadata``: national organ, province, prefecture city, county or district)."""
 """The longest metadata value a user may enter (characters)."""
 
 

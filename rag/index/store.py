@@ -22,7 +22,7 @@ deletes them.
 
 A damaged live generation (a file missing, unreadable or inconsistent with the others: ``check_index``)
 is reported by ``load_index`` as one ``IndexDamagedError`` naming the file and the fix (``rag ingest``);
-``rag.ingest.ingest`` checks the live generation the same way and rebuilds it when it is damaged.
+``rag.index.build.ingest`` checks the live generation the same way and rebuilds it when it is damaged.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def chroma_client(settings: Settings, fresh: bool = False):
 
 
 def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict:
-    """Chroma metadata of a chunk: the fields ``rag.retrieval.Filters.chroma_where`` filters on (doc_id,
+    """Chroma metadata of a chunk: the fields ``rag.retrieve.hybrid.Filters.chroma_where`` filters on (doc_id,
     region, period bounds, draft) and nothing else — Chroma writes one SQLite row per key and vector, and
     the four unused keys it had (chunk_id, section, kind, level) made an upsert of 8.5 k vectors 0.65 s
     (14 %) slower. The chunk id is the vector id's prefix (``chunk_id_of``)."""
@@ -206,8 +206,8 @@ def indexed_text(chunk: Chunk, meta: DocumentMeta) -> str:
 def indexed_parts(chunk: Chunk, meta: DocumentMeta) -> list[str]:
     """The non-empty lines ``indexed_text`` joins: title, region (see there), section path, table header,
     passage (last). Most repeat over a document's chunks, so the ingest tokenises each distinct one once
-    (``rag.ingest._tokens``: jieba never cuts across a line break)."""
-    from rag.references import bare_region
+    (``rag.index.build._tokens``: jieba never cuts across a line break)."""
+    from rag.ingest.metadata import bare_region
 
     region = meta.region if meta.region and meta.region != "全国" else ""
     if region and (bare_region(region) or region) in (meta.title or ""):
@@ -384,10 +384,10 @@ def userdict_path(settings: Settings) -> Path | None:
 def make_embedder(settings: Settings, gen_dir: Path | None, tokenizer: Tokenizer):
     """The embedder for a generation: the persisted LSA model, or an OpenAI-compatible endpoint."""
     if settings.embeddings == "openai":
-        from rag.embeddings import openai_embeddings
+        from rag.index.embeddings import openai_embeddings
 
         return openai_embeddings(settings.embedding_model, settings.embedding_base_url, settings.llm_api_key)
-    from rag.embeddings import LSAEmbeddings
+    from rag.index.embeddings import LSAEmbeddings
 
     return LSAEmbeddings.load(gen_dir / "lsa.npz", tokenizer)
 
@@ -428,7 +428,7 @@ def check_index(settings: Settings) -> IndexDamagedError | None:
 def inspect_index(settings: Settings) -> tuple[LoadedIndex | None, IndexDamagedError | None]:
     """``check_index`` that also returns what it loaded: ``(LoadedIndex, None)`` for a sound index,
     ``(None, damage)`` for a damaged one, ``(None, None)`` when no index was built yet. The LoadedIndex
-    also carries ``entries``: the rows of documents.json as read (for ``rag.ingest``)."""
+    also carries ``entries``: the rows of documents.json as read (for ``rag.index.build``)."""
     try:
         pointer = read_current(settings)
         if pointer is not None:

@@ -90,9 +90,9 @@ class Workers:
 def read_and_chunk(job: tuple) -> tuple:
     """One source read, cleaned, chunked and checked: ``job = (source, sha256, chunk_tokens)`` →
     ``(Document, chunks with the card last, flagged passages, None)``, or ``(None, None, None, (path,
-    reason))`` when the file cannot be read (DocumentReadError). The card is ``rag.corpus.build_card``."""
-    from rag.chunking import chunk_document
-    from rag.corpus import build_card, card_statements, load_document
+    reason))`` when the file cannot be read (DocumentReadError). The card is ``rag.ingest.corpus.build_card``."""
+    from rag.ingest.chunking import chunk_document
+    from rag.ingest.corpus import build_card, card_statements, load_document
     from rag.errors import DocumentReadError
     from rag.injection import flagged_passages
 
@@ -109,7 +109,7 @@ def read_and_chunk(job: tuple) -> tuple:
 def tokenize_lines(job: tuple) -> list[str]:
     """Tokens of a batch of chunks: ``job = (userdict path or None, [lines of each chunk's indexed text])``
     → for each chunk its tokens joined by "\\n" (a token never holds a line break; "" for none). The lines
-    before a chunk's passage are cut once per batch (see ``rag.ingest._tokens``)."""
+    before a chunk's passage are cut once per batch (see ``rag.index.build._tokens``)."""
     from pathlib import Path
 
     from rag.text import Tokenizer
@@ -120,7 +120,7 @@ def tokenize_lines(job: tuple) -> list[str]:
 
 
 def chunk_tokens(tokenizer, batch: Iterable[Sequence[str]]) -> list[list[str]]:
-    """Each chunk's tokens from its lines (``rag.index.indexed_parts``: jieba never cuts across a line
+    """Each chunk's tokens from its lines (``rag.index.store.indexed_parts``: jieba never cuts across a line
     break, so a text's tokens are its lines' tokens in order); the lines before the passage (title,
     region, section path, table header), repeated over a document's chunks, are cut once each."""
     memo: dict[str, list[str]] = {}

@@ -44,7 +44,7 @@ Context decides the rest (``_walk``):
   this catches the ones made of headings only).
 
 Markdown marks are kept by the cleaning step only where they are the sole evidence of a heading (an
-unnumbered heading that is not the document's title, see ``rag.cleaning``); on numbered headings the
+unnumbered heading that is not the document's title, see ``rag.ingest.cleaning``); on numbered headings the
 numbering decides the level (the bundled 000 document puts ``#`` and ``####`` on headings of the same
 level). A heading often opens its paragraph (``1.人工智能。坚持…``): the label is the text before the
 first 。/./：; an article's label is its number (``第十八条``); a 第X章/节/编 label reads ``第三章 数据资源``.
@@ -394,7 +394,7 @@ _PROSE_PUNCT = re.compile(r"[，。；！？!?;]")
 def _within_tables(text: str, paras: list[tuple[int, int, bool, bool]]) -> list[tuple[int, int, bool, bool]]:
     """``paras`` with the short lines between two rows of one table counted as table lines: cell text
     that a PDF table wrapped onto a line of its own (a column-group label ``创新驱动``, a long cell's
-    second line; see ``rag.cleaning.mark_spaced_tables``) — ≤ 60 characters, no sentence punctuation.
+    second line; see ``rag.ingest.cleaning.mark_spaced_tables``) — ≤ 60 characters, no sentence punctuation.
     Then the rows around it stay one table with one header row (its first row) for every chunk."""
     out = list(paras)
     i = 0

@@ -54,12 +54,12 @@ MD_LIST_RE = re.compile(r"^\s*[-*]\s+(?=\S)")
 def markdown_heading(line: str, title: bool = False) -> str:
     """A Markdown ATX heading line (``## 第一章 总则``, also one a DOCX/HTML reader wrote for a Word
     heading style or ``<h2>``) as it stays in the cleaned text: without its marks when its text is
-    numbered (``第一章``, ``一、``, ``（一）`` …: the numbering gives the level, ``rag.chunking``) or when it
+    numbered (``第一章``, ``一、``, ``（一）`` …: the numbering gives the level, ``rag.ingest.chunking``) or when it
     is the document's ``title`` (its first non-blank line: a title is no section); otherwise as
     ``## 总则`` — the marks are then the only evidence that the line is a heading, and their count is
     its level. Closing marks (``## 总则 ##``) are dropped; marks not followed by a space (``#1号线``) are
     no heading in Markdown and stay as written."""
-    from rag.chunking import numbered_heading_level
+    from rag.ingest.chunking import numbered_heading_level
 
     m = MD_HEADING_RE.match(line)
     if not m:

@@ -2,16 +2,16 @@
 ``Document``s, and each document's card.
 
 A corpus directory may hold ``manifest.json`` (see ``corpus/manifest.json``) naming its files. Every
-document's metadata is read from its own text (``rag.metadata.extract_metadata``; title = file stem
+document's metadata is read from its own text (``rag.ingest.metadata.extract_metadata``; title = file stem
 when the text states none); a manifest entry overrides the fields it lists (source "manifest") and
-user corrections (``Source.overrides``, ``rag.kb.set_metadata``) override both (source "user").
+user corrections (``Source.overrides``, ``rag.index.kb.set_metadata``) override both (source "user").
 
-The user's changes live in two files of the data directory, read at every ingest (``rag.ingest``) and
-changed under the ingest lock by ``rag.kb``: ``kb.json`` (bundled documents hidden from the index,
+The user's changes live in two files of the data directory, read at every ingest (``rag.index.build``) and
+changed under the ingest lock by ``rag.index.kb``: ``kb.json`` (bundled documents hidden from the index,
 ``excluded``) and ``metadata.json`` (metadata corrections, ``metadata_corrections``).
 
 A document's card (``build_card``) is the synthetic passage describing it from its metadata, appended
-to its chunks at ingest (``rag.ingest_workers.read_and_chunk``).
+to its chunks at ingest (``rag.index.workers.read_and_chunk``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from rag.cleaning import clean_text
+from rag.ingest.cleaning import clean_text
 from rag.errors import DocumentReadError, KnowledgeBaseError, ManifestError  # noqa: F401 (re-exported)
-from rag.readers import SUPPORTED_SUFFIXES, read_source  # noqa: F401 (SUPPORTED_SUFFIXES re-exported)
+from rag.ingest.readers import SUPPORTED_SUFFIXES, read_source  # noqa: F401 (SUPPORTED_SUFFIXES re-exported)
 from rag.settings import Settings
 from rag.types import Chunk, Document, DocumentMeta
 
@@ -134,7 +134,7 @@ def file_sha256(path: Path) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The raw text of a source file (``rag.readers.read_source``: any common text encoding, PDF text
+    """The raw text of a source file (``rag.ingest.readers.read_source``: any common text encoding, PDF text
     layer, DOCX paragraphs and tables, HTML article), before cleaning.
 
     Raises DocumentReadError (one line naming the file) when it is unreadable, binary or undecodable,
@@ -155,7 +155,7 @@ def resolve_metadata(source: Source, raw_text: str) -> DocumentMeta:
     Metadata that cannot be read stays unknown; this never raises on the text's content."""
     from dataclasses import replace
 
-    from rag.metadata import ExtractedMetadata, extract_metadata
+    from rag.ingest.metadata import ExtractedMetadata, extract_metadata
 
     try:
         extracted = extract_metadata(raw_text, source.path.name)
@@ -215,7 +215,7 @@ def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chun
     if quoted:
         lines.append("原文：" + " / ".join(quoted))
     body = "\n".join(lines)
-    from rag.chunking import chunk_id
+    from rag.ingest.chunking import chunk_id
     from rag.text import count_tokens
 
     return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
@@ -264,7 +264,7 @@ def excluded(settings: Settings) -> list[str]:
 
 def write_excluded(settings: Settings, ids: list[str]) -> None:
     """Replace the hidden list of kb.json with ``ids`` (sorted, without repeats), atomically. The caller
-    holds the ingest lock (``rag.kb``)."""
+    holds the ingest lock (``rag.index.kb``)."""
     _write_json(kb_path(settings), {"excluded": sorted(set(ids))})
 
 
@@ -288,7 +288,7 @@ def metadata_corrections(settings: Settings) -> dict[str, dict]:
 
 def write_corrections(settings: Settings, data: dict) -> None:
     """Replace metadata.json's corrections with ``data`` (doc_id → {field: value}), atomically. The
-    caller holds the ingest lock (``rag.kb``)."""
+    caller holds the ingest lock (``rag.index.kb``)."""
     _write_json(metadata_path(settings), {"corrections": data})
 
 

@@ -306,7 +306,7 @@ _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 def _norm(line: str) -> str:
     """A header line for matching: full-width letters/digits ASCII, Markdown marks gone, no spaces
     next to Chinese characters."""
-    from rag.cleaning import fullwidth_alnum_to_ascii  # (not at import: the question path needs no cleaning)
+    from rag.ingest.cleaning import fullwidth_alnum_to_ascii  # (not at import: the question path needs no cleaning)
 
     s = fullwidth_alnum_to_ascii(line).strip().lstrip("#>").strip().strip("*_").strip()
     return re.sub(rf"\s+(?=[{_CJK}（）()《》“”〔〕\[\]])|(?<=[{_CJK}（）()《》“”〔〕\[\]])\s+", "", s)
@@ -674,3 +674,11 @@ def _region_from_opening(lines: list[tuple[str, str]], put) -> None:
             put("region", top.name, src)
             put("level", LEVELS[top.level], src)
             return
+
+
+def bare_region(region: str | None) -> str | None:
+    """A region's name without its division suffix (北京市 → 北京, 广东省 → 广东, 杭州市 → 杭州); names
+    of two characters or fewer, and other divisions (自治区, 县), stay as they are."""
+    if region and len(region) > 2 and region[-1] in "省市":
+        return region[:-1]
+    return region

@@ -64,7 +64,7 @@ def cmd_match(args) -> int:
     from rag.matching.matcher import ProfileMatcher
     from rag.matching.parser import load_profile_file, parse_profile_text
     from rag.matching.report import to_markdown, write_export
-    from rag.query import load_concepts
+    from rag.understand.query import load_concepts
 
     settings = _settings(args)
     if args.jsonl:

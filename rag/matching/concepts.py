@@ -1,6 +1,6 @@
 """Company words → policy concepts of ``corpus/concepts.json``: exact triggers and abbreviations.
 
-A concept (``rag.query.Concept``) is triggered by a word of the company when one of its triggers (term,
+A concept (``rag.understand.query.Concept``) is triggered by a word of the company when one of its triggers (term,
 aliases, company words) occurs in it — normalised (``rag.text.normalize``), case-insensitive, Latin words
 on word boundaries ("MR" is not in "mRNA"). Two refinements:
 
@@ -53,13 +53,13 @@ def is_abbreviation(short: str, full: str) -> bool:
 
 def concept_matches(text: str, concepts: tuple, skip_prefixes: tuple[str, ...] = SKIP_PREFIXES,
                     abbreviations: bool = False) -> list:
-    """``rag.query.ConceptMatch`` records of the concepts a word (or text) triggers, longest match first.
+    """``rag.understand.query.ConceptMatch`` records of the concepts a word (or text) triggers, longest match first.
 
     ``matched`` is the normalised word found in ``text`` (the longest trigger of the concept, or the
     short form for an abbreviation); concepts whose id starts with ``skip_prefixes`` are left out;
     shadowed triggers are dropped and, with ``abbreviations``, short forms are added (module docstring).
     """
-    from rag.query import ConceptMatch
+    from rag.understand.query import ConceptMatch
 
     t = normalize(text).lower()
     hits: list[tuple[int, int, int, str]] = []  # (start, end, concept index, matched)

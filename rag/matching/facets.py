@@ -102,7 +102,7 @@ def _sector_links(word: str, sectors: list[str], concepts) -> list[TermLink]:
 
 def build_facets(profile: Profile, concepts, tokenizer=None, home=()) -> list[Facet]:
     """The facets of a profile (see the module docstring), products first, then industry words, needs,
-    qualifications and the location. ``concepts``: ``rag.query.Concept`` records; ``tokenizer``: gives
+    qualifications and the location. ``concepts``: ``rag.understand.query.Concept`` records; ``tokenizer``: gives
     the sub-words of unknown words (None: no sub-word links)."""
     by_id = {c.concept_id: c for c in concepts}
     facets: list[Facet] = []

@@ -34,15 +34,15 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.index import LoadedIndex
+from rag.index.store import LoadedIndex
 from rag.matching.explain import best_quote, reasons
 from rag.matching.facets import build_facets
 from rag.matching.profile import Profile
 from rag.matching.select import Selection
 from rag.matching.provisions import (Facet, MatchResult, Provision, TermLink, applies_elsewhere,  # noqa: F401
                                      display_order, document_flags, document_status, is_ended)
-from rag.query import QueryPlan, load_concepts
-from rag.retrieval import NO_FILTERS, Filters
+from rag.understand.query import QueryPlan, load_concepts
+from rag.retrieve.hybrid import NO_FILTERS, Filters
 from rag.settings import Settings
 from rag.text import normalize
 

@@ -103,7 +103,7 @@ def _document_qualifications(t: str, vocabulary, concepts, taken: list, place_sp
 def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None, home=()) -> Profile:
     """A profile from one free-text sentence (see the module docstring for the rules).
 
-    ``concepts``: ``rag.query.Concept`` records (default: the bundled ``corpus/concepts.json``);
+    ``concepts``: ``rag.understand.query.Concept`` records (default: the bundled ``corpus/concepts.json``);
     ``vocabulary``: a ``rag.matching.vocabulary.DocumentVocabulary`` of the indexed documents (None:
     qualifications from the built-in dictionary only; ``ProfileMatcher.vocabulary()`` gives one);
     ``home``: the regions of the indexed documents (``rag.matching.places.find_location``; ``ProfileMatcher.parse``
@@ -115,7 +115,7 @@ def parse_profile_text(text: str, concepts: tuple | None = None, vocabulary=None
     raw = text.strip()
     t = normalize(raw)
     if concepts is None:
-        from rag.query import load_concepts
+        from rag.understand.query import load_concepts
         from rag.settings import PROJECT_ROOT
 
         concepts = load_concepts(str(PROJECT_ROOT / "corpus" / "concepts.json"))

@@ -15,11 +15,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-from pathlib import Path
+from rag.ingest.metadata import Place, gazetteer
+from rag.settings import DATA_DIR
 
-from rag.metadata import Place, gazetteer
-
-ALIASES_PATH = Path(__file__).resolve().parent.parent / "data" / "place_aliases.json"
+ALIASES_PATH = DATA_DIR / "place_aliases.json"
 _LEAD = re.compile(r"(?:在|于|是|到|自|处|户)$")  # 在/位于/来自/地处/落户/是 … right before a place
 _CLAUSE_START = re.compile(r"(?:^|[^\u4e00-\u9fff])$")
 _PLACE_AFTER = re.compile(r"[的一这那做里]")  # "某市的…", "某市一家…", "某市这边…", "某市做…"

@@ -64,7 +64,7 @@ class Profile:
             return None
         if region in (self.city, self.district):
             return True
-        from rag.metadata import _place_index
+        from rag.ingest.metadata import _place_index
 
         places = _place_index()[0].get(region, [])
         if any(p.level == "county" for p in places):

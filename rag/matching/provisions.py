@@ -151,7 +151,7 @@ def is_city_region(region: str | None) -> bool:
     names the gazetteer lacks (ends with 市/州). False for a province or unknown."""
     if not region:
         return False
-    from rag.metadata import _place_index
+    from rag.ingest.metadata import _place_index
 
     places = _place_index()[0].get(region, [])
     if places:

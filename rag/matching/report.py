@@ -92,7 +92,7 @@ def summarize(result, settings: Settings, llm=None) -> tuple[str, str]:
     try:
         from langchain_core.output_parsers import StrOutputParser
 
-        from rag.llm import chat_model, load_prompt
+        from rag.answer.llm import chat_model, load_prompt
 
         chain = load_prompt("match_summary") | (llm or chat_model(settings)) | StrOutputParser()
         profile_text = "\n".join(f"{k}：{v}" for k, v in profile_lines(result.profile))

@@ -157,7 +157,7 @@ def cited_articles(text: str) -> list[int]:
     """Article numbers ``text`` says are broken (``违反本条例第X条…``), in order of first mention:
     "违反本条例第九条第四款…或者违反本条例第二十一条第一款" → [9, 21]; "违反本办法第八条至第十条规定" →
     [8, 9, 10]. [] when it cites none (a generic "违反本条例规定" names no article)."""
-    from rag.chunking import cn_number
+    from rag.ingest.chunking import cn_number
 
     out: list[int] = []
     for m in _CITATION.finditer(text):
@@ -174,7 +174,7 @@ def cited_articles(text: str) -> list[int]:
 def article_number(section: str) -> int | None:
     """The number of the article a section path ends in ("第三章 服务规范 › 第二十一条" → 21); None for
     any other section."""
-    from rag.chunking import cn_number
+    from rag.ingest.chunking import cn_number
 
     m = _ARTICLE_NUMBER.search(section or "")
     return cn_number(m.group(1)) if m else None

@@ -3,9 +3,9 @@
 ``HybridRetriever.retrieve(question, k, filters)`` → list of ``Hit`` (length ≤ k, rank 1 first).
 Modes (``Settings.retrieval_mode``): "hybrid" (default), "bm25", "dense".
 Reciprocal rank fusion: score(d) = Σ_r 1 / (k_rrf + rank_r(d)), k_rrf = 60 (Cormack, Clarke &
-Büttcher, SIGIR 2009). The merge helpers live in ``rag.fusion`` (fusion, protected rows, scope slots)
-and ``rag.lists`` (a list question's section and enumeration continuations); their names are
-importable from here too (``from rag.retrieval import protect_rows`` keeps working).
+Büttcher, SIGIR 2009). The merge helpers live in ``rag.retrieve.fusion`` (fusion, protected rows, scope slots)
+and ``rag.retrieve.lists`` (a list question's section and enumeration continuations); their names are
+importable from here too (``from rag.retrieve.hybrid import protect_rows`` keeps working).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from datetime import date
 
 import numpy as np
 
-from rag.fusion import (PROTECTED_ROWS, DocumentCitations, add_citing_rows, article_pieces, guarantee_scope_slots,
+from rag.retrieve.fusion import (PROTECTED_ROWS, DocumentCitations, add_citing_rows, article_pieces, guarantee_scope_slots,
                         protect_rows, reciprocal_rank_fusion, with_article_pieces)
-from rag.index import LoadedIndex, card_rows
-from rag.meta_questions import version_order
-from rag.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
+from rag.index.store import LoadedIndex, card_rows
+from rag.understand.meta_questions import version_order
+from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuations, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
-from rag.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
+from rag.understand.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
                        prepare_index, routing_rankings)
 from rag.settings import Settings
 from rag.types import Hit
@@ -70,7 +70,7 @@ NO_FILTERS = Filters()
 class HybridRetriever:
     """BM25 + dense retrieval over a loaded index, fused by RRF, with metadata filters.
 
-    Query planning (``rag.query``) adds policy-concept synonyms to the lexical query and, when the
+    Query planning (``rag.understand.query``) adds policy-concept synonyms to the lexical query and, when the
     question names documents, retrieves within each named document too so that every named document
     is represented (cross-document questions).
     """
@@ -79,7 +79,7 @@ class HybridRetriever:
         self.index = index
         self.settings = settings
         self.arrays = index_arrays(index)  # built once per loaded index, shared by its retrievers
-        prepare_index(index, settings)  # what the first question would build (rag.query.prepare_index)
+        prepare_index(index, settings)  # what the first question would build (rag.understand.query.prepare_index)
         outline_chunks(index)  # the per-document outline map (outlines themselves are built per document)
         article_pieces(index)  # the pieces of regulation articles cut into several chunks
         self._mask_cache = _Bounded(MASK_CACHE)
@@ -227,7 +227,7 @@ class HybridRetriever:
     def _next_rows(self) -> Mapping[int, int]:
         """Row → row of the next chunk of the same document section and kind (by start offset), for
         the text chunks whose enumeration continues there (``continues_enumeration``); computed per
-        document on first use (``rag.lists.DocumentContinuations``, kept on the loaded index)."""
+        document on first use (``rag.retrieve.lists.DocumentContinuations``, kept on the loaded index)."""
         return self.arrays.continuations
 
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
@@ -246,9 +246,9 @@ class HybridRetriever:
           jurisdiction (``plan.region_doc_ids``: 本市/本省 articles found by place; ``routing_rankings``);
         * a BM25 first row scoring ``DOMINANT_RATIO`` × the second's (the one passage holding the
           question's rare words) gets a ranking of its own and counts as the first global top row
-          (``rag.query.dominant_match``);
+          (``rag.understand.query.dominant_match``);
         * a question asking what changed between versions of a title (``plan.changed_versions``) gets
-          the passages a revision left unchanged after the others (``rag.query.changed_first``);
+          the passages a revision left unchanged after the others (``rag.understand.query.changed_first``);
         * any other plan naming documents adds one in-document ranking per document, weighted by
           ``scope_weights`` (an ambiguous reference only nudges); named sections add a ranking; a
           question about a document itself (``plan.about_document``) gets the cards of its documents
@@ -268,7 +268,7 @@ class HybridRetriever:
           document card (a card lists no items);
         * a question about a penalty (``plan.asks_penalty``, not compared) gets the articles of the same
           regulation that cite the article of one of its first ``CITING_RANKS`` hits ("违反本条例第二十一条
-          …的，…处…罚款", ``rag.fusion.DocumentCitations``) right after that hit (``add_citing_rows``, at
+          …的，…处…罚款", ``rag.retrieve.fusion.DocumentCitations``) right after that hit (``add_citing_rows``, at
           most ``MAX_CITING``, the global top 2 kept in the window);
         * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
           chunk of the section of a top hit whose enumeration is unfinished right after that hit
@@ -551,8 +551,8 @@ class IndexArrays:
     document: ``doc_ids`` (document positions, in chunk order of first appearance) and ``position``
     (doc_id → position); ``doc_of_row`` (int array over chunk rows: the chunk's document position);
     ``rows_of_doc`` (position → its rows, ascending int array); ``region_of_doc`` (object array over
-    positions: ``DocumentMeta.region``); ``label_rows`` (section label, ``rag.query.section_labels`` →
-    rows of the chunks under it, ascending); ``continuations`` (``rag.lists.DocumentContinuations``);
+    positions: ``DocumentMeta.region``); ``label_rows`` (section label, ``rag.understand.query.section_labels`` →
+    rows of the chunks under it, ascending); ``continuations`` (``rag.retrieve.lists.DocumentContinuations``);
     ``vectors`` (``RowVectors``: stored embeddings per row, fetched per document on first use)."""
 
     doc_ids: tuple[str, ...]
@@ -622,13 +622,13 @@ def index_arrays(index: LoadedIndex) -> IndexArrays:
 
 
 def ranked_value_patterns() -> tuple[re.Pattern, ...]:
-    """The asked-value evidence patterns (``rag.need.asked_values``) that rank passages
+    """The asked-value evidence patterns (``rag.understand.need.asked_values``) that rank passages
     (``value_rows``): an amount of money (``MONEY_STATED``: "五百元以上", "10万元"), a duration
     (``DURATION_STATED``: "二十日内", "六十个工作日") and a year, date or period (the "time" kind of
-    ``rag.need.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
+    ``rag.understand.need.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
     person is stated by too many passages to say which one answers."""
-    from rag.need import DURATION_STATED, MONEY_STATED
-    from rag.need import VALUE_KINDS
+    from rag.understand.need import DURATION_STATED, MONEY_STATED
+    from rag.understand.need import VALUE_KINDS
 
     return (MONEY_STATED, DURATION_STATED, *(k.evidence for k in VALUE_KINDS if k.name == "time"))
 

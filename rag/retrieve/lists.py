@@ -6,7 +6,7 @@
   hit leaves unfinished (``continues_enumeration``, ``item_start``) is placed right after that hit;
 * ``outline_chunks`` / ``merge_outline`` — when a list question's top hits lie in two or more
   sub-sections of one section, that section's outline (its sub-headings with their first sentences in
-  one passage, ``rag.chunking.build_outlines``) is added: the items are the sub-sections themselves.
+  one passage, ``rag.ingest.chunking.build_outlines``) is added: the items are the sub-sections themselves.
 
 Row ids are indexes into the index's chunk list (``LoadedIndex.chunks``), best first.
 """
@@ -17,8 +17,8 @@ import re
 import threading
 from collections.abc import Mapping
 
-from rag.chunking import SECTION_SEP, build_outlines, outline_section
-from rag.fusion import PerDocumentRows, protect_rows
+from rag.ingest.chunking import SECTION_SEP, build_outlines, outline_section
+from rag.retrieve.fusion import PerDocumentRows, protect_rows
 from rag.text import split_sentences
 from rag.types import Chunk
 
@@ -58,7 +58,7 @@ _COLON_LABEL = re.compile(r"^[^，,、：:；;。（(]{2,16}[：:]")
 
 def item_start(line: str) -> bool:
     """True when ``line`` opens an enumeration item: "——智能终端。…", "（1）…", "一是…", a label
-    sentence followed by its text ("整车。着力扩大规模…", see ``rag.lists.is_label``) or a short
+    sentence followed by its text ("整车。着力扩大规模…", see ``rag.retrieve.lists.is_label``) or a short
     label with a colon ("大数据发展工程：…")."""
     line = line.strip()
     if not line:
@@ -97,7 +97,7 @@ def continuation_rows(chunks: list[Chunk], rows=None) -> dict[int, int]:
 
 
 class DocumentContinuations(PerDocumentRows):
-    """``continuation_rows`` of an index per document on first use (``rag.fusion.PerDocumentRows``): a
+    """``continuation_rows`` of an index per document on first use (``rag.retrieve.fusion.PerDocumentRows``): a
     list question pays for the documents of its top hits, never for the whole library."""
 
     def __init__(self, chunks: list[Chunk], doc_of_row, rows_of_doc):
@@ -141,7 +141,7 @@ UNSPLIT = 1 << 30  # token limit that never splits an outline (outlines are not 
 
 
 def outline_chunks(index) -> Mapping[tuple[str, str], Chunk]:
-    """(doc_id, section path) → the outline passage of that section (``rag.chunking.build_outlines``
+    """(doc_id, section path) → the outline passage of that section (``rag.ingest.chunking.build_outlines``
     over the index's cleaned texts, never split), kept on the loaded index and built per document on
     first use (``DocumentOutlines``). Outlines are not
     indexed: they are only added by ``merge_outline``."""

@@ -95,7 +95,7 @@ MAX_CACHED = 20_000  # words whose corpus look-ups an index keeps (then the cach
 
 def prepare_abbreviations(index) -> None:
     """Create the per-index cache of ``in_corpus`` and ``long_form`` (called when the index is loaded:
-    ``rag.query.prepare_index``)."""
+    ``rag.understand.query.prepare_index``)."""
     _cache(index)
 
 

@@ -30,7 +30,7 @@ document titles given to ``rewrite_followup`` (``previous_title``, ``titles``) s
   as ``pending_choices``) completes the pending question (rule ``document``).
 
 Anything else is returned unchanged (rule ""). No model and no index is needed (the gazetteer is
-``rag.metadata.gazetteer``, data of the jionlp package).
+``rag.ingest.metadata.gazetteer``, data of the jionlp package).
 """
 
 from __future__ import annotations
@@ -131,9 +131,9 @@ def _sub_unprotected(pattern: re.Pattern, repl, text: str, mask: list[bool], cou
 
 
 def _place_mentions(text: str) -> list[tuple[object, int, int]]:
-    """``(Place, start, end)`` of each place ``text`` names (``rag.metadata.find_places``: full names and
+    """``(Place, start, end)`` of each place ``text`` names (``rag.ingest.metadata.find_places``: full names and
     province/prefecture short names of the gazetteer), in order."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     out = []
     for place, start in find_places(text):
@@ -171,7 +171,7 @@ def swap_region(question: str, to_region: str | None, side: str | None, written:
     mask = protected_mask(question, titles)
     total = 0
     if to_region:
-        from rag.references import bare_region
+        from rag.ingest.metadata import bare_region
 
         mentions = [m for m in _place_mentions(question) if not any(mask[m[1]:m[2]])]
         if mentions and mentions[0][0].name != to_region:

@@ -9,11 +9,11 @@
 * English words are mapped to the documents' terms through the glossary ``rag/data/glossary_en_zh.json``
   (common policy words, longest phrase first, plural/-ing/-ed forms reduced) and place names written in
   pinyin (Sichuan, Hangzhou, Zhejiang Province) through the administrative-division gazetteer
-  (``rag.metadata.gazetteer``; the pinyin of its province and prefecture names from jionlp's
+  (``rag.ingest.metadata.gazetteer``; the pinyin of its province and prefecture names from jionlp's
   dictionaries), places of the indexed documents first. Years and numbers are kept.
 * An English question whose content words are mostly not in the glossary is not guessed at: offline its
   answer is ``ASK_IN_CHINESE`` (one line in both languages; text that is no English sentence — code,
-  markup, stray words — goes on to the no-content refusal of ``rag.refusal``); with an LLM configured the question goes on
+  markup, stray words — goes on to the no-content refusal of ``rag.answer.refusal``); with an LLM configured the question goes on
   as written and the LLM's query rewriting translates it (``prompts/rewrite.md``).
 """
 
@@ -26,7 +26,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary_en_zh.json"
+from rag.settings import DATA_DIR
+
+GLOSSARY_PATH = DATA_DIR / "glossary_en_zh.json"
 ASK_IN_CHINESE = ("请用中文提问：文件均为中文，这个英文问题无法可靠地对应到文件用语。"
                   " Please ask in Chinese: the documents are in Chinese and this question could not be mapped to their terms.")
 MIN_COVERAGE = 0.5
@@ -126,8 +128,8 @@ def pinyin(name: str) -> str:
 def _place_names(regions: tuple[str, ...]) -> dict[str, str]:
     """Plain pinyin → Chinese short name of the provinces and prefectures of the gazetteer; ``regions``
     (the indexed documents' regions) win when two places sound alike."""
-    from rag.metadata import gazetteer
-    from rag.references import bare_region
+    from rag.ingest.metadata import gazetteer
+    from rag.ingest.metadata import bare_region
 
     out: dict[str, str] = {}
     seen: dict[str, int] = {}

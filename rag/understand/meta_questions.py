@@ -3,8 +3,8 @@ question asks for (issuer, date, number, period, validity, status, level, which 
 newest/oldest), whether it asks about nothing else (``asks_about_document``), and which version of a
 title it asks for (现行/最新 or 修订前/旧版, ``version_order``).
 
-The planner marks a question as being about a document (``rag.query.QueryPlan.about_document``);
-``rag.meta_answers.metadata_answer`` then answers it from the documents' metadata. Content questions
+The planner marks a question as being about a document (``rag.understand.query.QueryPlan.about_document``);
+``rag.answer.meta_answers.metadata_answer`` then answers it from the documents' metadata. Content questions
 that merely contain 部门/层级/最新 ("氢能产业由哪个部门牵头推进", "提升产业层级", "最新的产业方向") are
 not metadata questions.
 """
@@ -109,11 +109,11 @@ def content_words(question: str) -> list[str]:
     """The content focus of a question about a document: its words other than document references
     (``_strip_references``), the words of the asked metadata attributes (``_META_FIELDS``, ``_NEWEST``)
     and ``FILLER`` words (jieba tokens of ≥ 2 characters), and the places it names (gazetteer names:
-    they scope the document, ``rag.references``). "某市那份制造业规划管到哪年？" → [];
+    they scope the document, ``rag.understand.references``). "某市那份制造业规划管到哪年？" → [];
     "规划中氢能产业由哪个部门牵头推进？" → ["氢能", "产业", "牵头", "推进"]."""
     import jieba
 
-    from rag.references import _masked, _place_spans
+    from rag.understand.references import _masked, _place_spans
 
     rest = _strip_references(question)
     rest = _masked(rest, _place_spans(rest))

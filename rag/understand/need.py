@@ -1,5 +1,5 @@
 """The question's information need and the values it asks for (question analysis; computed once per
-question on ``rag.query.QueryPlan.asked_values``, read by retrieval, answering and the refusal signals).
+question on ``rag.understand.query.QueryPlan.asked_values``, read by retrieval, answering and the refusal signals).
 
 * ``need_clause`` — the question without the clauses in which a company describes itself.
 * ``VALUE_KINDS`` / ``asked_kinds`` — the kind of one value asked (a time, a number, a place, an
@@ -28,11 +28,11 @@ ORG_NAME = re.compile(r"(?<!有关)(?<!相关)(?<!牵头)(?<!主管)(?<!职能)(
 
 
 def _city_pattern() -> str:
-    """A regex alternation of every prefecture-level city's names in the gazetteer (``rag.metadata``:
+    """A regex alternation of every prefecture-level city's names in the gazetteer (``rag.ingest.metadata``:
     full and short, 绵阳 and 绵阳市): a city named without 市 names a place too. Built once."""
     global _CITY_NAMES
     if _CITY_NAMES is None:
-        from rag.metadata import gazetteer
+        from rag.ingest.metadata import gazetteer
 
         names = {n for p in gazetteer() if p.level == "city" for n in (p.name, *p.aliases) if len(n) >= 2}
         _CITY_NAMES = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
@@ -227,7 +227,7 @@ def asked_quantity(need: str) -> re.Pattern | None:
     return None
 
 
-# The words of ``rag.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
+# The words of ``rag.answer.extractive.ASKS_LIST`` that ask for several items (哪些, 哪几/哪三/哪5, 包括,
 # 几大, 列举/列一下/罗列, 都有啥/都有什么, 分别是/分别有/分别指 but not 分别是怎么/分别是多少): ASKS_LIST's 重点/有什么/主要方向 and a
 # bare 分别 (分别怎么部署, a comparison) also open questions that want one passage, which an added
 # continuation would push down.
@@ -237,7 +237,7 @@ LIST_QUESTION = re.compile(r"哪些|哪[几两二三四五六七八九十\d]|包
 
 def asks_list(question: str) -> bool:
     """True when ``question`` asks for a list of items (``LIST_QUESTION``; a subset of
-    ``rag.extractive.ASKS_LIST``): "某市未来产业的六大重点培育领域是哪些？" → True,
+    ``rag.answer.extractive.ASKS_LIST``): "某市未来产业的六大重点培育领域是哪些？" → True,
     "到2027年要培育多少家领军企业？" → False."""
     return LIST_QUESTION.search(question) is not None
 

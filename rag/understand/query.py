@@ -1,7 +1,7 @@
 """Query planning: from a question to what the retrievers search for.
 
 * **document references** — titles, short names, document numbers and references resolved from
-  manifest fields (kind word, era, region, period, title words) live in ``rag.references`` (its
+  manifest fields (kind word, era, region, period, title words) live in ``rag.understand.references`` (its
   names are re-exported here); each reference becomes a ``Scope``;
 * **compared scopes** — a question that compares (分别, 各自, 有什么不同, an evolution) or names two
   or more distinct documents gets one sub-query per scope (the question without the reference words)
@@ -26,7 +26,7 @@
   (``changed_version_groups``, ``changed_first``), any other question naming such a title searches
   mainly the version it asks for — the year it names, the earliest for 修订前/旧版, else the latest
   (``other_versions``); a short form the documents never write (非遗, 营收) is planned as the long form
-  the corpus writes (非物质文化遗产, 营业收入: ``rag.abbreviations``) — for references always, for the
+  the corpus writes (非物质文化遗产, 营业收入: ``rag.understand.abbreviations``) — for references always, for the
   search unless it is a title word of the named document.
 """
 
@@ -39,13 +39,26 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rag.references import (  # noqa: F401  (re-exported: ``from rag.query import …`` keeps working)
-    _EVOLUTION, _KIND_WORD, MAX_REFERENCE_CHARS, DocumentCues, _topic_words,
-    bare_region, document_cues, document_scopes, indexed_regions, is_comparison, plan_era, reference_mentions,
-    UnmatchedReference, referenced_documents, referenced_regions, region_words, resolve_reference,
-    unmatched_document)
-from rag.meta_questions import asks_about_document  # noqa: F401  (re-exported)
-from rag.need import asks_list
+from rag.understand.references import (DocumentCues,
+                                       MAX_REFERENCE_CHARS,
+                                       UnmatchedReference,
+                                       _EVOLUTION,
+                                       _KIND_WORD,
+                                       _topic_words,
+                                       document_cues,
+                                       document_scopes,
+                                       indexed_regions,
+                                       is_comparison,
+                                       plan_era,
+                                       reference_mentions,
+                                       referenced_documents,
+                                       referenced_regions,
+                                       region_words,
+                                       resolve_reference,
+                                       unmatched_document)
+from rag.ingest.metadata import bare_region
+from rag.understand.meta_questions import asks_about_document  # noqa: F401  (re-exported)
+from rag.understand.need import asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 
 
@@ -124,10 +137,10 @@ class QueryPlan:
     ``OTHER_VERSION_SHARE`` of the weight; ``asks_penalty``: the question asks about the consequence of
     a violation (``PENALTY_QUESTION``: 罚多少, 有什么后果) — the articles citing a top hit's article
     (违反本条例第X条…的，处…罚款) are placed right after it; ``unmatched_reference``: a document the
-    question names that no indexed document matches (``rag.references.unmatched_document``: 重庆市的生活垃圾
+    question names that no indexed document matches (``rag.understand.references.unmatched_document``: 重庆市的生活垃圾
     分类条例 when no 重庆市 document is about 生活垃圾), with its words and the place's titles — the answer
     says so instead of stating other documents' facts; ``asked_values``: the evidence patterns of the
-    values the question asks for (``rag.need.asked_values``: an amount of money for 罚多少/奖励金额,
+    values the question asks for (``rag.understand.need.asked_values``: an amount of money for 罚多少/奖励金额,
     a duration for 多少天内/多久, a year or date for 何时, a number, a place, an organisation …), one per
     asked kind — the retriever ranks the candidate passages stating an amount, a duration or a date
     (``value_rows``)."""
@@ -330,9 +343,9 @@ def other_versions(question: str, scopes, docs: dict) -> tuple[str, ...]:
     """The documents of the question's scopes that are versions of one title (same normalised title, every
     version dated) other than the one the question asks for: the version dated in a year the question
     names ("2007年那版", "2024年修改后"), else the earliest for 修订前/原来/旧版 … and the latest otherwise —
-    the version in force unless the question says which (``rag.meta_answers`` version words). () for a
+    the version in force unless the question says which (``rag.answer.meta_answers`` version words). () for a
     scope of one document or of several titles. ``scopes``: ``Scope`` list; ``docs``: doc_id → DocumentMeta."""
-    from rag.meta_questions import _EARLIER_VERSION, _LATER_VERSION
+    from rag.understand.meta_questions import _EARLIER_VERSION, _LATER_VERSION
 
     out: list[str] = []
     years = set(_YEAR.findall(question))
@@ -363,10 +376,10 @@ MIN_IMPLICIT_WORDS = 2  # topic words it shares with the names (one word, 代表
 def implicit_scope(question: str, index, region: str) -> list[Scope]:
     """The document a question names only by its region and topic words ("杭州单位不按规定分类投放生活
     垃圾…" → 杭州市生活垃圾管理条例): the documents of ``region`` whose names share most of the question's
-    topic words (``rag.references.resolve_reference`` on the whole question, restricted to the region), when
+    topic words (``rag.understand.references.resolve_reference`` on the whole question, restricted to the region), when
     they are at most ``MAX_IMPLICIT_DOCS`` of one title and not every document of the region; [] otherwise.
     The scope is ``implicit``: its in-document ranking gets ``IMPLICIT_SHARE`` of the routing weight."""
-    from rag.references import _cues
+    from rag.understand.references import _cues
 
     cues, topics = _cues(index)
     local = tuple(c for c in cues if c.region == region)
@@ -509,19 +522,19 @@ _PARTICLES = re.compile(r"[的之了]")  # "要培育发展的未来产业" name
 
 def prepare_index(index, settings=None) -> None:
     """Build, once per loaded index, everything a question would otherwise build on its first use (called
-    when the index is loaded: ``rag.retrieval.HybridRetriever``), so that the first question of a process
+    when the index is loaded: ``rag.retrieve.hybrid.HybridRetriever``), so that the first question of a process
     costs what a later one does: the section labels, headings and their automata, the normalised corpus
     text, the documents' names, cues and topic words, the cards, the jieba dictionary, the abbreviation
-    cache (``rag.abbreviations``) and the concept list of ``settings``. Thread-safe (one build per index)."""
+    cache (``rag.understand.abbreviations``) and the concept list of ``settings``. Thread-safe (one build per index)."""
     if getattr(index, "_prepared", False):
         return
     with _PREPARE_LOCK:
         if getattr(index, "_prepared", False):
             return
-        from rag.abbreviations import prepare_abbreviations
-        from rag.index import card_rows
-        from rag.metadata import _place_index
-        from rag.references import _cues, _docs_lookup
+        from rag.understand.abbreviations import prepare_abbreviations
+        from rag.index.store import card_rows
+        from rag.ingest.metadata import _place_index
+        from rag.understand.references import _cues, _docs_lookup
 
         penalty_sections(index)  # chunk_section_labels
         _heading_automata(index)  # section_headings
@@ -544,8 +557,8 @@ _PREPARE_LOCK = threading.Lock()
 
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
-    from rag.abbreviations import abbreviation_matches, expand_abbreviations
-    from rag.need import asked_values
+    from rag.understand.abbreviations import abbreviation_matches, expand_abbreviations
+    from rag.understand.need import asked_values
 
     asked = question
     values = tuple(asked_values(asked))  # 罚多少 → an amount in 元, 多久 → a duration: once per question
@@ -653,7 +666,7 @@ def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:
     """True when a document of ``region`` applies in one of ``regions`` or within it: the same region, the
     province of a named city (a province's regulations apply in its cities), or a city of a named
     province (a province question may use its cities' documents). Provinces from the gazetteer
-    (``rag.metadata.find_places``)."""
+    (``rag.ingest.metadata.find_places``)."""
     if not region:
         return False
     mine = _province_of(region)
@@ -670,7 +683,7 @@ def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:
 def _province_of(region: str) -> str | None:
     """The full name of the province a full division name lies in (itself for a province or a
     municipality), from the gazetteer; None when the name is not a division."""
-    from rag.metadata import find_places
+    from rag.ingest.metadata import find_places
 
     found = [p for p, start in find_places(region, short_names=False) if start == 0 and p.name == region]
     return found[0].province if found else None

@@ -24,19 +24,12 @@ import re
 import threading
 from dataclasses import dataclass
 
-from rag.eras import FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
+from rag.understand.eras import FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
+from rag.ingest.metadata import bare_region
 from rag.text import normalize
 
 
 _SPECIAL_ZONE = re.compile(r"^(?:经济特区|特区)")  # 深圳经济特区数据条例: the zone word belongs to the place
-
-
-def bare_region(region: str | None) -> str | None:
-    """A region's name without its division suffix (北京市 → 北京, 广东省 → 广东, 杭州市 → 杭州); names
-    of two characters or fewer, and other divisions (自治区, 县), stay as they are."""
-    if region and len(region) > 2 and region[-1] in "省市":
-        return region[:-1]
-    return region
 
 
 def derived_names(meta) -> tuple[str, ...]:
@@ -121,7 +114,7 @@ _NOT_A_CITY_WORD = re.compile(r"[城都超]市")  # 城市里, 都市, 超市 ar
 
 def _place_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the places ``text`` names (gazetteer full and short names: 某某省, 某某市, 某某)."""
-    from rag.metadata import _place_index
+    from rag.ingest.metadata import _place_index
 
     _by_name, full_rx, short_rx = _place_index()
     spans = [m.span() for m in full_rx.finditer(text)]
@@ -186,7 +179,7 @@ _LEVEL_RANK = {"county": 0, "city": 1, "province": 2}
 def _level_rank(region: str) -> int:
     """0 for a county, 1 for a prefecture, 2 for a province-level division (gazetteer; 1 when unknown):
     a question naming a city and its province ("作为某省省会，某市…") is first about the narrower one."""
-    from rag.metadata import _place_index
+    from rag.ingest.metadata import _place_index
 
     places = _place_index()[0].get(region, [])
     return min((_LEVEL_RANK[p.level] for p in places), default=1)
@@ -227,7 +220,7 @@ _EVOLUTION = re.compile(r"延续|演变|演进|沿革|一脉相承|一路|历次
 
 
 def plan_era(meta) -> str | None:
-    """The five-year-plan era of a document ("十二五", ``rag.eras``): named in its title, or derived from
+    """The five-year-plan era of a document ("十二五", ``rag.understand.eras``): named in its title, or derived from
     a stated period that is exactly one five-year-plan period (2011–2015 the 12th)."""
     return era_in(meta.title or "") or era_of_period(meta.period_start, meta.period_end)
 
@@ -236,7 +229,7 @@ def plan_era(meta) -> str | None:
 class DocumentCues:
     """What a question may call a document by, all from its manifest entry: ``names`` (title and
     short names, normalised, quotes removed), ``kinds`` (规划/方案/意见… its title uses), ``era``
-    (十一五/十二五, ``rag.eras``), ``region`` and its bare name (某省 → 某, 某某市 → 某某), ``level_char`` (省/市), ``period``."""
+    (十一五/十二五, ``rag.understand.eras``), ``region`` and its bare name (某省 → 某, 某某市 → 某某), ``level_char`` (省/市), ``period``."""
 
     doc_id: str
     names: str

@@ -15,7 +15,7 @@ expect = sync_api.expect
 def test_upload_queue_shows_each_files_status(new_page, tmp_path, artifacts_dir, monkeypatch):
     import threading
 
-    from rag import kb
+    from rag.index import kb
 
     release, real = threading.Event(), kb.reindex
 

@@ -65,7 +65,7 @@ def app_settings(tmp_path_factory):
         mp.setenv("RAG_LLM", "off")
         mp.delenv("RAG_CHROMA_HOST", raising=False)
         mp.setenv("RAG_EMBEDDINGS", "lsa")
-        from rag.ingest import ingest
+        from rag.index.build import ingest
         from rag.settings import Settings
 
         settings = Settings.from_env()

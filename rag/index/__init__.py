@@ -1,0 +1,5 @@
+"""Stage 2 — the index: building it incrementally and atomically from the ingest stage's chunks
+(``build``, its worker processes ``workers``), the stored generations and the loaded index (``store``:
+Chroma, embedded or server, the bm25s lexical index, token counts), the embedders (``embeddings``: LSA
+fitted at ingest or an OpenAI-compatible model) and the knowledge base a user manages (``kb``).
+Imports the ingest stage and the base modules."""

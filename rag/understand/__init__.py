@@ -1,0 +1,5 @@
+"""Stage 3 — understanding the question: one analysis per question (``query.QueryPlan``), document
+references and places (``references``), abbreviations learnt from the corpus (``abbreviations``),
+five-year-plan eras (``eras``), English or mixed questions (``language``), follow-ups
+(``conversation``), the information need and asked values (``need``), questions about a document
+itself (``meta_questions``). Imports the index and ingest stages and the base modules."""
