@@ -26,10 +26,12 @@ Sets (``--sets``; default ``dev``, the four tuning sets):
 whose working directory is ``--tree``, through the ``rag`` console entry point the tree's pyproject.toml
 names (so the tree's own code runs, wherever its modules live). Every run gets a fresh data directory
 (a temporary one, removed afterwards, unless ``--data-dir``), so the index is built by the code under test;
-``RAG_LLM=off`` (the LLM path is not deterministic) and ``RAG_TODAY`` pinned (notices depend on the date:
-``--today``, default ``$RAG_TODAY`` or 2026-12-01). ``DIR/run.json`` records the tree, its git commit and
-whether it had uncommitted changes, the commands, the RAG_* environment and each set's wall time. ``--config``
-and ``--set`` are passed to ``rag eval`` (e.g. to show that ``compare`` notices a changed setting).
+``RAG_LLM=off`` (the LLM path is not deterministic), ``RAG_TODAY`` pinned (notices depend on the date:
+``--today``, default ``$RAG_TODAY`` or 2026-12-01) and ``RAG_CORPUS_DIR`` unset (the bundled corpus is the
+tree's). ``DIR/run.json`` records the tree, its git commit and whether it had uncommitted changes, the
+commands, the RAG_* environment and each set's wall time (``compare`` notes when the runs' date, config,
+overrides or environment differ). ``--config`` and ``--set`` are passed to ``rag eval`` (e.g. to show that
+``compare`` notices a changed setting).
 
 ``compare`` reads ``DIR/<set>/records.jsonl`` (and ``summary.json``) of both directories, matches records by
 ``id`` and compares every field except ``IGNORED_RECORD_FIELDS`` (the per-stage timings); summaries are
@@ -154,7 +156,8 @@ def run(out: Path, sets: list[str], tree: Path = REPO_ROOT, data_dir: Path | Non
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "RAG_LLM": "off", "RAG_TODAY": today, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("RAG_DATA_DIR", None)
+    for key in ("RAG_DATA_DIR", "RAG_CORPUS_DIR"):  # the data dir is --data-dir; the bundled corpus the tree's
+        env.pop(key, None)
     manifest = {
         "tree": str(tree), "git_commit": _git(tree, "rev-parse", "HEAD"),
         "git_uncommitted": (lambda s: None if s is None else bool(s))(_git(tree, "status", "--porcelain")),
@@ -303,7 +306,7 @@ def compare(dir_a: Path, dir_b: Path, show: int = 5, out=None) -> int:
     if not common:
         raise BadInput(f"{dir_a} ({', '.join(sets_a)}) and {dir_b} ({', '.join(sets_b)}) share no set")
     ma, mb = _manifest(dir_a), _manifest(dir_b)
-    for key in ("today", "config", "overrides"):
+    for key in ("today", "config", "overrides", "env"):
         if ma.get(key) != mb.get(key):
             print(f"note: the runs differ in {key}: A {ma.get(key)!r}, B {mb.get(key)!r}", file=out)
     same = True
