@@ -148,7 +148,7 @@ class Settings:
     # adds a ranking of the candidate passages stating one (rag.retrieve.hybrid.value_rows); off for the comparison table
     use_value_ranking: bool = True
     # rag.answer.refusal / rag.answer.answerability (extractive answers). The refusal is one decision of a fitted model
-    # (rag/answerability_model.json) after three hard rules (no content, no shared word, a place no
+    # (rag/answer/answerability_model.json) after three hard rules (no content, no shared word, a place no
     # document covers); the min_* values below are no refusal thresholds of their own.
     # Not read by the refusal decision any more (kept for the eval summary and older configurations):
     min_evidence_coverage: float = 0.1

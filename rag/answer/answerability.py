@@ -27,7 +27,7 @@ takes its training mean: it then pushes neither way. The refusal's reason is the
 reason of its *decisive feature*: the feature with the largest push towards refusal,
 coef × standardised value, among those that carry a reason.
 
-The fitted model is the data file ``rag/answerability_model.json`` (feature names, mean, scale,
+The fitted model is the data file ``rag/answer/answerability_model.json`` (feature names, mean, scale,
 coefficients, intercept, threshold and what it was fitted on, with the grouped and leave-one-corpus-out
 scores); ``rag.eval.answerability_fit`` refits it on the tuning questions (see there).
 """

@@ -14,7 +14,7 @@ cross-validation on all tuning questions keeps refusal recall ≥ 0.80 and answe
 that no left-out corpus has more than 5 % of its answerable questions refused, then refusal recall. It
 reports the leave-one-corpus-out scores per corpus beside those of all features with weight 1.
 
-The fitted model is the data file ``rag/answerability_model.json`` (feature names, mean, scale,
+The fitted model is the data file ``rag/answer/answerability_model.json`` (feature names, mean, scale,
 coefficients, intercept, threshold and what it was fitted on, with the grouped and leave-one-corpus-out
 scores). Refit it with::
 
