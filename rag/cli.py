@@ -275,6 +275,8 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    from rag.pipeline import Delta, Final, Replace
+
     qa = _ready_qa(args)
     filters = _checked_filters(args, qa)
     if args.json or args.jsonl:
@@ -284,16 +286,17 @@ def cmd_ask(args) -> int:
     answer = None
     streamed = False
     for event in qa.ask_stream(args.question, args.k, filters):
-        if event["type"] == "delta" and qa.llm_enabled:
-            sys.stdout.write(event["text"])
-            sys.stdout.flush()
-            streamed = True
-        elif event["type"] == "reset":  # what was streamed is replaced: say so, then print the answer
-            if streamed:
-                sys.stdout.write(f"\n〔以上为大模型的原始输出，作废：{event.get('reason') or '已替换'}；以下为答案〕\n")
-            streamed = False
-        elif event["type"] == "final":
-            answer = event["answer"]
+        match event:
+            case Delta(text) if qa.llm_enabled:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                streamed = True
+            case Replace(reason=reason):  # what was streamed is replaced: say so, then print the answer
+                if streamed:
+                    sys.stdout.write(f"\n〔以上为大模型的原始输出，作废：{reason or '已替换'}；以下为答案〕\n")
+                streamed = False
+            case Final(answer=final):
+                answer = final
     print(format_answer(answer, skip_text=streamed, llm_enabled=qa.llm_enabled))
     return 0
 

@@ -3,7 +3,7 @@
     qa = PolicyQA(Settings.from_env())
     hits = qa.retrieve("到2027年要打造几个千亿级产业集群？", k=5)      # retrieval only
     answer = qa.ask("到2027年要打造几个千亿级产业集群？")              # Answer (extractive or LLM)
-    for event in qa.ask_stream(question): ...                            # {"type": "delta"|"final", …}
+    for event in qa.ask_stream(question): ...                            # Hits, Preview, Delta, Replace, Final
 
 Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``
 (any LangChain chat model) is given — LLM-first: the LLM is asked even when the offline refusal rules
@@ -12,6 +12,10 @@ configured server the question is also rewritten into the documents' wording (``
 fused by RRF) and, with ``RAG_RERANK_BASE_URL``, the fused candidates are reranked (``rag.retrieve.rerank``).
 A failing LLM, rewrite or reranker falls back (extractive answer / original query / fused order) with a
 notice; all LLM steps end by ``settings.llm_budget_s`` after the question arrived.
+
+``ask_stream`` yields typed records (``AnswerEvent``, defined below) in the order
+``Hits → Preview? → Hits? → Delta* → Replace? → Final``; ``Replace`` is where the streamed LLM text gives
+way to the citation-checked answer or, after an LLM failure, to the extractive one.
 
 Several processes (``rag ui``, ``rag ask --jsonl``, any ``PolicyQA``) may share one data directory: a
 ``PolicyQA`` checks ``index/CURRENT.json`` (one ``os.stat``) when a question starts and loads the new
@@ -23,7 +27,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, InvalidQuestionError
@@ -44,6 +48,69 @@ from rag.types import Answer, Citation, Hit
 
 REFUSAL_TEXT = "文件中未找到与该问题直接相关的内容。以下列出最接近的段落，仅供参考。"
 LLM_FALLBACK = "{reason}，以下为原文摘录（抽取式答案）。"
+
+
+# --- streamed answer events (``PolicyQA.ask_stream``) ----------------------------------------------
+# One answer yields, in this order:   Hits → Preview? → Hits? → Delta* → Replace? → Final
+# (Preview only with an LLM; the second Hits only when query rewriting or reranking changed the passages;
+# Replace at most once, only with an LLM). Consumers dispatch with ``isinstance`` or ``match``.
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The passages the answer is built from (``hits``: ranked ``Hit`` list, rank 1 first; empty for a
+    question answered without retrieval, e.g. one not in Chinese). Always the first event; with an LLM it
+    is emitted a second time, right after ``Preview``, when query rewriting or reranking changed the
+    passages — the later list replaces the earlier one."""
+
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The extractive ``Answer`` (cited source sentences), to show while the LLM writes. LLM mode only,
+    emitted once, right after the first ``Hits``. When the LLM fails, ``Replace`` and ``Final`` carry the
+    extractive answer (composed again from the passages of a second ``Hits``, if there is one)."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer text, to append to what was shown. Offline: exactly one, the whole extractive
+    answer. LLM mode: the model's tokens as they arrive (zero or more; the raw reply, before its markers
+    are cleaned — ``Final.answer.text`` is the authoritative text)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Replace:
+    """The text streamed by the ``Delta`` events so far is replaced by ``text``: show ``text`` instead
+    (``Final.answer.text`` is the authoritative text). LLM mode only, at most once, after the deltas and
+    before ``Final``; ``reason`` is a Chinese phrase for the user:
+
+    * the citation-checked LLM answer, when ``rag.answer.llm.ground`` removed or re-cited sentences whose
+      figure or named body does not stand in the cited passages (``reason`` “已按引文核对大模型答案”);
+    * the extractive answer after an LLM failure — the server failed or timed out, the reply was empty,
+      cut off or filtered, or no cited sentence was left after the figure check (``reason`` says which, as
+      does the final answer's first notice; deltas may have been streamed before the failure, or none).
+    (Formerly the ``{"type": "reset"}`` dict event.)"""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The complete ``Answer`` (text, mode, refused, citations, hits, notices, timings_ms, grounding).
+    Always the last event, exactly once."""
+
+    answer: Answer
+
+
+AnswerEvent = Hits | Preview | Delta | Replace | Final
+"""One event of ``PolicyQA.ask_stream`` (order above)."""
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -95,13 +162,13 @@ def current_signature(settings: Settings) -> tuple[int, int, int] | None:
 
 
 def _delta_events(pieces):
-    """``{"type": "delta", "text"}`` per text piece of the generator ``pieces``; returns its return value."""
+    """A ``Delta`` per text piece of the generator ``pieces``; returns its return value."""
     while True:
         try:
             piece = next(pieces)
         except StopIteration as done:
             return done.value
-        yield {"type": "delta", "text": piece}
+        yield Delta(piece)
 
 
 class PolicyQA:
@@ -317,24 +384,26 @@ class PolicyQA:
         """Answer with citations (see ``ask_stream``); returns the final Answer."""
         final = None
         for event in self.ask_stream(question, k, filters):
-            if event["type"] == "final":
-                final = event["answer"]
+            if isinstance(event, Final):
+                final = event.answer
         return final
 
-    def ask_stream(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[dict]:
-        """Yield events: ``{"type": "hits", "hits"}``, then ``{"type": "delta", "text"}`` pieces of the
-        answer (LLM mode streams tokens), then ``{"type": "final", "answer": Answer}``.
+    def ask_stream(self, question: str, k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[AnswerEvent]:
+        """Yield the answer as typed events (``AnswerEvent``), in this order::
 
-        LLM mode also yields ``{"type": "preview", "answer": Answer}`` (the extractive answer, to show
-        while the LLM writes) before the first delta, and ``{"type": "reset", "text", "reason"}`` when
-        the streamed text is replaced: by the extractive answer (the LLM failed, timed out, replied empty
-        or cut off, or none of its figures stood in the passages) or by the checked answer (sentences
-        removed or re-cited by ``rag.answer.llm.ground``). The LLM's part (requests, retries, waits) ends by
-        ``settings.llm_budget_s`` seconds after the question arrived.
+            Hits → Preview? → Hits? → Delta* → Replace? → Final
+
+        ``Hits`` (the passages), then offline one ``Delta`` with the whole extractive answer, or with an
+        LLM: ``Preview`` (the extractive answer, to show while the LLM writes), the LLM's tokens as
+        ``Delta`` pieces, and ``Replace`` when the streamed text is replaced — by the extractive answer
+        (the LLM failed, timed out, replied empty or cut off, or no cited sentence survived the figure check)
+        or by the checked answer (sentences removed or re-cited by ``rag.answer.llm.ground``); ``Final``
+        (the ``Answer``) last. The LLM's part (requests, retries, waits) ends by ``settings.llm_budget_s``
+        seconds after the question arrived.
 
         LLM-first: with an LLM the answer is the LLM's even when the offline refusal rules refuse (a
         notice “提示：离线核对规则认为文件可能没有直接回答该问题…” is added; their refusal is the fallback).
-        With query rewriting or a reranker (``_expand``) a second ``{"type": "hits"}`` event follows the
+        With query rewriting or a reranker (``_expand``) a second ``Hits`` event follows the
         preview when the passages changed; notices of a failed rewrite or rerank come last.
 
         The whole answer uses the index that was live when it started (``pinned``): ``index`` read
@@ -347,7 +416,7 @@ class PolicyQA:
         with self.pinned():
             yield from self._ask_stream(q, t0, k, filters)
 
-    def _ask_stream(self, q: str, t0: float, k: int | None, filters: Filters) -> Iterator[dict]:
+    def _ask_stream(self, q: str, t0: float, k: int | None, filters: Filters) -> Iterator[AnswerEvent]:
         """``ask_stream`` for a validated question ``q`` received at ``t0`` (perf_counter seconds).
 
         An English (or mixed) question is searched and answered extractively in the documents' Chinese
@@ -363,26 +432,26 @@ class PolicyQA:
             answer = Answer(q, prep.reply, "extractive", True, [], [],
                             ["未作答的原因：问题不是中文，且无法对应到文件用语（question not in Chinese）。"],
                             {"retrieve": 0.0, "answer": 0.0, "total": (time.perf_counter() - t0) * 1000})
-            yield {"type": "hits", "hits": []}
-            yield {"type": "delta", "text": answer.text}
-            yield {"type": "final", "answer": answer}
+            yield Hits([])
+            yield Delta(answer.text)
+            yield Final(answer)
             return
         asked, q = q, prep.query  # ``q`` is searched and rewritten (the LLM translates it), ``asked`` answered
         plan = plan_query(q, retriever.index, self.settings)
         k = _check_k(k, self.settings)
         deadline = t0 + self.settings.llm_budget_s
         hits = retriever.retrieve(q, k, filters, plan=plan)
-        yield {"type": "hits", "hits": hits}
+        yield Hits(hits)
         extractive = self._extractive(q, hits, plan, filters)
         if self.llm_enabled:
-            yield {"type": "preview", "answer": extractive}  # shown until the LLM's answer is ready
+            yield Preview(extractive)  # shown until the LLM's answer is ready
         expand_notices: list[str] = []
         if self.rewriting_enabled or self.rerank_enabled:
             # LLM query rewriting (fused by RRF) and reranking of the fused candidates, each bounded
             expanded, expand_notices = self._expand(q, k, filters, plan, hits, deadline)
             if [h.chunk.chunk_id for h in expanded] != [h.chunk.chunk_id for h in hits]:
                 hits = expanded
-                yield {"type": "hits", "hits": hits}
+                yield Hits(hits)
                 extractive = self._extractive(q, hits, plan, filters)
         t1 = time.perf_counter()
         if self.llm_enabled:
@@ -395,11 +464,11 @@ class PolicyQA:
                                       + "，请对照引文核实。")
         else:
             answer = extractive
-            yield {"type": "delta", "text": answer.text}
+            yield Delta(answer.text)
         answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices, *expand_notices])
         t2 = time.perf_counter()
         answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
-        yield {"type": "final", "answer": answer}
+        yield Final(answer)
 
     # --- modes -----------------------------------------------------------------------------
     def extractive_answer(self, question: str, hits: list[Hit]) -> Answer:
@@ -509,7 +578,7 @@ class PolicyQA:
                 return (yield from self._fallback(extractive, "大模型答案中的数字未能在所引段落中找到", grounding,
                                                   notices))
         if text != cleaned:
-            yield {"type": "reset", "text": text, "reason": "已按引文核对大模型答案"}
+            yield Replace(text, "已按引文核对大模型答案")
         text, cited = clean_markers(text, len(hits))
         citations = citations_for(text, cited, hits)
         return Answer(question, text, "llm", refused, citations, hits,
@@ -517,6 +586,6 @@ class PolicyQA:
 
     def _fallback(self, extractive: Answer, failure: str, grounding: dict | None = None, notices=()):
         """Replace what was streamed by the extractive answer; the notice says why (``failure``)."""
-        yield {"type": "reset", "text": extractive.text, "reason": failure}
+        yield Replace(extractive.text, failure)
         notice = LLM_FALLBACK.format(reason=failure)
         return replace(extractive, notices=[notice, *notices, *extractive.notices], grounding=grounding)

@@ -71,6 +71,7 @@ class _QA:
         self.settings, self.index, self.calls = settings, _Index(), []
 
     def ask_stream(self, question, k=None, filters=None):
+        from rag.pipeline import Final, Hits
         from rag.types import Answer, Chunk, Citation, Hit
 
         self.calls.append((question, filters))
@@ -80,8 +81,8 @@ class _QA:
                  for i, hit in enumerate(hits)]
         answer = Answer(question, "本条例自公布之日起施行。[1][2]", "extractive", False, cites, hits, [],
                         {"retrieve": 1.0, "answer": 1.0, "total": 2.0})
-        yield {"type": "hits", "hits": hits}
-        yield {"type": "final", "answer": answer}
+        yield Hits(hits)
+        yield Final(answer)
 
 
 def test_chat_asks_back_then_answers_the_chosen_document(tmp_path):

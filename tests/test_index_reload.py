@@ -115,7 +115,7 @@ def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shar
     the other loads the generation another process wrote into the same collection; both keep working."""
     import rag.index.build
     from rag.index.build import ingest
-    from rag.pipeline import PolicyQA
+    from rag.pipeline import Final, Hits, PolicyQA
 
     settings, env, extra = shared_dir
     monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
@@ -123,32 +123,33 @@ def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shar
     dense = settings.with_(retrieval_mode="dense")
     first, second = PolicyQA(dense), PolicyQA(dense)
     stream = first.ask_stream(Q_EXTRA)
-    assert next(stream)["type"] == "hits"  # first is mid-answer
+    assert isinstance(next(stream), Hits)  # first is mid-answer
     proc = subprocess.run([sys.executable, "-c", FROZEN_MODEL, "ingest", str(extra)], capture_output=True,
                           text=True, encoding="utf-8", timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert EXTRA_ID in {h.chunk.doc_id for h in second.retrieve(Q_EXTRA, k=3)}  # loads the new generation
     assert EXTRA_ID not in {h.chunk.doc_id for h in first.retrieve(Q_EXTRA, k=5)}  # still its answer's index
-    assert list(stream)[-1]["type"] == "final"
+    assert isinstance(list(stream)[-1], Final)
     assert EXTRA_ID in {h.chunk.doc_id for h in first.retrieve(Q_EXTRA, k=3)}
 
 
 def test_an_answer_in_progress_keeps_its_index_the_next_question_sees_the_new_one(shared_dir):
     from rag.index.build import ingest
-    from rag.pipeline import PolicyQA
+    from rag.pipeline import Final, Hits, PolicyQA
 
     settings, _env, extra = shared_dir
     qa = PolicyQA(settings)
     stream = qa.ask_stream(Q_EXTRA)
     first = next(stream)
-    assert first["type"] == "hits"
+    assert isinstance(first, Hits)
     old = qa.index
     report = ingest(settings, [extra], keep_others=True)  # an ingest goes live mid-answer
     assert report.n_documents == 3
     events = list(stream)
     assert qa.index is not old  # the answer is over: the next read sees the new generation
-    final = events[-1]["answer"]
-    assert events[-1]["type"] == "final" and EXTRA_ID not in cited(final)
+    assert isinstance(events[-1], Final)
+    final = events[-1].answer
+    assert EXTRA_ID not in cited(final)
     assert all(c.doc_id in old.docs for c in final.citations)
     assert EXTRA_ID in cited(qa.ask(Q_EXTRA))
 
@@ -165,7 +166,7 @@ def test_index_read_between_events_is_the_answers_index(shared_dir):
     old = qa.index
     ingest(settings, [extra], keep_others=True)
     for event in stream:
-        assert qa.index is old, event["type"]
+        assert qa.index is old, type(event).__name__
 
 
 def test_an_unchanged_index_is_not_reloaded_per_question(shared_dir, monkeypatch):

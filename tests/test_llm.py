@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.llm import MARKER, citations_for, clean_markers, format_context
-from rag.pipeline import REFUSAL_TEXT, PolicyQA
+from rag.pipeline import REFUSAL_TEXT, AnswerEvent, Delta, Final, Hits, PolicyQA, Preview, Replace
 from rag.settings import Settings
 
 from core_support import Q_LEADERS
@@ -30,9 +30,9 @@ def test_fake_llm_answer_mode_markers_and_citations(built_index):
     text = "到2027年，四川要培育30家以上具有全国影响力的行业领军企业[1,2]。另有说明[9]。"
     qa = _qa(built_index, text)
     events = list(qa.ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
-    assert events[0]["type"] == "hits" and events[-1]["type"] == "final"
-    deltas = [e["text"] for e in events if e["type"] == "delta"]
+    answer = events[-1].answer
+    assert isinstance(events[0], Hits) and isinstance(events[-1], Final)
+    deltas = [e.text for e in events if isinstance(e, Delta)]
     assert len(deltas) > 1 and "".join(deltas) == text  # streamed piece by piece
     assert answer.mode == "llm" and not answer.refused
     assert "[9]" not in answer.text and "[1][2]" in answer.text and "[1,2]" not in answer.text
@@ -61,11 +61,11 @@ def test_fake_llm_refusal(built_index):
 
 def test_fake_llm_empty_answer_falls_back_to_extractive(built_index):
     events = list(_qa(built_index, "  ").ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.mode == "extractive" and not answer.refused and "30家以上" in answer.text
     assert any(n.startswith("大模型返回了空回复") for n in answer.notices), answer.notices
-    assert [e["type"] for e in events][:2] == ["hits", "preview"] and events[1]["answer"].text == answer.text
-    assert any(e["type"] == "reset" and e["text"] == answer.text for e in events)
+    assert [type(e) for e in events][:2] == [Hits, Preview] and events[1].answer.text == answer.text
+    assert any(isinstance(e, Replace) and e.text == answer.text for e in events)
 
 
 Q_REFUSED = "广东省对无人机企业的落户补贴标准是每家多少万元？"  # the offline rules refuse it
@@ -90,10 +90,82 @@ def test_fake_llm_notices_for_cited_draft(built_index):
 def test_failing_chat_model_falls_back(built_index):
     qa = PolicyQA(built_index, llm=MockModel([ConnectionError("down")]))
     events = list(qa.ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
-    assert any(e["type"] == "reset" for e in events)
+    answer = events[-1].answer
+    assert any(isinstance(e, Replace) for e in events)
     assert answer.mode == "extractive" and "30家以上" in answer.text
     assert any("大模型服务暂不可用" in n and "ConnectionError" in n for n in answer.notices)
+
+
+# --- the typed event stream (rag.pipeline.AnswerEvent): Hits → Preview? → Hits? → Delta* → Replace? → Final
+def _shape(events):
+    """The events' class names in order, a run of Delta events as one "Delta*"."""
+    out = []
+    for e in events:
+        name = "Delta*" if isinstance(e, Delta) else type(e).__name__
+        if not (name == "Delta*" and out and out[-1] == name):
+            out.append(name)
+    return out
+
+
+def _leaders_n(shared_qa):
+    """The marker [n] of the passage stating 30家以上具有全国影响力 among the top K hits."""
+    hits = shared_qa.retrieve(Q_LEADERS, k=K)
+    return next(i for i, h in enumerate(hits, start=1) if "30家以上具有全国影响力" in h.chunk.text)
+
+
+def test_events_of_an_accepted_llm_answer(built_index, shared_qa):
+    text = f"到2027年培育30家以上具有全国影响力的行业领军企业[{_leaders_n(shared_qa)}]。"
+    model = MockModel([text])
+    events = list(PolicyQA(built_index, llm=model).ask_stream(Q_LEADERS, k=K))
+    assert all(isinstance(e, AnswerEvent) for e in events)
+    assert _shape(events) == ["Hits", "Preview", "Delta*", "Final"]  # nothing replaced
+    hits, preview, final = events[0], events[1], events[-1]
+    assert preview.answer.mode == "extractive" and "30家以上" in preview.answer.text  # shown while the LLM writes
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == text  # streamed per character
+    assert final.answer.mode == "llm" and final.answer.text == text and final.answer.hits == hits.hits
+    assert model.remaining == 0 and len(model.prompts) == 1
+
+
+def test_events_of_an_llm_answer_replaced_after_the_citation_check(built_index, shared_qa):
+    n = _leaders_n(shared_qa)
+    text = f"到2027年培育30家以上具有全国影响力的行业领军企业[{n}]。对每家企业补贴金额为999万元[{n}]。"
+    events = list(PolicyQA(built_index, llm=MockModel([text])).ask_stream(Q_LEADERS, k=K))
+    assert _shape(events) == ["Hits", "Preview", "Delta*", "Replace", "Final"]
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == text  # the raw reply was streamed
+    replaced, final = events[-2], events[-1].answer
+    assert replaced.reason == "已按引文核对大模型答案" and replaced.text == final.text  # the checked answer
+    assert final.mode == "llm" and "999" not in final.text and "30家以上" in final.text
+    assert any("已删除大模型答案中 1 句" in n for n in final.notices), final.notices
+
+
+def test_events_of_an_llm_answer_failing_mid_stream(built_index):
+    model = MockModel([["到2027年，", "四川要培育", ConnectionError("connection reset by peer")]])
+    events = list(PolicyQA(built_index, llm=model).ask_stream(Q_LEADERS, k=K))
+    assert _shape(events) == ["Hits", "Preview", "Delta*", "Replace", "Final"]
+    assert [e.text for e in events if isinstance(e, Delta)] == ["到2027年，", "四川要培育"]  # what came before
+    preview, replaced, final = events[1].answer, events[-2], events[-1].answer
+    reason = "大模型回复中途出错（ConnectionError）"
+    assert replaced.reason == reason and replaced.text == final.text == preview.text  # the extractive answer
+    assert final.mode == "extractive" and "30家以上" in final.text
+    assert final.notices[0] == f"{reason}，以下为原文摘录（抽取式答案）。"
+    assert model.remaining == 0 and len(model.prompts) == 1  # an injected model is not retried
+
+
+def test_events_of_a_chat_model_failing_before_its_first_piece(built_index):
+    events = list(PolicyQA(built_index, llm=MockModel([ConnectionError("down")])).ask_stream(Q_LEADERS, k=K))
+    assert _shape(events) == ["Hits", "Preview", "Replace", "Final"]  # no delta: nothing was streamed
+    assert events[2].reason == "大模型服务暂不可用（ConnectionError）" and events[2].text == events[3].answer.text
+
+
+def test_event_records_are_frozen():
+    import dataclasses
+
+    event = Replace("答案", "原因")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.text = "改"
+    match event:
+        case Replace(text, reason):
+            assert (text, reason) == ("答案", "原因")
 
 
 def test_mock_model_answers_in_order_records_prompts_and_says_when_empty():
@@ -399,9 +471,9 @@ def test_server_streaming_answer(llm_server, llm_env):
     srv = llm_server("ok")
     qa = PolicyQA(llm_env(srv.base_url))
     events = list(qa.ask_stream(Q_LEADERS, k=K))
-    deltas = [e["text"] for e in events if e["type"] == "delta" and e["text"]]
+    deltas = [e.text for e in events if isinstance(e, Delta) and e.text]
     assert deltas == PIECES  # several delta events, in order
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.mode == "llm" and not answer.refused
     assert answer.text == "".join(PIECES)
     assert [c.n for c in answer.citations] == [1] and answer.citations[0].quote in answer.hits[0].chunk.text
@@ -503,11 +575,11 @@ def test_server_cut_off_stream_falls_back(llm_server, llm_env, capsys, finish, r
     srv = llm_server("ok", pieces=["到2027年，", "四川要培育30家以上具有全国"], finish=finish)
     qa = PolicyQA(llm_env(srv.base_url))
     events = list(qa.ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.mode == "extractive" and "30家以上具有全国影响力的行业领军企业" in answer.text
     assert answer.notices[0] == f"{reason}，以下为原文摘录（抽取式答案）。"
-    reset = next(e for e in events if e["type"] == "reset")
-    assert reset["text"] == answer.text and reset["reason"] == reason
+    reset = next(e for e in events if isinstance(e, Replace))
+    assert reset.text == answer.text and reset.reason == reason
     code, out, _err, _ = _cli(["ask", Q_LEADERS], capsys)
     head, _, tail = out.partition(f"〔以上为大模型的原始输出，作废：{reason}；以下为答案〕")
     assert code == 0 and head.startswith("到2027年，四川要培育30家以上具有全国")  # the half sentence is disowned
@@ -552,11 +624,11 @@ def test_hallucinated_number_is_removed_and_reported(llm_server, llm_env, capsys
     srv = llm_server("ok", pieces=pieces)
     qa = PolicyQA(llm_env(srv.base_url))
     events = list(qa.ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.mode == "llm" and "999" not in answer.text and "30家以上" in answer.text
     assert answer.grounding == {"claims": 2, "supported": 1, "removed": 1, "reassigned": 0}
     assert any("已删除大模型答案中 1 句" in n and "999万元" in n for n in answer.notices)
-    assert any(e["type"] == "reset" and e["text"] == answer.text for e in events)  # the streamed text is replaced
+    assert any(isinstance(e, Replace) and e.text == answer.text for e in events)  # the streamed text is replaced
     code, out, _err, _ = _cli(["ask", "--json", Q_LEADERS], capsys)
     data = json.loads(out)
     assert data["grounding"] == {"claims": 2, "supported": 1, "removed": 1, "reassigned": 0}
@@ -765,7 +837,7 @@ def test_rewrites_are_retrieved_and_fused(llm_server, llm_env, shared_qa):
     original = shared_qa.retrieve(Q_LEADERS, k=K)
     srv = llm_server("ok", rewrite=f"1. {rewrite}\n2. {Q_LEADERS}")
     events = list(PolicyQA(llm_env(srv.base_url)).ask_stream(Q_LEADERS, k=K))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     ids = [h.chunk.chunk_id for h in answer.hits]
     assert chunk.chunk_id in ids  # the rewrite's hit joined the passages by RRF
     assert {h.chunk.chunk_id for h in original[:2]} <= set(ids)  # the original's best stay in
@@ -774,7 +846,7 @@ def test_rewrites_are_retrieved_and_fused(llm_server, llm_env, shared_qa):
     user = srv.of_kind("answer")[0]["body"]["messages"][-1]["content"]
     assert chunk.text[:30] in user  # the LLM saw it
     assert answer.mode == "llm" and not any("查询改写" in n for n in answer.notices)
-    assert [e["type"] for e in events][:3] == ["hits", "preview", "hits"]
+    assert [type(e) for e in events][:3] == [Hits, Preview, Hits]
 
 
 def test_parse_rewrites():

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rag.errors import IndexNotBuiltError, InvalidQuestionError
-from rag.pipeline import REFUSAL_TEXT, PolicyQA
+from rag.pipeline import REFUSAL_TEXT, Delta, Final, Hits, PolicyQA
 from rag.retrieve.hybrid import Filters
 from rag.settings import Settings
 from rag.text import normalize
@@ -149,8 +149,9 @@ def test_bm25_and_dense_modes(built_index):
 
 def test_ask_stream_events(shared_qa):
     events = list(shared_qa.ask_stream(Q_LEADERS))
-    assert [e["type"] for e in events] == ["hits", "delta", "final"]
-    assert events[1]["text"] == events[2]["answer"].text
+    assert [type(e) for e in events] == [Hits, Delta, Final]
+    assert events[0].hits == events[2].answer.hits[:len(events[0].hits)]
+    assert events[1].text == events[2].answer.text
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "问" * 501])

@@ -18,6 +18,7 @@ import pytest
 from rag.index import kb
 from rag.index.store import load_index
 from rag.understand.conversation import rewrite_followup
+from rag.pipeline import Delta, Final, Hits, Replace
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Chunk, Citation, DocumentBadges, DocumentMeta, Hit
 from ui import handlers as h
@@ -58,19 +59,19 @@ class FakeQA:
     def ask_stream(self, question, k=None, filters=None):
         self.calls.append((question, filters))
         hits = [_hit(1, self.first, PASSAGE, "c1"), _hit(2, EXPIRED, "成都<旧>目标。", "c2")]
-        yield {"type": "hits", "hits": hits}
+        yield Hits(hits)
         text = f"{QUOTE}[1]\n成都<旧>目标。[2]"
         if self.llm_fails:
-            yield {"type": "delta", "text": "部分生成"}
-            yield {"type": "reset", "text": text}
+            yield Delta("部分生成")
+            yield Replace(text, "大模型服务暂不可用（ConnectError）")
         else:
-            yield {"type": "delta", "text": text}
+            yield Delta(text)
         answer = Answer(question, text, "extractive", False,
                         [Citation(1, "c1", self.first.doc_id, self.first.title, hits[0].chunk.section, QUOTE),
                          Citation(2, "c2", EXPIRED.doc_id, EXPIRED.title, hits[1].chunk.section, "成都<旧>目标。")],
                         hits, ["大模型服务暂不可用（ConnectError），以下为抽取式答案。"] if self.llm_fails else [],
                         {"retrieve": 3.0, "answer": 1.0, "total": 4.0})
-        yield {"type": "final", "answer": answer}
+        yield Final(answer)
 
     def retrieve(self, question, k=None, filters=None):
         return [_hit(1, CURRENT, "段落<一>", "c3")]

@@ -221,25 +221,27 @@ def chat_stream(question: str, session: dict, options: ChatOptions, settings: Se
         return ChatView(chat_messages(new), panel(turn), status_html(turn), new, error)
 
     yield view()
+    from rag.pipeline import Delta, Final, Preview, Replace
+
     try:
         for event in qa.ask_stream(rw.question, options.top_k, options.filters(settings)):
-            if event["type"] == "preview":  # the extractive answer, shown while the LLM writes
-                preview: Answer = event["answer"]
+            if isinstance(event, Preview):  # the extractive answer, shown while the LLM writes
+                preview: Answer = event.answer
                 views = source_views(preview, qa.index.docs, settings.today_date())
                 turn.update(text=preview.text, mode=preview.mode, refused=preview.refused, pending=False,
                             notices=["大模型正在生成答案，完成并核对引文后将替换这段原文摘录。", *preview.notices],
                             citations=[c.to_json() for c in preview.citations],
                             sources=[v.to_json() for v in views], llm_pending=True)
                 yield view()
-            elif event["type"] == "delta":
+            elif isinstance(event, Delta):
                 if not turn.get("llm_pending"):  # LLM text replaces the preview only once checked (final)
-                    turn["text"] += event["text"]
+                    turn["text"] += event.text
                     yield view()
-            elif event["type"] == "reset":  # the LLM failed or its answer was checked: the text is replaced
-                turn["text"] = event["text"]
+            elif isinstance(event, Replace):  # the LLM failed or its answer was checked: the text is replaced
+                turn["text"] = event.text
                 yield view()
-            elif event["type"] == "final":
-                answer: Answer = event["answer"]
+            elif isinstance(event, Final):
+                answer: Answer = event.answer
                 views = source_views(answer, qa.index.docs, settings.today_date())
                 turn.update(text=answer.text, mode=answer.mode, refused=answer.refused,
                             notices=list(answer.notices), citations=[c.to_json() for c in answer.citations],
