@@ -227,7 +227,7 @@ class HybridRetriever:
     def _next_rows(self) -> Mapping[int, int]:
         """Row → row of the next chunk of the same document section and kind (by start offset), for
         the text chunks whose enumeration continues there (``continues_enumeration``); computed per
-        document on first use (``rag.retrieve.lists.DocumentContinuations``, kept on the loaded index)."""
+        document on first use (``rag.retrieve.lists.DocumentContinuations``, in the index's ``IndexArrays``)."""
         return self.arrays.continuations
 
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
