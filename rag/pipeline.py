@@ -44,7 +44,7 @@ from rag.answer.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index.store import LoadedIndex, current_path, load_index
 from rag.retrieve.hybrid import NO_FILTERS, Filters, HybridRetriever
 from rag.settings import Settings
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, DerivedData, Hit, locked_cached_property
 
 REFUSAL_TEXT = "文件中未找到与该问题直接相关的内容。以下列出最接近的段落，仅供参考。"
 LLM_FALLBACK = "{reason}，以下为原文摘录（抽取式答案）。"
@@ -148,6 +148,28 @@ def document_notices(citations: list[Citation], index: LoadedIndex, settings: Se
         if meta is not None:
             notices.extend(n for n in meta.notices(today) if n not in notices)
     return notices
+
+
+class AnswerData(DerivedData):
+    """What answering derives from one loaded index, built on first use and kept: ``corpus_description``
+    (``rag.answer.llm.corpus_description`` of its documents); ``first_chunks``: (doc_id, section path) → the
+    first text or table chunk of that section, by offset."""
+
+    @locked_cached_property
+    def corpus_description(self) -> str:
+        from rag.answer.llm import corpus_description
+
+        return corpus_description(self.index.docs)
+
+    @locked_cached_property
+    def first_chunks(self) -> dict:
+        firsts = {}
+        for c in self.index.chunks:
+            if c.kind in ("text", "table"):
+                key = (c.doc_id, c.section)
+                if key not in firsts or c.start < firsts[key].start:
+                    firsts[key] = c
+        return firsts
 
 
 def current_signature(settings: Settings) -> tuple[int, int, int] | None:
@@ -260,15 +282,9 @@ class PolicyQA:
         return rerank_configured(self.settings)
 
     def corpus_description(self) -> str:
-        """The loaded corpus in one line (``rag.answer.llm.corpus_description``), cached per loaded index."""
-        from rag.answer.llm import corpus_description
-
-        index = self.retriever.index
-        text = getattr(index, "_corpus_description", None)
-        if text is None:
-            text = corpus_description(index.docs)
-            index._corpus_description = text
-        return text
+        """The loaded corpus in one line (``rag.answer.llm.corpus_description``), cached per loaded index
+        (``AnswerData``)."""
+        return AnswerData.of(self.retriever.index).corpus_description
 
     def _model_for(self, timeout_s: float):
         """The chat model for one request with ``timeout_s`` seconds left (an injected model as is)."""
@@ -532,16 +548,7 @@ class PolicyQA:
         """The first passage (text or table, by offset) of section path ``section`` of ``doc_id`` as a
         Hit (rank 0, score 0.0), or None; the lookup is built once per loaded index."""
         index = self.retriever.index
-        firsts = getattr(index, "_first_chunks", None)
-        if firsts is None:
-            firsts = {}
-            for c in index.chunks:
-                if c.kind in ("text", "table"):
-                    key = (c.doc_id, c.section)
-                    if key not in firsts or c.start < firsts[key].start:
-                        firsts[key] = c
-            index._first_chunks = firsts
-        chunk = firsts.get((doc_id, section))
+        chunk = AnswerData.of(index).first_chunks.get((doc_id, section))
         if chunk is None:
             return None
         meta = index.docs.get(doc_id)

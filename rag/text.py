@@ -15,6 +15,8 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+from rag.types import DerivedData, locked_cached_property
+
 _WS = re.compile(r"\s+")
 
 
@@ -124,13 +126,19 @@ class Tokenizer:
         return [w for w in self.words(text) if w not in STOPWORDS]
 
 
+class TextData(DerivedData):
+    """Text derived once per index (``index``: a LoadedIndex, or any object with ``doc_texts`` and
+    ``chunks``)."""
+
+    @locked_cached_property
+    def corpus_text(self) -> str:
+        """All cleaned document texts and cards, normalised and lower-cased: one string."""
+        cards = "\n".join(c.text for c in self.index.chunks if c.kind == "card")
+        return normalize("\n".join([*self.index.doc_texts.values(), cards])).lower()
+
+
 def corpus_text(index) -> str:
     """All cleaned document texts and cards of ``index`` (a LoadedIndex, or any object with ``doc_texts``
-    and ``chunks``), normalised and lower-cased: one string, computed once per loaded index and kept on it
-    (``index._corpus_text``). Used to ask whether the corpus writes a word at all."""
-    cached = getattr(index, "_corpus_text", None)
-    if cached is None:
-        cards = "\n".join(c.text for c in index.chunks if c.kind == "card")
-        cached = normalize("\n".join([*index.doc_texts.values(), cards])).lower()
-        index._corpus_text = cached
-    return cached
+    and ``chunks``), normalised and lower-cased: one string, computed once per loaded index and kept with it
+    (``TextData.corpus_text``). Used to ask whether the corpus writes a word at all."""
+    return TextData.of(index).corpus_text

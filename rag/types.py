@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 import datetime as _dt
+import threading
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -256,3 +259,66 @@ class DocumentBadges:
         document, "尚未施行" before its effective date, "已到期" for an ended period."""
         return tuple(label for label, on in (("征求意见稿", self.draft), ("已废止", self.repealed),
                                              ("尚未施行", self.not_in_force_yet), ("已到期", self.expired)) if on)
+
+
+# --- data derived once per owner (a loaded index) ------------------------------------------------------
+
+_D = TypeVar("_D", bound="DerivedData")
+_DERIVED_LOCK = threading.Lock()
+
+
+class locked_cached_property(cached_property):
+    """``functools.cached_property`` computed at most once per instance, under the instance's ``lock``
+    (an ``RLock``: one property may read another of the same instance). Python 3.11's cached_property
+    locks all instances at once and 3.12 dropped the lock; a derived value here is built once even when
+    several worker threads (the UI) ask for it at the same moment. Assigning the attribute sets the value
+    (tests preset one)."""
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        cache = instance.__dict__
+        try:
+            return cache[self.attrname]
+        except KeyError:
+            pass
+        with instance.lock:
+            if self.attrname not in cache:
+                cache[self.attrname] = self.func(instance)
+            return cache[self.attrname]
+
+
+class DerivedData:
+    """Base of the typed data a stage derives from one owner — a loaded index (``rag.index.store.LoadedIndex``)
+    or a hand-made stand-in with the attributes the subclass reads (``docs``, ``chunks``, ``doc_texts`` …).
+    A subclass declares its values as ``locked_cached_property``s over ``self.index``, each built on
+    first use and kept; ``Subclass.of(index)`` is the one instance of that subclass for that owner
+    (``derived``). The owner's stage never imports the subclass: a later stage keeps its data on an
+    earlier stage's object without that object knowing its type."""
+
+    def __init__(self, index):
+        self.index = index
+        self.lock = threading.RLock()
+
+    @classmethod
+    def of(cls: type[_D], index) -> _D:
+        """The one ``cls(index)`` of ``index`` (``derived``)."""
+        return derived(index, cls)
+
+
+def derived(owner, cls: type[_D]) -> _D:
+    """The one instance of ``cls`` (a ``DerivedData`` subclass) for ``owner``, created on the first call
+    under a lock (thread-safe: every caller gets the same object) and kept in ``owner._derived`` (class →
+    instance; the attribute is added to a stand-in that lacks it). Creating one is cheap: its values are
+    built lazily."""
+    store = owner.__dict__.get("_derived")
+    if store is not None:
+        found = store.get(cls)
+        if found is not None:
+            return found
+    with _DERIVED_LOCK:
+        store = owner.__dict__.setdefault("_derived", {})
+        found = store.get(cls)
+        if found is None:
+            found = store[cls] = cls(owner)
+    return found

@@ -36,7 +36,7 @@ def _hit(text: str, doc_id: str = "d0", rank: int = 1, scores: dict | None = Non
 
 def _index(texts: list[str], docs: dict):
     """A hand-made index over ``texts`` (one passage each): jieba tokenizer, document frequencies, idf."""
-    from rag.text import Tokenizer
+    from rag.text import TextData, Tokenizer
 
     tok = Tokenizer()
     df: dict = {"__N__": len(texts)}
@@ -44,7 +44,9 @@ def _index(texts: list[str], docs: dict):
         for w in set(tok.tokens(t)):
             df[w] = df.get(w, 0) + 1
     idf = lambda w: math.log(1 + (df["__N__"] - df.get(w, 0) + 0.5) / (df.get(w, 0) + 0.5))
-    return SimpleNamespace(docs=docs, chunks=[], _corpus_text="\n".join(texts), tokenizer=tok, df=df, idf=idf)
+    index = SimpleNamespace(docs=docs, chunks=[], tokenizer=tok, df=df, idf=idf)
+    TextData.of(index).corpus_text = "\n".join(texts)  # rag.text.corpus_text of the stand-in
+    return index
 
 
 def _evidence(q: str, text: str, docs=None, scores=None):

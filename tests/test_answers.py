@@ -11,6 +11,7 @@ from rag.understand.query import comparison_groups
 from rag.answer.refusal import check_refusal
 from rag.understand.need import need_clause
 from rag.settings import Settings
+from rag.text import TextData
 from rag.types import Chunk, DocumentMeta, Hit
 
 SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0)
@@ -29,10 +30,11 @@ def _hit(text: str, doc_id: str = "sc-plan", rank: int = 1, section: str = "一�
 
 
 def _index(*chunks: Chunk):
-    """A hand-made index of the two test documents; its corpus text (``rag.understand.query.corpus_text``'s cache)
-    is the chunks' text."""
-    return SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks),
-                           _corpus_text="\n".join(c.text for c in chunks))
+    """A hand-made index of the two test documents; its corpus text (``rag.text.corpus_text``, preset on its
+    ``TextData``) is the chunks' text."""
+    index = SimpleNamespace(docs={"sc-plan": PROVINCE, "cd-plan": CITY}, chunks=list(chunks))
+    TextData.of(index).corpus_text = "\n".join(c.text for c in chunks)
+    return index
 
 
 def _scored(question: str, hits: list[Hit], terms: dict[str, float]):
@@ -76,7 +78,7 @@ def test_company_words_do_not_refuse_an_applicability_question():
 
     index = _index()
     index.tokenizer, index.idf = Tokenizer(), (lambda t: 1.0)
-    index._corpus_text = hits[0].chunk.text  # rag.understand.query.corpus_text's cache: words like 作坊/餐馆 are absent
+    TextData.of(index).corpus_text = hits[0].chunk.text  # rag.text.corpus_text's cache: words like 作坊/餐馆 are absent
     d = check_refusal(q, _scored(q, hits, {"锅底": 3.0, "支持": 1.0, "方向": 1.0, "餐馆": 1.0}), index,
                       Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.75))
     assert not d.refused

@@ -161,16 +161,26 @@ def test_loading_prepares_what_the_first_question_would_build(built_index):
     from rag.pipeline import PolicyQA
     from rag.understand.query import prepare_index
 
+    from rag.retrieve.hybrid import RetrievalData
+    from rag.text import TextData
+    from rag.understand.query import PlanningData
+    from rag.understand.references import ReferenceData
+
+    def built_values():  # (derived class, value built) of everything kept with the index
+        return {(cls.__name__, name) for cls, data in index._derived.items() for name in vars(data)}
+
     qa = PolicyQA(built_index)
     index = qa.index
-    assert load_index(built_index) is index and index._prepared
-    built = {name for name in vars(index) if name.startswith("_")}
-    assert {"_section_labels", "_heading_automata", "_corpus_text", "_document_cues", "_index_arrays"} <= built
+    assert load_index(built_index) is index and PlanningData.of(index).prepared
+    built = built_values()
+    assert {(PlanningData.__name__, "section_headings"), (PlanningData.__name__, "heading_automata"),
+            (TextData.__name__, "corpus_text"), (ReferenceData.__name__, "cues"),
+            (RetrievalData.__name__, "arrays")} <= built
     qa.ask("发展愿景分了哪两个时间段？")
     qa.ask("违反规定要承担什么法律责任？")
-    assert {name for name in vars(index) if name.startswith("_")} == built
+    assert built_values() == built
     prepare_index(index)  # once per index: nothing is rebuilt
-    assert {name for name in vars(index) if name.startswith("_")} == built
+    assert built_values() == built
 
 
 def test_filtered_dense_search_is_exact_over_the_stored_vectors(shared_qa):

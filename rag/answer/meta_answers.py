@@ -22,7 +22,7 @@ _DATE_STATEMENT = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月")
 
 def document_cards(index) -> dict[str, object]:
     """doc_id → the document's card chunk (``kind == "card"``), from ``rag.index.store.card_rows`` (built once
-    per loaded index and kept on it)."""
+    per loaded index and kept with it, ``IndexData``)."""
     from rag.index.store import card_rows
 
     return {doc_id: index.chunks[row] for doc_id, row in card_rows(index).items()}

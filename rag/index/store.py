@@ -32,13 +32,13 @@ import os
 import shutil
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import IndexDamagedError, IndexNotBuiltError, IngestBusyError
 from rag.settings import Settings
 from rag.text import Tokenizer
-from rag.types import Chunk, DocumentMeta
+from rag.types import Chunk, DerivedData, DocumentMeta, locked_cached_property
 
 INDEX_FORMAT = 14 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
 
@@ -224,6 +224,8 @@ class LoadedIndex:
     ``vectorstore``: ``LiveVectors`` over the collection (LangChain Chroma's
     ``similarity_search_by_vector_with_relevance_scores``, restricted to this generation's vectors);
     ``vector_ids``: the Chroma id of each chunk's vector (row-aligned with ``chunks``).
+    ``_derived``: what the stages derive from the index once (``DerivedData`` subclass → its one instance,
+    ``rag.types.derived``: ``PlanningData.of(index)``), built on first use and kept with the index.
     """
 
     pointer: dict
@@ -236,6 +238,7 @@ class LoadedIndex:
     tokenizer: Tokenizer
     df: dict  # token → chunk frequency; "__N__" → number of chunks
     vector_ids: list | None = None
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
@@ -346,13 +349,20 @@ def _load_vector_ids(path: Path) -> list[str]:
     return vector_ids
 
 
+class IndexData(DerivedData):
+    """What the index stage derives from a loaded index (``index``: a ``LoadedIndex`` or a stand-in with
+    ``chunks``), built once per index on first use."""
+
+    @locked_cached_property
+    def card_rows(self) -> dict[str, int]:
+        """doc_id → row (index into ``index.chunks``) of the document's card (``kind == "card"``)."""
+        return {c.doc_id: row for row, c in enumerate(self.index.chunks) if c.kind == "card"}
+
+
 def card_rows(index: "LoadedIndex") -> dict[str, int]:
     """doc_id → row (index into ``index.chunks``) of the document's card (``kind == "card"``);
-    computed once per loaded index and kept on it (documents without a card are absent)."""
-    cached = getattr(index, "_card_rows", None)
-    if cached is None:
-        cached = index._card_rows = {c.doc_id: row for row, c in enumerate(index.chunks) if c.kind == "card"}
-    return cached
+    computed once per loaded index and kept with it (``IndexData``; documents without a card are absent)."""
+    return IndexData.of(index).card_rows
 
 
 def chunk_from_json(row: dict) -> Chunk:

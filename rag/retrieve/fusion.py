@@ -21,6 +21,8 @@ import re
 import threading
 from collections.abc import Mapping
 
+from rag.types import DerivedData, locked_cached_property
+
 PROTECTED_ROWS = 2  # the global ranking's best rows, which routing may move down but not out of the top k
 
 
@@ -110,20 +112,27 @@ def article_pieces(index) -> dict[int, tuple[int, ...]]:
     """Row → the rows of all pieces of its article, in text order, for the text chunks of a regulation
     article (section path ending in 第…条, the standard unit of Chinese laws and regulations) that
     chunking cut into two or more chunks; rows of whole articles are absent. Built once per loaded index
-    (one pass over the chunks) and kept on it."""
-    cached = getattr(index, "_article_pieces", None)
-    if cached is None:
+    (one pass over the chunks) and kept with it (``FusionData``)."""
+    return FusionData.of(index).article_pieces
+
+
+class FusionData(DerivedData):
+    """What fusion derives from one index (``index``: needs ``chunks``), built on first use and kept:
+    ``article_pieces`` (see the function of that name)."""
+
+    @locked_cached_property
+    def article_pieces(self) -> dict[int, tuple[int, ...]]:
+        chunks = self.index.chunks
         by_article: dict[tuple[str, str], list[int]] = {}
-        for row, chunk in enumerate(index.chunks):
+        for row, chunk in enumerate(chunks):
             if chunk.kind == "text" and _ARTICLE.search(chunk.section or ""):
                 by_article.setdefault((chunk.doc_id, chunk.section), []).append(row)
-        cached = {}
+        pieces: dict[int, tuple[int, ...]] = {}
         for rows in by_article.values():
             if len(rows) > 1:
-                ordered = tuple(sorted(rows, key=lambda r: index.chunks[r].start))
-                cached.update(dict.fromkeys(ordered, ordered))
-        index._article_pieces = cached
-    return cached
+                ordered = tuple(sorted(rows, key=lambda r: chunks[r].start))
+                pieces.update(dict.fromkeys(ordered, ordered))
+        return pieces
 
 
 def with_article_pieces(ranking: list[int], pieces: dict[int, tuple[int, ...]]) -> list[int]:

@@ -28,7 +28,7 @@ from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuatio
 from rag.understand.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
                        prepare_index, routing_rankings)
 from rag.settings import Settings
-from rag.types import Hit
+from rag.types import DerivedData, Hit, locked_cached_property
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class HybridRetriever:
     def _next_rows(self) -> Mapping[int, int]:
         """Row → row of the next chunk of the same document section and kind (by start offset), for
         the text chunks whose enumeration continues there (``continues_enumeration``); computed per
-        document on first use (``rag.retrieve.lists.DocumentContinuations``, kept on the loaded index)."""
+        document on first use (``rag.retrieve.lists.DocumentContinuations``, in the index's ``IndexArrays``)."""
         return self.arrays.continuations
 
     def retrieve(self, question: str, k: int = 5, filters: Filters = NO_FILTERS,
@@ -586,39 +586,38 @@ class IndexArrays:
         return allowed
 
 
-_ARRAYS_LOCK = threading.Lock()
+class RetrievalData(DerivedData):
+    """What the retriever derives from one index, built on first use (at load) and kept: ``arrays``
+    (``IndexArrays``)."""
+
+    @locked_cached_property
+    def arrays(self) -> IndexArrays:
+        index = self.index
+        chunks = index.chunks
+        position: dict[str, int] = {}
+        doc_of_row = np.fromiter((position.setdefault(c.doc_id, len(position)) for c in chunks),
+                                 dtype=np.int64, count=len(chunks))
+        order = np.argsort(doc_of_row, kind="stable")
+        bounds = np.searchsorted(doc_of_row[order], np.arange(len(position) + 1))
+        rows_of_doc = tuple(order[bounds[p]:bounds[p + 1]] for p in range(len(position)))
+        doc_ids = tuple(position)
+        region = np.empty(len(doc_ids), dtype=object)
+        region[:] = [index.docs[d].region for d in doc_ids]
+        label_lists: dict[str, list[int]] = {}
+        for row, labels in enumerate(chunk_section_labels(index)):
+            for lab in labels:
+                label_lists.setdefault(lab, []).append(row)
+        label_rows = {lab: np.array(rows, dtype=np.int64) for lab, rows in label_lists.items()}
+        return IndexArrays(doc_ids, position, doc_of_row, rows_of_doc, region, label_rows,
+                           DocumentContinuations(chunks, doc_of_row, rows_of_doc),
+                           RowVectors(index, doc_of_row, rows_of_doc), index.docs, _Bounded(MASK_CACHE),
+                           DocumentCitations(chunks, doc_of_row, rows_of_doc))
 
 
 def index_arrays(index: LoadedIndex) -> IndexArrays:
     """The ``IndexArrays`` of ``index``, built on first call (at load: ``HybridRetriever.__init__``) and
-    kept on it; one pass over the chunks."""
-    cached = getattr(index, "_index_arrays", None)
-    if cached is not None:
-        return cached
-    with _ARRAYS_LOCK:
-        cached = getattr(index, "_index_arrays", None)
-        if cached is None:
-            chunks = index.chunks
-            position: dict[str, int] = {}
-            doc_of_row = np.fromiter((position.setdefault(c.doc_id, len(position)) for c in chunks),
-                                     dtype=np.int64, count=len(chunks))
-            order = np.argsort(doc_of_row, kind="stable")
-            bounds = np.searchsorted(doc_of_row[order], np.arange(len(position) + 1))
-            rows_of_doc = tuple(order[bounds[p]:bounds[p + 1]] for p in range(len(position)))
-            doc_ids = tuple(position)
-            region = np.empty(len(doc_ids), dtype=object)
-            region[:] = [index.docs[d].region for d in doc_ids]
-            label_lists: dict[str, list[int]] = {}
-            for row, labels in enumerate(chunk_section_labels(index)):
-                for lab in labels:
-                    label_lists.setdefault(lab, []).append(row)
-            label_rows = {lab: np.array(rows, dtype=np.int64) for lab, rows in label_lists.items()}
-            cached = IndexArrays(doc_ids, position, doc_of_row, rows_of_doc, region, label_rows,
-                                 DocumentContinuations(chunks, doc_of_row, rows_of_doc),
-                                 RowVectors(index, doc_of_row, rows_of_doc), index.docs, _Bounded(MASK_CACHE),
-                                 DocumentCitations(chunks, doc_of_row, rows_of_doc))
-            index._index_arrays = cached
-    return cached
+    kept with it (``RetrievalData``, thread-safe: built once); one pass over the chunks."""
+    return RetrievalData.of(index).arrays
 
 
 def ranked_value_patterns() -> tuple[re.Pattern, ...]:

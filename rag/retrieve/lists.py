@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from rag.ingest.chunking import SECTION_SEP, build_outlines, outline_section
 from rag.retrieve.fusion import PerDocumentRows, protect_rows
 from rag.text import split_sentences
-from rag.types import Chunk
+from rag.types import Chunk, DerivedData, locked_cached_property
 
 
 MAX_SECTION_CHUNKS = 8  # a list question's section ranking covers at most this many chunks
@@ -142,13 +142,19 @@ UNSPLIT = 1 << 30  # token limit that never splits an outline (outlines are not 
 
 def outline_chunks(index) -> Mapping[tuple[str, str], Chunk]:
     """(doc_id, section path) → the outline passage of that section (``rag.ingest.chunking.build_outlines``
-    over the index's cleaned texts, never split), kept on the loaded index and built per document on
-    first use (``DocumentOutlines``). Outlines are not
+    over the index's cleaned texts, never split), kept with the loaded index (``ListData``) and built per
+    document on first use (``DocumentOutlines``). Outlines are not
     indexed: they are only added by ``merge_outline``."""
-    cached = getattr(index, "_outline_chunks", None)
-    if cached is None:
-        cached = index._outline_chunks = DocumentOutlines(index.doc_texts)
-    return cached
+    return ListData.of(index).outlines
+
+
+class ListData(DerivedData):
+    """What list questions derive from one index (``index``: needs ``doc_texts``), made on first use and
+    kept: ``outlines`` (``DocumentOutlines``, itself built per document)."""
+
+    @locked_cached_property
+    def outlines(self) -> "DocumentOutlines":
+        return DocumentOutlines(self.index.doc_texts)
 
 
 class DocumentOutlines(Mapping):

@@ -20,7 +20,7 @@ list of abbreviations:
   all the spans the short form's characters match (利率 in a corpus without 利率 is not 利用率: too
   short, and 利用率's 率 begins no word).
 
-Results are cached on the loaded index (two scans of the corpus text per new candidate, ~0.5 ms per
+Results are cached per loaded index (``AbbreviationCache``; two scans of the corpus text per new candidate, ~0.5 ms per
 million characters each; a word of the index vocabulary costs a dictionary lookup).
 """
 
@@ -31,6 +31,7 @@ import threading
 from collections import Counter
 
 from rag.text import STOPWORDS, normalize
+from rag.types import DerivedData
 
 MAX_GAP = 5  # characters between two characters of a short form in its long form (非物质文化遗产: 非 +5 遗)
 MIN_EXPANSION = 2  # a long form has at least this many times the short form's characters
@@ -99,14 +100,24 @@ def prepare_abbreviations(index) -> None:
     _cache(index)
 
 
+class AbbreviationCache(DerivedData):
+    """Per index: ``words``, word → its ``in_corpus`` / ``long_form`` result (a new dict once it holds
+    ``MAX_CACHED`` words)."""
+
+    def __init__(self, index):
+        super().__init__(index)
+        self.words: dict = {}
+
+
 def _cache(index) -> dict:
     """The per-index cache of ``in_corpus`` and ``long_form`` (emptied when it holds ``MAX_CACHED`` words)."""
-    cache = getattr(index, "_long_forms", None)
-    if cache is None or len(cache) >= MAX_CACHED:
+    data = AbbreviationCache.of(index)
+    cache = data.words
+    if len(cache) >= MAX_CACHED:
         with _LOCK:
-            cache = getattr(index, "_long_forms", None)
-            if cache is None or len(cache) >= MAX_CACHED:
-                cache = index._long_forms = {}
+            cache = data.words
+            if len(cache) >= MAX_CACHED:
+                cache = data.words = {}
     return cache
 
 

@@ -60,6 +60,7 @@ from rag.ingest.metadata import bare_region
 from rag.understand.meta_questions import asks_about_document  # noqa: F401  (re-exported)
 from rag.understand.need import asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
+from rag.types import DerivedData, locked_cached_property
 
 
 @dataclass(frozen=True)
@@ -419,16 +420,82 @@ def section_labels(section: str) -> list[str]:
     return [normalize(_NUMBERING.sub("", part)) for part in section.split(" › ") if part]
 
 
+class PlanningData(DerivedData):
+    """What question planning derives from one index (``index``: a LoadedIndex or a stand-in with the
+    attributes a value reads), each value built on first use and kept: ``chunk_section_labels``,
+    ``section_headings``, ``heading_automata``, ``vocabulary``, ``penalty_sections`` (see the functions of
+    those names); ``unchanged_rows``: version group → ``unchanged_rows`` result; ``prepared``: set by
+    ``prepare_index``."""
+
+    def __init__(self, index):
+        super().__init__(index)
+        self.unchanged_rows: dict[tuple[str, ...], frozenset[int]] = {}
+        self.prepared = False
+
+    @locked_cached_property
+    def chunk_section_labels(self) -> list[frozenset[str]]:
+        by_path: dict[str, frozenset[str]] = {}  # chunks of one section share its path: label it once
+        return [by_path.get(c.section) or by_path.setdefault(c.section, frozenset(section_labels(c.section)))
+                for c in self.index.chunks]
+
+    @locked_cached_property
+    def section_headings(self) -> tuple[str, ...]:
+        index = self.index
+        under: dict[str, int] = {}
+        per_chunk = self.chunk_section_labels
+        for labs in per_chunk:
+            for lab in labs:
+                if len(lab) >= MIN_SECTION_CHARS:
+                    under[lab] = under.get(lab, 0) + 1
+        outside = _mentions_outside(under, (normalize(c.text) for c in index.chunks), per_chunk)
+        return tuple(sorted((lab for lab, n in under.items() if outside[lab] <= MAX_TOPIC_SHARE * n),
+                            key=len, reverse=True))
+
+    @locked_cached_property
+    def heading_automata(self):
+        import ahocorasick
+
+        headings = self.section_headings
+        verbatim, particle_free = ahocorasick.Automaton(), ahocorasick.Automaton()
+        loose: dict[str, list[str]] = {}
+        for lab in headings:
+            verbatim.add_word(lab, lab)
+            bare = _PARTICLES.sub("", lab)
+            if len(bare) >= MIN_SECTION_CHARS:
+                loose.setdefault(bare, []).append(lab)
+        for bare, labs in loose.items():
+            particle_free.add_word(bare, tuple(labs))
+        for automaton in (verbatim, particle_free):
+            if len(automaton):
+                automaton.make_automaton()
+        return verbatim, particle_free, {lab: i for i, lab in enumerate(headings)}
+
+    @locked_cached_property
+    def vocabulary(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        df = self.index.df
+        by_char: dict[str, list[str]] = {}
+        counts: dict[str, list[str]] = {}
+        for w in sorted((w for w in df if w != "__N__"), key=lambda w: -df[w]):
+            if w.isascii():
+                continue
+            for ch in set(w):
+                by_char.setdefault(ch, []).append(w)
+            m = NUMERAL_WORD.match(w)
+            if m and not w.isdigit():
+                counts.setdefault(m.group(1), []).append(w)
+        return by_char, counts
+
+    @locked_cached_property
+    def penalty_sections(self) -> tuple[str, ...]:
+        return tuple(sorted({lab for labs in self.chunk_section_labels for lab in labs
+                             if lab.endswith(PENALTY_SECTION)}))
+
+
 def chunk_section_labels(index) -> list[frozenset[str]]:
     """Per chunk row of ``index``: the set of its ``section_labels`` (computed once per loaded index
-    and kept on it; shared by ``section_headings`` and the retriever's named-section ranking)."""
-    cached = getattr(index, "_chunk_section_labels", None)
-    if cached is None:
-        by_path: dict[str, frozenset[str]] = {}  # chunks of one section share its path: label it once
-        cached = index._chunk_section_labels = [
-            by_path.get(c.section) or by_path.setdefault(c.section, frozenset(section_labels(c.section)))
-            for c in index.chunks]
-    return cached
+    and kept with it, ``PlanningData``; shared by ``section_headings`` and the retriever's named-section
+    ranking)."""
+    return PlanningData.of(index).chunk_section_labels
 
 
 MAX_TOPIC_SHARE = 0.25  # a heading mentioned outside its section in more chunks than this share of
@@ -436,22 +503,10 @@ MAX_TOPIC_SHARE = 0.25  # a heading mentioned outside its section in more chunks
 
 
 def section_headings(index) -> tuple[str, ...]:
-    """Headings of the index that name a section rather than a topic, longest first (cached on the
-    index): ≥ MIN_SECTION_CHARS characters without numbering, and the chunks outside the section
-    that mention the heading number at most ``MAX_TOPIC_SHARE`` × the chunks under it."""
-    labels = getattr(index, "_section_labels", None)
-    if labels is None:
-        under: dict[str, int] = {}
-        per_chunk = chunk_section_labels(index)
-        for labs in per_chunk:
-            for lab in labs:
-                if len(lab) >= MIN_SECTION_CHARS:
-                    under[lab] = under.get(lab, 0) + 1
-        outside = _mentions_outside(under, (normalize(c.text) for c in index.chunks), per_chunk)
-        labels = tuple(sorted((lab for lab, n in under.items() if outside[lab] <= MAX_TOPIC_SHARE * n),
-                              key=len, reverse=True))
-        index._section_labels = labels
-    return labels
+    """Headings of the index that name a section rather than a topic, longest first (cached per
+    index, ``PlanningData``): ≥ MIN_SECTION_CHARS characters without numbering, and the chunks outside
+    the section that mention the heading number at most ``MAX_TOPIC_SHARE`` × the chunks under it."""
+    return PlanningData.of(index).section_headings
 
 
 def _mentions_outside(labels, texts, per_chunk) -> dict[str, int]:
@@ -492,29 +547,11 @@ def named_sections(question: str, index, exclude: tuple[str, ...] = ()) -> tuple
 
 
 def _heading_automata(index):
-    """Aho–Corasick automata over ``section_headings(index)`` (built once per loaded index and kept on
-    it): (heading → heading; heading without 的/之/了, when ≥ MIN_SECTION_CHARS → the headings it comes
-    from; heading → its place in ``section_headings``) — a question is matched in one pass over its
-    characters, not once per heading of the library."""
-    cached = getattr(index, "_heading_automata", None)
-    if cached is None:
-        import ahocorasick
-
-        headings = section_headings(index)
-        verbatim, particle_free = ahocorasick.Automaton(), ahocorasick.Automaton()
-        loose: dict[str, list[str]] = {}
-        for lab in headings:
-            verbatim.add_word(lab, lab)
-            bare = _PARTICLES.sub("", lab)
-            if len(bare) >= MIN_SECTION_CHARS:
-                loose.setdefault(bare, []).append(lab)
-        for bare, labs in loose.items():
-            particle_free.add_word(bare, tuple(labs))
-        for automaton in (verbatim, particle_free):
-            if len(automaton):
-                automaton.make_automaton()
-        cached = index._heading_automata = (verbatim, particle_free, {lab: i for i, lab in enumerate(headings)})
-    return cached
+    """Aho–Corasick automata over ``section_headings(index)`` (built once per loaded index and kept with
+    it, ``PlanningData``): (heading → heading; heading without 的/之/了, when ≥ MIN_SECTION_CHARS → the
+    headings it comes from; heading → its place in ``section_headings``) — a question is matched in one
+    pass over its characters, not once per heading of the library."""
+    return PlanningData.of(index).heading_automata
 
 
 _PARTICLES = re.compile(r"[的之了]")  # "要培育发展的未来产业" names the section 培育发展未来产业
@@ -526,10 +563,11 @@ def prepare_index(index, settings=None) -> None:
     costs what a later one does: the section labels, headings and their automata, the normalised corpus
     text, the documents' names, cues and topic words, the cards, the jieba dictionary, the abbreviation
     cache (``rag.understand.abbreviations``) and the concept list of ``settings``. Thread-safe (one build per index)."""
-    if getattr(index, "_prepared", False):
+    data = PlanningData.of(index)
+    if data.prepared:
         return
     with _PREPARE_LOCK:
-        if getattr(index, "_prepared", False):
+        if data.prepared:
             return
         from rag.understand.abbreviations import prepare_abbreviations
         from rag.index.store import card_rows
@@ -549,7 +587,7 @@ def prepare_index(index, settings=None) -> None:
         if settings is not None and settings.use_concepts:
             concepts = load_concepts(str(Path(settings.corpus_dir) / "concepts.json"))
             _concept_candidates("", concepts)
-        index._prepared = True
+        data.prepared = True
 
 
 _PREPARE_LOCK = threading.Lock()
@@ -743,10 +781,8 @@ def unchanged_rows(index, group: tuple[str, ...]) -> frozenset[int]:
     """Rows of the chunks of the documents in ``group`` (versions of one title) whose text — without a
     leading article number (an article renumbered by a revision is the same text) and whitespace —
     stands verbatim in another version's cleaned text: passages the revision left as they were.
-    Cached on the index per group."""
-    cache = getattr(index, "_unchanged_rows", None)
-    if cache is None:
-        cache = index._unchanged_rows = {}
+    Cached per index and group (``PlanningData.unchanged_rows``)."""
+    cache = PlanningData.of(index).unchanged_rows
     if group not in cache:
         texts = {d: _SPACE.sub("", normalize(index.doc_texts.get(d, ""))) for d in group}
         rows = set()
@@ -808,21 +844,9 @@ def _everyday_char(char: str) -> bool:
 
 def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(character → index words containing it, measure word → numeral words ending in it), each list
-    most frequent first; built once per loaded index from its document frequencies ``index.df``."""
-    cached = getattr(index, "_vocabulary_maps", None)
-    if cached is None:
-        by_char: dict[str, list[str]] = {}
-        counts: dict[str, list[str]] = {}
-        for w in sorted((w for w in index.df if w != "__N__"), key=lambda w: -index.df[w]):
-            if w.isascii():
-                continue
-            for ch in set(w):
-                by_char.setdefault(ch, []).append(w)
-            m = NUMERAL_WORD.match(w)
-            if m and not w.isdigit():
-                counts.setdefault(m.group(1), []).append(w)
-        cached = index._vocabulary_maps = (by_char, counts)
-    return cached
+    most frequent first; built once per loaded index from its document frequencies ``index.df``
+    (``PlanningData.vocabulary``)."""
+    return PlanningData.of(index).vocabulary
 
 
 # a question about the consequence of a violation (罚多少, 怎么处理, 要担什么责任); regulations state it in
@@ -833,12 +857,8 @@ PENALTY_SECTION = "法律责任"
 
 def penalty_sections(index) -> tuple[str, ...]:
     """Section labels of ``index`` (``chunk_section_labels``: 第八章法律责任) that are a 法律责任 chapter
-    (cached on the index); () for documents without one (plans, 实施方案)."""
-    cached = getattr(index, "_penalty_sections", None)
-    if cached is None:
-        cached = index._penalty_sections = tuple(sorted({lab for labs in chunk_section_labels(index) for lab in labs
-                                                         if lab.endswith(PENALTY_SECTION)}))
-    return cached
+    (cached per index, ``PlanningData``); () for documents without one (plans, 实施方案)."""
+    return PlanningData.of(index).penalty_sections
 
 
 def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:

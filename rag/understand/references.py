@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from rag.understand.eras import FIRST_ERA, LAST_ERA, era_in, era_name, era_of_period, eras_in
 from rag.ingest.metadata import bare_region
 from rag.text import normalize
+from rag.types import DerivedData, locked_cached_property
 
 
 _SPECIAL_ZONE = re.compile(r"^(?:经济特区|特区)")  # 深圳经济特区数据条例: the zone word belongs to the place
@@ -513,12 +514,19 @@ def missing_document(question: str, index) -> tuple[str, str] | None:
     return (_mention_cues(mention, topics)[1], doc_id) if doc_id else None
 
 
+class ReferenceData(DerivedData):
+    """What reference resolution derives from one index (``index``: needs ``docs`` and ``tokenizer``),
+    built on first use and kept: ``cues`` = (``document_cues(index.docs)``, their topic words)."""
+
+    @locked_cached_property
+    def cues(self):
+        cues = document_cues(self.index.docs)
+        return cues, _topic_words(cues, self.index.tokenizer)
+
+
 def _cues(index):
-    cached = getattr(index, "_document_cues", None)
-    if cached is None:
-        cues = document_cues(index.docs)
-        cached = index._document_cues = (cues, _topic_words(cues, index.tokenizer))
-    return cached
+    """``ReferenceData.cues`` of ``index``."""
+    return ReferenceData.of(index).cues
 
 
 def reference_mentions(question: str) -> list[tuple[int, int]]:
