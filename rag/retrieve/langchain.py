@@ -2,7 +2,7 @@
 (LCEL chains, ``EnsembleRetriever``, ``ContextualCompressionRetriever``, agents' retriever tools …)::
 
     from rag.pipeline import PolicyQA
-    retriever = PolicyQA(settings, auto_ingest=True).as_retriever(k=5, region="四川省")
+    retriever = PolicyQA(settings, auto_ingest=True).as_retriever(k=5, region="某某省")
     docs = retriever.invoke("到2027年要打造几个千亿级产业集群？")   # list[langchain_core.documents.Document]
     docs[0].page_content                                           # the chunk text, verbatim
     docs[0].metadata["title"], docs[0].metadata["section"]
