@@ -30,7 +30,20 @@ def _settings(args):
     overrides = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
-    return Settings.from_env(**overrides)
+    settings = Settings.from_env(**overrides)
+    from rag.index.embeddings import embedder_spec
+
+    embedder_spec(settings.embeddings)  # an unknown RAG_EMBEDDINGS: one line naming the registered ones
+    return settings
+
+
+def _embedder_label(settings) -> str:
+    """The embedder as ``rag info`` names it: the registered name, with its model label when that differs
+    (``lsa``, ``openai:text-embedding-3-small``)."""
+    from rag.index.embeddings import embedder_spec
+
+    label = embedder_spec(settings.embeddings).label(settings)
+    return settings.embeddings if label == settings.embeddings else f"{settings.embeddings}:{label}"
 
 
 def _filters(args):
@@ -356,7 +369,7 @@ def cmd_info(args) -> int:
         "corpus_dir": str(settings.corpus_dir),
         "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host
         else f"chroma embedded ({Path(settings.data_dir) / 'chroma'})",
-        "embeddings": settings.embeddings if settings.embeddings == "lsa" else f"openai:{settings.embedding_model}",
+        "embeddings": _embedder_label(settings),
         "llm": (f"{settings.llm_model} @ {settings.llm_base_url or 'api.openai.com'}" if settings.llm_enabled
                 else "none (extractive answers)"),
         "index": None,

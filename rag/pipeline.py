@@ -4,6 +4,9 @@
     hits = qa.retrieve("到2027年要打造几个千亿级产业集群？", k=5)      # retrieval only
     answer = qa.ask("到2027年要打造几个千亿级产业集群？")              # Answer (extractive or LLM)
     for event in qa.ask_stream(question): ...                            # Hits, Preview, Delta, Replace, Final
+    docs = qa.as_retriever(k=5).invoke(question)                        # LangChain Documents
+
+The parts are fields (``PolicyQA(settings, llm=…, embedder=…, reranker=…, vector_store=…)``; see ``PolicyQA``).
 
 Extractive mode is the default; the LLM mode is used when ``settings.llm_enabled`` or an ``llm``
 (any LangChain chat model) is given — LLM-first: the LLM is asked even when the offline refusal rules
@@ -205,10 +208,41 @@ class PolicyQA:
     ``index/CURRENT.json``): after an ingest by this or another process the next question is answered from
     the new index, without a restart. An answer in progress (``ask_stream``, ``pinned``) uses the index it
     started with to its end, whatever ingest finishes meanwhile.
+
+    Swappable parts (keyword fields; each default reproduces the behaviour of the settings alone):
+
+    * ``llm`` — a LangChain chat model (``BaseChatModel``) answering and rewriting; default: the
+      OpenAI-compatible server of the settings when ``settings.llm_enabled``, else extractive answers.
+    * ``embedder`` — the name of a registered embedder (``rag.index.embeddings.register_embedder``) or an
+      ``EmbedderSpec`` (registered on the way); it replaces ``settings.embeddings``, so that the index is
+      built (``auto_ingest``) and read with it and every query is embedded with the embedder it makes
+      (``LoadedIndex.embedder.embed_query``). An index built with another embedder is read with that one
+      (CURRENT.json names it) until the next ingest. Default: ``settings.embeddings`` (``lsa``).
+    * ``reranker`` — ``reranker(question, hits, k, timeout_s) -> (hits, failure)``: reorders the fused
+      candidates (``list[Hit]``, best first, at most ``max(k, settings.rerank_top_n)``) and returns the
+      top ``k`` with ranks 1…k, and ``failure`` None or a one-line reason (the answer then gets a notice).
+      Default: the ``/rerank`` server of ``RAG_RERANK_BASE_URL`` (``rag.retrieve.rerank.rerank``) when
+      set, else no reranking.
+    * ``vector_store`` — ``factory(settings, fresh=False)`` → the Chroma client (``chromadb.ClientAPI``)
+      that holds the vectors, used by ingest and load alike (``rag.index.store.load_index``); default
+      ``rag.index.store.chroma_client`` (embedded under ``data_dir/chroma``, or ``RAG_CHROMA_HOST``).
+      The store stays Chroma: collections, ids and metadata filters are Chroma's.
+
+    The lexical index is not a field: BM25 (bm25s) over the stored jieba tokens of each chunk is part of
+    every index generation (``bm25/``, ``tokens.npz``, ``df.json``), and query analysis reads the same
+    tokens and document frequencies, so another lexical index or tokenizer means another index format.
     """
 
-    def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False):
+    def __init__(self, settings: Settings, llm=None, auto_ingest: bool = False, *, embedder=None,
+                 reranker=None, vector_store=None):
+        if embedder is not None:
+            from rag.index.embeddings import EmbedderSpec, embedder_spec, register_embedder
+
+            name = register_embedder(embedder).name if isinstance(embedder, EmbedderSpec) else embedder
+            settings = settings.with_(embeddings=embedder_spec(name).name)
         self.settings = settings
+        self._reranker = reranker
+        self._vector_store = vector_store
         self._llm = llm
         self._chat = None  # the ChatOpenAI of settings, built on first use
         self.auto_ingest = auto_ingest
@@ -233,20 +267,27 @@ class PolicyQA:
         if self._retriever is not None and signature is not None and signature == self._signature:
             return self._retriever
         try:
-            index = load_index(self.settings)
+            index = self._load_index()
         except (IndexNotBuiltError, IndexDamagedError) as exc:
             if not self.auto_ingest or (isinstance(exc, IndexDamagedError) and not exc.outdated):
                 raise
             from rag.index.build import ingest
 
-            ingest(self.settings)
+            # the vector_store field only when given (the default call is the one of the settings alone)
+            ingest(self.settings, **({"client_factory": self._vector_store} if self._vector_store else {}))
             signature = current_signature(self.settings)
-            index = load_index(self.settings)
+            index = self._load_index()
         if self._retriever is None or self._retriever.index is not index:
             self._retriever = HybridRetriever(index, self.settings)
         # checked before loading: a switch in between is seen (and loaded) by the next check
         self._signature = signature
         return self._retriever
+
+    def _load_index(self) -> LoadedIndex:
+        """``load_index`` of the settings, through the ``vector_store`` field when given."""
+        if self._vector_store is None:
+            return load_index(self.settings)
+        return load_index(self.settings, self._vector_store)
 
     @contextmanager
     def pinned(self):
@@ -276,10 +317,31 @@ class PolicyQA:
 
     @property
     def rerank_enabled(self) -> bool:
-        """``RAG_RERANK_BASE_URL`` is set (``rag.retrieve.rerank``)."""
+        """A ``reranker`` was given, or ``RAG_RERANK_BASE_URL`` is set (``rag.retrieve.rerank``)."""
+        if self._reranker is not None:
+            return True
         from rag.retrieve.rerank import rerank_configured
 
         return rerank_configured(self.settings)
+
+    def _rerank(self, question: str, hits: list[Hit], k: int, timeout_s: float):
+        """``(hits, failure)`` of the ``reranker`` field, or of the settings' rerank server."""
+        if self._reranker is not None:
+            return self._reranker(question, hits, k, timeout_s)
+        from rag.retrieve.rerank import rerank
+
+        return rerank(question, hits, self.settings, timeout_s, k)
+
+    def as_retriever(self, **kwargs):
+        """This pipeline's retrieval as a LangChain ``BaseRetriever`` (``rag.retrieve.langchain.PolicyRetriever``)
+        giving ``langchain_core.documents.Document``s: the hits of ``retrieve`` for the same question,
+        ``k`` and filters, following the live index. ``kwargs``: its fields ``k`` (default
+        ``settings.top_k``), ``doc_ids``, ``region``, ``in_force_on``, and BaseRetriever's (``tags``,
+        ``metadata``)."""
+        from rag.retrieve.langchain import PolicyRetriever
+
+        kwargs.setdefault("k", self.settings.top_k)
+        return PolicyRetriever(source=self, **kwargs)
 
     def corpus_description(self) -> str:
         """The loaded corpus in one line (``rag.answer.llm.corpus_description``), cached per loaded index
@@ -346,12 +408,10 @@ class PolicyQA:
                             scores={**by_id[ids[r]].scores, "fused_queries": score.get(r, 0.0)})
                     for i, r in enumerate(order, start=1)]
         if self.rerank_enabled:
-            from rag.retrieve.rerank import rerank
-
             timeout = self.settings.rerank_timeout_s
             if self.llm_enabled:
                 timeout = max(min(timeout, (deadline - time.perf_counter()) / 3), 0.1)
-            base, failure = rerank(question, base[:n], self.settings, timeout, k)
+            base, failure = self._rerank(question, base[:n], k, timeout)
             if failure:
                 notices.append(f"{failure}，已按融合排序作答。")
         return base[:k], notices

@@ -12,7 +12,8 @@ RAG_DATA_DIR               all index state (Chroma, BM25, embedder, feedback)   
 RAG_CORPUS_DIR             the bundled corpus (``manifest.json`` + ``docs/``)      ``<repo>/corpus``
 RAG_CHROMA_HOST/PORT       use a Chroma server (``chroma run``) instead of the     unset (embedded)
                            embedded ``PersistentClient``
-RAG_EMBEDDINGS             ``lsa`` (offline, fitted at ingest) or ``openai``       ``lsa``
+RAG_EMBEDDINGS             ``lsa`` (offline, fitted at ingest), ``openai`` or a    ``lsa``
+                           name registered with ``rag.index.embeddings.register_embedder``
 RAG_EMBEDDING_MODEL        model name for ``openai`` embeddings                    ``text-embedding-3-small``
 RAG_EMBEDDING_BASE_URL     base URL of the embeddings endpoint                     ``OPENAI_BASE_URL``
 RAG_LLM_MODEL              chat model; an LLM is used when ``OPENAI_API_KEY`` or   ``gpt-4o-mini``
@@ -233,8 +234,10 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ConfigError when a value is out of its allowed set or range."""
-        if self.embeddings not in {"lsa", "openai"}:
-            raise ConfigError(f"RAG_EMBEDDINGS={self.embeddings!r}: use 'lsa' (offline) or 'openai'")
+        if not isinstance(self.embeddings, str) or not self.embeddings.strip():
+            # the name itself is checked against the embedder registry (rag.index.embeddings.embedder_spec,
+            # a later stage) where an embedder is made: by `rag` at start, by ingest and by load_index
+            raise ConfigError(f"RAG_EMBEDDINGS={self.embeddings!r}: name an embedder ('lsa' offline, or 'openai')")
         if self.retrieval_mode not in {"hybrid", "bm25", "dense"}:
             raise ConfigError(f"retrieval_mode={self.retrieval_mode!r}: use hybrid, bm25 or dense")
         if self.top_k < 1 or self.chunk_tokens < 32 or self.max_question_chars < 1:

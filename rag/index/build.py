@@ -144,15 +144,17 @@ def _chunks_by_doc(chunks: list[Chunk]) -> dict[str, PreviousChunks]:
 
 def _fingerprint(settings: Settings) -> dict:
     """What the chunks and vectors depend on besides the files; a change re-indexes everything."""
+    from rag.index.embeddings import embedder_spec
+
     userdict = userdict_path(settings)
     return {"format": INDEX_FORMAT, "chunk_tokens": settings.chunk_tokens, "embeddings": settings.embeddings,
             "userdict": file_sha256(userdict)[:16] if userdict else None,
-            "embedding_model": settings.embedding_model if settings.embeddings == "openai" else "lsa"}
+            "embedding_model": embedder_spec(settings.embeddings).label(settings)}
 
 
 def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progress = _no_progress,
            exclude: Iterable[str] | None = None, keep_others: bool = False, on_wait=None,
-           refit: bool = False) -> IngestReport:
+           refit: bool = False, client_factory=None) -> IngestReport:
     """Sync the index with ``paths`` (files or directories; default ``default_sources``) without the
     documents whose ids are in ``exclude``.
 
@@ -169,6 +171,9 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
 
     A damaged live generation (``rag.index.store.check_index``) is rebuilt from the sources even when no file
     changed; ``IngestReport.repaired`` holds the damage found.
+
+    ``client_factory``: ``factory(settings, fresh=False)`` → the Chroma client the vectors go to (default
+    ``rag.index.store.chroma_client``; see ``rag.index.store.load_index``).
 
     Work is proportional to what changed: chunks of unchanged text reuse their stored jieba tokens
     (tokens.npz), BM25 is rebuilt from stored tokens, and only vectors the persistent Chroma collection
@@ -188,7 +193,7 @@ def ingest(settings: Settings, paths: list[Path] | None = None, progress: Progre
     live in every case.
     """
     with ingest_lock(settings, on_wait=on_wait), Workers() as workers:
-        return _ingest(settings, paths, progress, exclude, keep_others, refit, workers)
+        return _ingest(settings, paths, progress, exclude, keep_others, refit, workers, client_factory)
 
 
 def _file_size(path: Path) -> int:
@@ -220,7 +225,8 @@ def _warm_imports() -> None:
     threading.Thread(target=run, name="warm-imports", daemon=True).start()
 
 
-def _ingest(settings, paths, progress, exclude, keep_others, refit=False, workers=None) -> IngestReport:
+def _ingest(settings, paths, progress, exclude, keep_others, refit=False, workers=None,
+            client_factory=None) -> IngestReport:
     started = time.perf_counter()
     if workers is None:
         workers = Workers()  # never started: its map runs in this process unless a job is large
@@ -240,7 +246,7 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False, worker
             report.excluded.append(source.meta.doc_id)
         else:
             sources.append(source)
-    loaded, damage = inspect_index(settings)
+    loaded, damage = inspect_index(settings, client_factory)
     pointer = None if damage is not None and damage.path == "index/CURRENT.json" else read_current(settings)
     if damage is not None:
         report.repaired = damage.detail
@@ -330,7 +336,8 @@ def _ingest(settings, paths, progress, exclude, keep_others, refit=False, worker
         report.seconds = time.perf_counter() - started
         return report
     report.generation = _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress,
-                                          keep_previous=damage is None, refit=refit, workers=workers)
+                                          keep_previous=damage is None, refit=refit, workers=workers,
+                                          client_factory=client_factory)
     shutil.rmtree(Path(settings.data_dir) / CHROMA_ASIDE, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
@@ -590,16 +597,21 @@ def _document_frequencies_ids(vocab: list[str], flat, offsets, counts=None) -> d
 
 
 def _collection_name(settings, model) -> str:
+    """``chunks_<fit id>`` for a fitted embedder, else ``chunks_`` + 12 hex of the sha1 of the spec's
+    ``collection_key`` (``rag.index.embeddings.EmbedderSpec``)."""
     import hashlib
 
-    if settings.embeddings == "lsa":
+    from rag.index.embeddings import embedder_spec
+
+    spec = embedder_spec(settings.embeddings)
+    if spec.fitted:
         return f"chunks_{model.info['id']}"
-    key = f"{settings.embedding_model}|{settings.embedding_base_url or ''}"
+    key = spec.collection_key(settings)
     return "chunks_" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, progress, keep_previous=True,
-                      refit=False, workers=None) -> str:
+                      refit=False, workers=None, client_factory=None) -> str:
     """Write a new generation from ``entries``/``chunks_by_doc``, upsert the vectors the collection lacks,
     switch CURRENT, then delete what no kept generation references. Returns the generation name."""
     import numpy as np
@@ -672,13 +684,14 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
         tokenizer = Tokenizer(userdict_path(settings))
         fitted = None  # chunk row → row of the fit's vectors (-1: not fitted), after a refit
         info = dict((pointer or {}).get("embedder") or {}) if prev_gen is not None else {}
-        if settings.embeddings == "lsa":
-            from rag.index.embeddings import LSAEmbeddings
+        from rag.index.embeddings import embedder_spec
 
+        spec = embedder_spec(settings.embeddings)
+        if spec.fitted:
             model = None
             if prev_gen is not None and not refit:
                 try:
-                    model = LSAEmbeddings.load(prev_gen / "lsa.npz", tokenizer)
+                    model = spec.make(settings, prev_gen, tokenizer)
                 except Exception:  # noqa: BLE001 - a missing or damaged model is fitted again
                     model = None
             reason = "replace" if refit else _refit_reason(model, info, len(chunks))
@@ -686,24 +699,23 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                 from rag.index.embeddings import FIT_MAX_ROWS, sample_rows
 
                 sample = sample_rows(len(chunks), FIT_MAX_ROWS)
-                model = LSAEmbeddings.fit([text_of(i) for i in sample], tokenizer,
-                                          tokens=[tokens_of(i) for i in sample])
+                model = spec.fit([text_of(i) for i in sample], tokenizer, tokens=[tokens_of(i) for i in sample])
                 model.info["corpus_rows"] = len(chunks)
                 fitted = np.full(len(chunks), -1, dtype=np.int64)
                 fitted[np.asarray(sample)[model.fit_rows]] = np.arange(len(model.fit_rows))
-                model.save(tmp_dir / "lsa.npz")
+                model.save(tmp_dir / spec.file)
                 info = {**model.info, "refit_reason": reason, "added_rows": 0, "added_oov": 0.0}
             else:
                 try:
-                    os.link(prev_gen / "lsa.npz", tmp_dir / "lsa.npz")
+                    os.link(prev_gen / spec.file, tmp_dir / spec.file)
                 except OSError:
-                    shutil.copyfile(prev_gen / "lsa.npz", tmp_dir / "lsa.npz")
+                    shutil.copyfile(prev_gen / spec.file, tmp_dir / spec.file)
             embedder = model
         else:
             embedder = make_embedder(settings, tmp_dir, tokenizer)
-            info = {"model": settings.embedding_model}
+            info = {"model": spec.label(settings)}
         name = _collection_name(settings, embedder)
-        client = chroma_client(settings)
+        client = (client_factory or chroma_client)(settings)
         try:
             collection = client.get_collection(name)
             existing = _known_ids(collection, pointer, name, root, prev_vids if prev_tok is not None else None)
@@ -714,10 +726,10 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
             created_collection, existing = name, set()
         todo = [i for i, v in enumerate(vids) if v not in existing]
         oov_sum, n_projected = 0.0, 0
-        step = EMBED_BATCH if settings.embeddings == "lsa" else 64
+        step = EMBED_BATCH if spec.fitted else 64
         for start in progress(range(0, len(todo), step), "向量化", (len(todo) + step - 1) // step):
             rows = todo[start:start + step]
-            if settings.embeddings == "lsa":
+            if spec.fitted:
                 vectors = np.empty((len(rows), embedder.dim), dtype=np.float32)
                 at_fit = fitted[rows] if fitted is not None else np.full(len(rows), -1)
                 have = at_fit >= 0
@@ -738,7 +750,7 @@ def _build_generation(settings, entries, chunks_by_doc, fingerprint, pointer, pr
                 collection.upsert(ids=[vids[i] for i in part], embeddings=vectors[at:at + UPSERT_BATCH],
                                   metadatas=[meta_of(i) for i in part])
                 upserted.extend(vids[i] for i in part)
-        if settings.embeddings == "lsa" and n_projected:
+        if spec.fitted and n_projected:
             if fitted is not None:  # chunks of the corpus outside the fitted sample: the baseline for drift
                 info["fit_oov"] = round(oov_sum / n_projected, 4)
             else:

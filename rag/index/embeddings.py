@@ -7,6 +7,17 @@
   download, no model weights).
 * ``openai_embeddings`` — any OpenAI-compatible ``/embeddings`` endpoint (model and base URL from
   ``Settings``), through ``langchain_openai.OpenAIEmbeddings``.
+
+The embedder of an index is chosen by name (``Settings.embeddings``, ``RAG_EMBEDDINGS``) through a small
+registry: ``embedder_spec(name)`` gives the ``EmbedderSpec`` (how to make the embedder for the settings,
+whether it is fitted at ingest, its model label for the index fingerprint); ``register_embedder`` adds
+one, e.g. a local sentence-embedding model::
+
+    register_embedder("bge", make=lambda settings, gen_dir, tokenizer: MyBgeEmbeddings(),
+                      label=lambda settings: "BAAI/bge-small-zh-v1.5")
+    PolicyQA(settings, embedder="bge", auto_ingest=True)   # or RAG_EMBEDDINGS=bge, then `rag ingest --replace`
+
+``lsa`` (fitted, the default) and ``openai`` are registered here.
 """
 
 from __future__ import annotations
@@ -14,15 +25,19 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.text import Tokenizer
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+
+    from rag.settings import Settings
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -295,3 +310,80 @@ def openai_embeddings(model: str, base_url: str | None, api_key: str | None, tim
 
     return OpenAIEmbeddings(model=model, base_url=base_url, api_key=api_key or "not-needed",
                             check_embedding_ctx_length=False, timeout=timeout, max_retries=2)
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """How an index gets its embedder, registered under ``name`` (the value of ``Settings.embeddings``).
+
+    ``make(settings, gen_dir, tokenizer)`` → a LangChain ``Embeddings`` (``embed_documents(texts)`` →
+    list of float vectors, ``embed_query(text)`` → one vector, all of one length): the embedder of the
+    generation in ``gen_dir`` (a ``Path``; for a fitted embedder it holds ``file``, which ``make`` loads).
+    ``label(settings)`` → the model label written into the index fingerprint (``embedding_model``): a
+    change of label re-indexes everything. ``fitted``: the model is fitted on the corpus at ingest
+    (like LSA) and persisted in each generation as ``file``; then ``fit(texts, tokenizer, tokens=...)``
+    must return a model with LSAEmbeddings' ingest interface (``save(path)``, ``embed_features``,
+    ``dim``, ``info["id"]``, ``fit_rows``/``fit_vectors``) — its vectors go into the collection
+    ``chunks_<info id>``. An embedder that is not fitted embeds the chunks with ``embed_documents``;
+    its vectors go into the collection ``chunks_<sha1 of key(settings)>`` (default key: name and
+    label), shared by every generation made with the same key.
+    """
+
+    name: str
+    make: Callable[["Settings", "Path | None", Tokenizer], "Embeddings"]
+    label: Callable[["Settings"], str]
+    fitted: bool = False
+    file: str | None = None
+    fit: Callable | None = None
+    key: Callable[["Settings"], str] | None = None
+
+    def collection_key(self, settings: "Settings") -> str:
+        """What identifies the vectors of an embedder that is not fitted (hashed into the collection name)."""
+        return self.key(settings) if self.key is not None else f"{self.name}|{self.label(settings)}"
+
+
+_EMBEDDERS: dict[str, EmbedderSpec] = {}
+
+
+def register_embedder(name: str | EmbedderSpec, make=None, *, label=None, fitted: bool = False,
+                      file: str | None = None, fit=None, key=None) -> EmbedderSpec:
+    """Register an embedder under ``name`` (lower case; replaces one of the same name) and return its
+    ``EmbedderSpec``; or register a ready ``EmbedderSpec`` passed as ``name``. ``make``/``label``/``fit``/
+    ``key`` as in ``EmbedderSpec`` (``label`` defaults to the name). Raises ConfigError when the name is
+    empty or has upper-case letters, or a fitted embedder lacks ``file`` or ``fit``."""
+    if isinstance(name, EmbedderSpec):
+        spec = name
+    else:
+        if make is None:
+            raise ConfigError(f"embedder {name!r}: make(settings, gen_dir, tokenizer) is required")
+        spec = EmbedderSpec(name=name, make=make, label=label or (lambda settings, _n=name: _n), fitted=fitted,
+                            file=file, fit=fit, key=key)
+    if not spec.name or spec.name != spec.name.lower():
+        raise ConfigError(f"embedder name {spec.name!r}: use a non-empty lower-case name")
+    if spec.fitted and (not spec.file or spec.fit is None):
+        raise ConfigError(f"embedder {spec.name!r}: a fitted embedder needs file and fit")
+    _EMBEDDERS[spec.name] = spec
+    return spec
+
+
+def registered_embedders() -> list[str]:
+    """The registered embedder names, in order of registration."""
+    return list(_EMBEDDERS)
+
+
+def embedder_spec(name: str) -> EmbedderSpec:
+    """The ``EmbedderSpec`` registered as ``name``. Raises ConfigError (one line naming the registered
+    ones) for an unknown name."""
+    spec = _EMBEDDERS.get(name)
+    if spec is None:
+        raise ConfigError(f"RAG_EMBEDDINGS={name!r}: unknown embedder; registered: {', '.join(_EMBEDDERS)}")
+    return spec
+
+
+register_embedder("lsa", lambda settings, gen_dir, tokenizer: LSAEmbeddings.load(gen_dir / "lsa.npz", tokenizer),
+                  label=lambda settings: "lsa", fitted=True, file="lsa.npz",
+                  fit=lambda texts, tokenizer, **kwargs: LSAEmbeddings.fit(texts, tokenizer, **kwargs))
+register_embedder("openai", lambda settings, gen_dir, tokenizer: openai_embeddings(
+                      settings.embedding_model, settings.embedding_base_url, settings.llm_api_key),
+                  label=lambda settings: settings.embedding_model,
+                  key=lambda settings: f"{settings.embedding_model}|{settings.embedding_base_url or ''}")

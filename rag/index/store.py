@@ -392,22 +392,26 @@ def userdict_path(settings: Settings) -> Path | None:
 
 
 def make_embedder(settings: Settings, gen_dir: Path | None, tokenizer: Tokenizer):
-    """The embedder for a generation: the persisted LSA model, or an OpenAI-compatible endpoint."""
-    if settings.embeddings == "openai":
-        from rag.index.embeddings import openai_embeddings
+    """The embedder for a generation, made by the registered ``EmbedderSpec`` of ``settings.embeddings``
+    (``rag.index.embeddings.embedder_spec``): the persisted LSA model of ``gen_dir``, an OpenAI-compatible
+    endpoint, or an embedder registered with ``register_embedder``. Raises ConfigError for an unknown name."""
+    from rag.index.embeddings import embedder_spec
 
-        return openai_embeddings(settings.embedding_model, settings.embedding_base_url, settings.llm_api_key)
-    from rag.index.embeddings import LSAEmbeddings
-
-    return LSAEmbeddings.load(gen_dir / "lsa.npz", tokenizer)
+    return embedder_spec(settings.embeddings).make(settings, gen_dir, tokenizer)
 
 
 _CACHE: dict[tuple, LoadedIndex] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_index(settings: Settings) -> LoadedIndex:
-    """Load the live generation (cached per data directory and generation).
+def load_index(settings: Settings, client_factory=None) -> LoadedIndex:
+    """Load the live generation (cached per data directory, generation and ``client_factory``).
+
+    ``client_factory``: ``factory(settings, fresh=False)`` → the Chroma client (``chromadb.ClientAPI``)
+    holding the index's vectors; default ``chroma_client`` (embedded store under ``data_dir/chroma``, or
+    the server of ``RAG_CHROMA_HOST``). ``fresh`` asks an embedded store to be opened anew (another
+    process may have changed it); a factory may ignore it. Ingest with the same factory
+    (``rag.index.build.ingest(client_factory=...)``).
 
     Raises IndexNotBuiltError when no index exists; IndexDamagedError (one line naming the file and
     ``rag ingest``) when a file of the generation is missing, unreadable or inconsistent (``check_index``).
@@ -415,11 +419,12 @@ def load_index(settings: Settings) -> LoadedIndex:
     pointer = read_current(settings)
     if pointer is None:
         raise IndexNotBuiltError(f"no index in {settings.data_dir}; run `rag ingest` first")
-    key = (str(Path(settings.data_dir).resolve()), pointer["generation"], settings.chroma_host)
+    key = (str(Path(settings.data_dir).resolve()), pointer["generation"], settings.chroma_host) \
+        + ((client_factory,) if client_factory is not None else ())
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        loaded = _load_generation(settings, pointer)
+        loaded = _load_generation(settings, pointer, client_factory)
         _CACHE.clear()  # keep only the newest generation in memory
         _CACHE[key] = loaded
         return loaded
@@ -435,14 +440,15 @@ def check_index(settings: Settings) -> IndexDamagedError | None:
     return inspect_index(settings)[1]
 
 
-def inspect_index(settings: Settings) -> tuple[LoadedIndex | None, IndexDamagedError | None]:
+def inspect_index(settings: Settings, client_factory=None) -> tuple[LoadedIndex | None, IndexDamagedError | None]:
     """``check_index`` that also returns what it loaded: ``(LoadedIndex, None)`` for a sound index,
     ``(None, damage)`` for a damaged one, ``(None, None)`` when no index was built yet. The LoadedIndex
-    also carries ``entries``: the rows of documents.json as read (for ``rag.index.build``)."""
+    also carries ``entries``: the rows of documents.json as read (for ``rag.index.build``).
+    ``client_factory``: as in ``load_index``."""
     try:
         pointer = read_current(settings)
         if pointer is not None:
-            return _load_generation(settings, pointer), None
+            return _load_generation(settings, pointer, client_factory), None
     except IndexDamagedError as exc:
         return None, exc
     return None, None
@@ -469,16 +475,16 @@ def _outdated(pointer: dict, damage: IndexDamagedError) -> IndexDamagedError:
                              outdated=True)
 
 
-def _load_generation(settings: Settings, pointer: dict) -> LoadedIndex:
+def _load_generation(settings: Settings, pointer: dict, client_factory=None) -> LoadedIndex:
     """Read and check every file of ``pointer``'s generation; raises IndexDamagedError at the first
     problem (saying that the index predates this version when its format is older)."""
     try:
-        return _read_generation(settings, pointer)
+        return _read_generation(settings, pointer, client_factory)
     except IndexDamagedError as exc:
         raise _outdated(pointer, exc) from None
 
 
-def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
+def _read_generation(settings: Settings, pointer: dict, client_factory=None) -> LoadedIndex:
     """``_load_generation`` without the format check."""
     import numpy as np
 
@@ -541,18 +547,22 @@ def _read_generation(settings: Settings, pointer: dict) -> LoadedIndex:
     tokenizer = Tokenizer(userdict_path(settings))
     imports.jieba()  # the tokenizer's jieba, imported without pkg_resources before anything imports it
     embed_settings = settings.with_(embeddings=pointer.get("embeddings", settings.embeddings))
-    if embed_settings.embeddings == "lsa":
-        embedder = read("lsa.npz", lambda p: make_embedder(embed_settings, gen_dir, tokenizer))
+    from rag.index.embeddings import embedder_spec
+
+    spec = embedder_spec(embed_settings.embeddings)
+    if spec.fitted:  # the model fitted at ingest is a file of the generation
+        embedder = read(spec.file, lambda p: make_embedder(embed_settings, gen_dir, tokenizer))
     else:
         embedder = make_embedder(embed_settings, gen_dir, tokenizer)
     collection_name = pointer["collection"]
     where = "chroma/" if not settings.chroma_host else f"chroma server {settings.chroma_host}:{settings.chroma_port}"
     for attempt in (1, 2):
         try:
-            if not settings.chroma_host and not (Path(settings.data_dir) / "chroma" / "chroma.sqlite3").is_file():
+            if client_factory is None and not settings.chroma_host \
+                    and not (Path(settings.data_dir) / "chroma" / "chroma.sqlite3").is_file():
                 raise FileNotFoundError("chroma.sqlite3")
             # a generation another process made live may have changed the collection this process has open
-            client = chroma_client(settings, fresh=_MADE_LIVE_HERE.get(str(Path(settings.data_dir).resolve()))
+            client = (client_factory or chroma_client)(settings, fresh=_MADE_LIVE_HERE.get(str(Path(settings.data_dir).resolve()))
                                    != generation)
             collection = client.get_collection(collection_name)
             n_vectors = collection.count()
