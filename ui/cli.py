@@ -94,7 +94,10 @@ def cmd_ui(args) -> int:
     admin = admin_login(getattr(args, "admin", None), auth)
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
     settings = Settings.from_env(**overrides)
+    from rag.index.embeddings import embedder_spec
     from rag.index.store import read_current
+
+    embedder_spec(settings.embeddings)  # an unknown RAG_EMBEDDINGS: one line naming the registered ones, at start
 
     if read_current(settings) is None:
         from rag.cli import _build_progress
