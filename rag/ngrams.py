@@ -1,8 +1,8 @@
 """Character-bigram BM25 over a candidate pool: a lexical ranking that does not depend on word segmentation.
 
 jieba cuts a question and a passage independently; when it cuts them differently the word-level BM25
-misses the term they share (满分为12分 is cut 满 / 分为, the question's 满分 is one word). Overlapping character bigrams of Chinese text — the standard segmentation-free
-indexing of Chinese IR (Kwok 1997; Lucene's CJKAnalyzer) — match such terms whatever the cut.
+misses the term they share (满分为12分 is cut 满 / 分为, the question's 满分 is one word). Overlapping
+character bigrams of Chinese text — the standard segmentation-free indexing of Chinese IR (Kwok 1997; Lucene's CJKAnalyzer) — match such terms whatever the cut.
 ``pool_scores`` scores a pool of candidate passages (the word BM25's top ``rag.retrieval.BIGRAM_POOL``) by
 BM25 over the question's distinct bigrams, with the pool's own statistics, at query time: no index is
 built or stored, so ingest costs nothing more, and a pool of 100 passages costs about a millisecond.
