@@ -38,6 +38,7 @@ MIN_EXPANSION = 2  # a long form has at least this many times the short form's c
 MIN_LONG_FORM_COUNT = 3  # occurrences of a long form in the corpus (获国 → 获批国家 twice is chance)
 MIN_LONG_FORM_SHARE = 0.5  # its share of the corpus spans its characters match
 MAX_SCANNED = 500  # corpus spans looked at per short form
+MAX_CHECKED = 100  # occurrences of a candidate cut by jieba to see whether the corpus writes it as a word
 _TAIL = 8  # characters read after a span to finish the word holding its last character
 _HEAD = 4  # characters read before a span to see that a word begins there
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
@@ -81,7 +82,7 @@ def abbreviation_candidates(question: str, index) -> list[str]:
 
 def in_corpus(word: str, index) -> bool:
     """``word`` is written by the index's text (``rag.text.corpus_text``) as a word: at one of its first
-    ``MAX_SCANNED`` occurrences jieba, cutting ``_HEAD`` characters before and ``_TAIL`` after, begins a word
+    ``MAX_CHECKED`` occurrences jieba, cutting ``_HEAD`` characters before and ``_TAIL`` after, begins a word
     at its first character and ends one after its last (cut the same way in search mode, 人力资源 ⊃ 资源). An
     occurrence straddling words is no writing of it: 人社 in 个人/社会 is not the short form 人社 (人力资源社会保障).
     One scan per word, cached on ``index`` with the long forms."""
@@ -102,7 +103,7 @@ def in_corpus(word: str, index) -> bool:
             if m.start() in starts and m.end() in ends:
                 found = True
                 break
-            if n >= MAX_SCANNED:
+            if n >= MAX_CHECKED:
                 break
         cache[key] = found
     return cache[key]
