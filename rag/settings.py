@@ -135,6 +135,9 @@ class Settings:
     routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
     # RRF weight of the dense ranking beside BM25's 1 in hybrid retrieval; None: ``fusion_dense_weight``
     dense_weight: float | None = None
+    # RRF weight of the character-bigram ranking of the word BM25's candidates (rag.retrieve.ngrams,
+    # HybridRetriever.bigram_ranking) beside the word BM25's 1; 0: not computed
+    bigram_weight: float = 0.3
     # with use_doc_routing, a list question gets the next chunk of a section whose enumeration a top hit
     # leaves unfinished (rag.retrieve.hybrid.add_continuations); off for the comparison table
     use_list_continuation: bool = True

@@ -38,6 +38,17 @@ def test_words_the_documents_write_and_question_words_are_no_candidates():
     assert not any("多少" in c or "什么" in c for c in abbreviation_candidates("要多少钱？有什么规定？", index))
 
 
+def test_a_short_form_the_text_holds_only_across_words_is_still_a_candidate():
+    # 人社 stands in 个人/社会 (two words), which is no writing of the short form 人社
+    text = ("第一条 人力资源社会保障主管部门负责劳动保障监察。第二条 人力资源社会保障主管部门应当受理举报。"
+            "第三条 人力资源社会保障主管部门立案后调查。第四条 违法行为记入个人社会信用档案。")
+    index = _index(text)
+    assert "人社" in abbreviation_candidates("人社部门多久调查完？", index)
+    assert ("人社", "人力资源社会保障") in abbreviation_matches("人社部门多久调查完？", index)
+    # a word the text writes as a word stays no candidate
+    assert "信用" not in abbreviation_candidates("人社部门的信用档案", index)
+
+
 def test_a_span_that_is_no_short_form_is_rejected():
     # 利率 is not 利用率: the long form is too short and 率 begins no word of it
     assert long_form("利率", _index()) is None

@@ -12,7 +12,7 @@ from rag.settings import Settings
 
 CONFIGS: dict[str, dict] = {
     "hybrid": {},
-    "bm25-only": {"retrieval_mode": "bm25", "use_concepts": False, "use_doc_routing": False},
+    "bm25-only": {"retrieval_mode": "bm25", "use_concepts": False, "use_doc_routing": False, "bigram_weight": 0.0},
     "dense-only": {"retrieval_mode": "dense", "use_concepts": False, "use_doc_routing": False},
     "hybrid-plain": {"use_concepts": False, "use_doc_routing": False},
     "equal-fusion": {"dense_weight": 1.0},  # the dense ranking votes as much as BM25's
@@ -22,6 +22,7 @@ CONFIGS: dict[str, dict] = {
     "no-list-sections": {"use_list_sections": False},
     "no-outlines": {"use_outlines": False},
     "no-value-ranking": {"use_value_ranking": False},
+    "no-bigrams": {"bigram_weight": 0.0},  # no character-bigram ranking of the word BM25's candidates
     "naive-langchain": {"naive": True},
 }
 

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: BM25 over jieba words + dense (Chroma) fused by reciprocal rank fusion.
+"""Hybrid retrieval: BM25 over jieba words, the same candidates by character bigrams, and dense (Chroma),
+fused by reciprocal rank fusion.
 
 ``HybridRetriever.retrieve(question, k, filters)`` → list of ``Hit`` (length ≤ k, rank 1 first).
 Modes (``Settings.retrieval_mode``): "hybrid" (default), "bm25", "dense".
@@ -136,6 +137,18 @@ class HybridRetriever:
         scores = self._bm25_scores(tokens)
         return top_rows(scores, n, self._rows(filters)), scores
 
+    def bigram_ranking(self, text: str, pool: list[int], n: int) -> list[int]:
+        """``pool`` (chunk rows) reordered by the character-bigram BM25 of ``text`` over the pool's indexed
+        texts (``rag.index.store.indexed_text``; ``rag.retrieve.ngrams.pool_scores``, the pool's own statistics): the top
+        ``n`` rows scoring above 0, ties in the pool's order; [] for an empty pool."""
+        from rag.index.store import indexed_text
+        from rag.retrieve.ngrams import pool_scores
+
+        chunks, docs = self.index.chunks, self.index.docs
+        scores = pool_scores([indexed_text(chunks[r], docs[chunks[r].doc_id]) for r in pool], text)
+        order = np.argsort(-scores, kind="stable")
+        return [pool[i] for i in order[:n] if scores[i] > 0]
+
     def _query_vector(self, text: str):
         """The embedding of ``text`` (``embedder.embed_query``; the last ``SCORES_CACHE`` texts are kept: a
         question's scopes embed the same text)."""
@@ -186,8 +199,9 @@ class HybridRetriever:
     def _lists(self, tokens, text: str, n: int, scope: Filters, bm25_all, dense_sims: dict):
         """The BM25 and/or dense rankings (per ``retrieval_mode``) of one query within ``scope``;
         returns ``(rankings, bm25_all, weights)`` — ``weights`` each ranking's RRF weight factor (1 for
-        BM25, ``Settings.fusion_dense_weight`` for the dense ranking in hybrid mode) — and records cosine similarities
-        in ``dense_sims``."""
+        BM25, ``Settings.bigram_weight`` for the character-bigram ranking of BM25's first ``BIGRAM_POOL``
+        rows (``bigram_ranking``, when that weight is above 0), ``Settings.fusion_dense_weight`` for the
+        dense ranking in hybrid mode) — and records cosine similarities in ``dense_sims``."""
         rankings, weights = [], []
         mode = self.settings.retrieval_mode
         if mode in ("hybrid", "bm25"):
@@ -195,6 +209,12 @@ class HybridRetriever:
             bm25_all = scores if bm25_all is None else bm25_all
             rankings.append(ranking)
             weights.append(1.0)
+            if self.settings.bigram_weight > 0:
+                # the same candidates reordered by character bigrams: terms jieba cut differently in the
+                # question and the passage (满分 / 满 分为) still count
+                pool = top_rows(scores, BIGRAM_POOL, self._rows(scope))
+                rankings.append(self.bigram_ranking(text, pool, n))
+                weights.append(self.settings.bigram_weight)
         if mode in ("hybrid", "dense"):
             ranking, sims = self.dense_ranking(text, n, scope)
             for row, sim in sims.items():
@@ -234,7 +254,9 @@ class HybridRetriever:
                  plan: QueryPlan | None = None) -> list[Hit]:
         """The top ``k`` hits for ``question`` (rank 1 first); an empty list when nothing matches.
 
-        The global ranking fuses BM25 and dense rankings of the whole question; in every fusion the pieces
+        The global ranking fuses the BM25 ranking of the whole question, its first ``BIGRAM_POOL`` rows
+        reordered by character bigrams (``bigram_ranking``, weight ``Settings.bigram_weight``: words jieba
+        cut differently in the question and a passage) and the dense ranking; in every fusion the pieces
         of a regulation article cut into several chunks count as ranked where a ranking placed the best
         of them (the others one place behind: ``reciprocal_rank_fusion(…, pieces=article_pieces)``). With
         ``use_doc_routing`` (routing is additive — it never evicts the global ranking's best rows):
@@ -432,6 +454,7 @@ class HybridRetriever:
 
 
 MASK_CACHE = 256  # filters whose chunk masks / row arrays a retriever keeps (a UI session's filters, per-document scopes)
+BIGRAM_POOL = 100  # word-BM25 candidates a query's character-bigram ranking reorders (rag.retrieve.ngrams)
 SCORES_CACHE = 16  # token lists whose BM25 score arrays a retriever keeps
 SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered from their rows
 DENSE_EXACT_ROWS = 8192  # a filter allowing at most this many chunks is searched exactly (RowVectors)

@@ -9,7 +9,8 @@ list of abbreviations:
 * **candidates** (``abbreviation_candidates``): words of the question (jieba, 2–4 Chinese characters,
   a run of single characters jieba could not join, or a lone character with the next word's first
   character: jieba cuts 非遗传承人 as 非 / 遗传 / 承人) that are no index word, occur nowhere in the
-  indexed text and neither begin nor end with a stopword (是从 is 是 + 从);
+  indexed text as a word (``in_corpus``: 人社 inside 个人/社会 is no writing of it) and neither begin nor
+  end with a stopword (是从 is 是 + 从);
 * **long form** (``long_form``): the corpus spans that start with the candidate's first character and
   hold its other characters in order (each within ``MAX_GAP`` characters of the previous one), cut at
   the end of the word holding the last one; a span counts when a word begins at its start (not 区 of
@@ -38,6 +39,7 @@ MIN_EXPANSION = 2  # a long form has at least this many times the short form's c
 MIN_LONG_FORM_COUNT = 3  # occurrences of a long form in the corpus (获国 → 获批国家 twice is chance)
 MIN_LONG_FORM_SHARE = 0.5  # its share of the corpus spans its characters match
 MAX_SCANNED = 500  # corpus spans looked at per short form
+MAX_CHECKED = 100  # occurrences of a candidate cut by jieba to see whether the corpus writes it as a word
 _TAIL = 8  # characters read after a span to finish the word holding its last character
 _HEAD = 4  # characters read before a span to see that a word begins there
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
@@ -48,7 +50,7 @@ def abbreviation_candidates(question: str, index) -> list[str]:
     """Short-form candidates of ``question`` (normalised, in question order, distinct): its jieba words
     of 2–4 Chinese characters, its runs of 2–4 single Chinese characters jieba did not join (非 遗), and
     a lone single character with the first character of the word after it (非遗传承人 cut 非 / 遗传 / 承人),
-    that are no index word (``index.df``), occur nowhere in the index's text (``in_corpus``), are no
+    that are no index word (``index.df``), are written nowhere in the index's text as a word (``in_corpus``), are no
     stopword and ask nothing (几, 哪, 多少 …). ``index``: a loaded index (its tokenizer's jieba, its
     document frequencies and its corpus text)."""
     from rag.text import _jieba
@@ -80,14 +82,31 @@ def abbreviation_candidates(question: str, index) -> list[str]:
 
 
 def in_corpus(word: str, index) -> bool:
-    """``word`` occurs in the index's text (``rag.text.corpus_text``); one scan per word, cached on ``index``
-    with the long forms."""
+    """``word`` is written by the index's text (``rag.text.corpus_text``) as a word: at one of its first
+    ``MAX_CHECKED`` occurrences jieba, cutting ``_HEAD`` characters before and ``_TAIL`` after, begins a word
+    at its first character and ends one after its last (cut the same way in search mode, 人力资源 ⊃ 资源). An
+    occurrence straddling words is no writing of it: 人社 in 个人/社会 is not the short form 人社 (人力资源社会保障).
+    One scan per word, cached on ``index`` with the long forms."""
     cache = _cache(index)
     key = ("in", word)
     if key not in cache:
-        from rag.text import corpus_text
+        from rag.text import _jieba, corpus_text
 
-        cache[key] = word in corpus_text(index)
+        corpus = corpus_text(index)
+        jieba = _jieba(getattr(index.tokenizer, "userdict", None))
+        found = False
+        for n, m in enumerate(re.finditer(re.escape(word), corpus), start=1):
+            lo = max(0, m.start() - _HEAD)
+            starts, ends = set(), set()
+            for _w, a, b in jieba.tokenize(corpus[lo:m.end() + _TAIL], mode="search"):
+                starts.add(lo + a)
+                ends.add(lo + b)
+            if m.start() in starts and m.end() in ends:
+                found = True
+                break
+            if n >= MAX_CHECKED:
+                break
+        cache[key] = found
     return cache[key]
 
 
