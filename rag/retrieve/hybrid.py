@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -29,7 +29,7 @@ from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, DocumentContinuatio
 from rag.understand.query import (QueryPlan, changed_first, chunk_section_labels, dominant_match, is_comparison, plan_query,
                        prepare_index, routing_rankings)
 from rag.settings import Settings
-from rag.types import DerivedData, Hit, locked_cached_property
+from rag.types import Chunk, DerivedData, Hit, locked_cached_property
 
 
 @dataclass(frozen=True)
@@ -261,45 +261,19 @@ class HybridRetriever:
         of them (the others one place behind: ``reciprocal_rank_fusion(…, pieces=article_pieces)``). With
         ``use_doc_routing`` (routing is additive — it never evicts the global ranking's best rows):
 
-        * a compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
-          top ``PROTECTED_ROWS`` first and then gets ``slots_per_scope`` passages of each scope from
-          that scope's sub-query (round-robin, ``guarantee_scope_slots``);
-        * a plan naming places but no document adds one ranking within the documents of their
-          jurisdiction (``plan.region_doc_ids``: 本市/本省 articles found by place; ``routing_rankings``);
-        * a BM25 first row scoring ``DOMINANT_RATIO`` × the second's (the one passage holding the
-          question's rare words) gets a ranking of its own and counts as the first global top row
-          (``rag.understand.query.dominant_match``);
-        * a question asking what changed between versions of a title (``plan.changed_versions``) gets
-          the passages a revision left unchanged after the others (``rag.understand.query.changed_first``);
-        * any other plan naming documents adds one in-document ranking per document, weighted by
-          ``scope_weights`` (an ambiguous reference only nudges); named sections add a ranking; a
-          question about a document itself (``plan.about_document``) gets the cards of its documents
-          first; then (unless the question asks about the documents in general, which the cards
-          answer) the global top ``PROTECTED_ROWS`` are put back into the first
-          ``min(k, top_k)`` places if routing pushed them out (``protect_rows``);
-        * a list question (``plan.wants_list``, not compared; ``use_list_sections``) adds a ranking (by
-          BM25, weight ``routing_weight``) of the chunks of the section around the best fused hit
-          (``list_section_rows``: its sub-headings and 专栏 hold the other items), unless it names a
-          section (that section's ranking already says where to look);
-        * a question asking an amount of money, a duration or a date (``plan.asked_values``, not compared;
-          ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
-          fused rows — of the documents it names, or of its places' documents, when it names any — whose
-          text states a value of that kind, in fused order (``value_rows``: "二十日内", "三万元以下" — the
-          article stating the value among the regulation's articles sharing the question's words);
-        * a list question (``plan.wants_list``, not compared, not about a document itself) gets no
-          document card (a card lists no items);
-        * a question about a penalty (``plan.asks_penalty``, not compared) gets the articles of the same
-          regulation that cite the article of one of its first ``CITING_RANKS`` hits ("违反本条例第二十一条
-          …的，…处…罚款", ``rag.retrieve.fusion.DocumentCitations``) right after that hit (``add_citing_rows``, at
-          most ``MAX_CITING``, the global top 2 kept in the window);
-        * a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets the next
-          chunk of the section of a top hit whose enumeration is unfinished right after that hit
-          (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window);
-        * a list question (``plan.wants_list``, not compared; ``use_outlines``) whose first hits lie in
-          two or more sub-sections of one section gets that section's outline (its sub-headings with
-          their first sentences, ``merge_outline``) in place ``OUTLINE_RANK`` (3) — behind an
-          enumeration continuation that directly follows its head — pushing the last hit
-          that is not a global top row out of the top ``k``.
+        * more candidate rankings: routing scopes (``_scope_rankings``), a dominant match
+          (``_dominant_match``), named sections (``_named_section_ranking``);
+        * after fusion (``_fuse``), the rankings the fused order suggests: a list question's section
+          (``_list_section_ranking``), the passages stating an asked value (``_asked_value_ranking``);
+        * then the reorderings of the fused rows, in this order: changed versions last
+          (``_changed_versions_last``), comparison slots (``_comparison_slots``), document cards first
+          (``_document_cards_first``), the global top rows kept (``_protect_global_top_rows``), no card
+          in a list answer (``_no_cards_in_list_answers``), penalty articles after the article they cite
+          (``_citing_penalty_articles``), enumeration continuations (``_enumeration_continuations``), a
+          section's outline (``_section_outline``).
+
+        Each step is one method (below, in the same order) whose docstring states its rule and when it
+        applies; they pass one ``_Retrieval`` on, and ``_hits`` turns its rows into hits.
 
         ``Hit.score`` is 1/(k_rrf + final rank) when the order was changed after fusion;
         ``scores["rrf"]`` keeps the fused score. Raises ValueError when ``k`` < 1."""
@@ -307,11 +281,45 @@ class HybridRetriever:
             raise ValueError(f"k must be at least 1, got {k}")
         plan = plan or plan_query(question, self.index, self.settings)
         routing = self.settings.use_doc_routing
-        multi = routing and plan.compare and len(plan.scopes) >= 2
-        rankings, weights, bm25_all, dense_sims = [], [], None, {}
-        n = max(self.settings.candidate_k, k)
+        state = _Retrieval(k=k, filters=filters, plan=plan, routing=routing,
+                           multi=routing and plan.compare and len(plan.scopes) >= 2,
+                           n=max(self.settings.candidate_k, k))
+        # candidate rankings
+        self._scope_rankings(state)
+        self._dominant_match(state)
+        self._named_section_ranking(state)
+        # fusion, and the rankings the fused order suggests
+        self._fuse(state)
+        self._list_section_ranking(state)
+        self._asked_value_ranking(state)
+        # reorderings of the fused rows
+        state.order = [row for row, _ in state.fused]
+        self._changed_versions_last(state)
+        self._comparison_slots(state)
+        self._document_cards_first(state)
+        self._protect_global_top_rows(state)
+        self._no_cards_in_list_answers(state)
+        self._citing_penalty_articles(state)
+        self._enumeration_continuations(state)
+        self._section_outline(state)
+        return self._hits(state)
+
+    # --- the steps of retrieve, in order ---------------------------------------------------------
+    def _scope_rankings(self, s: _Retrieval) -> None:
+        """The global rankings (BM25 and/or dense of the whole question within ``filters``: ``_lists``)
+        and, with routing and no comparison (``routing_rankings``), one ranking per routing scope, within
+        ``filters``, weighted:
+
+        * a plan naming places but no document adds one ranking within the documents of their
+          jurisdiction (``plan.region_doc_ids``: 本市/本省 articles found by place; ``routing_rankings``);
+        * any other plan naming documents adds one in-document ranking per document, weighted by
+          ``scope_weights`` (an ambiguous reference only nudges).
+
+        Sets ``rankings``, ``weights``, ``bm25_all``, ``dense_sims`` and ``plain`` (the global
+        rankings fused, before any routing)."""
+        plan, filters = s.plan, s.filters
         scopes = [(filters, plan.tokens, plan.dense_text, 1.0)]
-        if routing and not multi:
+        if s.routing and not s.multi:
             # named documents (one, or the candidates of an ambiguous reference): their in-document
             # rankings of the whole question (no other scope's words to keep out), weighted
             # (and the documents of the regions a question names without naming a document)
@@ -321,136 +329,260 @@ class HybridRetriever:
                     scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
                     scopes.append((scope, plan.tokens, plan.dense_text, w))
         for scope, tokens, text, w in scopes:
-            lists, bm25_all, factors = self._lists(tokens, text, n, scope, bm25_all, dense_sims)
-            rankings += lists
-            weights += [w * f for f in factors]
-            if len(rankings) == len(lists):  # the global ranking, before any routing
-                plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k, weights=factors)]
-        lead = dominant_match(rankings[0], bm25_all) if routing and bm25_all is not None and rankings else None
+            lists, s.bm25_all, factors = self._lists(tokens, text, s.n, scope, s.bm25_all, s.dense_sims)
+            s.rankings += lists
+            s.weights += [w * f for f in factors]
+            if len(s.rankings) == len(lists):  # the global ranking, before any routing
+                s.plain = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k, weights=factors)]
+
+    def _dominant_match(self, s: _Retrieval) -> None:
+        """With routing: a BM25 first row scoring ``DOMINANT_RATIO`` × the second's (the one passage holding
+        the question's rare words) gets a ranking of its own and counts as the first global top row
+        (``rag.understand.query.dominant_match``)."""
+        if not (s.routing and s.bm25_all is not None and s.rankings):
+            return
+        lead = dominant_match(s.rankings[0], s.bm25_all)
         if lead is not None:  # one passage alone holds the question's rare words: a ranking of its own,
-            rankings.append([lead])  # and a place among the global top rows that routing keeps in the window
-            weights.append(1.0)
-            plain = [lead] + [row for row in plain if row != lead]
-        if routing and plan.sections and bm25_all is not None:
+            s.rankings.append([lead])  # and a place among the global top rows that routing keeps in the window
+            s.weights.append(1.0)
+            s.plain = [lead] + [row for row in s.plain if row != lead]
+
+    def _named_section_ranking(self, s: _Retrieval) -> None:
+        """With routing: named sections (``plan.sections``: 发展愿景, 发展基础) add a ranking (by BM25,
+        weight ``routing_weight``) of their chunks — of the documents the question names, or of its
+        places' documents (``_section_rows``)."""
+        plan = s.plan
+        if s.routing and plan.sections and s.bm25_all is not None:
             # the question names a section (发展愿景, 发展基础): its chunks form one more ranking
-            rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, filters)
-            rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
-            weights.append(self.settings.routing_weight)
+            rows = self._section_rows(plan.sections, plan.doc_ids or plan.region_doc_ids, s.filters)
+            s.rankings.append(sorted(rows, key=lambda r: -s.bm25_all[r]))
+            s.weights.append(self.settings.routing_weight)
+
+    def _fuse(self, s: _Retrieval) -> None:
+        """Reciprocal rank fusion of the rankings so far (``reciprocal_rank_fusion``, weighted, with the
+        pieces of regulation articles as one unit: ``article_pieces``). Sets ``pieces`` and ``fused``."""
         # a regulation article cut into pieces is one unit: its pieces count where a ranking placed the best
         # of them (the head "分为以下四类：" with the items the dense ranking liked)
-        pieces = article_pieces(self.index)
-        fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
-        if (routing and self.settings.use_list_sections and plan.wants_list and not multi and not plan.sections
-                and fused and bm25_all is not None):
+        s.pieces = article_pieces(self.index)
+        s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights, pieces=s.pieces)
+
+    def _list_section_ranking(self, s: _Retrieval) -> None:
+        """A list question (``plan.wants_list``, not compared; ``use_list_sections``) adds a ranking (by
+        BM25, weight ``routing_weight``) of the chunks of the section around the best fused hit
+        (``list_section_rows``: its sub-headings and 专栏 hold the other items), unless it names a
+        section (that section's ranking already says where to look); fused again."""
+        plan = s.plan
+        if (s.routing and self.settings.use_list_sections and plan.wants_list and not s.multi and not plan.sections
+                and s.fused and s.bm25_all is not None):
             # a list question: the enumeration often spans the sub-sections/专栏 of the best hit's section
-            top = fused[0][0]
-            rows = list_section_rows(self.index.chunks, top, self._mask(filters),
+            top = s.fused[0][0]
+            rows = list_section_rows(self.index.chunks, top, self._mask(s.filters),
                                      doc_rows=self.arrays.rows_of_doc[self.arrays.doc_of_row[top]])
             if len(rows) > 1:
-                rankings.append(sorted(rows, key=lambda r: -bm25_all[r]))
-                weights.append(self.settings.routing_weight)
-                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
-        if routing and self.settings.use_value_ranking and plan.asked_values and not multi and fused:
+                s.rankings.append(sorted(rows, key=lambda r: -s.bm25_all[r]))
+                s.weights.append(self.settings.routing_weight)
+                s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights,
+                                                 pieces=s.pieces)
+
+    def _asked_value_ranking(self, s: _Retrieval) -> None:
+        """A question asking an amount of money, a duration or a date (``plan.asked_values``, not compared;
+        ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
+        fused rows — of the documents it names, or of its places' documents, when it names any — whose
+        text states a value of that kind, in fused order (``value_rows``: "二十日内", "三万元以下" — the
+        article stating the value among the regulation's articles sharing the question's words); fused
+        again."""
+        plan = s.plan
+        if s.routing and self.settings.use_value_ranking and plan.asked_values and not s.multi and s.fused:
             # a question asking an amount, a duration or a date: every article of the right regulation shares
             # its words; the candidates stating a value of the asked kind form one more ranking
             # (among the documents the question names, or those of the places it names, when it names any:
             # another document's value answers a question about another document)
             named = set(plan.doc_ids or plan.region_doc_ids)
-            candidates = [row for row, _ in fused[:n] if not named or self.index.chunks[row].doc_id in named]
+            candidates = [row for row, _ in s.fused[:s.n] if not named or self.index.chunks[row].doc_id in named]
             rows = value_rows(candidates, self.index.chunks, plan.asked_values, plan.question)
             if rows:
-                rankings.append(rows)
-                weights.append(self.settings.routing_weight)
-                fused = reciprocal_rank_fusion(rankings, k=self.settings.rrf_k, weights=weights, pieces=pieces)
-        rrf = dict(fused)
-        order = [row for row, _ in fused]
-        reordered = False
-        if routing and plan.changed_versions:  # 修改后有什么变化: passages the versions share come last
-            order, plain = (changed_first(rows, self.index, plan.changed_versions) for rows in (order, plain))
-            reordered = True
-        if multi:
-            per_scope = []
-            for s in plan.scopes:
-                ids = tuple(d for d in s.doc_ids if filters.doc_ids is None or d in filters.doc_ids)
-                scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
-                lists, bm25_all, factors = self._lists(s.tokens or plan.tokens, s.dense_text or plan.dense_text,
-                                                       n, scope, bm25_all, dense_sims)
-                # a compared place's best article is shown whole: its pieces next to each other in each
-                # of the scope's rankings, whose fused first rows fill the scope's slots
-                lists = [with_article_pieces(r, pieces) for r in lists]
-                per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k,
-                                                                            weights=factors)])
-            # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
-            # without comparison words may still ask about one passage, so the global top 2 stay first
-            head = plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
-            order = head + [row for row in order if row not in head]
-            slots = max(1, (self.settings.top_k - 1) // len(per_scope))
-            order = guarantee_scope_slots(order, per_scope, slots, head=len(head))
-            reordered = True
-        if routing and plan.about_document:
+                s.rankings.append(rows)
+                s.weights.append(self.settings.routing_weight)
+                s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights,
+                                                 pieces=s.pieces)
+
+    def _changed_versions_last(self, s: _Retrieval) -> None:
+        """With routing: a question asking what changed between versions of a title
+        (``plan.changed_versions``) gets the passages a revision left unchanged after the others, in
+        ``order`` and in ``plain`` (``rag.understand.query.changed_first``)."""
+        if s.routing and s.plan.changed_versions:  # 修改后有什么变化: passages the versions share come last
+            s.order, s.plain = (changed_first(rows, self.index, s.plan.changed_versions) for rows in (s.order, s.plain))
+            s.reordered = True
+
+    def _comparison_slots(self, s: _Retrieval) -> None:
+        """A compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
+        top ``PROTECTED_ROWS`` first (the global best alone for an explicit comparison,
+        ``is_comparison``) and then gets ``slots_per_scope`` passages of each scope from that scope's
+        sub-query (round-robin, ``guarantee_scope_slots``)."""
+        if not s.multi:
+            return
+        plan, filters = s.plan, s.filters
+        per_scope = []
+        for scope_plan in plan.scopes:
+            ids = tuple(d for d in scope_plan.doc_ids if filters.doc_ids is None or d in filters.doc_ids)
+            scope = Filters(doc_ids=ids, region=filters.region, in_force_on=filters.in_force_on)
+            lists, s.bm25_all, factors = self._lists(scope_plan.tokens or plan.tokens,
+                                                     scope_plan.dense_text or plan.dense_text,
+                                                     s.n, scope, s.bm25_all, s.dense_sims)
+            # a compared place's best article is shown whole: its pieces next to each other in each
+            # of the scope's rankings, whose fused first rows fill the scope's slots
+            lists = [with_article_pieces(r, s.pieces) for r in lists]
+            per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k,
+                                                                        weights=factors)])
+        # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
+        # without comparison words may still ask about one passage, so the global top 2 stay first
+        head = s.plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
+        order = head + [row for row in s.order if row not in head]
+        slots = max(1, (self.settings.top_k - 1) // len(per_scope))
+        s.order = guarantee_scope_slots(order, per_scope, slots, head=len(head))
+        s.reordered = True
+
+    def _document_cards_first(self, s: _Retrieval) -> None:
+        """With routing: a question about a document itself (``plan.about_document``) gets the cards of its
+        documents (``plan.card_doc_ids``) first — in fused order, then in the version order the question
+        asks for (``version_order``)."""
+        if s.routing and s.plan.about_document:
+            order = s.order
             position = {row: i for i, row in enumerate(order)}
-            cards = sorted(self._card_rows(plan.card_doc_ids, filters), key=lambda r: position.get(r, len(order)))
-            preferred = version_order(plan.question, [self.index.chunks[r].doc_id for r in cards], self.index.docs)
+            cards = sorted(self._card_rows(s.plan.card_doc_ids, s.filters), key=lambda r: position.get(r, len(order)))
+            preferred = version_order(s.plan.question, [self.index.chunks[r].doc_id for r in cards], self.index.docs)
             cards = sorted(cards, key=lambda r: preferred.index(self.index.chunks[r].doc_id))
-            order = cards + [row for row in order if row not in cards]
-            reordered = reordered or bool(cards)
-        if routing and not multi and not (plan.about_document and not plan.scopes
-                                          and WHICH_DOCUMENT.search(plan.question)):
+            s.order = cards + [row for row in order if row not in cards]
+            s.reordered = s.reordered or bool(cards)
+
+    def _protect_global_top_rows(self, s: _Retrieval) -> None:
+        """With routing, not compared: unless the question asks about the documents in general, which the
+        cards answer (``plan.about_document`` without scopes, ``WHICH_DOCUMENT``: 哪份文件最新), the global
+        top ``PROTECTED_ROWS`` are put back into the first ``min(k, top_k)`` places if routing pushed
+        them out (``protect_rows``)."""
+        plan = s.plan
+        if s.routing and not s.multi and not (plan.about_document and not plan.scopes
+                                              and WHICH_DOCUMENT.search(plan.question)):
             # (a question about the documents in general — 哪份文件最新 — is answered by the cards)
-            protected = protect_rows(order, plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
-            reordered = reordered or protected != order
-            order = protected
-        if routing and plan.wants_list and not multi and not plan.about_document:
+            protected = protect_rows(s.order, s.plain[:PROTECTED_ROWS], min(s.k, self.settings.top_k))
+            s.reordered = s.reordered or protected != s.order
+            s.order = protected
+
+    def _no_cards_in_list_answers(self, s: _Retrieval) -> None:
+        """With routing: a list question (``plan.wants_list``, not compared, not about a document itself)
+        gets no document card (a card lists no items) — in ``order``, nor in ``plain`` (no card is a
+        protected global top row in the steps after this one)."""
+        if s.routing and s.plan.wants_list and not s.multi and not s.plan.about_document:
             # a list question about the documents' content: a card (title, issuer, period) lists no items
             cards = set(card_rows(self.index).values())
-            plain = [row for row in plain if row not in cards]  # nor as a protected global top row
-            if any(row in cards for row in order[:k]):
-                order = [row for row in order if row not in cards]
-                reordered = True
-        if routing and plan.asks_penalty and not multi:
+            s.plain = [row for row in s.plain if row not in cards]  # nor as a protected global top row
+            if any(row in cards for row in s.order[:s.k]):
+                s.order = [row for row in s.order if row not in cards]
+                s.reordered = True
+
+    def _citing_penalty_articles(self, s: _Retrieval) -> None:
+        """With routing: a question about a penalty (``plan.asks_penalty``, not compared) gets the articles of
+        the same regulation that cite the article of one of its first ``CITING_RANKS`` hits
+        ("违反本条例第二十一条…的，…处…罚款", ``rag.retrieve.fusion.DocumentCitations``) right after that hit
+        (``add_citing_rows``, at most ``MAX_CITING``, the global top 2 kept in the window)."""
+        if s.routing and s.plan.asks_penalty and not s.multi:
             # a penalty question: the articles citing a top hit's article ("违反本条例第二十一条…的，…罚款")
             # state the penalty for breaking it — right after that hit
-            cited = add_citing_rows(order, self.arrays.citations, min(k, self.settings.top_k), plain[:PROTECTED_ROWS])
-            reordered = reordered or cited != order
-            order = cited
-        if routing and self.settings.use_list_continuation and plan.wants_list and not multi:
+            cited = add_citing_rows(s.order, self.arrays.citations, min(s.k, self.settings.top_k),
+                                    s.plain[:PROTECTED_ROWS])
+            s.reordered = s.reordered or cited != s.order
+            s.order = cited
+
+    def _enumeration_continuations(self, s: _Retrieval) -> None:
+        """With routing: a list question (``plan.wants_list``, not compared; ``use_list_continuation``) gets
+        the next chunk of the section of a top hit whose enumeration is unfinished right after that hit
+        (``add_continuations``, at most ``MAX_CONTINUATIONS``, the global top 2 kept in the window)."""
+        if s.routing and self.settings.use_list_continuation and s.plan.wants_list and not s.multi:
             # a list question: an enumeration a top hit leaves unfinished continues in the next chunk
-            extended = add_continuations(order, self._next_rows(), min(k, self.settings.top_k),
-                                         plain[:PROTECTED_ROWS])
-            reordered = reordered or extended != order
-            order = extended
-        outline = None
-        if routing and self.settings.use_outlines and plan.wants_list and not multi and k >= OUTLINE_RANK:
+            extended = add_continuations(s.order, self._next_rows(), min(s.k, self.settings.top_k),
+                                         s.plain[:PROTECTED_ROWS])
+            s.reordered = s.reordered or extended != s.order
+            s.order = extended
+
+    def _section_outline(self, s: _Retrieval) -> None:
+        """With routing: a list question (``plan.wants_list``, not compared; ``use_outlines``; ``k`` ≥
+        ``OUTLINE_RANK``) whose first hits lie in two or more sub-sections of one section gets that
+        section's outline (its sub-headings with their first sentences, ``merge_outline``) in place
+        ``OUTLINE_RANK`` (3) — behind an enumeration continuation that directly follows its head —
+        pushing the last hit that is not a global top row out of the top ``k``. Sets ``outline``; its
+        place in ``order`` is ``_OUTLINE``."""
+        if s.routing and self.settings.use_outlines and s.plan.wants_list and not s.multi and s.k >= OUTLINE_RANK:
             # a list question whose top hits spread over the sub-sections of one section: that
             # section's sub-headings are the items (auto-merging into the parent's outline), placed
             # behind the first two hits; the global top rows stay in the window
-            outline = merge_outline([self.index.chunks[row] for row in order[:OUTLINE_DEPTH]],
-                                    outline_chunks(self.index), rrf_k=self.settings.rrf_k)
-            if outline is not None:
+            order = s.order
+            s.outline = merge_outline([self.index.chunks[row] for row in order[:OUTLINE_DEPTH]],
+                                      outline_chunks(self.index), rrf_k=self.settings.rrf_k)
+            if s.outline is not None:
                 at = OUTLINE_RANK - 1
                 if self.settings.use_list_continuation:
                     # an enumeration's continuation stays directly behind the chunk it continues
                     following = self._next_rows()
                     while at < len(order) and following.get(order[at - 1]) == order[at]:
                         at += 1
-                order = protect_rows(order[:at] + [_OUTLINE] + order[at:],
-                                     plain[:PROTECTED_ROWS], min(k, self.settings.top_k))
-                reordered = True
+                s.order = protect_rows(order[:at] + [_OUTLINE] + order[at:],
+                                       s.plain[:PROTECTED_ROWS], min(s.k, self.settings.top_k))
+                s.reordered = True
+
+    def _hits(self, s: _Retrieval) -> list[Hit]:
+        """The first ``k`` rows of ``order`` as hits: ``scores`` holds the fused score (``rrf``, 0 for a row
+        fusion did not rank), the row's BM25 score and its cosine similarity when a dense ranking gave
+        one; ``score`` is 1/(k_rrf + rank) when the order was changed after fusion, else the fused
+        score. The outline's hit has no scores."""
+        rrf = dict(s.fused)
         hits = []
-        for rank, row in enumerate(order[:k], start=1):
+        for rank, row in enumerate(s.order[:s.k], start=1):
             if row == _OUTLINE:
-                hits.append(Hit(rank, 1.0 / (self.settings.rrf_k + rank), outline,
-                                self.index.docs[outline.doc_id].title, {}))
+                hits.append(Hit(rank, 1.0 / (self.settings.rrf_k + rank), s.outline,
+                                self.index.docs[s.outline.doc_id].title, {}))
                 continue
             chunk = self.index.chunks[row]
             scores = {"rrf": rrf.get(row, 0.0)}
-            if bm25_all is not None:
-                scores["bm25"] = float(bm25_all[row])
-            if row in dense_sims:
-                scores["dense"] = dense_sims[row]
-            score = 1.0 / (self.settings.rrf_k + rank) if reordered else scores["rrf"]
+            if s.bm25_all is not None:
+                scores["bm25"] = float(s.bm25_all[row])
+            if row in s.dense_sims:
+                scores["dense"] = s.dense_sims[row]
+            score = 1.0 / (self.settings.rrf_k + rank) if s.reordered else scores["rrf"]
             hits.append(Hit(rank, score, chunk, self.index.docs[chunk.doc_id].title, scores))
         return hits
+
+
+@dataclass(eq=False)
+class _Retrieval:
+    """The state one ``HybridRetriever.retrieve`` call passes through its steps (rows: chunk rows of the
+    index, best first).
+
+    ``k``, ``filters``, ``plan``: the call's (the plan made when none was given); ``routing``:
+    ``Settings.use_doc_routing``; ``multi``: routing a compared plan of two or more scopes; ``n``: rows per
+    ranking (``max(candidate_k, k)``). Filled by the steps: ``rankings`` (row lists) and ``weights``
+    (their RRF weights, same length); ``bm25_all`` (BM25 score of every chunk for the question's words,
+    float64 array; None in dense mode); ``dense_sims`` (row → cosine similarity, from every dense ranking
+    made); ``plain`` (the global ranking's fused rows before any routing: the rows routing keeps in the
+    window); ``pieces`` (``article_pieces``); ``fused`` (``[(row, RRF score)]``, best first); ``order``
+    (the rows to return, the outline's place as ``_OUTLINE``); ``reordered`` (``order`` changed after
+    fusion); ``outline`` (the merged outline chunk, or None)."""
+
+    k: int
+    filters: Filters
+    plan: QueryPlan
+    routing: bool
+    multi: bool
+    n: int
+    rankings: list[list[int]] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    bm25_all: np.ndarray | None = None
+    dense_sims: dict[int, float] = field(default_factory=dict)
+    plain: list[int] = field(default_factory=list)
+    pieces: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    fused: list[tuple[int, float]] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)
+    reordered: bool = False
+    outline: Chunk | None = None
 
 
 MASK_CACHE = 256  # filters whose chunk masks / row arrays a retriever keeps (a UI session's filters, per-document scopes)
