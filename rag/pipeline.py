@@ -578,7 +578,7 @@ class PolicyQA:
             if filters == NO_FILTERS and not any(h.chunk.doc_id in doc_ids for h in candidates):
                 extra = self.retriever.retrieve(question, 2, Filters(doc_ids=tuple(sorted(doc_ids))), plan=plan)
                 candidates += [replace(h, rank=len(candidates) + 1 + i) for i, h in enumerate(extra)]
-        scored = score_sentences(question, candidates, terms, alternatives)
+        scored = score_sentences(question, candidates, terms, alternatives, plan)
         decision = check_refusal(question, scored, index, self.settings, plan)
         if decision.refused and decision.rule == "no_content":  # no passage is "closest" to such a question
             return Answer(question, NO_CONTENT_TEXT, "extractive", True, [], [], [f"未作答的原因：{decision.reason}"])
@@ -593,8 +593,8 @@ class PolicyQA:
         # a value the question asks for (罚多少, 多长时间内) is quoted with the lead clause of its article, a list
         # with the sentence heading its items
         answering = answer_order(question, scored, terms, alternatives,
-                                 term_subwords(question, terms, index.tokenizer, index.idf))
-        text, citations = compose(answering, groups=groups, docs=index.docs, label_sections=asks_field(question),
+                                 term_subwords(question, terms, index.tokenizer, index.idf, plan), plan)
+        text, citations = compose(answering, groups=groups, docs=index.docs, label_sections=asks_field(question, plan),
                                   wants_list=wants_list, items=items, terms=terms)
         # a list item cites its sub-section's own passage, which retrieval may not have returned
         shown = {h.chunk.chunk_id for h in hits}

@@ -33,7 +33,7 @@ from rag.answer.focus import _table_header
 from rag.injection import inside, instruction_spans
 from rag.retrieve.lists import is_label
 from rag.answer.meta_answers import metadata_answer  # noqa: F401  (re-exported)
-from rag.understand.need import _QUANTITIES, asked_values
+from rag.understand.need import _QUANTITIES, need_analysis, question_parts  # noqa: F401  (question_parts re-exported)
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -61,16 +61,6 @@ class ScoredSentence:
     @property
     def text(self) -> str:
         return self.hit.chunk.text[self.start:self.end]
-
-
-_PART_END = re.compile(r"(?<=[？?])")
-
-
-def question_parts(question: str) -> list[str]:
-    """The parts of a question that asks several things, each ending in ？/?: “…的目标是多少？由哪个部门
-    负责？” → two parts; ``[question]`` for a question with one part."""
-    parts = [p.strip() for p in _PART_END.split(question) if p.strip(" \t？?，,。；;")]
-    return parts if len(parts) >= 2 else [question]
 
 
 _VALUE_SCORED = ("org", "place", "person")  # asked kinds whose stated value adds VALUE_BONUS (numbers and dates
@@ -104,17 +94,19 @@ def _names_nothing(sentence: str, m: re.Match) -> bool:
 
 
 def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
-                    alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
+                    alternatives: dict[str, tuple[str, ...]] | None = None, plan=None) -> list[ScoredSentence]:
     """All sentences of the hits, scored as in the module docstring, best first. Each also records
     whether it states a value the question asks for (``value``: ``asked_values``, of any part) and,
-    for a question of several parts (``question_parts``), its coverage of each part's terms (``parts``)."""
+    for a question of several parts (``question_parts``), its coverage of each part's terms (``parts``).
+    ``plan``: the QueryPlan (its need analysis is used when it is of ``question``) or None."""
     total = sum(terms.values()) or 1.0
     alternatives = alternatives or {}
-    parts = question_parts(question)
+    analysis = need_analysis(question, plan)
+    parts = list(analysis.parts)
     part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
     from rag.understand.need import VALUE_KINDS
 
-    asked = [asked_values(part) for part in parts]
+    asked = [list(v) for v in analysis.part_values]  # asked_values of each part
     values = [p for a in asked for p in a]
     scored_values = [k.evidence for k in VALUE_KINDS if k.name in _VALUE_SCORED and k.evidence in values]
     wants_number = bool(ASKS_NUMBER.search(question))
@@ -176,7 +168,7 @@ UNIT_MAX_CHARS = 2 * MAX_SENTENCE_CHARS  # longest lead + value span quoted as o
 
 
 def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str, float],
-                alternatives: dict[str, tuple[str, ...]] | None = None) -> list[ScoredSentence]:
+                alternatives: dict[str, tuple[str, ...]] | None = None, plan=None) -> list[ScoredSentence]:
     """``sentences`` (``score_sentences``, best first) re-ranked for answering a question that asks for a
     value (a penalty amount, a time limit, a number, an organisation — ``asked_values``): a regulation
     article states the case in its lead clause and the value in a later clause of the same paragraph
@@ -186,12 +178,14 @@ def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str,
     sentence on its whole text (coverage of question ``terms`` with their concept ``alternatives``, the
     value sentence's bonuses). Every sentence stating an asked value adds ``VALUE_BONUS`` (a neighbour
     sentence without the value answers nothing asked). ``sentences`` unchanged, in their order, when the
-    question asks for no value or no sentence states one."""
-    if not sentences or not asked_values(question) or not any(any(s.value) for s in sentences):
+    question asks for no value or no sentence states one. ``plan``: the QueryPlan (its need analysis is used
+    when it is of ``question``) or None."""
+    analysis = need_analysis(question, plan)
+    if not sentences or not analysis.values or not any(any(s.value) for s in sentences):
         return sentences  # a list question ("一共多少个方向？列一下") asks for no single value
     alternatives = alternatives or {}
     total = sum(terms.values()) or 1.0
-    parts = question_parts(question)
+    parts = list(analysis.parts)
     part_terms = [{t: w for t, w in terms.items() if t in part.lower()} for part in parts] if len(parts) > 1 else []
     by_chunk: dict[str, list[ScoredSentence]] = {}
     for s in sentences:
@@ -249,13 +243,14 @@ SUBWORD_SHARE = 0.5  # a question term's sub-word found in a sentence counts wit
 
 def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str, float],
                  alternatives: dict[str, tuple[str, ...]] | None = None,
-                 subwords: dict[str, dict[str, float]] | None = None) -> list[ScoredSentence]:
+                 subwords: dict[str, dict[str, float]] | None = None, plan=None) -> list[ScoredSentence]:
     """The sentences ``compose`` answers from: ``score_sentences``'s list (which the refusal rules read)
     re-ranked for answering — heading lines left out (``is_heading``) unless the question asks for a heading
     (``ASKS_HEADING``: 哪一章, 章节, 叫什么) —, a question term no retrieved passage holds whose sub-word the sentence holds
     (``subwords``: term → {sub-word: idf weight}, "海洋生物" → 海洋, 生物: a company's own compound word) adds
     ``SUBWORD_SHARE`` of the best such sub-word's weight to the score, as a share of the question's term
-    weight; then asked values with the lead clause of their article (``value_units``)."""
+    weight; then asked values with the lead clause of their article (``value_units``). ``plan``: the
+    QueryPlan (its need analysis is used when it is of ``question``) or None."""
     if not ASKS_HEADING.search(question):  # a heading line answers nothing asked, unless a heading is asked for
         sentences = [s for s in sentences if not is_heading(s)] or sentences
     texts = [normalize(h.chunk.text).lower() for h in {s.hit.chunk.chunk_id: s.hit for s in sentences}.values()]
@@ -269,17 +264,16 @@ def answer_order(question: str, sentences: list[ScoredSentence], terms: dict[str
                         for t in terms if t in subwords and t not in sent)
             out.append(replace(s, score=s.score + SUBWORD_SHARE * extra / total) if extra else s)
         sentences = sorted(out, key=lambda x: -x.score)
-    return value_units(question, sentences, terms, alternatives)
+    return value_units(question, sentences, terms, alternatives, plan)
 
 
-def term_subwords(question: str, terms: dict[str, float], tokenizer, idf) -> dict[str, dict[str, float]]:
+def term_subwords(question: str, terms: dict[str, float], tokenizer, idf, plan=None) -> dict[str, dict[str, float]]:
     """term → {sub-word: idf weight} for the question ``terms`` of ≥ 3 characters that the asker uses to
     describe themselves (outside ``rag.understand.need.need_clause``: "我们是…做海洋生物材料的企业" — the documents
     name the field more broadly): the question's tokens (jieba search mode) of ≥ 2 characters inside the
-    term ("海洋生物" → 海洋, 生物). {} for a question without a self-description."""
-    from rag.understand.need import need_clause
-
-    need = need_clause(question).lower()
+    term ("海洋生物" → 海洋, 生物). {} for a question without a self-description. ``plan``: the QueryPlan
+    (its need analysis is used when it is of ``question``) or None."""
+    need = need_analysis(question, plan).need.lower()
     tokens = {t for t in tokenizer.tokens(question) if len(t) >= 2}
     out: dict[str, dict[str, float]] = {}
     for term in terms:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.understand.need import need_clause
+from rag.understand.need import need_analysis, plain_need
 from rag.text import normalize
 
 
@@ -85,7 +85,7 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
     """
     import jieba
 
-    need = _strip_names(need_clause(question), index.docs)
+    need = plain_need(need_analysis(question, plan), index.docs)  # the plan's analysis when it is of ``question``
     n = max(index.df.get("__N__", 1), 1) if hasattr(index, "df") else 1
     out: dict[str, float] = {}
     for t, w in question_terms(need, index.tokenizer, index.idf).items():
@@ -135,15 +135,3 @@ def abbreviates(term: str, text: str) -> bool:
     abbreviation of 充分用电)."""
     pattern = _abbreviation_pattern(term)
     return bool(pattern) and any(len(m.group(0)) <= 2 * len(term) for m in pattern.finditer(text))
-
-
-def _strip_names(question: str, docs: dict) -> str:
-    """The question without the titles, short names and numbers of documents (years inside a title
-    such as "(2025—2027年)" are names, not needs)."""
-    q = normalize(question)
-    for meta in docs.values():
-        for name in sorted([meta.title, *meta.short_names, meta.doc_number or ""], key=len, reverse=True):
-            n = normalize(name)
-            if len(n) >= 4:
-                q = q.replace(n, "")
-    return q

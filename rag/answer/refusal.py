@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.answerability import RefusalDecision
-from rag.understand.need import need_clause
+from rag.understand.need import need_analysis
 from rag.answer.signals import TOP_SENTENCES, named_places, place_covered
 from rag.text import normalize
 
@@ -121,8 +121,9 @@ def check_refusal(question: str, scored: list, index, settings, plan=None, model
 _FIELD = re.compile(r"哪个(领域|方向|专项|板块|产业|工程|行业)|哪块|哪一块|哪类|属于|沾边|对应的?(培育)?方向|相关的?(方向|工程|专项)")
 
 
-def asks_field(question: str) -> bool:
+def asks_field(question: str, plan=None) -> bool:
     """True when the question asks which field/direction of a plan something falls under (an applicability
-    question: a company describing itself, or "属于规划里的哪个领域"); answers then name the section."""
-    return bool(_FIELD.search(question)) or need_clause(question) != question
+    question: a company describing itself, or "属于规划里的哪个领域"); answers then name the section.
+    ``plan``: the QueryPlan (its need analysis is used when it is of ``question``) or None."""
+    return bool(_FIELD.search(question)) or need_analysis(question, plan).need != question
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.focus import focus_coverage
-from rag.understand.need import need_clause
+from rag.understand.need import need_analysis
 from rag.text import normalize
 
 # need noun → the words a sentence may state it with
@@ -50,14 +50,15 @@ def need_nouns(need: str) -> list[str]:
 
 
 def detail_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
-                   top: int = 8, reach: int = 0) -> tuple[str, float] | None:
+                   top: int = 8, reach: int = 0, plan=None) -> tuple[str, float] | None:
     """For a question with need nouns (``need_nouns``): the noun whose best support is lowest and that
     support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that states
     the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
-    its chunk: ``rag.answer.refusal_value.continuation``). None when the question asks for no need noun."""
+    its chunk: ``rag.answer.refusal_value.continuation``). None when the question asks for no need noun.
+    ``plan``: the QueryPlan (its need analysis is used when it is of ``question``) or None."""
     from rag.answer.refusal_value import continuation, extended
 
-    nouns = need_nouns(need_clause(question))
+    nouns = need_nouns(need_analysis(question, plan).need)
     worst = None
     for noun in nouns:
         words = DETAIL_NOUNS[noun]
@@ -103,13 +104,14 @@ def enumerated_items(sentence: str) -> int:
 
 
 def member_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
-                   top: int = 8) -> float | None:
+                   top: int = 8, plan=None) -> float | None:
     """For a question asking to name the members of a counted group (``asks_members``): the largest
     ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that enumerates at least
     min(asked count, 3) items — a sentence that only counts them ("国家高新区8家") names none.
-    None when the question asks for no members."""
+    None when the question asks for no members. ``plan``: the QueryPlan (its need analysis is used when it
+    is of ``question``) or None."""
 
-    wanted = asks_members(need_clause(question))
+    wanted = asks_members(need_analysis(question, plan).need)
     if wanted is None:
         return None
     need = min(max(wanted, 2), 3)
@@ -130,14 +132,15 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def outcome_support(question: str, scored: list, focus: dict[str, float], alternatives: dict,
-                    top: int = 8) -> float | None:
+                    top: int = 8, plan=None) -> float | None:
     """For a question asking for an achieved result (``_ASKS_OUTCOME``: 实际, 完成了吗, 获批了吗,
     截至2024年底 …): the largest ``focus_coverage`` of a top-``top`` sentence that states an outcome
     (``_STATES_OUTCOME``: 已建成, 累计达到, 获批, "2020年…达到…N") and names every year the question
     names. Plans state targets ("到2025年…突破2.96万亿元"), which answer no such question. None when
-    the question asks for no outcome."""
+    the question asks for no outcome. ``plan``: the QueryPlan (its need analysis is used when it is of
+    ``question``) or None."""
 
-    need = need_clause(question)
+    need = need_analysis(question, plan).need
     if not _ASKS_OUTCOME.search(need):
         return None
     years = set(_YEAR.findall(need))

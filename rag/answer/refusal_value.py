@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.focus import _strip_names, abbreviates, focus_coverage, focus_terms
-from rag.understand.need import (_NUMBER, _RANGE, _YEAR, VALUE_KINDS, ValueKind, _city_pattern, asked_kinds, asked_unit,
-                      need_clause)
+from rag.answer.focus import abbreviates, focus_coverage, focus_terms
+from rag.understand.need import (_NUMBER, _RANGE, _YEAR, VALUE_KINDS, ValueKind, _city_pattern, asked_unit, need_analysis,
+                      plain_need)
 from rag.text import normalize
 
 
@@ -146,15 +146,15 @@ def value_supports(question: str, scored: list, index, plan=None, top: int = 8,
                    min_focus_idf: float = 0.0, focus=None, reach: int = 0) -> list[tuple[ValueKind, float]]:
     """``value_support`` for every asked kind: ``[(kind, support), …]`` in ``VALUE_KINDS`` order, [] when
     the question asks for no value or its focus weighs less than ``min_focus_idf``."""
-    need = need_clause(question)
-    kinds = asked_kinds(need)
+    analysis = need_analysis(question, plan)  # the plan's analysis when it is of ``question``
+    need, kinds = analysis.need, analysis.kinds
     if not kinds:
         return []
     focus, alternatives = focus or focus_terms(question, index, plan)
     if sum(focus.values()) < min_focus_idf:
         return []
     # a year naming a version (2020年修正前后, 2024年修订后) is no year of the value
-    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", _strip_names(need, getattr(index, "docs", {}))))))
+    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", plain_need(analysis, getattr(index, "docs", {}))))))
     out = []
     for kind in kinds:
         states = _stating(question, need, kind, focus, alternatives, years, reach)
@@ -188,12 +188,12 @@ def value_in_top(question: str, scored: list, index, plan=None, top: int = 2, fo
     """For a question asking for values (``asked_kinds``): the share of the asked kinds that one of the
     ``top`` best-ranked sentences states (``_stating``) — rank-based, it does not depend on how many of
     the question's words the passage repeats. None when no value is asked."""
-    need = need_clause(question)
-    kinds = asked_kinds(need)
+    analysis = need_analysis(question, plan)  # the plan's analysis when it is of ``question``
+    need, kinds = analysis.need, analysis.kinds
     if not kinds:
         return None
     focus, alternatives = focus or focus_terms(question, index, plan)
-    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", _strip_names(need, getattr(index, "docs", {}))))))
+    years = set(_YEAR.findall(_VERSION_YEAR.sub("", _RANGE.sub("", plain_need(analysis, getattr(index, "docs", {}))))))
     stated = [any(_stating(question, need, k, focus, alternatives, years, reach)(s) for s in scored[:top])
               for k in kinds]
     return sum(stated) / len(stated)

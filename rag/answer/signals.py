@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.focus import _strip_names, focus_coverage, focus_terms
-from rag.understand.need import _RANGE, _YEAR, VALUE_KINDS, asked_types, need_clause
+from rag.answer.focus import focus_coverage, focus_terms
+from rag.understand.need import _RANGE, _YEAR, VALUE_KINDS, need_analysis, plain_need
 from rag.answer.refusal_value import continuation
 from rag.text import corpus_text, normalize
 
@@ -118,7 +118,8 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     top = scored[:TOP_SENTENCES]
     best_coverage = max(s.coverage for s in top)
     out["coverage"] = (1.0 - best_coverage, f"检索到的段落与问题的关键词重合很少（覆盖率 {best_coverage:.2f}）。")
-    need = need_clause(question)
+    analysis = need_analysis(question, plan)  # the plan's analysis when it is of ``question``
+    need = analysis.need
 
     # a place the documents do not cover, named beside one they do (the hard rule takes the rest)
     places = named_places(question)
@@ -139,7 +140,7 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
 
     # years of the need that no document's stated period covers (a period range "2025—2027年" names a plan)
     covered = document_years(index.docs)
-    need_text = _RANGE.sub("", _strip_names(need, index.docs))
+    need_text = _RANGE.sub("", plain_need(analysis, index.docs))
     this_year = settings.today_date().year  # 今年/明年/去年 are years too (relative to settings.today)
     named = _YEAR.findall(need_text) + [str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text]
     need_years = {y for y in named if int(y) not in covered}
@@ -155,7 +156,7 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     out["year"] = (1.0 if year_reason else 0.0, year_reason)
 
     # a value may stand in the next clause of its passage ('…责令改正；拒不改正的，可以处…罚款')
-    missing_type = next((t for t in asked_types(need)
+    missing_type = next((t for t in analysis.types
                          if not any(t.evidence.search(normalize(continuation(s, NEAR))) for s in top)), None)
     out["answer_type"] = (1.0 if missing_type else 0.0,
                           f"问题询问的是{missing_type.label}，检索到的段落中没有这类信息。" if missing_type else None)
@@ -186,9 +187,9 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     per_kind = (value_supports(question, scored, index, plan, focus=(focus, alternatives), reach=NEAR)
                 if has_df and gate else [])
     value = min(per_kind, key=lambda ks: ks[1]) if per_kind else None
-    detail = detail_support(question, scored, focus, alternatives, reach=NEAR) if has_df else None
-    members = member_support(question, scored, focus, alternatives) if has_df else None
-    outcome = outcome_support(question, scored, focus, alternatives) if has_df else None
+    detail = detail_support(question, scored, focus, alternatives, reach=NEAR, plan=plan) if has_df else None
+    members = member_support(question, scored, focus, alternatives, plan=plan) if has_df else None
+    outcome = outcome_support(question, scored, focus, alternatives, plan=plan) if has_df else None
     supports = {
         "value": (value[1] if value else None, getattr(settings, "min_value_support", 0.4),
                   f"问题询问的是{value[0].label}，检索到的段落中没有同时提到问题要点和这类信息的句子" if value else ""),

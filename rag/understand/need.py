@@ -175,7 +175,11 @@ def asked_values(question: str) -> list[re.Pattern]:
     a number or time asked by its wording as an amount of money or a duration (``asked_quantity``: 罚多少,
     多长时间内) is that quantity."""
     need = need_clause(question)
-    kinds = asked_kinds(need)
+    return _asked_values(need, asked_kinds(need))
+
+
+def _asked_values(need: str, kinds: list[ValueKind]) -> list[re.Pattern]:
+    """``asked_values`` of a question whose need clause is ``need`` and asked kinds ``kinds``."""
     quantity = asked_quantity(need)
     if quantity is MONEY_STATED and not any(k.name in ("number", "time") for k in kinds):
         quantity = None  # "补贴标准有哪些": a list, no one amount
@@ -249,3 +253,81 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 _RANGE = re.compile(r"(?:19|20)\d{2}\s*年?\s*[—–\-~至到]+\s*(?:19|20)\d{2}")
+
+
+_PART_END = re.compile(r"(?<=[？?])")
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that asks several things, each ending in ？/?: “…的目标是多少？由哪个部门
+    负责？” → two parts; ``[question]`` for a question with one part."""
+    parts = [p.strip() for p in _PART_END.split(question) if p.strip(" \t？?，,。；;")]
+    return parts if len(parts) >= 2 else [question]
+
+
+def strip_document_names(question: str, docs: dict) -> str:
+    """The question (normalised, ``rag.text.normalize``) without the titles, short names and numbers of
+    documents (years inside a title such as "(2025—2027年)" are names, not needs); ``docs``: doc_id →
+    DocMeta (``title``, ``short_names``, ``doc_number``). Loops over every document's names."""
+    from rag.text import normalize
+
+    q = normalize(question)
+    for meta in docs.values():
+        for name in sorted([meta.title, *meta.short_names, meta.doc_number or ""], key=len, reverse=True):
+            n = normalize(name)
+            if len(n) >= 4:
+                q = q.replace(n, "")
+    return q
+
+
+@dataclass(frozen=True)
+class NeedAnalysis:
+    """The information-need analysis of one question text, computed once (``analyse_need``; held by
+    ``rag.understand.query.QueryPlan.need``) and read by the answer stage instead of re-parsing the text.
+
+    ``question``: the text analysed (the answer stage uses the record only for this same text, see
+    ``need_analysis``); ``need``: ``need_clause(question)``; ``kinds``: ``asked_kinds(need)``; ``types``:
+    ``asked_types(need)``; ``unit``: ``asked_unit(need)``; ``lists``: ``asks_list(question)``; ``values``:
+    ``asked_values(question)``; ``parts``: ``question_parts(question)``; ``part_values``: ``asked_values``
+    of each part; ``plain_need``: the need clause without the documents' names
+    (``strip_document_names(need, index.docs)``), None when no index was given."""
+
+    question: str
+    need: str
+    kinds: tuple[ValueKind, ...]
+    types: tuple[NeedType, ...]
+    unit: tuple[str, ...] | None
+    lists: bool
+    values: tuple[re.Pattern, ...]
+    parts: tuple[str, ...]
+    part_values: tuple[tuple[re.Pattern, ...], ...]
+    plain_need: str | None = None
+
+
+def analyse_need(question: str, docs: dict | None = None) -> NeedAnalysis:
+    """The ``NeedAnalysis`` of ``question``; ``docs`` (doc_id → DocMeta, optional) gives ``plain_need``."""
+    need = need_clause(question)
+    kinds = asked_kinds(need)
+    parts = tuple(question_parts(question))
+    values = tuple(_asked_values(need, kinds))  # = asked_values(question)
+    return NeedAnalysis(question, need, tuple(kinds), tuple(asked_types(need)), asked_unit(need),
+                        asks_list(question), values, parts,
+                        tuple(values if p == question else tuple(asked_values(p)) for p in parts),
+                        strip_document_names(need, docs) if docs is not None else None)
+
+
+def need_analysis(question: str, plan=None) -> NeedAnalysis:
+    """The ``NeedAnalysis`` of ``question``: the plan's (``plan.need``) when ``plan`` was built for this same
+    text, else computed now (a call without a plan, or with the plan of another text — a rewritten
+    query, a sub-query); ``plain_need`` is then None."""
+    analysis = getattr(plan, "need", None)
+    if analysis is not None and analysis.question == question:
+        return analysis
+    return analyse_need(question)
+
+
+def plain_need(analysis: NeedAnalysis, docs: dict) -> str:
+    """``analysis.plain_need``, or the need clause without the names of ``docs`` when it was not computed."""
+    if analysis.plain_need is not None:
+        return analysis.plain_need
+    return strip_document_names(analysis.need, docs)

@@ -58,7 +58,7 @@ from rag.understand.references import (DocumentCues,
                                        unmatched_document)
 from rag.ingest.metadata import bare_region
 from rag.understand.meta_questions import asks_about_document  # noqa: F401  (re-exported)
-from rag.understand.need import asks_list
+from rag.understand.need import NeedAnalysis, asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 from rag.types import DerivedData, locked_cached_property
 
@@ -144,7 +144,9 @@ class QueryPlan:
     values the question asks for (``rag.understand.need.asked_values``: an amount of money for 罚多少/奖励金额,
     a duration for 多少天内/多久, a year or date for 何时, a number, a place, an organisation …), one per
     asked kind — the retriever ranks the candidate passages stating an amount, a duration or a date
-    (``value_rows``)."""
+    (``value_rows``); ``need``: the information-need analysis of ``question`` as asked
+    (``rag.understand.need.NeedAnalysis``: need clause, asked value kinds, answer types, unit, list intent,
+    parts; built once here, read by the answer stage through ``rag.understand.need.need_analysis``)."""
 
     question: str
     tokens: list[str]
@@ -164,6 +166,7 @@ class QueryPlan:
     asks_penalty: bool = False
     unmatched_reference: UnmatchedReference | None = None
     asked_values: tuple[re.Pattern, ...] = ()
+    need: NeedAnalysis | None = None
 
 
 @lru_cache(maxsize=8)
@@ -596,10 +599,11 @@ _PREPARE_LOCK = threading.Lock()
 def plan_query(question: str, index, settings) -> QueryPlan:
     """Build the QueryPlan of ``question`` over a loaded index (see module docstring)."""
     from rag.understand.abbreviations import abbreviation_matches, expand_abbreviations
-    from rag.understand.need import asked_values
+    from rag.understand.need import analyse_need
 
     asked = question
-    values = tuple(asked_values(asked))  # 罚多少 → an amount in 元, 多久 → a duration: once per question
+    need = analyse_need(asked, getattr(index, "docs", None))  # need clause, asked kinds and values …: once per question
+    values = need.values  # 罚多少 → an amount in 元, 多久 → a duration
     question = arabic_articles(question)  # 第26条 → 第二十六条, as the regulations number their articles
     # 非遗 → 非物质文化遗产: a short form the documents never write names documents by its long form, and
     # is searched as its long form unless it is a title word of the documents the question names
@@ -636,7 +640,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         extra.extend(words)
         dense_text = dense_text + " " + " ".join(words)
     if not settings.use_doc_routing:
-        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values)
+        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values, need=need)
     regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     unmatched = unmatched_document(question, index)  # a named document no indexed one matches
@@ -667,7 +671,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None, unmatched, values)
+                     PENALTY_QUESTION.search(question) is not None, unmatched, values, need)
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")

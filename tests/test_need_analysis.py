@@ -1,0 +1,83 @@
+"""The question's need analysis as one typed record (``rag.understand.need.NeedAnalysis``): built once per
+question on the QueryPlan, read by the answer stage only for the text it was built from."""
+
+from types import SimpleNamespace
+
+from rag.answer.extractive import question_parts as extractive_question_parts
+from rag.answer.refusal import asks_field
+from rag.understand.need import (analyse_need, asked_kinds, asked_types, asked_unit, asked_values, asks_list,
+                                 need_analysis, need_clause, plain_need, question_parts, strip_document_names)
+
+QUESTIONS = [
+    "我们厂是做泡菜的，省里有相关方向吗？",
+    "新型储能的发展目标是多少？由哪个部门负责？",
+    "到2027年要推广多少辆新能源汽车？",
+    "某市未来产业的六大重点培育领域是哪些？",
+    "违反规定的罚多少钱？",
+    "申报截止时间是哪一天？联系电话是多少？",
+]
+
+
+def test_analysis_holds_what_the_functions_compute():
+    for q in QUESTIONS:
+        a = analyse_need(q)
+        need = need_clause(q)
+        assert a.question == q
+        assert a.need == need
+        assert list(a.kinds) == asked_kinds(need)
+        assert list(a.types) == asked_types(need)
+        assert a.unit == asked_unit(need)
+        assert a.lists == asks_list(q)
+        assert list(a.values) == asked_values(q)
+        assert list(a.parts) == question_parts(q)
+        assert [list(v) for v in a.part_values] == [asked_values(p) for p in question_parts(q)]
+        assert a.plain_need is None  # no documents given
+
+
+def test_self_description_and_parts():
+    a = analyse_need("我们厂是做泡菜的，省里有相关方向吗？")
+    assert a.need == "省里有相关方向吗？"
+    b = analyse_need("新型储能的发展目标是多少？由哪个部门负责？")
+    assert b.parts == ("新型储能的发展目标是多少？", "由哪个部门负责？")
+    assert len(b.part_values) == 2 and all(b.part_values)
+    assert analyse_need("到2027年要推广多少辆新能源汽车？").unit == ("辆",)
+    assert extractive_question_parts is question_parts  # still importable from the answer stage
+
+
+def test_plain_need_strips_document_names():
+    docs = {"d1": SimpleNamespace(title="某市科技创新促进条例", short_names=("科创条例",), doc_number="某政发〔2024〕3号")}
+    q = "某市科技创新促进条例规定的奖励是多少？"
+    a = analyse_need(q, docs)
+    assert a.plain_need == strip_document_names(need_clause(q), docs)
+    assert "条例" not in a.plain_need
+    assert plain_need(analyse_need(q), docs) == a.plain_need  # computed on demand without a plan
+
+
+def test_plan_analysis_used_only_for_its_own_text():
+    asked = "我们厂是做泡菜的，省里有相关方向吗？"
+    plan = SimpleNamespace(need=analyse_need(asked))
+    assert need_analysis(asked, plan) is plan.need
+    # a rewritten query or sub-query has its own text: its analysis is computed, not the plan's
+    other = "省里有哪些泡菜产业的扶持方向？"
+    assert need_analysis(other, plan).question == other
+    assert need_analysis(other, plan).need == need_clause(other)
+    # without a plan (hand-made calls), or a plan without an analysis, it is computed from the text
+    assert need_analysis(asked).need == need_clause(asked)
+    assert need_analysis(asked, SimpleNamespace(need=None)).need == need_clause(asked)
+    # an answer-stage reader gives the same result with or without the plan
+    assert asks_field(asked, plan) is asks_field(asked) is True
+    assert asks_field(other, plan) is asks_field(other)
+
+
+def test_the_plan_carries_the_analysis_of_the_question_as_asked(built_index):
+    from rag.pipeline import PolicyQA
+    from rag.understand.query import plan_query
+
+    qa = PolicyQA(built_index)
+    question = "我们是做储能的企业，条例第26条规定罚多少钱？"  # planned as 第二十六条, analysed as asked
+    for settings in (qa.settings, qa.settings.with_(use_doc_routing=False)):
+        plan = plan_query(question, qa.index, settings)
+        assert plan.need.question == plan.question == question
+        assert plan.need == analyse_need(question, qa.index.docs)
+        assert plan.asked_values == plan.need.values
+        assert need_analysis(question, plan) is plan.need
