@@ -81,3 +81,15 @@ def test_the_plan_carries_the_analysis_of_the_question_as_asked(built_index):
         assert plan.need == analyse_need(question, qa.index.docs)
         assert plan.asked_values == plan.need.values
         assert need_analysis(question, plan) is plan.need
+
+
+def test_document_names_are_removed_longest_first_and_read_again_for_other_documents():
+    from rag.types import DocumentMeta
+
+    docs = {"a": DocumentMeta("a", "a.md", "a.md", "甲市机动车停车条例", short_names=("停车条例",)),
+            "b": DocumentMeta("b", "b.md", "b.md", "甲市养犬管理规定", doc_number="甲政发〔2024〕3号")}
+    q = "甲市机动车停车条例和甲政发〔2024〕3号里，停车收费标准是多少？"
+    assert strip_document_names(q, docs) == "和里,停车收费标准是多少?"
+    assert strip_document_names(q, docs) == "和里,停车收费标准是多少?"  # the names kept for this mapping
+    docs["a"] = DocumentMeta("a", "a.md", "a.md", "乙市物业管理条例")  # other documents in the same mapping: read again
+    assert strip_document_names("乙市物业管理条例的停车条例是什么？", docs) == "的停车条例是什么?"

@@ -15,6 +15,7 @@ question on ``rag.understand.query.QueryPlan.asked_values``, read by retrieval, 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 
@@ -268,16 +269,44 @@ def question_parts(question: str) -> list[str]:
 def strip_document_names(question: str, docs: dict) -> str:
     """The question (normalised, ``rag.text.normalize``) without the titles, short names and numbers of
     documents (years inside a title such as "(2025—2027年)" are names, not needs); ``docs``: doc_id →
-    DocMeta (``title``, ``short_names``, ``doc_number``). Loops over every document's names."""
+    DocMeta (``title``, ``short_names``, ``doc_number``). The names are removed one after the other, each
+    document's longest first (``document_names``: normalised once per ``docs``)."""
     from rag.text import normalize
 
     q = normalize(question)
-    for meta in docs.values():
-        for name in sorted([meta.title, *meta.short_names, meta.doc_number or ""], key=len, reverse=True):
-            n = normalize(name)
-            if len(n) >= 4:
-                q = q.replace(n, "")
+    for name in document_names(docs):
+        if name in q:
+            q = q.replace(name, "")
     return q
+
+
+_NAMES_KEPT = 4  # docs mappings whose names are kept (a loaded index's, a test's)
+_NAMES: dict[int, tuple[dict, tuple, tuple[str, ...]]] = {}  # id(docs) → (docs, its metas, their names)
+_NAMES_LOCK = threading.Lock()
+
+
+def document_names(docs: dict) -> tuple[str, ...]:
+    """The normalised names of ``docs`` (doc_id → DocMeta) of at least 4 characters, in the order
+    ``strip_document_names`` removes them: document by document, each one's title, short names and number
+    longest first. Built once per ``docs`` mapping and kept for the last ``_NAMES_KEPT`` mappings; a mapping
+    whose DocMeta objects are not the same ones (by identity: DocumentMeta is frozen) is read again. On a
+    library of 3,450 documents this takes the 7,000 ``normalize`` calls per question out of planning."""
+    from rag.text import normalize
+
+    metas = tuple(docs.values())
+    kept = _NAMES.get(id(docs))
+    if kept is not None and kept[0] is docs and len(kept[1]) == len(metas) and all(
+            a is b for a, b in zip(kept[1], metas)):
+        return kept[2]
+    names = tuple(n for meta in metas
+                  for n in (normalize(x) for x in sorted([meta.title, *meta.short_names, meta.doc_number or ""],
+                                                         key=len, reverse=True))
+                  if len(n) >= 4)
+    with _NAMES_LOCK:
+        if id(docs) not in _NAMES and len(_NAMES) >= _NAMES_KEPT:
+            _NAMES.pop(next(iter(_NAMES)))
+        _NAMES[id(docs)] = (docs, metas, names)
+    return names
 
 
 @dataclass(frozen=True)
