@@ -12,9 +12,9 @@ from rag.types import Chunk
 
 
 def test_top_rows_equals_a_stable_full_sort():
-    """rag.retrieve.hybrid.top_rows (np.partition) = np.argsort(-scores, stable)[:n] without rows scoring ≤ 0, ties by
+    """rag.retrieve.arrays.top_rows (np.partition) = np.argsort(-scores, stable)[:n] without rows scoring ≤ 0, ties by
     lower row, with and without a row subset."""
-    from rag.retrieve.hybrid import top_rows
+    from rag.retrieve.arrays import top_rows
 
     rng = np.random.default_rng(7)
     for _ in range(2000):
@@ -74,7 +74,8 @@ def test_index_arrays_filters_and_section_rows_equal_the_per_chunk_tests(shared_
     """HybridRetriever row sets from the per-index arrays (``_rows``, ``_section_rows``) equal the per-chunk
     tests they replace, and the arrays are built once per loaded index (shared by its retrievers)."""
     from rag.understand.query import chunk_section_labels
-    from rag.retrieve.hybrid import Filters, HybridRetriever, index_arrays
+    from rag.retrieve.arrays import index_arrays
+    from rag.retrieve.hybrid import Filters, HybridRetriever
 
     retriever = shared_qa.retriever
     index = retriever.index
@@ -161,7 +162,7 @@ def test_loading_prepares_what_the_first_question_would_build(built_index):
     from rag.pipeline import PolicyQA
     from rag.understand.query import prepare_index
 
-    from rag.retrieve.hybrid import RetrievalData
+    from rag.retrieve.arrays import RetrievalData
     from rag.text import TextData
     from rag.understand.query import PlanningData
     from rag.understand.references import ReferenceData
