@@ -58,7 +58,7 @@ from rag.understand.references import (DocumentCues,
                                        unmatched_document)
 from rag.ingest.metadata import bare_region
 from rag.understand.meta_questions import asks_about_document  # noqa: F401  (re-exported)
-from rag.understand.need import NeedAnalysis, asks_list
+from rag.understand.need import _YEAR, NeedAnalysis, asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 from rag.types import DerivedData, locked_cached_property
 
@@ -340,7 +340,6 @@ def scope_weights(plan: QueryPlan, weight: float) -> dict[str, float]:
 
 
 OTHER_VERSION_SHARE = 0.25  # share of the routing weight for the versions of a title the question does not ask for
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
 def other_versions(question: str, scopes, docs: dict) -> tuple[str, ...]:
