@@ -40,6 +40,7 @@ from rag.answer.extractive import (ASKS_LIST,
                             metadata_answer,
                             outline_items,
                             score_sentences,
+                            scoped_order,
                             term_subwords)
 from rag.answer.focus import concept_alternatives, question_terms
 from rag.understand.query import comparison_groups
@@ -579,7 +580,11 @@ class PolicyQA:
                 extra = self.retriever.retrieve(question, 2, Filters(doc_ids=tuple(sorted(doc_ids))), plan=plan)
                 candidates += [replace(h, rank=len(candidates) + 1 + i) for i, h in enumerate(extra)]
         scored = score_sentences(question, candidates, terms, alternatives, plan)
-        decision = check_refusal(question, scored, index, self.settings, plan)
+        # the refusal judges the evidence the answer would quote: for a question scoped to a place, the
+        # sentences of the documents applying there when they hold a question term (``scoped_order``, as
+        # ``compose`` orders them) — not another place's rule that shares more words with the question
+        evidence = scored if groups else scoped_order(scored, terms, index.docs)
+        decision = check_refusal(question, evidence, index, self.settings, plan)
         if decision.refused and decision.rule == "no_content":  # no passage is "closest" to such a question
             return Answer(question, NO_CONTENT_TEXT, "extractive", True, [], [], [f"未作答的原因：{decision.reason}"])
         if decision.refused:

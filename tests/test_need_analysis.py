@@ -93,3 +93,29 @@ def test_document_names_are_removed_longest_first_and_read_again_for_other_docum
     assert strip_document_names(q, docs) == "和里,停车收费标准是多少?"  # the names kept for this mapping
     docs["a"] = DocumentMeta("a", "a.md", "a.md", "乙市物业管理条例")  # other documents in the same mapping: read again
     assert strip_document_names("乙市物业管理条例的停车条例是什么？", docs) == "的停车条例是什么?"
+
+
+def test_a_thing_mentioned_in_a_question_asking_how_long_is_no_asked_type():
+    from rag.understand.need import asked_types
+
+    # 地址 is one of the things checked, the question asks how often
+    assert asked_types("电商平台多久核对更新一次商家的身份、地址、许可这些信息？") == []
+    assert [t.name for t in asked_types("办事窗口的地址在哪？")] == ["address"]
+    assert [t.name for t in asked_types("咨询电话是多少？")] == ["phone"]
+
+
+def test_a_multiple_of_a_wage_is_no_amount_of_money():
+    from rag.understand.need import asked_types
+
+    assert asked_types("要按日工资的多少倍支付工资？") == []
+    assert [t.name for t in asked_types("加班工资是多少？")] == ["amount"]
+    assert [t.name for t in asked_types("一次性补贴多少钱？")] == ["amount"]
+
+
+def test_the_length_of_a_period_named_by_its_noun_asks_a_duration():
+    from rag.understand.need import DURATION_STATED, asked_quantity, asked_values
+
+    for q in ("交通违法记分，一个周期多长？", "三包有效期多长？", "试用期是多长？"):
+        assert asked_quantity(q) is DURATION_STATED, q
+        assert asked_values(q)[0] is DURATION_STATED
+    assert asked_quantity("这条河有多长？") is None

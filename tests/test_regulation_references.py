@@ -141,6 +141,28 @@ def test_metadata_answer_states_the_effective_day_as_the_text_writes_it(monkeypa
     assert "成文日期为2024年3月29日甲市人民代表大会常务委员会第九次会议通过" in answer
 
 
+def test_an_unstated_effective_day_is_said_first_and_a_regulation_gets_no_period_line(monkeypatch):
+    import datetime as dt
+
+    import rag.answer.meta_answers as ma
+    from rag.understand.meta_questions import asked_metadata
+
+    text = "乙市养老服务条例\n2019年12月27日乙市人民代表大会常务委员会第二十一次会议通过\n第一条为了……"
+    meta = DocumentMeta("care", "b.md", "b.md", "乙市养老服务条例", region="乙市", date="2019-12-27")
+    card = build_card(meta, ["2019年12月27日 乙市人民代表大会常务委员会第二十一次会议通过"], text)
+    monkeypatch.setattr(ma, "document_cards", lambda _index: {"care": card})
+    index = SimpleNamespace(docs={"care": meta}, chunks=[card])
+    assert "effective" in asked_metadata("乙市养老服务条例是从哪天开始施行的？")
+    assert "effective" in asked_metadata("该条例什么时候生效？")
+    assert "effective" not in asked_metadata("该条例是哪天通过的？")
+    answer, _citations, known = ma.metadata_answer("乙市养老服务条例是从哪天开始施行的？", ("care",), [], index,
+                                                   dt.date(2026, 1, 1))
+    # the adoption date answers nothing asked: not known, and the missing 施行日期 is said before it
+    assert not known
+    assert answer.index("文件未注明施行日期") < answer.index("成文日期为2019年12月27日")
+    assert "规划期" not in answer
+
+
 def test_regions_of_the_indexed_documents_are_named_in_questions():
     from rag.understand.references import indexed_regions
 

@@ -119,3 +119,38 @@ def test_a_named_province_without_retrieved_documents_of_its_own_scopes_its_citi
     scored = score_sentences("广东对犬只犬牌有什么规定？", hits, terms)
     assert scope_regions(terms, docs, [*docs]) == ("广东省",)
     assert [s.hit.chunk.doc_id for s in scoped_order(scored, terms, docs)] == ["dg"]
+
+
+def test_the_refusal_judges_the_scoped_sentences_the_answer_quotes(tmp_path, monkeypatch):
+    """A question scoped to a place: the answerability decision gets the sentences of that place's documents
+    (``scoped_order``), the ones the answer quotes — not another place's rule that shares more words."""
+    import rag.pipeline as pipeline
+    from rag.index.build import ingest
+    from rag.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "杭州市生活垃圾管理条例(2020-01-01).md").write_text(
+        "# 杭州市生活垃圾管理条例\n\n第一条 为了加强本市生活垃圾管理，制定本条例。\n\n"
+        "第二十条 单位未按照规定分类投放生活垃圾的，由城市管理部门责令改正；拒不改正的，处五百元以上五千元以下罚款。\n",
+        encoding="utf-8")
+    (corpus / "宁波市生活垃圾分类管理条例(2021-01-01).md").write_text(
+        "# 宁波市生活垃圾分类管理条例\n\n第一条 为了推进本市生活垃圾分类，制定本条例。\n\n"
+        "第三十条 单位不按规定分类投放生活垃圾、拒不改正的，由城市管理部门对单位处罚款，最高罚款五万元。\n",
+        encoding="utf-8")
+    settings = Settings.from_env(data_dir=tmp_path / "data", corpus_dir=corpus)
+    ingest(settings, sorted(corpus.glob("*.md")), exclude=[])
+    seen = []
+    real = pipeline.check_refusal
+
+    def spy(question, scored, *args, **kwargs):
+        seen.append({s.hit.chunk.doc_id for s in scored})
+        return real(question, scored, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "check_refusal", spy)
+    qa = pipeline.PolicyQA(settings)
+    assert {m.region for m in qa.index.docs.values()} == {"杭州市", "宁波市"}
+    answer = qa.ask("杭州单位不按规定分类投放生活垃圾，拒不改正的最高罚多少钱？")
+    jia = {d for d, m in qa.index.docs.items() if m.title.startswith("杭州市")}
+    assert seen and seen[-1] <= jia
+    assert all(c.doc_id in jia for c in answer.citations)

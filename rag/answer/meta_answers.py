@@ -60,17 +60,22 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
     if asked & {"issuer", "which", "level"}:
         known |= bool(meta.issuer)
         parts.append(f"发布单位为{meta.issuer}" if meta.issuer else "文件未注明发布单位")
-    if asked & {"date", "newest", "oldest", "which", "validity"} or ("status" in asked and meta.is_draft):
+    if asked & {"date", "newest", "oldest", "which", "validity", "effective"} or ("status" in asked and meta.is_draft):
         # the line stating the date itself (a regulation's header lists several dated events)
         dated = [s for s in statements if _DATE_STATEMENT.search(s) and not _IN_FORCE.search(s)]
         said = next((s for s in dated if meta.date and _cn_date(meta.date) in normalize(s)), dated[0] if dated else None)
         known |= bool(meta.date)
+        if "effective" in asked and not meta.effective_date:  # what was asked first, then the date stated
+            parts.append("文件未注明施行日期")
         if meta.date or asked & {"date", "newest", "oldest"}:
             parts.append(f"成文日期为{said or meta.date}" if meta.date else "文件未注明成文日期")
-        if meta.effective_date and asked & {"date", "validity"}:
+        if meta.effective_date and asked & {"date", "validity", "effective"}:
             stated = next((s for s in statements if _IN_FORCE.search(s)
                            and _cn_date(meta.effective_date) in normalize(s)), None)
             parts.append(f"自{_cn_date(meta.effective_date)}起施行" + (f"（原文：“{stated.strip()}”）" if stated else ""))
+        if "effective" in asked and not asked - {"date", "effective"}:
+            # asked when it takes effect: the adoption or issue date beside it answers nothing asked
+            known = bool(meta.effective_date)
     if asked & {"doc_number", "which", "level"}:
         known |= "doc_number" in asked and bool(meta.doc_number)
         if meta.doc_number or "doc_number" in asked:
@@ -171,7 +176,8 @@ def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], in
         if meta is None or card is None:
             continue
         sentence, known = _doc_sentence(meta, fields, _statements(card), today)
-        if not known and "period" not in fields:  # nothing asked is stated: say so, with what is stated
+        if not known and "period" not in fields and meta.period_label():  # nothing asked is stated: say so,
+            # with the period the document states (a regulation states none: no "文件未注明规划期")
             sentence, _ = _doc_sentence(meta, [*fields, "period"], _statements(card), today)
         any_known |= known
         n = len(citations) + 1

@@ -139,10 +139,11 @@ NeedType = ValueKind  # a type of information a question can ask for (the same r
 NEED_TYPES: tuple[NeedType, ...] = (
     NeedType("amount", "具体金额", re.compile(
         r"(多少|几)[十百千万亿]*元|(多少|几)[千万亿]+(?=元|[？?]|$)|金额|额度|(补贴|奖励|资助|补助|奖补|贴息|扶持资金|奖金)有?(多少|几|标准)"
-        r"|(多少|几)[\u4e00-\u9fff]{0,2}?(奖金|补贴|奖励|资助|补助|钱)"
+        # (a multiple, 多少倍 of a wage, is no sum of money: the "number" kind asks it)
+        r"|(多少|几)(?!倍)[\u4e00-\u9fff]{0,2}?(奖金|补贴|奖励|资助|补助|钱)"
         r"|(一次性|最高)(奖励|补贴|补助|资助)"
         # a sum of money by its noun: an allowance, a fee, a fine, a wage, a deposit
-        r"|(多少|几)[\u4e00-\u9fff]{0,3}?(津贴|费(?!者)|罚款|工资|薪酬|保证金|押金)"
+        r"|(多少|几)(?!倍)[\u4e00-\u9fff]{0,3}?(津贴|费(?!者)|罚款|工资|薪酬|保证金|押金)"
         r"|(津贴|费|罚款|工资|薪酬|保证金|押金)(标准)?(是|为)?(交|收|要交|要收)?(多少|几)"),
         re.compile(r"(?:\d[\d.,]*|[一二三四五六七八九十两百千万亿]+)\s*[十百千万亿]*元")),
     NeedType("deadline", "具体日期或截止时间", re.compile(
@@ -163,9 +164,20 @@ NEED_TYPES: tuple[NeedType, ...] = (
 )
 
 
+# answer types that name a thing (a phone number, an address, a website, a person): a question asking how
+# long or how much money ("多久核对更新一次商家的身份、地址、许可这些信息") mentions such a thing as the
+# object of the asked value, it does not ask for it
+_NAMED_TYPES = frozenset({"phone", "address", "website", "person"})
+
+
 def asked_types(need: str) -> list[NeedType]:
-    """The answer types the need clause asks for (see ``NEED_TYPES``)."""
-    return [t for t in NEED_TYPES if t.trigger.search(need)]
+    """The answer types the need clause asks for (see ``NEED_TYPES``); a need asking a duration or an
+    amount of money (``asked_quantity``) asks no phone number, address, website or person
+    (``_NAMED_TYPES``) that it mentions."""
+    types = [t for t in NEED_TYPES if t.trigger.search(need)]
+    if types and asked_quantity(need) is not None:
+        types = [t for t in types if t.name not in _NAMED_TYPES]
+    return types
 
 
 def asked_values(question: str) -> list[re.Pattern]:
@@ -204,7 +216,9 @@ MONEY_STATED = re.compile(_NUMERAL + r"\s*[十百千万亿]*\s*元")
 
 
 DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天|日|小时|个月|周)|几(?:个)?(?:工作日|天|日|小时|个月|周)"
-                            r"|(?:期限|时限)[\u4e00-\u9fff]{0,2}?(?:是|为|有)?(?:多少|几|多长)")
+                            r"|(?:期限|时限)[\u4e00-\u9fff]{0,2}?(?:是|为|有)?(?:多少|几|多长)"
+                            # the length of a period named by its noun: 周期多长, 有效期多长, 试用期是多长, 年限多长
+                            r"|(?:期|年限|时长)(?:是|为|有)?多长")
 
 
 DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
