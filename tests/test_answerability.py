@@ -92,6 +92,16 @@ def test_hits_outside_the_named_document_region_are_the_scope_feature():
     assert A._scope_share(scored, index, SimpleNamespace(doc_ids=(), regions=())) == 0.0
 
 
+def test_a_national_document_is_inside_the_scope_of_any_named_place():
+    docs = _docs("全国", "杭州市", "山东省")
+    index = _index(["垃圾分类投放。"], docs)
+    national = score_sentences("垃圾", [_hit("垃圾分类投放。", "d0")], {"垃圾": 1.0})
+    plan = SimpleNamespace(doc_ids=(), regions=("杭州市",), concepts=())
+    assert A._scope_share(national, index, plan) == 0.0  # a national law applies in 杭州
+    other = score_sentences("垃圾", [_hit("垃圾分类投放。", "d2")], {"垃圾": 1.0})
+    assert A._scope_share(other, index, plan) == 1.0
+
+
 # --- hard rules: places from the gazetteer against the documents' regions -----------------------------
 def test_a_place_no_document_covers_is_refused_with_its_reason_and_covered_places_are_not():
     docs = _docs("浙江省", "济南市")

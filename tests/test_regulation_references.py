@@ -161,6 +161,8 @@ def test_an_unstated_effective_day_is_said_first_and_a_regulation_gets_no_period
     assert not known
     assert answer.index("文件未注明施行日期") < answer.index("成文日期为2019年12月27日")
     assert "规划期" not in answer
+    still, _c, _k = ma.metadata_answer("乙市养老服务条例现在还有效吗？", ("care",), [], index, dt.date(2026, 1, 1))
+    assert "规划期" not in still  # a regulation states no period: no "文件未注明规划期" for a validity question
 
 
 def test_regions_of_the_indexed_documents_are_named_in_questions():

@@ -86,14 +86,15 @@ class Evidence:
 
 def _scope_share(scored: list, index, plan, top: int = TOP) -> float:
     """Share of the top ``top`` sentences' hits outside the documents the question names (``plan.doc_ids``)
-    or, without those, outside the documents of the places it names (``plan.regions``: a document of
-    the same province counts as inside); 0.0 when it names none."""
+    or, without those, outside the documents that apply in the places it names (``plan.regions``: a
+    document of the same province counts as inside, and so does a national one (region 全国) or one of
+    no stated region, as ``rag.answer.extractive.scoped_order`` keeps them); 0.0 when it names none."""
     docs = set(getattr(plan, "doc_ids", ()) or ())
     regions = tuple(getattr(plan, "regions", ()) or ())
     if not docs and regions:
         provinces = {_province_code(r) for r in regions} - {None}
-        docs = {d for d, m in index.docs.items() if m.region and (m.region in regions or (
-            _province_code(m.region) in provinces))}
+        docs = {d for d, m in index.docs.items() if not m.region or m.region == "全国" or m.region in regions
+                or _province_code(m.region) in provinces}
     if not docs:
         return 0.0
     best = scored[:top]

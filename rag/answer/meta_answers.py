@@ -86,7 +86,8 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         label = meta.period_label() + (f"，远景展望至{meta.outlook_year}年" if meta.outlook_year else "")
         known |= bool(label)
         quote = "（原文：" + "；".join(f"“{s.strip(' —')}”" for s in said) + "）" if said else ""
-        parts.append(f"规划期为{label}{quote}" if label else "文件未注明规划期")
+        if label or "period" in asked:  # a regulation states no period: said only when the period is asked
+            parts.append(f"规划期为{label}{quote}" if label else "文件未注明规划期")
     if "validity" in asked:
         if meta.is_repealed:
             known = True

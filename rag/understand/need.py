@@ -221,7 +221,8 @@ DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天
                             r"|(?:期|年限|时长)(?:是|为|有)?多长")
 
 
-DURATION_STATED = re.compile(r"(?<![\d月])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|个月|周|年)")
+# (上一年度, 下一个月, 一年级: a previous or next period, a year of study, are no length of time)
+DURATION_STATED = re.compile(r"(?<![\d月上下])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|分钟|秒钟?|个月|周|年(?![度级]))")
 
 
 # a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
