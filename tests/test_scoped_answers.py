@@ -154,3 +154,15 @@ def test_the_refusal_judges_the_scoped_sentences_the_answer_quotes(tmp_path, mon
     jia = {d for d, m in qa.index.docs.items() if m.title.startswith("杭州市")}
     assert seen and seen[-1] <= jia
     assert all(c.doc_id in jia for c in answer.citations)
+
+
+def test_a_count_word_in_a_yes_no_question_asks_no_number():
+    """"多租几个人，可以吗": 几个 is indefinite, so a sentence with digits (a header's dates) gets no number bonus."""
+    rule = "出租人应当以原设计为居住空间的卧室为最小出租单位，阳台、客厅不得分隔搭建后出租。"
+    header = "2020年4月30日上海市人民代表大会常务委员会第十二次会议通过。"
+    hits = [_hit(header, "sh", 1), _hit(rule, "sh", 2)]
+    terms = {"阳台": 6.9, "客厅": 9.5, "出租": 5.0}
+    yes_no = score_sentences("想把客厅和阳台隔出来多租几个人出租，可以吗？", hits, terms)
+    assert yes_no[0].text == rule
+    counted = score_sentences("阳台和客厅最多能住几个人？", hits, terms)
+    assert any(s.score > s.coverage + 0.1 for s in counted if s.text == header)  # a number is asked: digits count

@@ -33,7 +33,7 @@ from rag.answer.focus import _table_header
 from rag.injection import inside, instruction_spans
 from rag.retrieve.lists import is_label
 from rag.answer.meta_answers import metadata_answer  # noqa: F401  (re-exported)
-from rag.understand.need import _QUANTITIES, need_analysis, question_parts  # noqa: F401  (question_parts re-exported)
+from rag.understand.need import _QUANTITIES, _YES_NO, need_analysis, question_parts  # noqa: F401  (question_parts re-exported)
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit
 
@@ -109,7 +109,8 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     asked = [list(v) for v in analysis.part_values]  # asked_values of each part
     values = [p for a in asked for p in a]
     scored_values = [k.evidence for k in VALUE_KINDS if k.name in _VALUE_SCORED and k.evidence in values]
-    wants_number = bool(ASKS_NUMBER.search(question))
+    # a count word inside a yes/no question is indefinite ("多租几个人，可以吗"): no number is asked
+    wants_number = bool(ASKS_NUMBER.search(_YES_NO.sub("", analysis.need)))
     wants_date = bool(ASKS_DATE.search(question))
     wants_list = bool(ASKS_LIST.search(question))
     out: list[ScoredSentence] = []
