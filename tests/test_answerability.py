@@ -394,3 +394,24 @@ def test_a_duration_in_minutes_states_a_time():
     for stated in ("在接到调度指令后三分钟内派出急救车辆", "应当在30分钟内到达", "十五个工作日内办结"):
         assert time_kind.evidence.search(stated), stated
     assert not time_kind.evidence.search("派出急救车辆及急救人员")
+
+
+def test_a_value_in_the_next_article_is_no_continuation_of_a_sentence():
+    from rag.answer.refusal_value import continuation
+
+    text = "第十一条 市人民政府应当建立研发投入补助制度。\n第十二条 补助不超过五十万元。"
+    hit = _hit(text, "d0")
+    first = next(s for s in score_sentences("补助", [hit], {"补助": 1.0}) if "第十一条" in s.text)
+    assert "五十万元" not in continuation(first, 60)
+    same = _hit("第十一条 未按规定交付的，责令改正；\n逾期不改正的，处五万元罚款。", "d0")
+    lead = next(s for s in score_sentences("交付", [same], {"交付": 1.0}) if "交付" in s.text)
+    assert "五万元" in continuation(lead, 60)  # the next paragraph of the same article still counts
+
+
+def test_the_unit_of_an_asked_quantity_is_no_focus_word():
+    from rag.answer.focus import _QUESTION_TOKEN
+
+    for token in ("天内", "个工作日", "日内", "小时"):
+        assert _QUESTION_TOKEN.search(token), token
+    for token in ("募捐", "公开", "天然气", "日常"):
+        assert not _QUESTION_TOKEN.search(token), token

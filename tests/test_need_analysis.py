@@ -128,3 +128,13 @@ def test_a_previous_or_next_period_is_no_duration_and_minutes_are():
         assert not DURATION_STATED.search(text), text
     for text in ("接收完呼救信息后一分钟内发出调度指令", "自公布之日起三十日内报送备案", "有效期为一年", "三十秒"):
         assert DURATION_STATED.search(text), text
+
+
+def test_an_ordinal_states_no_number():
+    from rag.understand.need import NUMBER_STATED, VALUE_KINDS
+
+    number = next(k for k in VALUE_KINDS if k.name == "number").evidence
+    for text in ("第十一条 市人民政府应当建立补助制度", "第一百二十三条", "第3次会议", "第12条"):
+        assert not number.search(text) and not NUMBER_STATED.search(text), text
+    for text in ("三百人以上", "处五千元以下罚款", "12人", "百分之八"):
+        assert number.search(text), text

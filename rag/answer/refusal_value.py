@@ -112,10 +112,19 @@ def _names_year(sentence, years: set[str]) -> bool:
 
 def continuation(sentence, reach: int) -> str:
     """The sentence's text followed by up to ``reach`` characters of its chunk after it (the next clause
-    or sentence of the same passage: "…责令限期改正；逾期不改正的，处五百元以上…罚款"); the sentence alone for
-    ``reach`` 0."""
+    or sentence of the same passage: "…责令限期改正；逾期不改正的，处五百元以上…罚款") — never into the next
+    article of a regulation (a line starting "第十二条"), whose values belong to another rule; the sentence
+    alone for ``reach`` 0."""
     chunk = sentence.hit.chunk.text
-    return chunk[sentence.start:min(len(chunk), sentence.end + reach)] if reach > 0 else sentence.text
+    if reach <= 0:
+        return sentence.text
+    after = chunk[sentence.end:min(len(chunk), sentence.end + reach)]
+    nxt = _NEXT_ARTICLE.search(after)
+    return chunk[sentence.start:sentence.end] + (after[:nxt.start()] if nxt else after)
+
+
+# the start of a regulation's next article: a line beginning "第…条"
+_NEXT_ARTICLE = re.compile(r"\n\s*第[一二三四五六七八九十百零〇两\d]+条")
 
 
 def extended(sentence, reach: int):

@@ -43,6 +43,11 @@ def _city_pattern() -> str:
 _CITY_NAMES: str | None = None
 
 
+# an ordinal (第十二条, 第3次, 第一百二十条: an article's or a time's rank) counts nothing
+_NOT_ORDINAL = "".join(rf"(?<!第{_n})" for _n in ("", "[一二三四五六七八九十百零〇两]", "[一二三四五六七八九十百零〇两]{2}",
+                                                  "[一二三四五六七八九十百零〇两]{3}", "[一二三四五六七八九十百零〇两]{4}"))
+
+
 @dataclass(frozen=True)
 class ValueKind:
     """A kind of information a question can ask for: ``name``; ``label`` (what it is, for reasons);
@@ -63,8 +68,9 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
                          # 十五个工作日, 十月二十二日
                          r"|(?:\d+|[一二三四五六七八九十两百]+)\s*个?\s*(?:月|日|天|小时|周|工作日|分钟)")),
     ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
-              re.compile(r"\d|[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]|[百千万亿]"
-                         r"|[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)"
+              re.compile(r"(?<![第\d])\d|" + _NOT_ORDINAL + r"[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]"
+                         r"|" + _NOT_ORDINAL + r"[百千万亿]"
+                         r"|" + _NOT_ORDINAL + r"[一二三四五六七八九十两]+(?:周岁|岁|日|天|小时|年|个月|人|元|米|吨|亩)"
                          r"|[一二三四五六七八九十]+分之[一二三四五六七八九十]+|过半数|半数")),
     ValueKind("place", "具体地点", re.compile(r"哪个?(县|区|市|州|镇|乡|园区|城市)|哪里|在哪(?!些)|什么地方|哪座城"),
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
@@ -226,10 +232,10 @@ DURATION_STATED = re.compile(r"(?<![\d月上下])(?:\d{1,3}|[一二三四五六�
 
 
 # a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
-# or Chinese numerals with a unit or counter ("五年", "二次", "三名") — a 百/千/万 inside a word (千行百业, 千家万户)
-# and "一批" (a batch) are none
-NUMBER_STATED = re.compile(r"(?<![\d.])(?!\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*日)\d"
-                           r"|[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所倍元日天年月周岁人米吨亩户件]"
+# or Chinese numerals with a unit or counter ("五年", "二次", "三名") — a 百/千/万 inside a word (千行百业, 千家万户),
+# "一批" (a batch) and an ordinal (第十二条) are none
+NUMBER_STATED = re.compile(r"(?<![\d.])(?<!第)(?!\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}\s*日)\d"
+                           r"|" + _NOT_ORDINAL + r"[一二三四五六七八九十两零〇][十百千万亿]*(?:[个家项次名位座条类所倍元日天年月周岁人米吨亩户件]"
                            r"|平方米|公里)")
 
 
