@@ -233,3 +233,14 @@ def test_name_matcher_finds_what_a_longest_first_alternation_finds():
         for text in texts:
             assert [m.span() + (m.group(),) for m in matcher.finditer(text)] == \
                    [m.span() + (m.group(),) for m in regex.finditer(text)]
+
+
+def test_the_in_force_statement_keeps_the_repeal_of_the_former_text():
+    from rag.ingest.metadata import _with_repeal
+
+    article = ("第四十五条 本条例自2022年1月1日起施行。2001年8月18日某省人民代表大会常务委员会通过的"
+               "《某省青年志愿服务规定》同时废止。")
+    said = _with_repeal(article, "第四十五条 本条例自2022年1月1日起施行。")
+    assert said == article
+    assert _with_repeal("第五条 本办法自印发之日起施行。有效期五年。", "第五条 本办法自印发之日起施行。") == (
+        "第五条 本办法自印发之日起施行。")

@@ -413,6 +413,18 @@ def _sentence(verbatim: str, needle: str) -> str:
     return verbatim
 
 
+def _with_repeal(paragraph: str, sentence: str) -> str:
+    """``sentence`` (the in-force statement of ``paragraph``) with the sentences after it up to the one that
+    repeals a former text ("本条例自2022年1月1日起施行。2001年…通过的《…规定》同时废止。"): the final
+    article says what the text replaces; ``sentence`` alone when no such sentence follows."""
+    at = paragraph.find(sentence)
+    if at < 0:
+        return sentence
+    rest = paragraph[at + len(sentence):]
+    m = re.match(r"[^。；;]*?(?:同时|一并)?(?:废止|失效)[^。；;]*[。；;]?", rest)
+    return (sentence + m.group()).strip() if m else sentence
+
+
 def _is_org(line: str) -> bool:
     parts = [p for p in re.split(r"[\s、，,]+", line) if p]
     return bool(parts) and all(_ORG.match(p) and not _TITLE_END.search(p) for p in parts) and len(line) <= 80
@@ -570,7 +582,7 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
     for n, v in body:
         m = _EFFECTIVE.search(_arabic_dates(n))
         if m:
-            v = _sentence(v, m.group())
+            v = _with_repeal(v, _sentence(v, m.group()))
             if m.group("date"):
                 iso = _iso(_DATE.search(m.group("date")))
                 put("effective_date", iso, v)
