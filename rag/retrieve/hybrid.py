@@ -386,8 +386,8 @@ class HybridRetriever:
                                                  pieces=s.pieces)
 
     def _asked_value_ranking(self, s: _Retrieval) -> None:
-        """A question asking an amount of money, a duration or a date (``plan.asked_values``, not compared;
-        ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
+        """A question asking an amount of money, a duration or a date (``plan.asked_values``, else by its
+        wording: ``typed_value_patterns`` — 奖励金额分哪几档, 一个周期多长; not compared; ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
         fused rows — of the documents it names, or of its places' documents, when it names any — whose
         text states a value of that kind, in fused order (``value_rows``: "二十日内", "三万元以下" — the
         article stating the value among the regulation's articles sharing the question's words); fused
