@@ -1,5 +1,5 @@
 """The value a question asks for by its wording (``rag.retrieve.hybrid.typed_value_patterns``: 奖励金额 → an
-amount of money, 多长 → a duration) and the ranking of the candidate passages that state one of the question's
+amount of money; 多长 asks a duration in the need analysis itself) and the ranking of the candidate passages that state one of the question's
 words as that value (``term_value_rows``, ``HybridRetriever._term_value_ranking``: "记分周期为十二个月")."""
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _plan(question: str, tokens: list[str]) -> QueryPlan:
 
 def test_a_question_without_an_asked_value_kind_asks_one_by_its_wording():
     assert typed_value_patterns(_plan("举报奖励金额分哪几档？", ["举报", "奖励", "金额"])) == (MONEY_STATED,)
-    assert typed_value_patterns(_plan("驾驶证记分，一个周期多长？", ["记分", "周期"])) == (DURATION_STATED,)
+    # 一个周期多长 asks a duration in the need analysis itself: no typed pattern beside it
+    cycle = _plan("驾驶证记分，一个周期多长？", ["记分", "周期"])
+    assert cycle.asked_values == (DURATION_STATED,) and typed_value_patterns(cycle) == ()
     # a question whose need analysis finds asked values keeps them alone (按日工资的多少倍: a number)
     with_values = _plan("不备案的话罚多少钱？", ["备案", "罚"])
     assert with_values.asked_values and typed_value_patterns(with_values) == ()

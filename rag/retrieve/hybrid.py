@@ -387,7 +387,8 @@ class HybridRetriever:
 
     def _asked_value_ranking(self, s: _Retrieval) -> None:
         """A question asking an amount of money, a duration or a date (``plan.asked_values``, else by its
-        wording: ``typed_value_patterns`` — 奖励金额分哪几档, 一个周期多长; not compared; ``use_value_ranking``) adds a ranking (weight ``routing_weight``) of the first ``candidate_k``
+        wording: ``typed_value_patterns`` — 奖励金额分哪几档; not compared; ``use_value_ranking``) adds a
+        ranking (weight ``routing_weight``) of the first ``candidate_k``
         fused rows — of the documents it names, or of its places' documents, when it names any — whose
         text states a value of that kind, in fused order (``value_rows``: "二十日内", "三万元以下" — the
         article stating the value among the regulation's articles sharing the question's words); fused
@@ -641,26 +642,22 @@ def value_rows(rows: list[int], chunks, asked: tuple[re.Pattern, ...], question:
 def typed_value_patterns(plan: QueryPlan) -> tuple[re.Pattern, ...]:
     """The value patterns a question that asks no value kind (``plan.asked_values`` empty) asks for by its
     wording: an amount of money (``MONEY_STATED``) when its need has the answer type "amount"
-    (``rag.understand.need.NEED_TYPES``: 奖励金额分哪几档, 补贴标准 — no 多少/几, so no asked value kind), a
-    duration (``DURATION_STATED``) when its need clause asks 多长 (一个周期多长, 多长时间内; the time kind's
-    trigger has 多久 only). A need asking a share of the amount (合同金额的几成, 比例: ``ASKS_SHARE``) asks no
-    sum of money. () when the plan has asked values (adding money to 按日工资的多少倍, a number
+    (``rag.understand.need.NEED_TYPES``: 奖励金额分哪几档, 补贴标准 — no 多少/几, so no asked value kind). (A
+    duration asked by 多长 — 一个周期多长, 多长时间内 — is an asked value of the need analysis itself:
+    ``rag.understand.need.DURATION_ASKED``.) A need asking a share of the amount (合同金额的几成, 比例:
+    ``ASKS_SHARE``) asks no sum of money. () when the plan has asked values (adding money to 按日工资的多少倍, a number
     question, moved x3-001's answer from rank 1 to 4) or no need analysis. Why: the passage answering such a
     question states a value of that kind (1万元至3万元, 十二个月), which ``value_rows`` and
     ``term_value_rows`` rank."""
-    from rag.understand.need import DURATION_STATED, MONEY_STATED
+    from rag.understand.need import MONEY_STATED
 
     if plan.need is None or plan.asked_values:
         return ()
     amount = any(t.name == "amount" for t in plan.need.types) and not ASKS_SHARE.search(plan.need.need)
-    out = (MONEY_STATED,) if amount else ()
-    if ASKS_LENGTH_OF_TIME.search(plan.need.need):
-        out += (DURATION_STATED,)
-    return out
+    return (MONEY_STATED,) if amount else ()
 
 
 ASKS_SHARE = re.compile(r"[几多少]成|比例|比重|占比|百分之|百分比|[几多少]倍")  # a share of an amount, not a sum
-ASKS_LENGTH_OF_TIME = re.compile(r"多长")  # 一个周期多长, 多长时间内: a duration (the need's time kind has 多久)
 # a word stated as equal to or bounded by a value: 为/是/不超过/不少于/最高 … then a numeral within three characters
 _STATES_VALUE = r"(?:为|是|不得超过|不超过|不少于|不低于|最高|最多|达到)[^，。；\n]{0,3}?(?:\d|[一二三四五六七八九十两百千万])"
 

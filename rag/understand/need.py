@@ -66,7 +66,7 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
               re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年"
                          # a duration or date, in digits or Chinese numerals: 30分钟, 3个月, 三分钟, 九十日,
                          # 十五个工作日, 十月二十二日
-                         r"|(?:\d+|[一二三四五六七八九十两百]+)\s*个?\s*(?:月|日|天|小时|周|工作日|分钟)")),
+                         r"|(?:\d+|[一二三四五六七八九十两百]+)\s*个?\s*(?:月|日|天|小时|周(?!岁)|工作日|分钟)")),
     ValueKind("number", "具体数字", re.compile(r"多少|(?<![哪些])几[个家项次名位座条类所批万亿千百十倍]|比例|比重|占比|百分之"),
               re.compile(r"(?<![第\d])\d|" + _NOT_ORDINAL + r"[一二三四五六七八九十两百千万亿][个家项次名位座条类所批倍]"
                          r"|" + _NOT_ORDINAL + r"[百千万亿]"
@@ -228,7 +228,7 @@ DURATION_ASKED = re.compile(r"多长时间|多久|多少(?:个)?(?:工作日|天
 
 
 # (上一年度, 下一个月, 一年级: a previous or next period, a year of study, are no length of time)
-DURATION_STATED = re.compile(r"(?<![\d月上下])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|分钟|秒钟?|个月|周|年(?![度级]))")
+DURATION_STATED = re.compile(r"(?<![\d月上下])(?:\d{1,3}|[一二三四五六七八九十两百]+)\s*个?(?:工作日|日|天|小时|分钟|秒钟?|个月|周(?!岁)|年(?![度级]))")
 
 
 # a number stated: digits other than a year or a date ("2020年", "5月1日" date the sentence; they count nothing),
