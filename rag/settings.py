@@ -133,7 +133,8 @@ class Settings:
     use_concepts: bool = True
     use_doc_routing: bool = True
     routing_weight: float = 0.5  # RRF weight of the per-document rankings of documents the question names
-    # RRF weight of the dense ranking beside BM25's 1 in hybrid retrieval; None: ``fusion_dense_weight``
+    # RRF weight of the dense ranking beside BM25's 1 in hybrid retrieval; None: the embedder's own
+    # (``EmbedderSpec.fusion_weight``: LSA_DENSE_WEIGHT for the offline LSA, 1 for an embedding model)
     dense_weight: float | None = None
     # RRF weight of the character-bigram ranking of the word BM25's candidates (rag.retrieve.ngrams,
     # HybridRetriever.bigram_ranking) beside the word BM25's 1; 0: not computed
@@ -169,14 +170,6 @@ class Settings:
     # (about one specific word): a question whose only focus is a generic word (数据, 执行) says too little
     min_value_focus_idf: float = 4.0
     today: str | None = None  # ISO date used for expiry notices (RAG_TODAY); default: the real date
-
-    @property
-    def fusion_dense_weight(self) -> float:
-        """The reciprocal-rank-fusion weight of the dense ranking (BM25's is 1): ``dense_weight`` when set,
-        else ``LSA_DENSE_WEIGHT`` for the offline LSA embedder and 1 for an embedding model."""
-        if self.dense_weight is not None:
-            return self.dense_weight
-        return LSA_DENSE_WEIGHT if self.embeddings == "lsa" else 1.0
 
     def today_date(self):
         """``today`` as a ``datetime.date`` (the real date when unset)."""

@@ -79,6 +79,17 @@ def test_register_embedder(registry):
         registry.register_embedder("no-make")
 
 
+def test_the_dense_ranking_weight_is_the_embedders_own_unless_set(registry):
+    from rag.retrieve.hybrid import dense_fusion_weight
+    from rag.settings import LSA_DENSE_WEIGHT, Settings
+
+    registry.register_embedder("hash-weight", lambda *a: HashEmbeddings(), fusion_weight=0.25)
+    assert dense_fusion_weight(Settings(embeddings="lsa")) == LSA_DENSE_WEIGHT == 0.0
+    assert dense_fusion_weight(Settings(embeddings="openai")) == 1.0
+    assert dense_fusion_weight(Settings(embeddings="hash-weight")) == 0.25  # a custom embedder says its own
+    assert dense_fusion_weight(Settings(embeddings="hash-weight", dense_weight=0.7)) == 0.7  # RAG_DENSE_WEIGHT wins
+
+
 def test_settings_take_a_registered_name_and_the_cli_checks_it(registry, monkeypatch, capsys):
     from core_support import assert_one_line_error, run
     from rag.settings import Settings

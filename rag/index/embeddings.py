@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.settings import LSA_DENSE_WEIGHT
 from rag.text import Tokenizer
 
 if TYPE_CHECKING:
@@ -326,7 +327,10 @@ class EmbedderSpec:
     ``dim``, ``info["id"]``, ``fit_rows``/``fit_vectors``) — its vectors go into the collection
     ``chunks_<info id>``. An embedder that is not fitted embeds the chunks with ``embed_documents``;
     its vectors go into the collection ``chunks_<sha1 of key(settings)>`` (default key: name and
-    label), shared by every generation made with the same key.
+    label), shared by every generation made with the same key. ``fusion_weight``: the reciprocal-rank-fusion
+    weight of this embedder's dense ranking beside BM25's 1 when ``Settings.dense_weight`` is unset
+    (``rag.retrieve.hybrid.dense_fusion_weight``): 1 for an embedding model, ``rag.settings.LSA_DENSE_WEIGHT``
+    for the offline LSA.
     """
 
     name: str
@@ -336,6 +340,7 @@ class EmbedderSpec:
     file: str | None = None
     fit: Callable | None = None
     key: Callable[["Settings"], str] | None = None
+    fusion_weight: float = 1.0
 
     def collection_key(self, settings: "Settings") -> str:
         """What identifies the vectors of an embedder that is not fitted (hashed into the collection name)."""
@@ -346,10 +351,10 @@ _EMBEDDERS: dict[str, EmbedderSpec] = {}
 
 
 def register_embedder(name: str | EmbedderSpec, make=None, *, label=None, fitted: bool = False,
-                      file: str | None = None, fit=None, key=None) -> EmbedderSpec:
+                      file: str | None = None, fit=None, key=None, fusion_weight: float = 1.0) -> EmbedderSpec:
     """Register an embedder under ``name`` (lower case; replaces one of the same name) and return its
     ``EmbedderSpec``; or register a ready ``EmbedderSpec`` passed as ``name``. ``make``/``label``/``fit``/
-    ``key`` as in ``EmbedderSpec`` (``label`` defaults to the name). Raises ConfigError when the name is
+    ``key``/``fusion_weight`` as in ``EmbedderSpec`` (``label`` defaults to the name). Raises ConfigError when the name is
     empty or has upper-case letters, or a fitted embedder lacks ``file`` or ``fit``."""
     if isinstance(name, EmbedderSpec):
         spec = name
@@ -357,7 +362,7 @@ def register_embedder(name: str | EmbedderSpec, make=None, *, label=None, fitted
         if make is None:
             raise ConfigError(f"embedder {name!r}: make(settings, gen_dir, tokenizer) is required")
         spec = EmbedderSpec(name=name, make=make, label=label or (lambda settings, _n=name: _n), fitted=fitted,
-                            file=file, fit=fit, key=key)
+                            file=file, fit=fit, key=key, fusion_weight=fusion_weight)
     if not spec.name or spec.name != spec.name.lower():
         raise ConfigError(f"embedder name {spec.name!r}: use a non-empty lower-case name")
     if spec.fitted and (not spec.file or spec.fit is None):
@@ -382,7 +387,8 @@ def embedder_spec(name: str) -> EmbedderSpec:
 
 register_embedder("lsa", lambda settings, gen_dir, tokenizer: LSAEmbeddings.load(gen_dir / "lsa.npz", tokenizer),
                   label=lambda settings: "lsa", fitted=True, file="lsa.npz",
-                  fit=lambda texts, tokenizer, **kwargs: LSAEmbeddings.fit(texts, tokenizer, **kwargs))
+                  fit=lambda texts, tokenizer, **kwargs: LSAEmbeddings.fit(texts, tokenizer, **kwargs),
+                  fusion_weight=LSA_DENSE_WEIGHT)
 register_embedder("openai", lambda settings, gen_dir, tokenizer: openai_embeddings(
                       settings.embedding_model, settings.embedding_base_url, settings.llm_api_key),
                   label=lambda settings: settings.embedding_model,

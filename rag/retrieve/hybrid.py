@@ -199,7 +199,7 @@ class HybridRetriever:
         """The BM25 and/or dense rankings (per ``retrieval_mode``) of one query within ``scope``;
         returns ``(rankings, bm25_all, weights)`` — ``weights`` each ranking's RRF weight factor (1 for
         BM25, ``Settings.bigram_weight`` for the character-bigram ranking of BM25's first ``BIGRAM_POOL``
-        rows (``bigram_ranking``, when that weight is above 0), ``Settings.fusion_dense_weight`` for the
+        rows (``bigram_ranking``, when that weight is above 0), ``dense_fusion_weight`` for the
         dense ranking in hybrid mode) — and records cosine similarities in ``dense_sims``."""
         rankings, weights = [], []
         mode = self.settings.retrieval_mode
@@ -219,7 +219,7 @@ class HybridRetriever:
             for row, sim in sims.items():
                 dense_sims.setdefault(row, sim)
             rankings.append(ranking)
-            weights.append(self.settings.fusion_dense_weight if mode == "hybrid" else 1.0)
+            weights.append(dense_fusion_weight(self.settings) if mode == "hybrid" else 1.0)
         return rankings, bm25_all, weights
 
     def _card_rows(self, doc_ids, filters: Filters) -> list[int]:
@@ -613,6 +613,19 @@ BIGRAM_POOL = 100  # word-BM25 candidates a query's character-bigram ranking reo
 SCORES_CACHE = 16  # token lists whose BM25 score arrays a retriever keeps
 SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered from their rows
 DENSE_EXACT_ROWS = 8192  # a filter allowing at most this many chunks is searched exactly (RowVectors)
+
+
+def dense_fusion_weight(settings: Settings) -> float:
+    """The reciprocal-rank-fusion weight of the dense ranking beside BM25's 1 in hybrid retrieval:
+    ``Settings.dense_weight`` when set, else the weight the embedder was registered with
+    (``rag.index.embeddings.EmbedderSpec.fusion_weight``: ``rag.settings.LSA_DENSE_WEIGHT`` = 0 for the offline
+    LSA, 1 for an embedding model — a registered custom embedder says its own). Raises ConfigError for an
+    embedder name that is not registered."""
+    from rag.index.embeddings import embedder_spec
+
+    if settings.dense_weight is not None:
+        return settings.dense_weight
+    return embedder_spec(settings.embeddings).fusion_weight
 
 
 def ranked_value_patterns() -> tuple[re.Pattern, ...]:
