@@ -150,7 +150,7 @@ class Settings:
     # of the hits into their parent); off for the comparison table
     use_outlines: bool = True
     # with use_doc_routing, a question asking an amount, a duration or a date (rag.understand.query.QueryPlan.asked_values)
-    # adds a ranking of the candidate passages stating one (rag.retrieve.hybrid.value_rows); off for the comparison table
+    # adds a ranking of the candidate passages stating one (rag.retrieve.values.value_rows); off for the comparison table
     use_value_ranking: bool = True
     # rag.answer.refusal / rag.answer.answerability (extractive answers). The refusal is one decision of a fitted model
     # (rag/answer/answerability_model.json) after three hard rules (no content, no shared word, a place no

@@ -1,4 +1,4 @@
-"""The value a question asks for by its wording (``rag.retrieve.hybrid.typed_value_patterns``: 奖励金额 → an
+"""The value a question asks for by its wording (``rag.retrieve.values.typed_value_patterns``: 奖励金额 → an
 amount of money; 多长 asks a duration in the need analysis itself) and the ranking of the candidate passages that state one of the question's
 words as that value (``term_value_rows``, ``HybridRetriever._term_value_ranking``: "记分周期为十二个月")."""
 
@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rag.retrieve.hybrid import HybridRetriever, _Retrieval, NO_FILTERS, term_value_rows, typed_value_patterns
+from rag.retrieve.hybrid import HybridRetriever, _Retrieval, NO_FILTERS
+from rag.retrieve.values import term_value_rows, typed_value_patterns
 from rag.settings import Settings
 from rag.types import Chunk
 from rag.understand.need import DURATION_STATED, MONEY_STATED, analyse_need

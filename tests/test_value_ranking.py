@@ -1,6 +1,6 @@
 """Answer-type-aware retrieval: the value kinds a question asks for (``QueryPlan.asked_values``, from
 ``rag.understand.need.asked_values``) and the ranking of the candidate passages stating one
-(``rag.retrieve.hybrid.value_rows``)."""
+(``rag.retrieve.values.value_rows``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rag.eval.configs import resolve
 from rag.understand.need import DURATION_STATED, MONEY_STATED, NUMBER_STATED, asked_values
 from rag.understand.query import plan_query
 from rag.understand.need import VALUE_KINDS
-from rag.retrieve.hybrid import ranked_value_patterns, value_rows
+from rag.retrieve.values import ranked_value_patterns, value_rows
 from rag.types import Chunk
 
 TIME = next(k.evidence for k in VALUE_KINDS if k.name == "time")

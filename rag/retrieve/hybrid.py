@@ -27,6 +27,7 @@ from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, 
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.understand.query import (QueryPlan, changed_first, dominant_match, is_comparison, plan_query,
                        prepare_index, routing_rankings)
+from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows
 from rag.settings import Settings
 from rag.types import Chunk, Hit
 
@@ -380,10 +381,7 @@ class HybridRetriever:
             rows = list_section_rows(self.index.chunks, top, self._mask(s.filters),
                                      doc_rows=self.arrays.rows_of_doc[self.arrays.doc_of_row[top]])
             if len(rows) > 1:
-                s.rankings.append(sorted(rows, key=lambda r: -s.bm25_all[r]))
-                s.weights.append(self.settings.routing_weight)
-                s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights,
-                                                 pieces=s.pieces)
+                _fuse_again(s, self.settings, sorted(rows, key=lambda r: -s.bm25_all[r]))
 
     def _asked_value_ranking(self, s: _Retrieval) -> None:
         """A question asking an amount of money, a duration or a date (``plan.asked_values``, else by its
@@ -394,7 +392,7 @@ class HybridRetriever:
         article stating the value among the regulation's articles sharing the question's words); fused
         again."""
         plan = s.plan
-        asked = plan.asked_values or typed_value_patterns(plan)
+        asked = ranked_asked_values(plan)
         if s.routing and self.settings.use_value_ranking and asked and not s.multi and s.fused:
             # a question asking an amount, a duration or a date: every article of the right regulation shares
             # its words; the candidates stating a value of the asked kind form one more ranking
@@ -404,10 +402,7 @@ class HybridRetriever:
             candidates = [row for row, _ in s.fused[:s.n] if not named or self.index.chunks[row].doc_id in named]
             rows = value_rows(candidates, self.index.chunks, asked, plan.question)
             if rows:
-                s.rankings.append(rows)
-                s.weights.append(self.settings.routing_weight)
-                s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights,
-                                                 pieces=s.pieces)
+                _fuse_again(s, self.settings, rows)
 
     def _term_value_ranking(self, s: _Retrieval) -> None:
         """A question asking an amount of money, a duration or a date (the ``ranked_value_patterns`` among
@@ -419,16 +414,12 @@ class HybridRetriever:
         Only the kinds of ``ranked_value_patterns``: for a bare number (多少家) the target rows of plans'
         tables state no "为", and the ranking lowered bundled dev MRR 0.850 → 0.846."""
         plan = s.plan
-        if not (s.routing and self.settings.use_value_ranking and not s.multi and s.fused):
-            return
-        if not ([p for p in plan.asked_values if p in ranked_value_patterns()] or typed_value_patterns(plan)):
+        if not (s.routing and self.settings.use_value_ranking and not s.multi and s.fused
+                and ranked_asked_values(plan)):
             return
         rows = term_value_rows([row for row, _ in s.fused[:s.n]], self.index.chunks, plan.tokens)
         if rows:
-            s.rankings.append(rows)
-            s.weights.append(self.settings.routing_weight)
-            s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights,
-                                             pieces=s.pieces)
+            _fuse_again(s, self.settings, rows)
 
     def _changed_versions_last(self, s: _Retrieval) -> None:
         """With routing: a question asking what changed between versions of a title
@@ -615,6 +606,16 @@ SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered
 DENSE_EXACT_ROWS = 8192  # a filter allowing at most this many chunks is searched exactly (RowVectors)
 
 
+def _fuse_again(s: _Retrieval, settings: Settings, ranking: list[int]) -> None:
+    """Add ``ranking`` (rows, best first) with weight ``Settings.routing_weight`` to the rankings of ``s`` and
+    fuse them again (``HybridRetriever._fuse``'s fusion, the pieces of an article as one unit): the end of
+    every step adding a ranking that the fused order suggests (a list question's section, the passages
+    stating an asked value)."""
+    s.rankings.append(ranking)
+    s.weights.append(settings.routing_weight)
+    s.fused = reciprocal_rank_fusion(s.rankings, k=settings.rrf_k, weights=s.weights, pieces=s.pieces)
+
+
 def dense_fusion_weight(settings: Settings) -> float:
     """The reciprocal-rank-fusion weight of the dense ranking beside BM25's 1 in hybrid retrieval:
     ``Settings.dense_weight`` when set, else the weight the embedder was registered with
@@ -626,64 +627,6 @@ def dense_fusion_weight(settings: Settings) -> float:
     if settings.dense_weight is not None:
         return settings.dense_weight
     return embedder_spec(settings.embeddings).fusion_weight
-
-
-def ranked_value_patterns() -> tuple[re.Pattern, ...]:
-    """The asked-value evidence patterns (``rag.understand.need.asked_values``) that rank passages
-    (``value_rows``): an amount of money (``MONEY_STATED``: "五百元以上", "10万元"), a duration
-    (``DURATION_STATED``: "二十日内", "六十个工作日") and a year, date or period (the "time" kind of
-    ``rag.understand.need.VALUE_KINDS``: "2025年", "三个月"). A bare number, a place, an organisation or a
-    person is stated by too many passages to say which one answers."""
-    from rag.understand.need import DURATION_STATED, MONEY_STATED
-    from rag.understand.need import VALUE_KINDS
-
-    return (MONEY_STATED, DURATION_STATED, *(k.evidence for k in VALUE_KINDS if k.name == "time"))
-
-
-def value_rows(rows: list[int], chunks, asked: tuple[re.Pattern, ...], question: str) -> list[int]:
-    """``rows`` (chunk rows, best first) whose chunk text states a value one of ``asked`` (a plan's
-    ``asked_values``) matches, in their order — only the patterns of ``ranked_value_patterns`` count, and
-    a value the question itself contains ("2025年" in "2025年前要完成多少") states nothing new. [] when the
-    question asks no such value. ``chunks``: the index's chunks, indexed by row."""
-    patterns = [p for p in asked if p in ranked_value_patterns()]
-    if not patterns:
-        return []
-    return [row for row in rows
-            if any(m.group(0) not in question for p in patterns for m in p.finditer(chunks[row].text))]
-
-
-def typed_value_patterns(plan: QueryPlan) -> tuple[re.Pattern, ...]:
-    """The value patterns a question that asks no value kind (``plan.asked_values`` empty) asks for by its
-    wording: an amount of money (``MONEY_STATED``) when its need has the answer type "amount"
-    (``rag.understand.need.NEED_TYPES``: 奖励金额分哪几档, 补贴标准 — no 多少/几, so no asked value kind). (A
-    duration asked by 多长 — 一个周期多长, 多长时间内 — is an asked value of the need analysis itself:
-    ``rag.understand.need.DURATION_ASKED``.) A need asking a share of the amount (合同金额的几成, 比例:
-    ``ASKS_SHARE``) asks no sum of money. () when the plan has asked values (adding money to 按日工资的多少倍, a number
-    question, moved x3-001's answer from rank 1 to 4) or no need analysis. Why: the passage answering such a
-    question states a value of that kind (1万元至3万元, 十二个月), which ``value_rows`` and
-    ``term_value_rows`` rank."""
-    from rag.understand.need import MONEY_STATED
-
-    if plan.need is None or plan.asked_values:
-        return ()
-    amount = any(t.name == "amount" for t in plan.need.types) and not ASKS_SHARE.search(plan.need.need)
-    return (MONEY_STATED,) if amount else ()
-
-
-ASKS_SHARE = re.compile(r"[几多少]成|比例|比重|占比|百分之|百分比|[几多少]倍")  # a share of an amount, not a sum
-# a word stated as equal to or bounded by a value: 为/是/不超过/不少于/最高 … then a numeral within three characters
-_STATES_VALUE = r"(?:为|是|不得超过|不超过|不少于|不低于|最高|最多|达到)[^，。；\n]{0,3}?(?:\d|[一二三四五六七八九十两百千万])"
-
-
-def term_value_rows(rows: list[int], chunks, tokens) -> list[int]:
-    """``rows`` (chunk rows, best first) whose chunk text states one of ``tokens`` (the question's words of
-    two or more characters) as equal to or bounded by a value: the word directly followed by 为/是/不超过/
-    不少于/最高 … and a numeral within three characters ("记分周期为十二个月", "满分为12分"), in their order."""
-    words = sorted({t for t in tokens if len(t) >= 2 and not re.search(r"多|几|哪|什么", t)}, key=len, reverse=True)
-    if not words:
-        return []
-    pattern = re.compile("(?:" + "|".join(map(re.escape, words)) + ")" + _STATES_VALUE)
-    return [row for row in rows if pattern.search(chunks[row].text)]
 
 
 _OUTLINE = -1  # the merged outline's place in a row order (it has no row: outlines are not indexed)
