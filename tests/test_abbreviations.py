@@ -75,3 +75,15 @@ def test_short_form_of_a_title_names_the_document_like_the_full_title(shared_qa)
     full = plan_query("十三五战略性新兴产业规划里部署的重大行动有哪些？", index, shared_qa.settings)
     assert short.doc_ids == full.doc_ids and short.doc_ids
     assert "战略性新兴产业" not in short.tokens  # a title word of the named document is no content
+
+
+def test_a_short_form_keeping_the_head_nouns_last_character_is_found():
+    # 业委会 keeps 会, the last character of 委员会 (which begins no word): the long form ends with it,
+    # and it is two characters longer than the short form
+    text = ("第一条 业主委员会由业主大会选举产生。第二条 业主委员会应当执行业主大会的决定。"
+            "第三条 业主委员会委员应当遵守管理规约。第四条 居民委员会予以指导。")
+    index = _index(text)
+    assert "业委会" in abbreviation_candidates("想成立业委会，委员最少几个人？", index)  # a jieba word ending in 会
+    assert ("业委会", "业主委员会") in abbreviation_matches("想成立业委会，委员最少几个人？", index)
+    # a run of single characters ending in a stopword is still no candidate (是从 is 是 + 从)
+    assert not any(c.endswith("从") for c in abbreviation_candidates("这是从哪年开始的？", index))

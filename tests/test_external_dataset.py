@@ -1,4 +1,4 @@
-"""The external question sets (eval/datasets/external_dev.jsonl, eval/datasets/external_qa2.jsonl) against their
+"""The external question sets (eval/datasets/external_dev.jsonl, external_qa2.jsonl, external_x4.jsonl) against their
 committed corpus eval/corpora/lawref-dev/: every anchor and key fact checks out, every type is present, the held-out
 split is the documented draw, and the second batch is no near-duplicate of an existing question."""
 
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "eval" / "datasets"
 DATASET = DATASETS / "external_dev.jsonl"
 QA2 = DATASETS / "external_qa2.jsonl"
+X4 = DATASETS / "external_x4.jsonl"
 CORPUS = ROOT / "eval" / "corpora" / "lawref-dev"
 # eval/README.md: split of external_qa2.jsonl = per type (in this order), ids sorted and shuffled with one
 # random.Random(20261206); the first round(0.4 * n) of each type are `holdout`.
@@ -22,13 +23,13 @@ QA2_SEED = 20261206
 QA2_TYPE_ORDER = ("numeric", "factual", "list", "applicability", "cross_doc", "temporal", "unanswerable")
 
 
-@pytest.mark.parametrize("path", [DATASET, QA2], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [DATASET, QA2, X4], ids=lambda p: p.name)
 def test_external_sets_are_valid_against_their_corpus(path):
     assert validate_dataset(str(path), corpus_dir=str(CORPUS)) == []
 
 
 def test_external_sets_share_no_id_or_question():
-    assert cross_file_problems([str(DATASET), str(QA2)]) == []
+    assert cross_file_problems([str(DATASET), str(QA2), str(X4)]) == []
 
 
 def test_external_dev_covers_every_type_and_splits():
@@ -62,6 +63,34 @@ def test_external_qa2_covers_every_type_and_its_split_is_the_seeded_draw():
     assert all((CORPUS / d).is_file() for d in docs)
 
 
+# eval/README.md: split of external_x4.jsonl = per type (types sorted by name), ids sorted and shuffled with
+# one random.Random(20261207), the first round(0.4 * n) of each type `holdout`; then every question with an
+# anchor that holds or is held in a held-out anchor of external_dev/external_qa2 is `holdout` too.
+X4_SEED = 20261207
+
+
+def _norm(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def test_external_x4_covers_every_type_and_its_split_is_the_seeded_draw():
+    questions = load_questions(str(X4))
+    types = Counter(q["type"] for q in questions)
+    assert len(questions) == 60 and set(types) == set(QUESTION_TYPES) and types["unanswerable"] == 8
+    rng = random.Random(X4_SEED)
+    holdout = set()
+    for qtype in sorted(types):
+        drawn = sorted(q["id"] for q in questions if q["type"] == qtype)
+        rng.shuffle(drawn)
+        holdout.update(drawn[: round(0.4 * len(drawn))])
+    held = {_norm(e["anchor"]) for name in ("external_dev.jsonl", "external_qa2.jsonl")
+            for q in load_questions(str(DATASETS / name)) if q["split"] == "holdout" for e in q["evidence"]}
+    holdout.update(q["id"] for q in questions
+                   if any(_norm(e["anchor"]) in h or h in _norm(e["anchor"]) for e in q["evidence"] for h in held))
+    assert {q["id"] for q in questions if q["split"] == "holdout"} == holdout
+    assert all((CORPUS / e["doc"]).is_file() for q in questions for e in q["evidence"])
+
+
 def _bigrams(text: str) -> set[str]:
     s = "".join(unicodedata.normalize("NFKC", text).split())
     return {s[i : i + 2] for i in range(len(s) - 1)}
@@ -76,6 +105,20 @@ def test_external_qa2_is_no_near_duplicate_of_an_existing_question():
         for q in load_questions(str(DATASETS / name))
     ]
     for q in load_questions(str(QA2)):
+        mine = _bigrams(q["question"])
+        worst = max(len(mine & o) / len(mine | o) for o in others)
+        assert worst <= 0.5, (q["id"], round(worst, 3))
+
+
+def test_external_x4_is_no_near_duplicate_of_an_existing_question():
+    """The same check for external_x4.jsonl against every earlier set on any corpus."""
+    others = [
+        _bigrams(q["question"])
+        for name in ("external_dev.jsonl", "external_qa2.jsonl", "external_x3.jsonl", "external_gd.jsonl",
+                     "dev.jsonl", "policy_qa.jsonl")
+        for q in load_questions(str(DATASETS / name))
+    ]
+    for q in load_questions(str(X4)):
         mine = _bigrams(q["question"])
         worst = max(len(mine & o) / len(mine | o) for o in others)
         assert worst <= 0.5, (q["id"], round(worst, 3))

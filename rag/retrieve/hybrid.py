@@ -268,7 +268,7 @@ class HybridRetriever:
           passages stating a question word as a value (``_term_value_ranking``);
         * then the reorderings of the fused rows, in this order: changed versions last
           (``_changed_versions_last``), comparison slots (``_comparison_slots``), document cards first
-          (``_document_cards_first``), the global top rows kept (``_protect_global_top_rows``), no card
+          (``_document_cards_first``), a former text's repeal first (``_repeal_passages_first``), the global top rows kept (``_protect_global_top_rows``), no card
           in a list answer (``_no_cards_in_list_answers``), penalty articles after the article they cite
           (``_citing_penalty_articles``), enumeration continuations (``_enumeration_continuations``), a
           section's outline (``_section_outline``).
@@ -299,6 +299,7 @@ class HybridRetriever:
         self._changed_versions_last(state)
         self._comparison_slots(state)
         self._document_cards_first(state)
+        self._repeal_passages_first(state)
         self._protect_global_top_rows(state)
         self._no_cards_in_list_answers(state)
         self._citing_penalty_articles(state)
@@ -469,6 +470,23 @@ class HybridRetriever:
             cards = sorted(cards, key=lambda r: preferred.index(self.index.chunks[r].doc_id))
             s.order = cards + [row for row in order if row not in cards]
             s.reordered = s.reordered or bool(cards)
+
+    def _repeal_passages_first(self, s: _Retrieval) -> None:
+        """With routing: a question about a former text (``plan.repealed``: "以前的《…条例》现在还有效吗")
+        gets the passages saying it no longer applies ("…同时废止", ``RepealData.repealed``) first, in
+        fused order (those ``filters`` allows)."""
+        if not (s.routing and s.plan.repealed):
+            return
+        from rag.understand.references import RepealData
+
+        repealed = RepealData.of(self.index).repealed
+        mask = self._mask(s.filters)
+        rows = {r for t in s.plan.repealed for r in repealed.get(t, ()) if mask[r]}
+        if rows:
+            position = {row: i for i, row in enumerate(s.order)}
+            first = sorted(rows, key=lambda r: (position.get(r, len(s.order)), r))
+            s.order = first + [row for row in s.order if row not in rows]
+            s.reordered = True
 
     def _protect_global_top_rows(self, s: _Retrieval) -> None:
         """With routing, not compared: unless the question asks about the documents in general, which the

@@ -10,13 +10,15 @@ list of abbreviations:
   a run of single characters jieba could not join, or a lone character with the next word's first
   character: jieba cuts 非遗传承人 as 非 / 遗传 / 承人) that are no index word, occur nowhere in the
   indexed text as a word (``in_corpus``: 人社 inside 个人/社会 is no writing of it) and neither begin nor
-  end with a stopword (是从 is 是 + 从);
+  end with a stopword (是从 is 是 + 从; a word of three or more characters that jieba cut whole may end
+  with one: 业委会);
 * **long form** (``long_form``): the corpus spans that start with the candidate's first character and
   hold its other characters in order (each within ``MAX_GAP`` characters of the previous one), cut at
   the end of the word holding the last one; a span counts when a word begins at its start (not 区 of
   地区生产总值), when every character of the short form after the first begins a word of two or more
-  characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) and when it is at least
-  ``MIN_EXPANSION`` times as long as the short form. The most frequent such span is the long form when
+  characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) — the last one may instead end the long
+  form (业主委员会 → 业委会: the head noun's last character) — and when it is at least
+  ``MIN_EXTRA`` characters longer than the short form. The most frequent such span is the long form when
   it occurs at least ``MIN_LONG_FORM_COUNT`` times and makes up at least ``MIN_LONG_FORM_SHARE`` of
   all the spans the short form's characters match (利率 in a corpus without 利率 is not 利用率: too
   short, and 利用率's 率 begins no word).
@@ -35,7 +37,7 @@ from rag.text import STOPWORDS, normalize
 from rag.types import DerivedData
 
 MAX_GAP = 5  # characters between two characters of a short form in its long form (非物质文化遗产: 非 +5 遗)
-MIN_EXPANSION = 2  # a long form has at least this many times the short form's characters
+MIN_EXTRA = 2  # a long form has at least this many characters more than its short form (业委会 → 业主委员会)
 MIN_LONG_FORM_COUNT = 3  # occurrences of a long form in the corpus (获国 → 获批国家 twice is chance)
 MIN_LONG_FORM_SHARE = 0.5  # its share of the corpus spans its characters match
 MAX_SCANNED = 500  # corpus spans looked at per short form
@@ -59,10 +61,12 @@ def abbreviation_candidates(question: str, index) -> list[str]:
     df = index.df
     out: list[str] = []
 
-    def keep(word: str) -> None:
+    def keep(word: str, whole: bool = False) -> None:
+        # a word jieba cut whole (业委会) may end in a character that is a stopword alone (会);
+        # a run of single characters may not (是从 is 是 + 从)
+        edges_ok = word[0] not in STOPWORDS and (word[-1] not in STOPWORDS or (whole and len(word) >= 3))
         if 2 <= len(word) <= 4 and _CJK.match(word) and not df.get(word) and word not in STOPWORDS \
-                and not _ASKS.search(word) and word[0] not in STOPWORDS and word[-1] not in STOPWORDS \
-                and word not in out and not in_corpus(word, index):
+                and not _ASKS.search(word) and edges_ok and word not in out and not in_corpus(word, index):
             out.append(word)
 
     words = jieba.lcut(normalize(question).lower())
@@ -77,7 +81,7 @@ def abbreviation_candidates(question: str, index) -> list[str]:
             keep(run[0] + w[0])
         run = []
         if len(w) >= 2:
-            keep(w)
+            keep(w, whole=True)
     return out
 
 
@@ -173,10 +177,13 @@ def _long_form(short: str, index) -> str | None:
     for span, n in spans.items():  # one word cut per distinct span (非物质文化遗 × 500 is one)
         m = first[span]
         form = _word_span(jieba, corpus, m.start(), m.end())
-        if form is None or len(form) < MIN_EXPANSION * len(short) or not _CJK.match(form):
+        if form is None or len(form) < len(short) + MIN_EXTRA or not _CJK.match(form):
             continue
         starts = {a for _w, a, b in jieba.tokenize(form, mode="search") if b - a >= 2}
-        if all(m.start(g) - m.start() in starts for g in range(2, len(short) + 1)):
+        # every later character begins a word of the long form (营业/收入), or the last one ends it:
+        # the head noun's last character keeps its place (业主委员会 → 业委会, 委员会 ⊃ 会)
+        if all(m.start(g) - m.start() in starts
+               or (g == len(short) and m.end(g) - m.start() == len(form)) for g in range(2, len(short) + 1)):
             forms[form] += n
     if not forms:
         return None

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from rag.understand.references import (DocumentCues,
                                        MAX_REFERENCE_CHARS,
+                                       RepealData,
                                        UnmatchedReference,
                                        _EVOLUTION,
                                        _KIND_WORD,
@@ -50,6 +51,7 @@ from rag.understand.references import (DocumentCues,
                                        indexed_regions,
                                        is_comparison,
                                        plan_era,
+                                       repealed_titles,
                                        reference_mentions,
                                        referenced_documents,
                                        referenced_regions,
@@ -57,7 +59,7 @@ from rag.understand.references import (DocumentCues,
                                        resolve_reference,
                                        unmatched_document)
 from rag.ingest.metadata import bare_region
-from rag.understand.meta_questions import asks_about_document  # noqa: F401  (re-exported)
+from rag.understand.meta_questions import asked_metadata, asks_about_document  # noqa: F401  (re-exported)
 from rag.understand.need import _YEAR, NeedAnalysis, asks_list
 from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 from rag.types import DerivedData, locked_cached_property
@@ -146,7 +148,10 @@ class QueryPlan:
     asked kind — the retriever ranks the candidate passages stating an amount, a duration or a date
     (``value_rows``); ``need``: the information-need analysis of ``question`` as asked
     (``rag.understand.need.NeedAnalysis``: need clause, asked value kinds, answer types, unit, list intent,
-    parts; built once here, read by the answer stage through ``rag.understand.need.need_analysis``)."""
+    parts; built once here, read by the answer stage through ``rag.understand.need.need_analysis``);
+    ``repealed``: for a question about a document itself, the former texts it names that the indexed
+    text says no longer apply (``rag.understand.references.repealed_titles``: "以前的《北京市城市节约用水条例》
+    现在还有效吗") — the passages saying so rank first, and the cards of their documents answer."""
 
     question: str
     tokens: list[str]
@@ -167,6 +172,7 @@ class QueryPlan:
     unmatched_reference: UnmatchedReference | None = None
     asked_values: tuple[re.Pattern, ...] = ()
     need: NeedAnalysis | None = None
+    repealed: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=8)
@@ -654,7 +660,17 @@ def plan_query(question: str, index, settings) -> QueryPlan:
                       for s in scopes]
     about = asks_about_document(question)
     cards = ()
-    if about:
+    # a former text the question names, asking its validity or dates: the documents saying it no
+    # longer applies answer (its title, with the words of a kind-word phrase, is no content word)
+    repealed = repealed_titles(question, index) if about or asked_metadata(question) else ()
+    about = about or bool(repealed)
+    if repealed:
+        rows = RepealData.of(index).repealed
+        cards = tuple(dict.fromkeys(index.chunks[r].doc_id for t in repealed for r in rows[t]))
+        if not compare:  # the question names these documents (by the text they replaced)
+            doc_ids = cards
+        unmatched = None  # a text the corpus says is repealed is no document missing from it
+    elif about:
         cards = tuple(dict.fromkeys(d for s in scopes for d in s.doc_ids))
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
@@ -670,7 +686,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None, unmatched, values, need)
+                     PENALTY_QUESTION.search(question) is not None, unmatched, values, need, repealed)
 
 
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*([编章节条款项])")
