@@ -129,3 +129,41 @@ def test_a_penalty_question_gets_the_penalty_article_right_after_the_obligation(
     assert sections[0].endswith("第二十条") and sections[1].endswith("第五条")
     index = qa.retriever.index if hasattr(qa, "retriever") else qa._retriever.index
     assert plan_query(question, index, settings).asks_penalty
+
+
+def test_a_compared_penalty_question_gets_each_places_penalty_article(tmp_path):
+    """分别会怎么罚 over two places: each place's slots hold its obligation article and, right after it,
+    the penalty article citing it (``_comparison_slots`` with ``add_citing_rows`` per scope)."""
+    from core_support import session_settings
+
+    from rag.index.build import ingest
+    from rag.pipeline import PolicyQA
+    from rag.understand.query import chinese_numeral, plan_query
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for city in ("洛阳市", "开封市"):
+        filler = [f"第{chinese_numeral(n)}条 物业服务企业发现堆物占用楼道的，应当劝阻；劝阻无效的，"
+                  f"报告有关部门依法罚款（第{n}号）。" for n in range(6, 20)]
+        articles = [
+            "第一章 总则",
+            f"第一条 为了预防火灾，制定本条例。本条例适用于{city}行政区域。",
+            "第五条 禁止在楼道、楼梯间为电动自行车充电，禁止在楼道停放电动自行车。\n"
+            + "\n".join(f"物业服务企业应当每{n}日巡查楼道，发现在楼道、楼梯间为电动自行车充电的，应当劝阻并记录，"
+                        "对劝阻无效的，应当报告消防救援机构；住宅小区应当设置电动自行车集中充电场所，"
+                        "配置符合用电安全要求的充电设施，采取防火分隔措施，确保楼道畅通。" for n in range(1, 8)),
+            *filler,
+            "第二章 法律责任",
+            "第二十条 违反本条例第五条规定的，由消防救援机构责令改正，处五百元以上二千元以下的罚款。",
+        ]
+        (docs / f"{city}消防条例.md").write_text(f"{city}消防条例\n\n" + "\n\n".join(articles) + "\n", encoding="utf-8")
+    settings = session_settings(tmp_path / "data")
+    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    qa = PolicyQA(settings.with_(use_value_ranking=False), auto_ingest=False)
+    question = "在楼道里给电动自行车充电，洛阳和开封分别会怎么罚？"
+    index = qa.retriever.index if hasattr(qa, "retriever") else qa._retriever.index
+    plan = plan_query(question, index, settings)
+    assert plan.compare and plan.asks_penalty
+    hits = qa.retrieve(question, 5)
+    penalties = {h.chunk.doc_id for h in hits if h.chunk.section.endswith("第二十条")}
+    assert len(penalties) == 2, [(h.chunk.doc_id, h.chunk.section) for h in hits]

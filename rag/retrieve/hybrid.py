@@ -434,7 +434,9 @@ class HybridRetriever:
         """A compared plan (``plan.compare``: two or more documents/regions compared) keeps the global
         top ``PROTECTED_ROWS`` first (the global best alone for an explicit comparison,
         ``is_comparison``) and then gets ``slots_per_scope`` passages of each scope from that scope's
-        sub-query (round-robin, ``guarantee_scope_slots``)."""
+        sub-query (round-robin, ``guarantee_scope_slots``). A penalty question (``plan.asks_penalty``:
+        分别会怎么罚) gets, in each scope, the articles citing the scope's best article ("违反本办法第二十五条
+        第三款规定的，…") right after it (``add_citing_rows``)."""
         if not s.multi:
             return
         plan, filters = s.plan, s.filters
@@ -448,8 +450,10 @@ class HybridRetriever:
             # a compared place's best article is shown whole: its pieces next to each other in each
             # of the scope's rankings, whose fused first rows fill the scope's slots
             lists = [with_article_pieces(r, s.pieces) for r in lists]
-            per_scope.append([row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k,
-                                                                        weights=factors)])
+            rows = [row for row, _ in reciprocal_rank_fusion(lists, k=self.settings.rrf_k, weights=factors)]
+            if plan.asks_penalty:  # 分别会怎么罚: a scope's penalty article right after the article it cites
+                rows = add_citing_rows(rows, self.arrays.citations, len(rows), [], ranks=1)
+            per_scope.append(rows)
         # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
         # without comparison words may still ask about one passage, so the global top 2 stay first
         head = s.plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
