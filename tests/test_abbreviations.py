@@ -87,3 +87,14 @@ def test_a_short_form_keeping_the_head_nouns_last_character_is_found():
     assert ("业委会", "业主委员会") in abbreviation_matches("想成立业委会，委员最少几个人？", index)
     # a run of single characters ending in a stopword is still no candidate (是从 is 是 + 从)
     assert not any(c.endswith("从") for c in abbreviation_candidates("这是从哪年开始的？", index))
+
+
+def test_the_focus_counts_a_short_form_as_its_long_form():
+    # jieba cuts 非遗传承人 as 非 / 遗传 / 承人: 遗传 is no word of the question, and no focus word
+    from rag.answer.focus import focus_terms
+
+    index = _index()
+    index.docs, index.idf = {}, (lambda t: 1.0)
+    index.df["__N__"] = 100  # six passages of a library of 100: no word of them is generic
+    focus, _ = focus_terms("非遗传承人每年能拿多少补助？", index)
+    assert "遗传" not in focus and "文化遗产" in focus

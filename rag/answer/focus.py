@@ -88,6 +88,12 @@ def focus_terms(question: str, index, plan=None) -> tuple[dict[str, float], dict
     import jieba
 
     need = plain_need(need_analysis(question, plan), index.docs)  # the plan's analysis when it is of ``question``
+    if hasattr(index, "doc_texts"):  # a short form the documents never write counts as its long form (非遗 → 非物质文化遗产)
+        from rag.understand.abbreviations import abbreviation_matches, expand_abbreviations
+
+        matches = abbreviation_matches(need, index)
+        if matches:
+            need = expand_abbreviations(need, matches)
     n = max(index.df.get("__N__", 1), 1) if hasattr(index, "df") else 1
     out: dict[str, float] = {}
     for t, w in question_terms(need, index.tokenizer, index.idf).items():
