@@ -38,6 +38,7 @@ from rag.answer.extractive import (ASKS_LIST,
                             answer_order,
                             compose,
                             metadata_answer,
+                            repeal_statement,
                             outline_items,
                             score_sentences,
                             scoped_order,
@@ -569,6 +570,8 @@ class PolicyQA:
                 if plan.about_document else None)
         if meta is not None:
             text, citations, _known = meta  # unknown fields are answered as "文件未注明…" with the card
+            if getattr(plan, "repealed", ()):  # a former text the question names: say first that it is repealed
+                text, citations = repeal_statement(plan.repealed, hits, index, text, citations)
             return Answer(question, text, "extractive", False, citations, hits,
                           document_notices(citations, index, self.settings))
         terms = question_terms(question, index.tokenizer, index.idf)

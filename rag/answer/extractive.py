@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from rag.answer.focus import _table_header
 from rag.injection import inside, instruction_spans
 from rag.retrieve.lists import is_label
-from rag.answer.meta_answers import metadata_answer  # noqa: F401  (re-exported)
+from rag.answer.meta_answers import metadata_answer, repeal_statement  # noqa: F401  (re-exported)
 from rag.understand.need import _QUANTITIES, _YES_NO, need_analysis, question_parts  # noqa: F401  (question_parts re-exported)
 from rag.text import normalize, split_sentences
 from rag.types import Citation, Hit

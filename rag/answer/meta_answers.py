@@ -190,3 +190,38 @@ def metadata_answer(question: str, doc_ids: tuple[str, ...], hits: list[Hit], in
         which = "最早" if "oldest" in fields else ("最晚" if basis.startswith("按规划期截止") else "最新")
         lines.insert(0, f"{basis}排序，{which}的是《{index.docs[ranked[0]].title}》。")
     return "\n".join(lines), citations, any_known
+
+
+def repeal_statement(repealed: tuple[str, ...], hits: list[Hit], index, text: str,
+                     citations: list[Citation]) -> tuple[str, list[Citation]]:
+    """``text`` and ``citations`` of a metadata answer with, first, one line per repealed text the question
+    names (``QueryPlan.repealed``, title keys of ``rag.understand.references.title_key``) found in a sentence
+    of a retrieved passage saying it no longer applies: "《北京市城市节约用水条例》已废止（《北京市实施〈…〉办法》：
+    “…《北京市城市节约用水条例》…同时废止。”）[1]" — the title as that sentence writes it, the sentence verbatim,
+    the passage cited. The answer's citations are renumbered after the new ones; unchanged when no hit
+    holds such a sentence."""
+    import re
+    from dataclasses import replace
+
+    from rag.understand.references import _QUOTED_TITLE, _REPEALS, title_key
+
+    lines, added = [], []
+    for key in repealed:
+        for hit in hits:
+            sentence = next((s for s in re.findall(r"[^。；;\n]+[。；;]?", hit.chunk.text)
+                             if _REPEALS.search(s) and any(title_key(m.group(1)) == key
+                                                           for m in _QUOTED_TITLE.finditer(s))), None)
+            if sentence is None:
+                continue
+            title = next(m.group(1) for m in _QUOTED_TITLE.finditer(sentence) if title_key(m.group(1)) == key)
+            n = len(added) + 1
+            source = index.docs[hit.chunk.doc_id].title if hit.chunk.doc_id in index.docs else ""
+            lines.append(f"《{title}》已废止（《{source}》：“{sentence.strip()}”）[{n}]")
+            added.append(Citation(n, hit.chunk.chunk_id, hit.chunk.doc_id, source, hit.chunk.section, sentence.strip()))
+            break
+    if not added:
+        return text, citations
+    shift = len(added)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", text)
+    moved = [replace(c, n=c.n + shift) for c in citations]
+    return "\n".join([*lines, text]), added + moved
