@@ -138,3 +138,9 @@ def test_an_ordinal_states_no_number():
         assert not number.search(text) and not NUMBER_STATED.search(text), text
     for text in ("三百人以上", "处五千元以下罚款", "12人", "百分之八"):
         assert number.search(text), text
+
+
+def test_in_which_day_or_year_asks_a_time_not_a_place():
+    assert [k.name for k in analyse_need("河南有没有自己的志愿者日？定在哪一天？", None).kinds] == ["time"]
+    assert [k.name for k in analyse_need("在哪个月申报？", None).kinds] == ["time"]
+    assert [k.name for k in analyse_need("办事窗口设在哪？", None).kinds] == ["place"]
