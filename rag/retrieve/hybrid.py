@@ -264,8 +264,9 @@ class HybridRetriever:
         * more candidate rankings: routing scopes (``_scope_rankings``), a dominant match
           (``_dominant_match``), named sections (``_named_section_ranking``);
         * after fusion (``_fuse``), the rankings the fused order suggests: a list question's section
-          (``_list_section_ranking``), the passages stating an asked value (``_asked_value_ranking``), the
-          passages stating a question word as a value (``_term_value_ranking``);
+          (``_list_section_ranking``), the passages opening an enumeration (``_enumeration_ranking``), the
+          passages stating an asked value (``_asked_value_ranking``), the passages stating a question word
+          as a value (``_term_value_ranking``);
         * then the reorderings of the fused rows, in this order: changed versions last
           (``_changed_versions_last``), comparison slots (``_comparison_slots``), document cards first
           (``_document_cards_first``), a former text's repeal first (``_repeal_passages_first``), the global top rows kept (``_protect_global_top_rows``), no card
@@ -292,6 +293,7 @@ class HybridRetriever:
         # fusion, and the rankings the fused order suggests
         self._fuse(state)
         self._list_section_ranking(state)
+        self._enumeration_ranking(state)
         self._asked_value_ranking(state)
         self._term_value_ranking(state)
         # reorderings of the fused rows
@@ -383,6 +385,28 @@ class HybridRetriever:
                                      doc_rows=self.arrays.rows_of_doc[self.arrays.doc_of_row[top]])
             if len(rows) > 1:
                 _fuse_again(s, self.settings, sorted(rows, key=lambda r: -s.bm25_all[r]))
+
+    def _enumeration_ranking(self, s: _Retrieval) -> None:
+        """A question asking which items (``plan.wants_list`` and 哪些/哪几 in its need clause, ``LIST_ASK``; not
+        compared, not about a document itself; ``use_list_sections``) adds a ranking (weight
+        ``ENUMERATION_WEIGHT`` × ``routing_weight``) of the first ``candidate_k`` fused rows that open an
+        enumeration (``ENUMERATION_HEAD``: "…可以在法定权限范围内采取下列激励措施：\n（一）…"), in fused order;
+        fused again. Why: every article of the right regulation shares the question's words; the one
+        answering "哪些" lists them. On the dev splits: x4 R@5 0.902 → 0.948, x5 0.974 → 1.000 (x5 unseen
+        when this was built), external_dev 0.969 → 0.962 (an item of 青岛…哪些专项资金 from 5th to 6th);
+        bundled, qa2, x3 unchanged."""
+        plan = s.plan
+        if not (s.routing and self.settings.use_list_sections and plan.wants_list and not s.multi
+                and not plan.about_document and s.fused):
+            return
+        if not LIST_ASK.search(plan.need.need if plan.need is not None else plan.question):
+            return  # 包括…吗 asks yes or no, not for the items
+        chunks = self.index.chunks
+        rows = [row for row, _ in s.fused[:s.n] if ENUMERATION_HEAD.search(chunks[row].text)]
+        if rows:
+            s.rankings.append(rows)
+            s.weights.append(self.settings.routing_weight * ENUMERATION_WEIGHT)
+            s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights, pieces=s.pieces)
 
     def _asked_value_ranking(self, s: _Retrieval) -> None:
         """A question asking an amount of money, a duration or a date (``plan.asked_values``, else by its
@@ -622,6 +646,10 @@ class _Retrieval:
     outline: Chunk | None = None
 
 
+# a passage opening an enumeration: a colon, then its first item — （一）, 一、, 1. or ① — right after or on the next line
+ENUMERATION_HEAD = re.compile(r"[：:]\s*(?:[（(]一[）)]|一、|1[.、．]|①)")
+LIST_ASK = re.compile(r"哪些|哪[几两二三四五六七八九十]")  # asks which items (哪些情形, 哪几类)
+ENUMERATION_WEIGHT = 0.5  # share of routing_weight the enumerating rows' ranking gets (0.5 and 1 on dev: same R@5)
 BIGRAM_POOL = 100  # word-BM25 candidates a query's character-bigram ranking reorders (rag.retrieve.ngrams)
 SCORES_CACHE = 16  # token lists whose BM25 score arrays a retriever keeps
 SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered from their rows
