@@ -865,3 +865,16 @@ def test_a_two_part_question_is_answered_in_both_parts():
     scored = _scored(q, hits, terms)
     answer, citations = compose(scored, max_sentences=1, terms=terms)
     assert "1000万千瓦" in answer and "经济和信息化厅负责" in answer and len(citations) == 2
+
+
+def test_a_word_of_the_documents_title_favours_none_of_its_sentences():
+    """The question names the document (测试规划): its words are about every sentence of it, so the sentence
+    answering the ask (负责解释) outranks one that only repeats a title word (测试)."""
+    terms = {"测试": 3.0, "规划": 1.0, "部门": 1.0, "负责": 1.5, "解释": 4.0}
+    hits = [_hit("本规划由省科学技术厅负责解释。", rank=2),
+            _hit("各有关部门负责测试工作，开展测试验证。", rank=1)]
+    scored = score_sentences("四川省测试规划由哪个部门负责解释？", hits, terms)
+    assert scored[0].text.startswith("本规划由省科学技术厅负责解释")
+    by_text = {s.text: s.coverage for s in scored}
+    # 测试 and 规划 count for both sentences: the title holds them
+    assert by_text["本规划由省科学技术厅负责解释。"] == (3.0 + 1.0 + 1.5 + 4.0) / 10.5

@@ -2,8 +2,11 @@
 
 Sentence score (all parts in [0, 1]):
 
-    coverage(s)  = Σ idf(t) over question terms t found in the sentence (or its section path or the
-                   label sentence before it in the chunk, "驱动电机。", at half weight) / Σ idf(t) over all question terms          (BM25 idf, see LoadedIndex.idf)
+    coverage(s)  = Σ idf(t) over question terms t found in the sentence or its document's title (the title
+                   is about every sentence: "河南省科学技术进步条例…由哪个部门负责解释" no longer prefers the
+                   sentences writing 科学技术) (or only in its section path or the label sentence before it in
+                   the chunk, "驱动电机。", at half weight) / Σ idf(t) over all question terms
+                   (BM25 idf, see LoadedIndex.idf)
     score(s)     = coverage(s) + 0.15·[question asks a number/date and s states one]
                                 + 0.04·min(items, 8)·[question asks for a list and s enumerates
                                                       ≥ 3 items with 、, or s is a label heading
@@ -116,6 +119,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     out: list[ScoredSentence] = []
     for hit in hits:
         section_context = normalize(hit.title + hit.chunk.section).lower()
+        title = normalize(hit.title).lower()
         spans = split_sentences(hit.chunk.text)
         label = ""  # the latest label sentence ("驱动电机。"): a heading for the sentences after it
         header = _table_header(hit.chunk)  # a table row's column labels are its context too
@@ -130,7 +134,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
                 label = sent
             if len(sent) < 4:
                 continue
-            found = _found_terms(sent, context, terms, alternatives)
+            found = _found_terms(sent, context, terms, alternatives, title)
             coverage = sum(found.values()) / total
             value = tuple(bool(a) and states_value(raw, a, question) for a in asked)
             covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
@@ -152,13 +156,17 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
 
 
 def _found_terms(sent: str, context: str, terms: dict[str, float],
-                 alternatives: dict[str, tuple[str, ...]]) -> dict[str, float]:
-    """Question ``terms`` (term → idf weight) that normalised, lower-cased ``sent`` holds (full weight) or
-    only its ``context`` holds (half weight), a term's concept ``alternatives`` counting for it."""
+                 alternatives: dict[str, tuple[str, ...]], title: str = "") -> dict[str, float]:
+    """Question ``terms`` (term → idf weight) that normalised, lower-cased ``sent`` or its document's
+    ``title`` holds (full weight: a title word is about every sentence of the document, so it favours
+    none of them over another) or only its ``context`` holds (half weight), a term's concept
+    ``alternatives`` counting for it. On the dev splits key facts / truthfulness: bundled 0.794 → 0.808 /
+    0.632 → 0.647, external_dev 0.927 → 0.938 / 0.905 → 0.931, x3 0.828 → 0.862 / 0.706 → 0.765, x4
+    0.546 → 0.529 / 0.529 → 0.485, qa2 0.763 → 0.759 / 0.522, x5 and x6 unchanged."""
     found: dict[str, float] = {}
     for term, weight in terms.items():
         options = (term, *alternatives.get(term, ()))
-        if any(o in sent for o in options):
+        if any(o in sent for o in options) or (title and term in title):
             found[term] = weight
         elif any(o in context for o in options):
             found[term] = 0.5 * weight
@@ -207,7 +215,7 @@ def value_units(question: str, sentences: list[ScoredSentence], terms: dict[str,
                 continue
             sent = normalize(text[lead.start:s.end]).lower()
             context = normalize(s.hit.title + s.hit.chunk.section).lower()
-            found = _found_terms(sent, context, terms, alternatives)
+            found = _found_terms(sent, context, terms, alternatives, normalize(s.hit.title).lower())
             coverage = sum(found.values()) / total
             if best is None or coverage > best.coverage:
                 covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
