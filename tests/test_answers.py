@@ -878,3 +878,13 @@ def test_a_word_of_the_documents_title_favours_none_of_its_sentences():
     by_text = {s.text: s.coverage for s in scored}
     # 测试 and 规划 count for both sentences: the title holds them
     assert by_text["本规划由省科学技术厅负责解释。"] == (3.0 + 1.0 + 1.5 + 4.0) / 10.5
+
+
+def test_a_stated_quantity_is_held_by_a_sentence_setting_a_threshold_in_its_unit():
+    """"八十多户" (jieba: 十多户) is held by "户数一百户以下的住宅小区…" and by no sentence without a threshold in 户."""
+    terms = {"小区": 2.0, "十多户": 5.0, "委员": 1.0}
+    hits = [_hit("户数一百户以下的住宅小区，业主委员会可以由三人组成。", rank=2),
+            _hit("住宅小区的业主委员会委员由业主大会选举产生。", rank=1)]
+    scored = {s.text: s.coverage for s in score_sentences("我们小区才八十多户，委员最少几个？", hits, terms)}
+    assert scored["户数一百户以下的住宅小区，业主委员会可以由三人组成。"] == (2.0 + 5.0 + 1.0) / 8.0
+    assert scored["住宅小区的业主委员会委员由业主大会选举产生。"] == (2.0 + 1.0) / 8.0

@@ -38,6 +38,7 @@ from rag.retrieve.lists import is_label
 from rag.answer.meta_answers import metadata_answer, repeal_statement  # noqa: F401  (re-exported)
 from rag.understand.need import _QUANTITIES, _YES_NO, need_analysis, question_parts  # noqa: F401  (question_parts re-exported)
 from rag.text import normalize, split_sentences
+from rag.understand.quantities import stated_bounds, stated_quantities
 from rag.types import Citation, Hit
 
 ASKS_NUMBER = re.compile(r"多少|几[个家项大类条]?|比例|比重|目标|规模|增速|增长|达到|亿元|万元|占比|数量|多大|多高|百分")
@@ -116,6 +117,7 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
     wants_number = bool(ASKS_NUMBER.search(_YES_NO.sub("", analysis.need)))
     wants_date = bool(ASKS_DATE.search(question))
     wants_list = bool(ASKS_LIST.search(question))
+    quantity_terms, units = _quantity_terms(question, terms)
     out: list[ScoredSentence] = []
     for hit in hits:
         section_context = normalize(hit.title + hit.chunk.section).lower()
@@ -135,6 +137,8 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
             if len(sent) < 4:
                 continue
             found = _found_terms(sent, context, terms, alternatives, title)
+            if quantity_terms and any(b.unit in units for b in stated_bounds(raw)):
+                found.update(quantity_terms)  # 八十多户 against 户数一百户以下: the threshold it turns on
             coverage = sum(found.values()) / total
             value = tuple(bool(a) and states_value(raw, a, question) for a in asked)
             covered = tuple(sum(found.get(t, 0.0) for t in pt) / (sum(pt.values()) or 1.0) for pt in part_terms)
@@ -153,6 +157,27 @@ def score_sentences(question: str, hits: list[Hit], terms: dict[str, float],
             out.append(ScoredSentence(hit, start, end, coverage, coverage + bonus, value, covered))
     out.sort(key=lambda s: -s.score)
     return out
+
+
+def _quantity_terms(question: str, terms: dict[str, float]) -> tuple[dict[str, float], set[str]]:
+    """The question terms (term → idf weight) overlapping a quantity the question states
+    (``rag.understand.quantities.stated_quantities``: "十多户" of "八十多户"), and the units of those
+    quantities; ({}, set()) when it states none. A sentence setting a threshold in such a unit
+    ("户数一百户以下的住宅小区") holds them."""
+    spans = stated_quantities(question)
+    if not spans:
+        return {}, set()
+    q = question.lower()
+
+    def overlaps(t: str) -> bool:
+        at = q.find(t)
+        while at != -1:
+            if any(at < sp.end and at + len(t) > sp.start for sp in spans):
+                return True
+            at = q.find(t, at + 1)
+        return False
+
+    return {t: w for t, w in terms.items() if overlaps(t)}, {sp.unit for sp in spans}
 
 
 def _found_terms(sent: str, context: str, terms: dict[str, float],

@@ -267,7 +267,8 @@ class HybridRetriever:
           (``_list_section_ranking``), the passages opening an enumeration (``_enumeration_ranking``), the
           passages stating an asked value (``_asked_value_ranking``), the passages stating a question word
           as a value (``_term_value_ranking``), a compared scope's passages parallel to another scope's best
-          (``_parallel_rankings``), the candidates by the question's asking clause (``_need_ranking``);
+          (``_parallel_rankings``), the candidates by the question's asking clause (``_need_ranking``), the
+          candidates setting a threshold in a unit of the asker's quantities (``_threshold_ranking``);
         * then the reorderings of the fused rows, in this order: changed versions last
           (``_changed_versions_last``), comparison slots (``_comparison_slots``), document cards first
           (``_document_cards_first``), a former text's repeal first (``_repeal_passages_first``), the global top rows kept (``_protect_global_top_rows``), no card
@@ -299,6 +300,7 @@ class HybridRetriever:
         self._term_value_ranking(state)
         self._parallel_rankings(state)
         self._need_ranking(state)
+        self._threshold_ranking(state)
         # reorderings of the fused rows
         state.order = [row for row, _ in state.fused]
         self._changed_versions_last(state)
@@ -473,6 +475,21 @@ class HybridRetriever:
             s.rankings.append(rows)
             s.weights.append(NEED_WEIGHT)
             s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights, pieces=s.pieces)
+
+    def _threshold_ranking(self, s: _Retrieval) -> None:
+        """A question stating a quantity of the asker ("我们小区总共才八十多户", "两百来平米的小饭馆";
+        ``rag.understand.quantities.stated_quantities``; with routing, not compared) adds a ranking (weight
+        ``routing_weight``) of the first ``candidate_k`` fused rows that set a threshold in that unit
+        ("户数一百户以下的住宅小区", "三百平方米以下的公众聚集场所"), those whose threshold the quantity meets first
+        (``bound_rows``); fused again. Why: whether a rule applies to the asker turns on such thresholds,
+        and the question states the quantity, not the threshold's words."""
+        if not (s.routing and not s.multi and s.fused):
+            return
+        from rag.understand.quantities import bound_rows
+
+        rows = bound_rows([row for row, _ in s.fused[:s.n]], self.index.chunks, s.plan.question)
+        if rows:
+            _fuse_again(s, self.settings, rows)
 
     def _changed_versions_last(self, s: _Retrieval) -> None:
         """With routing: a question asking what changed between versions of a title
