@@ -22,7 +22,7 @@ from rag.retrieve.fusion import (PROTECTED_ROWS, add_citing_rows, article_pieces
                         protect_rows, reciprocal_rank_fusion, with_article_pieces)
 from rag.index.store import LoadedIndex, card_rows
 from rag.retrieve.arrays import MASK_CACHE, BoundedMap, index_arrays, top_rows
-from rag.understand.meta_questions import version_order
+from rag.understand.meta_questions import asks_earlier_version, version_order
 from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.understand.query import (QueryPlan, changed_first, dominant_match, is_comparison, plan_query,
@@ -312,6 +312,7 @@ class HybridRetriever:
         self._citing_penalty_articles(state)
         self._enumeration_continuations(state)
         self._section_outline(state)
+        self._version_repeats_last(state)
         return self._hits(state)
 
     # --- the steps of retrieve, in order ---------------------------------------------------------
@@ -517,6 +518,9 @@ class HybridRetriever:
             per_scope.append(rows)
         # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
         # without comparison words may still ask about one passage, so the global top 2 stay first
+        if not plan.changed_versions:  # a scope's slots hold no passage another version repeats
+            newest = not asks_earlier_version(plan.question)
+            per_scope = [self._repeats_last(rows, newest=newest, named=set(plan.doc_ids)) for rows in per_scope]
         head = s.plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
         order = head + [row for row in s.order if row not in head]
         slots = max(1, (self.settings.top_k - 1) // len(per_scope))
@@ -687,6 +691,54 @@ class HybridRetriever:
                                        s.plain[:PROTECTED_ROWS], min(s.k, self.settings.top_k))
                 s.reordered = True
 
+    def _version_repeats_last(self, s: _Retrieval) -> None:
+        """With routing, unless the question asks what changed between versions (``plan.changed_versions``): a
+        passage that repeats one ranked before it from another version of the same document (same title,
+        another document: the 2021 and the 2024 text of one 条例, article renumbered) goes to the end of
+        ``order`` (``_repeats_last``), so the top ``k`` shows distinct passages; in the first copy's place stands
+        the latest version's copy, unless the question asks for an earlier version (``asks_earlier_version``)
+        or the documents it names (``plan.doc_ids``) leave the latest out. On the dev splits R@5: x7 0.946 → 0.964 (a
+        comparison of two cities, one with two versions, whose first two slots held the same article twice),
+        x4 MRR 0.862 → 0.868; the other sets unchanged. Also applied to a comparison's per-scope rankings
+        (``_comparison_slots``)."""
+        if s.routing and not s.plan.changed_versions:
+            new = self._repeats_last(s.order, newest=not asks_earlier_version(s.plan.question),
+                                     named=set(s.plan.doc_ids))
+            if new != s.order:
+                s.order, s.reordered = new, True
+
+    def _repeats_last(self, rows: list[int], newest: bool = False, named=()) -> list[int]:
+        """``rows`` (chunk rows; ``_OUTLINE`` kept in place) with every row that repeats an earlier row of another
+        version of the same document — same title, another document id, character-bigram Jaccard of the texts
+        without their 第…章/条 labels ≥ ``REPEAT_JACCARD`` — moved to the end, in their order. With ``newest``
+        a word-for-word copy (same bigrams) of the latest version (``DocumentMeta.date``, else
+        ``effective_date``; ISO strings compared) takes the first copy's place, unless ``named`` (document ids
+        the question names) leaves that version out; a copy that differs keeps the ranking's choice. Time ~ len(rows) × the kept rows of the same title."""
+        from rag.retrieve.ngrams import bigram_keys
+
+        chunks, docs = self.index.chunks, self.index.docs
+        kept, later, seen = [], [], []  # seen: [title, doc id, bigram keys, place in kept]
+        for row in rows:
+            if row < 0:
+                kept.append(row)
+                continue
+            chunk = chunks[row]
+            title = docs[chunk.doc_id].title
+            keys = set(bigram_keys(_ARTICLE_LABEL.sub("", chunk.text)).tolist())
+            first = next((entry for entry in seen if entry[0] == title and entry[1] != chunk.doc_id and keys
+                          and len(keys & entry[2]) / len(keys | entry[2]) >= REPEAT_JACCARD), None)
+            if first is None:
+                seen.append([title, chunk.doc_id, keys, len(kept)])
+                kept.append(row)
+            elif (newest and keys == first[2] and _version_date(docs[chunk.doc_id]) > _version_date(docs[first[1]])
+                  and (not named or chunk.doc_id in named)):
+                later.append(kept[first[3]])  # the newer version's copy takes the place of the older one's
+                kept[first[3]] = row
+                first[1] = chunk.doc_id
+            else:
+                later.append(row)
+        return kept + later
+
     def _hits(self, s: _Retrieval) -> list[Hit]:
         """The first ``k`` rows of ``order`` as hits: ``scores`` holds the fused score (``rrf``, 0 for a row
         fusion did not rank), the row's BM25 score and its cosine similarity when a dense ranking gave
@@ -751,6 +803,8 @@ LIST_ASK = re.compile(r"哪些|哪[几两二三四五六七八九十]")  # asks 
 NEED_WEIGHT = 0.3  # RRF weight of the asking clause's ranking of the fused candidates (HybridRetriever._need_ranking)
 NEED_SHARE = 0.8  # an asking clause longer than this share of the question is the question: no ranking of its own
 NEED_MIN_CHARS = 4  # a shorter asking clause (多少钱？) says too little to rank by
+REPEAT_JACCARD = 0.9  # character-bigram Jaccard at which another version's passage repeats one already ranked
+_ARTICLE_LABEL = re.compile(r"第[零〇一二三四五六七八九十百千\d]+[章节条款]")
 PARALLEL_WEIGHT = 1.0  # RRF weight of a compared scope's parallel-passage ranking (0.5, 1 and 2 on dev: same R@5)
 ENUMERATION_WEIGHT = 0.5  # share of routing_weight the enumerating rows' ranking gets (0.5 and 1 on dev: same R@5)
 BIGRAM_POOL = 100  # word-BM25 candidates a query's character-bigram ranking reorders (rag.retrieve.ngrams)
@@ -767,6 +821,11 @@ def _fuse_again(s: _Retrieval, settings: Settings, ranking: list[int]) -> None:
     s.rankings.append(ranking)
     s.weights.append(settings.routing_weight)
     s.fused = reciprocal_rank_fusion(s.rankings, k=settings.rrf_k, weights=s.weights, pieces=s.pieces)
+
+
+def _version_date(meta) -> str:
+    """A document's date for ordering versions of one title: its issued date, else its 施行 date, else ""."""
+    return meta.date or meta.effective_date or ""
 
 
 def dense_fusion_weight(settings: Settings) -> float:

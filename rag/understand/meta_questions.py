@@ -150,6 +150,12 @@ _LATER_VERSION = re.compile(r"现行|最新|新版|修订后|修改后|修正后
 _EARLIER_VERSION = re.compile(r"修订前|修改前|修正前|原来|旧版|老版|原版|上一版|前一版|以前的|之前的")
 
 
+def asks_earlier_version(question: str) -> bool:
+    """The question asks for an earlier version of a text (修订前, 原来, 旧版, 以前的 …) and not for the
+    current one (现行, 最新, 修订后 …)."""
+    return bool(_EARLIER_VERSION.search(question)) and not _LATER_VERSION.search(question)
+
+
 def version_order(question: str, doc_ids, docs: dict) -> list[str]:
     """``doc_ids`` with the version the question asks for first when they are versions of one title
     (same normalised title): the latest by stated date for 现行/最新/修订后, the earliest for 修订前/原来/
