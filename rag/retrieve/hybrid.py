@@ -520,7 +520,7 @@ class HybridRetriever:
         # without comparison words may still ask about one passage, so the global top 2 stay first
         if not plan.changed_versions:  # a scope's slots hold no passage another version repeats
             newest = not asks_earlier_version(plan.question)
-            per_scope = [self._repeats_last(rows, newest=newest, named=set(plan.doc_ids)) for rows in per_scope]
+            per_scope = [self._repeats_last(rows, newest=newest, other=set(plan.other_versions)) for rows in per_scope]
         head = s.plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
         order = head + [row for row in s.order if row not in head]
         slots = max(1, (self.settings.top_k - 1) // len(per_scope))
@@ -696,24 +696,25 @@ class HybridRetriever:
         passage that repeats one ranked before it from another version of the same document (same title,
         another document: the 2021 and the 2024 text of one 条例, article renumbered) goes to the end of
         ``order`` (``_repeats_last``), so the top ``k`` shows distinct passages; in the first copy's place stands
-        the latest version's copy, unless the question asks for an earlier version (``asks_earlier_version``)
-        or the documents it names (``plan.doc_ids``) leave the latest out. On the dev splits R@5: x7 0.946 → 0.964 (a
+        the copy of the version the question asks for (not in ``plan.other_versions``), else the latest
+        version's word-for-word copy unless the question asks for an earlier version (``asks_earlier_version``). On the dev splits R@5: x7 0.946 → 0.964 (a
         comparison of two cities, one with two versions, whose first two slots held the same article twice),
         x4 MRR 0.862 → 0.868; the other sets unchanged. Also applied to a comparison's per-scope rankings
         (``_comparison_slots``)."""
         if s.routing and not s.plan.changed_versions:
             new = self._repeats_last(s.order, newest=not asks_earlier_version(s.plan.question),
-                                     named=set(s.plan.doc_ids))
+                                     other=set(s.plan.other_versions))
             if new != s.order:
                 s.order, s.reordered = new, True
 
-    def _repeats_last(self, rows: list[int], newest: bool = False, named=()) -> list[int]:
+    def _repeats_last(self, rows: list[int], newest: bool = False, other=()) -> list[int]:
         """``rows`` (chunk rows; ``_OUTLINE`` kept in place) with every row that repeats an earlier row of another
         version of the same document — same title, another document id, character-bigram Jaccard of the texts
         without their 第…章/条 labels ≥ ``REPEAT_JACCARD`` — moved to the end, in their order. With ``newest``
-        a word-for-word copy (same bigrams) of the latest version (``DocumentMeta.date``, else
-        ``effective_date``; ISO strings compared) takes the first copy's place, unless ``named`` (document ids
-        the question names) leaves that version out; a copy that differs keeps the ranking's choice. Time ~ len(rows) × the kept rows of the same title."""
+        a copy of a version the question asks for takes the place of a first copy from one of the ``other``
+        versions (``QueryPlan.other_versions``: "2010年的…规定" asks the 2010 text); when ``other`` says
+        nothing and ``newest``, a word-for-word copy (same bigrams) of the latest version (``DocumentMeta.date``,
+        else ``effective_date``; ISO strings compared) takes the first copy's place. Time ~ len(rows) × the kept rows of the same title."""
         from rag.retrieve.ngrams import bigram_keys
 
         chunks, docs = self.index.chunks, self.index.docs
@@ -730,8 +731,9 @@ class HybridRetriever:
             if first is None:
                 seen.append([title, chunk.doc_id, keys, len(kept)])
                 kept.append(row)
-            elif (newest and keys == first[2] and _version_date(docs[chunk.doc_id]) > _version_date(docs[first[1]])
-                  and (not named or chunk.doc_id in named)):
+            elif ((first[1] in other and chunk.doc_id not in other)
+                  or (newest and not other and keys == first[2]
+                      and _version_date(docs[chunk.doc_id]) > _version_date(docs[first[1]]))):
                 later.append(kept[first[3]])  # the newer version's copy takes the place of the older one's
                 kept[first[3]] = row
                 first[1] = chunk.doc_id
