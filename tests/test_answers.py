@@ -888,3 +888,14 @@ def test_a_stated_quantity_is_held_by_a_sentence_setting_a_threshold_in_its_unit
     scored = {s.text: s.coverage for s in score_sentences("我们小区才八十多户，委员最少几个？", hits, terms)}
     assert scored["户数一百户以下的住宅小区，业主委员会可以由三人组成。"] == (2.0 + 5.0 + 1.0) / 8.0
     assert scored["住宅小区的业主委员会委员由业主大会选举产生。"] == (2.0 + 1.0) / 8.0
+
+
+def test_function_words_are_no_focus_words():
+    """的话, 要是, 这种 say how the user talks; their idf (the corpus rarely writes them) must not make the focus."""
+    from rag.answer.focus import focus_terms, function_word
+
+    assert function_word("的话") and function_word("要是") and function_word("这种")
+    assert not function_word("罚款") and not function_word("路边") and not function_word("不存在的词语")
+    index = _value_index(["违反本条例规定的，处五百元以上二千元以下罚款。", *FILLER])
+    focus, _ = focus_terms("在某市，被查到的话罚款是多少？", index)
+    assert "罚款" in focus and "的话" not in focus
