@@ -4,70 +4,40 @@ to the other scope's best passage (rag.retrieve.hybrid.HybridRetriever._parallel
 from __future__ import annotations
 
 import pytest
+from core_support import fused_state, ingest_texts, rank_of, regulation_text
 
 from rag.retrieve import hybrid
 
 pytestmark = pytest.mark.integration
 
 
-def _rank(qa, question, needle):
-    hits = qa.retrieve(question, 10)
-    return next((i + 1 for i, h in enumerate(hits) if needle in h.chunk.text), None)
-
-
-def _regulation(title, articles):
-    from rag.understand.query import chinese_numeral
-
-    body = "\n\n".join(f"第{chinese_numeral(n)}条 {text}" for n, text in enumerate(articles, start=1))
-    return f"{title}\n\n{body}\n"
-
-
 def test_a_comparison_finds_the_other_places_parallel_article(tmp_path, monkeypatch):
-    from core_support import session_settings
-
-    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     # one city's rule writes the question's words (分类); the other city states the same rule in its own words
     # (划为…三种), below eight articles that share the question's words (公共数据开放, 分类分级)
-    first = _regulation("杭州市公共数据条例", [
+    first = regulation_text("杭州市公共数据条例", [
         *(f"市人民政府应当加强第{n}项信息化建设，统筹资金保障。" for n in range(1, 9)),
         "公共数据按照开放类型分类为无条件开放、有条件开放和非开放三类。"])
-    second = _regulation("宁波市公共数据条例", [
+    second = regulation_text("宁波市公共数据条例", [
         *(f"公共数据开放应当遵循分类分级、需求导向的原则，第{n}项开放工作由主管部门负责。" for n in range(1, 9)),
         "公共数据按照开放条件划为无条件开放、有条件开放和不予开放三种。"])
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "杭州市公共数据条例.md").write_text(first, encoding="utf-8")
-    (docs / "宁波市公共数据条例.md").write_text(second, encoding="utf-8")
-    settings = session_settings(tmp_path / "data")
-    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    settings = ingest_texts(tmp_path, {"杭州市公共数据条例.md": first, "宁波市公共数据条例.md": second})
     question = "杭州和宁波对公共数据开放分别怎么分类？"
-    with_ranking = _rank(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
+    with_ranking = rank_of(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
     monkeypatch.setattr(hybrid, "PARALLEL_WEIGHT", 0.0)
-    without = _rank(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
+    without = rank_of(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
     assert with_ranking is not None  # among the first 10 (rank 7 here; the eight sharers fill the rest)
     assert without is None or with_ranking < without
 
 
 def test_no_parallel_ranking_without_a_comparison(tmp_path):
-    from core_support import session_settings
-
-    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
-    from rag.understand.query import plan_query
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "杭州市公共数据条例.md").write_text(
-        _regulation("杭州市公共数据条例", ["公共数据按照开放类型分为无条件开放、有条件开放和非开放三类。"]), encoding="utf-8")
-    settings = session_settings(tmp_path / "data")
-    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    settings = ingest_texts(tmp_path, {"杭州市公共数据条例.md": regulation_text(
+        "杭州市公共数据条例", ["公共数据按照开放类型分为无条件开放、有条件开放和非开放三类。"])})
     retriever = PolicyQA(settings, auto_ingest=False).retriever
-    plan = plan_query("杭州公共数据开放怎么分类？", retriever.index, settings)
-    state = hybrid._Retrieval(k=5, filters=hybrid.NO_FILTERS, plan=plan, routing=True, multi=False, n=30)
-    retriever._scope_rankings(state)
-    retriever._fuse(state)
+    state = fused_state(retriever, "杭州公共数据开放怎么分类？", settings)
     before = list(state.rankings)
     retriever._parallel_rankings(state)
     assert state.rankings == before and state.scope_lists is None

@@ -61,29 +61,18 @@ def test_bound_rows_put_the_met_thresholds_first():
 
 @pytest.mark.integration
 def test_the_threshold_the_asker_meets_is_retrieved(tmp_path, monkeypatch):
-    from core_support import session_settings
+    from core_support import ingest_texts, rank_of, regulation_text
 
-    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
     from rag.retrieve import hybrid
-    from rag.understand.query import chinese_numeral
 
     # eight articles share the question's words (小区, 业主委员会, 成立); one sets the threshold it turns on
     articles = [f"住宅小区成立业主委员会的，第{n}项筹备工作由街道办事处指导，委员名单应当公示。" for n in range(1, 9)]
     articles.append("户数一百户以下的住宅小区，业委会可以由三人组成。")
-    body = "\n\n".join(f"第{chinese_numeral(n)}条 {t}" for n, t in enumerate(articles, start=1))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "某市物业管理条例.md").write_text(f"某市物业管理条例\n\n{body}\n", encoding="utf-8")
-    settings = session_settings(tmp_path / "data")
-    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    settings = ingest_texts(tmp_path, {"某市物业管理条例.md": regulation_text("某市物业管理条例", articles)})
     question = "我们住宅小区总共才八十多户，想成立业主委员会，委员名单要几个人？"
 
-    def rank(qa):
-        hits = qa.retrieve(question, 10)
-        return next((i + 1 for i, h in enumerate(hits) if "一百户以下" in h.chunk.text), None)
-
-    with_ranking = rank(PolicyQA(settings, auto_ingest=False))
+    with_ranking = rank_of(PolicyQA(settings, auto_ingest=False), question, "一百户以下")
     monkeypatch.setattr(hybrid.HybridRetriever, "_threshold_ranking", lambda self, s: None)
-    without = rank(PolicyQA(settings, auto_ingest=False))
+    without = rank_of(PolicyQA(settings, auto_ingest=False), question, "一百户以下")
     assert with_ranking is not None and (without is None or with_ranking < without)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -11,22 +13,17 @@ SAME = "规范性文件应当自公布之日起三十日内报送备案，报送
 
 
 def _versions(tmp_path):
-    from core_support import session_settings
+    from core_support import ingest_texts
 
-    from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
     # the same 条例 in two versions: the filing article renumbered (第九条 → 第十条), its text unchanged
     old = ("某市规范性文件备案审查条例\n\n第一条 为了加强备案审查工作，制定本条例。\n\n"
            f"第九条 {SAME}\n\n第十条 本条例自2021年7月1日起施行。\n")
     new = ("某市规范性文件备案审查条例\n\n第一条 为了加强备案审查工作，制定本条例。\n\n第九条 备案审查工作应当依法进行。\n\n"
            f"第十条 {SAME}\n\n第十一条 本条例自2024年12月1日起施行。\n")
-    (docs / "某市规范性文件备案审查条例(2021-05-21).md").write_text(old, encoding="utf-8")
-    (docs / "某市规范性文件备案审查条例(2024-11-28).md").write_text(new, encoding="utf-8")
-    settings = session_settings(tmp_path / "data")
-    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    settings = ingest_texts(tmp_path, {"某市规范性文件备案审查条例(2021-05-21).md": old,
+                                       "某市规范性文件备案审查条例(2024-11-28).md": new})
     return PolicyQA(settings, auto_ingest=False)
 
 
@@ -51,4 +48,5 @@ def test_repeats_last_keeps_the_first_copy_and_the_outline(tmp_path):
     other = [i for i, c in enumerate(chunks) if SAME not in c.text][:2]
     assert len(rows) == 2
     order = [rows[0], -1, rows[1], *other]
-    assert retriever._repeats_last(order) == [rows[0], -1, *other, rows[1]]
+    keep_ranked = SimpleNamespace(other_versions=(), question="修订前的条例")  # no version preferred over the ranking
+    assert retriever._repeats_last(order, keep_ranked) == [rows[0], -1, *other, rows[1]]

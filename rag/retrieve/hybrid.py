@@ -410,9 +410,7 @@ class HybridRetriever:
         chunks = self.index.chunks
         rows = [row for row, _ in s.fused[:s.n] if ENUMERATION_HEAD.search(chunks[row].text)]
         if rows:
-            s.rankings.append(rows)
-            s.weights.append(self.settings.routing_weight * ENUMERATION_WEIGHT)
-            s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights, pieces=s.pieces)
+            _fuse_again(s, self.settings, rows, self.settings.routing_weight * ENUMERATION_WEIGHT)
 
     def _asked_value_ranking(self, s: _Retrieval) -> None:
         """A question asking an amount of money, a duration or a date (``plan.asked_values``, else by its
@@ -473,9 +471,7 @@ class HybridRetriever:
         pool = [row for row, _ in s.fused[:s.n]]
         rows = self.bigram_ranking(need, pool, len(pool))
         if rows:
-            s.rankings.append(rows)
-            s.weights.append(NEED_WEIGHT)
-            s.fused = reciprocal_rank_fusion(s.rankings, k=self.settings.rrf_k, weights=s.weights, pieces=s.pieces)
+            _fuse_again(s, self.settings, rows, NEED_WEIGHT)
 
     def _threshold_ranking(self, s: _Retrieval) -> None:
         """A question stating a quantity of the asker ("我们小区总共才八十多户", "两百来平米的小饭馆";
@@ -516,11 +512,10 @@ class HybridRetriever:
             if plan.asks_penalty:  # 分别会怎么罚: a scope's penalty article right after the article it cites
                 rows = add_citing_rows(rows, self.arrays.citations, len(rows), [], ranks=1)
             per_scope.append(rows)
+        if not plan.changed_versions:  # a scope's slots hold no passage another version repeats
+            per_scope = [self._repeats_last(rows, plan) for rows in per_scope]
         # an explicit comparison (分别, 各自, 有什么不同) keeps the global best; two documents named
         # without comparison words may still ask about one passage, so the global top 2 stay first
-        if not plan.changed_versions:  # a scope's slots hold no passage another version repeats
-            newest = not asks_earlier_version(plan.question)
-            per_scope = [self._repeats_last(rows, newest=newest, other=set(plan.other_versions)) for rows in per_scope]
         head = s.plain[:1 if is_comparison(plan.question) else PROTECTED_ROWS]
         order = head + [row for row in s.order if row not in head]
         slots = max(1, (self.settings.top_k - 1) // len(per_scope))
@@ -695,28 +690,28 @@ class HybridRetriever:
         """With routing, unless the question asks what changed between versions (``plan.changed_versions``): a
         passage that repeats one ranked before it from another version of the same document (same title,
         another document: the 2021 and the 2024 text of one 条例, article renumbered) goes to the end of
-        ``order`` (``_repeats_last``), so the top ``k`` shows distinct passages; in the first copy's place stands
-        the copy of the version the question asks for (not in ``plan.other_versions``), else the latest
-        version's word-for-word copy unless the question asks for an earlier version (``asks_earlier_version``). On the dev splits R@5: x7 0.946 → 0.964 (a
-        comparison of two cities, one with two versions, whose first two slots held the same article twice),
-        x4 MRR 0.862 → 0.868; the other sets unchanged. Also applied to a comparison's per-scope rankings
-        (``_comparison_slots``)."""
+        ``order`` (``_repeats_last``), so the top ``k`` shows distinct passages, the copy of the version the
+        question asks for first. On the dev splits R@5: x7 0.946 → 0.964 (a comparison of two cities, one
+        with two versions, whose first two slots held the same article twice), x4 MRR 0.862 → 0.868; the
+        other sets unchanged. Also applied to a comparison's per-scope rankings (``_comparison_slots``)."""
         if s.routing and not s.plan.changed_versions:
-            new = self._repeats_last(s.order, newest=not asks_earlier_version(s.plan.question),
-                                     other=set(s.plan.other_versions))
+            new = self._repeats_last(s.order, s.plan)
             if new != s.order:
                 s.order, s.reordered = new, True
 
-    def _repeats_last(self, rows: list[int], newest: bool = False, other=()) -> list[int]:
+    def _repeats_last(self, rows: list[int], plan: QueryPlan) -> list[int]:
         """``rows`` (chunk rows; ``_OUTLINE`` kept in place) with every row that repeats an earlier row of another
         version of the same document — same title, another document id, character-bigram Jaccard of the texts
-        without their 第…章/条 labels ≥ ``REPEAT_JACCARD`` — moved to the end, in their order. With ``newest``
-        a copy of a version the question asks for takes the place of a first copy from one of the ``other``
-        versions (``QueryPlan.other_versions``: "2010年的…规定" asks the 2010 text); when ``other`` says
-        nothing and ``newest``, a word-for-word copy (same bigrams) of the latest version (``DocumentMeta.date``,
-        else ``effective_date``; ISO strings compared) takes the first copy's place. Time ~ len(rows) × the kept rows of the same title."""
+        without their 第…章/条 labels ≥ ``REPEAT_JACCARD`` — moved to the end, in their order. Which copy keeps
+        the first place: a copy of a version ``plan`` asks for replaces one of ``plan.other_versions``
+        ("2010年的…规定" asks the 2010 text); when ``other_versions`` says nothing and the question does not
+        ask for an earlier version (``asks_earlier_version``), a word-for-word copy (same bigrams) of the latest
+        version (``DocumentMeta.date``, else ``effective_date``; ISO strings compared) replaces an older one.
+        Time ~ len(rows) × the kept rows of the same title."""
         from rag.retrieve.ngrams import bigram_keys
 
+        other = set(plan.other_versions)
+        newest = not other and not asks_earlier_version(plan.question)
         chunks, docs = self.index.chunks, self.index.docs
         kept, later, seen = [], [], []  # seen: [title, doc id, bigram keys, place in kept]
         for row in rows:
@@ -732,9 +727,8 @@ class HybridRetriever:
                 seen.append([title, chunk.doc_id, keys, len(kept)])
                 kept.append(row)
             elif ((first[1] in other and chunk.doc_id not in other)
-                  or (newest and not other and keys == first[2]
-                      and _version_date(docs[chunk.doc_id]) > _version_date(docs[first[1]]))):
-                later.append(kept[first[3]])  # the newer version's copy takes the place of the older one's
+                  or (newest and keys == first[2] and _version_date(docs[chunk.doc_id]) > _version_date(docs[first[1]]))):
+                later.append(kept[first[3]])  # the preferred version's copy takes the first copy's place
                 kept[first[3]] = row
                 first[1] = chunk.doc_id
             else:
@@ -815,13 +809,13 @@ SMALL_DOC_FILTER = 64  # a filter naming at most this many documents is answered
 DENSE_EXACT_ROWS = 8192  # a filter allowing at most this many chunks is searched exactly (RowVectors)
 
 
-def _fuse_again(s: _Retrieval, settings: Settings, ranking: list[int]) -> None:
-    """Add ``ranking`` (rows, best first) with weight ``Settings.routing_weight`` to the rankings of ``s`` and
+def _fuse_again(s: _Retrieval, settings: Settings, ranking: list[int], weight: float | None = None) -> None:
+    """Add ``ranking`` (rows, best first) with ``weight`` (default ``Settings.routing_weight``) to the rankings of ``s`` and
     fuse them again (``HybridRetriever._fuse``'s fusion, the pieces of an article as one unit): the end of
     every step adding a ranking that the fused order suggests (a list question's section, the passages
     stating an asked value)."""
     s.rankings.append(ranking)
-    s.weights.append(settings.routing_weight)
+    s.weights.append(settings.routing_weight if weight is None else weight)
     s.fused = reciprocal_rank_fusion(s.rankings, k=settings.rrf_k, weights=s.weights, pieces=s.pieces)
 
 
