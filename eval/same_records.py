@@ -14,7 +14,7 @@ Usage:
     # after it:       python eval/same_records.py run --out /tmp/after
     #                 python eval/same_records.py compare /tmp/before /tmp/after
 
-Sets (``--sets``; default ``dev``, the eight tuning sets):
+Sets (``--sets``; default ``dev``, the nine tuning sets):
     bundled-dev    eval/datasets/dev.jsonl on the bundled corpus
     external-dev   eval/datasets/external_dev.jsonl, split dev, on eval/corpora/lawref-dev
     qa2-dev        eval/datasets/external_qa2.jsonl, split dev, on eval/corpora/lawref-dev
@@ -23,7 +23,8 @@ Sets (``--sets``; default ``dev``, the eight tuning sets):
     x5-dev         eval/datasets/external_x5.jsonl, split dev, on eval/corpora/lawref-dev
     x6-dev         eval/datasets/external_x6.jsonl, split dev, on eval/corpora/lawref-dev
     x7-dev         eval/datasets/external_x7.jsonl, split dev, on eval/corpora/lawref-dev
-  ``holdout`` (bundled-holdout, external-holdout, qa2-holdout, x3-holdout, gd-holdout, x4-holdout, x5-holdout, x6-holdout, x7-holdout) names the held-out
+    x8-dev         eval/datasets/external_x8.jsonl, split dev, on eval/corpora/lawref-dev
+  ``holdout`` (bundled-holdout, external-holdout, qa2-holdout, x3-holdout, gd-holdout, x4-holdout, x5-holdout, x6-holdout, x7-holdout, x8-holdout) names the held-out
   sets; they are only run when named, by whoever may run them.
 
 ``run`` calls each set as ``rag eval --dataset … [--corpus …] [--split …] --out DIR/<set>`` in a subprocess
@@ -73,6 +74,7 @@ SETS: dict[str, tuple[str, str | None, str | None]] = {
     "x5-dev": ("eval/datasets/external_x5.jsonl", "eval/corpora/lawref-dev", "dev"),
     "x6-dev": ("eval/datasets/external_x6.jsonl", "eval/corpora/lawref-dev", "dev"),
     "x7-dev": ("eval/datasets/external_x7.jsonl", "eval/corpora/lawref-dev", "dev"),
+    "x8-dev": ("eval/datasets/external_x8.jsonl", "eval/corpora/lawref-dev", "dev"),
     "bundled-holdout": ("eval/datasets/policy_qa.jsonl", None, None),
     "external-holdout": ("eval/datasets/external_dev.jsonl", "eval/corpora/lawref-dev", "holdout"),
     "qa2-holdout": ("eval/datasets/external_qa2.jsonl", "eval/corpora/lawref-dev", "holdout"),
@@ -82,6 +84,7 @@ SETS: dict[str, tuple[str, str | None, str | None]] = {
     "x5-holdout": ("eval/datasets/external_x5.jsonl", "eval/corpora/lawref-dev", "holdout"),
     "x6-holdout": ("eval/datasets/external_x6.jsonl", "eval/corpora/lawref-dev", "holdout"),
     "x7-holdout": ("eval/datasets/external_x7.jsonl", "eval/corpora/lawref-dev", "holdout"),
+    "x8-holdout": ("eval/datasets/external_x8.jsonl", "eval/corpora/lawref-dev", "holdout"),
 }
 GROUPS = {"dev": [s for s in SETS if s.endswith("-dev")], "holdout": [s for s in SETS if s.endswith("-holdout")]}
 DEFAULT_TODAY = "2026-12-01"
