@@ -102,6 +102,21 @@ def test_a_national_document_is_inside_the_scope_of_any_named_place():
     assert A._scope_share(other, index, plan) == 1.0
 
 
+def test_a_named_place_no_document_is_of_scopes_to_its_province_and_national_documents():
+    """广州 over a corpus whose only 广东 document is provincial: 北京 passages are outside the question's scope
+    (its regions are only the indexed ones, so the gazetteer names the place), the province's are inside."""
+    docs = _docs("广东省", "北京市", "宁波市")
+    index = _index(["垃圾分类投放。"], docs)
+    q = "广州对个人不分类投放生活垃圾罚多少钱？"
+    plan = SimpleNamespace(doc_ids=(), regions=(), question=q, concepts=())
+    other = score_sentences("垃圾", [_hit("垃圾分类投放。", "d1"), _hit("垃圾分类投放。", "d2", 2)], {"垃圾": 1.0})
+    province = score_sentences("垃圾", [_hit("垃圾分类投放。", "d0")], {"垃圾": 1.0})
+    assert A._scope_share(other, index, plan) == 1.0
+    assert A._scope_share(province, index, plan) == 0.0
+    unnamed = SimpleNamespace(doc_ids=(), regions=(), question="对个人不分类投放生活垃圾罚多少钱？", concepts=())
+    assert A._scope_share(other, index, unnamed) == 0.0  # no place named: no scope
+
+
 # --- hard rules: places from the gazetteer against the documents' regions -----------------------------
 def test_a_place_no_document_covers_is_refused_with_its_reason_and_covered_places_are_not():
     docs = _docs("浙江省", "济南市")

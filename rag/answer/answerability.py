@@ -86,11 +86,18 @@ class Evidence:
 
 def _scope_share(scored: list, index, plan, top: int = TOP) -> float:
     """Share of the top ``top`` sentences' hits outside the documents the question names (``plan.doc_ids``)
-    or, without those, outside the documents that apply in the places it names (``plan.regions``: a
+    or, without those, outside the documents that apply in the places it names (``plan.regions``, else the
+    gazetteer places of ``plan.question`` when no indexed document is of them, ``named_places``: a
     document of the same province counts as inside, and so does a national one (region 全国) or one of
     no stated region, as ``rag.answer.extractive.scoped_order`` keeps them); 0.0 when it names none."""
     docs = set(getattr(plan, "doc_ids", ()) or ())
     regions = tuple(getattr(plan, "regions", ()) or ())
+    if not docs and not regions and getattr(plan, "question", None):
+        # a place the question names that no document is of (广州 over a corpus with 广东省 documents only):
+        # the documents that apply there are its province's and the national ones
+        from rag.answer.signals import named_places
+
+        regions = tuple(p.name for p in named_places(plan.question))
     if not docs and regions:
         provinces = {_province_code(r) for r in regions} - {None}
         docs = {d for d, m in index.docs.items() if not m.region or m.region == "全国" or m.region in regions
