@@ -509,6 +509,17 @@ def test_a_counted_unit_must_be_stated_and_item_numbering_states_no_value():
     assert d.refused and d.rule == "value"  # "2." numbers an item
 
 
+def test_a_regulation_names_the_responsible_body_by_its_function():
+    """区中医药主管部门, 供气单位, 消防救援机构 answer 归哪个部门管 / 谁来做; 有关部门, 任何单位, 牵头部门 name nobody."""
+    from rag.understand.need import ORG_NAME
+
+    for text, body in (("由区中医药主管部门责令改正", "由区中医药主管部门"), ("供气单位应当每年开展一次安全检查", "供气单位"),
+                       ("由消防救援机构责令改正", "由消防救援机构")):
+        assert ORG_NAME.search(text).group() == body
+    for generic in ("由有关部门依法处理", "任何单位和个人不得", "其他单位参照执行", "各成员单位按职责分工负责"):
+        assert not ORG_NAME.search(generic), generic
+
+
 def test_asking_whether_a_plan_was_achieved_is_an_outcome_and_facilities_are_no_organisations():
     from rag.understand.need import ORG_NAME, asked_kinds
 
