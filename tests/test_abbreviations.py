@@ -32,6 +32,14 @@ def test_a_short_form_jieba_glued_to_the_next_word_is_found():
     assert expand_abbreviations("非遗传承人有补助吗？", [("非遗", "非物质文化遗产")]) == "非物质文化遗产传承人有补助吗？"
 
 
+def test_a_lone_verb_and_the_first_character_of_its_object_are_no_short_form():
+    """打 / 报告 (给街道打报告) is no 打报 whose long form the corpus might hold (打击报复): the rest of 报告 (告) and
+    告启动 are no words of the text, while 遗传 / 承人 leaves 传承人, which the text writes."""
+    index = _index(HERITAGE + "对举报人打击报复的，依法处理。打击报复证人的，依法追究。禁止打击报复。")
+    assert "打报" not in abbreviation_candidates("业委会换届要提前给街道打报告启动换届吗？", index)
+    assert "非遗" in abbreviation_candidates("非遗传承人有补助吗？", index)
+
+
 def test_words_the_documents_write_and_question_words_are_no_candidates():
     index = _index()
     assert "传承人" not in abbreviation_candidates("非遗传承人是谁？", index)  # written in the text

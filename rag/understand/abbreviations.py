@@ -8,7 +8,8 @@ list of abbreviations:
 
 * **candidates** (``abbreviation_candidates``): words of the question (jieba, 2–4 Chinese characters,
   a run of single characters jieba could not join, or a lone character with the next word's first
-  character: jieba cuts 非遗传承人 as 非 / 遗传 / 承人) that are no index word, occur nowhere in the
+  character when the rest of that word begins a word the text writes: jieba cuts 非遗传承人 as 非 / 遗传 / 承人,
+  and 传承人 is written; 打 / 报告 is a verb and its object) that are no index word, occur nowhere in the
   indexed text as a word (``in_corpus``: 人社 inside 个人/社会 is no writing of it) and neither begin nor
   end with a stopword (是从 is 是 + 从; a word of three or more characters that jieba cut whole may end
   with one: 业委会);
@@ -69,20 +70,29 @@ def abbreviation_candidates(question: str, index) -> list[str]:
                 and not _ASKS.search(word) and edges_ok and word not in out and not in_corpus(word, index):
             out.append(word)
 
-    words = jieba.lcut(normalize(question).lower())
+    words = [*jieba.lcut(normalize(question).lower()), "。"]
     run: list[str] = []
-    for w in [*words, "。"]:
+    for i, w in enumerate(words):
         if len(w) == 1 and _CJK.match(w) and w not in STOPWORDS and not _ASKS.search(w):
             run.append(w)
             continue
         if len(run) >= 2:
             keep("".join(run))
-        elif len(run) == 1 and _CJK.match(w):  # 非遗传承人 cut 非 / 遗传 / 承人: the lone character and the next
+        elif len(run) == 1 and _CJK.match(w) and _rest_is_word(w[1:], words[i + 1:i + 2], index):
+            # 非遗传承人 cut 非 / 遗传 / 承人: the lone character and the next word's first one, when the rest of
+            # that word begins a word (传 + 承人 = 传承人); 打 / 报告 (打报告) is a verb and its object
             keep(run[0] + w[0])
         run = []
         if len(w) >= 2:
             keep(w, whole=True)
     return out
+
+
+def _rest_is_word(rest: str, following: list[str], index) -> bool:
+    """``rest`` (a word without its first character), alone or joined to the word after it, is a word of two or
+    more characters that the indexed text writes (``in_corpus``): the first character belongs to the short form
+    before it (传 + 承人 = 传承人; 告 + 启动 is no word)."""
+    return any(len(w) >= 2 and _CJK.match(w) and in_corpus(w, index) for w in (rest, rest + "".join(following)))
 
 
 def in_corpus(word: str, index) -> bool:
