@@ -285,6 +285,31 @@ def test_a_relative_year_inside_a_document_period_is_not_refused_by_the_year_rul
     assert d.refused and d.rule == "year" and "2031" in d.reason
 
 
+def test_this_year_before_an_age_dates_the_asker_not_the_question():
+    hits = [_hit("居家养老服务对象为本市户籍年满六十周岁的老年人，享受助餐、助洁等服务。")]
+    terms = {"居家养老": 5.0, "待遇": 2.0}
+    outside = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, today="2031-05-01")
+    q = "我妈今年72岁，一直住在本市，她能享受哪些居家养老方面的待遇？"
+    assert check_refusal(q, _scored(q, hits, terms), _index(), outside).rule != "year"
+    q2 = "今年居家养老的待遇有哪些新变化？"  # 今年 without an age still asks about this year
+    assert check_refusal(q2, _scored(q2, hits, terms), _index(), outside).rule == "year"
+
+
+def test_a_name_asked_after_a_thing_is_no_person_and_an_indefinite_count_asks_nothing():
+    from rag.understand.need import asked_kinds, need_clause
+
+    assert [k.name for k in asked_kinds("北京市统一的志愿服务信息系统叫什么名字？")] == []
+    assert [k.name for k in asked_kinds("项目负责人叫什么名字？")] == ["person"]
+    q = "我们在上海开了几个快递网点，打包发件这块当地有什么硬性要求？"
+    assert need_clause(q) == "打包发件这块当地有什么硬性要求？"  # 开了几个 states, the last clause asks
+    assert [k.name for k in asked_kinds(need_clause("去年开了几家门店？"))] == ["number"]
+
+
+def test_whether_a_promised_policy_was_issued_is_an_outcome():
+    d = _rule_check("市政府说要制定支持政策措施，后来出台了吗？", "制定出台支持未来产业培育发展的政策措施。", RULE_SETTINGS)
+    assert d.refused and d.rule == "outcome"
+
+
 def test_best_enumeration_repeats_no_sentence_already_in_the_answer():
     # the chosen label sentence continues with 新型能源材料; the added best enumeration (a label heading
     # two labels in another section) lists it again

@@ -71,6 +71,8 @@ def place_covered(place, docs: dict) -> bool:
 
 
 _RELATIVE_YEARS = {"今年": 0, "本年度": 0, "明年": 1, "去年": -1}
+# 今年/明年 before an age ("我妈今年72岁", "明年就满六十周岁") dates the asker's age, not what the question asks about
+_AGE_YEAR = re.compile(r"(?:今年|明年|去年)(?=\s*(?:已经|已|刚|才|就|都|正好)?\s*满?\s*[\d一二三四五六七八九十两]+\s*(?:周岁|岁))")
 
 
 # a five-year plan (十X五) — the middle numeral is required (十五个重点领域, 第十五届 are numbers)
@@ -142,7 +144,8 @@ def rule_signals(question: str, scored: list, index, settings, plan=None) -> dic
     covered = document_years(index.docs)
     need_text = _RANGE.sub("", plain_need(analysis, index.docs))
     this_year = settings.today_date().year  # 今年/明年/去年 are years too (relative to settings.today)
-    named = _YEAR.findall(need_text) + [str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in need_text]
+    relative = _AGE_YEAR.sub("", need_text)
+    named = _YEAR.findall(need_text) + [str(this_year + d) for w, d in _RELATIVE_YEARS.items() if w in relative]
     need_years = {y for y in named if int(y) not in covered}
     year_reason = None
     for label in _FIVE_YEAR_PLAN.findall(need_text):  # a five-year plan no document belongs to

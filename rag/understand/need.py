@@ -64,6 +64,11 @@ class ValueKind:
     evidence: re.Pattern
 
 
+# 叫什么名字 asks a person's name only after a word for a person ("那位负责人叫什么名字"); "信息系统叫什么名字"
+# asks the name of a thing
+_PERSON_NAMED = r"(?:人|者|长|员|主任|书记|同志|老师|师傅|代表)[^，,。？?！!]{0,4}叫什么名字"
+
+
 VALUE_KINDS: tuple[ValueKind, ...] = (
     ValueKind("time", "年份、日期或期限", re.compile(r"哪一?年|哪一?天|何时|什么时候|几月|几号|哪个月|多久|几年(?![内里])"),
               re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d+\s*年(内|以?内|以上|左右)?|年底|年前|[一二三四五六七八九十两]年"
@@ -79,7 +84,7 @@ VALUE_KINDS: tuple[ValueKind, ...] = (
               re.compile(r"[\u4e00-\u9fff]{2}(县|区|市|州|镇|乡|园|城|港|基地|中心)")),
     ValueKind("org", "具体机构或企业名称", re.compile(r"哪[一两二三四五六七八九几]?[家个所]?(企业|公司|机构|单位|部门|厅局|厅|局|委|高校|医院|院所|药企|车企|厂家|厂商|供应商|工厂|厂)|由谁|谁(来|负责|牵头|运营|审定|主办|承办)|牵头单位"),
               ORG_NAME),
-    ValueKind("person", "人名", re.compile(r"叫什么名字|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
+    ValueKind("person", "人名", re.compile(_PERSON_NAMED + r"|姓名|哪位|(?<!单位)(?<!部门)(?<!机构)(?<!企业)是谁(?!牵头|负责)"), re.compile(r"同志|先生|女士|(处|厅|局|部|主任|书记)长?[：:]")),
 )
 
 
@@ -115,6 +120,9 @@ def asked_kinds(need: str) -> list[ValueKind]:
     return [k for k in VALUE_KINDS if k.trigger.search(asked) and not (items and k.name == "number")]
 
 
+# in a clause that is not the question's last, a count word after a completed verb or 好 is indefinite, a
+# statement: "我们在某市开了几个快递网点，…有什么要求？", "招过好几名外地员工，…" (but "去年开了几家门店？" asks)
+_INDEFINITE = re.compile(r"(?:了|过|好)几(?=[个家名位项次条处所台辆间])")
 # a yes/no question: a sentence (up to ？/。/！) that ends with 吗/么
 _YES_NO = re.compile(r"[^。？?！!]*[吗么](?=[？?。！!]|$)[？?。！!]?")
 
@@ -132,8 +140,10 @@ def need_clause(question: str) -> str:
     and ask nothing. "我们厂是做泡菜的，省里有相关方向吗？" → "省里有相关方向吗？". Returns the whole
     question when every clause would be dropped."""
     kept, describing = [], False
-    for part in (p for p in _CLAUSE.split(question) if p.strip()):
-        asks = bool(_ASKS.search(part))
+    parts = [p for p in _CLAUSE.split(question) if p.strip()]
+    for i, part in enumerate(parts):
+        stated = part if i == len(parts) - 1 or re.search(r"[?？]", part) else _INDEFINITE.sub("", part)
+        asks = bool(_ASKS.search(stated))
         # a self-description continues over the following clauses that ask nothing ("…，类似空中出租车，")
         describing = not asks and (describing or bool(_SELF.match(part.strip())))
         if not describing:
@@ -165,7 +175,7 @@ NEED_TYPES: tuple[NeedType, ...] = (
              re.compile(r"[路街巷]\d+号|\d+号楼")),
     NeedType("website", "网址", re.compile(r"网址|网站|官网|链接|网页|公众号|小程序|二维码"),
              re.compile(r"https?://|www\.|\.gov\.cn|\.com")),
-    NeedType("person", "联系人或负责人姓名", re.compile(r"联系人|负责人是谁|负责人叫|姓名|叫什么名字"),
+    NeedType("person", "联系人或负责人姓名", re.compile(r"联系人|负责人是谁|负责人叫|姓名|" + _PERSON_NAMED),
              re.compile(r"联系人|同志|先生|女士")),
     NeedType("rate", "税率或利率", re.compile(r"税率|利率|费率|税负|即征即退|退税|优惠幅度"),
              re.compile(r"税率|利率|费率|税负|即征即退|退税")),
