@@ -305,6 +305,19 @@ def test_a_name_asked_after_a_thing_is_no_person_and_an_indefinite_count_asks_no
     assert [k.name for k in asked_kinds(need_clause("去年开了几家门店？"))] == ["number"]
 
 
+def test_a_thing_mentioned_in_a_clause_that_asks_nothing_is_no_asked_type():
+    from rag.understand.need import asked_types
+
+    assert [t.name for t in asked_types("法规通过后，报纸、网站上都会登，文字对不上时以哪个文本为准？")] == []
+    assert [t.name for t in asked_types("官方网站是哪个？")] == ["website"]
+
+
+def test_the_range_of_a_fine_asks_the_fine_not_the_word_range():
+    q = "没有许可证擅自从事湿垃圾的经营性收集运输，罚款幅度是多少？"
+    text = "未取得许可证擅自从事湿垃圾经营性收集、运输的，由城管执法部门责令停止违法行为，并处三万元以上十万元以下罚款。"
+    assert not _rule_check(q, text, RULE_SETTINGS).refused
+
+
 def test_whether_a_promised_policy_was_issued_is_an_outcome():
     d = _rule_check("市政府说要制定支持政策措施，后来出台了吗？", "制定出台支持未来产业培育发展的政策措施。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"

@@ -192,11 +192,14 @@ _NAMED_TYPES = frozenset({"phone", "address", "website", "person"})
 def asked_types(need: str) -> list[NeedType]:
     """The answer types the need clause asks for (see ``NEED_TYPES``); a need asking a duration or an
     amount of money (``asked_quantity``) asks no phone number, address, website or person
-    (``_NAMED_TYPES``) that it mentions."""
+    (``_NAMED_TYPES``) that it mentions, and nor does a clause that asks nothing (``_ASKS``: no question word).
+    """
     types = [t for t in NEED_TYPES if t.trigger.search(need)]
     if types and asked_quantity(need) is not None:
         types = [t for t in types if t.name not in _NAMED_TYPES]
-    return types
+    # a thing named in a clause that asks nothing is mentioned, not asked: "报纸、网站上都会登，…以哪个文本为准"
+    asking = [c for c in _CLAUSE.split(need) if _ASKS.search(c)]
+    return [t for t in types if t.name not in _NAMED_TYPES or any(t.trigger.search(c) for c in asking)]
 
 
 def asked_values(question: str) -> list[re.Pattern]:
