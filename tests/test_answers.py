@@ -303,6 +303,8 @@ def test_a_name_asked_after_a_thing_is_no_person_and_an_indefinite_count_asks_no
     q = "我们在上海开了几个快递网点，打包发件这块当地有什么硬性要求？"
     assert need_clause(q) == "打包发件这块当地有什么硬性要求？"  # 开了几个 states, the last clause asks
     assert [k.name for k in asked_kinds(need_clause("去年开了几家门店？"))] == ["number"]
+    q2 = "法规通过后，报纸、网站上都会登，要是几个地方登的文字对不上，以哪个文本为准？"  # a condition's count
+    assert [k.name for k in asked_kinds(need_clause(q2))] == []
 
 
 def test_a_thing_mentioned_in_a_clause_that_asks_nothing_is_no_asked_type():

@@ -116,13 +116,24 @@ def asked_kinds(need: str) -> list[ValueKind]:
     # "除了几类…，还有哪几类", "一共几个方向？列一下": a count word inside a list question
     items = _LIST_NEED.search(need) is not None or asks_list(need)
     # a count word inside a yes/no question is indefinite: "新招的几个护工…，能先让他们上门吗", "多租几个人，可以吗"
-    asked = _YES_NO.sub("", need)
+    asked = _YES_NO.sub("", _without_stated_counts(need))
     return [k for k in VALUE_KINDS if k.trigger.search(asked) and not (items and k.name == "number")]
 
 
-# in a clause that is not the question's last, a count word after a completed verb or 好 is indefinite, a
-# statement: "我们在某市开了几个快递网点，…有什么要求？", "招过好几名外地员工，…" (but "去年开了几家门店？" asks)
-_INDEFINITE = re.compile(r"(?:了|过|好)几(?=[个家名位项次条处所台辆间])")
+# in a clause that is not the question's last, a count word after a completed verb, 好 or a condition is indefinite,
+# a statement: "我们在某市开了几个快递网点，…有什么要求？", "招过好几名外地员工，…", "要是几个地方登的文字对不上，…"
+# (but "去年开了几家门店？" asks)
+_INDEFINITE = re.compile(r"(?:了|过|好|要是|如果|若是|假如)几(?=[个家名位项次条处所台辆间])")
+
+
+def _without_stated_counts(text: str) -> str:
+    """``text`` without the indefinite count words (``_INDEFINITE``) of its clauses before the last one that ask
+    nothing themselves (no ？): "我们开了几个网点，…有什么要求？" → "我们开网点，…有什么要求？"."""
+    parts = re.split(r"(?<=[，,；;。？?！!])", text)
+    return "".join(p if i == len(parts) - 1 or re.search(r"[?？]", p) else _INDEFINITE.sub("", p)
+                   for i, p in enumerate(parts))
+
+
 # a yes/no question: a sentence (up to ？/。/！) that ends with 吗/么
 _YES_NO = re.compile(r"[^。？?！!]*[吗么](?=[？?。！!]|$)[？?。！!]?")
 
