@@ -98,8 +98,9 @@ def test_bad_input_is_one_error_line_and_status_2(tmp_path, capsys, problem):
 
 def test_set_names_and_groups():
     assert same_records.parse_sets("dev") == ["bundled-dev", "external-dev", "qa2-dev", "x3-dev", "x4-dev", "x5-dev", "x6-dev",
-                                              "x7-dev"]
-    assert same_records.parse_sets("holdout")[-4:] == ["x4-holdout", "x5-holdout", "x6-holdout", "x7-holdout"]
+                                              "x7-dev", "x8-dev"]
+    assert same_records.parse_sets("holdout")[-5:] == ["x4-holdout", "x5-holdout", "x6-holdout", "x7-holdout",
+                                                       "x8-holdout"]
     assert same_records.parse_sets("x3-dev, bundled-dev,x3-dev") == ["x3-dev", "bundled-dev"]
     with pytest.raises(same_records.BadInput, match="unknown set 'nope'"):
         same_records.parse_sets("nope")
