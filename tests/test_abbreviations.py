@@ -40,6 +40,13 @@ def test_a_lone_verb_and_the_first_character_of_its_object_are_no_short_form():
     assert "非遗" in abbreviation_candidates("非遗传承人有补助吗？", index)
 
 
+def test_a_two_character_short_form_begins_two_words_of_its_long_form():
+    """新版 is no short form of 新闻出版 (版 only ends 出版), while 业委会 keeps 委员会's last character."""
+    index = _index(HERITAGE + "新闻出版主管部门负责管理。" * 4 + "业主委员会由业主大会选举产生。" * 4)
+    assert abbreviation_matches("新版条例有什么变化？", index) == []
+    assert ("业委会", "业主委员会") in abbreviation_matches("业委会怎么换届？", index)
+
+
 def test_words_the_documents_write_and_question_words_are_no_candidates():
     index = _index()
     assert "传承人" not in abbreviation_candidates("非遗传承人是谁？", index)  # written in the text

@@ -17,8 +17,9 @@ list of abbreviations:
   hold its other characters in order (each within ``MAX_GAP`` characters of the previous one), cut at
   the end of the word holding the last one; a span counts when a word begins at its start (not 区 of
   地区生产总值), when every character of the short form after the first begins a word of two or more
-  characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) — the last one may instead end the long
-  form (业主委员会 → 业委会: the head noun's last character) — and when it is at least
+  characters of it (jieba search mode: 营业/收入, 文化遗产 ⊃ 遗产) — the last one of a short form of three or
+  more characters may instead end the long form (业主委员会 → 业委会: the head noun's last character; 新版 is
+  no 新闻出版) — and when it is at least
   ``MIN_EXTRA`` characters longer than the short form. The most frequent such span is the long form when
   it occurs at least ``MIN_LONG_FORM_COUNT`` times and makes up at least ``MIN_LONG_FORM_SHARE`` of
   all the spans the short form's characters match (利率 in a corpus without 利率 is not 利用率: too
@@ -190,10 +191,11 @@ def _long_form(short: str, index) -> str | None:
         if form is None or len(form) < len(short) + MIN_EXTRA or not _CJK.match(form):
             continue
         starts = {a for _w, a, b in jieba.tokenize(form, mode="search") if b - a >= 2}
-        # every later character begins a word of the long form (营业/收入), or the last one ends it:
-        # the head noun's last character keeps its place (业主委员会 → 业委会, 委员会 ⊃ 会)
+        # every later character begins a word of the long form (营业/收入), or the last one of a short form of
+        # three or more ends it: the head noun's last character keeps its place (业主委员会 → 业委会, 委员会 ⊃ 会);
+        # a two-character one keeps two word beginnings (新版 is no 新闻出版, 驾照 no 驾驶人按照)
         if all(m.start(g) - m.start() in starts
-               or (g == len(short) and m.end(g) - m.start() == len(form)) for g in range(2, len(short) + 1)):
+               or (g == len(short) >= 3 and m.end(g) - m.start() == len(form)) for g in range(2, len(short) + 1)):
             forms[form] += n
     if not forms:
         return None
