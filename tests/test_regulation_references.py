@@ -202,6 +202,16 @@ def test_a_region_and_two_topic_words_name_one_document_implicitly(index):
     assert implicit_scope("丙州的数据怎么交易？", idx, "丙州市") == []  # no topic word of its documents
 
 
+def test_one_topic_word_names_a_document_when_the_question_says_it_means_one(index):
+    from rag.understand.query import implicit_scope
+
+    docs = {**DOCS, "sci-c": _meta("sci-c", "丙州市科学技术进步条例", "丙州市")}
+    idx = SimpleNamespace(docs=docs, tokenizer=Tokenizer(None))
+    scopes = implicit_scope("丙州的垃圾站关了要办什么手续？新旧两版条例一样吗？", idx, "丙州市")
+    assert [s.doc_ids for s in scopes] == [("waste-c",)]  # 条例: a document is meant; 垃圾 says which
+    assert implicit_scope("丙州的垃圾站关了，按规定要办什么手续？", idx, "丙州市") == []  # 按规定 names no document
+
+
 def test_penalty_questions_add_the_named_documents_liability_chapter():
     from rag.understand.query import PENALTY_QUESTION, penalty_sections
     from rag.types import Chunk

@@ -385,8 +385,10 @@ MIN_IMPLICIT_WORDS = 2  # topic words it shares with the names (one word, 代表
 def implicit_scope(question: str, index, region: str) -> list[Scope]:
     """The document a question names only by its region and topic words ("杭州单位不按规定分类投放生活
     垃圾…" → 杭州市生活垃圾管理条例): the documents of ``region`` whose names share most of the question's
-    topic words (``rag.understand.references.resolve_reference`` on the whole question, restricted to the region), when
-    they are at most ``MAX_IMPLICIT_DOCS`` of one title and not every document of the region; [] otherwise.
+    topic words (``rag.understand.references.resolve_reference`` on the whole question, restricted to the region) — at
+    least ``MIN_IMPLICIT_WORDS`` of them, or one when the question says it means a document (a kind word: "上海的音像店…
+    新旧两版条例", not 按规定) — when they are at most ``MAX_IMPLICIT_DOCS`` of one title and not every document of the
+    region; [] otherwise.
     The scope is ``implicit``: its in-document ranking gets ``IMPLICIT_SHARE`` of the routing weight."""
     from rag.understand.references import _cues
 
@@ -397,7 +399,13 @@ def implicit_scope(question: str, index, region: str) -> list[Scope]:
         return []
     score = {c.doc_id: sum(w in c.names for w in words) for c in local}
     best = max(score.values())
-    ids = tuple(d for d, n in score.items() if n == best and n >= MIN_IMPLICIT_WORDS)
+    # one topic word is enough when the question says it means a document (…条例, 新旧两版条例)
+    from rag.understand.references import _NOT_A_KIND
+
+    kinds = [m for m in _KIND_WORD.finditer(question)
+             if not any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question))]
+    least = 1 if kinds else MIN_IMPLICIT_WORDS  # not 按规定, 有什么规定
+    ids = tuple(d for d, n in score.items() if n == best and n >= least)
     titles = {normalize(index.docs[d].title) for d in ids}
     if not ids or len(ids) > MAX_IMPLICIT_DOCS or len(titles) != 1 or len(ids) == len(local):
         return []
