@@ -125,6 +125,16 @@ def test_cross_document_answer_has_a_labelled_sentence_per_region():
     assert {c.doc_id for c in citations} == {"sc-plan", "cd-plan"}
 
 
+def test_the_versions_of_one_title_are_one_document_unless_the_question_asks_what_changed():
+    docs = {d: DocumentMeta(d, f"{d}.md", f"{d}.md", "某市住宅物业管理规定") for d in ("v2010", "v2020")}
+    docs["other"] = DocumentMeta("other", "o.md", "o.md", "某市消防条例")
+    assert comparison_groups(SimpleNamespace(doc_ids=("v2010", "v2020"), regions=(), changed_versions=()), docs) is None
+    changed = SimpleNamespace(doc_ids=("v2010", "v2020"), regions=(), changed_versions=(("v2010", "v2020"),))
+    assert comparison_groups(changed, docs) == {"v2010": {"v2010"}, "v2020": {"v2020"}}
+    two = SimpleNamespace(doc_ids=("v2020", "other"), regions=(), changed_versions=())
+    assert comparison_groups(two, docs) == {"v2020": {"v2020"}, "other": {"other"}}
+
+
 def test_pipeline_refusal_carries_its_reason(shared_qa):
     from rag.pipeline import REFUSAL_TEXT
 

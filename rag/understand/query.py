@@ -891,8 +891,13 @@ def penalty_sections(index) -> tuple[str, ...]:
 def comparison_groups(plan, docs: dict) -> dict[str, set[str]] | None:
     """Groups of documents a cross-document question compares: one per named document
     (``plan.doc_ids``) when it names two or more, else one per named region (``plan.regions``, documents
-    by ``DocumentMeta.region``) when it names two or more; None otherwise."""
+    by ``DocumentMeta.region``) when it names two or more; None otherwise. The versions of one title
+    (same normalised title) are one document, compared only when the question asks what changed between
+    them (``plan.changed_versions``): "上海新建住宅小区的物业管理用房面积有什么标准" names one 规定."""
     if len(plan.doc_ids) >= 2:
+        titles = {normalize(docs[d].title or "") for d in plan.doc_ids if d in docs}
+        if len(titles) == 1 and not getattr(plan, "changed_versions", ()):
+            return None
         return {d: {d} for d in plan.doc_ids}
     if len(plan.regions) >= 2:
         groups = {r: {d for d, m in docs.items() if m.region == r} for r in plan.regions}
