@@ -330,6 +330,14 @@ def test_the_range_of_a_fine_asks_the_fine_not_the_word_range():
     assert not _rule_check(q, text, RULE_SETTINGS).refused
 
 
+def test_a_standard_is_stated_by_a_measured_quantity():
+    q = "新建住宅小区的物业管理用房面积有什么硬性标准？"
+    text = "建设单位应当在新建住宅小区配置物业管理用房，面积按照总建筑面积的千分之二配置，但不得低于一百平方米。"
+    assert not _rule_check(q, text, RULE_SETTINGS).refused
+    d = _rule_check(q, "建设单位应当在新建住宅小区配置物业管理用房，用房面积应当满足使用需要。", RULE_SETTINGS)
+    assert d.refused and d.rule == "detail"  # no measure, no 标准: the standard is not stated
+
+
 def test_whether_a_promised_policy_was_issued_is_an_outcome():
     d = _rule_check("市政府说要制定支持政策措施，后来出台了吗？", "制定出台支持未来产业培育发展的政策措施。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"

@@ -53,8 +53,8 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
                    top: int = 8, reach: int = 0, plan=None) -> tuple[str, float] | None:
     """For a question with need nouns (``need_nouns``): the noun whose best support is lowest and that
     support — the largest ``focus_coverage`` (idf share in [0, 1]) of a top-``top`` sentence that states
-    the noun (one of its ``DETAIL_NOUNS`` words; with ``reach``, also in that many characters after it in
-    its chunk: ``rag.answer.refusal_value.continuation``). None when the question asks for no need noun.
+    the noun (one of its ``DETAIL_NOUNS`` words, or for 标准 a measured quantity: ``_states_detail``; with
+    ``reach``, also in that many characters after it in its chunk: ``rag.answer.refusal_value.continuation``). None when the question asks for no need noun.
     ``plan``: the QueryPlan (its need analysis is used when it is of ``question``) or None."""
     from rag.answer.refusal_value import continuation, extended
 
@@ -65,10 +65,25 @@ def detail_support(question: str, scored: list, focus: dict[str, float], alterna
         # the noun itself is no focus word: it is what the sentence must state
         f = {t: w for t, w in focus.items() if not any(x in t for x in words)}
         support = max((focus_coverage(extended(s, reach), f, alternatives) for s in scored[:top]
-                       if any(x in normalize(continuation(s, reach)) for x in words)), default=0.0)
+                       if _states_detail(noun, words, normalize(continuation(s, reach)))), default=0.0)
         if worst is None or support < worst[1]:
             worst = (noun, support)
     return worst
+
+
+def _states_detail(noun: str, words: tuple[str, ...], text: str) -> bool:
+    """``text`` states the need noun: one of its ``words``, or for a standard (``MEASURED_NOUNS``) a measured
+    quantity (``rag.understand.quantities.stated_quantities``: 不得低于一百平方米 is the standard of an area)."""
+    if any(x in text for x in words):
+        return True
+    if noun in MEASURED_NOUNS:
+        from rag.understand.quantities import stated_quantities
+
+        return bool(stated_quantities(text))
+    return False
+
+
+MEASURED_NOUNS = frozenset({"标准"})  # need nouns a measured quantity states
 
 
 # --- rule "members": the members of a counted group, when the documents only count them ------------
