@@ -338,6 +338,11 @@ def test_a_standard_is_stated_by_a_measured_quantity():
     assert d.refused and d.rule == "detail"  # no measure, no 标准: the standard is not stated
 
 
+def test_a_procedure_is_stated_by_its_steps():
+    q = "政府要是想让我们厂限产停产，有没有什么程序要求？"
+    assert not _rule_check(q, "非因法定事由，不得限产停产。确需限产停产的，应当提前书面告知。", RULE_SETTINGS).refused
+
+
 def test_whether_a_promised_policy_was_issued_is_an_outcome():
     d = _rule_check("市政府说要制定支持政策措施，后来出台了吗？", "制定出台支持未来产业培育发展的政策措施。", RULE_SETTINGS)
     assert d.refused and d.rule == "outcome"

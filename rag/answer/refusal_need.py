@@ -21,11 +21,12 @@ from rag.answer.focus import focus_coverage
 from rag.understand.need import need_analysis
 from rag.text import normalize
 
-# need noun → the words a sentence may state it with
+# need noun → the words a sentence may state it with (a procedure by its steps: 提前书面告知, 听证, 报批)
 DETAIL_NOUNS: dict[str, tuple[str, ...]] = {
     "材料": ("材料",), "条件": ("条件", "资格", "门槛", "要求"), "门槛": ("门槛", "条件"), "资格": ("资格", "条件"),
     "标准": ("标准",), "权重": ("权重",), "评分": ("评分", "打分", "分值"), "分数线": ("分数",),
-    "办法": ("办法",), "细则": ("细则",), "程序": ("程序", "流程"), "流程": ("流程", "程序"),
+    "办法": ("办法",), "细则": ("细则",), "程序": ("程序", "流程", "步骤", "告知", "听证", "批准", "审批", "备案", "公示"),
+    "流程": ("流程", "程序", "步骤", "告知", "听证", "批准", "审批", "备案", "公示"),
     "名单": ("名单",), "价格": ("价格", "电价", "地价"),
     "处罚": ("处罚", "罚款", "罚则", "惩戒", "追究"), "罚款": ("罚款", "处罚", "罚"),
 }
