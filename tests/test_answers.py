@@ -338,6 +338,14 @@ def test_a_standard_is_stated_by_a_measured_quantity():
     assert d.refused and d.rule == "detail"  # no measure, no 标准: the standard is not stated
 
 
+def test_the_bound_of_an_asked_quantity_is_no_focus_word():
+    from rag.answer.focus import focus_terms
+
+    index = _value_index(["举办中医诊所应当备案而未备案的，由区中医药主管部门责令改正，并处三万元以下罚款。", *FILLER])
+    focus, _ = focus_terms("没备案就开张的中医诊所，罚款上限是多少？最少要罚多少？", index)
+    assert "罚款" in focus and not {"上限", "最少"} & set(focus)  # a passage states 以下/不少于, not the word
+
+
 def test_a_procedure_is_stated_by_its_steps():
     q = "政府要是想让我们厂限产停产，有没有什么程序要求？"
     assert not _rule_check(q, "非因法定事由，不得限产停产。确需限产停产的，应当提前书面告知。", RULE_SETTINGS).refused

@@ -57,7 +57,9 @@ def _table_header(chunk) -> str:
 _QUESTION_TOKEN = re.compile(r"[几哪啥谁]|多少|什么|怎么|怎样|如何|是否|能否|具体|分别|请问|有没有|^\d+$"
                              r"|^[一二三四五六七八九十两]+[条个项大类家种点年份]?$"
                              # the unit of an asked quantity, cut off its 多少 by jieba (多少/天内, 几/个工作日)
-                             r"|^个?(?:天|日|年|月|周|小时|分钟|工作日)(?:内|以内|之内|后|以后)?$")
+                             r"|^个?(?:天|日|年|月|周|小时|分钟|工作日)(?:内|以内|之内|后|以后)?$"
+                             # the bound of an asked quantity (罚款上限多少, 最少几个人): a passage says 以下/不少于
+                             r"|^(?:上限|下限|最高|最低|最多|最少|至少|最长|最短|最晚|最早)$")
 
 
 _SCOPE_TOKEN = re.compile(r"^(省里|市里|全省|我省|本省|全市|本市|省级|市级|规划|方案|意见|文件|实施方案"
