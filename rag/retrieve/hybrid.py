@@ -507,26 +507,26 @@ class HybridRetriever:
         is asked in the old text's words; the new text's article states the change in other words."""
         from rag.retrieve.ngrams import bigram_keys
 
-        chunks = self.index.chunks
+        chunks, arrays = self.index.chunks, self.arrays
         doc_group = {d: g for g in groups for d in g}
         out = list(order)
         passages = [row for row in order[:self.settings.top_k] if row >= 0 and chunks[row].kind == "text"]
         for row in passages[:COUNTERPART_ROWS]:
-            if chunks[row].doc_id not in doc_group:
+            doc = chunks[row].doc_id
+            if doc not in doc_group:
                 continue
             keys = set(bigram_keys(chunks[row].text).tolist())
-            others = set(doc_group[chunks[row].doc_id]) - {chunks[row].doc_id}
             best, best_sim = None, 0.0
-            for other, c in enumerate(chunks):
-                if c.doc_id in others and c.kind == "text":
-                    k2 = set(bigram_keys(c.text).tolist())
-                    sim = len(keys & k2) / max(1, len(keys | k2))
-                    if sim > best_sim:
-                        best, best_sim = other, sim
-            if best is None or best_sim >= 1.0:
-                continue
-            at = out.index(row)
-            if best in out[:at]:
+            for other in doc_group[doc]:
+                if other == doc or other not in arrays.position:
+                    continue
+                for r in arrays.rows_of_doc[arrays.position[other]].tolist():
+                    if chunks[r].kind == "text":
+                        k2 = set(bigram_keys(chunks[r].text).tolist())
+                        sim = len(keys & k2) / max(1, len(keys | k2))
+                        if sim > best_sim:
+                            best, best_sim = r, sim
+            if best is None or best_sim >= 1.0 or best in out[:out.index(row)]:
                 continue
             if best in out:
                 out.remove(best)

@@ -126,12 +126,17 @@ def asked_kinds(need: str) -> list[ValueKind]:
 _INDEFINITE = re.compile(r"(?:了|过|好|要是|如果|若是|假如)几(?=[个家名位项次条处所台辆间])")
 
 
+def _stated_clause(clause: str, last: bool) -> str:
+    """``clause`` without its indefinite count words (``_INDEFINITE``) unless it is the question's last clause or
+    asks itself (holds ？)."""
+    return clause if last or re.search(r"[?？]", clause) else _INDEFINITE.sub("", clause)
+
+
 def _without_stated_counts(text: str) -> str:
-    """``text`` without the indefinite count words (``_INDEFINITE``) of its clauses before the last one that ask
-    nothing themselves (no ？): "我们开了几个网点，…有什么要求？" → "我们开网点，…有什么要求？"."""
+    """``text`` with each clause as ``_stated_clause`` reads it: "我们开了几个网点，…有什么要求？" →
+    "我们开网点，…有什么要求？"."""
     parts = re.split(r"(?<=[，,；;。？?！!])", text)
-    return "".join(p if i == len(parts) - 1 or re.search(r"[?？]", p) else _INDEFINITE.sub("", p)
-                   for i, p in enumerate(parts))
+    return "".join(_stated_clause(p, i == len(parts) - 1) for i, p in enumerate(parts))
 
 
 # a yes/no question: a sentence (up to ？/。/！) that ends with 吗/么
@@ -153,8 +158,7 @@ def need_clause(question: str) -> str:
     kept, describing = [], False
     parts = [p for p in _CLAUSE.split(question) if p.strip()]
     for i, part in enumerate(parts):
-        stated = part if i == len(parts) - 1 or re.search(r"[?？]", part) else _INDEFINITE.sub("", part)
-        asks = bool(_ASKS.search(stated))
+        asks = bool(_ASKS.search(_stated_clause(part, i == len(parts) - 1)))
         # a self-description continues over the following clauses that ask nothing ("…，类似空中出租车，")
         describing = not asks and (describing or bool(_SELF.match(part.strip())))
         if not describing:

@@ -399,12 +399,10 @@ def implicit_scope(question: str, index, region: str) -> list[Scope]:
         return []
     score = {c.doc_id: sum(w in c.names for w in words) for c in local}
     best = max(score.values())
-    # one topic word is enough when the question says it means a document (…条例, 新旧两版条例)
-    from rag.understand.references import _NOT_A_KIND
+    # one topic word is enough when the question says it means a document (…条例, 新旧两版条例; not 按规定)
+    from rag.understand.references import kind_words
 
-    kinds = [m for m in _KIND_WORD.finditer(question)
-             if not any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question))]
-    least = 1 if kinds else MIN_IMPLICIT_WORDS  # not 按规定, 有什么规定
+    least = 1 if kind_words(question) else MIN_IMPLICIT_WORDS
     ids = tuple(d for d, n in score.items() if n == best and n >= least)
     titles = {normalize(index.docs[d].title) for d in ids}
     if not ids or len(ids) > MAX_IMPLICIT_DOCS or len(titles) != 1 or len(ids) == len(local):

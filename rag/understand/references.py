@@ -529,15 +529,20 @@ def _cues(index):
     return ReferenceData.of(index).cues
 
 
+def kind_words(question: str) -> list[re.Match]:
+    """The kind words of ``question`` (条例, 规定, 方案, 文件 …: ``_KIND_WORD``) that name a document — not those
+    of 规划期, 征求意见稿, 按规定, 有什么规定 (``_NOT_A_KIND``), in question order."""
+    return [m for m in _KIND_WORD.finditer(question)
+            if not any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question))]
+
+
 def reference_mentions(question: str) -> list[tuple[int, int]]:
     """Spans of ``question`` that refer to a document: the words before a kind word (规划, 方案,
     意见, 文件…) back to the previous separator (，和 与 在…), at most ``MAX_REFERENCE_CHARS``; a
     five-year-plan era (十一五) or a year range (2025—2027) elsewhere is a reference of its own."""
     spans: list[tuple[int, int]] = []
     floor = 0
-    for m in _KIND_WORD.finditer(question):
-        if any(n.start() <= m.start() < n.end() for n in _NOT_A_KIND.finditer(question)):
-            continue
+    for m in kind_words(question):
         lo = max(floor, m.start() - MAX_REFERENCE_CHARS)
         start = lo
         for b in _REF_BREAK.finditer(question, lo, m.start()):
