@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import hybrid
+from rag.retrieve import list_value_steps
 from rag.retrieve.hybrid import ENUMERATION_HEAD, LIST_ASK
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_a_which_items_question_lifts_the_article_listing_them(tmp_path, monkeyp
     qa = PolicyQA(settings, auto_ingest=False)
     question = "处理用户个人数据，哪些情况下可以不征得本人同意？"
     with_ranking = _rank(qa, question, "有下列情形之一的")
-    monkeypatch.setattr(hybrid, "ENUMERATION_WEIGHT", 0.0)
+    monkeypatch.setattr(list_value_steps, "ENUMERATION_WEIGHT", 0.0)  # read where the step lives
     qa_without = PolicyQA(settings, auto_ingest=False)
     without = _rank(qa_without, question, "有下列情形之一的")
     assert with_ranking is not None and with_ranking <= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from core_support import fused_state, ingest_texts, rank_of, regulation_text
 
-from rag.retrieve import hybrid
+from rag.retrieve import list_value_steps
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_the_asking_clause_lifts_the_passage_answering_it(tmp_path, monkeypatch)
     settings = _index(tmp_path)
     question = "我们在商场综合体里开了家小饭馆，有独立的防火分区，消防安全到位，营业前还要申请检查吗？"
     with_ranking = rank_of(PolicyQA(settings, auto_ingest=False), question, "应当申请检查")
-    monkeypatch.setattr(hybrid, "NEED_WEIGHT", 0.0)
+    monkeypatch.setattr(list_value_steps, "NEED_WEIGHT", 0.0)  # read where the step lives
     without = rank_of(PolicyQA(settings, auto_ingest=False), question, "应当申请检查")
     assert with_ranking is not None and (without is None or with_ranking < without)
 

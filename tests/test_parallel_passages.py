@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from core_support import fused_state, ingest_texts, rank_of, regulation_text
 
-from rag.retrieve import hybrid
+from rag.retrieve import comparison
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_a_comparison_finds_the_other_places_parallel_article(tmp_path, monkeypa
     settings = ingest_texts(tmp_path, {"杭州市公共数据条例.md": first, "宁波市公共数据条例.md": second})
     question = "杭州和宁波对公共数据开放分别怎么分类？"
     with_ranking = rank_of(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
-    monkeypatch.setattr(hybrid, "PARALLEL_WEIGHT", 0.0)
+    monkeypatch.setattr(comparison, "PARALLEL_WEIGHT", 0.0)  # read where the step lives
     without = rank_of(PolicyQA(settings, auto_ingest=False), question, "不予开放三种")
     assert with_ranking is not None  # among the first 10 (rank 7 here; the eight sharers fill the rest)
     assert without is None or with_ranking < without
