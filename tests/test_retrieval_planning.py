@@ -485,6 +485,20 @@ def test_merge_outline_prefers_better_ranked_spread():
     assert merge_outline(hits, outlines).section == "甲 › （一）子 › 提纲"
 
 
+def test_merge_outline_of_the_section_the_best_hit_opens():
+    """The best hit is the passage opening a section whose sub-sections are the items ("（一）突出发展支柱产业…
+    五大支柱产业" above 1.电子信息 … 5.绿色食品): that section's outline, even when lower hits spread over another
+    section's sub-sections; a best hit in a section without sub-sections (no outline) changes nothing."""
+    outlines = {("d", "三、重点 › （一）支柱产业"): _c("三、重点 › （一）支柱产业", "outline"),
+                ("d", "七、创新"): _c("七、创新", "outline")}
+    hits = [_c("三、重点 › （一）支柱产业"), _c("七、创新 › 专栏 1"), _c("七、创新 › 专栏 2")]
+    assert merge_outline(hits, outlines).section == "三、重点 › （一）支柱产业 › 提纲"
+    hits = [_c("五、其他"), _c("七、创新 › 专栏 1"), _c("七、创新 › 专栏 2")]
+    assert merge_outline(hits, outlines).section == "七、创新 › 提纲"
+    # a document card opening nothing, and the document level (its chapters) never merge this way
+    assert merge_outline([_c("", "text"), _c("七、创新 › 专栏 1")], {("d", ""): _c("", "outline")}) is None
+
+
 # --- unseen corpora: jurisdiction scoping, the documents' words, version changes (hand-made documents) ----
 
 

@@ -190,7 +190,8 @@ class ListValueSteps:
 
     def _section_outline(self, s: _Retrieval) -> None:
         """With routing: a list question (``plan.wants_list``, not compared; ``use_outlines``; ``k`` ≥
-        ``OUTLINE_RANK``) whose first hits lie in two or more sub-sections of one section gets that
+        ``OUTLINE_RANK``) whose first hit opens a section with sub-sections, or whose first hits lie in two or
+        more sub-sections of one section, gets that
         section's outline (its sub-headings with their first sentences, ``merge_outline``) in place
         ``OUTLINE_RANK`` (3) — behind an enumeration continuation that directly follows its head —
         pushing the last hit that is not a global top row out of the top ``k``. Sets ``outline``; its
