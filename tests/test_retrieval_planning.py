@@ -499,6 +499,16 @@ def test_merge_outline_of_the_section_the_best_hit_opens():
     assert merge_outline([_c("", "text"), _c("七、创新 › 专栏 1")], {("d", ""): _c("", "outline")}) is None
 
 
+def test_merge_outline_skips_a_chapter_whose_hits_are_articles():
+    """A regulation's chapter whose hits are its articles is no list to merge: each article states its own
+    items (the chapter's outline only repeats each article's first sentence); a chapter whose hits lie in
+    its 节 still merges."""
+    outlines = {("d", "第六章 保障"): _c("第六章 保障", "outline")}
+    assert merge_outline([_c("第六章 保障 › 第四十六条"), _c("第六章 保障 › 第五十条")], outlines) is None
+    assert merge_outline([_c("第六章 保障 › 第一节 资金 › 第四十六条"), _c("第六章 保障 › 第二节 人才 › 第五十条")],
+                         outlines) is outlines[("d", "第六章 保障")]
+
+
 # --- unseen corpora: jurisdiction scoping, the documents' words, version changes (hand-made documents) ----
 
 
