@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.retrieve.fusion import (PROTECTED_ROWS, add_citing_rows, guarantee_scope_slots, reciprocal_rank_fusion,
                                  with_article_pieces)
+from rag.retrieve.filters import Filters
 from rag.retrieve.state import _Retrieval
 from rag.understand.meta_questions import asks_earlier_version
 from rag.understand.query import QueryPlan, changed_first, is_comparison
@@ -33,8 +34,8 @@ class ComparisonSteps:
     it, and its methods use the retriever's ``self.index`` (``LoadedIndex``: chunks, documents),
     ``self.settings`` (``Settings``), ``self.arrays`` (``IndexArrays``: rows per document, citations) and
     ``self._lists`` (a scope's BM25, bigram and dense rankings). Each step takes the call's ``_Retrieval``
-    (``rag.retrieve.state``) and updates it in place. A scope's ``Filters`` is imported from
-    ``rag.retrieve.hybrid`` inside ``_scope_lists`` (hybrid imports this module)."""
+    (``rag.retrieve.state``) and updates it in place. A scope's ``Filters`` comes from
+    ``rag.retrieve.filters``."""
 
     def _changed_versions_last(self, s: _Retrieval) -> None:
         """With routing: a question asking what changed between versions of a title
@@ -112,7 +113,6 @@ class ComparisonSteps:
         rankings of the scope's sub-query (``_lists``: BM25, character bigrams, dense) with their RRF weight
         factors, each ranking listing an article's pieces together (``with_article_pieces``: a compared
         place's best article is shown whole); computed on first use and kept in ``s.scope_lists``."""
-        from rag.retrieve.hybrid import Filters
 
         if s.scope_lists is None:
             plan, filters = s.plan, s.filters

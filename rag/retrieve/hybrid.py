@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
@@ -40,6 +38,7 @@ from rag.understand.query import (QueryPlan, changed_first, dominant_match, is_c
 from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows  # noqa: F401
 from rag.settings import Settings
 from rag.types import Chunk, Hit  # noqa: F401
+from rag.retrieve.filters import NO_FILTERS, Filters  # noqa: F401
 from rag.retrieve.state import _OUTLINE, _Retrieval, _fuse_again  # noqa: F401
 from rag.retrieve.comparison import (COUNTERPART_ROWS, PARALLEL_WEIGHT, REPEAT_JACCARD,  # noqa: F401
                                      _ARTICLE_LABEL, ComparisonSteps, _version_date)
@@ -47,40 +46,6 @@ from rag.retrieve.list_value_steps import (ENUMERATION_HEAD, ENUMERATION_WEIGHT,
                                            NEED_MIN_CHARS, NEED_SHARE, NEED_WEIGHT, ListValueSteps)
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters. ``doc_ids``: keep only these documents; ``region``: a region of the indexed documents ("某某省");
-    ``in_force_on``: keep documents whose stated period covers that day and that are not drafts."""
-
-    doc_ids: tuple[str, ...] | None = None
-    region: str | None = None
-    in_force_on: date | None = None
-
-    def allows(self, meta) -> bool:
-        if self.doc_ids is not None and meta.doc_id not in self.doc_ids:
-            return False
-        if self.region and meta.region != self.region:
-            return False
-        if self.in_force_on and not meta.in_force_on(self.in_force_on):
-            return False
-        return True
-
-    def chroma_where(self) -> dict | None:
-        """The same filter in Chroma's ``where`` syntax (None when there is no filter)."""
-        clauses = []
-        if self.doc_ids is not None:
-            clauses.append({"doc_id": {"$in": list(self.doc_ids) or ["__none__"]}})
-        if self.region:
-            clauses.append({"region": self.region})
-        if self.in_force_on:
-            year = self.in_force_on.year
-            clauses += [{"period_start": {"$lte": year}}, {"period_end": {"$gte": year}}, {"draft": False}]
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-NO_FILTERS = Filters()
 
 
 class HybridRetriever(ComparisonSteps, ListValueSteps):

@@ -4,23 +4,20 @@ step ends with when it adds a ranking (``_fuse_again``) and the merged outline's
 
 Shared by ``rag.retrieve.hybrid`` (the retriever, its core steps and ``retrieve``'s order of steps) and the
 step mixins the retriever inherits (``rag.retrieve.comparison.ComparisonSteps``,
-``rag.retrieve.list_value_steps.ListValueSteps``); it imports none of them (``Filters`` only for type
-checking), so they can all import it."""
+``rag.retrieve.list_value_steps.ListValueSteps``); it imports none of them (``Filters`` comes from
+``rag.retrieve.filters``), so they can all import it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.retrieve.filters import Filters
 from rag.retrieve.fusion import reciprocal_rank_fusion
 from rag.settings import Settings
 from rag.types import Chunk
 from rag.understand.query import QueryPlan
-
-if TYPE_CHECKING:  # rag.retrieve.hybrid imports this module
-    from rag.retrieve.hybrid import Filters
 
 
 @dataclass(eq=False)
