@@ -398,6 +398,19 @@ def test_concept_alternatives_are_one_definition_for_answers_and_refusals():
     assert alternatives == concept_alternatives(focus, plan)
 
 
+
+def test_plain_speech_modals_count_as_the_statutes_words():
+    """不能/不许/不准 are said by 不得, 禁止, 严禁 and 必须 by 应当 (the modals of Chinese legislation), for answers and
+    refusals alike; not in an A-not-A question (能不能说停就停 asks yes or no, forbids nothing)."""
+    from rag.answer.focus import concept_alternatives
+
+    plan = SimpleNamespace(concepts=(), question="审计人员到被审计单位时哪些事是明令不能做的？")
+    assert concept_alternatives(["审计", "不能"], plan) == {"不能": ("不得", "禁止", "严禁")}
+    plan = SimpleNamespace(concepts=(), question="哪些情况下必须签书面协议？")
+    assert concept_alternatives(["必须", "协议"], plan) == {"必须": ("应当",)}
+    plan = SimpleNamespace(concepts=(), question="政府想让我们厂停产，能不能说停就停？")
+    assert concept_alternatives(["不能", "停产"], plan) == {}
+
 # --- rule "detail": a detail asked by its noun (申请材料, 认定条件, 评分标准) that no sentence states -----
 DETAIL_SETTINGS = Settings(min_evidence_coverage=0.1, need_missing_term_coverage=0.0, min_value_support=0.4,
                            min_value_focus_idf=8.0, min_detail_support=0.3)

@@ -30,17 +30,30 @@ def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
     return {t: w for t, w in terms.items() if not any(t != o and t in o for o in terms)}
 
 
+# the words a statute writes for a modal of plain speech: Chinese legislation states duties and prohibitions with
+# 应当, 不得 and 禁止 ("审计人员不得有下列行为" answers "哪些事是明令不能做的")
+STATUTORY_MODALS = {"不能": ("不得", "禁止", "严禁"), "不许": ("不得", "禁止", "严禁"), "不准": ("不得", "禁止", "严禁"),
+                    "不让": ("不得", "禁止", "严禁"), "必须": ("应当",)}
+
+
 def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:
     """term → the lower-cased expansions of the concepts in ``plan.concepts`` (``rag.understand.query.ConceptMatch``)
     whose matched word contains the term or lies inside it: a concept's policy term (新型储能) counts
-    for the company's word (钠离子电池). ``terms``: any iterable of lower-cased question terms; {} when
-    ``plan`` is None."""
+    for the company's word (钠离子电池); and for a modal of plain speech the words statutes write for it
+    (``STATUTORY_MODALS``: 不能 → 不得, 禁止, 严禁; 必须 → 应当; not in an A-not-A question, 能不能, read from
+    ``plan.question``). ``terms``: any iterable of lower-cased question
+    terms; only the statutory modals when ``plan`` is None."""
     alternatives: dict[str, tuple[str, ...]] = {}
     for m in (plan.concepts if plan is not None else ()):
         matched = m.matched.lower()
         for t in terms:
             if t in matched or matched in t:
                 alternatives[t] = alternatives.get(t, ()) + tuple(e.lower() for e in m.expansions)
+    question = getattr(plan, "question", "") or ""
+    for t in terms:
+        # not the A-not-A question (能不能说停就停, 让不让: asks yes or no, forbids nothing)
+        if t in STATUTORY_MODALS and not re.search(f"{t[1:]}{t}", question):
+            alternatives[t] = alternatives.get(t, ()) + STATUTORY_MODALS[t]
     return alternatives
 
 
