@@ -688,7 +688,7 @@ def test_a_list_question_naming_a_section_is_answered_by_its_items_each_cited():
     assert [it.text for it in items] == list(bodies)
     terms = {"重点": 1.0, "方向": 2.0}
     answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
-    assert answer.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]"]
+    assert answer.splitlines() == ["- (一)前沿生物[1]", "- (二)先进能源[2]", "- (三)未来交通[3]"]
     assert [(c.n, c.chunk_id, c.quote) for c in citations] == [
         (1, "sub-1", "(一)前沿生物"), (2, "sub-2", "(二)先进能源"), (3, "sub-3", "(三)未来交通")]
     # a question naming one of the items asks about that sub-section, not for the list
@@ -711,7 +711,7 @@ def test_a_list_question_asking_more_than_the_names_keeps_the_best_sentence_afte
             for i, label in enumerate(("(一)前沿生物", "(二)先进能源", "(三)未来交通"), 1)}
     items = outline_items(q, outline, lambda doc, path: subs.get(path))
     answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
-    assert answer.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]",
+    assert answer.splitlines() == ["- (一)前沿生物[1]", "- (二)先进能源[2]", "- (三)未来交通[3]",
                                    "深入贯彻能源战略。[4]"]  # the best sentence, not an outline line
     assert [c.n for c in citations] == [1, 2, 3, 4] and citations[3].chunk_id == body.chunk.chunk_id
     # a list question asking only for the names gets the list alone
@@ -733,15 +733,15 @@ def test_a_list_question_asking_what_the_items_say_gives_each_item_the_sentence_
     items = outline_items(q, outline, lambda doc, path: subs.get(path))
     answer, citations = compose(_scored(q, [body, outline], terms), wants_list=True, items=items, terms=terms)
     lines = answer.splitlines()
-    assert lines[:3] == ["1. (一)前沿生物：深入贯彻健康战略部署。[1]", "2. (二)先进能源：深入贯彻能源安全战略。[2]",
-                         "3. (三)未来交通[3]"]
+    assert lines[:3] == ["- (一)前沿生物：深入贯彻健康战略部署。[1]", "- (二)先进能源：深入贯彻能源安全战略。[2]",
+                         "- (三)未来交通[3]"]
     # each item's quote is the verbatim span of its own passage from the heading to the sentence
     assert citations[0].quote == "(一)前沿生物\n聚焦基因治疗。深入贯彻健康战略部署。" and citations[0].chunk_id == "sub-1"
     assert all(c.quote in subs[f"二、重点方向 › {lab}"].chunk.text for c, lab in zip(citations, bodies))
     # asking only for the names keeps the bare items
     names = compose(_scored("重点方向有哪些？", [body, outline], {"重点": 1.0, "方向": 2.0}), wants_list=True,
                     items=items, terms={"重点": 1.0, "方向": 2.0})[0]
-    assert names.splitlines() == ["1. (一)前沿生物[1]", "2. (二)先进能源[2]", "3. (三)未来交通[3]"]
+    assert names.splitlines() == ["- (一)前沿生物[1]", "- (二)先进能源[2]", "- (三)未来交通[3]"]
 
 
 def test_a_sentence_that_alone_carries_a_part_of_the_question_is_kept_under_the_85_percent_cut():
@@ -994,3 +994,15 @@ def test_function_words_are_no_focus_words():
     index = _value_index(["违反本条例规定的，处五百元以上二千元以下罚款。", *FILLER])
     focus, _ = focus_terms("在某市，被查到的话罚款是多少？", index)
     assert "罚款" in focus and "的话" not in focus
+
+
+def test_a_list_question_names_a_section_by_one_clause_of_its_title():
+    """A section title of two clauses ("（一）突出发展支柱产业，推动能级再跃升") is named by either clause; a clause
+    shorter than MIN_CLAUSE_CHARS, or too few of a clause's character bigrams, names nothing."""
+    from rag.answer.enumerations import asks_section_items
+
+    title = "（一）突出发展支柱产业，推动能级再跃升"
+    assert asks_section_items("成都制造业规划要突出发展的五大支柱产业分别是什么？", title)
+    assert asks_section_items("规划要推动能级再跃升的有哪些？", title)
+    assert not asks_section_items("规划里的支柱产业有哪些？", title)
+    assert not asks_section_items("规划要发展哪些产业？", "（二）产业，创新")

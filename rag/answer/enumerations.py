@@ -166,18 +166,23 @@ def _item_content(item: ScoredSentence, items: list[ScoredSentence], terms: dict
 
 
 LIST_SECTION_MATCH = 0.75  # share of the section title's character bigrams the question must contain
+MIN_CLAUSE_CHARS = 4  # a clause of a two-part section title this long names the section on its own
 
 
 def asks_section_items(question: str, section_title: str) -> bool:
     """True when ``question`` names the section ``section_title`` ("五、保障措施", "(一)壮大新兴产业"):
-    at least ``LIST_SECTION_MATCH`` of the title's character bigrams (its numbering stripped) occur in
-    the question — then a list question asks for that section's sub-sections."""
+    at least ``LIST_SECTION_MATCH`` of the character bigrams of the title (its numbering stripped) or of
+    one of its clauses (``MIN_CLAUSE_CHARS`` or more: "突出发展支柱产业" of "（一）突出发展支柱产业，推动能级再跃升")
+    occur in the question — then a list question asks for that section's sub-sections."""
     title = _HEADING_NUMBER.sub("", section_title).strip("。. ")
-    grams = _bigrams(title)
-    if not grams:
-        return False
     q = re.sub(r"\s+", "", question)
-    return sum(g in q for g in grams) / len(grams) >= LIST_SECTION_MATCH
+    # the title, or one clause of a two-part title ("突出发展支柱产业，推动能级再跃升" is named by 突出发展的五大支柱产业)
+    clauses = [title] + [c for c in re.split(r"[，,；;]", title) if len(c) >= MIN_CLAUSE_CHARS and c != title]
+    for clause in clauses:
+        grams = _bigrams(clause)
+        if grams and sum(g in q for g in grams) / len(grams) >= LIST_SECTION_MATCH:
+            return True
+    return False
 
 
 def outline_items(question: str, outline: Hit, first_chunk=None) -> list[ScoredSentence]:
