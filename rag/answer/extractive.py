@@ -120,10 +120,11 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     completes (``_list_head``) in a comparison or an answer that is no list (a list answer quotes the
     whole list from its head).
     ``items`` (``outline_items``: the sub-sections of the section a list question names): the answer is
-    the numbered list of them ("1. （一）前沿生物[1]"), followed by the best sentence when it answers
+    the list of them, one per line, each with the document's own number ("- （一）前沿生物[1]", "- 1.电子信息[1]"; "1. "
+    before an item without one), followed by the best sentence when it answers
     question ``terms`` (term → idf weight) that neither the items nor the section heading hold — it
     asks for more than the items' names; then each item also shows the sentence of its own passage
-    that holds what is asked (``_item_content``: "1. （二）先进能源：深入贯彻国家能源安全战略…[2]"), and
+    that holds what is asked (``_item_content``: "- （二）先进能源：深入贯彻国家能源安全战略…[2]"), and
     the best sentences follow as for any list question. A one-sentence line that is a table row is shown as
     header/cell pairs (``table_cells``).
     Text already quoted is not repeated (overlapping chunks), citations whose quotes contain one another
@@ -133,7 +134,8 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     if not groups:  # a question scoped to a place: its documents' sentences first
         sentences = scoped_order(sentences, terms or {}, docs or {})
     if items:
-        rows = [(f"{i}. ", [it]) for i, it in enumerate(items, start=1)]
+        # an item keeps the document's own number ("1.电子信息", "（一）前沿生物"); only an unnumbered one gets ours
+        rows = [("- " if _HEADING_NUMBER.match(it.text) else f"{i}. ", [it]) for i, it in enumerate(items, start=1)]
         if _asks_more(items, sentences, terms or {}):  # the question asks what the items say, not their names
             rows = [(prefix, [it, *_item_content(it, items, terms or {})]) for prefix, (it,) in rows]
             rows += _sentence_rows([s for s in sentences if s.hit.chunk.kind != "outline"], max_sentences, None, True,
