@@ -154,6 +154,7 @@ def test_an_unstated_effective_day_is_said_first_and_a_regulation_gets_no_period
     index = SimpleNamespace(docs={"care": meta}, chunks=[card])
     assert "effective" in asked_metadata("乙市养老服务条例是从哪天开始施行的？")
     assert "effective" in asked_metadata("该条例什么时候生效？")
+    assert "effective" in asked_metadata("该条例是从哪天开始正式实行的？")  # 实行: the everyday word for 施行
     assert "effective" not in asked_metadata("该条例是哪天通过的？")
     answer, _citations, known = ma.metadata_answer("乙市养老服务条例是从哪天开始施行的？", ("care",), [], index,
                                                    dt.date(2026, 1, 1))

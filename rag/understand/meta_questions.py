@@ -38,8 +38,8 @@ _META_FIELDS = {
                        rf"|{_WHEN}[、，,]?[^，。？?]{{0,10}}?{_EVENT}"
                        rf"|{_EVENT}[的后]?(?:是|在|于)?{_WHEN}|{_EVENT}(?:时间|日期)"),
     # the day a regulation takes effect (its 施行日期: "自…起施行"), not the day it was adopted or issued
-    "effective": re.compile(rf"{_WHEN}[、，,]?[^，。？?]{{0,10}}?(?:施行|生效)|(?:施行|生效)(?:日期|时间)"
-                            rf"|(?:施行|生效)[的后]?(?:是|在|于)?{_WHEN}"),
+    "effective": re.compile(rf"{_WHEN}[、，,]?[^，。？?]{{0,10}}?(?:施行|生效|实行)|(?:施行|生效|实行)(?:日期|时间)"
+                            rf"|(?:施行|生效|实行)[的后]?(?:是|在|于)?{_WHEN}"),
     "doc_number": re.compile(r"文号|发文字号|字号|发文编号"),
     "period": re.compile(r"规划期|实施期|有效期|执行期|期限|起止|时间跨度|哪几年|几几年|覆盖(?:哪些|几)年"
                          r"|(?:管|执行|实施|适用|有效|用|覆盖|规划|展望|管用)到(?:哪|几|什么时候|啥时候)|管(?:几|多少)年|管多久"
