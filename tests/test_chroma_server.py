@@ -96,12 +96,12 @@ def test_ingest_add_remove_and_ask_through_a_chroma_server(chroma_server, tmp_pa
                                                           capsys, frozen):
     """``frozen``: the LSA model is kept however small the corpus (as for a large library), so adding and
     removing update the server's collection in place; else every ingest fits a new model and collection."""
-    import rag.index.build
+    import rag.index.generation
     from rag.index.store import load_index, read_current
     from rag.pipeline import PolicyQA
 
     if frozen:
-        monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
+        monkeypatch.setattr(rag.index.generation, "REFIT_ALWAYS_ROWS", 0)
     host, port, server_dir = chroma_server
     monkeypatch.setenv("RAG_CHROMA_HOST", host)
     monkeypatch.setenv("RAG_CHROMA_PORT", str(port))

@@ -10,6 +10,7 @@ import pytest
 
 from rag.index import store as rag_index
 from rag.index import build as rag_ingest
+from rag.index import generation
 from rag.index.embeddings import LSAEmbeddings, randomized_svd
 from rag.errors import IngestError
 from rag.index.store import chroma_client, indexed_parts, load_index, read_current
@@ -26,7 +27,7 @@ NOTICE = ("一、支持措施\n对新认定的氢能装备企业给予一次性�
 @pytest.fixture
 def frozen(mini_settings, monkeypatch):
     """The mini corpus indexed once, with the LSA model frozen from then on."""
-    monkeypatch.setattr(rag_ingest, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(generation, "REFIT_ALWAYS_ROWS", 0)
     report = ingest(mini_settings)
     assert sorted(report.added) == sorted(MINI_DOC_IDS)
     return mini_settings
@@ -106,12 +107,12 @@ def test_interrupted_ingest_leaves_previous_state_and_next_ingest_cleans_up(froz
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag_ingest, "write_current", boom)
-    monkeypatch.setattr(rag_ingest, "_undo_vectors", lambda *a, **k: None)  # as if killed: nothing undone
+    monkeypatch.setattr(generation, "write_current", boom)
+    monkeypatch.setattr(generation, "_undo_vectors", lambda *a, **k: None)  # as if killed: nothing undone
     with pytest.raises(IngestError, match="previous index is unchanged"):
         ingest(settings, [_add_notice(settings)], keep_others=True)
     monkeypatch.undo()
-    monkeypatch.setattr(rag_ingest, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(generation, "REFIT_ALWAYS_ROWS", 0)
     assert read_current(settings)["generation"] == first["generation"]
     assert _collection(settings).count() > n_before  # vectors of the interrupted ingest were left behind
     rag_index._CACHE.clear()

@@ -76,7 +76,7 @@ def test_loaded_process_picks_up_an_ingest_and_a_removal_by_another_process(shar
     assert hits and EXTRA_ID not in {h.chunk.doc_id for h in hits}
 
 
-FROZEN_MODEL = "import sys, rag.index.build; rag.index.build.REFIT_ALWAYS_ROWS = 0; from rag.cli import main; sys.exit(main())"
+FROZEN_MODEL = "import sys, rag.index.generation; rag.index.generation.REFIT_ALWAYS_ROWS = 0; from rag.cli import main; sys.exit(main())"
 """``rag`` with the LSA model kept frozen however small the corpus (as for a large library): an ingest
 updates the same Chroma collection in place instead of filling a new one."""
 
@@ -84,13 +84,13 @@ updates the same Chroma collection in place instead of filling a new one."""
 def test_vectors_updated_in_place_by_another_process_are_seen(shared_dir, monkeypatch):
     """Embedded Chroma: another process upserts into and deletes from the collection this process has
     open; the next question searches the vectors as they are now (not a stale copy held in memory)."""
-    import rag.index.build
+    import rag.index.generation
     from rag.index.store import read_current
     from rag.index.build import ingest
     from rag.pipeline import PolicyQA
 
     settings, env, extra = shared_dir
-    monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(rag.index.generation, "REFIT_ALWAYS_ROWS", 0)
     ingest(settings, refit=True)  # a model fitted now, kept by the ingests below
     collection = read_current(settings)["collection"]
     dense = PolicyQA(settings.with_(retrieval_mode="dense"))
@@ -113,12 +113,12 @@ def test_vectors_updated_in_place_by_another_process_are_seen(shared_dir, monkey
 def test_an_answer_in_progress_survives_another_loading_the_in_place_update(shared_dir, monkeypatch):
     """Two PolicyQA of one process (two chat sessions): while one is mid-answer on the old generation,
     the other loads the generation another process wrote into the same collection; both keep working."""
-    import rag.index.build
+    import rag.index.generation
     from rag.index.build import ingest
     from rag.pipeline import Final, Hits, PolicyQA
 
     settings, env, extra = shared_dir
-    monkeypatch.setattr(rag.index.build, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(rag.index.generation, "REFIT_ALWAYS_ROWS", 0)
     ingest(settings, refit=True)
     dense = settings.with_(retrieval_mode="dense")
     first, second = PolicyQA(dense), PolicyQA(dense)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rag.index import store as rag_index
-from rag.index import build as rag_ingest
+from rag.index import generation
 from rag.errors import IndexNotBuiltError, IngestError
 from rag.index.store import chroma_client, index_dir, load_index, read_current
 from rag.index.build import ingest
@@ -212,7 +212,7 @@ def test_failed_ingest_with_exclude_leaves_previous_generation(built, monkeypatc
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag_ingest, "write_current", boom)
+    monkeypatch.setattr(generation, "write_current", boom)
     with pytest.raises(IngestError, match="previous index is unchanged"):
         ingest(settings, exclude=[DOC])
     monkeypatch.undo()
@@ -244,7 +244,7 @@ def test_failure_while_switching_current_leaves_previous_generation(built, mini_
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag_ingest, "write_current", boom)
+    monkeypatch.setattr(generation, "write_current", boom)
     with pytest.raises(IngestError, match="previous index is unchanged"):
         ingest(settings)
     _assert_previous_live(settings, first.generation)
@@ -253,7 +253,7 @@ def test_failure_while_switching_current_leaves_previous_generation(built, mini_
 def test_failure_in_vector_store_add_leaves_previous_generation(built, mini_corpus, monkeypatch):
     settings, first = built
     _touch_doc(mini_corpus)
-    real_client = rag_ingest.chroma_client
+    real_client = generation.chroma_client
 
     class FailingCollection:
         def __init__(self, inner):
@@ -278,7 +278,7 @@ def test_failure_in_vector_store_add_leaves_previous_generation(built, mini_corp
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
-    monkeypatch.setattr(rag_ingest, "chroma_client", lambda s: ClientProxy(real_client(s)))
+    monkeypatch.setattr(generation, "chroma_client", lambda s: ClientProxy(real_client(s)))
     with pytest.raises(IngestError, match="RuntimeError"):
         ingest(settings)
     monkeypatch.undo()
@@ -304,7 +304,7 @@ def test_interrupt_during_ingest_leaves_previous_generation(built, mini_corpus, 
 
 
 def test_failed_first_ingest_leaves_no_index(mini_settings, monkeypatch):
-    monkeypatch.setattr(rag_ingest, "write_current", lambda *a, **k: (_ for _ in ()).throw(OSError("ro")))
+    monkeypatch.setattr(generation, "write_current", lambda *a, **k: (_ for _ in ()).throw(OSError("ro")))
     with pytest.raises(IngestError):
         ingest(mini_settings)
     assert read_current(mini_settings) is None

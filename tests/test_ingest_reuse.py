@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rag.index import build as rag_ingest
+from rag.index import generation, reuse
 from rag.index.store import chroma_client, index_dir, load_index, read_current
 from rag.index.build import ingest
 
@@ -25,7 +26,7 @@ COMPARED = ("chunks.jsonl", "tokens.npz", "df.json", "documents.json")
 @pytest.fixture
 def frozen_model(monkeypatch):
     """The LSA model stays frozen (one collection updated in place) on the small test corpus."""
-    monkeypatch.setattr(rag_ingest, "REFIT_ALWAYS_ROWS", 0)
+    monkeypatch.setattr(generation, "REFIT_ALWAYS_ROWS", 0)
 
 
 def _files(settings) -> dict[str, str]:
@@ -58,8 +59,8 @@ def test_reused_rows_write_the_same_files_as_serialising_every_chunk(mini_settin
                                                                       monkeypatch):
     notices = tmp_path / "notices"
     serialised = []
-    real = rag_ingest.chunk_to_json
-    monkeypatch.setattr(rag_ingest, "chunk_to_json", lambda c: serialised.append(c.doc_id) or real(c))
+    real = reuse.chunk_to_json
+    monkeypatch.setattr(reuse, "chunk_to_json", lambda c: serialised.append(c.doc_id) or real(c))
     reused = _steps(mini_settings, notices)
     # after the first build only the added or changed document's chunks were serialised again
     n_first = sum(1 for c in load_index(mini_settings).chunks if c.doc_id in MINI_DOC_IDS)
@@ -68,9 +69,9 @@ def test_reused_rows_write_the_same_files_as_serialising_every_chunk(mini_settin
 
     # the same steps with nothing reused: every chunk hashed, tokens looked up by key, lines serialised
     plain = mini_settings.with_(data_dir=tmp_path / "plain")
-    monkeypatch.setattr(rag_ingest, "_reused_rows",
+    monkeypatch.setattr(generation, "_reused_rows",
                         lambda entries, by_doc, chunks, prev: np.full(len(chunks), -1, dtype=np.int64))
-    monkeypatch.setattr(rag_ingest, "_known_ids", lambda *a, **k: None)
+    monkeypatch.setattr(generation, "_known_ids", lambda *a, **k: None)
     assert _steps(plain, notices) == reused
 
 
@@ -91,8 +92,8 @@ def test_collection_is_listed_only_when_it_holds_more_than_the_pointer_records(m
                                                                              frozen_model, monkeypatch):
     settings = mini_settings
     listed = []
-    real = rag_ingest._collection_ids
-    monkeypatch.setattr(rag_ingest, "_collection_ids", lambda coll: listed.append(1) or real(coll))
+    real = generation._collection_ids
+    monkeypatch.setattr(generation, "_collection_ids", lambda coll: listed.append(1) or real(coll))
     ingest(settings)
     notices = tmp_path / "notices"
     notices.mkdir()

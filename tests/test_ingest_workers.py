@@ -23,14 +23,15 @@ INGEST_SCRIPT = """
 import sys
 from pathlib import Path
 from rag.index import build as rag_ingest
+from rag.index import lexical
 from rag.index.workers import Workers
 from rag.settings import Settings
 
 data, workers = sys.argv[1], sys.argv[2]
 sources = sorted(Path(sys.argv[3]).glob("*.md"))[:12]
 if workers != "1":
-    rag_ingest.PARALLEL_MIN_BYTES = rag_ingest.PARALLEL_MIN_CHUNKS = 0  # every job goes to the workers
-    rag_ingest.TOKEN_BATCH = 37  # several batches, gathered in order
+    rag_ingest.PARALLEL_MIN_BYTES = lexical.PARALLEL_MIN_CHUNKS = 0  # every job goes to the workers
+    lexical.TOKEN_BATCH = 37  # several batches, gathered in order
 started = []
 real_close = Workers.close
 Workers.close = lambda self: started.append(self._pool is not None) or real_close(self)

@@ -635,11 +635,11 @@ def test_source_cards_and_export_show_issuer_number_dates_and_status(settings):
 
 
 def test_kb_hide_rolled_back_when_ingest_fails(tiny, monkeypatch):
-    from rag.index import build as rag_ingest
+    from rag.index import generation
     from rag.errors import IngestError
 
     before = _state(tiny)
-    monkeypatch.setattr(rag_ingest, "write_current", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(generation, "write_current", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(IngestError, match="previous index is unchanged"):
         h.kb_delete("cd-industry-13th", tiny)
     assert _state(tiny) == before and kb.excluded(tiny) == []
