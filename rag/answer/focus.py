@@ -32,8 +32,8 @@ def question_terms(question: str, tokenizer, idf) -> dict[str, float]:
 
 # the words a statute writes for a modal of plain speech: Chinese legislation states duties and prohibitions with
 # 应当, 不得 and 禁止 ("审计人员不得有下列行为" answers "哪些事是明令不能做的")
-STATUTORY_MODALS = {"不能": ("不得", "禁止", "严禁"), "不许": ("不得", "禁止", "严禁"), "不准": ("不得", "禁止", "严禁"),
-                    "不让": ("不得", "禁止", "严禁"), "必须": ("应当",)}
+_PROHIBITIONS = ("不得", "禁止", "严禁")
+STATUTORY_MODALS = {**dict.fromkeys(("不能", "不许", "不准", "不让"), _PROHIBITIONS), "必须": ("应当",)}
 
 
 def concept_alternatives(terms, plan) -> dict[str, tuple[str, ...]]:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 
 from rag.ingest.chunking import SECTION_SEP, build_outlines, outline_section
+from rag.ingest.headings import ARTICLE_LEVEL, numbered_heading_level
 from rag.retrieve.fusion import PerDocumentRows, protect_rows
 from rag.text import split_sentences
 from rag.types import Chunk, DerivedData, locked_cached_property
@@ -137,9 +138,6 @@ def add_continuations(order: list[int], next_rows: dict[int, int], window: int, 
 # --- list questions: the outline of a section whose sub-sections the top hits spread over ------------
 OUTLINE_DEPTH = 10  # hits among the first this many places count for merging into a parent section
 OUTLINE_RANK = 3  # the merged outline's place (1-based): behind the global top 2, which keep theirs
-# a regulation's article (第二十六条): a chapter whose hits are articles is no list to merge — each article states
-# its own items, and the chapter's outline (each article's first sentence) took a place from one of them
-ARTICLE_HEADING = re.compile(r"第[零〇一二三四五六七八九十百千\d]+条")
 UNSPLIT = 1 << 30  # token limit that never splits an outline (outlines are not embedded)
 
 
@@ -206,13 +204,18 @@ def merge_outline(hits: list[Chunk], outlines: Mapping[tuple[str, str], Chunk],
     every section S above a hit among the first ``depth`` of ``hits`` (text and table chunks, best
     first) scores Σ over S's distinct direct sub-sections c of 1/(rrf_k + best rank of a hit in c);
     the best-scoring S that holds one of the first ``lead`` hits (the list is where the best passages
-    are), whose hits lie in at least two sub-sections that are not all articles (``ARTICLE_HEADING``: a
+    are), whose hits lie in at least two sub-sections that are not all articles (a
     regulation's chapter; on the dev splits R@5 external_dev 0.962 → 0.969, x6 0.913 → 0.957, key facts x4
     0.586 → 0.552, x5 0.821 → 0.846, the other sets unchanged) and that has an outline wins (a deeper section
     on ties). Before that: when the best hit is a passage of a section S itself that has an outline (it
     opens the list: "发展具有坚实基础和增长趋势的五大支柱产业" above 1.电子信息 … 5.绿色食品), S wins — on the
     bundled dev split R@5 0.949 → 0.955 (three list questions whose items are sub-sections), the other dev
     sets unchanged. The document level (chapters) never merges. ``hits``: chunks, best first."""
+    # the best hit opens a section whose sub-sections are the items ("发展具有坚实基础的五大支柱产业" above
+    # 1.电子信息 … 5.绿色食品): that section's outline
+    top = next((c for c in hits[:1] if c.kind in ("text", "table") and c.section), None)
+    if top is not None and (top.doc_id, top.section) in outlines:
+        return outlines[(top.doc_id, top.section)]
     best: dict[tuple[str, str], dict[str, int]] = {}
     leading: set[tuple[str, str]] = set()
     for rank, chunk in enumerate(hits[:depth], start=1):
@@ -227,12 +230,8 @@ def merge_outline(hits: list[Chunk], outlines: Mapping[tuple[str, str], Chunk],
                 leading.add((chunk.doc_id, parent))
     scored = [(sum(1.0 / (rrf_k + r) for r in kids.values()), key[1].count(SECTION_SEP), key)
               for key, kids in best.items() if len(kids) >= 2 and key in outlines and key in leading
-              and not all(ARTICLE_HEADING.match(child) for child in kids)]
-    # the best hit opens a section whose sub-sections are the items ("发展具有坚实基础的五大支柱产业" above
-    # 1.电子信息 … 5.绿色食品): that section's outline
-    top = next((c for c in hits[:1] if c.kind in ("text", "table") and c.section), None)
-    if top is not None and (top.doc_id, top.section) in outlines:
-        return outlines[(top.doc_id, top.section)]
+              # a regulation's chapter whose hits are its articles: each article states its own items
+              and not all(numbered_heading_level(child) == ARTICLE_LEVEL for child in kids)]
     if not scored:
         return None
     return outlines[max(scored)[2]]
