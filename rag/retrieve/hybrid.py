@@ -258,7 +258,8 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
           (``_document_cards_first``), a former text's repeal first (``_repeal_passages_first``), the global top rows kept (``_protect_global_top_rows``), no card
           in a list answer (``_no_cards_in_list_answers``), penalty articles after the article they cite
           (``_citing_penalty_articles``), enumeration continuations (``_enumeration_continuations``), a
-          section's outline (``_section_outline``).
+          section's outline (``_section_outline``), another version's repeats last (``_version_repeats_last``), a
+          passage for each coordinated item the question asks about (``_aspect_slots``).
 
         Each step is one method (below or in the mixins ``ComparisonSteps`` and ``ListValueSteps``, in the
         same order) whose docstring states its rule and when it applies; they pass one ``_Retrieval`` on,
@@ -298,6 +299,7 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
         self._enumeration_continuations(state)
         self._section_outline(state)
         self._version_repeats_last(state)
+        self._aspect_slots(state)
         return self._hits(state)
 
     # --- the steps of retrieve, in order ---------------------------------------------------------

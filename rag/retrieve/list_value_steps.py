@@ -8,7 +8,8 @@ value (``_term_value_ranking``), the candidates by the question's asking clause 
 ``NEED_WEIGHT``, ``NEED_SHARE``, ``NEED_MIN_CHARS``) and those setting a threshold in a unit of the asker's
 quantities (``_threshold_ranking``). Then the late reorderings: no document card in a list answer
 (``_no_cards_in_list_answers``), penalty articles after the article they cite (``_citing_penalty_articles``),
-enumeration continuations (``_enumeration_continuations``) and a section's outline (``_section_outline``).
+enumeration continuations (``_enumeration_continuations``), a section's outline (``_section_outline``) and,
+after the version repeats, a passage for each coordinated item the question asks about (``_aspect_slots``).
 ``retrieve`` calls the steps in its order; their constants are read here (``rag.retrieve.hybrid`` re-exports
 them: patch them on this module). The helpers they call live in ``rag.retrieve.lists``,
 ``rag.retrieve.values``, ``rag.retrieve.fusion`` and ``rag.understand.quantities``."""
@@ -23,6 +24,8 @@ from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, 
                                 outline_chunks)
 from rag.retrieve.state import _OUTLINE, _fuse_again, _Retrieval
 from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows
+from rag.text import normalize
+from rag.understand.aspects import EACH, coordinated_items, names_item
 
 # a passage opening an enumeration: a colon, then its first item — （一）, 一、, 1. or ① — right after or on the next line
 ENUMERATION_HEAD = re.compile(r"[：:]\s*(?:[（(]一[）)]|一、|1[.、．]|①)")
@@ -213,3 +216,25 @@ class ListValueSteps:
                 s.order = protect_rows(order[:at] + [_OUTLINE] + order[at:],
                                        s.plain[:PROTECTED_ROWS], min(s.k, self.settings.top_k))
                 s.reordered = True
+
+    def _aspect_slots(self, s: _Retrieval) -> None:
+        """With routing, not compared, not about a document itself: a question asking the same thing of
+        coordinated items ("中心城区、城市新区、郊区新城各定了什么功能", ``rag.understand.aspects.coordinated_items``
+        over the first ``n`` rows of ``order``) keeps, for each item, the best-ranked of those rows that names it
+        on its own (``names_item``: a passage listing the items together names none of them) inside the first
+        ``min(k, top_k)`` places, together with the global top rows (``protect_rows``; nothing moves when they
+        are all there already): explicit diversification over the aspects the question states (xQuAD, PM2)."""
+        plan = s.plan
+        if not (s.routing and not s.multi and not plan.about_document and EACH.search(plan.question)):
+            return
+        pool = [row for row in s.order[:s.n] if row != _OUTLINE]
+        texts = [normalize(self.index.chunks[row].text).lower() for row in pool]
+        items = coordinated_items(plan.question, lambda w: any(w in t for t in texts))
+        if not items:
+            return
+        # each item's best-ranked passage naming it on its own (one already in the window stays there)
+        chosen = [next((row for row, t in zip(pool, texts) if names_item(t, item, items)), None) for item in items]
+        protected = list(dict.fromkeys(s.plain[:PROTECTED_ROWS] + [row for row in chosen if row is not None]))
+        order = protect_rows(s.order, protected, min(s.k, self.settings.top_k))
+        s.reordered = s.reordered or order != s.order
+        s.order = order
