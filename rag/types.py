@@ -20,7 +20,9 @@ class DocumentMeta:
     某某市) or "全国"; ``date`` is the issued date (``issued_date``), ``effective_date`` the date it takes
     effect, both ISO "YYYY-MM-DD" or "YYYY-MM" as precise as stated; ``doc_type`` e.g. "实施方案", "条例";
     ``sources``: (field, source) pairs — the verbatim line a value was read from, "manifest", "user" or
-    "file name" (``source_of``). New fields are appended so positional construction keeps working.
+    "file name" (``source_of``); ``history``: the adoption and amendment events a regulation's header states
+    (题注: 通过, 修订, 修正, 批准) as (kind, ISO date) pairs, oldest first (``revisions``). New fields are appended
+    so positional construction keeps working.
     """
 
     doc_id: str
@@ -40,6 +42,13 @@ class DocumentMeta:
     doc_type: str | None = None
     effective_date: str | None = None
     sources: tuple[tuple[str, str], ...] = ()
+    history: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def revisions(self) -> tuple[tuple[str, str], ...]:
+        """The amendments of ``history`` (修订: the text revised as a whole; 修正: amended by a decision), oldest
+        first; a province's 批准 of a city's regulation and the first 通过 are none."""
+        return tuple(e for e in self.history if e[0] in ("修订", "修正"))
 
     @property
     def issued_date(self) -> str | None:

@@ -244,3 +244,61 @@ def test_the_in_force_statement_keeps_the_repeal_of_the_former_text():
     assert said == article
     assert _with_repeal("第五条 本办法自印发之日起施行。有效期五年。", "第五条 本办法自印发之日起施行。") == (
         "第五条 本办法自印发之日起施行。")
+
+
+CITY_REGULATION = """某市生活垃圾分类管理条例
+2020年6月28日某市第八届人民代表大会常务委员会第二十六次会议通过
+2020年7月31日某省第十三届人民代表大会常务委员会第二十二次会议批准
+2021年8月19日某市第八届人民代表大会常务委员会第三十六次会议通过
+2021年9月29日某省第十三届人民代表大会常务委员会第三十一次会议批准的《某市人民代表大会常务委员会关于修改〈某市大运河保护条例〉等三件地方性法规的决定》修正
+第一条 为了推进生活垃圾分类，制定本条例。
+第三十一条 本条例自2020年9月1日起施行。
+"""
+
+REVISED_REGULATION = """某市住宅物业管理规定
+2004年8月19日某市第十二届人民代表大会常务委员会第十四次会议通过
+2010年12月23日某市第十三届人民代表大会常务委员会第二十三次会议修订  根据
+2018年11月22日某市第十五届人民代表大会常务委员会第七次会议《关于修改〈某市住宅物业管理规定〉的决定》修正  根据
+2020年12月30日某市第十五届人民代表大会常务委员会第二十八次会议《关于修改本市部分地方性法规的决定》第二次修正）
+第一条 为了规范住宅物业管理活动，制定本规定。
+"""
+
+
+def test_a_regulations_history_counts_its_revisions_and_folds_approvals():
+    m = extract_metadata(REVISED_REGULATION, "reg.md")
+    assert m.history == (("通过", "2004-08-19"), ("修订", "2010-12-23"), ("修正", "2018-11-22"), ("修正", "2020-12-30"))
+    assert "第二次修正" in m.sources["history"] and "2004年8月19日" in m.sources["history"]
+    meta = DocumentMeta("d", "reg.md", "reg.md", "某市住宅物业管理规定", history=m.history)
+    assert meta.revisions == (("修订", "2010-12-23"), ("修正", "2018-11-22"), ("修正", "2020-12-30"))
+    # a city's regulation: the province's approval is the same version; a city adoption approved as an
+    # amending decision (批准的《…决定》修正) is one amendment
+    city = extract_metadata(CITY_REGULATION, "city.md")
+    assert city.history == (("通过", "2020-06-28"), ("修正", "2021-09-29"))
+    assert city.issued_date == "2021-09-29"
+    plain = extract_metadata(STATE_COUNCIL, "notice.md")
+    assert plain.history is None  # a notice states no adoption or amendment
+
+
+def test_the_card_states_the_history_and_a_revision_question_is_answered_from_it(tmp_path):
+    from rag.answer.meta_answers import _doc_sentence
+    from rag.ingest.corpus import build_card, history_label
+    from rag.understand.meta_questions import asked_metadata, asks_about_document
+
+    m = extract_metadata(REVISED_REGULATION, "reg.md")
+    meta = DocumentMeta("d", "reg.md", "reg.md", m.title, history=m.history,
+                        sources=(("history", m.sources["history"]),))
+    assert history_label(meta) == "2004-08-19通过；2010-12-23修订；2018-11-22修正；2020-12-30修正（修订、修正共3次）"
+    card = build_card(meta, m.sources["history"].split(" / "), REVISED_REGULATION)
+    assert "修改情况：2004-08-19通过" in card.text and "第二次修正" in card.text
+    for question in ("某市住宅物业管理规定前后改过几次？", "这部规定后来修改过没有？", "条例有没有修订过？"):
+        assert "revisions" in asked_metadata(question) and asks_about_document(question), question
+    assert "newest" not in asked_metadata("某市音像制品管理条例改过几次？最近一次是什么时候？")
+    assert asked_metadata("燃气设施一年查几次？") == []  # a count of something else
+    sentence, known = _doc_sentence(meta, ["revisions"], m.sources["history"].split(" / "), dt.date(2026, 1, 1))
+    assert known
+    assert "2004年8月19日通过，此后修订1次、修正2次（共3次），最近一次为2020年12月30日修正" in sentence
+    assert "第二次修正" in sentence  # the verbatim line of the latest amendment is quoted
+    never = DocumentMeta("d", "reg.md", "reg.md", "某条例", history=(("通过", "2019-01-01"),))
+    assert "此后未经修订、修正" in _doc_sentence(never, ["revisions"], [], dt.date(2026, 1, 1))[0]
+    unknown = DocumentMeta("d", "reg.md", "reg.md", "某方案")
+    assert _doc_sentence(unknown, ["revisions"], [], dt.date(2026, 1, 1)) == ("《某方案》文件未注明修订、修正情况。", False)

@@ -50,6 +50,26 @@ _WHICH_DOCS = re.compile(r"哪(?:些|几份|一份|份)|哪个文件")
 _AS_OF = re.compile(r"(?:站在|到了?|截至|按|在)\s*((?:19|20)\d{2})\s*年")  # 到2028年还能用吗: judged as of 2028
 
 
+def _revision_clause(meta, statements: list[str]) -> str:
+    """How often the regulation ``meta`` (DocumentMeta with ``history``) was amended, as its header states:
+    "2004年8月19日通过，此后修订1次、修正2次（共3次），最近一次为2020年12月30日修正（原文：“…”）"; "…通过，未经修订、
+    修正" when it states none. The quoted line is the verbatim header line of the latest amendment."""
+    first_kind, first_date = meta.history[0]
+    revised = meta.revisions
+    opening = f"{_cn_date(first_date)}{first_kind}"
+    if not revised or revised[0] == meta.history[0]:
+        revised = tuple(e for e in revised if e != meta.history[0])
+    if not revised:
+        return opening + "，此后未经修订、修正"
+    counts = "、".join(f"{kind}{sum(k == kind for k, _ in revised)}次" for kind in ("修订", "修正")
+                      if any(k == kind for k, _ in revised))
+    kind, date = revised[-1]
+    said = next((s for s in statements if _cn_date(date) in normalize(s) and kind in s), None)
+    total = f"（共{len(revised)}次）" if "、" in counts else ""
+    return (f"{opening}，此后{counts}{total}，最近一次为{_cn_date(date)}{kind}"
+            + (f"（原文：“{said.strip()}”）" if said else ""))
+
+
 def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tuple[str, bool]:
     """One templated sentence on ``meta`` (a DocumentMeta) for the asked ``fields``; verbatim values
     only, an unstated field is said to be unstated (文件未注明…). ``today``: a datetime.date (validity is
@@ -76,6 +96,9 @@ def _doc_sentence(meta, fields: list[str], statements: list[str], today) -> tupl
         if "effective" in asked and not asked - {"date", "effective"}:
             # asked when it takes effect: the adoption or issue date beside it answers nothing asked
             known = bool(meta.effective_date)
+    if "revisions" in asked:
+        known |= bool(meta.history)
+        parts.append(_revision_clause(meta, statements) if meta.history else "文件未注明修订、修正情况")
     if asked & {"doc_number", "which", "level"}:
         known |= "doc_number" in asked and bool(meta.doc_number)
         if meta.doc_number or "doc_number" in asked:

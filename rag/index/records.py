@@ -29,6 +29,7 @@ def meta_from_json(row: dict) -> DocumentMeta:
     row = dict(row)
     row["short_names"] = tuple(row.get("short_names") or ())
     row["sources"] = tuple(tuple(pair) for pair in row.get("sources") or ())
+    row["history"] = tuple(tuple(pair) for pair in row.get("history") or ())
     return DocumentMeta(**{k: row[k] for k in DocumentMeta.__dataclass_fields__ if k in row})
 
 

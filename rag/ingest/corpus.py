@@ -146,7 +146,7 @@ def read_text(path: Path) -> str:
 _EXTRACTED = {"title": "title", "issuer": "issuer", "doc_number": "doc_number", "doc_type": "doc_type",
               "level": "level", "region": "region", "date": "issued_date", "effective_date": "effective_date",
               "period_start": "period_start", "period_end": "period_end", "outlook_year": "outlook_year",
-              "status": "status"}
+              "status": "status", "history": "history"}
 
 
 def resolve_metadata(source: Source, raw_text: str) -> DocumentMeta:
@@ -208,6 +208,7 @@ def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chun
         f"文号：{meta.doc_number or unknown}",
         f"成文日期：{meta.date or unknown}",
         *([f"施行日期：{meta.effective_date}"] if meta.effective_date else []),
+        *([f"修改情况：{history_label(meta)}"] if meta.history else []),
         f"规划期（实施期）：{period}",
         f"状态：{meta.status or unknown}",
     ]
@@ -220,6 +221,16 @@ def build_card(meta: DocumentMeta, statements: Iterable[str], text: str) -> Chun
 
     return Chunk(chunk_id(meta.doc_id, "card\n" + body), meta.doc_id, CARD_SECTION, body, -1, -1,
                  count_tokens(body), "card")
+
+
+def history_label(meta: DocumentMeta) -> str:
+    """A regulation's history for its card: "2004-08-19通过；2010-12-23修订；2018-11-22修正（修订、修正共2次）", or
+    "…通过（未经修订、修正）"; "" when the text states none (``DocumentMeta.history``)."""
+    if not meta.history:
+        return ""
+    events = "；".join(f"{date}{kind}" for kind, date in meta.history)
+    n = len(meta.revisions)
+    return events + (f"（修订、修正共{n}次）" if n else "（未经修订、修正）")
 
 
 def _verbatim(statement: str, text: str) -> str | None:

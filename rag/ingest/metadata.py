@@ -70,11 +70,13 @@ NATIONAL_LEVEL, NATIONAL_REGION = "国家级", "全国"
 @dataclass(frozen=True)
 class DatedEvent:
     """One dated statement: ``kind`` (成文, 印发, 发布, 公布, 通过, 修订, 修正, 批准, 施行), ``date``
-    (ISO "YYYY-MM-DD" or "YYYY-MM") and the verbatim ``line`` it was read from."""
+    (ISO "YYYY-MM-DD" or "YYYY-MM"), the verbatim ``line`` it was read from and ``amends``: "修订" or "修正" when
+    its clause amends the text, whatever its kind ("…批准的《…关于修改…的决定》修正": kind 批准, amends 修正)."""
 
     kind: str
     date: str
     line: str
+    amends: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class ExtractedMetadata:
     period_end: int | None = None
     outlook_year: int | None = None
     status: str | None = None
+    history: tuple[tuple[str, str], ...] | None = None
     dates: tuple[DatedEvent, ...] = ()
     sources: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -194,13 +197,34 @@ def _events(norm: str, verbatim: str) -> list[DatedEvent]:
         rest = re.split(r"[。；;]|(?:19|20)\d{2}\s*年", line[m.end():])[0]
         kind = _EVENT_KIND.findall(rest)
         if kind:
-            out.append(DatedEvent(kind[-1] if kind[-1] != "通过" or len(kind) == 1 else "通过", iso, verbatim))
+            amends = next((k for k in ("修订", "修正") if k in kind), "")
+            out.append(DatedEvent(kind[-1] if kind[-1] != "通过" or len(kind) == 1 else "通过", iso, verbatim, amends))
             if "修订" in kind and "通过" in kind:  # 修订通过
-                out[-1] = DatedEvent("修订", iso, verbatim)
+                out[-1] = DatedEvent("修订", iso, verbatim, amends)
             if "批准" in kind:  # 省人大常委会…批准的《市人大常委会关于修改…的决定》修正: an approval, not the province's revision
-                out[-1] = DatedEvent("批准", iso, verbatim)
+                out[-1] = DatedEvent("批准", iso, verbatim, amends)
         elif re.fullmatch(r"[（(]?\s*" + _DATE.pattern + r"\s*[)）]?", line):
             out.append(DatedEvent("成文", iso, verbatim))
+    return out
+
+
+def version_history(events: list[DatedEvent]) -> list[DatedEvent]:
+    """The versions a regulation's header states, oldest first: its adoption events (通过, 修订, 修正, 批准 of
+    ``events``) with each approval folded into what it approves — a province's 批准 of a city's regulation is the
+    same version as the city's 通过 before it, and a city's 通过 followed by the province's "批准的《…关于修改…的
+    决定》修正" is one amendment (kept as the approval, ``amends`` 修正). An event repeated on two lines counts once."""
+    out: list[DatedEvent] = []
+    for e in sorted(dict.fromkeys(e for e in events if e.kind in {"通过", "修订", "修正", "批准"}),
+                    key=lambda e: e.date):
+        if out and out[-1].date == e.date and (out[-1].amends or out[-1].kind) == (e.amends or e.kind):
+            continue  # the same event stated twice
+        if e.kind == "批准" and out and out[-1].kind == "通过" and not out[-1].amends:
+            if not e.amends:
+                continue  # the approval of the adoption before it
+            if len(out) > 1:
+                out[-1] = e  # the city's adoption of an amending decision, approved: one amendment
+                continue
+        out.append(e)
     return out
 
 
@@ -254,7 +278,7 @@ def _clean_title(title: str) -> str:
 
 # --- extraction --------------------------------------------------------------------------------
 HEADER_LINES = 14
-METADATA_VERSION = 2  # bump when extraction changes: documents are re-read at the next ingest
+METADATA_VERSION = 3  # bump when extraction changes: documents are re-read at the next ingest
 _SALUTATION = re.compile(r"[：:]$")
 
 
@@ -366,6 +390,10 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
         if m and _is_org(m.group(1)):
             put("issuer", m.group(1), title_src)
     versions = [e for e in events if e.kind in {"通过", "修订", "修正", "批准"}]
+    history = version_history(versions)
+    if history:  # the regulation's history (题注), oldest first, with the lines stating it
+        put("history", tuple((e.amends or e.kind, e.date) for e in history),
+            " / ".join(dict.fromkeys(e.line for e in history)))
     for e in sorted(versions, key=lambda e: e.date, reverse=True):  # the body that adopted this version
         if e.kind != "批准":  # a province approving a city's regulation is not its issuer
             put("issuer", _adopting_body(_norm(e.line)), e.line)

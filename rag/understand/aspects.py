@@ -1,6 +1,6 @@
 """The coordinated items a question asks about one by one: its aspects.
 
-"成都制造业规划给中心城区、城市新区、郊区新城各定了什么功能？" asks the same thing of three items, and a document
+"某市制造业规划给中心城区、城市新区、郊区新城各定了什么功能？" asks the same thing of three items, and a document
 answers each in its own passage (中心城区，聚焦…; 城市新区，聚焦…; 郊区新城，聚焦…), while the passage naming all
 three together (围绕做优做强中心城区、城市新区、郊区新城的城市核心功能…) answers none. A bag-of-words ranking
 favours that passage and whatever else repeats the question's words; explicit search-result diversification
@@ -22,7 +22,7 @@ _CLAUSE = re.compile(r"[，。？！?!；;,]")
 _AND = re.compile(r"以及|和|及|与")
 # after the last item, before 各/分别: 的…, a locative or a class word (在卫星、火箭和地面设备上分别…)
 _TRAILING = re.compile(r"(?:上|中|里|方面|领域|环节)+$")
-# a preposition before the first item (成都在卫星、…; 对中心城区、…): not part of it
+# a preposition before the first item (某市在卫星、…; 对中心城区、…): not part of it
 _LEADING = re.compile(r"^[在对给把从向于为]")
 MIN_ITEM_CHARS = 2
 MAX_ITEM_CHARS = 10
@@ -37,7 +37,7 @@ def coordinated_items(question: str, written: Callable[[str], bool]) -> tuple[st
 
     The clause before 各/分别 is split at 、 and its last part once more at 以及/和/及/与; the last item ends
     before 的 and a trailing locative (上/中/里/方面/领域/环节); the first item, which the clause runs into
-    ("成都制造业规划给中心城区"), is the longest ending of at most ``MAX_ITEM_CHARS`` characters that is
+    ("某市制造业规划给中心城区"), is the longest ending of at most ``MAX_ITEM_CHARS`` characters that is
     ``written``, without a leading preposition (在/对/给/把/从/向/于/为). Items that are the places or documents of a
     comparison are the retriever's scopes instead (the step does not run for a compared plan)."""
     text = normalize(question).lower()

@@ -41,6 +41,10 @@ _META_FIELDS = {
     "effective": re.compile(rf"{_WHEN}[、，,]?[^，。？?]{{0,10}}?(?:施行|生效|实行)|(?:施行|生效|实行)(?:日期|时间)"
                             rf"|(?:施行|生效|实行)[的后]?(?:是|在|于)?{_WHEN}"),
     "doc_number": re.compile(r"文号|发文字号|字号|发文编号"),
+    # how often a regulation was amended (its 题注: 修订, 修正), not when
+    "revisions": re.compile(r"(?:改|修改|修订|修正)(?:过|了)*(?:几|多少)次|(?:几|多少)次(?:修改|修订|修正)"
+                            r"|历次(?:修改|修订|修正)|(?:修改|修订|修正)(?:历史|记录|情况|过程)"
+                            r"|(?:改|修改|修订|修正)过(?:没有|没|吗)|有没有(?:改|修改|修订|修正)过|是否(?:修改|修订|修正)过"),
     "period": re.compile(r"规划期|实施期|有效期|执行期|期限|起止|时间跨度|哪几年|几几年|覆盖(?:哪些|几)年"
                          r"|(?:管|执行|实施|适用|有效|用|覆盖|规划|展望|管用)到(?:哪|几|什么时候|啥时候)|管(?:几|多少)年|管多久"
                          r"|(?:远景)?展望(?:到|至)?(?:哪|几)|远景(?:目标)?(?:年|到哪)|(?:是|属于)哪(?:个|一个)?(?:时期|阶段|五年)的"),
@@ -84,7 +88,7 @@ FILLER = frozenset("""
 标注 标明 说 说明 提到 显示 份 那份 这份 一份 两份 三份 四份 五份 几份 这几份 那几份 这两份 那两份 哪份 哪一份 哪个 哪些
 那个 这个 那些 这些 里面 里 其中 当中 之中 中 之间 两个 三个 几个 省里 市里 省级 市级 全省 全市
 省 市 我省 我市 本省 本市 规划 方案 意见 文件 政策 通知 办法 实施方案 实施意见 发展规划 那个方案 剩 剩下 还剩 结束 截至 截止
-条例 规定 版本 那版 这版 新版 旧版 一版 那一版 修订 修正 修改 改过 改动 几次 一次 第一次 第二次 第三次 后来 之前 以前
+条例 规定 版本 那版 这版 新版 旧版 一版 那一版 修订 修正 修改 改过 改动 几次 一次 第一次 第二次 第三次 后来 之前 以前 前后
 施行 生效 执行 通过 批准 公布 人大 常委会 人大常委会 现行 日期 开始 是从
 到期 过期 有效 期内 期限 范围 以内 之内 期间 时候 什么 多少 这样 那样 一共 总共 分别 各自 各 都 也 又 再 起 开始 算起 从
 """.split())
@@ -128,10 +132,11 @@ def content_words(question: str) -> list[str]:
 def asked_metadata(question: str) -> list[str]:
     """Which document-metadata fields the question asks for (keys of ``_META_FIELDS``, plus "newest" /
     "oldest" for which document is the newest / the oldest); [] for none. "成府发〔2024〕2号是哪天、由谁
-    印发的？" → ["issuer", "date"]."""
+    印发的？" → ["issuer", "date"]; "改过几次？最近一次是什么时候？" → ["date", "revisions"] (the latest amendment,
+    not the newest document)."""
     fields = [name for name, rx in _META_FIELDS.items() if rx.search(question)]
     newest = _NEWEST.search(question)
-    if newest:
+    if newest and "revisions" not in fields:  # 改过几次？最近一次是什么时候: the latest amendment, not document
         fields.append("oldest" if re.search(r"早", newest.group()) else "newest")
     return fields
 
