@@ -76,6 +76,8 @@ STOPWORDS = frozenset(
     "个 家 项 吗 呢 吧 啊 哪 哪些 什么 多少 几 几个 怎么 怎样 如何 是否 有没有 请问 请 我们 我 你 "
     "公司 企业 一家 一个 这个 那个 能 能否 可以 可 会 要 想 需要 应该 哪个 哪一 关于 文件 政策 "
     "方面 问题 情况 相关 有关 提出 规定 明确 主要 到 年 月 日 给 让 还 又 吗 ? ？ "
+    # 提 alone is the question's verb of mention (怎么提的, 分别提了什么), as 提出/提到/提及 are
+    "提 "
     # colloquial question words: they carry no content to find in a policy text
     "省里 市里 这块 那块 哪块 沾边 各自 分别 类似 对应 属于 提到 提及 说到 讲到 现在 目前 时候 哪一年 哪年 "
     "哪几种 哪几 哪三 哪两 用来 说明 做到 怎么 怎么样 什么样 侧重 侧重点 不同 区别 差别 有何 为何 如何 "

@@ -109,9 +109,15 @@ def _fingerprint(settings: Settings) -> dict:
     """What the chunks and vectors depend on besides the files; a change re-indexes everything."""
     from rag.index.embeddings import embedder_spec
 
+    import hashlib
+
+    from rag.text import STOPWORDS
+
     userdict = userdict_path(settings)
     return {"format": INDEX_FORMAT, "chunk_tokens": settings.chunk_tokens, "embeddings": settings.embeddings,
             "userdict": file_sha256(userdict)[:16] if userdict else None,
+            # the words BM25 and LSA leave out: a change re-tokenises every chunk
+            "stopwords": hashlib.sha256(" ".join(sorted(STOPWORDS)).encode("utf-8")).hexdigest()[:16],
             "embedding_model": embedder_spec(settings.embeddings).label(settings)}
 
 
