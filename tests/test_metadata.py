@@ -302,3 +302,15 @@ def test_the_card_states_the_history_and_a_revision_question_is_answered_from_it
     assert "此后未经修订、修正" in _doc_sentence(never, ["revisions"], [], dt.date(2026, 1, 1))[0]
     unknown = DocumentMeta("d", "reg.md", "reg.md", "某方案")
     assert _doc_sentence(unknown, ["revisions"], [], dt.date(2026, 1, 1)) == ("《某方案》文件未注明修订、修正情况。", False)
+
+
+def test_an_administrative_regulations_history_starts_at_its_promulgation():
+    text = """某某屠宰管理条例
+1997年12月19日 中华人民共和国国务院令第238号公布
+2008年5月25日 中华人民共和国国务院令第525号第一次修订
+2011年1月8日 《国务院关于废止和修改部分行政法规的决定》第二次修订）
+第一条 为了加强屠宰管理，制定本条例。
+"""
+    m = extract_metadata(text, "reg.md")
+    assert m.history == (("公布", "1997-12-19"), ("修订", "2008-05-25"), ("修订", "2011-01-08"))
+    assert DocumentMeta("d", "f", "f", "t", history=m.history).revisions == m.history[1:]

@@ -211,19 +211,24 @@ def _events(norm: str, verbatim: str) -> list[DatedEvent]:
 def version_history(events: list[DatedEvent]) -> list[DatedEvent]:
     """The versions a regulation's header states, oldest first: its adoption events (通过, 修订, 修正, 批准 of
     ``events``) with each approval folded into what it approves — a province's 批准 of a city's regulation is the
-    same version as the city's 通过 before it, and a city's 通过 followed by the province's "批准的《…关于修改…的
-    决定》修正" is one amendment (kept as the approval, ``amends`` 修正). An event repeated on two lines counts once."""
+    same version as the city's 通过 or 修订 before it, and a city's 通过 followed by the province's "批准的《…关于修改…的
+    决定》修正" is one amendment (kept as the approval, ``amends`` 修正). An event repeated on two lines counts once.
+    When the first of them amends the text, an earlier 公布/发布 is its origin (an administrative regulation:
+    "1997年12月19日 中华人民共和国国务院令第238号公布" before "2008年5月25日 …第一次修订"). [] when there is none."""
     out: list[DatedEvent] = []
-    for e in sorted(dict.fromkeys(e for e in events if e.kind in {"通过", "修订", "修正", "批准"}),
-                    key=lambda e: e.date):
+    adopted = sorted(dict.fromkeys(e for e in events if e.kind in {"通过", "修订", "修正", "批准"}), key=lambda e: e.date)
+    if adopted and adopted[0].amends:
+        origin = min((e for e in events if e.kind in {"公布", "发布"} and e.date < adopted[0].date),
+                     key=lambda e: e.date, default=None)
+        adopted = ([origin] if origin else []) + adopted
+    for e in adopted:
         if out and out[-1].date == e.date and (out[-1].amends or out[-1].kind) == (e.amends or e.kind):
             continue  # the same event stated twice
-        if e.kind == "批准" and out and out[-1].kind == "通过" and not out[-1].amends:
-            if not e.amends:
-                continue  # the approval of the adoption before it
-            if len(out) > 1:
-                out[-1] = e  # the city's adoption of an amending decision, approved: one amendment
-                continue
+        if e.kind == "批准" and out and not e.amends:
+            continue  # the approval of the version adopted before it
+        if e.kind == "批准" and len(out) > 1 and out[-1].kind == "通过" and not out[-1].amends:
+            out[-1] = e  # the city's adoption of an amending decision, approved: one amendment
+            continue
         out.append(e)
     return out
 
@@ -390,7 +395,7 @@ def extract_metadata(text: str, file_name: str = "") -> ExtractedMetadata:
         if m and _is_org(m.group(1)):
             put("issuer", m.group(1), title_src)
     versions = [e for e in events if e.kind in {"通过", "修订", "修正", "批准"}]
-    history = version_history(versions)
+    history = version_history(events)
     if history:  # the regulation's history (题注), oldest first, with the lines stating it
         put("history", tuple((e.amends or e.kind, e.date) for e in history),
             " / ".join(dict.fromkeys(e.line for e in history)))
