@@ -75,7 +75,14 @@ def test_each_item_gets_its_own_passage_in_the_top_five(tmp_path, monkeypatch):
         top = [h.chunk.text for h in qa.retrieve(question, 10)[:5]]
         return [any(a in t for t in top) for a in answers]
 
-    assert found(PolicyQA(settings, auto_ingest=False)) == [True, True, True]
+    qa = PolicyQA(settings, auto_ingest=False)
+    assert found(qa) == [True, True, True]
+    # the answer quotes each item's own sentence, in the question's order, not the one listing all three
+    answer = qa.ask(question)
+    assert not answer.refused
+    at = [answer.text.find(a) for a in answers]
+    assert all(i >= 0 for i in at) and at == sorted(at), answer.text
+    assert "围绕做优做强" not in answer.text.split("\n")[0]
     monkeypatch.setattr(list_value_steps, "coordinated_items", lambda question, written: ())
     assert not all(found(PolicyQA(settings, auto_ingest=False)))  # the filler outranks some item without the step
 
@@ -91,3 +98,23 @@ def test_a_passage_listing_the_items_together_names_none_of_them():
     hydrogen = ("制氢", "储运")
     text = "开展固态、深冷高压等储运装备研制。开展电解水制氢、工业副产氢等成套设备研制。"
     assert names_item(text, "制氢", hydrogen) and names_item(text, "储运", hydrogen)
+
+
+def test_the_answer_quotes_a_sentence_opening_with_each_item_and_drops_the_listing_one():
+    from rag.answer.scoring import ScoredSentence
+    from rag.answer.selection import aspect_sentences
+    from rag.types import Chunk, Hit
+
+    texts = ["围绕做优做强中心城区、城市新区、郊区新城的城市核心功能，优化功能布局。",
+             "其他七个中心城区，加快优势领域集群发展。",
+             "郊区新城，聚焦生态价值转化功能。",
+             "中心城区，聚焦高端产业引领功能。",
+             "城市新区，聚焦创新策源转化功能。"]
+    sentences = []
+    for i, t in enumerate(texts):
+        hit = Hit(i + 1, 1.0 / (i + 1), Chunk(f"c{i}", "d", "一、布局", t, 0, len(t), len(t)), "某市规划")
+        sentences.append(ScoredSentence(hit, 0, len(t), 1.0, 1.0 - i / 10))
+    items = ("中心城区", "城市新区", "郊区新城")
+    chosen = aspect_sentences(sentences, items, [sentences[0], sentences[1]])
+    assert [s.text for s in chosen] == [texts[3], texts[4], texts[2], texts[1]]
+    assert aspect_sentences(sentences, ("海港新区", "空港新区"), sentences[:1]) == sentences[:1]  # none named

@@ -46,7 +46,7 @@ from rag.answer.scoring import (ASKS_DATE, ASKS_HEADING, ASKS_LIST, ASKS_NUMBER,
 from rag.answer.selection import (COMPLEMENT_SCORE, COMPLEMENT_TERMS, COUNTERPART_SIM,  # noqa: F401  (re-exported)
                                   PART_COVERAGE, PART_SCORE, VALUE_NEIGHBOUR, _ARTICLE_NUMBER, _PART_HEADING,
                                   _answer_parts, _complement, _counterpart, _is_title, _pick, _region_names,
-                                  _same_line, is_heading, scope_regions, scoped_order)
+                                  _same_line, aspect_sentences, is_heading, scope_regions, scoped_order)
 from rag.answer.enumerations import (ITEM_CONTENT, ITEM_SUPPLEMENT, LIST_HEAD_ITEM_BONUS,  # noqa: F401  (re-exported)
                                      LIST_SECTION_MATCH, _asks_more, _continuation, _head_items, _item_content,
                                      _list_head, _numbered_run, _starts_line, asks_section_items, outline_items)
@@ -94,7 +94,7 @@ def _repeats(s: ScoredSentence, quoted: list[ScoredSentence]) -> bool:
 def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dict[str, set[str]] | None = None,
             docs: dict | None = None, label_sections: bool = False,
             wants_list: bool = False, items: list[ScoredSentence] | None = None,
-            terms: dict[str, float] | None = None) -> tuple[str, list[Citation]]:
+            terms: dict[str, float] | None = None, aspects: tuple[str, ...] = ()) -> tuple[str, list[Citation]]:
     """Answer text of verbatim sentences with ``[n]`` markers, and the numbered citations.
 
     Picks the best sentence and up to ``max_sentences - 1`` more scoring ≥ 85 % of it, skipping
@@ -125,7 +125,10 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
     question ``terms`` (term → idf weight) that neither the items nor the section heading hold — it
     asks for more than the items' names; then each item also shows the sentence of its own passage
     that holds what is asked (``_item_content``: "- （二）先进能源：深入贯彻国家能源安全战略…[2]"), and
-    the best sentences follow as for any list question. A one-sentence line that is a table row is shown as
+    the best sentences follow as for any list question. ``aspects`` (the coordinated items a question asks about
+    one by one, ``rag.understand.aspects.coordinated_items``; not with ``groups``): the best sentence naming each
+    item on its own comes first, in the items' order, and a sentence only listing the items together is
+    dropped (``aspect_sentences``). A one-sentence line that is a table row is shown as
     header/cell pairs (``table_cells``).
     Text already quoted is not repeated (overlapping chunks), citations whose quotes contain one another
     are merged (``merge_citations``). Labels are ours; the sentences and quotes are verbatim.
@@ -143,11 +146,13 @@ def compose(sentences: list[ScoredSentence], max_sentences: int = 3, groups: dic
         return _render(rows, None, docs, False)
     if not sentences:
         return "", []
-    return _render(_sentence_rows(sentences, max_sentences, groups, wants_list, terms), groups, docs, label_sections)
+    return _render(_sentence_rows(sentences, max_sentences, groups, wants_list, terms, aspects), groups, docs,
+                   label_sections)
 
 
 def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: dict[str, set[str]] | None,
-                   wants_list: bool, terms: dict[str, float] | None = None) -> list[tuple[str, list[ScoredSentence]]]:
+                   wants_list: bool, terms: dict[str, float] | None = None,
+                   aspects: tuple[str, ...] = ()) -> list[tuple[str, list[ScoredSentence]]]:
     """The chosen sentences of ``compose`` as (prefix, sentences) answer lines."""
     if not sentences:
         return []
@@ -185,6 +190,8 @@ def _sentence_rows(sentences: list[ScoredSentence], max_sentences: int, groups: 
         chosen = _pick(sentences, max_sentences, [])
         chosen += _complement(sentences, chosen, chosen, terms or {}, max_sentences - len(chosen))
         chosen += _answer_parts(sentences, chosen)
+        if aspects:
+            chosen = aspect_sentences(sentences, aspects, chosen)
     hits = list({s.hit.chunk.chunk_id: s.hit for s in sentences}.values())
     if wants_list and not groups:  # an item of a numbered list answers with the whole list, from its head
         heads: list[ScoredSentence] = []

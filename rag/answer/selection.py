@@ -2,7 +2,8 @@
 ``_sentence_rows`` call these on ``rag.answer.scoring.ScoredSentence`` lists, best first): the sentences
 scoring within 85 % of the best (``_pick``), sentences holding question terms the chosen ones lack
 (``_complement``), a sentence for each part of the question no chosen one answers (``_answer_parts``), a
-compared provision's counterpart in another document (``_counterpart``); the sentences that answer nothing
+compared provision's counterpart in another document (``_counterpart``), a sentence for each coordinated item
+the question asks about (``aspect_sentences``); the sentences that answer nothing
 asked (heading lines, ``is_heading``; title lines, ``_is_title``) and, for a question scoped to a place,
 the sentences of the documents applying there (``scope_regions``, ``scoped_order``).
 
@@ -206,3 +207,40 @@ def _is_title(s: ScoredSentence) -> bool:
     """``s`` is its document's title line (normalised, whitespace ignored): it names the document the
     question already names and says nothing it asks."""
     return bool(s.hit.title) and normalize(s.text).lower().strip("。.") == normalize(s.hit.title).lower().strip("。.")
+
+
+ASPECT_OPENING_SCORE = 0.5  # a sentence opening with the item is preferred when it scores this share of the best naming it
+_LEAD = re.compile(r"^[\s\-—·•]*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+[、.．])?\s*")
+
+
+def aspect_sentences(sentences: list[ScoredSentence], aspects: tuple[str, ...],
+                     chosen: list[ScoredSentence]) -> list[ScoredSentence]:
+    """For a question asking the same thing of coordinated items (``aspects``,
+    ``rag.understand.aspects.coordinated_items``: 中心城区、城市新区、郊区新城各定了什么功能): for each item, in the
+    items' order, the best sentence of ``sentences`` (best first) that names it on its own (``names_item``) —
+    one opening with it (after a list number or dash: "中心城区，聚焦…") and scoring ≥ ``ASPECT_OPENING_SCORE`` of
+    the best before one mentioning it later —, then the
+    ``chosen`` sentences not among them — without a chosen sentence that only lists the items together
+    ("围绕做优做强中心城区、城市新区、郊区新城的城市核心功能…", which answers none of them). ``chosen`` unchanged when
+    no sentence names an item on its own."""
+    from rag.understand.aspects import names_item
+
+    def text(s: ScoredSentence) -> str:
+        return normalize(s.text).lower()
+
+    own: list[ScoredSentence] = []
+    for item in aspects:
+        naming = [s for s in sentences if names_item(text(s), item, aspects)]
+        # a sentence about the item opens with it (中心城区，聚焦…), one that mentions it on the way does not
+        s = next((s for s in naming if _LEAD.sub("", text(s)).startswith(item)
+                  and s.score >= ASPECT_OPENING_SCORE * naming[0].score), naming[0] if naming else None)
+        if s is not None and s not in own:
+            own.append(s)
+    if not own:
+        return chosen
+
+    def lists_only(s: ScoredSentence) -> bool:
+        t = text(s)
+        return sum(item in t for item in aspects) >= 2 and not any(names_item(t, item, aspects) for item in aspects)
+
+    return own + [s for s in chosen if s not in own and not lists_only(s)]
