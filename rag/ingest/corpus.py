@@ -180,12 +180,14 @@ def resolve_metadata(source: Source, raw_text: str) -> DocumentMeta:
 
 def card_statements(source: Source, meta: DocumentMeta) -> tuple[str, ...]:
     """Verbatim lines for the document card: the manifest's ``statements``, or else the lines the
-    metadata was read from."""
+    metadata was read from (not those of the revision history: the card states it on a line of its own, and
+    its latest event is the issued date's line)."""
     if source.statements:
         return source.statements
     out: list[str] = []
-    for _field, origin in meta.sources:
-        if origin not in {"manifest", "user", "file name", ""}:
+    for field_name, origin in meta.sources:
+        # the history's lines: the card states it on its own line (修改情况), its latest line is the issued date's
+        if field_name != "history" and origin not in {"manifest", "user", "file name", ""}:
             out.extend(p for p in origin.split(" / ") if p not in out)
     return tuple(out)
 
