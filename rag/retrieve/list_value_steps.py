@@ -228,8 +228,14 @@ class ListValueSteps:
         if not (s.routing and not s.multi and not plan.about_document and EACH.search(plan.question)):
             return
         pool = [row for row in s.order[:s.n] if row != _OUTLINE]
-        texts = [normalize(self.index.chunks[row].text).lower() for row in pool]
-        items = coordinated_items(plan.question, lambda w: any(w in t for t in texts))
+        texts: list[str] = []
+
+        def written(word: str) -> bool:  # the pool's texts, normalised once a clause lists items
+            if not texts:
+                texts.extend(normalize(self.index.chunks[row].text).lower() for row in pool)
+            return any(word in t for t in texts)
+
+        items = coordinated_items(plan.question, written)
         if not items:
             return
         # each item's best-ranked passage naming it on its own (one already in the window stays there)
