@@ -44,9 +44,8 @@ from rag.answer.extractive import (ASKS_LIST,
                             scoped_order,
                             term_subwords)
 from rag.answer.focus import concept_alternatives, question_terms
-from rag.understand.aspects import coordinated_items
+from rag.understand.aspects import PassageTexts, coordinated_items
 from rag.understand.query import comparison_groups
-from rag.text import normalize
 from rag.answer.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index.store import LoadedIndex, current_path, load_index
 from rag.retrieve.hybrid import NO_FILTERS, Filters, HybridRetriever
@@ -605,8 +604,7 @@ class PolicyQA:
         answering = answer_order(question, scored, terms, alternatives,
                                  term_subwords(question, terms, index.tokenizer, index.idf, plan), plan)
         # a question asking the same thing of coordinated items (A、B、C各…): a sentence naming each of them
-        passages = [normalize(h.chunk.text).lower() for h in hits]
-        aspects = () if groups or items else coordinated_items(question, lambda w: any(w in t for t in passages))
+        aspects = () if groups or items else coordinated_items(question, PassageTexts(h.chunk.text for h in hits))
         text, citations = compose(answering, groups=groups, docs=index.docs, label_sections=asks_field(question, plan),
                                   wants_list=wants_list, items=items, terms=terms, aspects=aspects)
         # a list item cites its sub-section's own passage, which retrieval may not have returned

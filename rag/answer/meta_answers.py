@@ -55,10 +55,8 @@ def _revision_clause(meta, statements: list[str]) -> str:
     "2004年8月19日通过，此后修订1次、修正2次（共3次），最近一次为2020年12月30日修正（原文：“…”）"; "…通过，未经修订、
     修正" when it states none. The quoted line is the verbatim header line of the latest amendment."""
     first_kind, first_date = meta.history[0]
-    revised = meta.revisions
+    revised = tuple(e for e in meta.revisions if e != meta.history[0])  # a first 修订 opens the history
     opening = f"{_cn_date(first_date)}{first_kind}"
-    if not revised or revised[0] == meta.history[0]:
-        revised = tuple(e for e in revised if e != meta.history[0])
     if not revised:
         return opening + "，此后未经修订、修正"
     counts = "、".join(f"{kind}{sum(k == kind for k, _ in revised)}次" for kind in ("修订", "修正")

@@ -225,8 +225,10 @@ def aspect_sentences(sentences: list[ScoredSentence], aspects: tuple[str, ...],
     no sentence names an item on its own."""
     from rag.understand.aspects import names_item
 
+    normalised = {id(s): normalize(s.text).lower() for s in [*sentences, *chosen]}
+
     def text(s: ScoredSentence) -> str:
-        return normalize(s.text).lower()
+        return normalised[id(s)]
 
     own: list[ScoredSentence] = []
     for item in aspects:

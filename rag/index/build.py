@@ -107,10 +107,9 @@ def default_exclude(settings: Settings) -> list[str]:
 
 def _fingerprint(settings: Settings) -> dict:
     """What the chunks and vectors depend on besides the files; a change re-indexes everything."""
-    from rag.index.embeddings import embedder_spec
-
     import hashlib
 
+    from rag.index.embeddings import embedder_spec
     from rag.text import STOPWORDS
 
     userdict = userdict_path(settings)

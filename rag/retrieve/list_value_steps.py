@@ -24,8 +24,7 @@ from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations, 
                                 outline_chunks)
 from rag.retrieve.state import _OUTLINE, _fuse_again, _Retrieval
 from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows
-from rag.text import normalize
-from rag.understand.aspects import EACH, coordinated_items, names_item
+from rag.understand.aspects import EACH, PassageTexts, coordinated_items, names_item
 
 # a passage opening an enumeration: a colon, then its first item — （一）, 一、, 1. or ① — right after or on the next line
 ENUMERATION_HEAD = re.compile(r"[：:]\s*(?:[（(]一[）)]|一、|1[.、．]|①)")
@@ -228,18 +227,13 @@ class ListValueSteps:
         if not (s.routing and not s.multi and not plan.about_document and EACH.search(plan.question)):
             return
         pool = [row for row in s.order[:s.n] if row != _OUTLINE]
-        texts: list[str] = []
-
-        def written(word: str) -> bool:  # the pool's texts, normalised once a clause lists items
-            if not texts:
-                texts.extend(normalize(self.index.chunks[row].text).lower() for row in pool)
-            return any(word in t for t in texts)
-
+        written = PassageTexts(self.index.chunks[row].text for row in pool)
         items = coordinated_items(plan.question, written)
         if not items:
             return
         # each item's best-ranked passage naming it on its own (one already in the window stays there)
-        chosen = [next((row for row, t in zip(pool, texts) if names_item(t, item, items)), None) for item in items]
+        chosen = [next((row for row, t in zip(pool, written.texts) if names_item(t, item, items)), None)
+                  for item in items]
         protected = list(dict.fromkeys(s.plain[:PROTECTED_ROWS] + [row for row in chosen if row is not None]))
         order = protect_rows(s.order, protected, min(s.k, self.settings.top_k))
         s.reordered = s.reordered or order != s.order

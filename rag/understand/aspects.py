@@ -13,7 +13,7 @@ query. ``coordinated_items`` finds the aspects a question states itself — item
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from rag.text import normalize
 
@@ -62,6 +62,24 @@ def coordinated_items(question: str, written: Callable[[str], bool]) -> tuple[st
         if all(MIN_ITEM_CHARS <= len(p) <= MAX_ITEM_CHARS and written(p) for p in items):
             return tuple(dict.fromkeys(items)) if len(set(items)) >= 2 else ()
     return ()
+
+
+class PassageTexts:
+    """The ``written`` test of ``coordinated_items`` over some passages: their texts normalised and lower-cased
+    (``texts``) on first use only — most questions with 各 list no items, and then no passage is read."""
+
+    def __init__(self, raw: Iterable[str]):
+        self._raw = raw
+        self._texts: list[str] | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        if self._texts is None:
+            self._texts = [normalize(t).lower() for t in self._raw]
+        return self._texts
+
+    def __call__(self, word: str) -> bool:
+        return any(word in t for t in self.texts)
 
 
 LISTED_GAP = 2  # characters between two items' mentions for them to stand together in one list (A、B和C)

@@ -132,7 +132,7 @@ def content_words(question: str) -> list[str]:
 def asked_metadata(question: str) -> list[str]:
     """Which document-metadata fields the question asks for (keys of ``_META_FIELDS``, plus "newest" /
     "oldest" for which document is the newest / the oldest); [] for none. "成府发〔2024〕2号是哪天、由谁
-    印发的？" → ["issuer", "date"]; "改过几次？最近一次是什么时候？" → ["date", "revisions"] (the latest amendment,
+    印发的？" → ["issuer", "date"]; "改过几次？最近一次是什么时候？" → ["revisions"] (最近一次 is the latest amendment,
     not the newest document)."""
     fields = [name for name, rx in _META_FIELDS.items() if rx.search(question)]
     newest = _NEWEST.search(question)
