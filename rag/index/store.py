@@ -46,7 +46,7 @@ from rag.settings import Settings
 from rag.text import Tokenizer
 from rag.types import Chunk, DerivedData, DocumentMeta, locked_cached_property
 
-INDEX_FORMAT = 14 # bump when cleaning/chunking changes so that ingest re-chunks unchanged files
+INDEX_FORMAT = 15  # bump when cleaning, chunking or the document card changes: ingest re-chunks unchanged files
 
 
 def index_dir(settings: Settings) -> Path:
