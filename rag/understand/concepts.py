@@ -1,8 +1,11 @@
-"""Policy concepts: the curated concept list (``corpus/concepts.json``) and the concepts a text triggers.
+"""Policy concepts: the curated concept list (``corpus/concepts.json``), the built-in everyday-word list
+(``rag/data/lay_terms.json``) and the concepts a text triggers.
 
 A concept (``Concept``) maps the words a company uses (钠离子电池, 火锅底料, 减速器) to the documents'
 vocabulary (新型储能, 绿色食品, 机器人); its ``variants`` are wordings the documents themselves use for one
-thing (研发投入 / 研发经费 / R&D经费). ``match_concepts`` gives the concepts a text triggers
+thing (研发投入 / 研发经费 / R&D经费). The everyday-word list ``LAY_TERMS_PATH`` holds, in the same format and
+for any corpus, the words people use for what laws and regulations name otherwise (驾照 → 驾驶证, 饭馆 → 餐饮服务,
+房东 → 出租人); ``question_concepts`` gives both lists as one. ``match_concepts`` gives the concepts a text triggers
 (``ConceptMatch``); ``rag.understand.query.plan_query`` adds their terms to the lexical and dense queries,
 and policy matching (``rag.matching``) reads the same records. ``load_concepts`` keeps the last few files
 read; the Aho–Corasick automaton over a concept list's words is built once per list (``_CONCEPT_AUTOMATA``,
@@ -18,7 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.settings import DATA_DIR
 from rag.text import normalize
+
+LAY_TERMS_PATH = DATA_DIR / "lay_terms.json"  # everyday word → the documents' term, for any corpus
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,18 @@ def load_concepts(path: str) -> tuple[Concept, ...]:
                 tuple(c.get("company_words") or ()), tuple(c.get("broader") or ()), tuple(c.get("variants") or ()))
         for c in data.get("concepts", [])
     )
+
+
+@lru_cache(maxsize=8)
+def _question_concepts(corpus_concepts: str, lay_terms: str) -> tuple[Concept, ...]:
+    return load_concepts(corpus_concepts) + load_concepts(lay_terms)
+
+
+def question_concepts(corpus_dir) -> tuple[Concept, ...]:
+    """The concepts a question is matched against: the corpus's curated list (``corpus_dir/concepts.json``,
+    none when absent) followed by the built-in everyday-word list (``LAY_TERMS_PATH``). One tuple per
+    ``corpus_dir`` (kept, so that its Aho–Corasick automaton is built once)."""
+    return _question_concepts(str(Path(corpus_dir) / "concepts.json"), str(LAY_TERMS_PATH))
 
 
 def _contains_word(text: str, word: str) -> bool:

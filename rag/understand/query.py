@@ -15,8 +15,10 @@
   (``rag.understand.sections``);
 * **concept expansion** — the curated policy-concept list ``corpus/concepts.json``
   (``rag.understand.concepts``) maps the words a company uses (钠离子电池, 火锅底料, 减速器) to the
-  documents' vocabulary (新型储能, 绿色食品, 机器人); matched concept terms are added to the lexical query
-  and the dense query text; a concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents
+  documents' vocabulary (新型储能, 绿色食品, 机器人), and the built-in everyday-word list
+  ``rag/data/lay_terms.json`` maps, for any corpus, the words people use to the words regulations use
+  (驾照 → 驾驶证, 饭馆 → 餐饮服务); matched concept terms are added to the lexical query and the dense query
+  text when the documents never write the question's word themselves; a concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents
   themselves use for one thing) expand each other even though the documents use the question's word;
 * **unseen corpora** — a question naming places but no document ranks within the documents of their
   jurisdiction (the place, its province, a province's cities: ``jurisdiction_covers``,
@@ -43,7 +45,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.understand.references import (DocumentCues,  # noqa: F401  (re-exported)
                                        MAX_REFERENCE_CHARS,
@@ -71,7 +72,7 @@ from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-expor
 from rag.types import DerivedData, locked_cached_property  # noqa: F401  (re-exported)
 from rag.understand.concepts import (_CONCEPT_AUTOMATA, _CONCEPT_LOCK,  # noqa: F401  (re-exported)
                                      Concept, ConceptMatch, _concept_candidates, _contains_word,
-                                     load_concepts, match_concepts)
+                                     load_concepts, match_concepts, question_concepts)
 from rag.understand.scopes import (MAX_IMPLICIT_DOCS, MIN_IMPLICIT_WORDS,  # noqa: F401  (re-exported)
                                    _PLURAL, Scope, _province_of, _scopes, _sub_query, implicit_scope,
                                    jurisdiction_covers)
@@ -211,8 +212,7 @@ def prepare_index(index, settings=None) -> None:
         _place_index()  # the gazetteer's place-name patterns (referenced_regions)
         prepare_abbreviations(index)  # the cache of the question words looked up in the corpus
         if settings is not None and settings.use_concepts:
-            concepts = load_concepts(str(Path(settings.corpus_dir) / "concepts.json"))
-            _concept_candidates("", concepts)
+            _concept_candidates("", question_concepts(settings.corpus_dir))
         data.prepared = True
 
 
@@ -244,7 +244,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     matches: list[ConceptMatch] = []
     extra: list[str] = []
     if settings.use_concepts:
-        matches = match_concepts(content, load_concepts(str(Path(settings.corpus_dir) / "concepts.json")))
+        matches = match_concepts(content, question_concepts(settings.corpus_dir))
         corpus = corpus_text(index)
         for m in matches:
             # expand only the company's words that the documents do not use themselves
