@@ -45,6 +45,7 @@ from rag.answer.extractive import (ASKS_LIST,
                             term_subwords)
 from rag.answer.focus import concept_alternatives, question_terms
 from rag.understand.aspects import PassageTexts, coordinated_items
+from rag.understand.concepts import expansion_notice
 from rag.understand.query import comparison_groups
 from rag.answer.refusal import NO_CONTENT_TEXT, asks_field, check_refusal
 from rag.index.store import LoadedIndex, current_path, load_index
@@ -544,7 +545,8 @@ class PolicyQA:
         else:
             answer = extractive
             yield Delta(answer.text)
-        answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices, *expand_notices])
+        searched_as = [n for n in (expansion_notice(plan.expanded),) if n and n not in answer.notices]
+        answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices, *searched_as, *expand_notices])
         t2 = time.perf_counter()
         answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
         yield Final(answer)

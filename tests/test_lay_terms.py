@@ -76,3 +76,15 @@ def test_without_the_list_the_everyday_question_misses_the_article(tmp_path, mon
     qa = _index(tmp_path, "plain", ARTICLES)
     top = qa.retrieve("我们物流公司新招了一个司机，他的驾照是在外省考的，公司要办什么手续？", 3)
     assert "驾驶证" not in top[0].chunk.text
+
+
+def test_the_answer_says_which_words_were_searched_as_the_documents_terms(tmp_path):
+    from rag.understand.concepts import expansion_notice
+
+    assert expansion_notice(()) is None
+    assert expansion_notice([("驾照", "驾驶证"), ("司机", "驾驶人"), ("驾照", "驾驶证")]) == "已按文件用语检索：驾照→驾驶证、司机→驾驶人。"
+    qa = _index(tmp_path, "plain", ARTICLES)
+    answer = qa.ask("我们物流公司新招了一个司机，他的驾照是在外省考的，公司要办什么手续？")
+    assert "已按文件用语检索：司机→驾驶人、驾照→驾驶证。" in answer.notices
+    assert "驾驶证" in answer.text
+    assert not any(n.startswith("已按文件用语") for n in qa.ask("驾驶证外省核发的驾驶人要备案吗？").notices)

@@ -86,6 +86,14 @@ def question_concepts(corpus_dir) -> tuple[Concept, ...]:
     return _question_concepts(str(Path(corpus_dir) / "concepts.json"), str(LAY_TERMS_PATH))
 
 
+def expansion_notice(expanded) -> str | None:
+    """The one-line notice telling the user which of their words were searched as the documents' terms
+    (``QueryPlan.expanded``: (question word, term) pairs) — "已按文件用语检索：驾照→驾驶证、司机→驾驶人。" —
+    or None when none was."""
+    pairs = [f"{word}→{term}" for word, term in dict.fromkeys(expanded)]
+    return f"已按文件用语检索：{'、'.join(pairs)}。" if pairs else None
+
+
 def _contains_word(text: str, word: str) -> bool:
     """``word`` occurs in ``text``; a Latin/digit word must not be part of a longer Latin word
     (so "mr" does not match inside "mrna")."""

@@ -93,7 +93,10 @@ from rag.understand.vocabulary import (COMMON_WORD_FREQ, MAX_VOCABULARY_EXPANSIO
 @dataclass(frozen=True)
 class QueryPlan:
     """``tokens``: lexical query (jieba tokens + expansions); ``dense_text``: text to embed;
-    ``doc_ids``: documents the question names; ``concepts``: expansions that were applied;
+    ``doc_ids``: documents the question names; ``concepts``: the concepts the question triggered
+    (``match_concepts``; their terms also count for the refusal's focus); ``expanded``: the (question word,
+    document term) pairs the lexical and dense queries were expanded with — a concept whose question word
+    no indexed document writes (驾照 → 驾驶证), shown to the user as a notice;
     ``regions``: regions the question names; ``scopes``: the documents/regions a cross-document
     question compares (≥ 2 scopes → one sub-query per scope, each given slots in the top k);
     ``about_document``: the question asks about a document itself (issuer, date, number, period,
@@ -147,6 +150,7 @@ class QueryPlan:
     asked_values: tuple[re.Pattern, ...] = ()
     need: NeedAnalysis | None = None
     repealed: tuple[str, ...] = ()
+    expanded: tuple[tuple[str, str], ...] = ()
 
 
 _DOC_NUMBER = re.compile(r"[〔\[(（]\d{4}[〕\])）]\d+号")  # 成府发〔2024〕2号 names one document
@@ -243,6 +247,7 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     dense_text = content
     matches: list[ConceptMatch] = []
     extra: list[str] = []
+    expanded: list[tuple[str, str]] = []
     if settings.use_concepts:
         matches = match_concepts(content, question_concepts(settings.corpus_dir))
         corpus = corpus_text(index)
@@ -250,9 +255,11 @@ def plan_query(question: str, index, settings) -> QueryPlan:
             # expand only the company's words that the documents do not use themselves
             if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(content):
                 extra.extend(m.expansions[:3])
+                expanded.append((m.matched, m.term))
             # the documents' other wordings of the same thing (研发投入 → 研发经费, R&D经费)
             extra.extend(v for v in m.variants if normalize(v).lower() not in normalize(content).lower()
                          and v not in extra)
+        expanded.sort(key=lambda pair: normalize(content).lower().find(normalize(pair[0]).lower()))  # question order
         for word in extra:
             tokens.extend(index.tokenizer.tokens(word))
         if extra:
@@ -263,7 +270,8 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         extra.extend(words)
         dense_text = dense_text + " " + " ".join(words)
     if not settings.use_doc_routing:
-        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values, need=need)
+        return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values, need=need,
+                         expanded=tuple(expanded))
     regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     unmatched = unmatched_document(question, index)  # a named document no indexed one matches
@@ -304,7 +312,8 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     return QueryPlan(asked, tokens, dense_text, doc_ids, tuple(matches), regions, tuple(scopes), about, cards,
                      tuple(dict.fromkeys(sections)), compare, asks_list(question), region_docs, changed,
                      () if compare or changed else other_versions(question, scopes, index.docs),
-                     PENALTY_QUESTION.search(question) is not None, unmatched, values, need, repealed)
+                     PENALTY_QUESTION.search(question) is not None, unmatched, values, need, repealed,
+                     tuple(expanded))
 
 
 def routing_rankings(plan: QueryPlan, weight: float) -> list[tuple[tuple[str, ...], float]]:
