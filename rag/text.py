@@ -133,10 +133,50 @@ class TextData(DerivedData):
     ``chunks``)."""
 
     @locked_cached_property
+    def _layout(self) -> tuple[str, list[int], list[str]]:
+        """(corpus text, the start offset of each document's text in it followed by the cards' start, the doc
+        ids in that order). Each part is normalised and lower-cased on its own: the same text as the whole
+        joined by line breaks and normalised (``normalize`` removes them; no character composes across one)."""
+        cards = "\n".join(c.text for c in self.index.chunks if c.kind == "card")
+        parts = [normalize(t).lower() for t in self.index.doc_texts.values()]
+        starts, at = [], 0
+        for part in parts:
+            starts.append(at)
+            at += len(part)
+        starts.append(at)
+        return "".join([*parts, normalize(cards).lower()]), starts, list(self.index.doc_texts)
+
+    @locked_cached_property
     def corpus_text(self) -> str:
         """All cleaned document texts and cards, normalised and lower-cased: one string."""
-        cards = "\n".join(c.text for c in self.index.chunks if c.kind == "card")
-        return normalize("\n".join([*self.index.doc_texts.values(), cards])).lower()
+        return self._layout[0]
+
+    @locked_cached_property
+    def doc_starts(self) -> tuple[list[int], list[str]] | None:
+        """(start offset of each document's text in ``corpus_text`` followed by the cards' start, the doc
+        ids in that order); None for a corpus text preset on a stand-in index."""
+        if not hasattr(self.index, "doc_texts"):
+            return None
+        text, starts, ids = self._layout
+        return (starts, ids) if text == self.corpus_text else None
+
+    def written_in(self, word: str, doc_ids) -> bool:
+        """True when the text of one of ``doc_ids`` holds ``word`` (normalised and lower-cased like
+        ``corpus_text``; the cards do not count; without ``doc_starts``, any document). Time ~ the
+        occurrences of ``word`` in the corpus before the first one in ``doc_ids``."""
+        import bisect
+
+        text, layout = self.corpus_text, self.doc_starts
+        if layout is None:
+            return bool(word) and word in text
+        starts, ids = layout
+        wanted = set(doc_ids)
+        at = text.find(word) if word else -1
+        while 0 <= at < starts[-1]:
+            if ids[bisect.bisect_right(starts, at) - 1] in wanted:
+                return True
+            at = text.find(word, at + 1)
+        return False
 
 
 def corpus_text(index) -> str:

@@ -88,3 +88,34 @@ def test_the_answer_says_which_words_were_searched_as_the_documents_terms(tmp_pa
     assert "已按文件用语检索：司机→驾驶人、驾照→驾驶证。" in answer.notices
     assert "驾驶证" in answer.text
     assert not any(n.startswith("已按文件用语") for n in qa.ask("驾驶证外省核发的驾驶人要备案吗？").notices)
+
+
+def test_the_places_the_question_names_decide_whether_their_documents_write_the_word(tmp_path):
+    """The corpus writes 饭馆 (in 青岛's rules) but 德州's documents say 餐饮服务: a 德州 question is expanded."""
+    from core_support import session_settings
+
+    from rag.index.build import ingest
+    from rag.pipeline import PolicyQA
+    from rag.text import TextData
+    from rag.understand.query import plan_query
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "青岛市小饭馆管理办法.md").write_text(
+        "青岛市小饭馆管理办法\n\n第一条 饭馆应当在店堂醒目位置公示营业执照。\n第二条 饭馆不得占道经营。\n", encoding="utf-8")
+    (docs / "德州市餐饮服务消防安全规定.md").write_text(
+        "德州市餐饮服务消防安全规定\n\n第一条 利用住宅从事餐饮服务的，应当符合消防技术标准。\n"
+        "第二条 餐饮服务场所应当配置灭火器材。\n", encoding="utf-8")
+    settings = session_settings(tmp_path / "data")
+    assert not ingest(settings, sorted(docs.iterdir()), exclude=[]).failed
+    qa = PolicyQA(settings, auto_ingest=False)
+    data = TextData.of(qa.index)
+    ids = {meta.region: d for d, meta in qa.index.docs.items()}
+    assert data.written_in("饭馆", [ids["青岛市"]]) and not data.written_in("饭馆", [ids["德州市"]])
+    assert data.written_in("灭火器材", list(ids.values())) and not data.written_in("文件名称", list(ids.values()))  # cards do not count
+    dezhou = plan_query("我在德州用自家住房开个小饭馆，消防上有什么要求？", qa.index, qa.settings)
+    assert ("饭馆", "餐饮服务") in dezhou.expanded
+    qingdao = plan_query("我在青岛开个小饭馆，要公示什么？", qa.index, qa.settings)
+    assert not any(word == "饭馆" for word, _term in qingdao.expanded)
+    top = qa.retrieve("我在德州用自家住房开个小饭馆，消防上有什么要求？", 2)
+    assert "利用住宅从事餐饮服务" in top[0].chunk.text

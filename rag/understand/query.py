@@ -18,7 +18,8 @@
   documents' vocabulary (新型储能, 绿色食品, 机器人), and the built-in everyday-word list
   ``rag/data/lay_terms.json`` maps, for any corpus, the words people use to the words regulations use
   (驾照 → 驾驶证, 饭馆 → 餐饮服务); matched concept terms are added to the lexical query and the dense query
-  text when the documents never write the question's word themselves; a concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents
+  text when the documents never write the question's word themselves (those of the places the question names,
+  when it names some: ``_written_where``); a concept's ``variants`` (研发投入 / 研发经费 / R&D经费: wordings the documents
   themselves use for one thing) expand each other even though the documents use the question's word;
 * **unseen corpora** — a question naming places but no document ranks within the documents of their
   jurisdiction (the place, its province, a province's cities: ``jurisdiction_covers``,
@@ -68,7 +69,7 @@ from rag.understand.references import (DocumentCues,  # noqa: F401  (re-exported
 from rag.ingest.metadata import bare_region  # noqa: F401  (re-exported)
 from rag.understand.meta_questions import asked_metadata, asks_about_document  # noqa: F401  (re-exported)
 from rag.understand.need import _YEAR, NeedAnalysis, asks_list  # noqa: F401  (_YEAR re-exported)
-from rag.text import corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
+from rag.text import TextData, corpus_text, normalize  # noqa: F401  (corpus_text re-exported)
 from rag.types import DerivedData, locked_cached_property  # noqa: F401  (re-exported)
 from rag.understand.concepts import (_CONCEPT_AUTOMATA, _CONCEPT_LOCK,  # noqa: F401  (re-exported)
                                      Concept, ConceptMatch, _concept_candidates, _contains_word,
@@ -208,6 +209,7 @@ def prepare_index(index, settings=None) -> None:
         penalty_sections(index)  # chunk_section_labels
         _heading_automata(index)  # section_headings
         corpus_text(index)
+        TextData.of(index).doc_starts  # where each document's text lies in it (_written_where)
         _docs_lookup(index.docs)
         _cues(index)
         card_rows(index)
@@ -248,12 +250,14 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     matches: list[ConceptMatch] = []
     extra: list[str] = []
     expanded: list[tuple[str, str]] = []
+    regions = referenced_regions(question, index.docs)
     if settings.use_concepts:
         matches = match_concepts(content, question_concepts(settings.corpus_dir))
-        corpus = corpus_text(index)
+        written = _written_where(index, regions)
         for m in matches:
-            # expand only the company's words that the documents do not use themselves
-            if normalize(m.matched).lower() not in corpus and normalize(m.term) not in normalize(content):
+            # expand only the company's words that the documents do not use themselves — those of the
+            # places the question names, when it names some (饭馆 in a 南阳 question: 南阳's documents say 餐饮)
+            if not written(normalize(m.matched).lower()) and normalize(m.term) not in normalize(content):
                 extra.extend(m.expansions[:3])
                 expanded.append((m.matched, m.term))
             # the documents' other wordings of the same thing (研发投入 → 研发经费, R&D经费)
@@ -272,7 +276,6 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     if not settings.use_doc_routing:
         return QueryPlan(asked, tokens, dense_text, (), tuple(matches), (), asked_values=values, need=need,
                          expanded=tuple(expanded))
-    regions = referenced_regions(question, index.docs)
     scopes, compare = _scopes(question, index, regions)
     unmatched = unmatched_document(question, index)  # a named document no indexed one matches
     if not scopes and len(regions) == 1 and unmatched is None:
@@ -314,6 +317,19 @@ def plan_query(question: str, index, settings) -> QueryPlan:
                      () if compare or changed else other_versions(question, scopes, index.docs),
                      PENALTY_QUESTION.search(question) is not None, unmatched, values, need, repealed,
                      tuple(expanded))
+
+
+def _written_where(index, regions: tuple[str, ...]):
+    """The test whether the documents write a (normalised, lower-cased) word: the documents of the places
+    ``regions`` names (``jurisdiction_covers``: a city's documents and its province's) when the question
+    names places that some but not all documents cover, else any document (``corpus_text``)."""
+    if regions:
+        ids = [d for d, meta in index.docs.items() if jurisdiction_covers(meta.region, regions)]
+        if ids and len(ids) < len(index.docs):
+            data = TextData.of(index)
+            return lambda word: data.written_in(word, ids)
+    corpus = corpus_text(index)
+    return lambda word: word in corpus
 
 
 def routing_rankings(plan: QueryPlan, weight: float) -> list[tuple[tuple[str, ...], float]]:
