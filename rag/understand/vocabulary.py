@@ -78,27 +78,39 @@ NUMERAL_QUESTION = re.compile(r"^(?:几|多少)(\w)$")  # 几类, 几项, 多少
 
 
 MAX_VOCABULARY_EXPANSIONS = 3  # index words added per question word
+# numeral words added for a count asked with its measure word (几类 → 一类 二类 三类 四类 …): the most frequent
+# three of a large library are 一类/二类/三类 (第一类…), so a handful more reach the count a text states (分为以下四类)
+MAX_NUMERAL_EXPANSIONS = 8
+HEAD_RATIO = 50  # a question word the index holds is expanded when its most frequent compound is this many times as frequent
 
 
 def vocabulary_expansions(tokens: list[str], index) -> list[str]:
-    """Index words for question words the index does not contain (document frequency 0): the most
-    frequent (up to ``MAX_VOCABULARY_EXPANSIONS``) index words that contain the question word (罚 →
-    罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing; a single character only when it is
-    not an everyday word, ``_everyday_char``), and for a count asked with its
-    measure word (几类, 多少项) the index's numeral words with that measure word (四类, 三类). Question
-    words (``_QUESTION_WORD``) other than such counts, and bare numbers or Latin words, get none."""
+    """Index words for question words the index does not contain (document frequency 0, or less than
+    1/``HEAD_RATIO`` of that of the most frequent index word containing it: a large library writes 罚 alone
+    a few times): the most frequent (up to ``MAX_VOCABULARY_EXPANSIONS``) index words that contain the
+    question word (罚 → 罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing; a single character
+    only when it is not an everyday word, ``_everyday_char``); and for a count asked with its measure word
+    (几类, 多少项; also when some document writes it) the index's most frequent numeral words with that
+    measure word (up to ``MAX_NUMERAL_EXPANSIONS``: 四类, 三类 …). Question words (``_QUESTION_WORD``) other
+    than such counts, and bare numbers or Latin words, get none."""
     out: list[str] = []
+    df = index.df
     for t in dict.fromkeys(tokens):
-        if index.df.get(t, 0) or not t or t.isascii():
+        m = NUMERAL_QUESTION.match(t) if t else None
+        if not t or t.isascii():
             continue
-        m = NUMERAL_QUESTION.match(t)
-        if m:
+        if m:  # a count asked (几类) stays a question word where some document happens to write it
             words = _vocabulary(index)[1].get(m.group(1), [])
         elif _QUESTION_WORD.search(t) or (len(t) == 1 and _everyday_char(t)):
             continue
         else:
-            words = [w for w in _vocabulary(index)[0].get(t[0], ()) if t in w]
-        out += [w for w in words[:MAX_VOCABULARY_EXPANSIONS] if w not in out and w not in tokens]
+            words = [w for w in _vocabulary(index)[0].get(t[0], ()) if t in w and w != t]
+            # a word the documents write alone (almost) never: in a large library 罚 stands alone a few
+            # times against thousands of 罚款
+            if df.get(t, 0) and not (words and df.get(t, 0) * HEAD_RATIO < df.get(words[0], 0)):
+                continue
+        cap = MAX_NUMERAL_EXPANSIONS if m else MAX_VOCABULARY_EXPANSIONS
+        out += [w for w in words[:cap] if w not in out and w not in tokens]
     return out
 
 
@@ -108,7 +120,9 @@ def _everyday_char(char: str) -> bool:
     the documents' compounds (罚款, 骗取, 遗产)."""
     from rag.text import _jieba
 
-    return _jieba(None).dt.FREQ.get(char, 0) >= COMMON_WORD_FREQ  # (the dictionary loaded on first use)
+    dt = _jieba(None).dt
+    dt.get_DAG(char)  # merges the dictionary entries starting with ``char`` (rag.jieba_dict loads them lazily)
+    return dt.FREQ.get(char, 0) >= COMMON_WORD_FREQ
 
 
 def _vocabulary(index) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
