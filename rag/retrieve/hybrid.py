@@ -34,7 +34,7 @@ from rag.understand.meta_questions import asks_earlier_version, version_order  #
 from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.understand.query import (QueryPlan, changed_first, dominant_match, is_comparison, plan_query,  # noqa: F401
-                       prepare_index, routing_rankings)
+                       jurisdiction_covers, prepare_index, routing_rankings)
 from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows  # noqa: F401
 from rag.settings import Settings
 from rag.types import Chunk, Hit  # noqa: F401
@@ -259,7 +259,8 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
           in a list answer (``_no_cards_in_list_answers``), penalty articles after the article they cite
           (``_citing_penalty_articles``), enumeration continuations (``_enumeration_continuations``), a
           section's outline (``_section_outline``), another version's repeats last (``_version_repeats_last``), a
-          passage for each coordinated item the question asks about (``_aspect_slots``).
+          passage for each coordinated item the question asks about (``_aspect_slots``), the passages of
+          other places' local rules last (``_other_jurisdictions_last``).
 
         Each step is one method (below or in the mixins ``ComparisonSteps`` and ``ListValueSteps``, in the
         same order) whose docstring states its rule and when it applies; they pass one ``_Retrieval`` on,
@@ -300,6 +301,7 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
         self._section_outline(state)
         self._version_repeats_last(state)
         self._aspect_slots(state)
+        self._other_jurisdictions_last(state)
         return self._hits(state)
 
     # --- the steps of retrieve, in order ---------------------------------------------------------
@@ -406,6 +408,37 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
             protected = protect_rows(s.order, s.plain[:PROTECTED_ROWS], min(s.k, self.settings.top_k))
             s.reordered = s.reordered or protected != s.order
             s.order = protected
+
+    def _other_jurisdictions_last(self, s: _Retrieval) -> None:
+        """With routing, for a question naming places and comparing nothing (``plan.regions``, not
+        ``plan.compare``): the passages of local documents that do not apply there — another city's or
+        province's rules (``jurisdiction_covers``: a place's own, its province's and, for a province, its
+        cities' documents apply; a national text, region None, applies everywhere) — go after the others,
+        in their order, unless the question names their document (``plan.doc_ids``). Why: in a library of
+        thousands of regulations the top passages for "上海新建住宅小区的物业管理用房面积有什么硬性标准" were
+        绍兴's, 山东's and 聊城's rules, which say nothing about 上海. lawref dev questions on the whole
+        LawRefBook (3,450 documents): R@5 external 0.903 → 0.924, qa2 0.961 → 0.974, x8 0.870 → 0.907, the
+        other five sets unchanged; on the dev corpora x4 0.983 → 1.000, the other eight unchanged."""
+        plan = s.plan
+        if not (s.routing and plan.regions and not plan.compare):
+            return
+        docs, chunks, named = self.index.docs, self.index.chunks, set(plan.doc_ids)
+        applies: dict[str, bool] = {}
+
+        def applying(row: int) -> bool:
+            if row < 0:  # the section outline
+                return True
+            doc = chunks[row].doc_id
+            if doc not in applies:
+                region = docs[doc].region
+                applies[doc] = region is None or doc in named or jurisdiction_covers(region, plan.regions)
+            return applies[doc]
+
+        flags = [applying(row) for row in s.order]
+        if all(flags):
+            return
+        s.order = [r for r, ok in zip(s.order, flags) if ok] + [r for r, ok in zip(s.order, flags) if not ok]
+        s.reordered = True
 
     def _hits(self, s: _Retrieval) -> list[Hit]:
         """The first ``k`` rows of ``order`` as hits: ``scores`` holds the fused score (``rrf``, 0 for a row
