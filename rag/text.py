@@ -82,7 +82,9 @@ STOPWORDS = frozenset(
     "省里 市里 这块 那块 哪块 沾边 各自 分别 类似 对应 属于 提到 提及 说到 讲到 现在 目前 时候 哪一年 哪年 "
     "哪几种 哪几 哪三 哪两 用来 说明 做到 怎么 怎么样 什么样 侧重 侧重点 不同 区别 差别 有何 为何 如何 "
     "里面 里 中 当中 其中 之中 这份 那份 这个 那个 一下 告诉 知道 看看 能不能 是不是 有没有 还有 以及 "
-    "我们 我司 本公司 咱们 他们 它们 团队 厂 工厂 做 搞 干 弄 打算 准备 想要 希望 麻烦 谢谢".split()
+    "我们 我司 本公司 咱们 他们 它们 团队 厂 工厂 做 搞 干 弄 打算 准备 想要 希望 麻烦 谢谢 "
+    # the asker's place said by pointing at it (当地有什么硬性要求: the place is named elsewhere in the question)
+    "当地 本地 这边 那边 这里 那里".split()
 )
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
