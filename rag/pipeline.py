@@ -545,8 +545,9 @@ class PolicyQA:
         else:
             answer = extractive
             yield Delta(answer.text)
-        searched_as = [n for n in (expansion_notice(plan.expanded),) if n and n not in answer.notices]
-        answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices, *searched_as, *expand_notices])
+        searched_as = expansion_notice(plan.expanded)  # 已按文件用语检索：驾照→驾驶证
+        answer = replace(answer, question=asked, notices=[*prep.notices, *answer.notices,
+                                                          *([searched_as] if searched_as else []), *expand_notices])
         t2 = time.perf_counter()
         answer.timings_ms.update({"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000})
         yield Final(answer)

@@ -160,7 +160,7 @@ class TextData(DerivedData):
         if not hasattr(self.index, "doc_texts"):
             return None
         text, starts, ids = self._layout
-        return (starts, ids) if text == self.corpus_text else None
+        return (starts, ids) if text is self.corpus_text else None
 
     def written_in(self, word: str, doc_ids) -> bool:
         """True when the text of one of ``doc_ids`` holds ``word`` (normalised and lower-cased like

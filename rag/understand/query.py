@@ -251,9 +251,10 @@ def plan_query(question: str, index, settings) -> QueryPlan:
     extra: list[str] = []
     expanded: list[tuple[str, str]] = []
     regions = referenced_regions(question, index.docs)
+    place_docs = _place_docs(index, regions)
     if settings.use_concepts:
         matches = match_concepts(content, question_concepts(settings.corpus_dir))
-        written = _written_where(index, regions)
+        written = _written_where(index, place_docs)
         for m in matches:
             # expand only the company's words that the documents do not use themselves — those of the
             # places the question names, when it names some (饭馆 in a 南阳 question: 南阳's documents say 餐饮)
@@ -303,11 +304,8 @@ def plan_query(question: str, index, settings) -> QueryPlan:
         cards = tuple(dict.fromkeys(d for s in scopes for d in s.doc_ids))
         if not cards:
             cards = tuple(d for d, m in index.docs.items() if not regions or m.region in regions)
-    region_docs: tuple[str, ...] = ()
-    if regions and not compare and not doc_ids:  # 本市/本省 articles found by the place the question names
-        region_docs = tuple(d for d, m in index.docs.items() if jurisdiction_covers(m.region, regions))
-        if len(region_docs) == len(index.docs):
-            region_docs = ()
+    # 本市/本省 articles found by the place the question names
+    region_docs = place_docs if not compare and not doc_ids else ()
     sections = named_sections(question, index, tuple(s.label for s in scopes))
     if (doc_ids or region_docs) and PENALTY_QUESTION.search(question):
         sections += penalty_sections(index)  # a named document's penalty is stated in its 法律责任 chapter
@@ -319,15 +317,22 @@ def plan_query(question: str, index, settings) -> QueryPlan:
                      tuple(expanded))
 
 
-def _written_where(index, regions: tuple[str, ...]):
+def _place_docs(index, regions: tuple[str, ...]) -> tuple[str, ...]:
+    """The documents of the places ``regions`` names (``jurisdiction_covers``: a place's own, its province's
+    and a province's cities' documents) when some but not all indexed documents are theirs; () otherwise."""
+    if not regions:
+        return ()
+    ids = tuple(d for d, meta in index.docs.items() if jurisdiction_covers(meta.region, regions))
+    return ids if len(ids) < len(index.docs) else ()
+
+
+def _written_where(index, place_docs: tuple[str, ...]):
     """The test whether the documents write a (normalised, lower-cased) word: the documents of the places
-    ``regions`` names (``jurisdiction_covers``: a city's documents and its province's) when the question
-    names places that some but not all documents cover, else any document (``corpus_text``)."""
-    if regions:
-        ids = [d for d, meta in index.docs.items() if jurisdiction_covers(meta.region, regions)]
-        if ids and len(ids) < len(index.docs):
-            data = TextData.of(index)
-            return lambda word: data.written_in(word, ids)
+    the question names (``place_docs``, ``_place_docs``) when there are some, else any document
+    (``corpus_text``)."""
+    if place_docs:
+        data = TextData.of(index)
+        return lambda word: data.written_in(word, place_docs)
     corpus = corpus_text(index)
     return lambda word: word in corpus
 

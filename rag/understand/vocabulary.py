@@ -77,11 +77,11 @@ def arabic_articles(question: str) -> str:
 NUMERAL_QUESTION = re.compile(r"^(?:几|多少)(\w)$")  # 几类, 几项, 多少家: a count asked with its measure word
 
 
-MAX_VOCABULARY_EXPANSIONS = 3  # index words added per question word
-# numeral words added for a count asked with its measure word (几类 → the index's most frequent: 四类 两类 三类). Eight
-# reached 分为以下四类 in the whole LawRefBook, whose most frequent are 一类/二类/三类 (xd-023), but lost anchors on the
-# held-out splits of the small corpora (x3 R@5 0.842 -> 0.789, x7 0.979 -> 0.958) and gained nothing on their dev splits
-MAX_NUMERAL_EXPANSIONS = 3
+# index words added per question word, also numeral words for a count (几类 → the index's most frequent: 四类 两类
+# 三类). Eight numeral words reached 分为以下四类 in the whole LawRefBook, whose most frequent are 一类/二类/三类
+# (xd-023), but lost anchors on the held-out splits of the small corpora (x3 R@5 0.842 -> 0.789, x7 0.979 -> 0.958)
+# and gained nothing on their dev splits
+MAX_VOCABULARY_EXPANSIONS = 3
 HEAD_RATIO = 50  # a question word the index holds is expanded when its most frequent compound is this many times as frequent
 
 
@@ -92,7 +92,7 @@ def vocabulary_expansions(tokens: list[str], index) -> list[str]:
     question word (罚 → 罚款, 处罚 — jieba keeps 罚款 whole, so 罚 alone matches nothing; a single character
     only when it is not an everyday word, ``_everyday_char``); and for a count asked with its measure word
     (几类, 多少项; also when some document writes it) the index's most frequent numeral words with that
-    measure word (up to ``MAX_NUMERAL_EXPANSIONS``: 四类, 三类 …). Question words (``_QUESTION_WORD``) other
+    measure word (as many: 四类, 三类 …). Question words (``_QUESTION_WORD``) other
     than such counts, and bare numbers or Latin words, get none."""
     out: list[str] = []
     df = index.df
@@ -110,8 +110,7 @@ def vocabulary_expansions(tokens: list[str], index) -> list[str]:
             # times against thousands of 罚款
             if df.get(t, 0) and not (words and df.get(t, 0) * HEAD_RATIO < df.get(words[0], 0)):
                 continue
-        cap = MAX_NUMERAL_EXPANSIONS if m else MAX_VOCABULARY_EXPANSIONS
-        out += [w for w in words[:cap] if w not in out and w not in tokens]
+        out += [w for w in words[:MAX_VOCABULARY_EXPANSIONS] if w not in out and w not in tokens]
     return out
 
 
