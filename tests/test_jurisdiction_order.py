@@ -46,3 +46,11 @@ def test_another_places_rules_go_after_those_that_apply_there(tmp_path, monkeypa
     # without the step the other city's rule is among the first five
     monkeypatch.setattr(HybridRetriever, "_other_jurisdictions_last", lambda self, s: None)
     assert "绍兴市住宅小区配套用房管理条例" in [h.title for h in qa.retrieve(question, 5)]
+
+
+def test_national_texts_apply_in_every_place():
+    from rag.understand.scopes import applies_in
+
+    assert applies_in("全国", ("上海市",)) and applies_in(None, ("上海市",)) and applies_in("", ("上海市",))
+    assert applies_in("上海市", ("上海市",)) and applies_in("浙江省", ("绍兴市",))
+    assert not applies_in("绍兴市", ("上海市",))

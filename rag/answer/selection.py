@@ -180,11 +180,11 @@ def _region_names(region: str) -> set[str]:
 def scoped_order(sentences: list[ScoredSentence], terms: dict[str, float], docs: dict) -> list[ScoredSentence]:
     """``sentences`` (best first) of the documents that apply in the place a question is scoped to: when a
     question term names the region of some indexed documents (``scope_regions``) and a sentence of a
-    document applying there (``rag.understand.query.jurisdiction_covers``: the region, its province, its cities;
-    national documents and documents without a region too) holds a question term other than the place's
+    document applying there (``rag.understand.scopes.applies_in``: the region, its province, its cities;
+    national documents, 全国 or without a region, too) holds a question term other than the place's
     name, the sentences of every other document are left out — another place's rule sharing more words
     with the question does not answer it. ``sentences`` unchanged otherwise."""
-    from rag.understand.query import jurisdiction_covers
+    from rag.understand.scopes import applies_in
 
     regions = scope_regions(terms, docs, [*dict.fromkeys(s.hit.chunk.doc_id for s in sentences), *docs])
     if not regions:
@@ -195,7 +195,7 @@ def scoped_order(sentences: list[ScoredSentence], terms: dict[str, float], docs:
     def applies(s: ScoredSentence) -> bool:
         meta = docs.get(s.hit.chunk.doc_id)
         region = getattr(meta, "region", None) if meta is not None else None
-        return not region or region == "全国" or jurisdiction_covers(region, regions)
+        return applies_in(region, regions)
 
     inside = [s for s in sentences if applies(s)]
     if not any(t in normalize(s.text).lower() for s in inside for t in asked):

@@ -34,7 +34,8 @@ from rag.understand.meta_questions import asks_earlier_version, version_order  #
 from rag.retrieve.lists import (OUTLINE_DEPTH, OUTLINE_RANK, add_continuations,  # noqa: F401
                        continuation_rows, list_section_rows, merge_outline, outline_chunks)
 from rag.understand.query import (QueryPlan, changed_first, dominant_match, is_comparison, plan_query,  # noqa: F401
-                       jurisdiction_covers, prepare_index, routing_rankings)
+                       prepare_index, routing_rankings)
+from rag.understand.scopes import applies_in
 from rag.retrieve.values import ranked_asked_values, term_value_rows, value_rows  # noqa: F401
 from rag.settings import Settings
 from rag.types import Chunk, Hit  # noqa: F401
@@ -412,8 +413,8 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
     def _other_jurisdictions_last(self, s: _Retrieval) -> None:
         """With routing, for a question naming places and comparing nothing (``plan.regions``, not
         ``plan.compare``): the passages of local documents that do not apply there — another city's or
-        province's rules (``jurisdiction_covers``: a place's own, its province's and, for a province, its
-        cities' documents apply; a national text, region None, applies everywhere) — go after the others,
+        province's rules (``applies_in``: a place's own, its province's and, for a province, its cities'
+        documents apply; a national text, no region or 全国, applies everywhere) — go after the others,
         in their order, unless the question names their document (``plan.doc_ids``). Why: in a library of
         thousands of regulations the top passages for "上海新建住宅小区的物业管理用房面积有什么硬性标准" were
         绍兴's, 山东's and 聊城's rules, which say nothing about 上海. lawref dev questions on the whole
@@ -430,8 +431,7 @@ class HybridRetriever(ComparisonSteps, ListValueSteps):
                 return True
             doc = chunks[row].doc_id
             if doc not in applies:
-                region = docs[doc].region
-                applies[doc] = region is None or doc in named or jurisdiction_covers(region, plan.regions)
+                applies[doc] = doc in named or applies_in(docs[doc].region, plan.regions)
             return applies[doc]
 
         flags = [applying(row) for row in s.order]

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.ingest.metadata import NATIONAL_REGION
 from rag.text import normalize
 from rag.understand.references import _EVOLUTION, document_scopes, is_comparison, region_words
 
@@ -128,6 +129,12 @@ def jurisdiction_covers(region: str | None, regions: tuple[str, ...]) -> bool:
         if mine and theirs == mine and (region == mine or r == mine):
             return True
     return False
+
+
+def applies_in(region: str | None, regions: tuple[str, ...]) -> bool:
+    """True when a document of ``region`` applies in the places ``regions``: a national text (no region, or
+    ``NATIONAL_REGION`` "全国") everywhere, a local one as ``jurisdiction_covers`` says."""
+    return not region or region == NATIONAL_REGION or jurisdiction_covers(region, regions)
 
 
 @lru_cache(maxsize=1024)
